@@ -1,0 +1,83 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "notification-gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gateway", targets: ["gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+    ],
+    targets: [
+        // C libraries, wrapped as system library targets. Their types never leave the Swift module
+        // that imports them (RedisQueue, Providers).
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        // Pure logic: jobs, validation, decisions, outcomes, configuration. No I/O.
+        .target(name: "GatewayCore"),
+        // Templates on disk -> rendered messages (swift-mustache plus strict variable checks).
+        .target(name: "Templates", dependencies: [
+            "GatewayCore",
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+        // hiredis connection on its own thread, stream consumer, scheduled set.
+        .target(name: "RedisQueue", dependencies: [
+            "CHiredis", "GatewayCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // libcurl multi HTTP client on its own thread, provider adapters.
+        .target(name: "Providers", dependencies: [
+            "CCurl", "GatewayCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The append-only contact log (SQLite through GRDB).
+        .target(name: "ContactLog", dependencies: [
+            "GatewayCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The batch pipeline: decode, decide, render, dispatch, record, ack.
+        .target(name: "Worker", dependencies: [
+            "GatewayCore", "Templates", "RedisQueue", "Providers", "ContactLog",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "gateway", dependencies: [
+            "Worker", "GatewayCore", "ContactLog", "RedisQueue",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore"]),
+        .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore"]),
+        .testTarget(name: "ContactLogTests", dependencies: ["ContactLog", "GatewayCore"]),
+        .testTarget(name: "ProvidersTests", dependencies: [
+            "Providers", "GatewayCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .testTarget(name: "WorkerTests", dependencies: [
+            "Worker", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+    ]
+)

@@ -1,0 +1,52 @@
+import Foundation
+import GatewayCore
+
+/// What the log knows about a job id, enough for the worker to decide whether it may be sent.
+public struct JobState: Sendable, Equatable {
+    /// The terminal outcome, if the job has one.
+    public var terminal: EventKind?
+    /// The highest attempt that has a `dispatching` event.
+    public var lastDispatchAttempt: Int?
+    /// Whether that attempt has a result (`sent`, `failed`, `retry_scheduled`...).
+    public var lastDispatchResolved: Bool
+
+    public init(terminal: EventKind? = nil, lastDispatchAttempt: Int? = nil, lastDispatchResolved: Bool = true) {
+        self.terminal = terminal
+        self.lastDispatchAttempt = lastDispatchAttempt
+        self.lastDispatchResolved = lastDispatchResolved
+    }
+}
+
+/// A stored event with its position in the log.
+public struct StoredEvent: Sendable, Equatable {
+    public var sequence: Int64
+    public var event: ContactEvent
+}
+
+/// The contact log. Append-only: there is no update and no delete.
+public protocol ContactLogStore: Sendable {
+    /// Appends the events in one transaction, in order. An event that would give a job a second
+    /// terminal outcome, or a second `dispatching` for the same attempt, is not written; the
+    /// result says, per event, whether it was written.
+    func append(_ events: [ContactEvent]) async throws -> [Bool]
+
+    /// The state of each job id that has any event.
+    func jobStates(_ jobIDs: [String]) async throws -> [String: JobState]
+
+    /// Events matching the filter, oldest first.
+    func events(_ filter: EventFilter) async throws -> [StoredEvent]
+}
+
+public struct EventFilter: Sendable {
+    public var contactID: String?
+    public var jobID: String?
+    public var kinds: [EventKind]?
+    public var limit: Int
+
+    public init(contactID: String? = nil, jobID: String? = nil, kinds: [EventKind]? = nil, limit: Int = 1000) {
+        self.contactID = contactID
+        self.jobID = jobID
+        self.kinds = kinds
+        self.limit = limit
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import GatewayCore
+import GRDB
+
+/// The contact log in SQLite (WAL), the embedded default.
+public final class SQLiteContactLog: ContactLogStore {
+    private let pool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static let terminalKinds = EventKind.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-events") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job_id TEXT,
+                    contact_id TEXT,
+                    kind TEXT NOT NULL,
+                    at TEXT NOT NULL,
+                    attempt INTEGER NOT NULL DEFAULT 1,
+                    channel TEXT,
+                    template TEXT,
+                    tone TEXT,
+                    variant TEXT,
+                    provider TEXT,
+                    provider_message_id TEXT,
+                    reason TEXT,
+                    detail TEXT,
+                    body TEXT,
+                    address TEXT,
+                    stream_id TEXT,
+                    data TEXT
+                );
+                CREATE INDEX events_job ON events(job_id);
+                CREATE INDEX events_contact ON events(contact_id, seq);
+                CREATE INDEX events_provider_message ON events(provider, provider_message_id)
+                    WHERE provider_message_id IS NOT NULL;
+                -- One terminal outcome per job id, enforced by the database itself.
+                CREATE UNIQUE INDEX events_one_terminal ON events(job_id)
+                    WHERE job_id IS NOT NULL AND kind IN (\(terminalKinds));
+                -- One send per attempt: two workers can never both start sending the same job.
+                CREATE UNIQUE INDEX events_one_dispatch ON events(job_id, attempt) WHERE kind = 'dispatching';
+                CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                    BEGIN SELECT RAISE(ABORT, 'the contact log is append-only: events cannot be updated'); END;
+                CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+                    BEGIN SELECT RAISE(ABORT, 'the contact log is append-only: events cannot be deleted'); END;
+                -- A job's current outcome, derived from its events.
+                CREATE VIEW job_outcomes AS
+                    SELECT t.job_id, t.contact_id, t.kind AS outcome, t.reason, t.detail, t.at AS decided_at,
+                           t.attempt, t.channel, t.template, t.tone, t.variant, t.provider, t.provider_message_id,
+                           t.body, t.address,
+                           (SELECT MIN(r.at) FROM events r WHERE r.job_id = t.job_id) AS first_seen_at
+                    FROM events t
+                    WHERE t.job_id IS NOT NULL AND t.kind IN (\(terminalKinds));
+                """)
+        }
+        return migrator
+    }
+
+    private static let insertSQL = """
+        INSERT INTO events (job_id, contact_id, kind, at, attempt, channel, template, tone, variant, provider,
+                            provider_message_id, reason, detail, body, address, stream_id, data)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT DO NOTHING
+        """
+
+    public func append(_ events: [ContactEvent]) async throws -> [Bool] {
+        guard !events.isEmpty else { return [] }
+        return try await pool.write { db in
+            let statement = try db.cachedStatement(sql: Self.insertSQL)
+            var written: [Bool] = []
+            written.reserveCapacity(events.count)
+            for event in events {
+                let arguments: StatementArguments = [
+                    event.jobID, event.contactID, event.kind.rawValue, formatTimestamp(event.at), event.attempt,
+                    event.channel?.rawValue, event.template, event.tone, event.variant, event.provider,
+                    event.providerMessageID, event.reason, event.detail, event.body, event.address,
+                    event.streamID, event.data,
+                ]
+                try statement.execute(arguments: arguments)
+                written.append(db.changesCount > 0)
+            }
+            return written
+        }
+    }
+
+    public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
+        guard !jobIDs.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var states: [String: JobState] = [:]
+            // Chunked to stay under SQLite's bound-parameter limit.
+            for chunk in stride(from: 0, to: jobIDs.count, by: 500).map({ Array(jobIDs[$0..<min($0 + 500, jobIDs.count)]) }) {
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT job_id, kind, attempt FROM events
+                    WHERE job_id IN (\(placeholders)) AND kind NOT IN ('received', 'duplicate')
+                    ORDER BY seq
+                    """, arguments: StatementArguments(chunk))
+                for row in rows {
+                    let id: String = row["job_id"]
+                    let kind = EventKind(rawValue: row["kind"]) ?? .failed
+                    let attempt: Int = row["attempt"]
+                    var state = states[id] ?? JobState()
+                    if kind.isTerminal { state.terminal = kind }
+                    if kind == .dispatching {
+                        state.lastDispatchAttempt = max(state.lastDispatchAttempt ?? 0, attempt)
+                        state.lastDispatchResolved = false
+                    } else if attempt == state.lastDispatchAttempt {
+                        state.lastDispatchResolved = true
+                    }
+                    states[id] = state
+                }
+            }
+            return states
+        }
+    }
+
+    public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            if let contact = filter.contactID {
+                clauses.append("contact_id = ?")
+                arguments.append(contact)
+            }
+            if let job = filter.jobID {
+                clauses.append("job_id = ?")
+                arguments.append(job)
+            }
+            if let kinds = filter.kinds, !kinds.isEmpty {
+                clauses.append("kind IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ",")))")
+                arguments += kinds.map { $0.rawValue }
+            }
+            let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            arguments.append(filter.limit)
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM events \(whereClause) ORDER BY seq LIMIT ?",
+                                        arguments: StatementArguments(arguments))
+            return rows.map(Self.storedEvent)
+        }
+    }
+
+    static func storedEvent(_ row: Row) -> StoredEvent {
+        let event = ContactEvent(
+            jobID: row["job_id"], contactID: row["contact_id"],
+            kind: EventKind(rawValue: row["kind"]) ?? .failed,
+            at: parseTimestamp(row["at"]) ?? Date(timeIntervalSince1970: 0),
+            attempt: row["attempt"],
+            channel: (row["channel"] as String?).flatMap(Channel.init(rawValue:)),
+            template: row["template"], tone: row["tone"], variant: row["variant"], provider: row["provider"],
+            providerMessageID: row["provider_message_id"], reason: row["reason"], detail: row["detail"],
+            body: row["body"], address: row["address"], streamID: row["stream_id"], data: row["data"])
+        return StoredEvent(sequence: row["seq"], event: event)
+    }
+}

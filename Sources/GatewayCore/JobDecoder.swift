@@ -1,0 +1,290 @@
+import Foundation
+
+/// Why a job was refused. `code` is stable (for dashboards and the dead-letter stream), `message`
+/// tells the sender what to fix, naming the field by its path.
+public struct JobRejection: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    /// Whatever identity could be read before the job was refused, so the log can still file it.
+    public var jobID: String?
+    public var contactID: String?
+
+    public init(code: String, message: String, jobID: String? = nil, contactID: String? = nil) {
+        self.code = code
+        self.message = message
+        self.jobID = jobID
+        self.contactID = contactID
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// Turns the bytes of a stream entry into a validated `Job`, or a rejection that names the field.
+public struct JobDecoder: Sendable {
+    public var maxJobBytes: Int
+
+    public init(maxJobBytes: Int = 64 * 1024) {
+        self.maxJobBytes = maxJobBytes
+    }
+
+    public func decode(_ bytes: [UInt8]) -> Result<Job, JobRejection> {
+        guard bytes.count <= maxJobBytes else {
+            return .failure(JobRejection(
+                code: "oversized",
+                message: "job is \(bytes.count) bytes; the limit is \(maxJobBytes) bytes (gateway.max_job_bytes)"))
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            return .failure(JobRejection(code: "not_json", message: "job is not valid UTF-8 JSON: \(Self.describe(error))"))
+        }
+        guard case .object(let root) = value else {
+            return .failure(JobRejection(code: "wrong_type", message: "job must be a JSON object, got \(value.typeName)"))
+        }
+        var reader = Reader(root: root)
+        do {
+            return .success(try reader.job())
+        } catch let rejection as JobRejection {
+            var rejection = rejection
+            rejection.jobID = reader.jobID
+            rejection.contactID = reader.contactID
+            return .failure(rejection)
+        } catch {
+            return .failure(JobRejection(code: "invalid", message: "\(error)", jobID: reader.jobID, contactID: reader.contactID))
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            if let underlying = context.underlyingError { return "\(underlying.localizedDescription)" }
+            return context.debugDescription
+        }
+        return "\(error)"
+    }
+
+    /// E.164: a plus sign, a country code that does not start with 0, 7 to 15 digits in all.
+    public static func isE164(_ phone: String) -> Bool {
+        let utf8 = Array(phone.utf8)
+        guard utf8.count >= 8, utf8.count <= 16, utf8[0] == UInt8(ascii: "+"), utf8[1] != UInt8(ascii: "0") else {
+            return false
+        }
+        return utf8.dropFirst().allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    /// A pragmatic address check: one @, a non-empty local part, a dotted domain, no spaces or
+    /// control characters, at most 254 bytes (RFC 5321).
+    public static func isEmailAddress(_ email: String) -> Bool {
+        guard email.utf8.count <= 254 else { return false }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64 else { return false }
+        let domain = parts[1]
+        guard domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains("..") else { return false }
+        return !email.unicodeScalars.contains { $0.value <= 0x20 || $0 == "<" || $0 == ">" || $0 == "," || $0 == ";" }
+    }
+
+    /// Template names are folder names under templates/: lower-case letters, digits, '-' and '_'.
+    public static func isTemplateName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 64 else { return false }
+        func allowed(_ c: UInt8) -> Bool {
+            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+                || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+        }
+        return first != UInt8(ascii: "-") && first != UInt8(ascii: "_") && name.utf8.allSatisfy(allowed)
+    }
+}
+
+/// Field-by-field reading of the job object; every failure names the field's path.
+private struct Reader {
+    let root: [String: JSONValue]
+    var jobID: String?
+    var contactID: String?
+
+    init(root: [String: JSONValue]) {
+        self.root = root
+    }
+
+    mutating func job() throws -> Job {
+        let id = try requiredString(root, "id", path: "id", maxLength: 200)
+        jobID = id
+        if let contactObject = root["contact"], case .object(let contact) = contactObject,
+           case .string(let cid)? = contact["id"] {
+            contactID = cid
+        }
+        let template = try requiredString(root, "template", path: "template", maxLength: 64)
+        guard JobDecoder.isTemplateName(template) else {
+            throw invalid("template", "must be a template folder name (a-z, 0-9, '-', '_'), got \"\(template)\"")
+        }
+        let channels = try readChannels()
+        let contact = try readContact(channels: channels)
+        let sentiment = try readSentiment()
+        let data: [String: JSONValue]
+        switch root["data"] {
+        case nil, .null?: data = [:]
+        case .object(let object)?: data = object
+        case let other?: throw wrongType("data", "an object", other)
+        }
+        let category: Category
+        if let text = try optionalString(root, "category", path: "category") {
+            guard let parsed = Category(rawValue: text) else {
+                throw invalid("category", "must be \"collection\" or \"transactional\", got \"\(text)\"")
+            }
+            category = parsed
+        } else {
+            category = .collection
+        }
+        var expiresAt: Date?
+        if let text = try optionalString(root, "expires_at", path: "expires_at") {
+            guard let date = parseTimestamp(text) else {
+                throw invalid("expires_at", "must be an ISO 8601 time with a zone, like 2026-12-02T00:00:00Z, got \"\(text)\"")
+            }
+            expiresAt = date
+        }
+        var attempt = 1
+        if let value = root["_attempt"], case .number(let n) = value, n >= 1, n < 1000, n.rounded() == n {
+            attempt = Int(n)
+        }
+        return Job(
+            id: id, template: template, channels: channels, contact: contact,
+            debtID: try optionalString(root, "debt_id", path: "debt_id", maxLength: 200),
+            segment: try optionalString(root, "segment", path: "segment", maxLength: 100),
+            sentiment: sentiment, data: data, category: category, expiresAt: expiresAt, attempt: attempt)
+    }
+
+    func readChannels() throws -> [Channel] {
+        var names: [(String, String)] = []
+        switch (root["channels"], root["channel"]) {
+        case (nil, nil), (.null?, nil), (nil, .null?):
+            throw JobRejection(code: "missing_field", message: "channels is required: a list such as [\"sms\", \"email\"] (or channel: \"sms\")")
+        case (let list?, nil), (let list?, .null?):
+            guard case .array(let items) = list else { throw wrongType("channels", "an array of strings", list) }
+            guard !items.isEmpty else { throw invalid("channels", "must name at least one channel") }
+            for (index, item) in items.enumerated() {
+                guard case .string(let name) = item else { throw wrongType("channels[\(index)]", "a string", item) }
+                names.append((name, "channels[\(index)]"))
+            }
+        case (nil, let single?), (.null?, let single?):
+            guard case .string(let name) = single else { throw wrongType("channel", "a string", single) }
+            names.append((name, "channel"))
+        case (_?, _?):
+            throw invalid("channels", "give either channels or channel, not both")
+        }
+        var channels: [Channel] = []
+        for (name, path) in names {
+            guard let channel = Channel(rawValue: name) else {
+                throw invalid(path, "must be one of sms, email, push; got \"\(name)\"")
+            }
+            if !channels.contains(channel) { channels.append(channel) }
+        }
+        return channels
+    }
+
+    func readContact(channels: [Channel]) throws -> Job.Contact {
+        guard let value = root["contact"], value != .null else {
+            throw JobRejection(code: "missing_field", message: "contact is required (an object with at least contact.id)")
+        }
+        guard case .object(let object) = value else { throw wrongType("contact", "an object", value) }
+        let id = try requiredString(object, "id", path: "contact.id", maxLength: 200)
+        var contact = Job.Contact(id: id)
+        contact.name = try optionalString(object, "name", path: "contact.name", maxLength: 200)
+        contact.phone = try optionalString(object, "phone", path: "contact.phone", maxLength: 32)
+        contact.email = try optionalString(object, "email", path: "contact.email", maxLength: 254)
+        contact.timezone = try optionalString(object, "timezone", path: "contact.timezone", maxLength: 64)
+        contact.locale = try optionalString(object, "locale", path: "contact.locale", maxLength: 35)
+        switch object["push"] {
+        case nil, .null?: break
+        case .object(let push)?:
+            let tokens = Job.Push(
+                fcm: try optionalString(push, "fcm", path: "contact.push.fcm", maxLength: 4096),
+                apns: try optionalString(push, "apns", path: "contact.push.apns", maxLength: 200))
+            if tokens.fcm != nil || tokens.apns != nil { contact.push = tokens }
+        case let other?: throw wrongType("contact.push", "an object with fcm and/or apns tokens", other)
+        }
+        if let phone = contact.phone, !JobDecoder.isE164(phone) {
+            throw JobRejection(code: "invalid_phone",
+                               message: "contact.phone must be E.164 (a plus sign, country code and number, digits only, like +50688887777), got \"\(phone)\"")
+        }
+        if let email = contact.email, !JobDecoder.isEmailAddress(email) {
+            throw JobRejection(code: "invalid_email", message: "contact.email is not a usable address: \"\(email)\"")
+        }
+        for channel in channels {
+            switch channel {
+            case .sms where contact.phone == nil:
+                throw JobRejection(code: "missing_field", message: "contact.phone is required because channels includes sms")
+            case .email where contact.email == nil:
+                throw JobRejection(code: "missing_field", message: "contact.email is required because channels includes email")
+            case .push where contact.push == nil:
+                throw JobRejection(code: "missing_field", message: "contact.push.fcm or contact.push.apns is required because channels includes push")
+            default: break
+            }
+        }
+        return contact
+    }
+
+    func readSentiment() throws -> Job.Sentiment? {
+        switch root["sentiment"] {
+        case nil, .null?: return nil
+        case .string(let label)?: return Job.Sentiment(label: label)
+        case .object(let object)?:
+            let label = try optionalString(object, "label", path: "sentiment.label", maxLength: 50)
+            var score: Double?
+            switch object["score"] {
+            case nil, .null?: break
+            case .number(let value)?:
+                guard value >= -1, value <= 1 else { throw invalid("sentiment.score", "must be between -1 and 1, got \(value)") }
+                score = value
+            case let other?: throw wrongType("sentiment.score", "a number in [-1, 1]", other)
+            }
+            guard label != nil || score != nil else { throw invalid("sentiment", "needs a label, a score, or both") }
+            return Job.Sentiment(label: label, score: score)
+        case let other?: throw wrongType("sentiment", "a label string or an object with label and score", other)
+        }
+    }
+
+    func requiredString(_ object: [String: JSONValue], _ key: String, path: String, maxLength: Int) throws -> String {
+        guard let value = try optionalString(object, key, path: path, maxLength: maxLength) else {
+            throw JobRejection(code: "missing_field", message: "\(path) is required")
+        }
+        return value
+    }
+
+    func optionalString(_ object: [String: JSONValue], _ key: String, path: String, maxLength: Int = 1000) throws -> String? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .string(let text)?:
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { throw invalid(path, "must not be empty") }
+            guard text.count <= maxLength else { throw invalid(path, "is longer than \(maxLength) characters") }
+            guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw invalid(path, "must not contain control characters")
+            }
+            return text
+        case let other?: throw wrongType(path, "a string", other)
+        }
+    }
+
+    func wrongType(_ path: String, _ expected: String, _ got: JSONValue) -> JobRejection {
+        JobRejection(code: "wrong_type", message: "\(path) must be \(expected), got \(got.typeName)")
+    }
+
+    func invalid(_ path: String, _ message: String) -> JobRejection {
+        JobRejection(code: "invalid_value", message: "\(path) \(message)")
+    }
+}
+
+/// Parses RFC 3339 / ISO 8601 timestamps with a zone, with or without fractional seconds.
+public func parseTimestamp(_ text: String) -> Date? {
+    let plain = ISO8601DateFormatter()
+    plain.formatOptions = [.withInternetDateTime]
+    if let date = plain.date(from: text) { return date }
+    let fractional = ISO8601DateFormatter()
+    fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return fractional.date(from: text)
+}
+
+/// Formats a time as the contact log and outbox write it: UTC, milliseconds, 'Z'.
+public func formatTimestamp(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: date)
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// The kinds of event the contact log records. A job has exactly one terminal event.
+public enum EventKind: String, Sendable, Codable, CaseIterable {
+    /// The job arrived (its JSON and stream entry are in the details).
+    case received
+    /// An entry whose job id already has a terminal outcome (or is being sent): acked, not sent again.
+    case duplicate
+    /// A send is about to start: written before the provider is called, so a crash can never turn
+    /// into a silent second message.
+    case dispatching
+    /// A retryable provider failure; the job will be tried again at the time given.
+    case retryScheduled = "retry_scheduled"
+    // Terminal outcomes.
+    case sent
+    case suppressed
+    case failed
+    case expired
+    case invalid
+
+    public var isTerminal: Bool {
+        switch self {
+        case .sent, .suppressed, .failed, .expired, .invalid: true
+        case .received, .duplicate, .dispatching, .retryScheduled: false
+        }
+    }
+}
+
+/// One append-only row of the contact log.
+public struct ContactEvent: Sendable, Equatable {
+    public var jobID: String?
+    public var contactID: String?
+    public var kind: EventKind
+    public var at: Date
+    public var attempt: Int
+    public var channel: Channel?
+    public var template: String?
+    public var tone: String?
+    /// The template file that was rendered, relative to templates/ (e.g. payment-reminder/sms.es.mustache).
+    public var variant: String?
+    public var provider: String?
+    public var providerMessageID: String?
+    /// A stable code for the decision (e.g. "not_json", "twilio_21211", "interrupted").
+    public var reason: String?
+    /// The sentence a reviewer reads.
+    public var detail: String?
+    /// The exact text sent (or about to be sent).
+    public var body: String?
+    /// The address used (phone, e-mail, token).
+    public var address: String?
+    /// The Redis stream entry id the job came in as.
+    public var streamID: String?
+    /// Extra facts as a JSON object (the raw job for `received`, provider answers...).
+    public var data: String?
+
+    public init(jobID: String?, contactID: String?, kind: EventKind, at: Date, attempt: Int = 1,
+                channel: Channel? = nil, template: String? = nil, tone: String? = nil, variant: String? = nil,
+                provider: String? = nil, providerMessageID: String? = nil, reason: String? = nil,
+                detail: String? = nil, body: String? = nil, address: String? = nil,
+                streamID: String? = nil, data: String? = nil) {
+        self.jobID = jobID
+        self.contactID = contactID
+        self.kind = kind
+        self.at = at
+        self.attempt = attempt
+        self.channel = channel
+        self.template = template
+        self.tone = tone
+        self.variant = variant
+        self.provider = provider
+        self.providerMessageID = providerMessageID
+        self.reason = reason
+        self.detail = detail
+        self.body = body
+        self.address = address
+        self.streamID = streamID
+        self.data = data
+    }
+}
+
+/// A rendered message ready for a provider.
+public struct OutboundMessage: Sendable, Equatable {
+    public var jobID: String
+    public var contactID: String
+    public var attempt: Int
+    public var channel: Channel
+    /// Phone number, e-mail address or push token.
+    public var to: String
+    public var subject: String?
+    public var body: String
+
+    public init(jobID: String, contactID: String, attempt: Int = 1, channel: Channel, to: String,
+                subject: String? = nil, body: String) {
+        self.jobID = jobID
+        self.contactID = contactID
+        self.attempt = attempt
+        self.channel = channel
+        self.to = to
+        self.subject = subject
+        self.body = body
+    }
+}
+
+/// What a provider answered for one message.
+public enum DispatchResult: Sendable, Equatable {
+    /// The provider took the message; `status` is its own word for it (Twilio: queued, accepted...).
+    case accepted(messageID: String, status: String?)
+    /// The provider refused the message for good (bad number, unsubscribed, bad credentials...).
+    case permanentFailure(code: String, message: String)
+    /// Worth trying again later (429, 5xx, timeout, connection error).
+    case retryableFailure(code: String, message: String, retryAfter: TimeInterval?)
+}

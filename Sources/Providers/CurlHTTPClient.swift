@@ -1,0 +1,242 @@
+internal import CCurl
+import Foundation
+
+/// An HTTP client on one libcurl multi handle, driven by its own thread. Many requests are in
+/// flight at once on kept-alive connections (HTTP/2 multiplexed where the server speaks it);
+/// callers simply `await send(_:)` from as many tasks as they like.
+public final class CurlHTTPClient: Sendable {
+    private let engine: Engine
+
+    public init(maxConnectionsPerHost: Int = 32) {
+        CurlGlobal.initialize()
+        engine = Engine(maxConnectionsPerHost: maxConnectionsPerHost)
+        let thread = Thread { [engine] in engine.loop() }
+        thread.name = "curl multi"
+        thread.start()
+    }
+
+    deinit {
+        engine.stop()
+    }
+
+    public func send(_ request: HTTPRequest) async throws(HTTPClientError) -> HTTPResponse {
+        let result: Result<HTTPResponse, HTTPClientError> = await withCheckedContinuation { continuation in
+            engine.submit(request) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Stops the thread; requests still in flight fail with a shutdown error.
+    public func shutdown() {
+        engine.stop()
+    }
+}
+
+private enum CurlGlobal {
+    static let initialized: Bool = {
+        // CURL_GLOBAL_ALL is a macro Swift cannot import: SSL (1) | WIN32 (2).
+        curl_global_init(3) == CURLE_OK
+    }()
+
+    static func initialize() { _ = initialized }
+}
+
+/// One request in flight: its easy handle, what has arrived so far, and who to tell.
+private final class Transfer {
+    let easy: UnsafeMutableRawPointer
+    let completion: @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var body: [UInt8] = []
+    var headers: [(String, String)] = []
+
+    init(easy: UnsafeMutableRawPointer, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
+        self.easy = easy
+        self.completion = completion
+    }
+}
+
+/// The state shared by callers and the curl thread.
+/// @unchecked Sendable: `pending` and `stopping` are guarded by `lock`; `multi` is only used by the
+/// curl thread, except curl_multi_wakeup, which libcurl documents as safe from any thread.
+private final class Engine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [(HTTPRequest, @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void)] = []
+    private var stopping = false
+    private let multi: UnsafeMutableRawPointer
+    // Curl-thread only:
+    private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+
+    init(maxConnectionsPerHost: Int) {
+        multi = curl_multi_init()
+        _ = gw_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
+        _ = gw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxConnectionsPerHost * 4)
+    }
+
+    func submit(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
+        lock.lock()
+        if stopping {
+            lock.unlock()
+            completion(.failure(HTTPClientError(kind: .other, curlCode: -1, message: "HTTP client is shut down")))
+            return
+        }
+        pending.append((request, completion))
+        lock.unlock()
+        curl_multi_wakeup(multi)
+    }
+
+    func stop() {
+        lock.lock()
+        stopping = true
+        lock.unlock()
+        curl_multi_wakeup(multi)
+    }
+
+    func loop() {
+        while true {
+            lock.lock()
+            let submitted = pending
+            pending.removeAll(keepingCapacity: true)
+            let stop = stopping
+            lock.unlock()
+            for (request, completion) in submitted { start(request, completion: completion) }
+            if stop {
+                for transfer in active.values {
+                    curl_multi_remove_handle(multi, transfer.easy)
+                    finish(transfer, .failure(HTTPClientError(kind: .other, curlCode: -1, message: "HTTP client is shut down")))
+                }
+                active.removeAll()
+                for handle in idleHandles { curl_easy_cleanup(handle) }
+                idleHandles.removeAll()
+                curl_multi_cleanup(multi)
+                return
+            }
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            collectFinished()
+            var ready: Int32 = 0
+            curl_multi_poll(multi, nil, 0, active.isEmpty ? 1000 : 100, &ready)
+        }
+    }
+
+    private func start(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
+        let easy: UnsafeMutableRawPointer
+        if let reused = idleHandles.popLast() {
+            curl_easy_reset(reused)
+            easy = reused
+        } else if let fresh = curl_easy_init() {
+            easy = fresh
+        } else {
+            completion(.failure(HTTPClientError(kind: .other, curlCode: -1, message: "curl_easy_init failed")))
+            return
+        }
+        let transfer = Transfer(easy: easy, completion: completion)
+        let userdata = Unmanaged.passUnretained(transfer).toOpaque()
+        var code = CURLE_OK
+        func set(_ result: CURLcode) { if result != CURLE_OK, code == CURLE_OK { code = result } }
+        set(gw_easy_setopt_string(easy, CURLOPT_URL, request.url))
+        // Only web protocols: a mistyped base_url must never read a file or talk to another service.
+        set(gw_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        set(gw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
+        set(gw_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000)))
+        set(gw_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000)))
+        set(gw_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
+        set(gw_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+        set(gw_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, bodyCallback))
+        set(gw_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, userdata))
+        set(gw_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, headerCallback))
+        set(gw_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userdata))
+        switch request.method {
+        case "GET":
+            set(gw_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
+        case "POST":
+            set(gw_easy_setopt_long(easy, CURLOPT_POST, 1))
+        default:
+            set(gw_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method))
+        }
+        if request.method != "GET" {
+            set(gw_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            request.body.withUnsafeBytes { raw in
+                // COPYPOSTFIELDS copies the bytes; an empty body still needs a valid pointer.
+                let pointer = raw.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }
+                var empty: UInt8 = 0
+                set(gw_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer ?? withUnsafeMutablePointer(to: &empty) { UnsafeMutableRawPointer($0) }))
+            }
+        }
+        if let auth = request.basicAuth {
+            // CURLAUTH_BASIC is a macro Swift cannot import: 1 << 0.
+            set(gw_easy_setopt_long(easy, CURLOPT_HTTPAUTH, 1))
+            set(gw_easy_setopt_string(easy, CURLOPT_USERNAME, auth.user))
+            set(gw_easy_setopt_string(easy, CURLOPT_PASSWORD, auth.password))
+        }
+        var list: UnsafeMutablePointer<curl_slist>?
+        // Without this, libcurl sends "Expect: 100-continue" for larger bodies and waits a round trip.
+        list = curl_slist_append(list, "Expect:")
+        for (name, value) in request.headers { list = curl_slist_append(list, "\(name): \(value)") }
+        transfer.headerList = list
+        set(gw_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
+        guard code == CURLE_OK else {
+            finish(transfer, .failure(HTTPClientError(kind: .other, curlCode: Int(code.rawValue), message: "bad request options: \(String(cString: curl_easy_strerror(code)))")))
+            return
+        }
+        active[easy] = transfer
+        curl_multi_add_handle(multi, easy)
+    }
+
+    private func collectFinished() {
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                  let transfer = active.removeValue(forKey: easy) else { continue }
+            let code = message.pointee.data.result
+            curl_multi_remove_handle(multi, easy)
+            if code == CURLE_OK {
+                var status = 0
+                _ = gw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+                finish(transfer, .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body)))
+            } else {
+                let kind: HTTPClientError.Kind = switch code {
+                case CURLE_OPERATION_TIMEDOUT: .timeout
+                case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: .connect
+                default: .other
+                }
+                finish(transfer, .failure(HTTPClientError(kind: kind, curlCode: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))))
+            }
+        }
+    }
+
+    private func finish(_ transfer: Transfer, _ result: Result<HTTPResponse, HTTPClientError>) {
+        if let list = transfer.headerList { curl_slist_free_all(list) }
+        transfer.headerList = nil
+        idleHandles.append(transfer.easy)
+        transfer.completion(result)
+    }
+}
+
+private let bodyCallback: gw_write_callback = { data, size, count, userdata in
+    let length = size * count
+    guard let data, let userdata else { return length }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    data.withMemoryRebound(to: UInt8.self, capacity: length) {
+        transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+    }
+    return length
+}
+
+private let headerCallback: gw_write_callback = { data, size, count, userdata in
+    let length = size * count
+    guard let data, let userdata else { return length }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+        String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+    }
+    if line.hasPrefix("HTTP/") {
+        // A new response (after a redirect or 100-continue): forget the previous headers.
+        transfer.headers.removeAll()
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        transfer.headers.append((name, value))
+    }
+    return length
+}

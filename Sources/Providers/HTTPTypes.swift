@@ -1,0 +1,51 @@
+/// An HTTP request for the provider client. Bodies are bytes; headers keep their order.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    /// HTTP Basic credentials, sent by libcurl (never logged).
+    public var basicAuth: (user: String, password: String)?
+    public var timeout: Double
+    public var connectTimeout: Double
+
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8] = [],
+                basicAuth: (user: String, password: String)? = nil, timeout: Double = 10, connectTimeout: Double = 5) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.basicAuth = basicAuth
+        self.timeout = timeout
+        self.connectTimeout = connectTimeout
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lower-cased.
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.last { $0.0 == lower }?.1
+    }
+}
+
+/// A transfer that did not produce an HTTP response.
+public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// No connection could be made: the request was certainly not received.
+        case connect
+        /// The time limit passed; the request may or may not have been received.
+        case timeout
+        /// Anything else (TLS, protocol, shutdown...).
+        case other
+    }
+
+    public var kind: Kind
+    public var curlCode: Int
+    public var message: String
+    public var description: String { "\(message) (curl \(curlCode))" }
+}

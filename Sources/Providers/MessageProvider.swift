@@ -1,0 +1,51 @@
+import GatewayCore
+
+/// A way out for messages. Takes a batch so an adapter can keep many requests in flight (or
+/// write a file once); returns one result per message, in order.
+public protocol MessageProvider: Sendable {
+    /// The configured name (the file name under providers/), recorded in the contact log.
+    var name: String { get }
+    var channels: Set<Channel> { get }
+    func send(_ messages: [OutboundMessage]) async -> [DispatchResult]
+}
+
+extension HTTPClientError {
+    /// How a provider adapter reports a transfer that got no HTTP answer: always worth retrying.
+    var dispatchResult: DispatchResult {
+        switch kind {
+        case .connect: .retryableFailure(code: "connect_error", message: "could not connect: \(message)", retryAfter: nil)
+        case .timeout: .retryableFailure(code: "timeout", message: "no answer in time: \(message)", retryAfter: nil)
+        case .other: .retryableFailure(code: "transport_error", message: description, retryAfter: nil)
+        }
+    }
+}
+
+/// Form encoding as application/x-www-form-urlencoded specifies it (space as '+').
+enum FormEncoding {
+    private static let unreserved: Set<UInt8> = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*".utf8)
+
+    static func encode(_ fields: [(String, String)]) -> String {
+        fields.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            if unreserved.contains(byte) {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else if byte == UInt8(ascii: " ") {
+                out += "+"
+            } else {
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

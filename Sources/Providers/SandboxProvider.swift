@@ -1,0 +1,70 @@
+import Foundation
+import GatewayCore
+
+/// Sends nothing: writes each message it would have sent as one JSON line to an outbox file, so a
+/// new install, a demo or a staging environment can see exactly what customers would receive.
+public final class SandboxProvider: MessageProvider {
+    public let name: String
+    public let channels: Set<Channel> = Set(Channel.allCases)
+    public let outboxPath: String
+    private let lock = NSLock()
+
+    public init(name: String = "sandbox", outboxPath: String) throws {
+        self.name = name
+        self.outboxPath = outboxPath
+        let directory = (outboxPath as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        if !FileManager.default.fileExists(atPath: outboxPath) {
+            guard FileManager.default.createFile(atPath: outboxPath, contents: nil) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: outboxPath])
+            }
+        }
+    }
+
+    struct Line: Encodable {
+        var at: String
+        var provider: String
+        var message_id: String
+        var job_id: String
+        var contact_id: String
+        var attempt: Int
+        var channel: String
+        var to: String
+        var subject: String?
+        var body: String
+    }
+
+    public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
+        let now = formatTimestamp(Date())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var output = Data()
+        var results: [DispatchResult] = []
+        for message in messages {
+            let id = "sandbox-" + UUID().uuidString.lowercased()
+            let line = Line(at: now, provider: name, message_id: id, job_id: message.jobID, contact_id: message.contactID,
+                            attempt: message.attempt, channel: message.channel.rawValue, to: message.to,
+                            subject: message.subject, body: message.body)
+            guard let encoded = try? encoder.encode(line) else {
+                results.append(.permanentFailure(code: "sandbox_encode", message: "cannot encode message as JSON"))
+                continue
+            }
+            output.append(encoded)
+            output.append(0x0A)
+            results.append(.accepted(messageID: id, status: "written"))
+        }
+        do {
+            try lock.withLock {
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outboxPath))
+                defer { try? handle.close() }
+                try handle.seekToEnd()
+                try handle.write(contentsOf: output)
+            }
+        } catch {
+            return messages.map { _ in .retryableFailure(code: "outbox_write", message: "cannot append to \(outboxPath): \(error)", retryAfter: nil) }
+        }
+        return results
+    }
+}

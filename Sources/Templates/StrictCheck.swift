@@ -1,0 +1,91 @@
+/// A variable a template uses that the job does not provide (or provides empty).
+public struct MissingVariable: Sendable, Equatable, CustomStringConvertible {
+    public var name: String
+    /// Where it is used, as file:line:column.
+    public var location: String
+    public var description: String { "\(name) (used at \(location))" }
+}
+
+/// Walks the tag tree the way Mustache would render it, and reports every variable that would come
+/// out empty. Sections whose value is missing or false are skipped, exactly as rendering skips them,
+/// so an optional block ({{#pay_link}}...{{/pay_link}}) does not need its value.
+struct StrictChecker {
+    let partials: [String: (file: String, nodes: [TemplateNode])]
+
+    func missing(in nodes: [TemplateNode], file: String, context: [String: Any]) -> [MissingVariable] {
+        var found: [MissingVariable] = []
+        walk(nodes, file: file, stack: [context], depth: 0, into: &found)
+        return found
+    }
+
+    private func walk(_ nodes: [TemplateNode], file: String, stack: [Any], depth: Int, into found: inout [MissingVariable]) {
+        for node in nodes {
+            switch node {
+            case .variable(let name, let line, let column):
+                if !Self.isPresent(Self.lookup(name, in: stack)) {
+                    found.append(MissingVariable(name: name, location: "\(file):\(line):\(column)"))
+                }
+            case .section(let name, let inverted, let children, _, _):
+                let value = Self.lookup(name, in: stack)
+                if inverted {
+                    if !Self.isTruthy(value) { walk(children, file: file, stack: stack, depth: depth, into: &found) }
+                    continue
+                }
+                switch value {
+                case let list as [Any]:
+                    for item in list { walk(children, file: file, stack: stack + [item], depth: depth, into: &found) }
+                case let object as [String: Any]:
+                    walk(children, file: file, stack: stack + [object], depth: depth, into: &found)
+                case let value? where Self.isTruthy(value):
+                    walk(children, file: file, stack: stack, depth: depth, into: &found)
+                default:
+                    break
+                }
+            case .partial(let name, let line, let column):
+                guard depth < 8, let partial = partials[name] else {
+                    if partials[name] == nil {
+                        found.append(MissingVariable(name: ">\(name)", location: "\(file):\(line):\(column)"))
+                    }
+                    continue
+                }
+                walk(partial.nodes, file: partial.file, stack: stack, depth: depth + 1, into: &found)
+            }
+        }
+    }
+
+    /// Name resolution as swift-mustache does it: "." is the current object; a dotted name finds its
+    /// first part anywhere up the stack, the rest inside that; a leading "." stays in the current object.
+    static func lookup(_ name: String, in stack: [Any]) -> Any? {
+        if name == "." { return stack.last }
+        let parts = name.split(separator: ".").map(String.init)
+        guard let first = parts.first else { return nil }
+        var current: Any?
+        if name.hasPrefix(".") {
+            current = (stack.last as? [String: Any])?[first]
+        } else {
+            current = stack.reversed().lazy.compactMap { ($0 as? [String: Any])?[first] }.first
+        }
+        for part in parts.dropFirst() {
+            current = (current as? [String: Any])?[part]
+        }
+        return current
+    }
+
+    static func isPresent(_ value: Any?) -> Bool {
+        switch value {
+        case nil: return false
+        case let text as String: return !text.trimmingSpaces().isEmpty
+        default: return true
+        }
+    }
+
+    static func isTruthy(_ value: Any?) -> Bool {
+        switch value {
+        case nil: return false
+        case let flag as Bool: return flag
+        case let list as [Any]: return !list.isEmpty
+        case let text as String: return !text.isEmpty
+        default: return true
+        }
+    }
+}
