@@ -1,0 +1,270 @@
+import ContactLog
+import Foundation
+import GatewayCore
+import Logging
+import Providers
+import RedisQueue
+import Templates
+
+/// Runs one batch of stream entries through every stage:
+/// decode + validate → decide → render → claim (log) → dispatch → record (log) → ack.
+///
+/// Ordering is what makes it safe:
+/// - refused entries go to the dead-letter stream before anything is acked;
+/// - a `dispatching` event is committed before any provider is called, and the database allows
+///   only one per job and attempt, so two workers, or a restart, can never send a job twice;
+/// - outcomes are committed before the entries are acked, so an acked job always has its outcome.
+public struct BatchProcessor: Sendable {
+    public var configuration: GatewayConfiguration
+    public var consumer: StreamConsumer
+    public var store: any ContactLogStore
+    public var providers: ProviderRegistry
+    public var templates: @Sendable () -> TemplateCatalog
+    public var scheduler: RetryScheduler
+    public var clock: @Sendable () -> Date
+    public var logger: Logger
+
+    public init(configuration: GatewayConfiguration, consumer: StreamConsumer, store: any ContactLogStore,
+                providers: ProviderRegistry, templates: @escaping @Sendable () -> TemplateCatalog,
+                scheduler: RetryScheduler, clock: @escaping @Sendable () -> Date = Date.init, logger: Logger) {
+        self.configuration = configuration
+        self.consumer = consumer
+        self.store = store
+        self.providers = providers
+        self.templates = templates
+        self.scheduler = scheduler
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Counts of what a batch came to, for logs and tests.
+    public struct Summary: Sendable, Equatable {
+        public var entries = 0
+        public var sent = 0
+        public var failed = 0
+        public var retried = 0
+        public var invalid = 0
+        public var suppressed = 0
+        public var expired = 0
+        public var duplicates = 0
+    }
+
+    /// A job that passed every check and is about to be sent.
+    struct Send {
+        var job: Job
+        var entry: StreamEntry
+        var raw: [UInt8]
+        var message: OutboundMessage
+        var provider: any MessageProvider
+        var rendered: RenderedMessage
+    }
+
+    @discardableResult
+    public func process(_ entries: [StreamEntry]) async throws -> Summary {
+        guard !entries.isEmpty else { return Summary() }
+        var summary = Summary()
+        summary.entries = entries.count
+        let now = clock()
+        let catalog = templates()
+        let decoder = JobDecoder(maxJobBytes: configuration.maxJobBytes)
+
+        // 1. Decode everything, then ask the log about every job id in one query.
+        let decoded: [(StreamEntry, [UInt8]?, Result<Job, JobRejection>)] = entries.map { entry in
+            guard let raw = entry.fields["job"] else {
+                let fields = entry.fields.keys.sorted().joined(separator: ", ")
+                return (entry, nil, .failure(JobRejection(code: "no_job_field", message: "stream entry has no \"job\" field (fields: \(fields.isEmpty ? "none" : fields)); enqueue with XADD \(configuration.stream) * job '<json>'")))
+            }
+            return (entry, raw, decoder.decode(raw))
+        }
+        let ids = decoded.compactMap { item -> String? in
+            switch item.2 {
+            case .success(let job): job.id
+            case .failure(let rejection): rejection.jobID
+            }
+        }
+        let states = try await store.jobStates(Array(Set(ids)))
+
+        // 2. Decide each entry.
+        var events: [ContactEvent] = []
+        var deadLetters: [StreamConsumer.DeadLetter] = []
+        var sends: [Send] = []
+        var dispatchEventIndex: [Int] = []
+        var seen: Set<String> = []
+        for (entry, raw, result) in decoded {
+            let rawText = raw.map { String(decoding: $0, as: UTF8.self) }
+            func received(_ jobID: String?, _ contactID: String?, attempt: Int = 1) -> ContactEvent {
+                ContactEvent(jobID: jobID, contactID: contactID, kind: .received, at: now, attempt: attempt,
+                             streamID: entry.id, data: rawText)
+            }
+            let (jobID, contactID, attempt): (String?, String?, Int) = switch result {
+            case .success(let job): (job.id, job.contact.id, job.attempt)
+            case .failure(let rejection): (rejection.jobID, rejection.contactID, 1)
+            }
+            if let jobID {
+                if seen.contains(jobID) {
+                    summary.duplicates += 1
+                    events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
+                                               reason: "duplicate_in_batch", detail: "the same job id came twice in one batch; only the first is handled", streamID: entry.id))
+                    continue
+                }
+                seen.insert(jobID)
+                if let state = states[jobID] {
+                    if let terminal = state.terminal {
+                        summary.duplicates += 1
+                        events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
+                                                   reason: "already_\(terminal.rawValue)", detail: "job id already ended \(terminal.rawValue); not sent again", streamID: entry.id))
+                        continue
+                    }
+                    if let last = state.lastDispatchAttempt, attempt <= last {
+                        if state.lastDispatchResolved {
+                            summary.duplicates += 1
+                            events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
+                                                       reason: "attempt_already_made", detail: "attempt \(attempt) of this job was already made; not sent again", streamID: entry.id))
+                        } else {
+                            summary.failed += 1
+                            events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .failed, at: now, attempt: last,
+                                                       reason: "interrupted", detail: "a send of attempt \(last) was started and its result was never recorded (the worker stopped mid-send); not retried, so the customer cannot get the message twice", streamID: entry.id))
+                        }
+                        continue
+                    }
+                }
+            }
+            switch result {
+            case .failure(let rejection):
+                summary.invalid += 1
+                events.append(received(rejection.jobID, rejection.contactID))
+                events.append(ContactEvent(jobID: rejection.jobID, contactID: rejection.contactID, kind: .invalid, at: now,
+                                           reason: rejection.code, detail: rejection.message, streamID: entry.id))
+                deadLetters.append(.init(entry: entry, code: rejection.code, reason: rejection.message))
+            case .success(let job):
+                guard catalog.hasTemplate(job.template) else {
+                    let message = "template \"\(job.template)\" does not exist (templates/\(job.template)/ not found)"
+                    summary.invalid += 1
+                    events.append(received(job.id, job.contact.id, attempt: job.attempt))
+                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
+                                               template: job.template, reason: "unknown_template", detail: message, streamID: entry.id))
+                    deadLetters.append(.init(entry: entry, code: "unknown_template", reason: message))
+                    continue
+                }
+                let decision = DispatchPlanner.decide(job: job, now: now) { channel in
+                    if providers.provider(for: channel) == nil { return "no provider is configured for \(channel.rawValue)" }
+                    if !catalog.hasVariant(template: job.template, channel: channel) { return "template \(job.template) has no \(channel.rawValue) variant" }
+                    return nil
+                }
+                events.append(received(job.id, job.contact.id, attempt: job.attempt))
+                switch decision {
+                case .expire(let detail):
+                    summary.expired += 1
+                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .expired, at: now, attempt: job.attempt,
+                                               template: job.template, reason: "expired", detail: detail, streamID: entry.id))
+                case .suppress(let code, let detail):
+                    summary.suppressed += 1
+                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .suppressed, at: now, attempt: job.attempt,
+                                               template: job.template, reason: code, detail: detail, streamID: entry.id))
+                case .send(let channel):
+                    let provider = providers.provider(for: channel)!
+                    let rendered: RenderedMessage
+                    do {
+                        rendered = try catalog.render(template: job.template, channel: channel, tone: "neutral",
+                                                      locale: job.contact.locale, defaultLocale: configuration.defaultLocale,
+                                                      context: RenderContext.make(for: job))
+                    } catch {
+                        summary.invalid += 1
+                        events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
+                                                   channel: channel, template: job.template, reason: error.code, detail: error.message, streamID: entry.id))
+                        deadLetters.append(.init(entry: entry, code: error.code, reason: error.message))
+                        continue
+                    }
+                    let address = job.address(for: channel)!
+                    let message = OutboundMessage(jobID: job.id, contactID: job.contact.id, attempt: job.attempt, channel: channel,
+                                                  to: address, body: rendered.body)
+                    dispatchEventIndex.append(events.count)
+                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .dispatching, at: now, attempt: job.attempt,
+                                               channel: channel, template: job.template, tone: rendered.tone, variant: rendered.variant,
+                                               provider: provider.name, detail: "sending through \(provider.name)", body: rendered.body,
+                                               address: address, streamID: entry.id))
+                    sends.append(Send(job: job, entry: entry, raw: raw ?? [], message: message, provider: provider, rendered: rendered))
+                }
+            }
+        }
+
+        // 3. Refused entries to the dead-letter stream, then everything decided so far into the log.
+        try await consumer.deadLetter(deadLetters, at: formatTimestamp(now))
+        let written = try await store.append(events)
+        // A `dispatching` row the database refused means another worker holds this attempt.
+        var claimed: [Send] = []
+        for (send, index) in zip(sends, dispatchEventIndex) {
+            if written[index] { claimed.append(send) } else { summary.duplicates += 1 }
+        }
+
+        // 4. Dispatch, every provider's share at once.
+        let results = await dispatch(claimed)
+
+        // 5. Record outcomes, scheduling retries first so a crash in between cannot lose them.
+        var outcomes: [ContactEvent] = []
+        var retries: [(raw: [UInt8], attempt: Int, at: Date)] = []
+        let done = clock()
+        for (send, result) in zip(claimed, results) {
+            let base = ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .sent, at: done, attempt: send.job.attempt,
+                                    channel: send.message.channel, template: send.job.template, tone: send.rendered.tone,
+                                    variant: send.rendered.variant, provider: send.provider.name, body: send.message.body,
+                                    address: send.message.to, streamID: send.entry.id)
+            var event = base
+            switch result {
+            case .accepted(let id, let status):
+                summary.sent += 1
+                event.providerMessageID = id
+                event.reason = status.map { "provider_\($0)" }
+                event.detail = "accepted by \(send.provider.name) as \(id)" + (status.map { " (\($0))" } ?? "")
+            case .permanentFailure(let code, let message):
+                summary.failed += 1
+                event.kind = .failed
+                event.reason = code
+                event.detail = message
+            case .retryableFailure(let code, let message, let retryAfter):
+                if send.job.attempt < configuration.maxAttempts {
+                    summary.retried += 1
+                    let at = scheduler.retryTime(after: done, attempt: send.job.attempt, retryAfter: retryAfter)
+                    retries.append((send.raw, send.job.attempt + 1, at))
+                    event.kind = .retryScheduled
+                    event.reason = code
+                    event.detail = "\(message); attempt \(send.job.attempt + 1) of \(configuration.maxAttempts) at \(formatTimestamp(at))"
+                } else {
+                    summary.failed += 1
+                    event.kind = .failed
+                    event.reason = code
+                    event.detail = "\(message); gave up after \(send.job.attempt) attempts"
+                }
+            }
+            outcomes.append(event)
+        }
+        try await scheduler.schedule(retries)
+        _ = try await store.append(outcomes)
+
+        // 6. Only now is the batch acknowledged.
+        try await consumer.ack(entries.map(\.id))
+        logger.debug("batch done", metadata: [
+            "entries": "\(summary.entries)", "sent": "\(summary.sent)", "failed": "\(summary.failed)",
+            "retried": "\(summary.retried)", "invalid": "\(summary.invalid)", "suppressed": "\(summary.suppressed)",
+            "expired": "\(summary.expired)", "duplicates": "\(summary.duplicates)",
+        ])
+        return summary
+    }
+
+    private func dispatch(_ sends: [Send]) async -> [DispatchResult] {
+        var groups: [String: [Int]] = [:]
+        for (index, send) in sends.enumerated() { groups[send.provider.name, default: []].append(index) }
+        return await withTaskGroup(of: ([Int], [DispatchResult]).self) { group in
+            for (_, indices) in groups {
+                let provider = sends[indices[0]].provider
+                let messages = indices.map { sends[$0].message }
+                group.addTask { (indices, await provider.send(messages)) }
+            }
+            var results = [DispatchResult](repeating: .permanentFailure(code: "not_dispatched", message: ""), count: sends.count)
+            for await (indices, answers) in group {
+                for (index, answer) in zip(indices, answers) { results[index] = answer }
+            }
+            return results
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ContactLog
+import Foundation
+import GatewayCore
+import Logging
+import Providers
+import RedisQueue
+import Templates
+
+/// Everything a running gateway is made of, built from a configuration. `gateway run` and the
+/// end-to-end tests both build it here, so the tests exercise exactly what production runs.
+public struct Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let redis: RedisClient
+    public let store: SQLiteContactLog
+    public let http: CurlHTTPClient
+    public let providers: ProviderRegistry
+    public let catalog: TemplateCatalog
+    public let worker: QueueWorker
+
+    public init(configuration: GatewayConfiguration, logger: Logger,
+                environment: [String: String] = ProcessInfo.processInfo.environment,
+                clock: @escaping @Sendable () -> Date = Date.init) throws {
+        self.configuration = configuration
+        let redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+        let catalog: TemplateCatalog
+        do { catalog = try TemplateCatalog(directory: configuration.templatesDirectory) } catch {
+            throw ConfigurationError("templates: \(error)")
+        }
+        self.catalog = catalog
+        let http = CurlHTTPClient()
+        self.http = http
+        providers = try ProviderRegistry.load(directory: configuration.providersDirectory, outboxPath: configuration.outboxPath,
+                                              client: http, environment: environment)
+        do { store = try SQLiteContactLog(path: configuration.contactLogPath) } catch {
+            throw ConfigurationError("contact log \(configuration.contactLogPath): \(error)")
+        }
+        redis = RedisClient(configuration: redisConfiguration)
+        let consumer = StreamConsumer(client: redis, stream: configuration.stream, group: configuration.group,
+                                      consumer: configuration.consumer, deadLetterStream: configuration.deadLetterStream)
+        let scheduler = RetryScheduler(client: redis, key: configuration.scheduledKey, stream: configuration.stream,
+                                       baseSeconds: configuration.retryBaseSeconds)
+        let processor = BatchProcessor(configuration: configuration, consumer: consumer, store: store, providers: providers,
+                                       templates: { catalog }, scheduler: scheduler, clock: clock, logger: logger)
+        worker = QueueWorker(processor: processor, scheduler: scheduler, logger: logger)
+    }
+
+    /// Releases the Redis connection and the HTTP thread. Call after the worker has returned.
+    public func shutdown() async {
+        await redis.shutdown()
+        http.shutdown()
+    }
+}

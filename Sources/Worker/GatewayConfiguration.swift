@@ -1,0 +1,120 @@
+import Foundation
+import Yams
+
+/// A configuration problem, naming the file, the key and what to write instead.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Everything the gateway process needs. Defaults make `gateway run` work on a fresh clone:
+/// a local Redis, SQLite under var/, templates/ and providers/ from the repository.
+public struct GatewayConfiguration: Sendable, Equatable {
+    public var redisURL = "redis://127.0.0.1:6379/0"
+    public var stream = "gateway:jobs"
+    public var group = "gateway"
+    /// Unique per worker process; defaults to host name and process id.
+    public var consumer = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    public var deadLetterStream = "gateway:jobs:dead"
+    public var scheduledKey = "gateway:scheduled"
+    public var batchSize = 256
+    public var blockMilliseconds = 1000
+    /// Entries another consumer left pending this long are taken over (that consumer is presumed dead).
+    public var claimIdleMilliseconds = 120_000
+    public var maxJobBytes = 64 * 1024
+    public var contactLogPath = "var/contact-log.sqlite"
+    public var outboxPath = "var/outbox.jsonl"
+    public var templatesDirectory = "templates"
+    public var providersDirectory = "providers"
+    public var defaultLocale = "es-CR"
+    /// Attempts per job, the first included, before a retryable failure becomes `failed`.
+    public var maxAttempts = 4
+    /// First retry delay; each later one doubles, with ±20% jitter, capped at one hour.
+    public var retryBaseSeconds = 30.0
+
+    public init() {}
+
+    static let keys: [String: @Sendable (inout GatewayConfiguration, String, String) throws -> Void] = [
+        "redis_url": { c, v, _ in c.redisURL = v },
+        "stream": { c, v, _ in c.stream = v },
+        "group": { c, v, _ in c.group = v },
+        "consumer": { c, v, _ in c.consumer = v },
+        "dead_letter_stream": { c, v, _ in c.deadLetterStream = v },
+        "scheduled_key": { c, v, _ in c.scheduledKey = v },
+        "batch_size": { c, v, k in c.batchSize = try int(v, k, 1...10_000) },
+        "block_ms": { c, v, k in c.blockMilliseconds = try int(v, k, 1...60_000) },
+        "claim_idle_ms": { c, v, k in c.claimIdleMilliseconds = try int(v, k, 1_000...86_400_000) },
+        "max_job_bytes": { c, v, k in c.maxJobBytes = try int(v, k, 1_024...16_777_216) },
+        "contact_log": { c, v, _ in c.contactLogPath = v },
+        "outbox": { c, v, _ in c.outboxPath = v },
+        "templates": { c, v, _ in c.templatesDirectory = v },
+        "providers": { c, v, _ in c.providersDirectory = v },
+        "default_locale": { c, v, _ in c.defaultLocale = v },
+        "max_attempts": { c, v, k in c.maxAttempts = try int(v, k, 1...20) },
+        "retry_base_seconds": { c, v, k in
+            guard let seconds = Double(v), seconds >= 0.01, seconds <= 86_400 else {
+                throw ConfigurationError("\(k) must be a number of seconds between 0.01 and 86400, got \"\(v)\"")
+            }
+            c.retryBaseSeconds = seconds
+        },
+    ]
+
+    private static func int(_ value: String, _ key: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let number = Int(value), range.contains(number) else {
+            throw ConfigurationError("\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(value)\"")
+        }
+        return number
+    }
+
+    /// Reads `path` (if it exists) and then the environment: `GATEWAY_<KEY>` (e.g. GATEWAY_BATCH_SIZE)
+    /// overrides the file, and `REDIS_URL` is honoured too. Unknown keys are errors, not silently ignored.
+    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfiguration {
+        var configuration = GatewayConfiguration()
+        if let path, FileManager.default.fileExists(atPath: path) {
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ConfigurationError("\(path): cannot read: \(error.localizedDescription)")
+            }
+            let values = try flatMapping(yaml: text, file: path)
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+                guard let apply = keys[key] else {
+                    throw ConfigurationError("\(path): unknown key \"\(key)\"; known keys: \(keys.keys.sorted().joined(separator: ", "))")
+                }
+                do { try apply(&configuration, value, key) } catch let error as ConfigurationError {
+                    throw ConfigurationError("\(path): \(error.message)")
+                }
+            }
+        }
+        if let url = environment["REDIS_URL"], !url.isEmpty { configuration.redisURL = url }
+        for key in keys.keys.sorted() {
+            if let value = environment["GATEWAY_" + key.uppercased()], !value.isEmpty {
+                do { try keys[key]!(&configuration, value, key) } catch let error as ConfigurationError {
+                    throw ConfigurationError("environment GATEWAY_\(key.uppercased()): \(error.message)")
+                }
+            }
+        }
+        return configuration
+    }
+
+    /// A YAML mapping of scalars, as strings. Anything else is refused with the file name.
+    static func flatMapping(yaml text: String, file: String) throws -> [String: String] {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw ConfigurationError("\(file): not valid YAML: \(error)")
+        }
+        guard let node else { return [:] }
+        guard let mapping = node.mapping else {
+            throw ConfigurationError("\(file): must be a mapping of key: value lines")
+        }
+        var result: [String: String] = [:]
+        for (key, value) in mapping {
+            guard let name = key.string else { throw ConfigurationError("\(file): keys must be plain words") }
+            guard let scalar = value.scalar else {
+                throw ConfigurationError("\(file): \(name) must be a single value, not a list or mapping")
+            }
+            result[name] = scalar.string
+        }
+        return result
+    }
+}

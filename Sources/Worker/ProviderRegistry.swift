@@ -1,0 +1,120 @@
+import Foundation
+import GatewayCore
+import Providers
+import Yams
+
+/// The configured providers, and which one serves each channel.
+public struct ProviderRegistry: Sendable {
+    public var providers: [any MessageProvider]
+    private var byChannel: [Channel: any MessageProvider]
+
+    public init(providers: [(provider: any MessageProvider, priority: Int)]) {
+        let ordered = providers.sorted { ($0.priority, $0.provider.name) < ($1.priority, $1.provider.name) }.map(\.provider)
+        self.providers = ordered
+        var byChannel: [Channel: any MessageProvider] = [:]
+        for provider in ordered {
+            for channel in provider.channels.sorted(by: { $0.rawValue < $1.rawValue }) where byChannel[channel] == nil {
+                byChannel[channel] = provider
+            }
+        }
+        self.byChannel = byChannel
+    }
+
+    public func provider(for channel: Channel) -> (any MessageProvider)? { byChannel[channel] }
+
+    /// Reads every `providers/*.yml`. With none, the sandbox provider serves every channel, writing
+    /// to the outbox file. Secrets are `${ENV_VAR}` references; a missing variable is an error.
+    public static func load(directory: String, outboxPath: String, client: CurlHTTPClient,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ProviderRegistry {
+        let fm = FileManager.default
+        let files = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted()
+        var loaded: [(provider: any MessageProvider, priority: Int)] = []
+        for file in files {
+            let path = (directory as NSString).appendingPathComponent(file)
+            let name = String(file.prefix { $0 != "." })
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ConfigurationError("\(path): cannot read: \(error.localizedDescription)")
+            }
+            var values = try GatewayConfiguration.flatMapping(yaml: text, file: path)
+            for (key, value) in values { values[key] = try expand(value, key: key, file: path, environment: environment) }
+            loaded.append(try provider(named: name, values: values, file: path, outboxPath: outboxPath, client: client))
+        }
+        if loaded.isEmpty {
+            loaded.append((try SandboxProvider(outboxPath: outboxPath), 1000))
+        }
+        return ProviderRegistry(providers: loaded)
+    }
+
+    static func provider(named name: String, values: [String: String], file: String, outboxPath: String,
+                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int) {
+        var values = values
+        func take(_ key: String) -> String? { values.removeValue(forKey: key) }
+        func required(_ key: String) throws -> String {
+            guard let value = take(key), !value.isEmpty else { throw ConfigurationError("\(file): \(key) is required") }
+            return value
+        }
+        guard let type = take("type") else {
+            throw ConfigurationError("\(file): type is required (twilio or sandbox)")
+        }
+        let priorityText = take("priority") ?? "100"
+        guard let priority = Int(priorityText) else { throw ConfigurationError("\(file): priority must be a whole number, got \"\(priorityText)\"") }
+        let provider: any MessageProvider
+        switch type {
+        case "sandbox":
+            provider = try SandboxProvider(name: name, outboxPath: take("outbox") ?? outboxPath)
+        case "twilio":
+            let sid = try required("account_sid")
+            guard sid.hasPrefix("AC"), sid.count == 34 else {
+                throw ConfigurationError("\(file): account_sid must be a Twilio Account SID (AC followed by 32 characters), got \"\(sid)\"")
+            }
+            let from = take("from")
+            let service = take("messaging_service_sid")
+            guard (from == nil) != (service == nil) else {
+                throw ConfigurationError("\(file): give exactly one of from (an E.164 number) or messaging_service_sid (MG...)")
+            }
+            if let from, !JobDecoder.isE164(from), !from.allSatisfy({ $0.isLetter || $0.isNumber }) {
+                throw ConfigurationError("\(file): from must be an E.164 number like +15005550006 or an alphanumeric sender id, got \"\(from)\"")
+            }
+            let baseURL = take("base_url") ?? "https://api.twilio.com"
+            guard baseURL.hasPrefix("https://") || baseURL.hasPrefix("http://") else {
+                throw ConfigurationError("\(file): base_url must start with https:// (or http:// for a local fake), got \"\(baseURL)\"")
+            }
+            let timeoutText = take("timeout_seconds") ?? "10"
+            guard let timeout = Double(timeoutText), timeout > 0, timeout <= 120 else {
+                throw ConfigurationError("\(file): timeout_seconds must be a number from 0 to 120, got \"\(timeoutText)\"")
+            }
+            provider = TwilioProvider(name: name, configuration: .init(
+                accountSID: sid, authToken: try required("auth_token"), from: from, messagingServiceSID: service,
+                baseURL: baseURL, statusCallback: take("status_callback"), timeout: timeout), client: client)
+        default:
+            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, sandbox)")
+        }
+        if let channels = take("channels") {
+            throw ConfigurationError("\(file): channels is fixed by the provider type; remove \"channels: \(channels)\"")
+        }
+        if let unknown = values.keys.sorted().first {
+            throw ConfigurationError("\(file): unknown key \"\(unknown)\" for a \(type) provider")
+        }
+        return (provider, priority)
+    }
+
+    /// Replaces `${NAME}` with the environment variable NAME; an unset one is an error naming it.
+    static func expand(_ value: String, key: String, file: String, environment: [String: String]) throws -> String {
+        var result = ""
+        var rest = Substring(value)
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw ConfigurationError("\(file): \(key) has an unclosed ${")
+            }
+            let name = String(rest[start.upperBound..<end])
+            guard let resolved = environment[name], !resolved.isEmpty else {
+                throw ConfigurationError("\(file): \(key) refers to ${\(name)}, but the environment variable \(name) is not set")
+            }
+            result += resolved
+            rest = rest[rest.index(after: end)...]
+        }
+        return result + rest
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import RedisQueue
+import ServiceLifecycle
+
+/// The long-running consumer: reads batches from the jobs stream and hands them to the
+/// `BatchProcessor`. Takes over entries of dead consumers, promotes due retries, survives Redis
+/// restarts (reconnecting with backoff), and on SIGTERM finishes the batch in hand, then returns.
+public struct QueueWorker: Service {
+    public var processor: BatchProcessor
+    public var scheduler: RetryScheduler
+    public var logger: Logger
+    /// How often to look for pending entries of dead consumers and for due retries.
+    public var maintenanceInterval: Duration
+
+    public init(processor: BatchProcessor, scheduler: RetryScheduler, logger: Logger, maintenanceInterval: Duration = .seconds(1)) {
+        self.processor = processor
+        self.scheduler = scheduler
+        self.logger = logger
+        self.maintenanceInterval = maintenanceInterval
+    }
+
+    public func run() async throws {
+        let consumer = processor.consumer
+        let configuration = processor.configuration
+        var backoff = Backoff()
+        var groupReady = false
+        var ownPendingDone = false
+        let clock = ContinuousClock()
+        var nextMaintenance = clock.now
+        logger.info("worker started", metadata: [
+            "stream": "\(consumer.stream)", "group": "\(consumer.group)", "consumer": "\(consumer.consumer)",
+            "redis": "\(consumer.client.configuration.redacted)",
+        ])
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                if !groupReady {
+                    try await consumer.ensureGroup()
+                    groupReady = true
+                }
+                if !ownPendingDone {
+                    // After a restart under the same consumer name: entries we read but never acked.
+                    let pending = try await consumer.readOwnPending(count: configuration.batchSize)
+                    if pending.isEmpty { ownPendingDone = true } else { try await processor.process(pending) }
+                    continue
+                }
+                if clock.now >= nextMaintenance {
+                    nextMaintenance = clock.now.advanced(by: maintenanceInterval)
+                    let promoted = try await scheduler.promoteDue(now: processor.clock())
+                    if promoted > 0 { logger.info("retries due", metadata: ["promoted": "\(promoted)"]) }
+                    let claimed = try await consumer.claimIdle(minIdleMilliseconds: configuration.claimIdleMilliseconds, count: configuration.batchSize)
+                    if !claimed.isEmpty {
+                        logger.warning("took over entries left pending by another consumer", metadata: ["count": "\(claimed.count)"])
+                        try await processor.process(claimed)
+                    }
+                }
+                let entries = try await consumer.readNew(count: configuration.batchSize, blockMilliseconds: configuration.blockMilliseconds)
+                try await processor.process(entries)
+                if backoff.failures > 0 {
+                    logger.info("redis reachable again")
+                    backoff.reset()
+                }
+            } catch let error as RedisError where error.isConnectionError || error.code == .protocolError {
+                let delay = backoff.next()
+                logger.error("redis unavailable; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
+                if error.message.contains("NOGROUP") { groupReady = false }
+                try? await Task.sleep(for: delay)
+            } catch let error as RedisError where error.message.hasPrefix("NOGROUP") {
+                // The stream or group was deleted under us: create it again.
+                logger.warning("consumer group missing; recreating", metadata: ["error": "\(error)"])
+                groupReady = false
+            } catch {
+                // A log or provider failure: the batch stays pending and is taken over after claim_idle_ms.
+                let delay = backoff.next()
+                logger.error("batch failed; its entries stay pending and will be retried", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        logger.info("worker stopped")
+    }
+}
+
+/// Exponential backoff from 100 ms to 5 s.
+struct Backoff {
+    var failures = 0
+
+    mutating func next() -> Duration {
+        failures += 1
+        let milliseconds = min(5000, 100 * (1 << min(failures - 1, 6)))
+        return .milliseconds(milliseconds)
+    }
+
+    mutating func reset() { failures = 0 }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

@@ -1,0 +1,57 @@
+# Shared by scripts/run, scripts/test and scripts/bench. Sourced, not run.
+
+# The Debian packages the gateway builds and runs with.
+GATEWAY_PACKAGES=(libcurl4-openssl-dev libhiredis-dev libssl-dev redis-server redis-tools pkg-config tzdata)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs whichever of the given Debian packages are missing.
+ensure_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Host and port from a redis:// URL (defaults 127.0.0.1 and 6379).
+redis_host_port() {
+  local rest="${1#redis://}"
+  rest="${rest#*@}"
+  rest="${rest%%/*}"
+  local host="${rest%%:*}" port="6379"
+  [ "$rest" != "$host" ] && port="${rest##*:}"
+  echo "${host:-127.0.0.1} ${port}"
+}
+
+# Starts a loopback redis-server on PORT with its files under DIR, unless one already answers.
+start_redis() {
+  local port="$1" dir="$2"
+  if redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$dir"
+  dir="$(cd "$dir" && pwd)"
+  redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" \
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 50); do
+    redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "redis-server did not start on port $port; see $dir/redis.log" >&2
+  return 1
+}
+
+stop_redis() {
+  local dir="$1"
+  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+}
+
+# A free loopback TCP port.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
