@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.70.0"),
     ],
     targets: [
         // C libraries, wrapped as system library targets. Their types never leave the Swift module
@@ -66,18 +67,24 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
+        // Loopback fakes and real-server helpers shared by the test targets.
+        .target(name: "TestSupport", dependencies: [
+            "RedisQueue",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Tests/TestSupport"),
+
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore"]),
-        .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore"]),
+        .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
         .testTarget(name: "ContactLogTests", dependencies: ["ContactLog", "GatewayCore"]),
         .testTarget(name: "ProvidersTests", dependencies: [
-            "Providers", "GatewayCore",
-            .product(name: "Hummingbird", package: "hummingbird"),
+            "Providers", "GatewayCore", "TestSupport",
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
-            "Worker", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates",
-            .product(name: "Hummingbird", package: "hummingbird"),
+            "Worker", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
     ]
 )

@@ -224,7 +224,7 @@ private struct Reader {
     func readSentiment() throws -> Job.Sentiment? {
         switch root["sentiment"] {
         case nil, .null?: return nil
-        case .string(let label)?: return Job.Sentiment(label: label)
+        case .string?: return Job.Sentiment(label: try optionalString(root, "sentiment", path: "sentiment", maxLength: 50))
         case .object(let object)?:
             let label = try optionalString(object, "label", path: "sentiment.label", maxLength: 50)
             var score: Double?

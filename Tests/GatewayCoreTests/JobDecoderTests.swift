@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+@testable import GatewayCore
+
+let sampleJob = """
+{
+  "id": "LN-77-reminder-2026-12-01",
+  "template": "payment-reminder",
+  "channels": ["sms", "email"],
+  "contact": {
+    "id": "C-1001", "name": "Ana Mora",
+    "phone": "+50688887777", "email": "ana@example.com",
+    "push": {"fcm": "tok-fcm", "apns": "tok-apns"},
+    "timezone": "America/Costa_Rica", "locale": "es-CR"
+  },
+  "debt_id": "LN-77",
+  "segment": "early",
+  "sentiment": {"label": "upset", "score": -0.7},
+  "data": {"amount_due": "125.50", "currency": "USD", "due_date": "2026-12-01", "pay_link": "https://pay.example/x"},
+  "category": "collection",
+  "expires_at": "2026-12-02T00:00:00Z",
+  "scoring_model": "v7"
+}
+"""
+
+func decode(_ text: String, maxBytes: Int = 64 * 1024) -> Result<Job, JobRejection> {
+    JobDecoder(maxJobBytes: maxBytes).decode(Array(text.utf8))
+}
+
+/// The sample job with one field replaced (or removed, with nil), re-encoded.
+func mutated(_ path: [String], _ value: Any?) -> String {
+    var root = try! JSONSerialization.jsonObject(with: Data(sampleJob.utf8)) as! [String: Any]
+    func set(_ object: inout [String: Any], _ path: ArraySlice<String>) {
+        if path.count == 1 {
+            object[path.first!] = value
+        } else {
+            var child = object[path.first!] as! [String: Any]
+            set(&child, path.dropFirst())
+            object[path.first!] = child
+        }
+    }
+    set(&root, path[...])
+    return String(decoding: try! JSONSerialization.data(withJSONObject: root), as: UTF8.self)
+}
+
+@Suite struct JobDecoderTests {
+    @Test func decodesTheContractExample() throws {
+        let job = try decode(sampleJob).get()
+        #expect(job.id == "LN-77-reminder-2026-12-01")
+        #expect(job.template == "payment-reminder")
+        #expect(job.channels == [.sms, .email])
+        #expect(job.contact == Job.Contact(id: "C-1001", name: "Ana Mora", phone: "+50688887777", email: "ana@example.com",
+                                           push: .init(fcm: "tok-fcm", apns: "tok-apns"), timezone: "America/Costa_Rica", locale: "es-CR"))
+        #expect(job.sentiment == Job.Sentiment(label: "upset", score: -0.7))
+        #expect(job.data["amount_due"] == .string("125.50"))
+        #expect(job.category == .collection)
+        #expect(job.expiresAt == Date(timeIntervalSince1970: 1_796_169_600))
+        #expect(job.attempt == 1)
+    }
+
+    @Test func acceptsSingleChannelAndLabelSentiment() throws {
+        let job = try decode(mutated(["sentiment"], "upset").replacingOccurrences(of: "\"channels\":[\"sms\",\"email\"]", with: "\"channel\":\"sms\"")).get()
+        #expect(job.channels == [.sms])
+        #expect(job.sentiment == Job.Sentiment(label: "upset"))
+    }
+
+    @Test(arguments: [
+        ("not json at all", "not_json", "not valid UTF-8 JSON"),
+        ("[1,2]", "wrong_type", "job must be a JSON object, got array"),
+        ("{\"id\": 5}", "wrong_type", "id must be a string, got number"),
+        ("{\"id\": \"  \"}", "invalid_value", "id must not be empty"),
+    ])
+    func refusesMalformedInput(text: String, code: String, message: String) {
+        guard case .failure(let rejection) = decode(text) else {
+            Issue.record("accepted \(text)")
+            return
+        }
+        #expect(rejection.code == code)
+        #expect(rejection.message.contains(message), "\(rejection.message)")
+    }
+
+    @Test(arguments: [
+        (["id"], nil as String?, "missing_field", "id is required"),
+        (["template"], nil, "missing_field", "template is required"),
+        (["template"], "../etc/passwd", "invalid_value", "template must be a template folder name"),
+        (["contact"], nil, "missing_field", "contact is required"),
+        (["contact", "id"], nil, "missing_field", "contact.id is required"),
+        (["contact", "phone"], nil, "missing_field", "contact.phone is required because channels includes sms"),
+        (["contact", "phone"], "8888-7777", "invalid_phone", "contact.phone must be E.164"),
+        (["contact", "phone"], "+0123456789", "invalid_phone", "contact.phone must be E.164"),
+        (["contact", "email"], "not-an-address", "invalid_email", "contact.email is not a usable address"),
+        (["contact", "email"], nil, "missing_field", "contact.email is required because channels includes email"),
+        (["category"], "marketing", "invalid_value", "category must be \"collection\" or \"transactional\""),
+        (["expires_at"], "tomorrow", "invalid_value", "expires_at must be an ISO 8601 time"),
+        (["sentiment"], "", "invalid_value", "sentiment"),
+    ])
+    func refusesBadFields(path: [String], value: String?, code: String, message: String) {
+        guard case .failure(let rejection) = decode(mutated(path, value)) else {
+            Issue.record("accepted a job with \(path.joined(separator: ".")) = \(value ?? "nil")")
+            return
+        }
+        #expect(rejection.code == code)
+        #expect(rejection.message.contains(message), "\(rejection.message)")
+    }
+
+    @Test func wrongTypesNameThePath() {
+        let cases: [([String], Any, String)] = [
+            (["channels"], "sms", "channels must be an array of strings, got string"),
+            (["channels"], [1], "channels[0] must be a string, got number"),
+            (["channels"], ["fax"], "channels[0] must be one of sms, email, push; got \"fax\""),
+            (["channels"], [String](), "channels must name at least one channel"),
+            (["contact", "phone"], 50688887777, "contact.phone must be a string, got number"),
+            (["data"], "x", "data must be an object, got string"),
+            (["sentiment", "score"], 3, "sentiment.score must be between -1 and 1, got 3.0"),
+            (["sentiment", "score"], "low", "sentiment.score must be a number in [-1, 1], got string"),
+            (["contact", "push"], "tok", "contact.push must be an object"),
+        ]
+        for (path, value, message) in cases {
+            guard case .failure(let rejection) = decode(mutated(path, value)) else {
+                Issue.record("accepted \(path) = \(value)")
+                continue
+            }
+            #expect(rejection.message.contains(message), "\(path): \(rejection.message)")
+        }
+    }
+
+    @Test func rejectionKeepsWhateverIdentityItCouldRead() {
+        guard case .failure(let rejection) = decode(mutated(["contact", "phone"], "12")) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(rejection.jobID == "LN-77-reminder-2026-12-01")
+        #expect(rejection.contactID == "C-1001")
+    }
+
+    @Test func refusesOversizedJobsBeforeParsing() {
+        let big = mutated(["data", "note"], String(repeating: "x", count: 5000))
+        guard case .failure(let rejection) = decode(big, maxBytes: 4096) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(rejection.code == "oversized")
+        #expect(rejection.message.contains("the limit is 4096 bytes"))
+    }
+
+    @Test func refusesBothChannelAndChannels() {
+        let text = sampleJob.replacingOccurrences(of: "\"category\"", with: "\"channel\": \"sms\", \"category\"")
+        guard case .failure(let rejection) = decode(text) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(rejection.message.contains("either channels or channel"))
+    }
+
+    @Test func refusesControlCharactersInText() {
+        guard case .failure(let rejection) = decode(mutated(["contact", "name"], "Ana\u{0007}Mora")) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(rejection.message == "contact.name must not contain control characters")
+    }
+
+    @Test(arguments: [
+        ("+50688887777", true), ("+14155550123", true), ("+6831234", true), ("+123456789012345", true),
+        ("+1234567890123456", false), ("50688887777", false), ("+0688887777", false), ("+506 8888 7777", false),
+        ("+", false), ("", false), ("+5068888777a", false), ("++50688887777", false),
+    ])
+    func e164(phone: String, valid: Bool) {
+        #expect(JobDecoder.isE164(phone) == valid)
+    }
+
+    @Test func attemptIsReadBackFromRescheduledJobs() throws {
+        let job = try decode(sampleJob.replacingOccurrences(of: "\"category\"", with: "\"_attempt\": 3, \"category\"")).get()
+        #expect(job.attempt == 3)
+    }
+}
+
+@Suite struct DispatchPlannerTests {
+    let now = Date(timeIntervalSince1970: 1_796_000_000)
+
+    func job(channels: [Channel], expiresAt: Date? = nil) -> Job {
+        Job(id: "j", template: "t", channels: channels, contact: .init(id: "c", phone: "+50688887777", email: "a@b.co"), expiresAt: expiresAt)
+    }
+
+    @Test func firstReachableChannelWins() {
+        let decision = DispatchPlanner.decide(job: job(channels: [.sms, .email]), now: now) { $0 == .sms ? "no provider" : nil }
+        #expect(decision == .send(.email))
+    }
+
+    @Test func noReachableChannelSuppressesWithEveryReason() {
+        let decision = DispatchPlanner.decide(job: job(channels: [.sms, .email]), now: now) { "down \($0.rawValue)" }
+        #expect(decision == .suppress(code: "no_reachable_channel", detail: "no requested channel can be used: sms: down sms; email: down email"))
+    }
+
+    @Test func expiredJobsAreNeverSent() {
+        let decision = DispatchPlanner.decide(job: job(channels: [.sms], expiresAt: now), now: now) { _ in nil }
+        guard case .expire = decision else {
+            Issue.record("expected expire, got \(decision)")
+            return
+        }
+        #expect(DispatchPlanner.decide(job: job(channels: [.sms], expiresAt: now.addingTimeInterval(1)), now: now) { _ in nil } == .send(.sms))
+    }
+}
