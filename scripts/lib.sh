@@ -51,7 +51,16 @@ stop_redis() {
   [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
 }
 
-# A free loopback TCP port.
+# A loopback TCP port nothing listens on (bash's /dev/tcp connect fails there).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  local port
+  for _ in $(seq 1 100); do
+    port=$(( 20000 + RANDOM % 20000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "no free loopback port found" >&2
+  return 1
 }
