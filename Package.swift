@@ -77,7 +77,10 @@ let package = Package(
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
-        .testTarget(name: "ContactLogTests", dependencies: ["ContactLog", "GatewayCore"]),
+        .testTarget(name: "ContactLogTests", dependencies: [
+            "ContactLog", "GatewayCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "ProvidersTests", dependencies: [
             "Providers", "GatewayCore", "TestSupport",
         ]),

@@ -1,0 +1,99 @@
+import Foundation
+import GatewayCore
+import GRDB
+import Testing
+@testable import ContactLog
+
+func temporaryLog() throws -> SQLiteContactLog {
+    try SQLiteContactLog(path: FileManager.default.temporaryDirectory.appendingPathComponent("log-\(UUID().uuidString)/contact-log.sqlite").path)
+}
+
+func event(_ job: String?, _ kind: EventKind, attempt: Int = 1, contact: String = "C-1") -> ContactEvent {
+    ContactEvent(jobID: job, contactID: contact, kind: kind, at: Date(timeIntervalSince1970: 1_796_000_000), attempt: attempt,
+                 channel: .sms, template: "payment-reminder", tone: "neutral", provider: "sandbox", body: "Hola")
+}
+
+@Suite struct SQLiteContactLogTests {
+    @Test func appendsAndReadsBackEveryField() async throws {
+        let log = try temporaryLog()
+        let full = ContactEvent(jobID: "J1", contactID: "C-1", kind: .sent, at: Date(timeIntervalSince1970: 1_796_000_000.123), attempt: 2,
+                                channel: .sms, template: "payment-reminder", tone: "empathetic", variant: "payment-reminder/sms.es.mustache",
+                                provider: "twilio", providerMessageID: "SM1", reason: "provider_queued", detail: "accepted",
+                                body: "Hola Ana", address: "+50688887777", streamID: "1-0", data: "{\"x\":1}")
+        #expect(try await log.append([full]) == [true])
+        let stored = try await log.events(EventFilter(jobID: "J1"))
+        #expect(stored.count == 1)
+        #expect(stored[0].event == full)
+    }
+
+    @Test func aJobHasOneTerminalOutcomeAtMost() async throws {
+        let log = try temporaryLog()
+        #expect(try await log.append([event("J1", .received), event("J1", .sent), event("J1", .failed), event("J1", .duplicate)]) == [true, true, false, true])
+        #expect(try await log.append([event("J1", .invalid)]) == [false])
+        // Entries with no readable job id are not bound by it.
+        #expect(try await log.append([event(nil, .invalid), event(nil, .invalid)]) == [true, true])
+        let states = try await log.jobStates(["J1", "J2"])
+        #expect(states["J1"]?.terminal == .sent)
+        #expect(states["J2"] == nil)
+    }
+
+    @Test func oneDispatchClaimPerAttempt() async throws {
+        let log = try temporaryLog()
+        #expect(try await log.append([event("J1", .dispatching)]) == [true])
+        #expect(try await log.append([event("J1", .dispatching)]) == [false])
+        var state = try #require(try await log.jobStates(["J1"])["J1"])
+        #expect(state == JobState(terminal: nil, lastDispatchAttempt: 1, lastDispatchResolved: false))
+        _ = try await log.append([event("J1", .retryScheduled), event("J1", .dispatching, attempt: 2)])
+        state = try #require(try await log.jobStates(["J1"])["J1"])
+        #expect(state == JobState(terminal: nil, lastDispatchAttempt: 2, lastDispatchResolved: false))
+        _ = try await log.append([event("J1", .sent, attempt: 2)])
+        state = try #require(try await log.jobStates(["J1"])["J1"])
+        #expect(state == JobState(terminal: .sent, lastDispatchAttempt: 2, lastDispatchResolved: true))
+    }
+
+    @Test func theDatabaseRefusesUpdatesAndDeletes() async throws {
+        let log = try temporaryLog()
+        _ = try await log.append([event("J1", .sent)])
+        let db = try DatabaseQueue(path: log.path)
+        #expect { try db.write { try $0.execute(sql: "UPDATE events SET body = 'changed'") } } throws: { error in
+            "\(error)".contains("append-only")
+        }
+        #expect { try db.write { try $0.execute(sql: "DELETE FROM events") } } throws: { error in
+            "\(error)".contains("append-only")
+        }
+        #expect(try await log.events(EventFilter(jobID: "J1")).first?.event.body == "Hola")
+    }
+
+    @Test func outcomesViewDerivesTheJobState() async throws {
+        let log = try temporaryLog()
+        _ = try await log.append([event("J1", .received), event("J1", .dispatching), event("J1", .sent), event("J2", .received), event("J2", .suppressed)])
+        let db = try DatabaseQueue(path: log.path)
+        let rows = try await db.read { try Row.fetchAll($0, sql: "SELECT job_id, outcome FROM job_outcomes ORDER BY job_id") }
+        #expect(rows.map { [$0["job_id"] as String, $0["outcome"] as String] } == [["J1", "sent"], ["J2", "suppressed"]])
+    }
+
+    @Test func filtersByContactAndKind() async throws {
+        let log = try temporaryLog()
+        _ = try await log.append([event("J1", .received, contact: "A"), event("J1", .sent, contact: "A"),
+                                  event("J2", .received, contact: "B"), event("J2", .invalid, contact: "B")])
+        #expect(try await log.events(EventFilter(contactID: "A")).map(\.event.kind) == [.received, .sent])
+        #expect(try await log.events(EventFilter(contactID: "B", kinds: [.invalid])).map(\.event.jobID) == ["J2"])
+        #expect(try await log.events(EventFilter(limit: 3)).count == 3)
+    }
+
+    @Test func manyJobStatesAtOnce() async throws {
+        let log = try temporaryLog()
+        let ids = (0..<1200).map { "J\($0)" }
+        _ = try await log.append(ids.map { event($0, .sent) })
+        let states = try await log.jobStates(ids + ["unknown"])
+        #expect(states.count == 1200)
+        #expect(states.values.allSatisfy { $0.terminal == .sent })
+    }
+
+    @Test func reopeningKeepsTheLog() async throws {
+        let log = try temporaryLog()
+        _ = try await log.append([event("J1", .sent)])
+        let again = try SQLiteContactLog(path: log.path)
+        #expect(try await again.jobStates(["J1"])["J1"]?.terminal == .sent)
+    }
+}
