@@ -10,6 +10,8 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var connectTimeout: Double
     /// Upper bound for one command; blocking reads add their own block time on top.
     public var commandTimeout: Double
+    /// Shown by CLIENT LIST, so operators can tell which worker holds which connection.
+    public var clientName: String?
 
     public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil,
                 database: Int = 0, connectTimeout: Double = 2, commandTimeout: Double = 5) {

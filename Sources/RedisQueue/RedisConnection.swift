@@ -29,6 +29,14 @@ final class RedisConnection {
                 throw RedisError(code: .configuration, message: "AUTH failed: \(message)")
             }
         }
+        if let name = configuration.clientName {
+            // Client names may not contain spaces.
+            let safe = String(name.map { $0 == " " ? "_" : $0 })
+            if case .error(let message) = try execute([["CLIENT", "SETNAME", safe].map { Array($0.utf8) }])[0] {
+                close()
+                throw RedisError(code: .configuration, message: "CLIENT SETNAME failed: \(message)")
+            }
+        }
         if configuration.database != 0 {
             if case .error(let message) = try execute([["SELECT", String(configuration.database)].map { Array($0.utf8) }])[0] {
                 close()

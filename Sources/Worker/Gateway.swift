@@ -21,7 +21,11 @@ public struct Gateway: Sendable {
                 environment: [String: String] = ProcessInfo.processInfo.environment,
                 clock: @escaping @Sendable () -> Date = Date.init) throws {
         self.configuration = configuration
-        let redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+        var redisConfiguration: RedisConfiguration
+        do { redisConfiguration = try RedisConfiguration(url: configuration.redisURL) } catch let error as RedisError {
+            throw ConfigurationError(error.message)
+        }
+        redisConfiguration.clientName = "gateway:\(configuration.consumer)"
         let catalog: TemplateCatalog
         do { catalog = try TemplateCatalog(directory: configuration.templatesDirectory) } catch {
             throw ConfigurationError("templates: \(error)")

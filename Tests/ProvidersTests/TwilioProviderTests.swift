@@ -1,0 +1,130 @@
+import Foundation
+import GatewayCore
+import Testing
+import TestSupport
+@testable import Providers
+
+func message(_ n: Int = 1, to: String = "+50688887777", body: String = "Hola Ana, pague USD 125.50 en https://pay.example/x?a=1&b=2. Responda STOP. ñ€😀") -> OutboundMessage {
+    OutboundMessage(jobID: "J\(n)", contactID: "C\(n)", channel: .sms, to: to, body: body)
+}
+
+@Suite struct TwilioProviderTests {
+    let client = CurlHTTPClient()
+
+    func provider(_ fake: FakeTwilio, _ baseURL: String, token: String? = nil, from: String? = "+15005550006",
+                  service: String? = nil, timeout: Double = 5) -> TwilioProvider {
+        TwilioProvider(name: "twilio", configuration: .init(
+            accountSID: fake.accountSID, authToken: token ?? fake.authToken, from: from, messagingServiceSID: service,
+            baseURL: baseURL + "/", statusCallback: "https://gw.example/webhooks/twilio/status", timeout: timeout), client: client)
+    }
+
+    @Test func sendsTheDocumentedRequest() async throws {
+        let fake = FakeTwilio()
+        let results = try await fake.serve { base in await provider(fake, base).send([message()]) }
+        guard case .accepted(let sid, let status) = results[0] else {
+            Issue.record("expected accepted, got \(results[0])")
+            return
+        }
+        #expect(sid.hasPrefix("SM") && sid.count == 34)
+        #expect(status == "queued")
+        let request = try #require(fake.requests.first)
+        #expect(request.path == "/2010-04-01/Accounts/\(fake.accountSID)/Messages.json")
+        #expect(request.authorization == "Basic " + Data("\(fake.accountSID):\(fake.authToken)".utf8).base64EncodedString())
+        #expect(request.contentType == "application/x-www-form-urlencoded")
+        #expect(request.form == [
+            "To": "+50688887777", "From": "+15005550006", "Body": message().body,
+            "StatusCallback": "https://gw.example/webhooks/twilio/status",
+        ])
+    }
+
+    @Test func usesAMessagingServiceInsteadOfFrom() async throws {
+        let fake = FakeTwilio()
+        let results = try await fake.serve { base in
+            await provider(fake, base, from: nil, service: "MG" + String(repeating: "b2", count: 16)).send([message()])
+        }
+        #expect(fake.requests.first?.form["MessagingServiceSid"] == "MG" + String(repeating: "b2", count: 16))
+        #expect(fake.requests.first?.form["From"] == nil)
+        guard case .accepted(_, "accepted") = results[0] else {
+            Issue.record("expected accepted, got \(results[0])")
+            return
+        }
+    }
+
+    @Test func classifiesTwilioAnswers() async throws {
+        let fake = FakeTwilio()
+        fake.enqueue(.error(status: 400, code: 21610, message: "Attempt to send to unsubscribed recipient"),
+                     .rateLimited(retryAfter: 7), .serverError)
+        let results = try await fake.serve { base in
+            let twilio = provider(fake, base)
+            var all: [DispatchResult] = []
+            for n in 1...3 { all += await twilio.send([message(n)]) }
+            all += await twilio.send([message(4, to: "+1abc")])
+            all += await provider(fake, base, token: "wrong").send([message(5)])
+            return all
+        }
+        #expect(results[0] == .permanentFailure(code: "twilio_21610", message: "Twilio answered 400: Attempt to send to unsubscribed recipient"))
+        #expect(results[1] == .retryableFailure(code: "http_429", message: "Twilio answered 429: Too Many Requests", retryAfter: 7))
+        #expect(results[2] == .retryableFailure(code: "http_500", message: "Twilio answered 500: Internal Server Error", retryAfter: nil))
+        #expect(results[3] == .permanentFailure(code: "twilio_21211", message: "Twilio answered 400: The 'To' number +1abc is not a valid phone number."))
+        #expect(results[4] == .permanentFailure(code: "twilio_20003", message: "Twilio answered 401: Authenticate"))
+    }
+
+    @Test func aSlowAnswerIsARetryableTimeout() async throws {
+        let fake = FakeTwilio()
+        fake.enqueue(.slow(seconds: 2))
+        let results = try await fake.serve { base in await provider(fake, base, timeout: 0.3).send([message()]) }
+        guard case .retryableFailure(code: "timeout", _, _) = results[0] else {
+            Issue.record("expected a timeout, got \(results[0])")
+            return
+        }
+    }
+
+    @Test func nobodyListeningIsARetryableConnectError() async throws {
+        let results = await provider(FakeTwilio(), "http://127.0.0.1:1").send([message()])
+        guard case .retryableFailure(code: "connect_error", _, _) = results[0] else {
+            Issue.record("expected connect_error, got \(results[0])")
+            return
+        }
+    }
+
+    @Test func aBatchKeepsManyRequestsInFlightAndResultsInOrder() async throws {
+        let fake = FakeTwilio()
+        fake.setDefault(.slow(seconds: 0.2))
+        let messages = (0..<100).map { message($0, to: "+5068888\(String(format: "%04d", $0))") }
+        let start = Date()
+        let results = try await fake.serve { base in await provider(fake, base).send(messages) }
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(results.allSatisfy { if case .accepted = $0 { true } else { false } })
+        // 100 requests each held 200 ms by the server: sequentially that is 20 s.
+        #expect(elapsed < 10, "took \(elapsed) s: requests were not concurrent")
+        let byNumber = Dictionary(uniqueKeysWithValues: fake.requests.map { ($0.form["To"]!, $0) })
+        #expect(byNumber.count == 100)
+    }
+}
+
+@Suite struct FormEncodingTests {
+    @Test func encodesAsBrowsersAndTwilioExpect() {
+        #expect(FormEncoding.encode([("Body", "a b&c=d+é/?")]) == "Body=a+b%26c%3Dd%2B%C3%A9%2F%3F")
+        #expect(FakeTwilio.parseForm(FormEncoding.encode([("To", "+506"), ("Body", "ñ & 😀 100%")])) == ["To": "+506", "Body": "ñ & 😀 100%"])
+    }
+}
+
+@Suite struct SandboxProviderTests {
+    @Test func writesOneJSONLinePerMessage() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)/outbox.jsonl").path
+        let sandbox = try SandboxProvider(outboxPath: path)
+        let results = await sandbox.send([message(1), message(2, body: "line\nbreak \"quoted\"")])
+        #expect(results.count == 2)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let second = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as! [String: Any]
+        #expect(second["body"] as? String == "line\nbreak \"quoted\"")
+        #expect(second["job_id"] as? String == "J2")
+        #expect(second["to"] as? String == "+50688887777")
+        guard case .accepted(let id, _) = results[1] else {
+            Issue.record("not accepted")
+            return
+        }
+        #expect(second["message_id"] as? String == id)
+    }
+}

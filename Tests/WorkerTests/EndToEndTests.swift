@@ -1,0 +1,247 @@
+import ContactLog
+import Foundation
+import GatewayCore
+import Testing
+import TestSupport
+@testable import RedisQueue
+@testable import Worker
+
+@Suite struct EndToEndTests {
+    @Test func aJobGoesFromTheStreamToTheOutboxAndTheLog() async throws {
+        let harness = try Harness()
+        let outcome = try await harness.running { _ in
+            try await harness.enqueue(job("E2E-1"))
+            return try await harness.waitForOutcome(job: "E2E-1")
+        }
+        #expect(outcome.kind == .sent)
+        #expect(outcome.provider == "sandbox")
+        #expect(outcome.channel == .sms)
+        #expect(outcome.variant == "payment-reminder/sms.es.mustache")
+        #expect(outcome.tone == "neutral")
+        #expect(outcome.address == "+50688887777")
+        let text = "Hola Ana, le recordamos que su pago de USD 125.50 vence el 2026-12-01. Puede pagar en https://pay.example/x Responda STOP para no recibir más mensajes."
+        #expect(outcome.body == text)
+        let outbox = harness.outbox()
+        #expect(outbox.count == 1)
+        #expect(outbox.first?["body"] as? String == text)
+        #expect(outbox.first?["message_id"] as? String == outcome.providerMessageID)
+        #expect(try await harness.events(job: "E2E-1").map(\.kind) == [.received, .dispatching, .sent])
+        #expect(try await harness.pendingCount() == 0)
+    }
+
+    @Test func smsGoesOutThroughTwilio() async throws {
+        let fake = FakeTwilio()
+        let harness = try Harness()
+        let outcome = try await fake.serve { base in
+            try harness.writeProvider("twilio", """
+                type: twilio
+                account_sid: \(fake.accountSID)
+                auth_token: ${TEST_TWILIO_TOKEN}
+                from: "+15005550006"
+                base_url: \(base)
+                status_callback: https://gw.example/webhooks/twilio/status
+                """)
+            return try await harness.running(environment: ["TEST_TWILIO_TOKEN": fake.authToken]) { _ in
+                try await harness.enqueue(job("TW-1", locale: "en-US"))
+                return try await harness.waitForOutcome(job: "TW-1")
+            }
+        }
+        #expect(outcome.kind == .sent)
+        #expect(outcome.provider == "twilio")
+        let request = try #require(fake.requests.first)
+        #expect(outcome.providerMessageID?.hasPrefix("SM") == true)
+        #expect(request.form["Body"] == outcome.body)
+        #expect(request.form["To"] == "+50688887777")
+        #expect(request.form["StatusCallback"] == "https://gw.example/webhooks/twilio/status")
+        #expect(outcome.body?.hasPrefix("Hi Ana") == true)
+        #expect(harness.outbox().isEmpty)
+    }
+
+    @Test func badJobsGoToTheDeadLetterStreamAndTheWorkerKeepsGoing() async throws {
+        let harness = try Harness { $0.maxJobBytes = 2048 }
+        let bad: [(fields: [String], code: String)] = [
+            (["job", "{not json"], "not_json"),
+            (["job", #"{"template": "payment-reminder"}"#], "missing_field"),
+            (["job", job("BAD-type").replacingOccurrences(of: #""channels": ["sms"]"#, with: #""channels": "sms""#)], "wrong_type"),
+            (["job", job("BAD-phone", phone: "88887777")], "invalid_phone"),
+            (["job", job("BAD-template").replacingOccurrences(of: "payment-reminder", with: "no-such-template")], "unknown_template"),
+            (["job", job("BAD-big", extra: "\"note\": \"\(String(repeating: "x", count: 3000))\",")], "oversized"),
+            (["payload", job("BAD-field")], "no_job_field"),
+            (["job", job("BAD-var", data: #"{"currency": "USD", "due_date": "2026-12-01", "pay_link": "https://p"}"#)], "missing_variable"),
+        ]
+        let outcome = try await harness.running { _ in
+            for entry in bad {
+                try await harness.redis.command(["XADD", harness.configuration.stream, "*"] + entry.fields)
+            }
+            try await harness.enqueue(job("GOOD-after-bad"))
+            return try await harness.waitForOutcome(job: "GOOD-after-bad")
+        }
+        #expect(outcome.kind == .sent)
+        let dead = try await harness.deadLetters()
+        #expect(dead.map { $0["error_code"] } == bad.map(\.code))
+        #expect(dead.allSatisfy { ($0["error"] ?? "").count > 10 && $0["source_id"] != nil })
+        #expect(dead[3]["error"]?.contains("contact.phone must be E.164") == true)
+        #expect(dead[7]["error"] == "the job lacks amount_due (used at payment-reminder/sms.es.mustache:1:72)")
+        // The refused job is kept whole, so it can be fixed and enqueued again.
+        #expect(dead[3]["job"] == job("BAD-phone", phone: "88887777"))
+        let invalid = try await harness.outcome(job: "BAD-var")
+        #expect(invalid?.kind == .invalid)
+        #expect(invalid?.reason == "missing_variable")
+        #expect(try await harness.outcome(job: "BAD-phone")?.reason == "invalid_phone")
+        #expect(harness.outbox().count == 1)
+        #expect(try await harness.pendingCount() == 0)
+    }
+
+    @Test func theSameJobIdIsNeverSentTwice() async throws {
+        let harness = try Harness()
+        try await harness.running { _ in
+            // Twice in one batch (enqueued before the worker reads)...
+            try await harness.enqueue(job("DUP-1"))
+            try await harness.enqueue(job("DUP-1"))
+            _ = try await harness.waitForOutcome(job: "DUP-1")
+            // ...and again later, in another batch.
+            try await harness.enqueue(job("DUP-1"))
+            try await harness.enqueue(job("DUP-2"))
+            _ = try await harness.waitForOutcome(job: "DUP-2")
+        }
+        #expect(harness.outbox().filter { $0["job_id"] as? String == "DUP-1" }.count == 1)
+        let kinds = try await harness.events(job: "DUP-1").map(\.kind)
+        #expect(kinds.filter { $0 == .sent }.count == 1)
+        #expect(kinds.filter { $0 == .duplicate }.count == 2)
+        #expect(try await harness.pendingCount() == 0)
+    }
+
+    @Test func retryableFailuresAreRetriedThroughTheScheduledSet() async throws {
+        let fake = FakeTwilio()
+        fake.enqueue(.serverError, .rateLimited(retryAfter: 0))
+        let harness = try Harness()
+        let outcome = try await fake.serve { base in
+            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\n")
+            return try await harness.running { _ in
+                try await harness.enqueue(job("RETRY-1", extra: #""scoring_model": "v7","#))
+                return try await harness.waitForOutcome(job: "RETRY-1")
+            }
+        }
+        #expect(outcome.kind == .sent)
+        #expect(outcome.attempt == 3)
+        #expect(fake.requests.count == 3)
+        let events = try await harness.events(job: "RETRY-1")
+        #expect(events.map(\.kind) == [.received, .dispatching, .retryScheduled, .received, .dispatching, .retryScheduled, .received, .dispatching, .sent])
+        #expect(events[2].reason == "http_500")
+        #expect(events[5].reason == "http_429")
+        // The retried job kept every field the scoring service sent.
+        #expect(events[3].data?.contains("\"scoring_model\":\"v7\"") == true)
+        #expect(try await harness.redis.command(["ZCARD", harness.configuration.scheduledKey]) == .integer(0))
+    }
+
+    @Test func retriesStopAtMaxAttempts() async throws {
+        let fake = FakeTwilio()
+        fake.setDefault(.serverError)
+        let harness = try Harness { $0.maxAttempts = 2 }
+        let outcome = try await fake.serve { base in
+            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\n")
+            return try await harness.running { _ in
+                try await harness.enqueue(job("GIVEUP-1"))
+                return try await harness.waitForOutcome(job: "GIVEUP-1")
+            }
+        }
+        #expect(outcome.kind == .failed)
+        #expect(outcome.attempt == 2)
+        #expect(outcome.detail?.hasSuffix("gave up after 2 attempts") == true)
+        #expect(fake.requests.count == 2)
+    }
+
+    @Test func permanentFailuresAreNotRetried() async throws {
+        let fake = FakeTwilio()
+        fake.enqueue(.error(status: 400, code: 21610, message: "Attempt to send to unsubscribed recipient"))
+        let harness = try Harness()
+        let outcome = try await fake.serve { base in
+            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\n")
+            return try await harness.running { _ in
+                try await harness.enqueue(job("PERM-1"))
+                return try await harness.waitForOutcome(job: "PERM-1")
+            }
+        }
+        #expect(outcome.kind == .failed)
+        #expect(outcome.reason == "twilio_21610")
+        #expect(fake.requests.count == 1)
+    }
+
+    @Test func aSendInterruptedByACrashIsNotRepeated() async throws {
+        let harness = try Harness()
+        // A previous worker wrote its claim and died before recording the result.
+        let log = try SQLiteContactLog(path: harness.configuration.contactLogPath)
+        _ = try await log.append([ContactEvent(jobID: "CRASH-1", contactID: "C-CRASH-1", kind: .dispatching, at: Date(), channel: .sms, provider: "sandbox", body: "Hola")])
+        let outcome = try await harness.running { _ in
+            try await harness.enqueue(job("CRASH-1"))
+            return try await harness.waitForOutcome(job: "CRASH-1")
+        }
+        #expect(outcome.kind == .failed)
+        #expect(outcome.reason == "interrupted")
+        #expect(harness.outbox().isEmpty)
+    }
+
+    @Test func expiredJobsAndUnreachableChannelsAreRecordedNotSent() async throws {
+        let harness = try Harness()
+        try await harness.running { _ in
+            try await harness.enqueue(job("EXP-1", extra: #""expires_at": "2020-01-01T00:00:00Z","#))
+            try await harness.enqueue(job("NOCHAN-1").replacingOccurrences(of: #""channels": ["sms"]"#, with: #""channels": ["email"]"#)
+                .replacingOccurrences(of: #""locale": "es-CR""#, with: #""locale": "es-CR", "email": "ana@example.com""#))
+            _ = try await harness.waitForOutcome(job: "EXP-1")
+            _ = try await harness.waitForOutcome(job: "NOCHAN-1")
+        }
+        #expect(try await harness.outcome(job: "EXP-1")?.kind == .expired)
+        let suppressed = try await harness.outcome(job: "NOCHAN-1")
+        #expect(suppressed?.kind == .suppressed)
+        #expect(suppressed?.detail == "no requested channel can be used: email: template payment-reminder has no email variant")
+        #expect(harness.outbox().isEmpty)
+    }
+
+    @Test func entriesOfADeadConsumerAreTakenOver() async throws {
+        let harness = try Harness { $0.claimIdleMilliseconds = 1000 }
+        // Another worker read the job and died without acking it.
+        let dead = StreamConsumer(client: harness.redis, stream: harness.configuration.stream, group: harness.configuration.group,
+                                  consumer: "dead-worker", deadLetterStream: harness.configuration.deadLetterStream)
+        try await dead.ensureGroup()
+        try await harness.enqueue(job("ORPHAN-1"))
+        #expect(try await dead.readNew(count: 10, blockMilliseconds: 100).count == 1)
+        let outcome = try await harness.running { _ in try await harness.waitForOutcome(job: "ORPHAN-1") }
+        #expect(outcome.kind == .sent)
+        #expect(try await harness.pendingCount() == 0)
+    }
+
+    @Test func theWorkerSurvivesLosingItsRedisConnection() async throws {
+        let harness = try Harness()
+        let outcome = try await harness.running { _ in
+            try await harness.enqueue(job("OUTAGE-0"))
+            _ = try await harness.waitForOutcome(job: "OUTAGE-0")
+            let name = "gateway:\(harness.configuration.consumer)"
+            let list = try await harness.redis.command(["CLIENT", "LIST"]).string ?? ""
+            let ids = list.split(separator: "\n").filter { $0.contains("name=\(name) ") }.compactMap { line in
+                line.split(separator: " ").first { $0.hasPrefix("id=") }.map { String($0.dropFirst(3)) }
+            }
+            #expect(!ids.isEmpty)
+            for id in ids { try await harness.redis.command(["CLIENT", "KILL", "ID", id]) }
+            try await harness.enqueue(job("OUTAGE-1"))
+            return try await harness.waitForOutcome(job: "OUTAGE-1")
+        }
+        #expect(outcome.kind == .sent)
+    }
+
+    @Test func shutdownFinishesTheSendInFlight() async throws {
+        let fake = FakeTwilio()
+        fake.setDefault(.slow(seconds: 1))
+        let harness = try Harness()
+        try await fake.serve { base in
+            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\n")
+            try await harness.running { _ in
+                try await harness.enqueue(job("INFLIGHT-1"))
+                // Shut down while Twilio is still answering.
+                #expect(try await eventually { fake.requests.count == 1 })
+            }
+        }
+        // The worker waited for the answer, recorded it and acked before it stopped.
+        #expect(try await harness.outcome(job: "INFLIGHT-1")?.kind == .sent)
+        #expect(try await harness.pendingCount() == 0)
+    }
+}

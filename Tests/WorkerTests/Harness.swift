@@ -1,0 +1,111 @@
+import ContactLog
+import Foundation
+import GatewayCore
+import Logging
+@testable import RedisQueue
+import ServiceLifecycle
+import Testing
+import TestSupport
+@testable import Worker
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A gateway wired exactly as `gateway run` wires it, on the test Redis, with its own stream,
+/// contact log, outbox and providers folder.
+struct Harness {
+    let directory: URL
+    var configuration: GatewayConfiguration
+    let redis: RedisClient
+
+    init(_ adjust: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("providers"), withIntermediateDirectories: true)
+        var configuration = GatewayConfiguration()
+        configuration.redisURL = TestRedis.url
+        configuration.stream = TestRedis.unique("jobs")
+        configuration.deadLetterStream = configuration.stream + ":dead"
+        configuration.scheduledKey = configuration.stream + ":scheduled"
+        configuration.consumer = "worker-\(UUID().uuidString.prefix(6))"
+        configuration.blockMilliseconds = 100
+        configuration.retryBaseSeconds = 0.05
+        configuration.contactLogPath = directory.appendingPathComponent("var/contact-log.sqlite").path
+        configuration.outboxPath = directory.appendingPathComponent("var/outbox.jsonl").path
+        configuration.templatesDirectory = repositoryRoot.appendingPathComponent("templates").path
+        configuration.providersDirectory = directory.appendingPathComponent("providers").path
+        adjust(&configuration)
+        self.configuration = configuration
+        redis = try TestRedis.client()
+    }
+
+    func writeProvider(_ name: String, _ yaml: String) throws {
+        try yaml.write(to: directory.appendingPathComponent("providers/\(name).yml"), atomically: true, encoding: .utf8)
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// Runs the worker for the duration of `body`, then shuts it down gracefully as SIGTERM would.
+    func running<T: Sendable>(environment: [String: String] = [:], _ body: @Sendable (Gateway) async throws -> T) async throws -> T {
+        let gateway = try Gateway(configuration: configuration, logger: Self.logger, environment: environment)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: gateway.worker)], logger: Self.logger))
+        let task = Task { try await group.run() }
+        do {
+            let result = try await body(gateway)
+            await group.triggerGracefulShutdown()
+            try await task.value
+            await gateway.shutdown()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
+            await gateway.shutdown()
+            throw error
+        }
+    }
+
+    @discardableResult
+    func enqueue(_ job: String) async throws -> String {
+        try await redis.command(["XADD", configuration.stream, "*", "job", job]).string ?? ""
+    }
+
+    func outbox() -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: configuration.outboxPath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    func events(job: String) async throws -> [ContactEvent] {
+        try await SQLiteContactLog(path: configuration.contactLogPath).events(EventFilter(jobID: job)).map(\.event)
+    }
+
+    func outcome(job: String) async throws -> ContactEvent? {
+        try await events(job: job).first { $0.kind.isTerminal }
+    }
+
+    func waitForOutcome(job: String, seconds: Double = 15) async throws -> ContactEvent {
+        _ = try await eventually(seconds) { try await outcome(job: job) != nil }
+        return try #require(try await outcome(job: job), "job \(job) has no outcome")
+    }
+
+    func pendingCount() async throws -> Int {
+        let reply = try await redis.command(["XPENDING", configuration.stream, configuration.group])
+        return reply.array?.first?.integer ?? -1
+    }
+
+    func deadLetters() async throws -> [[String: String]] {
+        let reply = try await redis.command(["XRANGE", configuration.deadLetterStream, "-", "+"])
+        return try StreamConsumer.entries(reply.array ?? []).map { $0.fields.mapValues { String(decoding: $0, as: UTF8.self) } }
+    }
+}
+
+/// A valid job for the shipped payment-reminder template, with overrides.
+func job(_ id: String, phone: String = "+50688887777", locale: String = "es-CR", extra: String = "", data: String? = nil) -> String {
+    let data = data ?? #"{"amount_due": "125.50", "currency": "USD", "due_date": "2026-12-01", "pay_link": "https://pay.example/x"}"#
+    return """
+    {"id": "\(id)", "template": "payment-reminder", "channels": ["sms"], \(extra)
+     "contact": {"id": "C-\(id)", "name": "Ana Mora", "phone": "\(phone)", "locale": "\(locale)"},
+     "debt_id": "LN-77", "segment": "early", "sentiment": {"label": "upset", "score": -0.7}, "data": \(data)}
+    """
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The built `gateway` executable, as an operator runs it.
+@Suite struct GatewayProcessTests {
+    var binary: String { repositoryRoot.appendingPathComponent(".build/debug/gateway").path }
+
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func writeConfig(_ harness: Harness, extra: String = "") throws -> String {
+        let c = harness.configuration
+        let path = harness.directory.appendingPathComponent("gateway.yml").path
+        try """
+            redis_url: \(c.redisURL)
+            stream: \(c.stream)
+            dead_letter_stream: \(c.deadLetterStream)
+            scheduled_key: \(c.scheduledKey)
+            consumer: \(c.consumer)
+            block_ms: 100
+            contact_log: \(c.contactLogPath)
+            outbox: \(c.outboxPath)
+            templates: \(c.templatesDirectory)
+            providers: \(c.providersDirectory)
+            \(extra)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func sigtermDrainsAndExitsZeroThenLogShowsTheAttempt() async throws {
+        let harness = try Harness()
+        let config = try writeConfig(harness)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["run", "--config", config]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        try await harness.enqueue(job("PROC-1"))
+        #expect(try await eventually(20) { harness.outbox().count == 1 })
+        #expect(try await eventually { try await harness.pendingCount() == 0 })
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("worker stopped"))
+
+        let log = try run(["log", "--config", config, "--contact", "C-PROC-1"])
+        #expect(log.status == 0)
+        #expect(log.output.contains("sent"))
+        #expect(log.output.contains("job=PROC-1"))
+        #expect(log.output.contains("text: Hola Ana,"))
+        let json = try run(["log", "--config", config, "--job", "PROC-1", "--all", "--json"])
+        let kinds = json.output.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["kind"] as? String
+        }
+        #expect(kinds == ["received", "dispatching", "sent"])
+    }
+
+    @Test func configurationMistakesAreExplainedAtStartUp() throws {
+        let harness = try Harness()
+        let unknownKey = try writeConfig(harness, extra: "batch_sise: 10")
+        let first = try run(["run", "--config", unknownKey])
+        #expect(first.status != 0)
+        #expect(first.output.contains("unknown key \"batch_sise\""), "\(first.output)")
+
+        let good = try writeConfig(harness)
+        try harness.writeProvider("twilio", "type: twilio\naccount_sid: AC\(String(repeating: "0", count: 32))\nauth_token: ${NOT_SET_ANYWHERE_TOKEN}\nfrom: \"+15005550006\"\n")
+        let second = try run(["run", "--config", good])
+        #expect(second.status != 0)
+        #expect(second.output.contains("refers to ${NOT_SET_ANYWHERE_TOKEN}, but the environment variable NOT_SET_ANYWHERE_TOKEN is not set"), "\(second.output)")
+
+        let badRedis = try run(["run", "--config", good], environment: ["REDIS_URL": "http://nope"])
+        #expect(badRedis.status != 0)
+        #expect(badRedis.output.contains("REDIS_URL must look like redis://"), "\(badRedis.output)")
+    }
+}
