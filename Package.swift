@@ -71,6 +71,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: [
             "RedisQueue",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Tests/TestSupport"),
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// A loopback stand-in for Twilio's Messages API that checks what Twilio checks: the path
@@ -131,8 +132,10 @@ public final class FakeTwilio: @unchecked Sendable {
         let router = Router()
         router.post("/**") { request, _ in try await self.respond(request) }
         let port = PortBox()
+        var logger = Logger(label: "fake-twilio")
+        logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) })
+                              onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) }, logger: logger)
         let server = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer { server.cancel() }
         let bound = try await port.wait()

@@ -1,0 +1,104 @@
+import Foundation
+import Providers
+import Testing
+@testable import Worker
+
+@Suite struct ConfigurationTests {
+    func file(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString).yml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theShippedFileLoadsWithItsDocumentedDefaults() throws {
+        let c = try GatewayConfiguration.load(path: repositoryRoot.appendingPathComponent("config/gateway.yml").path, environment: [:])
+        var expected = GatewayConfiguration()
+        expected.consumer = c.consumer
+        #expect(c == expected)
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let path = try file("batch_size: 10\nredis_url: redis://10.0.0.1:6379/0\n")
+        let c = try GatewayConfiguration.load(path: path, environment: ["GATEWAY_BATCH_SIZE": "512", "REDIS_URL": "redis://127.0.0.1:7000/1"])
+        #expect(c.batchSize == 512)
+        #expect(c.redisURL == "redis://127.0.0.1:7000/1")
+    }
+
+    @Test(arguments: [
+        ("batch_size: lots", "batch_size must be a whole number from 1 to 10000, got \"lots\""),
+        ("batch_size: 0", "batch_size must be a whole number from 1 to 10000, got \"0\""),
+        ("max_attempts: [1, 2]", "max_attempts must be a single value, not a list or mapping"),
+        ("- a\n- b", "must be a mapping of key: value lines"),
+        ("stream: [unclosed", "not valid YAML"),
+        ("retry_base_seconds: -1", "retry_base_seconds must be a number of seconds between 0.01 and 86400"),
+    ])
+    func mistakesNameTheFileAndTheKey(text: String, message: String) throws {
+        let path = try file(text)
+        #expect { try GatewayConfiguration.load(path: path, environment: [:]) } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix(path) && text.contains(message)
+        }
+    }
+
+    @Test func badEnvironmentValuesNameTheVariable() {
+        #expect { try GatewayConfiguration.load(path: nil, environment: ["GATEWAY_BLOCK_MS": "soon"]) } throws: { error in
+            "\(error)".hasPrefix("environment GATEWAY_BLOCK_MS: block_ms must be a whole number")
+        }
+    }
+}
+
+@Suite struct ProviderRegistryTests {
+    let client = CurlHTTPClient()
+
+    func load(_ files: [String: String], environment: [String: String] = [:]) throws -> ProviderRegistry {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("providers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        return try ProviderRegistry.load(directory: dir.path, outboxPath: dir.appendingPathComponent("outbox.jsonl").path,
+                                         client: client, environment: environment)
+    }
+
+    let sid = "AC" + String(repeating: "0", count: 32)
+
+    @Test func noProvidersMeansTheSandboxForEveryChannel() throws {
+        let registry = try load([:])
+        #expect(registry.provider(for: .sms)?.name == "sandbox")
+        #expect(registry.provider(for: .push)?.name == "sandbox")
+    }
+
+    @Test func secretsComeFromTheEnvironmentAndPriorityDecides() throws {
+        let registry = try load([
+            "twilio.yml": "type: twilio\naccount_sid: \(sid)\nauth_token: ${TOKEN}\nfrom: \"+15005550006\"\npriority: 10\n",
+            "sandbox.yml": "type: sandbox\npriority: 20\n",
+            "README.txt": "ignored",
+        ], environment: ["TOKEN": "s3cret"])
+        #expect(registry.provider(for: .sms)?.name == "twilio")
+        #expect(registry.provider(for: .email)?.name == "sandbox")
+        #expect((registry.provider(for: .sms) as? TwilioProvider)?.configuration.authToken == "s3cret")
+        #expect((registry.provider(for: .sms) as? TwilioProvider)?.configuration.baseURL == "https://api.twilio.com")
+    }
+
+    @Test(arguments: [
+        ("auth_token: x\nfrom: \"+15005550006\"", "account_sid is required"),
+        ("account_sid: AC12\nauth_token: x\nfrom: \"+15005550006\"", "account_sid must be a Twilio Account SID"),
+        ("account_sid: SID\nauth_token: x", "account_sid must be a Twilio Account SID"),
+        ("account_sid: SIDOK\nauth_token: x", "give exactly one of from"),
+        ("account_sid: SIDOK\nauth_token: x\nfrom: \"+1500\"\nmessaging_service_sid: MG1", "give exactly one of from"),
+        ("account_sid: SIDOK\nauth_token: x\nfrom: \"+15005550006\"\nbase_url: file:///etc/passwd", "base_url must start with https://"),
+        ("account_sid: SIDOK\nauth_token: x\nfrom: \"+15005550006\"\ntimeout_seconds: 0", "timeout_seconds must be a number from 0 to 120"),
+        ("account_sid: SIDOK\nauth_token: x\nfrom: \"+15005550006\"\nauth_tokn: y", "unknown key \"auth_tokn\" for a twilio provider"),
+        ("account_sid: SIDOK\nauth_token: ${MISSING_TOKEN}\nfrom: \"+15005550006\"", "auth_token refers to ${MISSING_TOKEN}, but the environment variable MISSING_TOKEN is not set"),
+    ])
+    func twilioMistakesAreExplained(body: String, message: String) {
+        let text = "type: twilio\n" + body.replacingOccurrences(of: "SIDOK", with: sid)
+        #expect { try load(["twilio.yml": text]) } throws: { error in
+            "\(error)".contains("twilio.yml: \(message)")
+        }
+    }
+
+    @Test func unknownTypeIsRefused() {
+        #expect { try load(["x.yml": "type: carrier-pigeon\n"]) } throws: { error in
+            "\(error)".contains("unknown provider type \"carrier-pigeon\"")
+        }
+    }
+}
