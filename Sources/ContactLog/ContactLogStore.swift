@@ -9,11 +9,14 @@ public struct JobState: Sendable, Equatable {
     public var lastDispatchAttempt: Int?
     /// Whether that attempt has a result (`sent`, `failed`, `retry_scheduled`...).
     public var lastDispatchResolved: Bool
+    /// When that attempt's `dispatching` event was written.
+    public var lastDispatchAt: Date?
 
-    public init(terminal: EventKind? = nil, lastDispatchAttempt: Int? = nil, lastDispatchResolved: Bool = true) {
+    public init(terminal: EventKind? = nil, lastDispatchAttempt: Int? = nil, lastDispatchResolved: Bool = true, lastDispatchAt: Date? = nil) {
         self.terminal = terminal
         self.lastDispatchAttempt = lastDispatchAttempt
         self.lastDispatchResolved = lastDispatchResolved
+        self.lastDispatchAt = lastDispatchAt
     }
 }
 

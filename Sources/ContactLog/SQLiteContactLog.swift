@@ -109,7 +109,7 @@ public final class SQLiteContactLog: ContactLogStore {
             for chunk in stride(from: 0, to: jobIDs.count, by: 500).map({ Array(jobIDs[$0..<min($0 + 500, jobIDs.count)]) }) {
                 let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT job_id, kind, attempt FROM events
+                    SELECT job_id, kind, attempt, at FROM events
                     WHERE job_id IN (\(placeholders)) AND kind NOT IN ('received', 'duplicate')
                     ORDER BY seq
                     """, arguments: StatementArguments(chunk))
@@ -119,9 +119,10 @@ public final class SQLiteContactLog: ContactLogStore {
                     let attempt: Int = row["attempt"]
                     var state = states[id] ?? JobState()
                     if kind.isTerminal { state.terminal = kind }
-                    if kind == .dispatching {
-                        state.lastDispatchAttempt = max(state.lastDispatchAttempt ?? 0, attempt)
+                    if kind == .dispatching, attempt >= (state.lastDispatchAttempt ?? 0) {
+                        state.lastDispatchAttempt = attempt
                         state.lastDispatchResolved = false
+                        state.lastDispatchAt = parseTimestamp(row["at"])
                     } else if attempt == state.lastDispatchAttempt {
                         state.lastDispatchResolved = true
                     }

@@ -6,6 +6,8 @@ public protocol MessageProvider: Sendable {
     /// The configured name (the file name under providers/), recorded in the contact log.
     var name: String { get }
     var channels: Set<Channel> { get }
+    /// The longest one request to this provider may take, in seconds.
+    var requestTimeout: Double { get }
     func send(_ messages: [OutboundMessage]) async -> [DispatchResult]
 }
 

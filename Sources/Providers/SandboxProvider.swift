@@ -7,6 +7,7 @@ public final class SandboxProvider: MessageProvider {
     public let name: String
     public let channels: Set<Channel> = Set(Channel.allCases)
     public let outboxPath: String
+    public let requestTimeout: Double = 0
     private let lock = NSLock()
 
     public init(name: String = "sandbox", outboxPath: String) throws {

@@ -30,6 +30,7 @@ public struct TwilioProvider: MessageProvider {
     public let channels: Set<Channel> = [.sms]
     public let configuration: Configuration
     private let client: CurlHTTPClient
+    public var requestTimeout: Double { configuration.timeout }
 
     public init(name: String, configuration: Configuration, client: CurlHTTPClient) {
         self.name = name

@@ -46,9 +46,10 @@ public struct StreamConsumer: Sendable {
         return try Self.entries(fromRead: reply)
     }
 
-    /// Entries delivered to this consumer name earlier and never acked (a restart after a crash).
-    public func readOwnPending(count: Int) async throws -> [StreamEntry] {
-        let reply = try await client.command(["XREADGROUP", "GROUP", group, consumer, "COUNT", String(count), "STREAMS", stream, "0"])
+    /// Entries delivered to this consumer name earlier and never acked (a restart after a crash),
+    /// with ids after `after`: pass the last id of the previous page to walk the whole list.
+    public func readOwnPending(count: Int, after: String = "0") async throws -> [StreamEntry] {
+        let reply = try await client.command(["XREADGROUP", "GROUP", group, consumer, "COUNT", String(count), "STREAMS", stream, after])
         return try Self.entries(fromRead: reply)
     }
 

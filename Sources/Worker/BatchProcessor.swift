@@ -47,7 +47,14 @@ public struct BatchProcessor: Sendable {
         public var suppressed = 0
         public var expired = 0
         public var duplicates = 0
+        /// Entries left pending because another worker is sending the same job right now.
+        public var inProgressElsewhere = 0
     }
+
+    /// A `dispatching` claim younger than this belongs to a worker that is still sending; an older one
+    /// without a result belongs to a worker that died. Half of claim_idle_ms: an entry is only taken
+    /// over from a dead consumer after claim_idle_ms, so by then its claim is always older than this.
+    var inProgressWindow: TimeInterval { Double(configuration.claimIdleMilliseconds) / 2000 }
 
     /// A job that passed every check and is about to be sent.
     struct Send {
@@ -90,6 +97,7 @@ public struct BatchProcessor: Sendable {
         var sends: [Send] = []
         var dispatchEventIndex: [Int] = []
         var seen: Set<String> = []
+        var leftPending: Set<String> = []
         for (entry, raw, result) in decoded {
             let rawText = raw.map { String(decoding: $0, as: UTF8.self) }
             func received(_ jobID: String?, _ contactID: String?, attempt: Int = 1) -> ContactEvent {
@@ -116,14 +124,19 @@ public struct BatchProcessor: Sendable {
                         continue
                     }
                     if let last = state.lastDispatchAttempt, attempt <= last {
-                        if state.lastDispatchResolved {
+                        if attempt < last || state.lastDispatchResolved {
                             summary.duplicates += 1
                             events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
                                                        reason: "attempt_already_made", detail: "attempt \(attempt) of this job was already made; not sent again", streamID: entry.id))
+                        } else if let claimedAt = state.lastDispatchAt, now.timeIntervalSince(claimedAt) < inProgressWindow {
+                            // Another worker is sending this very attempt now. Leave the entry pending: it is looked at
+                            // again when reclaimed, by which time that send has its outcome (or is known to have died).
+                            summary.inProgressElsewhere += 1
+                            leftPending.insert(entry.id)
                         } else {
                             summary.failed += 1
                             events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .failed, at: now, attempt: last,
-                                                       reason: "interrupted", detail: "a send of attempt \(last) was started and its result was never recorded (the worker stopped mid-send); not retried, so the customer cannot get the message twice", streamID: entry.id))
+                                                       reason: "interrupted", detail: "a send of attempt \(last) was started\(state.lastDispatchAt.map { " at \(formatTimestamp($0))" } ?? "") and its result was never recorded (the worker stopped mid-send); not retried, so the customer cannot get the message twice", streamID: entry.id))
                         }
                         continue
                     }
@@ -242,7 +255,7 @@ public struct BatchProcessor: Sendable {
         _ = try await store.append(outcomes)
 
         // 6. Only now is the batch acknowledged.
-        try await consumer.ack(entries.map(\.id))
+        try await consumer.ack(entries.map(\.id).filter { !leftPending.contains($0) })
         logger.debug("batch done", metadata: [
             "entries": "\(summary.entries)", "sent": "\(summary.sent)", "failed": "\(summary.failed)",
             "retried": "\(summary.retried)", "invalid": "\(summary.invalid)", "suppressed": "\(summary.suppressed)",

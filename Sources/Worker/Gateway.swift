@@ -35,6 +35,12 @@ public struct Gateway: Sendable {
         self.http = http
         providers = try ProviderRegistry.load(directory: configuration.providersDirectory, outboxPath: configuration.outboxPath,
                                               client: http, environment: environment)
+        // A claim younger than claim_idle_ms / 2 is taken as "still being sent" (see BatchProcessor), so a
+        // batch must always finish well within that: the slowest provider request bounds it.
+        let slowest = providers.providers.map(\.requestTimeout).max() ?? 0
+        guard Double(configuration.claimIdleMilliseconds) / 1000 >= 4 * slowest else {
+            throw ConfigurationError("claim_idle_ms (\(configuration.claimIdleMilliseconds)) must be at least 4 × the longest provider timeout (\(slowest) s): raise claim_idle_ms or lower timeout_seconds")
+        }
         do { store = try SQLiteContactLog(path: configuration.contactLogPath) } catch {
             throw ConfigurationError("contact log \(configuration.contactLogPath): \(error)")
         }

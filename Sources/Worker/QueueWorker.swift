@@ -26,6 +26,7 @@ public struct QueueWorker: Service {
         var backoff = Backoff()
         var groupReady = false
         var ownPendingDone = false
+        var ownPendingCursor = "0"
         let clock = ContinuousClock()
         var nextMaintenance = clock.now
         logger.info("worker started", metadata: [
@@ -40,8 +41,13 @@ public struct QueueWorker: Service {
                 }
                 if !ownPendingDone {
                     // After a restart under the same consumer name: entries we read but never acked.
-                    let pending = try await consumer.readOwnPending(count: configuration.batchSize)
-                    if pending.isEmpty { ownPendingDone = true } else { try await processor.process(pending) }
+                    let pending = try await consumer.readOwnPending(count: configuration.batchSize, after: ownPendingCursor)
+                    if let last = pending.last {
+                        try await processor.process(pending)
+                        ownPendingCursor = last.id
+                    } else {
+                        ownPendingDone = true
+                    }
                     continue
                 }
                 if clock.now >= nextMaintenance {

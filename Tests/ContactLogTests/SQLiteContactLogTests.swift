@@ -39,16 +39,17 @@ func event(_ job: String?, _ kind: EventKind, attempt: Int = 1, contact: String 
 
     @Test func oneDispatchClaimPerAttempt() async throws {
         let log = try temporaryLog()
+        let claimedAt = Date(timeIntervalSince1970: 1_796_000_000)
         #expect(try await log.append([event("J1", .dispatching)]) == [true])
         #expect(try await log.append([event("J1", .dispatching)]) == [false])
         var state = try #require(try await log.jobStates(["J1"])["J1"])
-        #expect(state == JobState(terminal: nil, lastDispatchAttempt: 1, lastDispatchResolved: false))
+        #expect(state == JobState(terminal: nil, lastDispatchAttempt: 1, lastDispatchResolved: false, lastDispatchAt: claimedAt))
         _ = try await log.append([event("J1", .retryScheduled), event("J1", .dispatching, attempt: 2)])
         state = try #require(try await log.jobStates(["J1"])["J1"])
-        #expect(state == JobState(terminal: nil, lastDispatchAttempt: 2, lastDispatchResolved: false))
+        #expect(state == JobState(terminal: nil, lastDispatchAttempt: 2, lastDispatchResolved: false, lastDispatchAt: claimedAt))
         _ = try await log.append([event("J1", .sent, attempt: 2)])
         state = try #require(try await log.jobStates(["J1"])["J1"])
-        #expect(state == JobState(terminal: .sent, lastDispatchAttempt: 2, lastDispatchResolved: true))
+        #expect(state == JobState(terminal: .sent, lastDispatchAttempt: 2, lastDispatchResolved: true, lastDispatchAt: claimedAt))
     }
 
     @Test func theDatabaseRefusesUpdatesAndDeletes() async throws {

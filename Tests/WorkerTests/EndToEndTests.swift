@@ -171,7 +171,8 @@ import TestSupport
         let harness = try Harness()
         // A previous worker wrote its claim and died before recording the result.
         let log = try SQLiteContactLog(path: harness.configuration.contactLogPath)
-        _ = try await log.append([ContactEvent(jobID: "CRASH-1", contactID: "C-CRASH-1", kind: .dispatching, at: Date(), channel: .sms, provider: "sandbox", body: "Hola")])
+        _ = try await log.append([ContactEvent(jobID: "CRASH-1", contactID: "C-CRASH-1", kind: .dispatching, at: Date().addingTimeInterval(-3600),
+                                               channel: .sms, provider: "sandbox", body: "Hola")])
         let outcome = try await harness.running { _ in
             try await harness.enqueue(job("CRASH-1"))
             return try await harness.waitForOutcome(job: "CRASH-1")
@@ -179,6 +180,32 @@ import TestSupport
         #expect(outcome.kind == .failed)
         #expect(outcome.reason == "interrupted")
         #expect(harness.outbox().isEmpty)
+    }
+
+    @Test func aJobAnotherWorkerIsSendingNowIsLeftPendingNotFailed() async throws {
+        let harness = try Harness()
+        // Another worker claimed this job a moment ago and is still waiting for the provider.
+        let log = try SQLiteContactLog(path: harness.configuration.contactLogPath)
+        _ = try await log.append([ContactEvent(jobID: "BUSY-1", contactID: "C-BUSY-1", kind: .dispatching, at: Date(), channel: .sms, provider: "sandbox", body: "Hola")])
+        try await harness.running { _ in
+            try await harness.enqueue(job("BUSY-1"))
+            try await harness.enqueue(job("BUSY-2"))
+            _ = try await harness.waitForOutcome(job: "BUSY-2")
+        }
+        // Not sent a second time, not marked failed (that would hide the other worker's result)...
+        #expect(try await harness.outcome(job: "BUSY-1") == nil)
+        #expect(!harness.outbox().contains { $0["job_id"] as? String == "BUSY-1" })
+        // ...and still pending, to be looked at again once that send has its outcome.
+        #expect(try await harness.pendingCount() == 1)
+        _ = try await log.append([ContactEvent(jobID: "BUSY-1", contactID: "C-BUSY-1", kind: .sent, at: Date(), channel: .sms, provider: "sandbox")])
+        let consumer = StreamConsumer(client: harness.redis, stream: harness.configuration.stream, group: harness.configuration.group,
+                                      consumer: "later", deadLetterStream: harness.configuration.deadLetterStream)
+        let again = try await consumer.claimIdle(minIdleMilliseconds: 0, count: 10)
+        let gateway = try Gateway(configuration: harness.configuration, logger: Harness.logger)
+        let summary = try await gateway.worker.processor.process(again)
+        #expect(summary.duplicates == 1)
+        #expect(try await harness.pendingCount() == 0)
+        await gateway.shutdown()
     }
 
     @Test func expiredJobsAndUnreachableChannelsAreRecordedNotSent() async throws {

@@ -83,6 +83,12 @@ import TestSupport
         #expect(second.status != 0)
         #expect(second.output.contains("refers to ${NOT_SET_ANYWHERE_TOKEN}, but the environment variable NOT_SET_ANYWHERE_TOKEN is not set"), "\(second.output)")
 
+        let slowProvider = try writeConfig(harness, extra: "claim_idle_ms: 10000")
+        try harness.writeProvider("twilio", "type: twilio\naccount_sid: AC\(String(repeating: "0", count: 32))\nauth_token: t\nfrom: \"+15005550006\"\ntimeout_seconds: 5\n")
+        let third = try run(["run", "--config", slowProvider])
+        #expect(third.status != 0)
+        #expect(third.output.contains("claim_idle_ms (10000) must be at least 4 × the longest provider timeout (5.0 s)"), "\(third.output)")
+
         let badRedis = try run(["run", "--config", good], environment: ["REDIS_URL": "http://nope"])
         #expect(badRedis.status != 0)
         #expect(badRedis.output.contains("REDIS_URL must look like redis://"), "\(badRedis.output)")
