@@ -193,7 +193,9 @@ private final class Engine: @unchecked Sendable {
             if code == CURLE_OK {
                 var status = 0
                 _ = gw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-                finish(transfer, .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body)))
+                var connects = 0
+                _ = gw_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
+                finish(transfer, .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, newConnections: connects)))
             } else {
                 let kind: HTTPClientError.Kind = switch code {
                 case CURLE_OPERATION_TIMEDOUT: .timeout

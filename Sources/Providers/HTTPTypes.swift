@@ -26,6 +26,8 @@ public struct HTTPResponse: Sendable {
     /// Header names lower-cased.
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// Connections libcurl had to open for this request: 0 when it reused a kept-alive one.
+    public var newConnections: Int = 0
 
     public func header(_ name: String) -> String? {
         let lower = name.lowercased()

@@ -102,6 +102,29 @@ func message(_ n: Int = 1, to: String = "+50688887777", body: String = "Hola Ana
     }
 }
 
+@Suite struct CurlHTTPClientTests {
+    @Test func keepsConnectionsAlive() async throws {
+        let client = CurlHTTPClient()
+        let fake = FakeTwilio()
+        let connections = try await fake.serve { base in
+            var counts: [Int] = []
+            for _ in 0..<3 {
+                let response = try await client.send(HTTPRequest(method: "POST", url: base + "/anything", body: Array("x=1".utf8)))
+                #expect(response.status == 404)
+                #expect(response.header("Content-Type") == "application/json")
+                counts.append(response.newConnections)
+            }
+            return counts
+        }
+        #expect(connections == [1, 0, 0])
+    }
+
+    @Test func refusesProtocolsOtherThanHTTP() async {
+        let client = CurlHTTPClient()
+        await #expect(throws: HTTPClientError.self) { try await client.send(HTTPRequest(url: "file:///etc/passwd")) }
+    }
+}
+
 @Suite struct FormEncodingTests {
     @Test func encodesAsBrowsersAndTwilioExpect() {
         #expect(FormEncoding.encode([("Body", "a b&c=d+é/?")]) == "Body=a+b%26c%3Dd%2B%C3%A9%2F%3F")
