@@ -116,7 +116,7 @@ import TestSupport
         fake.enqueue(.serverError, .rateLimited(retryAfter: 0))
         let harness = try Harness()
         let outcome = try await fake.serve { base in
-            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\n")
+            try harness.writeTwilio(fake, base)
             return try await harness.running { _ in
                 try await harness.enqueue(job("RETRY-1", extra: #""scoring_model": "v7","#))
                 return try await harness.waitForOutcome(job: "RETRY-1")
@@ -139,7 +139,7 @@ import TestSupport
         fake.setDefault(.serverError)
         let harness = try Harness { $0.maxAttempts = 2 }
         let outcome = try await fake.serve { base in
-            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\n")
+            try harness.writeTwilio(fake, base)
             return try await harness.running { _ in
                 try await harness.enqueue(job("GIVEUP-1"))
                 return try await harness.waitForOutcome(job: "GIVEUP-1")
@@ -156,7 +156,7 @@ import TestSupport
         fake.enqueue(.error(status: 400, code: 21610, message: "Attempt to send to unsubscribed recipient"))
         let harness = try Harness()
         let outcome = try await fake.serve { base in
-            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\n")
+            try harness.writeTwilio(fake, base)
             return try await harness.running { _ in
                 try await harness.enqueue(job("PERM-1"))
                 return try await harness.waitForOutcome(job: "PERM-1")
@@ -260,7 +260,7 @@ import TestSupport
         fake.setDefault(.slow(seconds: 1))
         let harness = try Harness()
         try await fake.serve { base in
-            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\n")
+            try harness.writeTwilio(fake, base)
             try await harness.running { _ in
                 try await harness.enqueue(job("INFLIGHT-1"))
                 // Shut down while Twilio is still answering.

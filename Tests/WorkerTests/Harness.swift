@@ -41,6 +41,11 @@ struct Harness {
         try yaml.write(to: directory.appendingPathComponent("providers/\(name).yml"), atomically: true, encoding: .utf8)
     }
 
+    /// providers/twilio.yml pointing at a fake Twilio.
+    func writeTwilio(_ fake: FakeTwilio, _ baseURL: String) throws {
+        try writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(baseURL)\n")
+    }
+
     static var logger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
