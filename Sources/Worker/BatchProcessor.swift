@@ -115,31 +115,34 @@ public struct BatchProcessor: Sendable {
                                                reason: "duplicate_in_batch", detail: "the same job id came twice in one batch; only the first is handled", streamID: entry.id))
                     continue
                 }
-                seen.insert(jobID)
-                if let state = states[jobID] {
-                    if let terminal = state.terminal {
-                        summary.duplicates += 1
-                        events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
-                                                   reason: "already_\(terminal.rawValue)", detail: "job id already ended \(terminal.rawValue); not sent again", streamID: entry.id))
-                        continue
-                    }
-                    if let last = state.lastDispatchAttempt, attempt <= last {
-                        if attempt < last || state.lastDispatchResolved {
-                            summary.duplicates += 1
-                            events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
-                                                       reason: "attempt_already_made", detail: "attempt \(attempt) of this job was already made; not sent again", streamID: entry.id))
-                        } else if let claimedAt = state.lastDispatchAt, now.timeIntervalSince(claimedAt) < inProgressWindow {
-                            // Another worker is sending this very attempt now. Leave the entry pending: it is looked at
-                            // again when reclaimed, by which time that send has its outcome (or is known to have died).
-                            summary.inProgressElsewhere += 1
-                            leftPending.insert(entry.id)
-                        } else {
-                            summary.failed += 1
-                            events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .failed, at: now, attempt: last,
-                                                       reason: "interrupted", detail: "a send of attempt \(last) was started\(state.lastDispatchAt.map { " at \(formatTimestamp($0))" } ?? "") and its result was never recorded (the worker stopped mid-send); not retried, so the customer cannot get the message twice", streamID: entry.id))
-                        }
-                        continue
-                    }
+                switch Admission.decide(attempt: attempt, state: states[jobID], now: now, inProgressWindow: inProgressWindow) {
+                case .proceed:
+                    // Only an entry that goes ahead claims the id for the rest of the batch.
+                    seen.insert(jobID)
+                case .duplicate(let reason, let detail):
+                    summary.duplicates += 1
+                    events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
+                                               reason: reason, detail: detail, streamID: entry.id))
+                    continue
+                case .inProgressElsewhere:
+                    // Another worker is sending this very attempt now. Leave the entry pending: it is looked at
+                    // again when reclaimed, by which time that send has its outcome (or is known to have died).
+                    summary.inProgressElsewhere += 1
+                    leftPending.insert(entry.id)
+                    continue
+                case .interrupted(let last, let since):
+                    seen.insert(jobID)
+                    summary.failed += 1
+                    events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .failed, at: now, attempt: last,
+                                               reason: "interrupted", detail: "a send of attempt \(last) was started\(since.map { " at \(formatTimestamp($0))" } ?? "") and its result was never recorded (the worker stopped mid-send); not retried, so the customer cannot get the message twice", streamID: entry.id))
+                    continue
+                case .badAttempt(let detail):
+                    // Not terminal: a stray entry must not block the real job with this id.
+                    summary.duplicates += 1
+                    events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
+                                               reason: "bad_attempt", detail: detail, streamID: entry.id))
+                    deadLetters.append(.init(entry: entry, code: "bad_attempt", reason: detail))
+                    continue
                 }
             }
             switch result {

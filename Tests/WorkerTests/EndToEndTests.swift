@@ -208,6 +208,18 @@ import TestSupport
         await gateway.shutdown()
     }
 
+    @Test func aForgedAttemptNumberIsRefusedAndDoesNotBlockTheRealJob() async throws {
+        let harness = try Harness()
+        try await harness.running { _ in
+            try await harness.enqueue(job("FORGED-1", extra: #""_attempt": 3,"#))
+            try await harness.enqueue(job("FORGED-1"))
+            _ = try await harness.waitForOutcome(job: "FORGED-1")
+        }
+        #expect(try await harness.outcome(job: "FORGED-1")?.kind == .sent)
+        #expect(harness.outbox().count == 1)
+        #expect(try await harness.deadLetters().map { $0["error_code"] } == ["bad_attempt"])
+    }
+
     @Test func expiredJobsAndUnreachableChannelsAreRecordedNotSent() async throws {
         let harness = try Harness()
         try await harness.running { _ in
