@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "Templates", dependencies: [
             "GatewayCore",
             .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         // hiredis connection on its own thread, stream consumer, scheduled set.
         .target(name: "RedisQueue", dependencies: [
@@ -61,7 +62,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
-            "Worker", "GatewayCore", "ContactLog", "RedisQueue",
+            "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

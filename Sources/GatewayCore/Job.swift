@@ -51,14 +51,15 @@ public struct Job: Sendable, Equatable {
     public var sentiment: Sentiment?
     /// Template data, exactly as sent.
     public var data: [String: JSONValue]
-    public var category: Category
+    /// Nil when the job does not say: the template's category applies.
+    public var category: Category?
     public var expiresAt: Date?
     /// Delivery attempt number, starting at 1. Set by the gateway when it reschedules a job.
     public var attempt: Int
 
     public init(id: String, template: String, channels: [Channel], contact: Contact, debtID: String? = nil,
                 segment: String? = nil, sentiment: Sentiment? = nil, data: [String: JSONValue] = [:],
-                category: Category = .collection, expiresAt: Date? = nil, attempt: Int = 1) {
+                category: Category? = nil, expiresAt: Date? = nil, attempt: Int = 1) {
         self.id = id
         self.template = template
         self.channels = channels

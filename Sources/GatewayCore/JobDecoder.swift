@@ -124,14 +124,12 @@ private struct Reader {
         case .object(let object)?: data = object
         case let other?: throw wrongType("data", "an object", other)
         }
-        let category: Category
+        var category: Category?
         if let text = try optionalString(root, "category", path: "category") {
             guard let parsed = Category(rawValue: text) else {
                 throw invalid("category", "must be \"collection\" or \"transactional\", got \"\(text)\"")
             }
             category = parsed
-        } else {
-            category = .collection
         }
         var expiresAt: Date?
         if let text = try optionalString(root, "expires_at", path: "expires_at") {

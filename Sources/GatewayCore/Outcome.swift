@@ -86,11 +86,15 @@ public struct OutboundMessage: Sendable, Equatable {
     public var channel: Channel
     /// Phone number, e-mail address or push token.
     public var to: String
+    /// E-mail subject or push title.
     public var subject: String?
+    /// SMS text, e-mail plain-text part or push body.
     public var body: String
+    /// E-mail HTML part.
+    public var html: String?
 
     public init(jobID: String, contactID: String, attempt: Int = 1, channel: Channel, to: String,
-                subject: String? = nil, body: String) {
+                subject: String? = nil, body: String, html: String? = nil) {
         self.jobID = jobID
         self.contactID = contactID
         self.attempt = attempt
@@ -98,6 +102,7 @@ public struct OutboundMessage: Sendable, Equatable {
         self.to = to
         self.subject = subject
         self.body = body
+        self.html = html
     }
 }
 

@@ -35,6 +35,7 @@ public final class SandboxProvider: MessageProvider {
         var to: String
         var subject: String?
         var body: String
+        var html: String?
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
@@ -47,7 +48,7 @@ public final class SandboxProvider: MessageProvider {
             let id = "sandbox-" + UUID().uuidString.lowercased()
             let line = Line(at: now, provider: name, message_id: id, job_id: message.jobID, contact_id: message.contactID,
                             attempt: message.attempt, channel: message.channel.rawValue, to: message.to,
-                            subject: message.subject, body: message.body)
+                            subject: message.subject, body: message.body, html: message.html)
             guard let encoded = try? encoder.encode(line) else {
                 results.append(.permanentFailure(code: "sandbox_encode", message: "cannot encode message as JSON"))
                 continue

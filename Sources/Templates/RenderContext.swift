@@ -1,23 +1,31 @@
 import GatewayCore
+import Mustache
 
-/// What a template can use: every key of the job's `data` at the top level, plus `contact` (id, name,
-/// first_name, locale, timezone) and `job` (id, debt_id, segment, category). Values are strings,
-/// booleans, lists and objects; numbers become the text a customer reads.
+/// What a template can use:
+/// - every key of the job's `data` at the top level (`{{amount_due}}`), as given;
+/// - `{{money.KEY}}`: data.KEY as money in data.currency for the contact's locale;
+/// - `{{date.KEY}}`: data.KEY (YYYY-MM-DD) spelled out for the contact's locale;
+/// - `contact` (id, name, first_name, locale, timezone) and `job` (id, debt_id, segment, category).
+/// A helper whose input is missing or unusable has no value, so strict rendering refuses the job.
 public enum RenderContext {
-    public static func make(for job: Job) -> [String: Any] {
+    public static func make(for job: Job, locale: String, category: Category) -> [String: Any] {
         var root: [String: Any] = [:]
+        var scalars: [String: String] = [:]
         for (key, value) in job.data {
             if let converted = convert(value) { root[key] = converted }
+            if let text = value.scalarText { scalars[key] = text }
         }
+        root["money"] = MoneyHelper(values: scalars, currency: scalars["currency"], locale: locale)
+        root["date"] = DateHelper(values: scalars, locale: locale)
         var contact: [String: Any] = ["id": job.contact.id]
         if let name = job.contact.name {
             contact["name"] = name
-            if let first = name.split(whereSeparator: { $0 == " " || $0 == "\t" }).first { contact["first_name"] = String(first) }
+            if let first = LocaleFormat.firstName(name) { contact["first_name"] = first }
         }
         if let locale = job.contact.locale { contact["locale"] = locale }
         if let timezone = job.contact.timezone { contact["timezone"] = timezone }
         root["contact"] = contact
-        var jobInfo: [String: Any] = ["id": job.id, "category": job.category.rawValue]
+        var jobInfo: [String: Any] = ["id": job.id, "category": category.rawValue]
         if let debt = job.debtID { jobInfo["debt_id"] = debt }
         if let segment = job.segment { jobInfo["segment"] = segment }
         root["job"] = jobInfo
@@ -32,5 +40,25 @@ public enum RenderContext {
         case .array(let items): return items.compactMap(convert)
         case .object(let object): return object.compactMapValues(convert)
         }
+    }
+}
+
+struct MoneyHelper: MustacheParent {
+    var values: [String: String]
+    var currency: String?
+    var locale: String
+
+    func child(named name: String) -> Any? {
+        guard let amount = values[name], let currency else { return nil }
+        return LocaleFormat.money(amount, currency: currency, locale: locale)
+    }
+}
+
+struct DateHelper: MustacheParent {
+    var values: [String: String]
+    var locale: String
+
+    func child(named name: String) -> Any? {
+        values[name].flatMap { LocaleFormat.longDate($0, locale: locale) }
     }
 }

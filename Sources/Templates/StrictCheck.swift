@@ -1,3 +1,5 @@
+import Mustache
+
 /// A variable a template uses that the job does not provide (or provides empty).
 public struct MissingVariable: Sendable, Equatable, CustomStringConvertible {
     public var name: String
@@ -61,14 +63,19 @@ struct StrictChecker {
         guard let first = parts.first else { return nil }
         var current: Any?
         if name.hasPrefix(".") {
-            current = (stack.last as? [String: Any])?[first]
+            current = child(of: stack.last, first)
         } else {
-            current = stack.reversed().lazy.compactMap { ($0 as? [String: Any])?[first] }.first
+            current = stack.reversed().lazy.compactMap { child(of: $0, first) }.first
         }
         for part in parts.dropFirst() {
-            current = (current as? [String: Any])?[part]
+            current = child(of: current, part)
         }
         return current
+    }
+
+    /// Dictionaries and helper objects both answer as MustacheParent, as they do when rendering.
+    static func child(of object: Any?, _ name: String) -> Any? {
+        (object as? MustacheParent)?.child(named: name)
     }
 
     static func isPresent(_ value: Any?) -> Bool {

@@ -17,11 +17,12 @@ public struct TemplateSyntaxError: Error, Sendable, Equatable, CustomStringConve
 public enum TagScanner {
     /// Reads every `{{...}}` tag with the default delimiters. Set-delimiter tags, blocks and parents are
     /// refused: message templates do not need them, and the strict checks could not follow them.
-    public static func scan(_ text: String) throws(TemplateSyntaxError) -> [TemplateNode] {
+    /// - Parameter startLine: the file line `text` starts on (parts of a multi-part file start later).
+    public static func scan(_ text: String, startLine: Int = 1) throws(TemplateSyntaxError) -> [TemplateNode] {
         let bytes = Array(text.utf8)
         var stack: [(name: String, inverted: Bool, children: [TemplateNode], line: Int, column: Int)] = [("", false, [], 0, 0)]
         var index = 0
-        var line = 1
+        var line = startLine
         var lineStart = 0
 
         func position(_ at: Int) -> (Int, Int) {

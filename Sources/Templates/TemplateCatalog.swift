@@ -9,11 +9,35 @@ public struct RenderError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(code): \(message)" }
 }
 
-/// A template file that failed to load, named by its path.
-public struct TemplateLoadError: Error, Sendable, CustomStringConvertible {
+/// A template file that failed to load, named by its path (with line and column where known).
+public struct TemplateLoadError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var message: String
     public var description: String { "\(file): \(message)" }
+}
+
+/// The parts a channel's message has, in the order a file lists them.
+public enum MessagePart: String, Sendable, CaseIterable {
+    case subject, text, html, title, body
+
+    /// Parts a variant file of this channel must have. SMS files need no `--- body` line.
+    public static func required(for channel: Channel) -> [MessagePart] {
+        switch channel {
+        case .sms: [.body]
+        case .email: [.subject, .text, .html]
+        case .push: [.title, .body]
+        }
+    }
+}
+
+/// One part of a variant file, parsed.
+struct Part: Sendable {
+    var name: MessagePart
+    /// The file line the part's text starts on.
+    var startLine: Int
+    var template: MustacheTemplate
+    var nodes: [TemplateNode]
+    var partials: [String]
 }
 
 /// One file `templates/<template>/<channel>[.<tone>][.<locale>].mustache`.
@@ -23,34 +47,55 @@ struct Variant: Sendable {
     var locale: String?
     /// Path relative to templates/, recorded in the contact log.
     var file: String
-    var template: MustacheTemplate
-    var nodes: [TemplateNode]
+    var parts: [MessagePart: Part]
 }
 
-/// The rendered message and which file it came from.
+/// A rendered message, which file it came from, and (for SMS) what it costs.
 public struct RenderedMessage: Sendable, Equatable {
+    /// SMS text, e-mail plain-text part, or push body.
     public var body: String
+    /// E-mail subject or push title.
+    public var subject: String?
+    /// E-mail HTML part (variables HTML-escaped).
+    public var html: String?
     public var variant: String
     public var tone: String
     public var locale: String?
+    public var sms: SMSInfo?
+}
+
+/// A template folder's content.
+struct TemplateEntry: Sendable {
+    var settings: TemplateSettings
+    var variants: [Variant]
+    var samplePath: String?
 }
 
 /// The templates folder, parsed once. Immutable and Sendable: a reload builds a new catalog.
 public struct TemplateCatalog: Sendable {
     public let directory: String
-    private let variants: [String: [Variant]]
-    private let library: MustacheLibrary
-    private let checker: StrictChecker
+    public let tonePolicy: TonePolicy
+    let templates: [String: TemplateEntry]
+    let library: MustacheLibrary
+    let checker: StrictChecker
+    /// Partial name → its file, for lint messages.
+    let partialFiles: [String: String]
 
-    public var templateNames: [String] { variants.keys.sorted() }
+    public var templateNames: [String] { templates.keys.sorted() }
+    public func hasTemplate(_ name: String) -> Bool { templates[name] != nil }
+    public func settings(of template: String) -> TemplateSettings? { templates[template]?.settings }
 
-    public func hasTemplate(_ name: String) -> Bool { variants[name] != nil }
-
-    public func channels(of template: String) -> Set<Channel> {
-        Set(variants[template, default: []].map(\.channel))
+    /// Whether the template can produce a message for this channel at all.
+    public func hasVariant(template: String, channel: Channel) -> Bool {
+        templates[template]?.variants.contains { $0.channel == channel } ?? false
     }
 
-    /// Loads every template under `directory`. Any file that does not parse fails the whole load,
+    /// The variant files of a template, as paths relative to templates/.
+    public func variantFiles(of template: String) -> [String] {
+        templates[template]?.variants.map(\.file).sorted() ?? []
+    }
+
+    /// Loads every template under `directory`. A file that does not parse fails the whole load,
     /// naming the file, line and column: a half-loaded catalog would send some messages and not others.
     public init(directory: String) throws(TemplateLoadError) {
         self.directory = directory
@@ -60,76 +105,139 @@ public struct TemplateCatalog: Sendable {
             throw TemplateLoadError(file: directory, message: "templates folder not found")
         }
         let folders: [String]
-        do {
-            folders = try fm.contentsOfDirectory(atPath: directory).sorted()
-        } catch {
+        do { folders = try fm.contentsOfDirectory(atPath: directory).sorted() } catch {
             throw TemplateLoadError(file: directory, message: "cannot list: \(error)")
         }
+        tonePolicy = try TonePolicyFile.load(path: (directory as NSString).appendingPathComponent("tones.yml"))
         var library = MustacheLibrary()
         var partials: [String: (file: String, nodes: [TemplateNode])] = [:]
+        var partialFiles: [String: String] = [:]
         let partialsDir = (directory as NSString).appendingPathComponent("_partials")
         if fm.fileExists(atPath: partialsDir) {
             for file in ((try? fm.contentsOfDirectory(atPath: partialsDir)) ?? []).sorted() where file.hasSuffix(".mustache") {
                 let relative = "_partials/\(file)"
-                let (template, nodes) = try Self.parse(path: (partialsDir as NSString).appendingPathComponent(file), relative: relative, textMode: true)
+                let text = try Self.read((partialsDir as NSString).appendingPathComponent(file), relative: relative)
+                // Partials are inserted as they are: a trailing newline in the file is not part of the sentence.
+                let trimmed = text.hasSuffix("\n") ? String(text.dropLast()) : text
+                let (template, nodes) = try Self.parse(trimmed, relative: relative, startLine: 1, textMode: false)
                 let name = String(file.dropLast(".mustache".count))
                 library.register(template, named: name)
                 partials[name] = (relative, nodes)
+                partialFiles[name] = relative
             }
         }
-        var variants: [String: [Variant]] = [:]
+        var templates: [String: TemplateEntry] = [:]
         for folder in folders where !folder.hasPrefix("_") && !folder.hasPrefix(".") {
             let path = (directory as NSString).appendingPathComponent(folder)
             guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
             guard JobDecoder.isTemplateName(folder) else {
                 throw TemplateLoadError(file: folder, message: "template folder names may use only a-z, 0-9, '-' and '_'")
             }
-            let files = ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted()
-            for file in files where file.hasSuffix(".mustache") {
+            let settings = try TemplateSettings.load(path: (path as NSString).appendingPathComponent("template.yml"), relative: "\(folder)/template.yml")
+            var variants: [Variant] = []
+            for file in ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted() where file.hasSuffix(".mustache") {
                 let relative = "\(folder)/\(file)"
-                let parts = file.dropLast(".mustache".count).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-                guard let channel = Channel(rawValue: parts[0]) else {
-                    throw TemplateLoadError(file: relative, message: "file name must start with a channel (sms, email, push), like sms.es.mustache")
+                let (channel, tone, locale) = try Self.nameParts(file, relative: relative)
+                guard !variants.contains(where: { $0.channel == channel && $0.tone == tone && $0.locale == locale }) else {
+                    throw TemplateLoadError(file: relative, message: "another file already covers \(channel.rawValue), tone \(tone ?? "neutral"), locale \(locale ?? "none") (a file without a tone is neutral)")
                 }
-                var tone: String?
-                var locale: String?
-                for part in parts.dropFirst() {
-                    if Self.isLocale(part), locale == nil {
-                        locale = part
-                    } else if tone == nil, locale == nil, Self.isToneName(part) {
-                        tone = part
-                    } else {
-                        throw TemplateLoadError(file: relative, message: "expected <channel>[.<tone>][.<locale>].mustache; \"\(part)\" is neither a tone (lower-case word of 4+ letters) nor a locale (like es or es-CR) in that place")
-                    }
-                }
-                let (template, nodes) = try Self.parse(path: (path as NSString).appendingPathComponent(file), relative: relative, textMode: true)
-                variants[folder, default: []].append(Variant(channel: channel, tone: tone, locale: locale, file: relative, template: template, nodes: nodes))
+                let text = try Self.read((path as NSString).appendingPathComponent(file), relative: relative)
+                let parts = try Self.parts(of: text, channel: channel, relative: relative)
+                variants.append(Variant(channel: channel, tone: tone, locale: locale, file: relative, parts: parts))
             }
+            let sample = (path as NSString).appendingPathComponent("sample.json")
+            templates[folder] = TemplateEntry(settings: settings, variants: variants, samplePath: fm.fileExists(atPath: sample) ? sample : nil)
         }
-        self.variants = variants
+        self.templates = templates
         self.library = library
         self.checker = StrictChecker(partials: partials)
+        self.partialFiles = partialFiles
     }
 
-    private static func parse(path: String, relative: String, textMode: Bool) throws(TemplateLoadError) -> (MustacheTemplate, [TemplateNode]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TemplateLoadError(file: relative, message: "cannot read file")
+    static func read(_ path: String, relative: String) throws(TemplateLoadError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { throw TemplateLoadError(file: relative, message: "cannot read file") }
+        guard let text = String(data: data, encoding: .utf8) else { throw TemplateLoadError(file: relative, message: "file is not UTF-8 text") }
+        return text
+    }
+
+    static func nameParts(_ file: String, relative: String) throws(TemplateLoadError) -> (Channel, String?, String?) {
+        let parts = file.dropLast(".mustache".count).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard let channel = Channel(rawValue: parts[0]) else {
+            throw TemplateLoadError(file: relative, message: "file name must start with a channel (sms, email, push), like sms.es.mustache")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw TemplateLoadError(file: relative, message: "file is not UTF-8 text")
+        var tone: String?
+        var locale: String?
+        for part in parts.dropFirst() {
+            if isLocale(part), locale == nil {
+                locale = part
+            } else if tone == nil, locale == nil, isToneName(part) {
+                tone = part
+            } else {
+                throw TemplateLoadError(file: relative, message: "expected <channel>[.<tone>][.<locale>].mustache; \"\(part)\" is neither a tone (lower-case word of 4+ letters) nor a locale (like es or es-CR) in that place")
+            }
         }
+        return (channel, tone == "neutral" ? nil : tone, locale)
+    }
+
+    /// Splits a variant file into its parts. A line `--- <part>` starts a part; an SMS file may
+    /// be plain text. Each part must be there once; line numbers stay those of the file.
+    static func parts(of text: String, channel: Channel, relative: String) throws(TemplateLoadError) -> [MessagePart: Part] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let required = MessagePart.required(for: channel)
+        var sections: [(name: MessagePart, startLine: Int, lines: [Substring])] = []
+        for (index, line) in lines.enumerated() {
+            if line.hasPrefix("--- ") || line == "---" {
+                let name = line.dropFirst(3).trimmingCharacters(in: .whitespaces)
+                guard let part = MessagePart(rawValue: name), required.contains(part) else {
+                    throw TemplateLoadError(file: "\(relative):\(index + 1):1", message: "\"\(line)\" is not a part of a \(channel.rawValue) message; \(channel.rawValue) files have " + required.map { "--- \($0.rawValue)" }.joined(separator: ", "))
+                }
+                guard !sections.contains(where: { $0.name == part }) else {
+                    throw TemplateLoadError(file: "\(relative):\(index + 1):1", message: "part \(name) appears twice")
+                }
+                sections.append((part, index + 2, []))
+            } else if sections.isEmpty {
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                guard channel == .sms else {
+                    throw TemplateLoadError(file: "\(relative):\(index + 1):1", message: "\(channel.rawValue) files start with a part line: " + required.map { "--- \($0.rawValue)" }.joined(separator: ", "))
+                }
+                sections.append((.body, index + 1, [line]))
+            } else {
+                sections[sections.count - 1].lines.append(line)
+            }
+        }
+        var parts: [MessagePart: Part] = [:]
+        for section in sections {
+            let source = section.lines.joined(separator: "\n")
+            let (template, nodes) = try parse(source, relative: relative, startLine: section.startLine, textMode: section.name != .html)
+            parts[section.name] = Part(name: section.name, startLine: section.startLine, template: template, nodes: nodes, partials: partialNames(nodes))
+        }
+        for part in required where parts[part] == nil {
+            throw TemplateLoadError(file: relative, message: "part \(part.rawValue) is missing; \(channel.rawValue) files need " + required.map { "--- \($0.rawValue)" }.joined(separator: ", "))
+        }
+        return parts
+    }
+
+    static func parse(_ text: String, relative: String, startLine: Int, textMode: Bool) throws(TemplateLoadError) -> (MustacheTemplate, [TemplateNode]) {
         let nodes: [TemplateNode]
-        do {
-            nodes = try TagScanner.scan(text)
-        } catch {
+        do { nodes = try TagScanner.scan(text, startLine: startLine) } catch {
             throw TemplateLoadError(file: "\(relative):\(error.line):\(error.column)", message: error.message)
         }
         do {
-            // Messages are plain text: nothing may be HTML-escaped in an SMS ("&amp;" would reach the phone).
+            // Plain-text parts must never be HTML-escaped ("&amp;" would reach the phone); HTML parts are.
             let source = textMode ? "{{% CONTENT_TYPE: TEXT}}" + text : text
             return (try MustacheTemplate(string: source), nodes)
         } catch {
             throw TemplateLoadError(file: relative, message: "does not parse: \(error)")
+        }
+    }
+
+    static func partialNames(_ nodes: [TemplateNode]) -> [String] {
+        nodes.flatMap { node -> [String] in
+            switch node {
+            case .partial(let name, _, _): [name]
+            case .section(_, _, let children, _, _): partialNames(children)
+            case .variable: []
+            }
         }
     }
 
@@ -147,8 +255,7 @@ public struct TemplateCatalog: Sendable {
     }
 
     /// Variant files to try, best first: the tone in the contact's locale, in its language, in the
-    /// default locale and its language, with no locale; then the same for neutral (files with no
-    /// tone count as neutral).
+    /// default locale, in the default language, with no locale; then the same for neutral.
     static func candidates(tone: String, locale: String?, defaultLocale: String) -> [(tone: String?, locale: String?)] {
         var locales: [String?] = []
         func add(_ value: String?) {
@@ -162,11 +269,8 @@ public struct TemplateCatalog: Sendable {
         add(language(of: defaultLocale))
         add(nil)
         var result: [(String?, String?)] = []
-        for t in tone == "neutral" ? ["neutral"] : [tone, "neutral"] {
-            for l in locales {
-                result.append((t, l))
-                if t == "neutral" { result.append((nil, l)) }
-            }
+        for t in tone == "neutral" ? [nil] : [tone, nil] as [String?] {
+            for l in locales { result.append((t, l)) }
         }
         return result
     }
@@ -175,38 +279,91 @@ public struct TemplateCatalog: Sendable {
         String(locale.split(separator: "-").first ?? Substring(locale))
     }
 
-    /// Whether the template can produce a message for this channel at all.
-    public func hasVariant(template: String, channel: Channel) -> Bool {
-        variants[template, default: []].contains { $0.channel == channel }
+    func variant(template name: String, channel: Channel, tone: String, locale: String?, defaultLocale: String) throws(RenderError) -> Variant {
+        guard let entry = templates[name] else {
+            throw RenderError(code: "unknown_template", message: "no template folder templates/\(name)/")
+        }
+        let forChannel = entry.variants.filter { $0.channel == channel }
+        for candidate in Self.candidates(tone: tone, locale: locale, defaultLocale: defaultLocale) {
+            if let match = forChannel.first(where: { $0.tone == candidate.tone && $0.locale == candidate.locale }) { return match }
+        }
+        guard let any = forChannel.first else {
+            throw RenderError(code: "no_variant", message: "template \(name) has no \(channel.rawValue) variant")
+        }
+        return any
     }
 
     /// Renders the best variant for the channel, tone and locale. Fails, naming each variable and
-    /// where it is used, if any variable would come out empty.
+    /// where it is used, if any variable would come out empty; fails if an SMS is longer than the
+    /// template's `max_segments` or a push payload is over 4 KB.
     public func render(template name: String, channel: Channel, tone: String, locale: String?, defaultLocale: String,
                        context: [String: Any]) throws(RenderError) -> RenderedMessage {
-        guard let all = variants[name] else {
-            throw RenderError(code: "unknown_template", message: "no template folder templates/\(name)/")
+        let variant = try variant(template: name, channel: channel, tone: tone, locale: locale, defaultLocale: defaultLocale)
+        return try render(variant, settings: templates[name]!.settings, template: name, context: context)
+    }
+
+    /// Renders a job: picks the variant for its tone and locale, then formats money and dates in the
+    /// contact's locale when it speaks the variant's language, else in the variant's own locale (an
+    /// English fallback never prints "1 de diciembre").
+    public func render(template name: String, channel: Channel, tone: String, job: Job, category: Category,
+                       defaultLocale: String) throws(RenderError) -> RenderedMessage {
+        let contactLocale = job.contact.locale ?? defaultLocale
+        let variant = try variant(template: name, channel: channel, tone: tone, locale: contactLocale, defaultLocale: defaultLocale)
+        let locale = Self.formattingLocale(contact: contactLocale, variant: variant.locale, defaultLocale: defaultLocale)
+        return try render(variant, settings: templates[name]!.settings, template: name,
+                          context: RenderContext.make(for: job, locale: locale, category: category))
+    }
+
+    static func formattingLocale(contact: String, variant: String?, defaultLocale: String) -> String {
+        let language = Self.language(of: variant ?? defaultLocale)
+        if Self.language(of: contact) == language { return contact }
+        if Self.language(of: defaultLocale) == language { return defaultLocale }
+        return variant ?? language
+    }
+
+    func render(_ variant: Variant, settings: TemplateSettings, template name: String, context: [String: Any]) throws(RenderError) -> RenderedMessage {
+        let channel = variant.channel
+        var missing: [MissingVariable] = []
+        for part in MessagePart.allCases {
+            if let parsed = variant.parts[part] { missing += checker.missing(in: parsed.nodes, file: variant.file, context: context) }
         }
-        let forChannel = all.filter { $0.channel == channel }
-        var chosen: Variant?
-        for candidate in Self.candidates(tone: tone, locale: locale, defaultLocale: defaultLocale) {
-            if let match = forChannel.first(where: { $0.tone == candidate.tone && $0.locale == candidate.locale }) {
-                chosen = match
-                break
+        if !missing.isEmpty {
+            throw RenderError(code: "missing_variable", message: "the job lacks " + missing.map(\.description).joined(separator: ", "))
+        }
+        func text(_ part: MessagePart) -> String? {
+            variant.parts[part].map { $0.template.render(context, library: library).trimmingSpaces() }
+        }
+        var body = text(channel == .email ? .text : .body) ?? ""
+        let subject = text(channel == .email ? .subject : .title)
+        guard !body.isEmpty, subject.map({ !$0.isEmpty }) ?? true else {
+            throw RenderError(code: "empty_message", message: "\(variant.file) rendered an empty \(channel == .email ? "text or subject" : "message")")
+        }
+        var sms: SMSInfo?
+        if channel == .sms {
+            if settings.smsEncoding == .gsm7Transliterate { body = SMSEncoding.transliterate(body) }
+            let info = SMSEncoding.analyze(body)
+            if let limit = settings.maxSegments, info.segments > limit {
+                throw RenderError(code: "sms_too_long", message: "\(variant.file) renders to \(info.segments) SMS segments (\(info.encoding.rawValue), \(info.units) \(info.encoding == .gsm7 ? "septets" : "UTF-16 units")); the template allows \(limit) (max_segments in \(name)/template.yml)")
+            }
+            sms = info
+        }
+        if channel == .push, let subject {
+            let size = PushPayload.apnsSize(title: subject, body: body)
+            if size > PushPayload.limit {
+                throw RenderError(code: "push_too_large", message: "\(variant.file) renders to a \(size)-byte push payload; the limit is \(PushPayload.limit) bytes")
             }
         }
-        guard let variant = chosen ?? forChannel.first else {
-            throw RenderError(code: "no_variant", message: "template \(name) has no \(channel.rawValue) variant")
-        }
-        let missing = checker.missing(in: variant.nodes, file: variant.file, context: context)
-        if !missing.isEmpty {
-            throw RenderError(code: "missing_variable",
-                              message: "the job lacks " + missing.map(\.description).joined(separator: ", "))
-        }
-        let body = variant.template.render(context, library: library).trimmingSpaces()
-        guard !body.isEmpty else {
-            throw RenderError(code: "empty_message", message: "\(variant.file) rendered an empty message")
-        }
-        return RenderedMessage(body: body, variant: variant.file, tone: variant.tone ?? "neutral", locale: variant.locale)
+        return RenderedMessage(body: body, subject: subject, html: text(.html), variant: variant.file,
+                               tone: variant.tone ?? "neutral", locale: variant.locale, sms: sms)
+    }
+}
+
+/// Push payload sizing: APNs refuses payloads over 4096 bytes (FCM's limit is the same for data).
+public enum PushPayload {
+    public static let limit = 4096
+
+    public static func apnsSize(title: String, body: String) -> Int {
+        let payload: [String: Any] = ["aps": ["alert": ["title": title, "body": body], "sound": "default"]]
+        return (try? JSONSerialization.data(withJSONObject: payload).count) ?? Int.max
     }
 }

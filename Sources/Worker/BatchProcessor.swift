@@ -179,26 +179,31 @@ public struct BatchProcessor: Sendable {
                                                template: job.template, reason: code, detail: detail, streamID: entry.id))
                 case .send(let channel):
                     let provider = providers.provider(for: channel)!
+                    let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
+                    let (tone, toneRule) = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now))
                     let rendered: RenderedMessage
                     do {
-                        rendered = try catalog.render(template: job.template, channel: channel, tone: "neutral",
-                                                      locale: job.contact.locale, defaultLocale: configuration.defaultLocale,
-                                                      context: RenderContext.make(for: job))
+                        rendered = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
+                                                      defaultLocale: configuration.defaultLocale)
                     } catch {
                         summary.invalid += 1
                         events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
-                                                   channel: channel, template: job.template, reason: error.code, detail: error.message, streamID: entry.id))
+                                                   channel: channel, template: job.template, tone: tone, reason: error.code,
+                                                   detail: error.message, streamID: entry.id))
                         deadLetters.append(.init(entry: entry, code: error.code, reason: error.message))
                         continue
                     }
                     let address = job.address(for: channel)!
                     let message = OutboundMessage(jobID: job.id, contactID: job.contact.id, attempt: job.attempt, channel: channel,
-                                                  to: address, body: rendered.body)
+                                                  to: address, subject: rendered.subject, body: rendered.body, html: rendered.html)
+                    var toneNote = "tone \(tone) (\(toneRule == "default" ? "policy default" : "rule \(toneRule)"))"
+                    if rendered.tone != tone { toneNote += "; no \(tone) variant, \(rendered.tone) used" }
                     dispatchEventIndex.append(events.count)
                     events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .dispatching, at: now, attempt: job.attempt,
                                                channel: channel, template: job.template, tone: rendered.tone, variant: rendered.variant,
-                                               provider: provider.name, detail: "sending through \(provider.name)", body: rendered.body,
-                                               address: address, streamID: entry.id))
+                                               provider: provider.name, detail: "sending through \(provider.name); \(category.rawValue); \(toneNote)",
+                                               body: rendered.body, address: address, streamID: entry.id,
+                                               data: Self.renderingFacts(rendered, toneRule: toneRule, category: category)))
                     sends.append(Send(job: job, entry: entry, raw: raw ?? [], message: message, provider: provider, rendered: rendered))
                 }
             }
@@ -265,6 +270,20 @@ public struct BatchProcessor: Sendable {
             "expired": "\(summary.expired)", "duplicates": "\(summary.duplicates)",
         ])
         return summary
+    }
+
+    /// What compliance needs beyond the text: the other parts of the message, why this tone, what it costs.
+    static func renderingFacts(_ rendered: RenderedMessage, toneRule: String, category: Category) -> String {
+        var facts: [String: JSONValue] = ["tone_rule": .string(toneRule), "category": .string(category.rawValue)]
+        if let subject = rendered.subject { facts["subject"] = .string(subject) }
+        if let html = rendered.html { facts["html"] = .string(html) }
+        if let sms = rendered.sms {
+            facts["sms_encoding"] = .string(sms.encoding.rawValue)
+            facts["sms_segments"] = .number(Double(sms.segments))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(facts)) ?? Data(), as: UTF8.self)
     }
 
     private func dispatch(_ sends: [Send]) async -> [DispatchResult] {

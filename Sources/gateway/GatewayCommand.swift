@@ -11,7 +11,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "Collections notification gateway: Redis jobs in, SMS/email/push out, every decision in the contact log.",
-        subcommands: [Run.self, Log.self],
+        subcommands: [Run.self, Log.self, TemplatesCommand.self],
         defaultSubcommand: Run.self)
 }
 

@@ -55,17 +55,22 @@ let repositoryTemplates = URL(fileURLWithPath: #filePath).deletingLastPathCompon
 
     @Test func rendersTheShippedTemplateInSpanishAndEnglish() throws {
         let catalog = try TemplateCatalog(directory: repositoryTemplates)
-        let job = Job(id: "j", template: "payment-reminder", channels: [.sms],
-                      contact: .init(id: "C-1", name: "Ana  Mora", phone: "+50688887777", locale: "es-CR"),
-                      data: ["amount_due": .string("125.50"), "currency": .string("USD"), "due_date": .string("2026-12-01"),
+        var job = Job(id: "j", template: "payment-reminder", channels: [.sms],
+                      contact: .init(id: "C-1", name: "ANA  MORA", phone: "+50688887777", locale: "es-CR"),
+                      data: ["amount_due": .string("1250.5"), "currency": .string("USD"), "due_date": .string("2026-12-01"),
                              "pay_link": .string("https://pay.example/x?a=1&b=2")])
-        let spanish = try render(catalog, RenderContext.make(for: job), template: "payment-reminder")
-        #expect(spanish.body == "Hola Ana, le recordamos que su pago de USD 125.50 vence el 2026-12-01. Puede pagar en https://pay.example/x?a=1&b=2 Responda STOP para no recibir más mensajes.")
+        let spanish = try catalog.render(template: "payment-reminder", channel: .sms, tone: "neutral", job: job, category: .collection, defaultLocale: "es-CR")
+        #expect(spanish.body == "Hola Ana, le recordamos que su pago de $1 250,50 vence el 1 de diciembre de 2026. Pague en https://pay.example/x?a=1&b=2 Mensaje de un gestor de cobro. Responda STOP para no recibir mas mensajes.")
         #expect(spanish.variant == "payment-reminder/sms.es.mustache")
-        let english = try render(catalog, RenderContext.make(for: job), template: "payment-reminder", locale: "en-US")
-        #expect(english.body.hasPrefix("Hi Ana, this is a reminder"))
-        #expect(english.body.hasSuffix("Reply STOP to opt out."))
+        #expect(spanish.sms == SMSInfo(encoding: .gsm7, units: 195, segments: 2, nonGSMCharacters: []))
+        job.contact.locale = "en-US"
+        let english = try catalog.render(template: "payment-reminder", channel: .sms, tone: "neutral", job: job, category: .collection, defaultLocale: "es-CR")
+        #expect(english.body == "Hi Ana, a reminder that your payment of $1,250.50 is due on December 1, 2026. Pay at https://pay.example/x?a=1&b=2 This is a message from a debt collector. Reply STOP to opt out.")
         #expect(english.variant == "payment-reminder/sms.en.mustache")
+        // A French speaker gets the default (Spanish) text, formatted the Costa Rican way, never half French.
+        job.contact.locale = "fr-FR"
+        let fallback = try catalog.render(template: "payment-reminder", channel: .sms, tone: "neutral", job: job, category: .collection, defaultLocale: "es-CR")
+        #expect(fallback.body.hasPrefix("Hola Ana, le recordamos que su pago de $1 250,50 vence el 1 de diciembre de 2026."))
     }
 
     @Test func aMissingVariableIsAnErrorNamingItAndWhereItIsUsed() throws {
@@ -157,9 +162,10 @@ let repositoryTemplates = URL(fileURLWithPath: #filePath).deletingLastPathCompon
     }
 
     @Test func unknownTemplateAndMissingChannel() throws {
-        let dir = try templatesFolder(["t/email.mustache": "x"])
+        let dir = try templatesFolder(["t/push.mustache": "--- title\nHola\n--- body\nx"])
         let catalog = try TemplateCatalog(directory: dir)
         #expect(catalog.hasTemplate("t"))
+        #expect(catalog.hasVariant(template: "t", channel: .push))
         #expect(!catalog.hasVariant(template: "t", channel: .sms))
         #expect(throws: RenderError(code: "unknown_template", message: "no template folder templates/nope/")) { try render(catalog, [:], template: "nope") }
         #expect(throws: RenderError(code: "no_variant", message: "template t has no sms variant")) { try render(catalog, [:]) }
@@ -170,7 +176,7 @@ let repositoryTemplates = URL(fileURLWithPath: #filePath).deletingLastPathCompon
                       debtID: "D1", segment: "late",
                       data: ["amount": .number(1450), "rate": .number(2.5), "flag": .bool(true), "gone": .null,
                              "nested": .object(["a": .string("b")])])
-        let context = RenderContext.make(for: job)
+        let context = RenderContext.make(for: job, locale: "es-CR", category: .collection)
         #expect(context["amount"] as? String == "1450")
         #expect(context["rate"] as? String == "2.5")
         #expect(context["flag"] as? Bool == true)

@@ -19,7 +19,7 @@ import TestSupport
         #expect(outcome.variant == "payment-reminder/sms.es.mustache")
         #expect(outcome.tone == "neutral")
         #expect(outcome.address == "+50688887777")
-        let text = "Hola Ana, le recordamos que su pago de USD 125.50 vence el 2026-12-01. Puede pagar en https://pay.example/x Responda STOP para no recibir más mensajes."
+        let text = "Hola Ana, le recordamos que su pago de $125,50 vence el 1 de diciembre de 2026. Pague en https://pay.example/x Mensaje de un gestor de cobro. Responda STOP para no recibir mas mensajes."
         #expect(outcome.body == text)
         let outbox = harness.outbox()
         #expect(outbox.count == 1)
@@ -81,7 +81,7 @@ import TestSupport
         #expect(dead.map { $0["error_code"] } == bad.map(\.code))
         #expect(dead.allSatisfy { ($0["error"] ?? "").count > 10 && $0["source_id"] != nil })
         #expect(dead[3]["error"]?.contains("contact.phone must be E.164") == true)
-        #expect(dead[7]["error"] == "the job lacks amount_due (used at payment-reminder/sms.es.mustache:1:72)")
+        #expect(dead[7]["error"] == "the job lacks money.amount_due (used at payment-reminder/sms.es.mustache:1:59)")
         // The refused job is kept whole, so it can be fixed and enqueued again.
         #expect(dead[3]["job"] == job("BAD-phone", phone: "88887777"))
         let invalid = try await harness.outcome(job: "BAD-var")
@@ -222,6 +222,8 @@ import TestSupport
 
     @Test func expiredJobsAndUnreachableChannelsAreRecordedNotSent() async throws {
         let harness = try Harness()
+        // Only an SMS provider: e-mail cannot go out.
+        try harness.writeProvider("twilio", "type: twilio\naccount_sid: AC\(String(repeating: "0", count: 32))\nauth_token: t\nfrom: \"+15005550006\"\nbase_url: http://127.0.0.1:1\n")
         try await harness.running { _ in
             try await harness.enqueue(job("EXP-1", extra: #""expires_at": "2020-01-01T00:00:00Z","#))
             try await harness.enqueue(job("NOCHAN-1").replacingOccurrences(of: #""channels": ["sms"]"#, with: #""channels": ["email"]"#)
@@ -232,7 +234,7 @@ import TestSupport
         #expect(try await harness.outcome(job: "EXP-1")?.kind == .expired)
         let suppressed = try await harness.outcome(job: "NOCHAN-1")
         #expect(suppressed?.kind == .suppressed)
-        #expect(suppressed?.detail == "no requested channel can be used: email: template payment-reminder has no email variant")
+        #expect(suppressed?.detail == "no requested channel can be used: email: no provider is configured for email")
         #expect(harness.outbox().isEmpty)
     }
 

@@ -1,0 +1,84 @@
+/// How an SMS will travel and what it will cost: GSM 03.38 7-bit when every character is in the
+/// GSM-7 alphabet (extension characters count two), otherwise UCS-2 (UTF-16 code units).
+public struct SMSInfo: Sendable, Equatable, CustomStringConvertible {
+    public enum Encoding: String, Sendable, Equatable {
+        case gsm7 = "GSM-7"
+        case ucs2 = "UCS-2"
+    }
+
+    public var encoding: Encoding
+    /// Septets (GSM-7) or UTF-16 code units (UCS-2).
+    public var units: Int
+    public var segments: Int
+    /// Characters that forced UCS-2, in order of first appearance.
+    public var nonGSMCharacters: [Character]
+
+    public init(encoding: Encoding, units: Int, segments: Int, nonGSMCharacters: [Character]) {
+        self.encoding = encoding
+        self.units = units
+        self.segments = segments
+        self.nonGSMCharacters = nonGSMCharacters
+    }
+
+    public var description: String { "\(encoding.rawValue), \(units) \(encoding == .gsm7 ? "septets" : "UTF-16 units"), \(segments) segment\(segments == 1 ? "" : "s")" }
+}
+
+public enum SMSEncoding {
+    /// The GSM 03.38 basic character set.
+    static let basic: Set<Character> = Set(
+        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+    /// The extension table: each costs an escape septet plus itself.
+    static let extended: Set<Character> = ["^", "{", "}", "\\", "[", "~", "]", "|", "€", "\u{0C}"]
+
+    public static func analyze(_ text: String) -> SMSInfo {
+        var septets = 0
+        var nonGSM: [Character] = []
+        for character in text {
+            if basic.contains(character) {
+                septets += 1
+            } else if extended.contains(character) {
+                septets += 2
+            } else if !nonGSM.contains(character) {
+                nonGSM.append(character)
+            }
+        }
+        if nonGSM.isEmpty {
+            return SMSInfo(encoding: .gsm7, units: septets, segments: segments(septets, single: 160, multi: 153), nonGSMCharacters: [])
+        }
+        let units = text.utf16.count
+        return SMSInfo(encoding: .ucs2, units: units, segments: segments(units, single: 70, multi: 67), nonGSMCharacters: nonGSM)
+    }
+
+    static func segments(_ units: Int, single: Int, multi: Int) -> Int {
+        if units == 0 { return 1 }
+        return units <= single ? 1 : (units + multi - 1) / multi
+    }
+
+    /// Nearest GSM-7 characters for letters and punctuation that are not in the alphabet (á → a,
+    /// Í → I, “ → ", – → -, … → ...). Characters with no reasonable stand-in (emoji) are kept, so
+    /// the message stays UCS-2 rather than losing meaning.
+    public static func transliterate(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            if basic.contains(character) || extended.contains(character) {
+                out.append(character)
+            } else if let replacement = replacements[character] {
+                out += replacement
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+
+    static let replacements: [Character: String] = [
+        "á": "a", "â": "a", "ã": "a", "í": "i", "î": "i", "ï": "i", "ó": "o", "ô": "o", "õ": "o", "ú": "u", "û": "u",
+        "ê": "e", "ë": "e", "ç": "c", "ý": "y", "ÿ": "y",
+        "Á": "A", "À": "A", "Â": "A", "Ã": "A", "Í": "I", "Ì": "I", "Î": "I", "Ï": "I", "Ó": "O", "Ò": "O", "Ô": "O", "Õ": "O",
+        "Ú": "U", "Ù": "U", "Û": "U", "È": "E", "Ê": "E", "Ë": "E", "Ý": "Y",
+        "‘": "'", "’": "'", "‚": "'", "“": "\"", "”": "\"", "„": "\"", "«": "\"", "»": "\"",
+        "–": "-", "—": "-", "…": "...", "\u{00A0}": " ", "\u{202F}": " ", "\t": " ", "•": "-", "º": "o", "ª": "a",
+        "₡": "CRC ",
+    ]
+}

@@ -1,0 +1,134 @@
+import Foundation
+
+/// Marketing's tone policy (templates/tones.yml): ordered rules, first match wins, and a default.
+public struct TonePolicy: Sendable, Equatable {
+    public struct Rule: Sendable, Equatable {
+        public var id: String
+        public var tone: String
+        /// Any of these labels (case-insensitive); nil matches anything.
+        public var sentimentLabels: [String]?
+        /// Score range, both ends inclusive; a job without a score does not match a rule that has one.
+        public var scoreMin: Double?
+        public var scoreMax: Double?
+        public var segments: [String]?
+        public var daysPastDueMin: Int?
+        public var daysPastDueMax: Int?
+        public var categories: [Category]?
+
+        public init(id: String, tone: String, sentimentLabels: [String]? = nil, scoreMin: Double? = nil, scoreMax: Double? = nil,
+                    segments: [String]? = nil, daysPastDueMin: Int? = nil, daysPastDueMax: Int? = nil, categories: [Category]? = nil) {
+            self.id = id
+            self.tone = tone
+            self.sentimentLabels = sentimentLabels
+            self.scoreMin = scoreMin
+            self.scoreMax = scoreMax
+            self.segments = segments
+            self.daysPastDueMin = daysPastDueMin
+            self.daysPastDueMax = daysPastDueMax
+            self.categories = categories
+        }
+
+        func matches(_ facts: ToneFacts) -> Bool {
+            if let labels = sentimentLabels {
+                guard let label = facts.sentimentLabel?.lowercased(), labels.contains(where: { $0.lowercased() == label }) else { return false }
+            }
+            if scoreMin != nil || scoreMax != nil {
+                guard let score = facts.sentimentScore else { return false }
+                if let min = scoreMin, score < min { return false }
+                if let max = scoreMax, score > max { return false }
+            }
+            if let segments {
+                guard let segment = facts.segment?.lowercased(), segments.contains(where: { $0.lowercased() == segment }) else { return false }
+            }
+            if daysPastDueMin != nil || daysPastDueMax != nil {
+                guard let days = facts.daysPastDue else { return false }
+                if let min = daysPastDueMin, days < min { return false }
+                if let max = daysPastDueMax, days > max { return false }
+            }
+            if let categories, !categories.contains(facts.category) { return false }
+            return true
+        }
+    }
+
+    public var rules: [Rule]
+    public var defaultTone: String
+
+    public init(rules: [Rule], defaultTone: String) {
+        self.rules = rules
+        self.defaultTone = defaultTone
+    }
+
+    /// The tone and the id of the rule that chose it ("default" when none matched).
+    public func tone(for facts: ToneFacts) -> (tone: String, rule: String) {
+        for rule in rules where rule.matches(facts) { return (rule.tone, rule.id) }
+        return (defaultTone, "default")
+    }
+
+    /// Every tone this policy can choose.
+    public var tones: [String] {
+        var result: [String] = []
+        for tone in rules.map(\.tone) + [defaultTone] where !result.contains(tone) { result.append(tone) }
+        return result
+    }
+
+    /// Used when a templates folder has no tones.yml.
+    public static let neutralOnly = TonePolicy(rules: [], defaultTone: "neutral")
+}
+
+/// What the tone policy looks at, taken from a job.
+public struct ToneFacts: Sendable, Equatable {
+    public var sentimentLabel: String?
+    public var sentimentScore: Double?
+    public var segment: String?
+    public var daysPastDue: Int?
+    public var category: Category
+
+    public init(sentimentLabel: String? = nil, sentimentScore: Double? = nil, segment: String? = nil, daysPastDue: Int? = nil,
+                category: Category = .collection) {
+        self.sentimentLabel = sentimentLabel
+        self.sentimentScore = sentimentScore
+        self.segment = segment
+        self.daysPastDue = daysPastDue
+        self.category = category
+    }
+
+    /// Days past due: `data.days_past_due` if the job gives it, else counted from `data.due_date`
+    /// (YYYY-MM-DD) to `now` in UTC; negative before the due date.
+    public init(job: Job, category: Category, now: Date) {
+        self.init(sentimentLabel: job.sentiment?.label, sentimentScore: job.sentiment?.score, segment: job.segment,
+                  daysPastDue: Self.daysPastDue(job.data, now: now), category: category)
+    }
+
+    static func daysPastDue(_ data: [String: JSONValue], now: Date) -> Int? {
+        if case .number(let days)? = data["days_past_due"] { return Int(days) }
+        if case .string(let text)? = data["days_past_due"], let days = Int(text) { return days }
+        guard case .string(let text)? = data["due_date"], let due = CalendarDate(text) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let today = calendar.dateComponents([.year, .month, .day], from: now)
+        guard let start = calendar.date(from: DateComponents(year: due.year, month: due.month, day: due.day)),
+              let end = calendar.date(from: today) else { return nil }
+        return calendar.dateComponents([.day], from: start, to: end).day
+    }
+}
+
+/// A date with no time of day, as jobs write it: YYYY-MM-DD.
+public struct CalendarDate: Sendable, Equatable {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-")
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day)),
+              calendar.component(.day, from: date) == day else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+}

@@ -1,0 +1,103 @@
+/// A well-formedness check for e-mail HTML: every tag closed in order (void elements excepted),
+/// no tag left open at the end, no unterminated tag or comment. Not a validator: enough to catch
+/// the mistakes that make mail clients show a broken message.
+enum HTMLCheck {
+    struct Problem: Equatable {
+        var line: Int
+        var column: Int
+        var message: String
+    }
+
+    static let voidElements: Set<String> = ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"]
+
+    /// - Parameter firstLine: the file line the HTML starts on, so every reported line is a file line.
+    static func problems(_ html: String, firstLine: Int = 1) -> [Problem] {
+        let chars = Array(html)
+        var problems: [Problem] = []
+        var open: [(name: String, line: Int, column: Int)] = []
+        var i = 0
+        var line = firstLine
+        var column = 1
+        func advance(_ n: Int) {
+            for _ in 0..<n where i < chars.count {
+                if chars[i] == "\n" { line += 1; column = 1 } else { column += 1 }
+                i += 1
+            }
+        }
+        while i < chars.count {
+            guard chars[i] == "<" else {
+                advance(1)
+                continue
+            }
+            let (tagLine, tagColumn) = (line, column)
+            if String(chars[i..<min(i + 4, chars.count)]) == "<!--" {
+                guard let end = find("-->", chars, from: i + 4) else {
+                    problems.append(Problem(line: tagLine, column: tagColumn, message: "comment is never closed with -->"))
+                    return problems
+                }
+                advance(end + 3 - i)
+                continue
+            }
+            // Find the closing '>' outside quotes.
+            var j = i + 1
+            var quote: Character?
+            while j < chars.count {
+                if let q = quote {
+                    if chars[j] == q { quote = nil }
+                } else if chars[j] == "\"" || chars[j] == "'" {
+                    quote = chars[j]
+                } else if chars[j] == ">" {
+                    break
+                } else if chars[j] == "<" {
+                    break
+                }
+                j += 1
+            }
+            guard j < chars.count, chars[j] == ">" else {
+                problems.append(Problem(line: tagLine, column: tagColumn, message: quote != nil ? "attribute quote is never closed in this tag" : "tag is never closed with >"))
+                advance(1)
+                continue
+            }
+            let inner = String(chars[(i + 1)..<j])
+            advance(j + 1 - i)
+            if inner.hasPrefix("!") || inner.hasPrefix("?") { continue }
+            let closing = inner.hasPrefix("/")
+            let selfClosing = inner.hasSuffix("/")
+            let nameChars = (closing ? inner.dropFirst() : Substring(inner)).prefix { $0.isLetter || $0.isNumber || $0 == "-" }
+            let name = nameChars.lowercased()
+            guard !name.isEmpty, nameChars.first?.isLetter == true else {
+                problems.append(Problem(line: tagLine, column: tagColumn, message: "\"<\(inner)>\" is not a tag (write &lt; for a literal <)"))
+                continue
+            }
+            if closing {
+                if voidElements.contains(name) { continue }
+                guard let last = open.last else {
+                    problems.append(Problem(line: tagLine, column: tagColumn, message: "</\(name)> closes nothing"))
+                    continue
+                }
+                if last.name == name {
+                    open.removeLast()
+                } else {
+                    problems.append(Problem(line: tagLine, column: tagColumn, message: "</\(name)> found, but <\(last.name)> from \(last.line):\(last.column) is still open"))
+                    if let index = open.lastIndex(where: { $0.name == name }) { open.removeSubrange(index...) }
+                }
+            } else if !selfClosing && !voidElements.contains(name) {
+                open.append((name, tagLine, tagColumn))
+            }
+        }
+        for tag in open.reversed() {
+            problems.append(Problem(line: tag.line, column: tag.column, message: "<\(tag.name)> is never closed"))
+        }
+        return problems
+    }
+
+    private static func find(_ needle: String, _ chars: [Character], from start: Int) -> Int? {
+        let n = Array(needle)
+        var i = start
+        while i + n.count <= chars.count {
+            if Array(chars[i..<i + n.count]) == n { return i }
+            i += 1
+        }
+        return nil
+    }
+}
