@@ -1,0 +1,89 @@
+import Testing
+@testable import GatewayCore
+
+@Suite struct SMSEncodingTests {
+    @Test(arguments: [
+        ("", SMSInfo.Encoding.gsm7, 0, 1),
+        (String(repeating: "a", count: 160), .gsm7, 160, 1),
+        (String(repeating: "a", count: 161), .gsm7, 161, 2),
+        (String(repeating: "a", count: 306), .gsm7, 306, 2),
+        (String(repeating: "a", count: 307), .gsm7, 307, 3),
+        // Extension characters take two septets each.
+        (String(repeating: "€", count: 80), .gsm7, 160, 1),
+        (String(repeating: "€", count: 81), .gsm7, 162, 2),
+        ("{}[]~\\|^", .gsm7, 16, 1),
+        // é, ñ, ü, ¿, ¡ are GSM-7; á, í, ó, ú are not.
+        ("¿Cuánto? ñandú", .ucs2, 14, 1),
+        ("¡Señor Müller, café!", .gsm7, 20, 1),
+        (String(repeating: "á", count: 70), .ucs2, 70, 1),
+        (String(repeating: "á", count: 71), .ucs2, 71, 2),
+        (String(repeating: "á", count: 134), .ucs2, 134, 2),
+        (String(repeating: "á", count: 135), .ucs2, 135, 3),
+        // An emoji is two UTF-16 units.
+        ("Gracias 😀", .ucs2, 10, 1),
+    ])
+    func countsSegmentsExactly(text: String, encoding: SMSInfo.Encoding, units: Int, segments: Int) {
+        let info = SMSEncoding.analyze(text)
+        #expect(info.encoding == encoding)
+        #expect(info.units == units)
+        #expect(info.segments == segments)
+    }
+
+    @Test func namesTheCharactersThatForceUCS2() {
+        #expect(SMSEncoding.analyze("Información para José: págue").nonGSMCharacters == ["ó", "á"])
+    }
+
+    @Test func transliterationKeepsMeaningAndReachesGSM7() {
+        let spanish = "Información: su pago vencerá el miércoles. Llame “ya” – gracias… Responda STOP para no recibir más mensajes."
+        let plain = SMSEncoding.transliterate(spanish)
+        #expect(plain == "Informacion: su pago vencera el miércoles. Llame \"ya\" - gracias... Responda STOP para no recibir mas mensajes.")
+        #expect(SMSEncoding.analyze(plain).encoding == .gsm7)
+        // Characters already in GSM-7 stay as they are.
+        #expect(SMSEncoding.transliterate("¿Señor Müller? é ñ €") == "¿Señor Müller? é ñ €")
+        // An emoji has no stand-in: the message stays UCS-2 rather than losing it.
+        #expect(SMSEncoding.analyze(SMSEncoding.transliterate("Gracias 😀")).encoding == .ucs2)
+    }
+}
+
+@Suite struct TonePolicyTests {
+    let policy = TonePolicy(rules: [
+        .init(id: "receipts", tone: "neutral", categories: [.transactional]),
+        .init(id: "upset", tone: "empathetic", sentimentLabels: ["Upset"]),
+        .init(id: "negative", tone: "empathetic", scoreMax: -0.5),
+        .init(id: "broken", tone: "firm", segments: ["broken-promise"]),
+        .init(id: "late", tone: "firm", daysPastDueMin: 31, daysPastDueMax: 90),
+    ], defaultTone: "neutral")
+
+    @Test(arguments: [
+        (ToneFacts(sentimentLabel: "upset"), "empathetic", "upset"),
+        (ToneFacts(sentimentLabel: "UPSET", daysPastDue: 60), "empathetic", "upset"),
+        (ToneFacts(sentimentLabel: "upset", category: .transactional), "neutral", "receipts"),
+        (ToneFacts(sentimentScore: -0.5), "empathetic", "negative"),
+        (ToneFacts(sentimentScore: -0.49), "neutral", "default"),
+        (ToneFacts(segment: "broken-promise"), "firm", "broken"),
+        (ToneFacts(daysPastDue: 31), "firm", "late"),
+        (ToneFacts(daysPastDue: 90), "firm", "late"),
+        (ToneFacts(daysPastDue: 91), "neutral", "default"),
+        (ToneFacts(daysPastDue: 30), "neutral", "default"),
+        (ToneFacts(), "neutral", "default"),
+    ])
+    func firstMatchingRuleWins(facts: ToneFacts, tone: String, rule: String) {
+        let chosen = policy.tone(for: facts)
+        #expect(chosen.tone == tone)
+        #expect(chosen.rule == rule)
+    }
+
+    @Test func daysPastDueComesFromTheJob() {
+        let now = parseTimestamp("2026-11-24T15:00:00Z")!
+        #expect(ToneFacts.daysPastDue(["due_date": .string("2026-11-10")], now: now) == 14)
+        #expect(ToneFacts.daysPastDue(["due_date": .string("2026-12-01")], now: now) == -7)
+        #expect(ToneFacts.daysPastDue(["due_date": .string("2026-11-10"), "days_past_due": .number(40)], now: now) == 40)
+        #expect(ToneFacts.daysPastDue(["days_past_due": .string("12")], now: now) == 12)
+        #expect(ToneFacts.daysPastDue(["due_date": .string("2026-02-30")], now: now) == nil)
+        #expect(ToneFacts.daysPastDue([:], now: now) == nil)
+    }
+
+    @Test func listsEveryToneItCanChoose() {
+        #expect(policy.tones == ["neutral", "empathetic", "firm"])
+    }
+}
