@@ -38,6 +38,12 @@ enum HTMLCheck {
                 advance(end + 3 - i)
                 continue
             }
+            let next = i + 1 < chars.count ? chars[i + 1] : " "
+            guard next.isLetter || next == "/" || next == "!" || next == "?" else {
+                problems.append(Problem(line: tagLine, column: tagColumn, message: "a literal < must be written &lt;"))
+                advance(1)
+                continue
+            }
             // Find the closing '>' outside quotes.
             var j = i + 1
             var quote: Character?
