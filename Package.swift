@@ -54,6 +54,13 @@ let package = Package(
             "GatewayCore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // The HTTP API (Hummingbird): health, templates.
+        .target(name: "GatewayHTTP", dependencies: [
+            "GatewayCore", "Templates",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The batch pipeline: decode, decide, render, dispatch, record, ack.
         .target(name: "Worker", dependencies: [
             "GatewayCore", "Templates", "RedisQueue", "Providers", "ContactLog",
@@ -62,7 +69,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
-            "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates",
+            "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates", "GatewayHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -77,6 +84,10 @@ let package = Package(
         ], path: "Tests/TestSupport"),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "GatewayHTTPTests", dependencies: [
+            "GatewayHTTP", "Templates", "GatewayCore",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
         .testTarget(name: "ContactLogTests", dependencies: [

@@ -14,8 +14,9 @@ public struct Gateway: Sendable {
     public let store: SQLiteContactLog
     public let http: CurlHTTPClient
     public let providers: ProviderRegistry
-    public let catalog: TemplateCatalog
+    public let templates: TemplateStore
     public let worker: QueueWorker
+    public let reloader: TemplateReloader
 
     public init(configuration: GatewayConfiguration, logger: Logger,
                 environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -26,11 +27,15 @@ public struct Gateway: Sendable {
             throw ConfigurationError(error.message)
         }
         redisConfiguration.clientName = "gateway:\(configuration.consumer)"
-        let catalog: TemplateCatalog
-        do { catalog = try TemplateCatalog(directory: configuration.templatesDirectory) } catch {
+        let templates: TemplateStore
+        do {
+            let requirements = try ComplianceRequirements.load(path: configuration.contactRulesPath)
+            templates = try TemplateStore(directory: configuration.templatesDirectory, requirements: requirements,
+                                          defaultLocale: configuration.defaultLocale)
+        } catch {
             throw ConfigurationError("templates: \(error)")
         }
-        self.catalog = catalog
+        self.templates = templates
         let http = CurlHTTPClient()
         self.http = http
         providers = try ProviderRegistry.load(directory: configuration.providersDirectory, outboxPath: configuration.outboxPath,
@@ -50,8 +55,9 @@ public struct Gateway: Sendable {
         let scheduler = RetryScheduler(client: redis, key: configuration.scheduledKey, stream: configuration.stream,
                                        baseSeconds: configuration.retryBaseSeconds)
         let processor = BatchProcessor(configuration: configuration, consumer: consumer, store: store, providers: providers,
-                                       templates: { catalog }, scheduler: scheduler, clock: clock, logger: logger)
+                                       templates: { templates.current }, scheduler: scheduler, clock: clock, logger: logger)
         worker = QueueWorker(processor: processor, scheduler: scheduler, logger: logger)
+        reloader = TemplateReloader(store: templates, interval: .milliseconds(Int(configuration.templatesReloadSeconds * 1000)), logger: logger)
     }
 
     /// Releases the Redis connection and the HTTP thread. Call after the worker has returned.

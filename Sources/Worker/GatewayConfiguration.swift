@@ -27,6 +27,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var outboxPath = "var/outbox.jsonl"
     public var templatesDirectory = "templates"
     public var providersDirectory = "providers"
+    /// Compliance's rules; its `templates:` section is what every template must carry.
+    public var contactRulesPath = "config/contact-rules.yml"
+    /// How often templates/ is checked for edits.
+    public var templatesReloadSeconds = 2.0
+    /// Where the HTTP API listens (health, templates). Port 0 turns it off.
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 8080
     public var defaultLocale = "es-CR"
     /// Attempts per job, the first included, before a retryable failure becomes `failed`.
     public var maxAttempts = 4
@@ -50,6 +57,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "outbox": { c, v, _ in c.outboxPath = v },
         "templates": { c, v, _ in c.templatesDirectory = v },
         "providers": { c, v, _ in c.providersDirectory = v },
+        "contact_rules": { c, v, _ in c.contactRulesPath = v },
+        "templates_reload_seconds": { c, v, k in
+            guard let seconds = Double(v), seconds >= 0.05, seconds <= 3600 else {
+                throw ConfigurationError("\(k) must be a number of seconds between 0.05 and 3600, got \"\(v)\"")
+            }
+            c.templatesReloadSeconds = seconds
+        },
+        "http_host": { c, v, _ in c.httpHost = v },
+        "http_port": { c, v, k in c.httpPort = try int(v, k, 0...65535) },
         "default_locale": { c, v, _ in c.defaultLocale = v },
         "max_attempts": { c, v, k in c.maxAttempts = try int(v, k, 1...20) },
         "retry_base_seconds": { c, v, k in

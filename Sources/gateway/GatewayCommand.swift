@@ -2,6 +2,7 @@ import ArgumentParser
 import ContactLog
 import Foundation
 import GatewayCore
+import GatewayHTTP
 import Logging
 import ServiceLifecycle
 import Worker
@@ -55,11 +56,22 @@ struct Run: AsyncParsableCommand {
         }
         logger.info("gateway configured", metadata: [
             "contact_log": "\(configuration.contactLogPath)",
-            "templates": "\(gateway.catalog.templateNames.joined(separator: ","))",
+            "templates": "\(gateway.templates.current.templateNames.joined(separator: ","))",
             "providers": "\(gateway.providers.providers.map(\.name).joined(separator: ","))",
         ])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: gateway.worker, successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: gateway.reloader),
+        ]
+        if configuration.httpPort != 0 {
+            let http = buildApplication(
+                configuration: HTTPConfiguration(host: configuration.httpHost, port: configuration.httpPort, defaultLocale: configuration.defaultLocale),
+                templates: gateway.templates, logger: logger)
+            services.append(.init(service: http))
+            logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)"])
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: gateway.worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

@@ -31,10 +31,20 @@ struct Harness {
         configuration.contactLogPath = directory.appendingPathComponent("var/contact-log.sqlite").path
         configuration.outboxPath = directory.appendingPathComponent("var/outbox.jsonl").path
         configuration.templatesDirectory = repositoryRoot.appendingPathComponent("templates").path
+        configuration.contactRulesPath = repositoryRoot.appendingPathComponent("config/contact-rules.yml").path
+        configuration.templatesReloadSeconds = 0.1
         configuration.providersDirectory = directory.appendingPathComponent("providers").path
         adjust(&configuration)
         self.configuration = configuration
         redis = try TestRedis.client()
+    }
+
+    /// Uses a private copy of the shipped templates (for tests that edit them).
+    mutating func useTemplateCopy() throws -> String {
+        let copy = directory.appendingPathComponent("templates").path
+        try FileManager.default.copyItem(atPath: configuration.templatesDirectory, toPath: copy)
+        configuration.templatesDirectory = copy
+        return copy
     }
 
     func writeProvider(_ name: String, _ yaml: String) throws {
@@ -55,7 +65,7 @@ struct Harness {
     /// Runs the worker for the duration of `body`, then shuts it down gracefully as SIGTERM would.
     func running<T: Sendable>(environment: [String: String] = [:], _ body: @Sendable (Gateway) async throws -> T) async throws -> T {
         let gateway = try Gateway(configuration: configuration, logger: Self.logger, environment: environment)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: gateway.worker)], logger: Self.logger))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: gateway.worker), .init(service: gateway.reloader)], logger: Self.logger))
         let task = Task { try await group.run() }
         do {
             let result = try await body(gateway)

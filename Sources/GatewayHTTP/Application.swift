@@ -1,0 +1,72 @@
+import Foundation
+import GatewayCore
+import Hummingbird
+import Logging
+import NIOCore
+import Templates
+
+/// Where the HTTP API listens and what it needs to know.
+public struct HTTPConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var defaultLocale: String
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, defaultLocale: String = "es-CR") {
+        self.host = host
+        self.port = port
+        self.defaultLocale = defaultLocale
+    }
+}
+
+/// The HTTP API: health, and marketing's template endpoints. `gateway run` and the tests both
+/// build it here.
+public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, logger: Logger) -> some ApplicationProtocol {
+    Application(router: buildRouter(configuration: configuration, templates: templates),
+                configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
+                logger: logger)
+}
+
+public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.get("/health") { _, _ in JSONResponse.ok(JSONValue.object(["status": .string("ok")])) }
+    router.get("/templates") { _, _ in JSONResponse.ok(TemplatesAPI.list(templates)) }
+    router.post("/templates/:name/preview") { request, context in
+        let name = context.parameters.get("name") ?? ""
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: 1 << 20)
+        } catch {
+            return JSONResponse.error(.contentTooLarge, "request_too_large", "the request body may be at most 1 MiB")
+        }
+        return TemplatesAPI.preview(name: name, body: Array(buffer: body), store: templates, defaultLocale: configuration.defaultLocale)
+    }
+    return router
+}
+
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func ok<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
+        ok(JSONValue.object(["error": .object(["code": .string(code), "message": .string(message)])]), status: status)
+    }
+
+    static func error(_ error: APIError) -> Response { self.error(error.status, error.code, error.message) }
+}
+
+/// A refused request: the status, a stable code and a message that says what to fix.
+struct APIError: Error {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+
+    static func badRequest(_ message: String) -> APIError { APIError(status: .badRequest, code: "bad_request", message: message) }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import GatewayCore
+import Testing
+@testable import Templates
+
+@Suite struct TemplateStoreTests {
+    @Test func editsAreReloadedAndBrokenEditsKeepTheLastGoodVersion() throws {
+        let dir = try shippedTemplatesCopy([:])
+        let requirements = try ComplianceRequirements.load(path: repositoryRules)
+        let store = try TemplateStore(directory: dir, requirements: requirements, defaultLocale: "es-CR")
+        let job = try TemplatePreview.sampleJob(catalog: store.current, template: "due-today")
+        func sms() throws -> String {
+            try store.current.render(template: "due-today", channel: .sms, tone: "neutral", job: job, category: .collection, defaultLocale: "es-CR").body
+        }
+        #expect(try sms().hasPrefix("Hola Ana, hoy vence"))
+        #expect(store.reloadIfChanged() == .unchanged)
+
+        let file = (dir as NSString).appendingPathComponent("due-today/sms.es.mustache")
+        let original = try String(contentsOfFile: file, encoding: .utf8)
+        try original.replacingOccurrences(of: "Hola", with: "Buenos días").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(store.reloadIfChanged() == .reloaded)
+        #expect(try sms().hasPrefix("Buenos dias Ana, hoy vence"))
+
+        // A broken edit: refused, the previous version stays in service, the status says why.
+        try (original + "{{#oops}}").write(toFile: file, atomically: true, encoding: .utf8)
+        guard case .rejected(let errors) = store.reloadIfChanged() else {
+            Issue.record("broken edit was not refused")
+            return
+        }
+        #expect(errors == ["due-today/sms.es.mustache:2:1: error: section {{#oops}} is never closed with {{/oops}}"])
+        #expect(try sms().hasPrefix("Buenos dias Ana, hoy vence"))
+        #expect(store.currentStatus.rejectedErrors == errors)
+        #expect(store.reloadIfChanged() == .unchanged)
+
+        // An edit that parses but fails lint (no opt-out) is refused too.
+        try original.replacingOccurrences(of: " {{> opt-out-sms.es}}", with: "").write(toFile: file, atomically: true, encoding: .utf8)
+        guard case .rejected(let lintErrors) = store.reloadIfChanged() else {
+            Issue.record("edit without opt-out was not refused")
+            return
+        }
+        #expect(lintErrors.first?.contains("has no opt-out instruction") == true)
+
+        try original.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(store.reloadIfChanged() == .reloaded)
+        #expect(try sms().hasPrefix("Hola Ana, hoy vence"))
+        #expect(store.currentStatus.rejectedAt == nil)
+    }
+
+    @Test func startUpRefusesTemplatesThatFailLint() throws {
+        let dir = try shippedTemplatesCopy(["due-today/sms.en.mustache": { $0.replacingOccurrences(of: "{{> opt-out-sms.en}}", with: "") }])
+        #expect { try TemplateStore(directory: dir, requirements: try ComplianceRequirements.load(path: repositoryRules), defaultLocale: "es-CR") } throws: {
+            "\($0)".contains("due-today/sms.en.mustache: error: the message has no opt-out instruction")
+        }
+    }
+}
