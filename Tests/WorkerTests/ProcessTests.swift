@@ -1,4 +1,5 @@
 import Foundation
+import Providers
 import Testing
 import TestSupport
 
@@ -20,7 +21,7 @@ import TestSupport
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    func writeConfig(_ harness: Harness, extra: String = "") throws -> String {
+    func writeConfig(_ harness: Harness, extra: String = "", httpPort: Int = 0) throws -> String {
         let c = harness.configuration
         let path = harness.directory.appendingPathComponent("gateway.yml").path
         try """
@@ -30,10 +31,12 @@ import TestSupport
             scheduled_key: \(c.scheduledKey)
             consumer: \(c.consumer)
             block_ms: 100
+            http_port: \(httpPort)
             contact_log: \(c.contactLogPath)
             outbox: \(c.outboxPath)
             templates: \(c.templatesDirectory)
             providers: \(c.providersDirectory)
+            contact_rules: \(c.contactRulesPath)
             \(extra)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -41,7 +44,8 @@ import TestSupport
 
     @Test func sigtermDrainsAndExitsZeroThenLogShowsTheAttempt() async throws {
         let harness = try Harness()
-        let config = try writeConfig(harness)
+        let port = Int.random(in: 30_000...45_000)
+        let config = try writeConfig(harness, httpPort: port)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["run", "--config", config]
@@ -52,6 +56,9 @@ import TestSupport
         try await harness.enqueue(job("PROC-1"))
         #expect(try await eventually(20) { harness.outbox().count == 1 })
         #expect(try await eventually { try await harness.pendingCount() == 0 })
+        let health = try await CurlHTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/health"))
+        #expect(health.status == 200)
+        #expect(String(decoding: health.body, as: UTF8.self) == #"{"status":"ok"}"#)
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
