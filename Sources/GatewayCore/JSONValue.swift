@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value as it arrived, kept exactly enough to validate it field by field with a path in
 /// every error message, and to hand template data to the renderer.
 public enum JSONValue: Sendable, Equatable, Codable {
@@ -65,5 +67,15 @@ public enum JSONValue: Sendable, Equatable, Codable {
             return String(value)
         case .null, .array, .object: return nil
         }
+    }
+}
+
+extension JSONEncoder {
+    /// The encoder for everything the gateway writes for people and files (outbox, log export, API):
+    /// keys sorted so lines are stable and diffable, and URLs left readable.
+    public static func stable() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 }

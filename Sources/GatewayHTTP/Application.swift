@@ -45,8 +45,7 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
 
 enum JSONResponse {
     static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.stable()
         return encoder
     }()
 

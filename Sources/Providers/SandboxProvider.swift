@@ -40,8 +40,7 @@ public final class SandboxProvider: MessageProvider {
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
         let now = formatTimestamp(Date())
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.stable()
         var output = Data()
         var results: [DispatchResult] = []
         for message in messages {

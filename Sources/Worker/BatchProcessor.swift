@@ -281,8 +281,7 @@ public struct BatchProcessor: Sendable {
             facts["sms_encoding"] = .string(sms.encoding.rawValue)
             facts["sms_segments"] = .number(Double(sms.segments))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.stable()
         return String(decoding: (try? encoder.encode(facts)) ?? Data(), as: UTF8.self)
     }
 

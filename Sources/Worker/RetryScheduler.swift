@@ -33,8 +33,7 @@ public struct RetryScheduler: Sendable {
         for job in jobs {
             var object = (try? JSONDecoder().decode([String: JSONValue].self, from: Data(job.raw))) ?? [:]
             object["_attempt"] = .number(Double(job.attempt))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let encoder = JSONEncoder.stable()
             let member = try encoder.encode(object)
             let score = String(Int64(job.at.timeIntervalSince1970 * 1000))
             commands.append([Array("ZADD".utf8), Array(key.utf8), Array(score.utf8), Array(member)])

@@ -148,8 +148,7 @@ enum EventPrinter {
             ("reason", e.reason), ("detail", e.detail), ("body", e.body), ("address", e.address), ("stream_id", e.streamID),
         ]
         for (key, value) in optional { if let value { object[key] = .string(value) } }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.stable()
         return String(decoding: (try? encoder.encode(object)) ?? Data(), as: UTF8.self)
     }
 }
