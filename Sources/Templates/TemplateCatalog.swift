@@ -78,8 +78,6 @@ public struct TemplateCatalog: Sendable {
     let templates: [String: TemplateEntry]
     let library: MustacheLibrary
     let checker: StrictChecker
-    /// Partial name → its file, for lint messages.
-    let partialFiles: [String: String]
 
     public var templateNames: [String] { templates.keys.sorted() }
     public func hasTemplate(_ name: String) -> Bool { templates[name] != nil }
@@ -111,7 +109,6 @@ public struct TemplateCatalog: Sendable {
         tonePolicy = try TonePolicyFile.load(path: (directory as NSString).appendingPathComponent("tones.yml"))
         var library = MustacheLibrary()
         var partials: [String: (file: String, nodes: [TemplateNode])] = [:]
-        var partialFiles: [String: String] = [:]
         let partialsDir = (directory as NSString).appendingPathComponent("_partials")
         if fm.fileExists(atPath: partialsDir) {
             for file in ((try? fm.contentsOfDirectory(atPath: partialsDir)) ?? []).sorted() where file.hasSuffix(".mustache") {
@@ -123,7 +120,6 @@ public struct TemplateCatalog: Sendable {
                 let name = String(file.dropLast(".mustache".count))
                 library.register(template, named: name)
                 partials[name] = (relative, nodes)
-                partialFiles[name] = relative
             }
         }
         var templates: [String: TemplateEntry] = [:]
@@ -151,7 +147,6 @@ public struct TemplateCatalog: Sendable {
         self.templates = templates
         self.library = library
         self.checker = StrictChecker(partials: partials)
-        self.partialFiles = partialFiles
     }
 
     static func read(_ path: String, relative: String) throws(TemplateLoadError) -> String {

@@ -49,6 +49,27 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         }
     }
 
+    @Test func aRefusedEditShowsUpWithItsErrors() async throws {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: repositoryRoot.appendingPathComponent("templates").path, toPath: copy)
+        let store = try TemplateStore(directory: copy, requirements: self.store.requirements, defaultLocale: "es-CR")
+        try "Hola {{#roto}}".write(toFile: copy + "/due-today/sms.es.mustache", atomically: true, encoding: .utf8)
+        #expect(store.reloadIfChanged() != .reloaded)
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: store))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/templates", method: .get) { response in
+                let reload = Self.json(response.body)["reload"] as? [String: Any]
+                #expect(reload?["status"] as? String == "edit_refused")
+                #expect(reload?["errors"] as? [String] == ["due-today/sms.es.mustache:1:6: error: section {{#roto}} is never closed with {{/roto}}"])
+            }
+            // The last good version is still what previews (and the worker) use.
+            try await client.execute(uri: "/templates/due-today/preview", method: .post, body: ByteBuffer(string: #"{"channel": "sms"}"#)) { response in
+                let previews = Self.json(response.body)["previews"] as? [[String: Any]] ?? []
+                #expect((previews.first?["body"] as? String)?.hasPrefix("Hola Ana, hoy vence su pago") == true)
+            }
+        }
+    }
+
     @Test func previewsEveryChannelOfTheSample() async throws {
         try await withApp { client in
             try await client.execute(uri: "/templates/early-delinquency/preview", method: .post) { response in

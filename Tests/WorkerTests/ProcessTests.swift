@@ -100,4 +100,29 @@ import TestSupport
         #expect(badRedis.status != 0)
         #expect(badRedis.output.contains("REDIS_URL must look like redis://"), "\(badRedis.output)")
     }
+
+    @Test func templatesLintAndPreviewFromTheCommandLine() throws {
+        let templates = repositoryRoot.appendingPathComponent("templates").path
+        let rules = repositoryRoot.appendingPathComponent("config/contact-rules.yml").path
+        let clean = try run(["templates", "lint", templates, "--rules", rules])
+        #expect(clean.status == 0, "\(clean.output)")
+        #expect(clean.output.contains("every template is fine"))
+
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: templates, toPath: copy)
+        try "Hi {{contact.first_name}}, pay {{money.amount_due}}".write(toFile: copy + "/due-today/sms.en.mustache", atomically: true, encoding: .utf8)
+        let broken = try run(["templates", "lint", copy, "--rules", rules])
+        #expect(broken.status == 1)
+        #expect(broken.output.contains("due-today/sms.en.mustache: error: the message has no opt-out instruction"), "\(broken.output)")
+        #expect(broken.output.contains("2 error(s), 0 warning(s)"), "\(broken.output)")
+
+        let preview = try run(["templates", "preview", "late-delinquency", "--channel", "sms", "--locale", "en-US",
+                               "--config", repositoryRoot.appendingPathComponent("config/gateway.yml").path],
+                              environment: ["GATEWAY_TEMPLATES": templates])
+        #expect(preview.status == 0, "\(preview.output)")
+        #expect(preview.output.contains("variant   late-delinquency/sms.firm.en.mustache"))
+        #expect(preview.output.contains("tone      firm (late-stage)"))
+        #expect(preview.output.contains("encoding  GSM-7, 2 segments"))
+        #expect(preview.output.contains("Ana, your account is 65 days past due with a balance of $480.00."))
+    }
 }
