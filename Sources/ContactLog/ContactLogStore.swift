@@ -38,6 +38,15 @@ public protocol ContactLogStore: Sendable {
 
     /// Events matching the filter, oldest first.
     func events(_ filter: EventFilter) async throws -> [StoredEvent]
+
+    /// The opt-out and do-not-contact marks in force for each contact that has any.
+    func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]]
+
+    /// Sets (or replaces) a mark for the contact and channel (nil: all channels), and records it in the log.
+    func setOptOut(_ mark: OptOut) async throws
+
+    /// Takes a mark back, recording who did it and why; false when there was none.
+    func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool
 }
 
 public struct EventFilter: Sendable {

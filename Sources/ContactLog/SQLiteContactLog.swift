@@ -71,6 +71,21 @@ public final class SQLiteContactLog: ContactLogStore {
                     WHERE t.job_id IS NOT NULL AND t.kind IN (\(terminalKinds));
                 """)
         }
+        migrator.registerMigration("v2-opt-outs") { db in
+            // The marks in force (one per contact and channel, '*' for all channels). Every change is
+            // also an event in `events`, which is what compliance reads: this table is only the current state.
+            try db.execute(sql: """
+                CREATE TABLE opt_outs (
+                    contact_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    set_by TEXT NOT NULL,
+                    set_at TEXT NOT NULL,
+                    reason TEXT,
+                    PRIMARY KEY (contact_id, channel)
+                );
+                """)
+        }
         return migrator
     }
 
@@ -84,17 +99,10 @@ public final class SQLiteContactLog: ContactLogStore {
     public func append(_ events: [ContactEvent]) async throws -> [Bool] {
         guard !events.isEmpty else { return [] }
         return try await pool.write { db in
-            let statement = try db.cachedStatement(sql: Self.insertSQL)
             var written: [Bool] = []
             written.reserveCapacity(events.count)
             for event in events {
-                let arguments: StatementArguments = [
-                    event.jobID, event.contactID, event.kind.rawValue, formatTimestamp(event.at), event.attempt,
-                    event.channel?.rawValue, event.template, event.tone, event.variant, event.provider,
-                    event.providerMessageID, event.reason, event.detail, event.body, event.address,
-                    event.streamID, event.data,
-                ]
-                try statement.execute(arguments: arguments)
+                try Self.insert(event, db)
                 written.append(db.changesCount > 0)
             }
             return written
@@ -155,6 +163,64 @@ public final class SQLiteContactLog: ContactLogStore {
                                         arguments: StatementArguments(arguments))
             return rows.map(Self.storedEvent)
         }
+    }
+
+    public func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] {
+        guard !contactIDs.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var result: [String: [OptOut]] = [:]
+            for start in stride(from: 0, to: contactIDs.count, by: 500) {
+                let chunk = Array(contactIDs[start..<min(start + 500, contactIDs.count)])
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM opt_outs WHERE contact_id IN (\(placeholders)) ORDER BY channel",
+                                            arguments: StatementArguments(chunk)) {
+                    let channel: String = row["channel"]
+                    let mark = OptOut(contactID: row["contact_id"], channel: Channel(rawValue: channel),
+                                      kind: OptOut.Kind(rawValue: row["kind"]) ?? .doNotContact, setBy: row["set_by"],
+                                      setAt: parseTimestamp(row["set_at"]) ?? Date(timeIntervalSince1970: 0), reason: row["reason"])
+                    result[mark.contactID, default: []].append(mark)
+                }
+            }
+            return result
+        }
+    }
+
+    public func setOptOut(_ mark: OptOut) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
+                    set_at = excluded.set_at, reason = excluded.reason
+                """, arguments: [mark.contactID, mark.channel?.rawValue ?? "*", mark.kind.rawValue, mark.setBy, formatTimestamp(mark.setAt), mark.reason])
+            let event = ContactEvent(jobID: nil, contactID: mark.contactID, kind: .optOut, at: mark.setAt, channel: mark.channel,
+                                     reason: mark.kind.rawValue, detail: mark.sentence, data: Self.json(["set_by": mark.setBy]))
+            try Self.insert(event, db)
+        }
+    }
+
+    public func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM opt_outs WHERE contact_id = ? AND channel = ?", arguments: [contactID, channel?.rawValue ?? "*"])
+            guard db.changesCount > 0 else { return false }
+            let detail = "opt-out (\(channel?.rawValue ?? "all channels")) taken back by \(by) at \(formatTimestamp(at))" + (reason.map { ": \($0)" } ?? "")
+            try Self.insert(ContactEvent(jobID: nil, contactID: contactID, kind: .optIn, at: at, channel: channel, reason: "opt_in",
+                                         detail: detail, data: Self.json(["set_by": by])), db)
+            return true
+        }
+    }
+
+    static func insert(_ event: ContactEvent, _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: insertSQL)
+        try statement.execute(arguments: [
+            event.jobID, event.contactID, event.kind.rawValue, formatTimestamp(event.at), event.attempt,
+            event.channel?.rawValue, event.template, event.tone, event.variant, event.provider,
+            event.providerMessageID, event.reason, event.detail, event.body, event.address,
+            event.streamID, event.data,
+        ])
+    }
+
+    static func json(_ object: [String: String]) -> String {
+        String(decoding: (try? JSONEncoder.stable().encode(object)) ?? Data(), as: UTF8.self)
     }
 
     static func storedEvent(_ row: Row) -> StoredEvent {

@@ -11,6 +11,11 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case dispatching
     /// A retryable provider failure; the job will be tried again at the time given.
     case retryScheduled = "retry_scheduled"
+    /// Held back by a contact rule (allowed hours, a cap) until the time in the details.
+    case deferred
+    /// A contact's opt-out or do-not-contact mark was set, or taken back (no job id).
+    case optOut = "opt_out"
+    case optIn = "opt_in"
     // Terminal outcomes.
     case sent
     case suppressed
@@ -21,7 +26,7 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     public var isTerminal: Bool {
         switch self {
         case .sent, .suppressed, .failed, .expired, .invalid: true
-        case .received, .duplicate, .dispatching, .retryScheduled: false
+        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn: false
         }
     }
 }

@@ -21,18 +21,23 @@ public struct BatchProcessor: Sendable {
     public var providers: ProviderRegistry
     public var templates: @Sendable () -> TemplateCatalog
     public var scheduler: RetryScheduler
+    public var rules: ContactRules
+    public var ledger: CapLedger
     public var clock: @Sendable () -> Date
     public var logger: Logger
 
     public init(configuration: GatewayConfiguration, consumer: StreamConsumer, store: any ContactLogStore,
                 providers: ProviderRegistry, templates: @escaping @Sendable () -> TemplateCatalog,
-                scheduler: RetryScheduler, clock: @escaping @Sendable () -> Date = Date.init, logger: Logger) {
+                scheduler: RetryScheduler, rules: ContactRules, ledger: CapLedger,
+                clock: @escaping @Sendable () -> Date = Date.init, logger: Logger) {
         self.configuration = configuration
         self.consumer = consumer
         self.store = store
         self.providers = providers
         self.templates = templates
         self.scheduler = scheduler
+        self.rules = rules
+        self.ledger = ledger
         self.clock = clock
         self.logger = logger
     }
@@ -47,6 +52,7 @@ public struct BatchProcessor: Sendable {
         public var suppressed = 0
         public var expired = 0
         public var duplicates = 0
+        public var deferred = 0
         /// Entries left pending because another worker is sending the same job right now.
         public var inProgressElsewhere = 0
     }
@@ -64,6 +70,8 @@ public struct BatchProcessor: Sendable {
         var message: OutboundMessage
         var provider: any MessageProvider
         var rendered: RenderedMessage
+        /// The cap slots this send holds; given back if it does not go out.
+        var capChecks: [CapCheck]
     }
 
     @discardableResult
@@ -90,6 +98,10 @@ public struct BatchProcessor: Sendable {
             }
         }
         let states = try await store.jobStates(Array(Set(ids)))
+        let contactIDs = decoded.compactMap { item -> String? in if case .success(let job) = item.2 { job.contact.id } else { nil } }
+        let optOuts = try await store.optOuts(Array(Set(contactIDs)))
+        var deferrals: [(raw: [UInt8], attempt: Int, at: Date)] = []
+        var releases: [(checks: [CapCheck], member: String)] = []
 
         // 2. Decide each entry.
         var events: [ContactEvent] = []
@@ -162,30 +174,52 @@ public struct BatchProcessor: Sendable {
                     deadLetters.append(.init(entry: entry, code: "unknown_template", reason: message))
                     continue
                 }
-                let decision = DispatchPlanner.decide(job: job, now: now) { channel in
+                let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
+                let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts[job.contact.id] ?? []) { channel in
                     if providers.provider(for: channel) == nil { return "no provider is configured for \(channel.rawValue)" }
                     if !catalog.hasVariant(template: job.template, channel: channel) { return "template \(job.template) has no \(channel.rawValue) variant" }
                     return nil
                 }
+                // Caps: try the allowed channels in order; the first whose slots can be reserved is used.
+                var capResults: [Channel: CapResult] = [:]
+                var capChecks: [CapCheck] = []
+                if job.expiresAt.map({ $0 > now }) ?? true {
+                    for channel in plan.allowedNow {
+                        let checks = rules.capChecks(job: job, channel: channel, country: plan.location.country, category: category)
+                        let result = try await ledger.check(checks, member: job.id, now: now)
+                        capResults[channel] = result
+                        if result == .reserved {
+                            capChecks = checks
+                            break
+                        }
+                    }
+                }
+                let decision = RulesEngine.resolve(job: job, now: now, plan: plan, caps: capResults, rules: rules)
                 events.append(received(job.id, job.contact.id, attempt: job.attempt))
                 switch decision {
                 case .expire(let detail):
                     summary.expired += 1
                     events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .expired, at: now, attempt: job.attempt,
                                                template: job.template, reason: "expired", detail: detail, streamID: entry.id))
-                case .suppress(let code, let detail):
+                case .suppress(let code, let ruleID, let detail):
                     summary.suppressed += 1
                     events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .suppressed, at: now, attempt: job.attempt,
-                                               template: job.template, reason: code, detail: detail, streamID: entry.id))
-                case .send(let channel):
+                                               template: job.template, reason: code, detail: "\(detail) [rule \(ruleID)]", streamID: entry.id))
+                case .defer(let until, let ruleID, let detail):
+                    summary.deferred += 1
+                    deferrals.append((raw ?? [], job.attempt, until))
+                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .deferred, at: now, attempt: job.attempt,
+                                               template: job.template, reason: ruleID, detail: detail, streamID: entry.id,
+                                               data: "{\"until\":\"\(formatTimestamp(until))\"}"))
+                case .send(let channel, let rulesDetail):
                     let provider = providers.provider(for: channel)!
-                    let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
                     let (tone, toneRule) = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now))
                     let rendered: RenderedMessage
                     do {
                         rendered = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
                                                       defaultLocale: configuration.defaultLocale)
                     } catch {
+                        releases.append((capChecks, job.id))
                         summary.invalid += 1
                         events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
                                                    channel: channel, template: job.template, tone: tone, reason: error.code,
@@ -201,21 +235,29 @@ public struct BatchProcessor: Sendable {
                     dispatchEventIndex.append(events.count)
                     events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .dispatching, at: now, attempt: job.attempt,
                                                channel: channel, template: job.template, tone: rendered.tone, variant: rendered.variant,
-                                               provider: provider.name, detail: "sending through \(provider.name); \(category.rawValue); \(toneNote)",
+                                               provider: provider.name, detail: "sending through \(provider.name); \(category.rawValue); \(toneNote); \(rulesDetail)",
                                                body: rendered.body, address: address, streamID: entry.id,
                                                data: Self.renderingFacts(rendered, toneRule: toneRule, category: category)))
-                    sends.append(Send(job: job, entry: entry, raw: raw ?? [], message: message, provider: provider, rendered: rendered))
+                    sends.append(Send(job: job, entry: entry, raw: raw ?? [], message: message, provider: provider, rendered: rendered,
+                                      capChecks: capChecks))
                 }
             }
         }
 
-        // 3. Refused entries to the dead-letter stream, then everything decided so far into the log.
+        // 3. Refused entries to the dead-letter stream, deferred jobs to the scheduled set, then
+        //    everything decided so far into the log.
         try await consumer.deadLetter(deadLetters, at: formatTimestamp(now))
+        try await scheduler.schedule(deferrals)
         let written = try await store.append(events)
         // A `dispatching` row the database refused means another worker holds this attempt.
         var claimed: [Send] = []
         for (send, index) in zip(sends, dispatchEventIndex) {
-            if written[index] { claimed.append(send) } else { summary.duplicates += 1 }
+            if written[index] {
+                claimed.append(send)
+            } else {
+                summary.duplicates += 1
+                releases.append((send.capChecks, send.job.id))
+            }
         }
 
         // 4. Dispatch, every provider's share at once.
@@ -238,11 +280,13 @@ public struct BatchProcessor: Sendable {
                 event.reason = status.map { "provider_\($0)" }
                 event.detail = "accepted by \(send.provider.name) as \(id)" + (status.map { " (\($0))" } ?? "")
             case .permanentFailure(let code, let message):
+                releases.append((send.capChecks, send.job.id))
                 summary.failed += 1
                 event.kind = .failed
                 event.reason = code
                 event.detail = message
             case .retryableFailure(let code, let message, let retryAfter):
+                releases.append((send.capChecks, send.job.id))
                 if send.job.attempt < configuration.maxAttempts {
                     summary.retried += 1
                     let at = scheduler.retryTime(after: done, attempt: send.job.attempt, retryAfter: retryAfter)
@@ -261,13 +305,15 @@ public struct BatchProcessor: Sendable {
         }
         try await scheduler.schedule(retries)
         _ = try await store.append(outcomes)
+        // Only messages actually sent count against caps.
+        for release in releases where !release.checks.isEmpty { try await ledger.release(release.checks, member: release.member) }
 
         // 6. Only now is the batch acknowledged.
         try await consumer.ack(entries.map(\.id).filter { !leftPending.contains($0) })
         logger.debug("batch done", metadata: [
             "entries": "\(summary.entries)", "sent": "\(summary.sent)", "failed": "\(summary.failed)",
             "retried": "\(summary.retried)", "invalid": "\(summary.invalid)", "suppressed": "\(summary.suppressed)",
-            "expired": "\(summary.expired)", "duplicates": "\(summary.duplicates)",
+            "expired": "\(summary.expired)", "duplicates": "\(summary.duplicates)", "deferred": "\(summary.deferred)",
         ])
         return summary
     }

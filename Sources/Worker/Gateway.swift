@@ -15,6 +15,7 @@ public struct Gateway: Sendable {
     public let http: CurlHTTPClient
     public let providers: ProviderRegistry
     public let templates: TemplateStore
+    public let rules: ContactRules
     public let worker: QueueWorker
     public let reloader: TemplateReloader
 
@@ -36,6 +37,7 @@ public struct Gateway: Sendable {
             throw ConfigurationError("templates: \(error)")
         }
         self.templates = templates
+        rules = try ContactRulesFile.load(path: configuration.contactRulesPath)
         let http = CurlHTTPClient()
         self.http = http
         providers = try ProviderRegistry.load(directory: configuration.providersDirectory, outboxPath: configuration.outboxPath,
@@ -55,7 +57,8 @@ public struct Gateway: Sendable {
         let scheduler = RetryScheduler(client: redis, key: configuration.scheduledKey, stream: configuration.stream,
                                        baseSeconds: configuration.retryBaseSeconds)
         let processor = BatchProcessor(configuration: configuration, consumer: consumer, store: store, providers: providers,
-                                       templates: { templates.current }, scheduler: scheduler, clock: clock, logger: logger)
+                                       templates: { templates.current }, scheduler: scheduler, rules: rules,
+                                       ledger: CapLedger(client: redis, prefix: configuration.capsPrefix), clock: clock, logger: logger)
         worker = QueueWorker(processor: processor, scheduler: scheduler, logger: logger)
         reloader = TemplateReloader(store: templates, interval: .milliseconds(Int(configuration.templatesReloadSeconds * 1000)), logger: logger)
     }

@@ -175,29 +175,3 @@ func mutated(_ path: [String], _ value: Any?) -> String {
     }
 }
 
-@Suite struct DispatchPlannerTests {
-    let now = Date(timeIntervalSince1970: 1_796_000_000)
-
-    func job(channels: [Channel], expiresAt: Date? = nil) -> Job {
-        Job(id: "j", template: "t", channels: channels, contact: .init(id: "c", phone: "+50688887777", email: "a@b.co"), expiresAt: expiresAt)
-    }
-
-    @Test func firstReachableChannelWins() {
-        let decision = DispatchPlanner.decide(job: job(channels: [.sms, .email]), now: now) { $0 == .sms ? "no provider" : nil }
-        #expect(decision == .send(.email))
-    }
-
-    @Test func noReachableChannelSuppressesWithEveryReason() {
-        let decision = DispatchPlanner.decide(job: job(channels: [.sms, .email]), now: now) { "down \($0.rawValue)" }
-        #expect(decision == .suppress(code: "no_reachable_channel", detail: "no requested channel can be used: sms: down sms; email: down email"))
-    }
-
-    @Test func expiredJobsAreNeverSent() {
-        let decision = DispatchPlanner.decide(job: job(channels: [.sms], expiresAt: now), now: now) { _ in nil }
-        guard case .expire = decision else {
-            Issue.record("expected expire, got \(decision)")
-            return
-        }
-        #expect(DispatchPlanner.decide(job: job(channels: [.sms], expiresAt: now.addingTimeInterval(1)), now: now) { _ in nil } == .send(.sms))
-    }
-}

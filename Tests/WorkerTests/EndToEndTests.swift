@@ -234,7 +234,7 @@ import TestSupport
         #expect(try await harness.outcome(job: "EXP-1")?.kind == .expired)
         let suppressed = try await harness.outcome(job: "NOCHAN-1")
         #expect(suppressed?.kind == .suppressed)
-        #expect(suppressed?.detail == "no requested channel can be used: email: no provider is configured for email")
+        #expect(suppressed?.detail == "no requested channel can be used: email: no provider is configured for email [rule reachability]")
         #expect(harness.outbox().isEmpty)
     }
 

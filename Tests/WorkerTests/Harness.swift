@@ -31,7 +31,11 @@ struct Harness {
         configuration.contactLogPath = directory.appendingPathComponent("var/contact-log.sqlite").path
         configuration.outboxPath = directory.appendingPathComponent("var/outbox.jsonl").path
         configuration.templatesDirectory = repositoryRoot.appendingPathComponent("templates").path
-        configuration.contactRulesPath = repositoryRoot.appendingPathComponent("config/contact-rules.yml").path
+        // Contact at any hour with no caps, so tests can run at any time of day; the rules tests use the real file.
+        let rulesPath = directory.appendingPathComponent("contact-rules.yml").path
+        try Self.openRules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        configuration.contactRulesPath = rulesPath
+        configuration.capsPrefix = "test:caps:\(UUID().uuidString.prefix(8)):"
         configuration.templatesReloadSeconds = 0.1
         configuration.providersDirectory = directory.appendingPathComponent("providers").path
         adjust(&configuration)
@@ -56,6 +60,21 @@ struct Harness {
         try writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(baseURL)\n")
     }
 
+    static let openRules = """
+        default_country: CR
+        default_timezone: America/Costa_Rica
+        allowed_hours:
+          default: {mon-sun: "00:00-24:00"}
+        templates:
+          opt_out_keywords: {sms: [STOP], email: [BAJA, UNSUBSCRIBE]}
+          collection_disclosure_partials: [disclosure, disclosure-short]
+        """
+
+    /// Uses the shipped contact rules (allowed hours, caps) instead of the open ones.
+    mutating func useShippedRules() {
+        configuration.contactRulesPath = repositoryRoot.appendingPathComponent("config/contact-rules.yml").path
+    }
+
     static var logger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -63,8 +82,9 @@ struct Harness {
     }
 
     /// Runs the worker for the duration of `body`, then shuts it down gracefully as SIGTERM would.
-    func running<T: Sendable>(environment: [String: String] = [:], _ body: @Sendable (Gateway) async throws -> T) async throws -> T {
-        let gateway = try Gateway(configuration: configuration, logger: Self.logger, environment: environment)
+    func running<T: Sendable>(environment: [String: String] = [:], clock: @escaping @Sendable () -> Date = Date.init,
+                              _ body: @Sendable (Gateway) async throws -> T) async throws -> T {
+        let gateway = try Gateway(configuration: configuration, logger: Self.logger, environment: environment, clock: clock)
         let group = ServiceGroup(configuration: .init(services: [.init(service: gateway.worker), .init(service: gateway.reloader)], logger: Self.logger))
         let task = Task { try await group.run() }
         do {

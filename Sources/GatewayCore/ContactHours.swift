@@ -1,0 +1,178 @@
+import Foundation
+
+/// When a country (or a channel in it) allows contact: minute ranges per weekday, in the contact's
+/// local time, and whether public holidays are closed.
+public struct HoursRule: Sendable, Equatable {
+    public var id: String
+    /// The sentence a reviewer reads ("Colombia allows 07:00–19:00 Mon–Fri, 08:00–15:00 Sat; never Sundays or holidays").
+    public var description: String
+    /// Weekday (1 = Sunday … 7 = Saturday, as Calendar counts) → allowed [start, end) minutes of the day.
+    public var windows: [Int: [Range<Int>]]
+    public var holidaysClosed: Bool
+
+    public init(id: String, description: String, windows: [Int: [Range<Int>]], holidaysClosed: Bool) {
+        self.id = id
+        self.description = description
+        self.windows = windows
+        self.holidaysClosed = holidaysClosed
+    }
+
+    func allows(weekday: Int, minute: Int, isHoliday: Bool) -> Bool {
+        if isHoliday && holidaysClosed { return false }
+        return windows[weekday, default: []].contains { $0.contains(minute) }
+    }
+}
+
+/// Where a contact is, for the rules: its country and the time zones it may be in. When only the
+/// phone's country is known and it spans several zones (+1, +52), every zone must allow contact.
+public struct ContactLocation: Sendable, Equatable {
+    public var country: String
+    public var timeZones: [String]
+    /// How it was found: "contact.timezone", "phone +57", "default".
+    public var source: String
+}
+
+public enum Geography {
+    /// Calling codes → country, longest prefix first.
+    static let callingCodes: [(String, String)] = [
+        ("+506", "CR"), ("+507", "PA"), ("+502", "GT"), ("+503", "SV"), ("+504", "HN"), ("+505", "NI"),
+        ("+593", "EC"), ("+595", "PY"), ("+598", "UY"), ("+591", "BO"),
+        ("+57", "CO"), ("+56", "CL"), ("+51", "PE"), ("+52", "MX"), ("+54", "AR"), ("+55", "BR"), ("+58", "VE"),
+        ("+34", "ES"), ("+1", "US"),
+    ]
+
+    /// Every zone a contact of the country may be in.
+    static let countryZones: [String: [String]] = [
+        "CR": ["America/Costa_Rica"], "CO": ["America/Bogota"], "PE": ["America/Lima"],
+        "CL": ["America/Santiago", "America/Punta_Arenas", "Pacific/Easter"],
+        "MX": ["America/Mexico_City", "America/Cancun", "America/Merida", "America/Monterrey", "America/Chihuahua",
+               "America/Mazatlan", "America/Hermosillo", "America/Tijuana"],
+        "US": ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
+               "America/Anchorage", "Pacific/Honolulu"],
+        "PA": ["America/Panama"], "GT": ["America/Guatemala"], "SV": ["America/El_Salvador"], "HN": ["America/Tegucigalpa"],
+        "NI": ["America/Managua"], "EC": ["America/Guayaquil"], "PY": ["America/Asuncion"], "UY": ["America/Montevideo"],
+        "BO": ["America/La_Paz"], "AR": ["America/Argentina/Buenos_Aires"], "VE": ["America/Caracas"], "ES": ["Europe/Madrid"],
+        "BR": ["America/Sao_Paulo", "America/Manaus", "America/Fortaleza", "America/Rio_Branco"],
+    ]
+
+    public static let countryNames: [String: String] = [
+        "CR": "Costa Rica", "CO": "Colombia", "PE": "Peru", "CL": "Chile", "MX": "Mexico", "US": "the US",
+        "PA": "Panama", "GT": "Guatemala", "SV": "El Salvador", "HN": "Honduras", "NI": "Nicaragua", "EC": "Ecuador",
+        "PY": "Paraguay", "UY": "Uruguay", "BO": "Bolivia", "AR": "Argentina", "VE": "Venezuela", "ES": "Spain", "BR": "Brazil",
+    ]
+
+    public static func country(ofPhone phone: String) -> String? {
+        callingCodes.first { phone.hasPrefix($0.0) }?.1
+    }
+
+    public static func country(ofTimeZone zone: String) -> String? {
+        countryZones.first { $0.value.contains(zone) }?.key
+    }
+
+    /// contact.timezone if it is a real IANA zone, else the phone's country (all its zones), else the defaults.
+    public static func locate(_ contact: Job.Contact, defaultCountry: String, defaultTimeZone: String) -> ContactLocation {
+        let phoneCountry = contact.phone.flatMap(country(ofPhone:))
+        if let zone = contact.timezone, TimeZone(identifier: zone) != nil {
+            return ContactLocation(country: phoneCountry ?? country(ofTimeZone: zone) ?? defaultCountry, timeZones: [zone], source: "contact.timezone")
+        }
+        if let phoneCountry, let zones = countryZones[phoneCountry] {
+            let prefix = callingCodes.first { $0.1 == phoneCountry }?.0 ?? ""
+            return ContactLocation(country: phoneCountry, timeZones: zones, source: "phone \(prefix)")
+        }
+        return ContactLocation(country: phoneCountry ?? defaultCountry, timeZones: [defaultTimeZone], source: "default")
+    }
+}
+
+/// Allowed hours, as configured, and the public holidays they refer to.
+public struct HoursPolicy: Sendable, Equatable {
+    public var byCountry: [String: HoursRule]
+    public var fallback: HoursRule
+    /// Channel → (country → rule, and the channel's own fallback); a channel without an entry uses the above.
+    public var byChannel: [Channel: (countries: [String: HoursRule], fallback: HoursRule?)]
+    /// Country → dates (YYYY-MM-DD) that are public holidays.
+    public var holidays: [String: Set<String>]
+
+    public init(byCountry: [String: HoursRule], fallback: HoursRule, byChannel: [Channel: (countries: [String: HoursRule], fallback: HoursRule?)] = [:],
+                holidays: [String: Set<String>] = [:]) {
+        self.byCountry = byCountry
+        self.fallback = fallback
+        self.byChannel = byChannel
+        self.holidays = holidays
+    }
+
+    public static func == (a: HoursPolicy, b: HoursPolicy) -> Bool {
+        a.byCountry == b.byCountry && a.fallback == b.fallback && a.holidays == b.holidays
+            && a.byChannel.keys == b.byChannel.keys
+            && a.byChannel.allSatisfy { key, value in b.byChannel[key].map { $0.countries == value.countries && $0.fallback == value.fallback } ?? false }
+    }
+
+    /// A channel's rule for the country, else the country's rule, else the channel's default, else
+    /// the default: a country's law is never loosened by a channel-wide setting.
+    public func rule(country: String, channel: Channel) -> HoursRule {
+        if let rule = byChannel[channel]?.countries[country] { return rule }
+        if let rule = byCountry[country] { return rule }
+        if let rule = byChannel[channel]?.fallback { return rule }
+        return fallback
+    }
+
+    /// Whether `date` is allowed in every zone of the location.
+    public func allows(_ date: Date, location: ContactLocation, channel: Channel) -> Bool {
+        let rule = rule(country: location.country, channel: channel)
+        let holidays = self.holidays[location.country] ?? []
+        return location.timeZones.allSatisfy { zone in
+            let local = Self.local(date, zone)
+            return rule.allows(weekday: local.weekday, minute: local.minute, isHoliday: holidays.contains(local.day))
+        }
+    }
+
+    /// The first moment at or after `date` that every zone allows, looking up to 15 days ahead.
+    public func nextAllowed(after date: Date, location: ContactLocation, channel: Channel) -> Date? {
+        if allows(date, location: location, channel: channel) { return date }
+        let rule = rule(country: location.country, channel: channel)
+        // The intersection opens either now or at some window start in some zone: try those in order.
+        var candidates: [Date] = []
+        for zone in location.timeZones {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")!
+            let startOfDay = calendar.startOfDay(for: date)
+            for offset in 0...15 {
+                guard let day = calendar.date(byAdding: .day, value: offset, to: startOfDay) else { continue }
+                let weekday = calendar.component(.weekday, from: day)
+                for window in rule.windows[weekday, default: []] {
+                    var components = calendar.dateComponents([.year, .month, .day], from: day)
+                    components.hour = window.lowerBound / 60
+                    components.minute = window.lowerBound % 60
+                    if let start = calendar.date(from: components), start > date { candidates.append(start) }
+                }
+            }
+        }
+        return candidates.sorted().first { allows($0, location: location, channel: channel) }
+    }
+
+    struct Local {
+        var weekday: Int
+        var minute: Int
+        var day: String
+    }
+
+    static func local(_ date: Date, _ zone: String) -> Local {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: date)
+        let day = String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+        return Local(weekday: c.weekday ?? 1, minute: (c.hour ?? 0) * 60 + (c.minute ?? 0), day: day)
+    }
+
+    /// "21:14 Sat" in the zone, for sentences.
+    public static func describe(_ date: Date, zone: String) -> String {
+        let local = local(date, zone)
+        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        return String(format: "%02d:%02d ", local.minute / 60, local.minute % 60) + names[local.weekday - 1]
+    }
+
+    /// "2026-12-01 08:00 America/Bogota".
+    public static func describeLocal(_ date: Date, zone: String) -> String {
+        let local = local(date, zone)
+        return "\(local.day) " + String(format: "%02d:%02d", local.minute / 60, local.minute % 60) + " \(zone)"
+    }
+}
