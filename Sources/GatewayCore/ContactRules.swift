@@ -121,6 +121,13 @@ public struct CapCheck: Sendable, Equatable {
     public var ruleID: String
     public var limit: Limit
     public var description: String
+
+    public init(key: String, ruleID: String, limit: Limit, description: String) {
+        self.key = key
+        self.ruleID = ruleID
+        self.limit = limit
+        self.description = description
+    }
 }
 
 /// Compliance's rules, from config/contact-rules.yml.

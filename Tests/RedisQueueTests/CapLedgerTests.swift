@@ -1,0 +1,80 @@
+import Foundation
+import GatewayCore
+import Testing
+import TestSupport
+@testable import RedisQueue
+
+@Suite struct CapLedgerTests {
+    func ledger() throws -> CapLedger { CapLedger(client: try TestRedis.client(), prefix: TestRedis.unique("caps") + ":") }
+    let t0 = Date(timeIntervalSince1970: 1_796_000_000)
+    let twoPerHour = CapCheck(key: "contact:C-1", ruleID: "two-per-hour", limit: .cap(max: 2, window: 3600), description: "at most 2 messages in 1 hour per contact")
+
+    @Test func capsCountARollingWindow() async throws {
+        let ledger = try ledger()
+        #expect(try await ledger.check([twoPerHour], member: "J1", now: t0) == .reserved)
+        #expect(try await ledger.check([twoPerHour], member: "J2", now: t0.addingTimeInterval(600)) == .reserved)
+        // Full: the slot reopens when J1 leaves the window, an hour after it was sent.
+        #expect(try await ledger.check([twoPerHour], member: "J3", now: t0.addingTimeInterval(1200))
+                == .blocked(ruleID: "two-per-hour", reopensAt: t0.addingTimeInterval(3600), sentence: "at most 2 messages in 1 hour per contact"))
+        #expect(try await ledger.check([twoPerHour], member: "J3", now: t0.addingTimeInterval(3601)) == .reserved)
+        // A send that did not happen is given back.
+        try await ledger.release([twoPerHour], member: "J3")
+        #expect(try await ledger.check([twoPerHour], member: "J4", now: t0.addingTimeInterval(3602)) == .reserved)
+    }
+
+    @Test func checkingWithoutReservingCountsNothing() async throws {
+        let ledger = try ledger()
+        for n in 0..<5 { #expect(try await ledger.check([twoPerHour], member: "J\(n)", now: t0, reserve: false) == .reserved) }
+        #expect(try await ledger.check([twoPerHour], member: "J9", now: t0) == .reserved)
+    }
+
+    @Test func gapsAndTheLatestReopeningWins() async throws {
+        let ledger = try ledger()
+        let gap = CapCheck(key: "contact:C-1", ruleID: "two-days", limit: .gap(172_800), description: "at least 2 days between two messages per contact")
+        #expect(try await ledger.check([twoPerHour, gap], member: "J1", now: t0) == .reserved)
+        guard case .blocked(let rule, let reopens, _) = try await ledger.check([twoPerHour, gap], member: "J2", now: t0.addingTimeInterval(60)) else {
+            Issue.record("gap not enforced")
+            return
+        }
+        #expect(rule == "two-days")
+        #expect(reopens == t0.addingTimeInterval(172_800))
+        #expect(try await ledger.check([twoPerHour, gap], member: "J2", now: t0.addingTimeInterval(172_800)) == .reserved)
+    }
+
+    @Test func twoWorkersNeverBothTakeTheLastSlot() async throws {
+        let prefix = TestRedis.unique("race") + ":"
+        let workers = [CapLedger(client: try TestRedis.client(), prefix: prefix), CapLedger(client: try TestRedis.client(), prefix: prefix)]
+        let fivePerDay = CapCheck(key: "debt:LN-1", ruleID: "five", limit: .cap(max: 5, window: 86_400), description: "5 a day")
+        let now = t0
+        let reserved = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for n in 0..<40 {
+                let ledger = workers[n % 2]
+                group.addTask { try await ledger.check([fivePerDay], member: "J\(n)", now: now) == .reserved }
+            }
+            var count = 0
+            for try await won in group where won { count += 1 }
+            return count
+        }
+        #expect(reserved == 5)
+        #expect(try await workers[0].client.command(["ZCARD", prefix + "debt:LN-1"]) == .integer(5))
+    }
+
+    /// Random sends at random times: no rolling window ever holds more than the cap.
+    @Test func noWindowEverHoldsMoreThanTheCap() async throws {
+        let ledger = try ledger()
+        let cap = CapCheck(key: "contact:C-9", ruleID: "three-per-2h", limit: .cap(max: 3, window: 7200), description: "3 in 2 hours")
+        var accepted: [Double] = []
+        var clock = t0.timeIntervalSince1970
+        var seed: UInt64 = 42
+        for n in 0..<200 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            clock += Double(seed >> 33 % 1800)
+            if try await ledger.check([cap], member: "J\(n)", now: Date(timeIntervalSince1970: clock)) == .reserved { accepted.append(clock) }
+        }
+        #expect(accepted.count > 10)
+        for (index, time) in accepted.enumerated() {
+            let inWindow = accepted[...index].filter { $0 > time - 7200 }.count
+            #expect(inWindow <= 3, "window ending \(time) holds \(inWindow)")
+        }
+    }
+}
