@@ -9,6 +9,8 @@ import TestSupport
 @testable import Worker
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+/// The shipped contact rules (allowed hours, caps), for tests that use them instead of the open ones.
+let shippedRulesPath = repositoryRoot.appendingPathComponent("config/contact-rules.yml").path
 
 /// A gateway wired exactly as `gateway run` wires it, on the test Redis, with its own stream,
 /// contact log, outbox and providers folder.
@@ -69,11 +71,6 @@ struct Harness {
           opt_out_keywords: {sms: [STOP], email: [BAJA, UNSUBSCRIBE]}
           collection_disclosure_partials: [disclosure, disclosure-short]
         """
-
-    /// Uses the shipped contact rules (allowed hours, caps) instead of the open ones.
-    mutating func useShippedRules() {
-        configuration.contactRulesPath = repositoryRoot.appendingPathComponent("config/contact-rules.yml").path
-    }
 
     static var logger: Logger {
         var logger = Logger(label: "test")
