@@ -12,7 +12,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "Collections notification gateway: Redis jobs in, SMS/email/push out, every decision in the contact log.",
-        subcommands: [Run.self, Log.self, TemplatesCommand.self],
+        subcommands: [Run.self, Log.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self],
         defaultSubcommand: Run.self)
 }
 

@@ -1,0 +1,91 @@
+import ArgumentParser
+import ContactLog
+import Foundation
+import GatewayCore
+import Worker
+
+struct ContactsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contacts",
+        abstract: "Opt-outs and do-not-contact marks: set, take back, show (every change is recorded in the contact log).",
+        subcommands: [OptOutCommand.self, OptInCommand.self, Show.self])
+
+    struct Mark: ParsableArguments {
+        @Argument(help: "Contact id (contact.id in jobs).")
+        var contact: String
+
+        @Option(help: "sms, email or push (default: every channel).")
+        var channel: String?
+
+        @Option(help: "Who is making the change, e.g. agent:maria or ticket:4411 (required: compliance must know).")
+        var by: String
+
+        @Option(help: "Why, in a few words.")
+        var reason: String?
+
+        func parsedChannel() throws -> Channel? {
+            guard let channel else { return nil }
+            guard let parsed = Channel(rawValue: channel) else { throw ValidationError("--channel must be sms, email or push") }
+            return parsed
+        }
+
+        func validate() throws {
+            guard !contact.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("give the contact id") }
+            guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must say who is making the change") }
+        }
+    }
+
+    static func store(_ options: ConfigOptions) throws -> SQLiteContactLog {
+        let configuration = try options.load()
+        return try SQLiteContactLog(path: configuration.contactLogPath)
+    }
+
+    struct OptOutCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "opt-out", abstract: "Stop messages to a contact on one channel or all.")
+        @OptionGroup var options: ConfigOptions
+        @OptionGroup var mark: Mark
+        @Flag(help: "Do-not-contact: no message on any channel, whatever else the job says.")
+        var doNotContact = false
+
+        func run() async throws {
+            let channel = try mark.parsedChannel()
+            if doNotContact && channel != nil { throw ValidationError("--do-not-contact covers every channel; leave out --channel") }
+            let optOut = OptOut(contactID: mark.contact, channel: channel, kind: doNotContact ? .doNotContact : .optOut,
+                                setBy: mark.by, setAt: Date(), reason: mark.reason)
+            try await ContactsCommand.store(options).setOptOut(optOut)
+            print("\(mark.contact): \(optOut.sentence)")
+        }
+    }
+
+    struct OptInCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "opt-in", abstract: "Take back an opt-out or do-not-contact mark.")
+        @OptionGroup var options: ConfigOptions
+        @OptionGroup var mark: Mark
+
+        func run() async throws {
+            let channel = try mark.parsedChannel()
+            let removed = try await ContactsCommand.store(options).removeOptOut(contactID: mark.contact, channel: channel, by: mark.by, reason: mark.reason, at: Date())
+            guard removed else {
+                throw ValidationError("\(mark.contact) has no mark for \(channel?.rawValue ?? "all channels"); see `gateway contacts show \(mark.contact)`")
+            }
+            print("\(mark.contact): mark for \(channel?.rawValue ?? "all channels") taken back by \(mark.by)")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The marks in force and every change to them.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "Contact id.")
+        var contact: String
+
+        func run() async throws {
+            let store = try ContactsCommand.store(options)
+            let marks = try await store.optOuts([contact])[contact] ?? []
+            print(marks.isEmpty ? "\(contact): no opt-out in force" : "\(contact): in force")
+            for mark in marks { print("  \(mark.sentence)") }
+            let history = try await store.events(EventFilter(contactID: contact, kinds: [.optOut, .optIn]))
+            if !history.isEmpty { print("history:") }
+            for stored in history { print("  \(formatTimestamp(stored.event.at))  \(stored.event.kind.rawValue)  \(stored.event.detail ?? "")") }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import ContactLog
+import Foundation
+import GatewayCore
+import Providers
+import RedisQueue
+import Templates
+import Worker
+
+struct RulesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rules", abstract: "Compliance's contact rules.", subcommands: [Check.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Explain what the rules would decide for a job, without sending or counting anything.")
+
+        @Argument(help: "A job JSON file, as the scoring service would enqueue it.")
+        var job: String
+
+        @Option(help: "The moment to judge, ISO 8601 with zone (default: now), e.g. 2026-12-05T21:14:00-05:00.")
+        var at: String?
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let configuration = try options.load()
+            let now: Date
+            if let at {
+                guard let parsed = parseTimestamp(at) else { throw ValidationError("--at must be ISO 8601 with a zone, like 2026-12-05T21:14:00-05:00") }
+                now = parsed
+            } else {
+                now = Date()
+            }
+            guard let bytes = FileManager.default.contents(atPath: job) else { throw ValidationError("cannot read \(job)") }
+            let job: Job
+            switch JobDecoder(maxJobBytes: configuration.maxJobBytes).decode(Array(bytes)) {
+            case .success(let decoded): job = decoded
+            case .failure(let rejection): throw ValidationError("the job would be refused as invalid: \(rejection.message)")
+            }
+            let rules: ContactRules
+            let catalog: TemplateCatalog
+            let providers: ProviderRegistry
+            do {
+                rules = try ContactRulesFile.load(path: configuration.contactRulesPath)
+                catalog = try TemplateCatalog(directory: configuration.templatesDirectory)
+                providers = try ProviderRegistry.load(directory: configuration.providersDirectory, outboxPath: configuration.outboxPath, client: CurlHTTPClient())
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            guard catalog.hasTemplate(job.template) else { throw ValidationError("the job would be refused: template \(job.template) does not exist") }
+            let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
+            var optOuts: [OptOut] = []
+            if FileManager.default.fileExists(atPath: configuration.contactLogPath) {
+                optOuts = try await SQLiteContactLog(path: configuration.contactLogPath).optOuts([job.contact.id])[job.contact.id] ?? []
+            }
+            let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts) { channel in
+                if providers.provider(for: channel) == nil { return "no provider is configured for \(channel.rawValue)" }
+                if !catalog.hasVariant(template: job.template, channel: channel) { return "template \(job.template) has no \(channel.rawValue) variant" }
+                return nil
+            }
+            let zone = plan.location.timeZones[0]
+            print("job       \(job.id) (template \(job.template), \(category.rawValue))")
+            print("contact   \(job.contact.id) in \(plan.location.country), \(plan.location.timeZones.joined(separator: ", ")) (\(plan.location.source))")
+            print("at        \(formatTimestamp(now)) = \(HoursPolicy.describe(now, zone: zone)) \(zone)")
+            if !optOuts.isEmpty { for mark in optOuts { print("opt-out   \(mark.sentence)") } }
+
+            // Caps, read-only: the ledger is asked, nothing is counted.
+            var caps: [Channel: CapResult] = [:]
+            var redisNote: String?
+            var redisConfiguration = try? RedisConfiguration(url: configuration.redisURL)
+            redisConfiguration?.connectTimeout = 1
+            let client = redisConfiguration.map(RedisClient.init)
+            for (channel, verdict) in plan.verdicts {
+                switch verdict {
+                case .allowedNow(let sentence):
+                    print("\(channel.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))allowed now: \(sentence)")
+                    let checks = rules.capChecks(job: job, channel: channel, country: plan.location.country, category: category)
+                    if checks.isEmpty {
+                        caps[channel] = .reserved
+                        continue
+                    }
+                    do {
+                        guard let client else { throw RedisError(code: .configuration, message: "bad redis_url") }
+                        let result = try await CapLedger(client: client, prefix: configuration.capsPrefix).check(checks, member: job.id, now: now, reserve: false)
+                        caps[channel] = result
+                        switch result {
+                        case .reserved: print("          caps ok: \(checks.map(\.ruleID).joined(separator: ", "))")
+                        case .blocked(let rule, let reopens, let sentence): print("          cap \(rule) full (\(sentence)) until \(HoursPolicy.describeLocal(reopens, zone: zone))")
+                        }
+                    } catch {
+                        redisNote = "caps not checked: Redis at \(redisConfiguration?.redacted ?? configuration.redisURL) did not answer (\(error))"
+                        caps[channel] = .reserved
+                    }
+                case .closed(let until, let ruleID, let sentence):
+                    print("\(channel.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))closed by \(ruleID): \(sentence); next allowed \(until.map { HoursPolicy.describeLocal($0, zone: zone) } ?? "none in 15 days")")
+                case .optedOut(let mark):
+                    print("\(channel.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))\(mark.sentence)")
+                case .unreachable(let reason):
+                    print("\(channel.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))unreachable: \(reason)")
+                }
+            }
+            await client?.shutdown()
+            if let redisNote { print("note      \(redisNote)") }
+            // Only the first channel whose caps pass would be used.
+            var firstCaps: [Channel: CapResult] = [:]
+            for channel in plan.allowedNow {
+                firstCaps[channel] = caps[channel]
+                if caps[channel] == .reserved { break }
+            }
+            switch RulesEngine.resolve(job: job, now: now, plan: plan, caps: firstCaps, rules: rules) {
+            case .send(let channel, _): print("decision  send now on \(channel.rawValue)")
+            case .defer(_, let ruleID, let detail): print("decision  \(detail) [rule \(ruleID)]")
+            case .suppress(let code, let ruleID, let detail): print("decision  suppress (\(code)): \(detail) [rule \(ruleID)]")
+            case .expire(let detail): print("decision  expire: \(detail)")
+            }
+        }
+    }
+}
