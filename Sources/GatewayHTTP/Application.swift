@@ -1,3 +1,4 @@
+import ContactLog
 import Foundation
 import GatewayCore
 import Hummingbird
@@ -20,13 +21,14 @@ public struct HTTPConfiguration: Sendable {
 
 /// The HTTP API: health, and marketing's template endpoints. `gateway run` and the tests both
 /// build it here.
-public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, logger: Logger) -> some ApplicationProtocol {
-    Application(router: buildRouter(configuration: configuration, templates: templates),
+public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
+                             logger: Logger) -> some ApplicationProtocol {
+    Application(router: buildRouter(configuration: configuration, templates: templates, store: store),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
 }
 
-public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore) -> Router<BasicRequestContext> {
+public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore) -> Router<BasicRequestContext> {
     let router = Router()
     router.get("/health") { _, _ in JSONResponse.ok(JSONValue.object(["status": .string("ok")])) }
     router.get("/templates") { _, _ in JSONResponse.ok(TemplatesAPI.list(templates)) }
@@ -39,6 +41,13 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
             return JSONResponse.error(.contentTooLarge, "request_too_large", "the request body may be at most 1 MiB")
         }
         return TemplatesAPI.preview(name: name, body: Array(buffer: body), store: templates, defaultLocale: configuration.defaultLocale)
+    }
+    router.get("/contacts/:id/opt-outs") { _, context in
+        try await ContactsAPI.list(contact: context.parameters.get("id") ?? "", store: store)
+    }
+    router.post("/contacts/:id/opt-outs") { request, context in
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        return try await ContactsAPI.add(contact: context.parameters.get("id") ?? "", body: Array(buffer: body), store: store)
     }
     return router
 }

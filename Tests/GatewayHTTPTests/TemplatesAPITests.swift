@@ -1,3 +1,4 @@
+import ContactLog
 import Foundation
 import GatewayCore
 import Hummingbird
@@ -6,6 +7,10 @@ import NIOCore
 import Testing
 @testable import GatewayHTTP
 @testable import Templates
+
+func temporaryStore() throws -> SQLiteContactLog {
+    try SQLiteContactLog(path: FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)/log.sqlite").path)
+}
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -16,7 +21,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         defaultLocale: "es-CR")
 
     func withApp(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: store))
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: store, store: try temporaryStore()))
         try await app.test(.router, body)
     }
 
@@ -55,7 +60,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let store = try TemplateStore(directory: copy, requirements: self.store.requirements, defaultLocale: "es-CR")
         try "Hola {{#roto}}".write(toFile: copy + "/due-today/sms.es.mustache", atomically: true, encoding: .utf8)
         #expect(store.reloadIfChanged() != .reloaded)
-        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: store))
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: store, store: try temporaryStore()))
         try await app.test(.router) { client in
             try await client.execute(uri: "/templates", method: .get) { response in
                 let reload = Self.json(response.body)["reload"] as? [String: Any]

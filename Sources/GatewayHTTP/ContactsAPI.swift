@@ -1,0 +1,75 @@
+import ContactLog
+import Foundation
+import GatewayCore
+import Hummingbird
+
+/// GET and POST /contacts/{id}/opt-outs. Taking a mark back is left to `gateway contacts opt-in`
+/// until the API has authentication: an anonymous request must never be able to re-enable messages.
+enum ContactsAPI {
+    static func marks(_ marks: [OptOut]) -> JSONValue {
+        .array(marks.map { mark in
+            var item: [String: JSONValue] = [
+                "channel": .string(mark.channel?.rawValue ?? "all"), "kind": .string(mark.kind.rawValue),
+                "set_by": .string(mark.setBy), "set_at": .string(formatTimestamp(mark.setAt)),
+            ]
+            if let reason = mark.reason { item["reason"] = .string(reason) }
+            return .object(item)
+        })
+    }
+
+    static func list(contact: String, store: any ContactLogStore) async throws -> Response {
+        let marks = try await store.optOuts([contact])[contact] ?? []
+        return JSONResponse.ok(JSONValue.object(["contact_id": .string(contact), "opt_outs": Self.marks(marks)]))
+    }
+
+    static let fields: Set<String> = ["channel", "by", "reason", "do_not_contact"]
+
+    /// Body: {"by": "agent:maria", "channel": "sms" (omit for all), "reason": "...", "do_not_contact": false}.
+    static func add(contact: String, body: [UInt8], store: any ContactLogStore) async throws -> Response {
+        do {
+            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else {
+                throw APIError.badRequest("the body must be a JSON object like {\"by\": \"agent:maria\", \"channel\": \"sms\"}")
+            }
+            if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
+                throw APIError.badRequest("unknown field \"\(unknown)\"; allowed: \(fields.sorted().joined(separator: ", "))")
+            }
+            guard case .string(let by)? = object["by"], !by.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw APIError.badRequest("by is required: who is making the change, e.g. agent:maria")
+            }
+            var channel: Channel?
+            switch object["channel"] {
+            case nil, .null?: break
+            case .string(let name)?:
+                guard let parsed = Channel(rawValue: name) else { throw APIError.badRequest("channel must be sms, email or push (omit it for all channels)") }
+                channel = parsed
+            default: throw APIError.badRequest("channel must be a string")
+            }
+            var reason: String?
+            switch object["reason"] {
+            case nil, .null?: break
+            case .string(let text)?: reason = text
+            default: throw APIError.badRequest("reason must be a string")
+            }
+            var doNotContact = false
+            switch object["do_not_contact"] {
+            case nil, .null?: break
+            case .bool(let flag)?: doNotContact = flag
+            default: throw APIError.badRequest("do_not_contact must be true or false")
+            }
+            if doNotContact && channel != nil { throw APIError.badRequest("do_not_contact covers every channel; leave out channel") }
+            guard contact.count <= 200 else { throw APIError.badRequest("contact id is longer than 200 characters") }
+            let mark = OptOut(contactID: contact, channel: channel, kind: doNotContact ? .doNotContact : .optOut, setBy: by, setAt: Date(), reason: reason)
+            try await store.setOptOut(mark)
+            return JSONResponse.ok(JSONValue.object(["contact_id": .string(contact), "opt_out": Self.marks([mark]).arrayFirst]), status: .created)
+        } catch let error as APIError {
+            return JSONResponse.error(error)
+        }
+    }
+}
+
+extension JSONValue {
+    var arrayFirst: JSONValue {
+        if case .array(let items) = self, let first = items.first { return first }
+        return .null
+    }
+}
