@@ -125,4 +125,31 @@ import TestSupport
         #expect(preview.output.contains("encoding  GSM-7, 2 segments"))
         #expect(preview.output.contains("Ana, your account is 65 days past due with a balance of $480.00."))
     }
+
+    @Test func contactsAndRulesFromTheCommandLine() throws {
+        let harness = try Harness { $0.contactRulesPath = shippedRulesPath }
+        let config = try writeConfig(harness)
+        let optOut = try run(["contacts", "opt-out", "C-CLI", "--channel", "email", "--by", "agent:maria", "--reason", "asked by phone", "--config", config])
+        #expect(optOut.status == 0, "\(optOut.output)")
+        #expect(optOut.output.contains("C-CLI: opted out (email) by agent:maria"))
+        let missingBy = try run(["contacts", "opt-out", "C-CLI", "--config", config])
+        #expect(missingBy.status != 0)
+
+        let jobFile = harness.directory.appendingPathComponent("job.json").path
+        try #"{"id": "CLI-1", "template": "early-delinquency", "channels": ["email", "sms"], "contact": {"id": "C-CLI", "phone": "+573001234567", "email": "a@b.co"}, "debt_id": "LN-1", "data": {"amount_due": "1", "currency": "COP", "due_date": "2026-11-10", "pay_link": "https://p"}}"#
+            .write(toFile: jobFile, atomically: true, encoding: .utf8)
+        let saturdayNight = try run(["rules", "check", jobFile, "--at", "2026-12-05T21:14:00-05:00", "--config", config])
+        #expect(saturdayNight.status == 0, "\(saturdayNight.output)")
+        #expect(saturdayNight.output.contains("email     opted out (email) by agent:maria"))
+        #expect(saturdayNight.output.contains("decision  deferred to 2026-12-07 07:00 America/Bogota: Colombia allows 07:00-19:00 Mon-Fri, 08:00-15:00 Sat; never Sundays or holidays; now 21:14 Sat"))
+        let monday = try run(["rules", "check", jobFile, "--at", "2026-12-07T09:00:00-05:00", "--config", config])
+        #expect(monday.output.contains("caps ok: debt-7-in-7-days, contact-7-in-7-days, contact-2-per-day, sms-1-per-day"), "\(monday.output)")
+        #expect(monday.output.contains("decision  send now on sms"))
+
+        let optIn = try run(["contacts", "opt-in", "C-CLI", "--channel", "email", "--by", "agent:jose", "--config", config])
+        #expect(optIn.status == 0)
+        let show = try run(["contacts", "show", "C-CLI", "--config", config])
+        #expect(show.output.contains("C-CLI: no opt-out in force"))
+        #expect(show.output.contains("opt_in  opt-out (email) taken back by agent:jose"))
+    }
 }
