@@ -90,7 +90,7 @@ struct Log: AsyncParsableCommand {
     @Option(help: "Job id.")
     var job: String?
 
-    @Flag(help: "Every event (received, dispatching...), not only outcomes.")
+    @Flag(help: "Every event (received, dispatching...), not only outcomes, deferrals and opt-out changes.")
     var all = false
 
     @Flag(help: "One JSON object per line instead of a table.")
@@ -110,7 +110,10 @@ struct Log: AsyncParsableCommand {
             throw ValidationError("no contact log at \(configuration.contactLogPath) (has the gateway run here yet?)")
         }
         let store = try SQLiteContactLog(path: configuration.contactLogPath)
-        let kinds: [EventKind]? = all ? nil : EventKind.allCases.filter { $0.isTerminal || $0 == .retryScheduled || $0 == .duplicate }
+        // By default: outcomes and everything that held a message back or changed what may be sent.
+        let kinds: [EventKind]? = all ? nil : EventKind.allCases.filter {
+            $0.isTerminal || [.retryScheduled, .duplicate, .deferred, .optOut, .optIn].contains($0)
+        }
         let events = try await store.events(EventFilter(contactID: contact, jobID: job, kinds: kinds, limit: limit))
         if json {
             for stored in events { print(EventPrinter.jsonLine(stored)) }

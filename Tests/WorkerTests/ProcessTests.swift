@@ -148,6 +148,8 @@ import TestSupport
 
         let optIn = try run(["contacts", "opt-in", "C-CLI", "--channel", "email", "--by", "agent:jose", "--config", config])
         #expect(optIn.status == 0)
+        let log = try run(["log", "--contact", "C-CLI", "--config", config])
+        #expect(log.output.contains("opt_out") && log.output.contains("opt_in"), "\(log.output)")
         let show = try run(["contacts", "show", "C-CLI", "--config", config])
         #expect(show.output.contains("C-CLI: no opt-out in force"))
         #expect(show.output.contains("opt_in  opt-out (email) taken back by agent:jose"))
