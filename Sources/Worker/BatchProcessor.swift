@@ -206,6 +206,21 @@ public struct BatchProcessor: Sendable {
                     events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .suppressed, at: now, attempt: job.attempt,
                                                template: job.template, reason: code, detail: "\(detail) [rule \(ruleID)]", streamID: entry.id))
                 case .defer(let until, let ruleID, let detail):
+                    // A job that cannot be rendered is refused now, not hours later when it comes back.
+                    if let channel = plan.verdicts.first(where: { if case .optedOut = $0.verdict { false } else if case .unreachable = $0.verdict { false } else { true } })?.channel {
+                        let tone = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now)).tone
+                        do {
+                            _ = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
+                                                   defaultLocale: configuration.defaultLocale)
+                        } catch {
+                            summary.invalid += 1
+                            events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
+                                                       channel: channel, template: job.template, tone: tone, reason: error.code,
+                                                       detail: error.message, streamID: entry.id))
+                            deadLetters.append(.init(entry: entry, code: error.code, reason: error.message))
+                            continue
+                        }
+                    }
                     summary.deferred += 1
                     deferrals.append((raw ?? [], job.attempt, until))
                     events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .deferred, at: now, attempt: job.attempt,

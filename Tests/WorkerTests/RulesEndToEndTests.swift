@@ -52,6 +52,20 @@ func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"
         #expect(try await harness.redis.command(["ZCARD", harness.configuration.scheduledKey]) == .integer(0))
     }
 
+    @Test func aJobThatCannotBeRenderedIsRefusedAtOnceNotDeferred() async throws {
+        let harness = try Harness { $0.contactRulesPath = shippedRulesPath }
+        let clock = TestClock(at("2026-12-06T02:14:00Z"))  // Saturday night in Bogota: everything would wait
+        let job = bogotaJob("NOVAR-1").replacingOccurrences(of: #""amount_due": "125000", "#, with: "")
+        let outcome = try await harness.running(clock: { clock.now }) { _ in
+            try await harness.enqueue(job)
+            return try await harness.waitForOutcome(job: "NOVAR-1")
+        }
+        #expect(outcome.kind == .invalid)
+        #expect(outcome.reason == "missing_variable")
+        #expect(try await harness.redis.command(["ZCARD", harness.configuration.scheduledKey]) == .integer(0))
+        #expect(try await harness.deadLetters().map { $0["error_code"] } == ["missing_variable"])
+    }
+
     @Test func aDeferredJobPastItsExpiryEndsExpired() async throws {
         let harness = try Harness { $0.contactRulesPath = shippedRulesPath }
         let clock = TestClock(at("2026-12-06T02:14:00Z"))
