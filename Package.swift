@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.70.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         // C libraries, wrapped as system library targets. Their types never leave the Swift module
@@ -47,6 +49,7 @@ let package = Package(
         // libcurl multi HTTP client on its own thread, provider adapters.
         .target(name: "Providers", dependencies: [
             "CCurl", "GatewayCore",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The append-only contact log (SQLite through GRDB).
@@ -56,7 +59,8 @@ let package = Package(
         ]),
         // The HTTP API (Hummingbird): health, templates.
         .target(name: "GatewayHTTP", dependencies: [
-            "GatewayCore", "Templates", "ContactLog",
+            "GatewayCore", "Templates", "ContactLog", "Providers",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -85,8 +89,9 @@ let package = Package(
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "GatewayHTTPTests", dependencies: [
-            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog",
+            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),

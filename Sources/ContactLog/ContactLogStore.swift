@@ -45,6 +45,13 @@ public protocol ContactLogStore: Sendable {
     /// Sets (or replaces) a mark for the contact and channel (nil: all channels), and records it in the log.
     func setOptOut(_ mark: OptOut) async throws
 
+    /// Appends a provider's delivery report to the message it is about (by provider and message id).
+    /// Idempotent; a report older in the delivery order than the current status is kept as late.
+    func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult
+
+    /// The current delivery status of a job: the furthest status any receipt reported.
+    func deliveryStatus(jobID: String) async throws -> DeliveryStatus?
+
     /// Takes a mark back, recording who did it and why; false when there was none.
     func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool
 }

@@ -209,6 +209,49 @@ public final class SQLiteContactLog: ContactLogStore {
         }
     }
 
+    public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {
+        try await pool.write { db in
+            let sent = try Row.fetchOne(db, sql: """
+                SELECT job_id, contact_id, channel, attempt FROM events
+                WHERE provider = ? AND provider_message_id = ? AND kind = 'sent' ORDER BY seq LIMIT 1
+                """, arguments: [receipt.provider, receipt.messageID])
+            var event = ContactEvent(jobID: sent?["job_id"], contactID: sent?["contact_id"], kind: .receipt, at: receipt.at,
+                                     attempt: sent?["attempt"] ?? 1, channel: (sent?["channel"] as String?).flatMap(Channel.init(rawValue:)),
+                                     provider: receipt.provider, providerMessageID: receipt.messageID, reason: receipt.status.rawValue,
+                                     detail: "\(receipt.provider) reported \(receipt.providerStatus)" + (receipt.errorCode.map { " (error \($0))" } ?? ""),
+                                     data: receipt.raw)
+            guard let jobID = sent?["job_id"] as String? else {
+                // Kept for review: a report for a message this log does not know.
+                let seen = try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = ? AND provider_message_id = ? AND reason = ?)
+                    """, arguments: [receipt.provider, receipt.messageID, receipt.status.rawValue]) ?? false
+                if !seen {
+                    event.detail = (event.detail ?? "") + "; no sent message has this id (kept for review)"
+                    try Self.insert(event, db)
+                }
+                return .unmatched
+            }
+            let earlier = try String.fetchAll(db, sql: "SELECT reason FROM events WHERE job_id = ? AND kind = 'receipt'", arguments: [jobID])
+                .compactMap(DeliveryStatus.init(rawValue:))
+            if earlier.contains(receipt.status) { return .duplicate }
+            let current = earlier.max { $0.rank < $1.rank }
+            if let current, current.rank > receipt.status.rank {
+                event.detail = (event.detail ?? "") + "; arrived after \(current.rawValue), which stays the current status"
+                try Self.insert(event, db)
+                return .late(jobID: jobID, current: current)
+            }
+            try Self.insert(event, db)
+            return .recorded(jobID: jobID)
+        }
+    }
+
+    public func deliveryStatus(jobID: String) async throws -> DeliveryStatus? {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT reason FROM events WHERE job_id = ? AND kind = 'receipt'", arguments: [jobID])
+                .compactMap(DeliveryStatus.init(rawValue:)).max { $0.rank < $1.rank }
+        }
+    }
+
     static func insert(_ event: ContactEvent, _ db: Database) throws {
         let statement = try db.cachedStatement(sql: insertSQL)
         try statement.execute(arguments: [

@@ -16,6 +16,9 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     /// A contact's opt-out or do-not-contact mark was set, or taken back (no job id).
     case optOut = "opt_out"
     case optIn = "opt_in"
+    /// A provider's delivery report after `sent` (reason: the common status). Without a job id when
+    /// no sent message has the provider's message id: kept for review, never dropped.
+    case receipt
     // Terminal outcomes.
     case sent
     case suppressed
@@ -26,7 +29,7 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     public var isTerminal: Bool {
         switch self {
         case .sent, .suppressed, .failed, .expired, .invalid: true
-        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn: false
+        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt: false
         }
     }
 }
@@ -119,4 +122,56 @@ public enum DispatchResult: Sendable, Equatable {
     case permanentFailure(code: String, message: String)
     /// Worth trying again later (429, 5xx, timeout, connection error).
     case retryableFailure(code: String, message: String, retryAfter: TimeInterval?)
+}
+
+/// Delivery statuses common to every provider, in the order a message moves through them.
+public enum DeliveryStatus: String, Sendable, Equatable, CaseIterable {
+    case queued, sent, delivered, undelivered, failed, bounced, opened
+    case spamReport = "spam_report"
+    case unsubscribed
+
+    /// A report never moves a message back: a late `sent` does not undo `delivered`.
+    public var rank: Int {
+        switch self {
+        case .queued: 0
+        case .sent: 1
+        case .delivered, .undelivered, .failed, .bounced: 2
+        case .opened: 3
+        case .spamReport, .unsubscribed: 4
+        }
+    }
+}
+
+/// A delivery report from a provider, already verified and mapped.
+public struct Receipt: Sendable, Equatable {
+    public var provider: String
+    public var messageID: String
+    public var status: DeliveryStatus
+    /// The provider's own word for it, and any error code it gave.
+    public var providerStatus: String
+    public var errorCode: String?
+    public var at: Date
+    /// The callback as received, for review.
+    public var raw: String
+
+    public init(provider: String, messageID: String, status: DeliveryStatus, providerStatus: String, errorCode: String? = nil, at: Date, raw: String) {
+        self.provider = provider
+        self.messageID = messageID
+        self.status = status
+        self.providerStatus = providerStatus
+        self.errorCode = errorCode
+        self.at = at
+        self.raw = raw
+    }
+}
+
+/// What recording a receipt came to.
+public enum ReceiptResult: Sendable, Equatable {
+    case recorded(jobID: String)
+    /// The same status for the same message was already recorded.
+    case duplicate
+    /// Recorded, but an earlier report had already moved the message further.
+    case late(jobID: String, current: DeliveryStatus)
+    /// No sent message has this id: stored for review.
+    case unmatched
 }

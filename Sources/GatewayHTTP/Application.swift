@@ -1,9 +1,11 @@
 import ContactLog
 import Foundation
 import GatewayCore
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Providers
 import Templates
 
 /// Where the HTTP API listens and what it needs to know.
@@ -22,13 +24,14 @@ public struct HTTPConfiguration: Sendable {
 /// The HTTP API: health, and marketing's template endpoints. `gateway run` and the tests both
 /// build it here.
 public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
-                             logger: Logger) -> some ApplicationProtocol {
-    Application(router: buildRouter(configuration: configuration, templates: templates, store: store),
+                             twilioReceipts: [TwilioReceipts] = [], logger: Logger) -> some ApplicationProtocol {
+    Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
 }
 
-public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore) -> Router<BasicRequestContext> {
+public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
+                        twilioReceipts: [TwilioReceipts] = []) -> Router<BasicRequestContext> {
     let router = Router()
     router.get("/health") { _, _ in JSONResponse.ok(JSONValue.object(["status": .string("ok")])) }
     router.get("/templates") { _, _ in JSONResponse.ok(TemplatesAPI.list(templates)) }
@@ -48,6 +51,11 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
     router.post("/contacts/:id/opt-outs") { request, context in
         let body = try await request.body.collect(upTo: 64 * 1024)
         return try await ContactsAPI.add(contact: context.parameters.get("id") ?? "", body: Array(buffer: body), store: store)
+    }
+    router.post("/webhooks/twilio/status") { request, context in
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        return try await ReceiptsAPI.twilio(body: Array(buffer: body), signature: request.headers[HTTPField.Name("X-Twilio-Signature")!],
+                                            verifiers: twilioReceipts, store: store, logger: context.logger)
     }
     return router
 }

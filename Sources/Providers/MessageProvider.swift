@@ -9,6 +9,13 @@ public protocol MessageProvider: Sendable {
     /// The longest one request to this provider may take, in seconds.
     var requestTimeout: Double { get }
     func send(_ messages: [OutboundMessage]) async -> [DispatchResult]
+    /// Failure codes that mean the recipient unsubscribed at the provider (Twilio 21610): the
+    /// gateway records an opt-out for the channel.
+    var unsubscribedCodes: Set<String> { get }
+}
+
+extension MessageProvider {
+    public var unsubscribedCodes: Set<String> { [] }
 }
 
 extension HTTPClientError {
@@ -23,8 +30,17 @@ extension HTTPClientError {
 }
 
 /// Form encoding as application/x-www-form-urlencoded specifies it (space as '+').
-enum FormEncoding {
+public enum FormEncoding {
     private static let unreserved: Set<UInt8> = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*".utf8)
+
+    /// Decodes a form body, keeping the order and every field ('+' is a space).
+    public static func decode(_ body: String) -> [(String, String)] {
+        body.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func unescape(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            return (unescape(parts[0]), parts.count > 1 ? unescape(parts[1]) : "")
+        }
+    }
 
     static func encode(_ fields: [(String, String)]) -> String {
         fields.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")

@@ -31,6 +31,8 @@ public struct TwilioProvider: MessageProvider {
     public let configuration: Configuration
     private let client: CurlHTTPClient
     public var requestTimeout: Double { configuration.timeout }
+    /// 21610: "Attempt to send to unsubscribed recipient" (the number replied STOP to this sender).
+    public var unsubscribedCodes: Set<String> { ["twilio_21610"] }
 
     public init(name: String, configuration: Configuration, client: CurlHTTPClient) {
         self.name = name

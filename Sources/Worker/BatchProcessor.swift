@@ -281,6 +281,7 @@ public struct BatchProcessor: Sendable {
         // 5. Record outcomes, scheduling retries first so a crash in between cannot lose them.
         var outcomes: [ContactEvent] = []
         var retries: [(raw: [UInt8], attempt: Int, at: Date)] = []
+        var unsubscribed: [OptOut] = []
         let done = clock()
         for (send, result) in zip(claimed, results) {
             let base = ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .sent, at: done, attempt: send.job.attempt,
@@ -296,6 +297,10 @@ public struct BatchProcessor: Sendable {
                 event.detail = "accepted by \(send.provider.name) as \(id)" + (status.map { " (\($0))" } ?? "")
             case .permanentFailure(let code, let message):
                 releases.append((send.capChecks, send.job.id))
+                if send.provider.unsubscribedCodes.contains(code) {
+                    unsubscribed.append(OptOut(contactID: send.job.contact.id, channel: send.message.channel, kind: .optOut,
+                                               setBy: "provider:\(send.provider.name)", setAt: done, reason: "\(code): \(message)"))
+                }
                 summary.failed += 1
                 event.kind = .failed
                 event.reason = code
@@ -320,6 +325,8 @@ public struct BatchProcessor: Sendable {
         }
         try await scheduler.schedule(retries)
         _ = try await store.append(outcomes)
+        // The provider says the recipient unsubscribed: never use this channel for them again.
+        for mark in unsubscribed { try await store.setOptOut(mark) }
         // Only messages actually sent count against caps.
         for release in releases where !release.checks.isEmpty { try await ledger.release(release.checks, member: release.member) }
 

@@ -6,6 +6,8 @@ import Yams
 /// The configured providers, and which one serves each channel.
 public struct ProviderRegistry: Sendable {
     public var providers: [any MessageProvider]
+    /// Verifiers for the delivery reports of the Twilio providers that set a status_callback.
+    public var twilioReceipts: [TwilioReceipts] = []
     private var byChannel: [Channel: any MessageProvider]
 
     public init(providers: [(provider: any MessageProvider, priority: Int)]) {
@@ -29,6 +31,7 @@ public struct ProviderRegistry: Sendable {
         let fm = FileManager.default
         let files = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted()
         var loaded: [(provider: any MessageProvider, priority: Int)] = []
+        var receipts: [TwilioReceipts] = []
         for file in files {
             let path = (directory as NSString).appendingPathComponent(file)
             let name = String(file.prefix { $0 != "." })
@@ -38,16 +41,20 @@ public struct ProviderRegistry: Sendable {
             }
             var values = try GatewayConfiguration.flatMapping(yaml: text, file: path)
             for (key, value) in values { values[key] = try expand(value, key: key, file: path, environment: environment) }
-            loaded.append(try provider(named: name, values: values, file: path, outboxPath: outboxPath, client: client))
+            let entry = try provider(named: name, values: values, file: path, outboxPath: outboxPath, client: client)
+            loaded.append((entry.provider, entry.priority))
+            if let receipt = entry.receipts { receipts.append(receipt) }
         }
         if loaded.isEmpty {
             loaded.append((try SandboxProvider(outboxPath: outboxPath), 1000))
         }
-        return ProviderRegistry(providers: loaded)
+        var registry = ProviderRegistry(providers: loaded)
+        registry.twilioReceipts = receipts
+        return registry
     }
 
     static func provider(named name: String, values: [String: String], file: String, outboxPath: String,
-                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int) {
+                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int, receipts: TwilioReceipts?) {
         var values = values
         func take(_ key: String) -> String? { values.removeValue(forKey: key) }
         func required(_ key: String) throws -> String {
@@ -60,6 +67,7 @@ public struct ProviderRegistry: Sendable {
         let priorityText = take("priority") ?? "100"
         guard let priority = Int(priorityText) else { throw ConfigurationError("\(file): priority must be a whole number, got \"\(priorityText)\"") }
         let provider: any MessageProvider
+        var receipts: TwilioReceipts?
         switch type {
         case "sandbox":
             provider = try SandboxProvider(name: name, outboxPath: take("outbox") ?? outboxPath)
@@ -84,9 +92,21 @@ public struct ProviderRegistry: Sendable {
             guard let timeout = Double(timeoutText), timeout > 0, timeout <= 120 else {
                 throw ConfigurationError("\(file): timeout_seconds must be a number from 0 to 120, got \"\(timeoutText)\"")
             }
+            let token = try required("auth_token")
+            let callback = take("status_callback")
+            let unsigned = take("accept_unsigned_receipts")
+            guard unsigned == nil || unsigned == "true" || unsigned == "false" else {
+                throw ConfigurationError("\(file): accept_unsigned_receipts must be true or false")
+            }
+            if let callback {
+                guard callback.hasPrefix("https://") || callback.hasPrefix("http://") else {
+                    throw ConfigurationError("\(file): status_callback must be the full public URL of /webhooks/twilio/status, like https://gateway.example.com/webhooks/twilio/status")
+                }
+                receipts = TwilioReceipts(provider: name, authToken: token, callbackURL: callback, acceptUnsigned: unsigned == "true")
+            }
             provider = TwilioProvider(name: name, configuration: .init(
-                accountSID: sid, authToken: try required("auth_token"), from: from, messagingServiceSID: service,
-                baseURL: baseURL, statusCallback: take("status_callback"), timeout: timeout), client: client)
+                accountSID: sid, authToken: token, from: from, messagingServiceSID: service,
+                baseURL: baseURL, statusCallback: callback, timeout: timeout), client: client)
         default:
             throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, sandbox)")
         }
@@ -96,7 +116,7 @@ public struct ProviderRegistry: Sendable {
         if let unknown = values.keys.sorted().first {
             throw ConfigurationError("\(file): unknown key \"\(unknown)\" for a \(type) provider")
         }
-        return (provider, priority)
+        return (provider, priority, receipts)
     }
 
     /// Replaces `${NAME}` with the environment variable NAME; an unset one is an error naming it.

@@ -165,6 +165,17 @@ import TestSupport
         #expect(outcome.kind == .failed)
         #expect(outcome.reason == "twilio_21610")
         #expect(fake.requests.count == 1)
+        // Twilio says the number unsubscribed (it replied STOP): an SMS opt-out is recorded, so the
+        // next SMS to this contact is never attempted.
+        let marks = try await SQLiteContactLog(path: harness.configuration.contactLogPath).optOuts(["C-PERM-1"])["C-PERM-1"] ?? []
+        #expect(marks.map(\.channel) == [.sms])
+        #expect(marks.first?.setBy == "provider:twilio")
+        try await harness.running { _ in
+            try await harness.enqueue(job("PERM-2").replacingOccurrences(of: "C-PERM-2", with: "C-PERM-1"))
+            _ = try await harness.waitForOutcome(job: "PERM-2")
+        }
+        #expect(try await harness.outcome(job: "PERM-2")?.reason == "opted_out")
+        #expect(fake.requests.count == 1)
     }
 
     @Test func aSendInterruptedByACrashIsNotRepeated() async throws {

@@ -1,0 +1,74 @@
+import ContactLog
+import Foundation
+import GatewayCore
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Providers
+import Testing
+@testable import GatewayHTTP
+@testable import Templates
+
+@Suite struct ReceiptsAPITests {
+    let callback = "https://gateway.example.com/webhooks/twilio/status"
+    let token = "tw-secret-token"
+
+    func signedRequest(_ fields: [(String, String)], token: String? = nil) -> (body: ByteBuffer, headers: HTTPFields) {
+        let body = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.1)" }.joined(separator: "&")
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-www-form-urlencoded"
+        headers[HTTPField.Name("X-Twilio-Signature")!] = TwilioReceipts.signature(url: callback, parameters: fields, authToken: token ?? self.token)
+        return (ByteBuffer(string: body), headers)
+    }
+
+    @Test func signedReportsAreRecordedAndForgedOnesRefused() async throws {
+        let store = try temporaryStore()
+        var sent = ContactEvent(jobID: "J1", contactID: "C1", kind: .sent, at: Date(), channel: .sms, provider: "twilio", providerMessageID: "SM123")
+        sent.body = "Hola"
+        _ = try await store.append([sent])
+        let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
+                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          defaultLocale: "es-CR")
+        let receipts = [TwilioReceipts(provider: "twilio", authToken: token, callbackURL: callback)]
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store, twilioReceipts: receipts))
+        let delivered: [(String, String)] = [("AccountSid", "AC1"), ("MessageSid", "SM123"), ("MessageStatus", "delivered"), ("To", "+50688887777")]
+        try await app.test(.router) { client in
+            let good = signedRequest(delivered)
+            try await client.execute(uri: "/webhooks/twilio/status", method: .post, headers: good.headers, body: good.body) { response in
+                #expect(response.status == .noContent)
+            }
+            // Replayed: still 204, recorded once.
+            try await client.execute(uri: "/webhooks/twilio/status", method: .post, headers: good.headers, body: good.body) { response in
+                #expect(response.status == .noContent)
+            }
+            // Tampered after signing: the body says undelivered, the signature was for delivered.
+            var forged = signedRequest(delivered)
+            forged.body = ByteBuffer(string: "AccountSid=AC1&MessageSid=SM123&MessageStatus=undelivered&To=%2B50688887777")
+            try await client.execute(uri: "/webhooks/twilio/status", method: .post, headers: forged.headers, body: forged.body) { response in
+                #expect(response.status == .forbidden)
+            }
+            // Signed with another token, and not signed at all.
+            let wrongKey = signedRequest(delivered, token: "other")
+            try await client.execute(uri: "/webhooks/twilio/status", method: .post, headers: wrongKey.headers, body: wrongKey.body) { response in
+                #expect(response.status == .forbidden)
+            }
+            try await client.execute(uri: "/webhooks/twilio/status", method: .post, body: good.body) { response in
+                #expect(response.status == .forbidden)
+            }
+            // A late `sent` after `delivered`, and a report about a message nobody sent.
+            let late = signedRequest([("MessageSid", "SM123"), ("MessageStatus", "sent")])
+            try await client.execute(uri: "/webhooks/twilio/status", method: .post, headers: late.headers, body: late.body) { response in
+                #expect(response.status == .noContent)
+            }
+            let unknown = signedRequest([("MessageSid", "SM999"), ("MessageStatus", "delivered")])
+            try await client.execute(uri: "/webhooks/twilio/status", method: .post, headers: unknown.headers, body: unknown.body) { response in
+                #expect(response.status == .noContent)
+            }
+        }
+        #expect(try await store.deliveryStatus(jobID: "J1") == .delivered)
+        let events = try await store.events(EventFilter(kinds: [.receipt])).map(\.event)
+        #expect(events.map(\.reason) == ["delivered", "sent", "delivered"])
+        #expect(events.map(\.jobID) == ["J1", "J1", nil])
+    }
+}
