@@ -83,6 +83,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: [
             "RedisQueue",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Tests/TestSupport"),
@@ -92,6 +93,7 @@ let package = Package(
             "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
@@ -101,6 +103,7 @@ let package = Package(
         ]),
         .testTarget(name: "ProvidersTests", dependencies: [
             "Providers", "GatewayCore", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
             "Worker", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport",

@@ -24,14 +24,15 @@ public struct HTTPConfiguration: Sendable {
 /// The HTTP API: health, and marketing's template endpoints. `gateway run` and the tests both
 /// build it here.
 public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
-                             twilioReceipts: [TwilioReceipts] = [], logger: Logger) -> some ApplicationProtocol {
-    Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts),
+                             twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [], logger: Logger) -> some ApplicationProtocol {
+    Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
+                                    sendGridEvents: sendGridEvents),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
 }
 
 public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
-                        twilioReceipts: [TwilioReceipts] = []) -> Router<BasicRequestContext> {
+                        twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = []) -> Router<BasicRequestContext> {
     let router = Router()
     router.get("/health") { _, _ in JSONResponse.ok(JSONValue.object(["status": .string("ok")])) }
     router.get("/templates") { _, _ in JSONResponse.ok(TemplatesAPI.list(templates)) }
@@ -56,6 +57,14 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
         let body = try await request.body.collect(upTo: 64 * 1024)
         return try await ReceiptsAPI.twilio(body: Array(buffer: body), signature: request.headers[HTTPField.Name("X-Twilio-Signature")!],
                                             verifiers: twilioReceipts, store: store, logger: context.logger)
+    }
+    router.post("/webhooks/sendgrid/events") { request, context in
+        let body = try await request.body.collect(upTo: 4 << 20)
+        return try await ReceiptsAPI.sendGrid(
+            body: Array(buffer: body),
+            signature: request.headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Signature")!],
+            timestamp: request.headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Timestamp")!],
+            verifiers: sendGridEvents, store: store, logger: context.logger)
     }
     return router
 }

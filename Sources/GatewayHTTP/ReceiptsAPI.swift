@@ -29,4 +29,34 @@ enum ReceiptsAPI {
             return Response(status: .noContent)
         }
     }
+
+    /// POST /webhooks/sendgrid/events: a batch of SendGrid events, signed with ECDSA P-256.
+    static func sendGrid(body: [UInt8], signature: String?, timestamp: String?, verifiers: [SendGridEvents],
+                         store: any ContactLogStore, logger: Logger) async throws -> Response {
+        guard let verifier = verifiers.first(where: { $0.isValid(signature: signature, timestamp: timestamp, body: body) }) else {
+            logger.warning("sendgrid event webhook refused: bad or missing signature", metadata: ["signature_present": "\(signature != nil)"])
+            return JSONResponse.error(.forbidden, "bad_signature", verifiers.isEmpty
+                ? "no SendGrid provider with an event_webhook_public_key is configured"
+                : "the event webhook signature does not match the configured event_webhook_public_key")
+        }
+        switch verifier.receipts(body: body) {
+        case .failure(let rejection):
+            return JSONResponse.error(.badRequest, "bad_receipt", rejection.message)
+        case .success(let receipts):
+            for receipt in receipts {
+                let result = try await store.appendReceipt(receipt)
+                guard receipt.status == .unsubscribed || receipt.status == .spamReport else { continue }
+                // The customer asked to stop (or marked the mail as spam): no more e-mail to them.
+                let jobID: String? = switch result {
+                case .recorded(let id), .late(let id, _): id
+                case .duplicate, .unmatched: nil
+                }
+                if let jobID, let contact = try await store.events(EventFilter(jobID: jobID, kinds: [.sent], limit: 1)).first?.event.contactID {
+                    try await store.setOptOut(OptOut(contactID: contact, channel: .email, kind: .optOut, setBy: "provider:\(receipt.provider)",
+                                                     setAt: receipt.at, reason: "SendGrid \(receipt.providerStatus) event"))
+                }
+            }
+            return Response(status: .noContent)
+        }
+    }
 }

@@ -8,6 +8,8 @@ public struct ProviderRegistry: Sendable {
     public var providers: [any MessageProvider]
     /// Verifiers for the delivery reports of the Twilio providers that set a status_callback.
     public var twilioReceipts: [TwilioReceipts] = []
+    /// Verifiers for the event webhooks of the SendGrid providers.
+    public var sendGridEvents: [SendGridEvents] = []
     private var byChannel: [Channel: any MessageProvider]
 
     public init(providers: [(provider: any MessageProvider, priority: Int)]) {
@@ -32,6 +34,7 @@ public struct ProviderRegistry: Sendable {
         let files = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted()
         var loaded: [(provider: any MessageProvider, priority: Int)] = []
         var receipts: [TwilioReceipts] = []
+        var events: [SendGridEvents] = []
         for file in files {
             let path = (directory as NSString).appendingPathComponent(file)
             let name = String(file.prefix { $0 != "." })
@@ -44,17 +47,19 @@ public struct ProviderRegistry: Sendable {
             let entry = try provider(named: name, values: values, file: path, outboxPath: outboxPath, client: client)
             loaded.append((entry.provider, entry.priority))
             if let receipt = entry.receipts { receipts.append(receipt) }
+            if let verifier = entry.events { events.append(verifier) }
         }
         if loaded.isEmpty {
             loaded.append((try SandboxProvider(outboxPath: outboxPath), 1000))
         }
         var registry = ProviderRegistry(providers: loaded)
         registry.twilioReceipts = receipts
+        registry.sendGridEvents = events
         return registry
     }
 
     static func provider(named name: String, values: [String: String], file: String, outboxPath: String,
-                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int, receipts: TwilioReceipts?) {
+                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int, receipts: TwilioReceipts?, events: SendGridEvents?) {
         var values = values
         func take(_ key: String) -> String? { values.removeValue(forKey: key) }
         func required(_ key: String) throws -> String {
@@ -68,6 +73,28 @@ public struct ProviderRegistry: Sendable {
         guard let priority = Int(priorityText) else { throw ConfigurationError("\(file): priority must be a whole number, got \"\(priorityText)\"") }
         let provider: any MessageProvider
         var receipts: TwilioReceipts?
+        var events: SendGridEvents?
+        func timeoutValue() throws -> Double {
+            let text = take("timeout_seconds") ?? "10"
+            guard let timeout = Double(text), timeout > 0, timeout <= 120 else {
+                throw ConfigurationError("\(file): timeout_seconds must be a number from 0 to 120, got \"\(text)\"")
+            }
+            return timeout
+        }
+        func baseURL(_ fallback: String) throws -> String {
+            let url = take("base_url") ?? fallback
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                throw ConfigurationError("\(file): base_url must start with https:// (or http:// for a local fake), got \"\(url)\"")
+            }
+            return url
+        }
+        func unsignedFlag() throws -> Bool {
+            let unsigned = take("accept_unsigned_receipts")
+            guard unsigned == nil || unsigned == "true" || unsigned == "false" else {
+                throw ConfigurationError("\(file): accept_unsigned_receipts must be true or false")
+            }
+            return unsigned == "true"
+        }
         switch type {
         case "sandbox":
             provider = try SandboxProvider(name: name, outboxPath: take("outbox") ?? outboxPath)
@@ -84,31 +111,36 @@ public struct ProviderRegistry: Sendable {
             if let from, !JobDecoder.isE164(from), !from.allSatisfy({ $0.isLetter || $0.isNumber }) {
                 throw ConfigurationError("\(file): from must be an E.164 number like +15005550006 or an alphanumeric sender id, got \"\(from)\"")
             }
-            let baseURL = take("base_url") ?? "https://api.twilio.com"
-            guard baseURL.hasPrefix("https://") || baseURL.hasPrefix("http://") else {
-                throw ConfigurationError("\(file): base_url must start with https:// (or http:// for a local fake), got \"\(baseURL)\"")
-            }
-            let timeoutText = take("timeout_seconds") ?? "10"
-            guard let timeout = Double(timeoutText), timeout > 0, timeout <= 120 else {
-                throw ConfigurationError("\(file): timeout_seconds must be a number from 0 to 120, got \"\(timeoutText)\"")
-            }
+            let base = try baseURL("https://api.twilio.com")
+            let timeout = try timeoutValue()
             let token = try required("auth_token")
             let callback = take("status_callback")
-            let unsigned = take("accept_unsigned_receipts")
-            guard unsigned == nil || unsigned == "true" || unsigned == "false" else {
-                throw ConfigurationError("\(file): accept_unsigned_receipts must be true or false")
-            }
+            let unsigned = try unsignedFlag()
             if let callback {
                 guard callback.hasPrefix("https://") || callback.hasPrefix("http://") else {
                     throw ConfigurationError("\(file): status_callback must be the full public URL of /webhooks/twilio/status, like https://gateway.example.com/webhooks/twilio/status")
                 }
-                receipts = TwilioReceipts(provider: name, authToken: token, callbackURL: callback, acceptUnsigned: unsigned == "true")
+                receipts = TwilioReceipts(provider: name, authToken: token, callbackURL: callback, acceptUnsigned: unsigned)
             }
             provider = TwilioProvider(name: name, configuration: .init(
                 accountSID: sid, authToken: token, from: from, messagingServiceSID: service,
-                baseURL: baseURL, statusCallback: callback, timeout: timeout), client: client)
+                baseURL: base, statusCallback: callback, timeout: timeout), client: client)
+        case "sendgrid":
+            let from = try required("from_email")
+            guard JobDecoder.isEmailAddress(from) else { throw ConfigurationError("\(file): from_email is not an e-mail address: \"\(from)\"") }
+            let key = take("event_webhook_public_key")
+            let unsigned = try unsignedFlag()
+            do {
+                events = try SendGridEvents(provider: name, publicKey: key, acceptUnsigned: unsigned)
+            } catch {
+                throw ConfigurationError("\(file): event_webhook_public_key: \((error as? ReceiptRejection)?.message ?? "\(error)")")
+            }
+            if key == nil && !unsigned { events = nil }
+            provider = SendGridProvider(name: name, configuration: .init(
+                apiKey: try required("api_key"), fromEmail: from, fromName: take("from_name"), listUnsubscribe: take("list_unsubscribe"),
+                baseURL: try baseURL("https://api.sendgrid.com"), timeout: try timeoutValue()), client: client)
         default:
-            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, sandbox)")
+            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, sendgrid, sandbox)")
         }
         if let channels = take("channels") {
             throw ConfigurationError("\(file): channels is fixed by the provider type; remove \"channels: \(channels)\"")
@@ -116,7 +148,7 @@ public struct ProviderRegistry: Sendable {
         if let unknown = values.keys.sorted().first {
             throw ConfigurationError("\(file): unknown key \"\(unknown)\" for a \(type) provider")
         }
-        return (provider, priority, receipts)
+        return (provider, priority, receipts, events)
     }
 
     /// Replaces `${NAME}` with the environment variable NAME; an unset one is an error naming it.

@@ -66,7 +66,8 @@ struct Run: AsyncParsableCommand {
         if configuration.httpPort != 0 {
             let http = buildApplication(
                 configuration: HTTPConfiguration(host: configuration.httpHost, port: configuration.httpPort, defaultLocale: configuration.defaultLocale),
-                templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts, logger: logger)
+                templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts,
+                sendGridEvents: gateway.providers.sendGridEvents, logger: logger)
             services.append(.init(service: http))
             logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)"])
         }

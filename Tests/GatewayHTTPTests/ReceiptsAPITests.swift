@@ -1,4 +1,5 @@
 import ContactLog
+import Crypto
 import Foundation
 import GatewayCore
 import HTTPTypes
@@ -70,5 +71,40 @@ import Testing
         let events = try await store.events(EventFilter(kinds: [.receipt])).map(\.event)
         #expect(events.map(\.reason) == ["delivered", "sent", "delivered"])
         #expect(events.map(\.jobID) == ["J1", "J1", nil])
+    }
+}
+
+@Suite struct SendGridWebhookTests {
+    @Test func signedEventsAreRecordedAndUnsubscribesBecomeOptOuts() async throws {
+        let key = P256.Signing.PrivateKey()
+        let store = try temporaryStore()
+        _ = try await store.append([ContactEvent(jobID: "E1", contactID: "C-E", kind: .sent, at: Date(), channel: .email, provider: "sendgrid", providerMessageID: "msg1")])
+        let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
+                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          defaultLocale: "es-CR")
+        let verifier = try SendGridEvents(provider: "sendgrid", publicKey: key.publicKey.derRepresentation.base64EncodedString())
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store, sendGridEvents: [verifier]))
+        let body = #"[{"event":"delivered","sg_message_id":"msg1.filter.0","timestamp":1796000000},{"event":"unsubscribe","sg_message_id":"msg1.filter.0","timestamp":1796000100}]"#
+        let timestamp = "1796000200"
+        let signature = try key.signature(for: Data(timestamp.utf8) + Data(body.utf8)).derRepresentation.base64EncodedString()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Signature")!] = signature
+        headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Timestamp")!] = timestamp
+        let signedHeaders = headers
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/webhooks/sendgrid/events", method: .post, headers: signedHeaders, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .noContent)
+            }
+            var tampered = signedHeaders
+            tampered[HTTPField.Name("X-Twilio-Email-Event-Webhook-Timestamp")!] = "1796000201"
+            try await client.execute(uri: "/webhooks/sendgrid/events", method: .post, headers: tampered, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .forbidden)
+            }
+        }
+        #expect(try await store.deliveryStatus(jobID: "E1") == .unsubscribed)
+        let marks = try await store.optOuts(["C-E"])["C-E"] ?? []
+        #expect(marks.map(\.channel) == [.email])
+        #expect(marks.first?.setBy == "provider:sendgrid")
     }
 }

@@ -131,8 +131,15 @@ public final class FakeTwilio: @unchecked Sendable {
     public func serve<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router()
         router.post("/**") { request, _ in try await self.respond(request) }
+        return try await LoopbackServer.serve(router, body)
+    }
+}
+
+/// Runs a Hummingbird router on a free loopback port while `body` runs.
+public enum LoopbackServer {
+    public static func serve<T: Sendable>(_ router: Router<BasicRequestContext>, _ body: @Sendable (String) async throws -> T) async throws -> T {
         let port = PortBox()
-        var logger = Logger(label: "fake-twilio")
+        var logger = Logger(label: "fake-server")
         logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) }, logger: logger)

@@ -111,6 +111,25 @@ import TestSupport
         #expect(try await harness.pendingCount() == 0)
     }
 
+    @Test func emailGoesOutThroughSendGrid() async throws {
+        let fake = FakeSendGrid()
+        let harness = try Harness()
+        let outcome = try await fake.serve { base in
+            try harness.writeProvider("sendgrid", "type: sendgrid\napi_key: ${TEST_SENDGRID_KEY}\nfrom_email: cobros@banco.example\nfrom_name: Banco Ejemplo\nbase_url: \(base)\n")
+            return try await harness.running(environment: ["TEST_SENDGRID_KEY": fake.apiKey]) { _ in
+                try await harness.enqueue(job("SG-1").replacingOccurrences(of: #""channels": ["sms"]"#, with: #""channels": ["email"]"#)
+                    .replacingOccurrences(of: #""locale": "es-CR""#, with: #""locale": "es-CR", "email": "ana@example.com""#))
+                return try await harness.waitForOutcome(job: "SG-1")
+            }
+        }
+        #expect(outcome.kind == .sent)
+        #expect(outcome.provider == "sendgrid")
+        #expect(outcome.providerMessageID?.hasPrefix("sg1-") == true)
+        let body = try #require(fake.bodies.first)
+        #expect(body["subject"] as? String == "Recordatorio: su pago de $125,50 vence el 1 de diciembre de 2026")
+        #expect(((body["content"] as? [[String: String]])?.last?["value"])?.contains("<p>Hola Ana:</p>") == true)
+    }
+
     @Test func retryableFailuresAreRetriedThroughTheScheduledSet() async throws {
         let fake = FakeTwilio()
         fake.enqueue(.serverError, .rateLimited(retryAfter: 0))

@@ -1,0 +1,105 @@
+import Foundation
+import GatewayCore
+
+/// SendGrid's v3 Mail Send API, as documented: `POST /v3/mail/send` with `Authorization: Bearer
+/// <API key>`, a JSON body with personalizations, from, subject and text + HTML content; 202 with the
+/// message id in `X-Message-Id`.
+public struct SendGridProvider: MessageProvider {
+    public struct Configuration: Sendable, Equatable {
+        public var apiKey: String
+        public var fromEmail: String
+        public var fromName: String?
+        /// `List-Unsubscribe` value, e.g. "<mailto:unsubscribe@bank.example>, <https://bank.example/unsub>".
+        public var listUnsubscribe: String?
+        public var baseURL: String
+        public var timeout: Double
+
+        public init(apiKey: String, fromEmail: String, fromName: String? = nil, listUnsubscribe: String? = nil,
+                    baseURL: String = "https://api.sendgrid.com", timeout: Double = 10) {
+            self.apiKey = apiKey
+            self.fromEmail = fromEmail
+            self.fromName = fromName
+            self.listUnsubscribe = listUnsubscribe
+            self.baseURL = baseURL
+            self.timeout = timeout
+        }
+    }
+
+    public let name: String
+    public let channels: Set<Channel> = [.email]
+    public let configuration: Configuration
+    private let client: CurlHTTPClient
+    public var requestTimeout: Double { configuration.timeout }
+
+    public init(name: String, configuration: Configuration, client: CurlHTTPClient) {
+        self.name = name
+        self.configuration = configuration
+        self.client = client
+    }
+
+    func request(for message: OutboundMessage) -> HTTPRequest {
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        var from: [String: JSONValue] = ["email": .string(configuration.fromEmail)]
+        if let name = configuration.fromName { from["name"] = .string(name) }
+        var content: [JSONValue] = [.object(["type": .string("text/plain"), "value": .string(message.body)])]
+        if let html = message.html { content.append(.object(["type": .string("text/html"), "value": .string(html)])) }
+        var body: [String: JSONValue] = [
+            "personalizations": .array([.object([
+                "to": .array([.object(["email": .string(message.to)])]),
+                // Echoed back in every event: ties a report to the job even before the message id is known.
+                "custom_args": .object(["job_id": .string(message.jobID), "contact_id": .string(message.contactID)]),
+            ])]),
+            "from": .object(from),
+            "subject": .string(message.subject ?? ""),
+            "content": .array(content),
+        ]
+        if let unsubscribe = configuration.listUnsubscribe {
+            body["headers"] = .object(["List-Unsubscribe": .string(unsubscribe), "List-Unsubscribe-Post": .string("List-Unsubscribe=One-Click")])
+        }
+        return HTTPRequest(
+            method: "POST", url: "\(base)/v3/mail/send",
+            headers: [("Authorization", "Bearer \(configuration.apiKey)"), ("Content-Type", "application/json")],
+            body: Array((try? JSONEncoder.stable().encode(JSONValue.object(body))) ?? Data()), timeout: configuration.timeout)
+    }
+
+    public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
+        await withTaskGroup(of: (Int, DispatchResult).self) { group in
+            for (index, message) in messages.enumerated() {
+                let request = request(for: message)
+                group.addTask {
+                    do throws(HTTPClientError) {
+                        return (index, Self.classify(try await client.send(request)))
+                    } catch {
+                        return (index, error.dispatchResult)
+                    }
+                }
+            }
+            var results = [DispatchResult](repeating: .retryableFailure(code: "not_sent", message: "", retryAfter: nil), count: messages.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+    }
+
+    /// 202 + X-Message-Id: accepted. 429 and 5xx: retry. Other 4xx: permanent, with SendGrid's message.
+    static func classify(_ response: HTTPResponse) -> DispatchResult {
+        let errors = ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any])?["errors"] as? [[String: Any]]
+        let detail = errors?.compactMap { error -> String? in
+            guard let message = error["message"] as? String else { return nil }
+            return (error["field"] as? String).map { "\($0): \(message)" } ?? message
+        }.joined(separator: "; ")
+        switch response.status {
+        case 200..<300:
+            guard let id = response.header("x-message-id"), !id.isEmpty else {
+                return .permanentFailure(code: "sendgrid_no_message_id", message: "SendGrid answered \(response.status) without X-Message-Id; not retried to avoid a duplicate")
+            }
+            return .accepted(messageID: id, status: "accepted")
+        case 429, 500..<600:
+            let retryAfter = response.header("retry-after").flatMap(Double.init)
+                ?? response.header("x-ratelimit-reset").flatMap(Double.init).map { max(0, $0 - Date().timeIntervalSince1970) }
+            return .retryableFailure(code: "http_\(response.status)", message: "SendGrid answered \(response.status)" + (detail.map { ": \($0)" } ?? ""), retryAfter: retryAfter)
+        default:
+            return .permanentFailure(code: "sendgrid_\(response.status)", message: "SendGrid answered \(response.status)" + (detail.map { ": \($0)" } ?? ""))
+        }
+    }
+}

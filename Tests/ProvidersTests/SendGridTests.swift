@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+import GatewayCore
+import Testing
+import TestSupport
+@testable import Providers
+
+@Suite struct SendGridProviderTests {
+    let client = CurlHTTPClient()
+
+    func email(_ n: Int = 1, to: String = "ana@example.com") -> OutboundMessage {
+        OutboundMessage(jobID: "J\(n)", contactID: "C\(n)", channel: .email, to: to, subject: "Su pago de $125,50",
+                        body: "Hola Ana:\n\nSu pago vence hoy.", html: "<p>Hola Ana:</p><p>Su pago vence hoy.</p>")
+    }
+
+    func provider(_ fake: FakeSendGrid, _ base: String, key: String? = nil) -> SendGridProvider {
+        SendGridProvider(name: "sendgrid", configuration: .init(apiKey: key ?? fake.apiKey, fromEmail: "cobros@banco.example", fromName: "Banco Ejemplo",
+                                                                 listUnsubscribe: "<mailto:baja@banco.example>", baseURL: base), client: client)
+    }
+
+    @Test func sendsTheDocumentedRequest() async throws {
+        let fake = FakeSendGrid()
+        let results = try await fake.serve { base in await provider(fake, base).send([email()]) }
+        guard case .accepted(let id, _) = results[0] else {
+            Issue.record("not accepted: \(results[0])")
+            return
+        }
+        #expect(id.hasPrefix("sg1-"))
+        let body = try #require(fake.bodies.first)
+        let personalization = (body["personalizations"] as? [[String: Any]])?.first
+        #expect((personalization?["to"] as? [[String: Any]])?.first?["email"] as? String == "ana@example.com")
+        #expect((personalization?["custom_args"] as? [String: String]) == ["job_id": "J1", "contact_id": "C1"])
+        #expect((body["from"] as? [String: String]) == ["email": "cobros@banco.example", "name": "Banco Ejemplo"])
+        #expect(body["subject"] as? String == "Su pago de $125,50")
+        #expect((body["content"] as? [[String: String]]) == [["type": "text/plain", "value": "Hola Ana:\n\nSu pago vence hoy."],
+                                                              ["type": "text/html", "value": "<p>Hola Ana:</p><p>Su pago vence hoy.</p>"]])
+        #expect((body["headers"] as? [String: String])?["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+    }
+
+    @Test func classifiesSendGridAnswers() async throws {
+        let fake = FakeSendGrid()
+        fake.enqueue(.error(status: 429, message: "too many requests", field: nil), .error(status: 503, message: "unavailable", field: nil))
+        let results = try await fake.serve { base in
+            var all: [DispatchResult] = []
+            for n in 1...2 { all += await provider(fake, base).send([email(n)]) }
+            all += await provider(fake, base).send([email(3, to: "not-an-address")])
+            all += await provider(fake, base, key: "SG.wrong").send([email(4)])
+            return all
+        }
+        #expect(results[0] == .retryableFailure(code: "http_429", message: "SendGrid answered 429: too many requests", retryAfter: nil))
+        #expect(results[1] == .retryableFailure(code: "http_503", message: "SendGrid answered 503: unavailable", retryAfter: nil))
+        #expect(results[2] == .permanentFailure(code: "sendgrid_400", message: "SendGrid answered 400: personalizations.0.to: The to array is required for all personalization objects, and must have at least one email object with a valid email address."))
+        #expect(results[3] == .permanentFailure(code: "sendgrid_401", message: "SendGrid answered 401: The provided authorization grant is invalid, expired, or revoked"))
+    }
+}
+
+@Suite struct SendGridEventsTests {
+    let key = P256.Signing.PrivateKey()
+
+    func signed(_ body: String, timestamp: String = "1796000000") throws -> (String, String) {
+        let signature = try key.signature(for: Data(timestamp.utf8) + Data(body.utf8))
+        return (signature.derRepresentation.base64EncodedString(), timestamp)
+    }
+
+    @Test func verifiesSendGridSignatures() throws {
+        let verifier = try SendGridEvents(provider: "sendgrid", publicKey: key.publicKey.derRepresentation.base64EncodedString())
+        let body = #"[{"email":"ana@example.com","event":"delivered","sg_message_id":"abc123.filter0001.1.0","timestamp":1796000000}]"#
+        let (signature, timestamp) = try signed(body)
+        #expect(verifier.isValid(signature: signature, timestamp: timestamp, body: Array(body.utf8)))
+        #expect(!verifier.isValid(signature: signature, timestamp: "1796000001", body: Array(body.utf8)))
+        #expect(!verifier.isValid(signature: signature, timestamp: timestamp, body: Array(body.replacingOccurrences(of: "delivered", with: "bounce").utf8)))
+        #expect(!verifier.isValid(signature: nil, timestamp: nil, body: Array(body.utf8)))
+        #expect(!verifier.isValid(signature: "bm90IGEgc2lnbmF0dXJl", timestamp: timestamp, body: Array(body.utf8)))
+        let pem = try SendGridEvents(provider: "sendgrid", publicKey: key.publicKey.pemRepresentation)
+        #expect(pem.isValid(signature: signature, timestamp: timestamp, body: Array(body.utf8)))
+        #expect(throws: ReceiptRejection.self) { try SendGridEvents(provider: "sendgrid", publicKey: "%%%") }
+    }
+
+    @Test func mapsABatchOfEvents() throws {
+        let verifier = try SendGridEvents(provider: "sendgrid", publicKey: nil)
+        let body = #"[{"event":"processed","sg_message_id":"m1.f.0"},{"event":"deferred","sg_message_id":"m1.f.0"},{"event":"bounce","sg_message_id":"m2.f.0","reason":"550 no such user"},{"event":"unsubscribe","sg_message_id":"m3.f.0"},{"event":"spamreport","sg_message_id":"m4.f.0"},{"event":"open","sg_message_id":"m5.f.0"}]"#
+        let receipts = try verifier.receipts(body: Array(body.utf8)).get()
+        #expect(receipts.map(\.messageID) == ["m1", "m2", "m3", "m4", "m5"])
+        #expect(receipts.map(\.status) == [.queued, .bounced, .unsubscribed, .spamReport, .opened])
+        #expect(receipts[1].errorCode == "550 no such user")
+        #expect(throws: ReceiptRejection.self) { try verifier.receipts(body: Array("{}".utf8)).get() }
+    }
+}
