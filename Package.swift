@@ -104,6 +104,7 @@ let package = Package(
         .testTarget(name: "ProvidersTests", dependencies: [
             "Providers", "GatewayCore", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
             "Worker", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport",

@@ -125,6 +125,20 @@ public struct ProviderRegistry: Sendable {
             provider = TwilioProvider(name: name, configuration: .init(
                 accountSID: sid, authToken: token, from: from, messagingServiceSID: service,
                 baseURL: base, statusCallback: callback, timeout: timeout), client: client)
+        case "webhook":
+            let url = try required("url")
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                throw ConfigurationError("\(file): url must start with https:// (or http:// on a private network), got \"\(url)\"")
+            }
+            let secret = try required("secret")
+            guard secret.utf8.count >= 16 else { throw ConfigurationError("\(file): secret must be at least 16 characters (use ${ENV_VAR})") }
+            guard let list = take("channels") else { throw ConfigurationError("\(file): channels is required for a webhook provider, like channels: sms, push") }
+            let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let channels = names.compactMap(Channel.init(rawValue:))
+            guard !channels.isEmpty, channels.count == names.count else {
+                throw ConfigurationError("\(file): channels must list sms, email and/or push, comma-separated; got \"\(list)\"")
+            }
+            provider = WebhookProvider(name: name, configuration: .init(url: url, secret: secret, channels: Set(channels), timeout: try timeoutValue()), client: client)
         case "sendgrid":
             let from = try required("from_email")
             guard JobDecoder.isEmailAddress(from) else { throw ConfigurationError("\(file): from_email is not an e-mail address: \"\(from)\"") }
@@ -140,7 +154,7 @@ public struct ProviderRegistry: Sendable {
                 apiKey: try required("api_key"), fromEmail: from, fromName: take("from_name"), listUnsubscribe: take("list_unsubscribe"),
                 baseURL: try baseURL("https://api.sendgrid.com"), timeout: try timeoutValue()), client: client)
         default:
-            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, sendgrid, sandbox)")
+            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, sendgrid, webhook, sandbox)")
         }
         if let channels = take("channels") {
             throw ConfigurationError("\(file): channels is fixed by the provider type; remove \"channels: \(channels)\"")

@@ -1,0 +1,89 @@
+import Crypto
+import Foundation
+import GatewayCore
+
+/// A signed JSON POST for in-house channels (a bank's own app backend, a chat platform bridge).
+/// Header `X-Gateway-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`,
+/// so a receiver can check who sent it and refuse replays.
+public struct WebhookProvider: MessageProvider {
+    public struct Configuration: Sendable, Equatable {
+        public var url: String
+        public var secret: String
+        public var channels: Set<Channel>
+        public var timeout: Double
+
+        public init(url: String, secret: String, channels: Set<Channel>, timeout: Double = 10) {
+            self.url = url
+            self.secret = secret
+            self.channels = channels
+            self.timeout = timeout
+        }
+    }
+
+    public let name: String
+    public let configuration: Configuration
+    private let client: CurlHTTPClient
+    private let clock: @Sendable () -> Date
+    public var channels: Set<Channel> { configuration.channels }
+    public var requestTimeout: Double { configuration.timeout }
+
+    public init(name: String, configuration: Configuration, client: CurlHTTPClient, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.name = name
+        self.configuration = configuration
+        self.client = client
+        self.clock = clock
+    }
+
+    public static func signature(secret: String, timestamp: Int, body: [UInt8]) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).".utf8) + Data(body), using: SymmetricKey(data: Data(secret.utf8)))
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    func request(for message: OutboundMessage) -> HTTPRequest {
+        var payload: [String: JSONValue] = [
+            "job_id": .string(message.jobID), "contact_id": .string(message.contactID), "attempt": .number(Double(message.attempt)),
+            "channel": .string(message.channel.rawValue), "to": .string(message.to), "body": .string(message.body),
+        ]
+        if let subject = message.subject { payload["subject"] = .string(subject) }
+        if let html = message.html { payload["html"] = .string(html) }
+        let body = Array((try? JSONEncoder.stable().encode(JSONValue.object(payload))) ?? Data())
+        let timestamp = Int(clock().timeIntervalSince1970)
+        return HTTPRequest(method: "POST", url: configuration.url, headers: [
+            ("Content-Type", "application/json"),
+            ("X-Gateway-Signature", "t=\(timestamp),v1=\(Self.signature(secret: configuration.secret, timestamp: timestamp, body: body))"),
+            ("Idempotency-Key", "\(message.jobID)/\(message.attempt)"),
+        ], body: body, timeout: configuration.timeout)
+    }
+
+    public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
+        await withTaskGroup(of: (Int, DispatchResult).self) { group in
+            for (index, message) in messages.enumerated() {
+                let request = request(for: message)
+                group.addTask {
+                    do throws(HTTPClientError) {
+                        return (index, Self.classify(try await client.send(request), fallbackID: "\(message.jobID)/\(message.attempt)"))
+                    } catch {
+                        return (index, error.dispatchResult)
+                    }
+                }
+            }
+            var results = [DispatchResult](repeating: .retryableFailure(code: "not_sent", message: "", retryAfter: nil), count: messages.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+    }
+
+    /// 2xx: accepted (the receiver's `id` if it gives one). 429 and 5xx: retry. Other 4xx: permanent.
+    static func classify(_ response: HTTPResponse, fallbackID: String) -> DispatchResult {
+        let text = String(decoding: response.body.prefix(300), as: UTF8.self)
+        switch response.status {
+        case 200..<300:
+            let id = ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any])?["id"] as? String
+            return .accepted(messageID: id ?? response.header("x-message-id") ?? fallbackID, status: nil)
+        case 429, 500..<600:
+            return .retryableFailure(code: "http_\(response.status)", message: "webhook answered \(response.status): \(text)", retryAfter: response.header("retry-after").flatMap(Double.init))
+        default:
+            return .permanentFailure(code: "webhook_\(response.status)", message: "webhook answered \(response.status): \(text)")
+        }
+    }
+}
