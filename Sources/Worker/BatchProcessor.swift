@@ -276,14 +276,16 @@ public struct BatchProcessor: Sendable {
         }
 
         // 4. Dispatch, every provider's share at once.
-        let results = await dispatch(claimed)
+        let (results, usedProviders, failovers) = try await dispatch(claimed, now: clock())
 
         // 5. Record outcomes, scheduling retries first so a crash in between cannot lose them.
-        var outcomes: [ContactEvent] = []
         var retries: [(raw: [UInt8], attempt: Int, at: Date)] = []
         var unsubscribed: [OptOut] = []
         let done = clock()
-        for (send, result) in zip(claimed, results) {
+        var outcomes: [ContactEvent] = failovers
+        for (index, (send, result)) in zip(claimed, results).enumerated() {
+            var send = send
+            send.provider = usedProviders[index]
             let base = ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .sent, at: done, attempt: send.job.attempt,
                                     channel: send.message.channel, template: send.job.template, tone: send.rendered.tone,
                                     variant: send.rendered.variant, provider: send.provider.name, body: send.message.body,
@@ -353,20 +355,74 @@ public struct BatchProcessor: Sendable {
         return String(decoding: (try? encoder.encode(facts)) ?? Data(), as: UTF8.self)
     }
 
-    private func dispatch(_ sends: [Send]) async -> [DispatchResult] {
-        var groups: [String: [Int]] = [:]
-        for (index, send) in sends.enumerated() { groups[send.provider.name, default: []].append(index) }
-        return await withTaskGroup(of: ([Int], [DispatchResult]).self) { group in
-            for (_, indices) in groups {
-                let provider = sends[indices[0]].provider
-                let messages = indices.map { sends[$0].message }
-                group.addTask { (indices, await provider.send(messages)) }
+    /// Sends each message through its channel's providers in priority order: a retryable failure
+    /// (429, 5xx, timeout, connection error, the shared rate limit, an open circuit breaker) moves it
+    /// to the next provider at once, and each such hand-over is recorded. Every provider's share goes
+    /// out concurrently. Returns the final answer for each message and the provider that gave it.
+    private func dispatch(_ sends: [Send], now: Date) async throws -> ([DispatchResult], [any MessageProvider], [ContactEvent]) {
+        var results = [DispatchResult?](repeating: nil, count: sends.count)
+        var used: [any MessageProvider] = sends.map(\.provider)
+        var tried = [Set<String>](repeating: [], count: sends.count)
+        var last = [DispatchResult?](repeating: nil, count: sends.count)
+        var failovers: [ContactEvent] = []
+        var pending = Array(sends.indices)
+        while !pending.isEmpty {
+            var groups: [String: (provider: any MessageProvider, indices: [Int])] = [:]
+            for index in pending {
+                let candidates = providers.providers(for: sends[index].message.channel).filter { !tried[index].contains($0.name) }
+                guard let next = candidates.first(where: { providers.policy(of: $0.name).breaker.allow(now: now) }) else {
+                    results[index] = last[index] ?? .retryableFailure(
+                        code: "no_provider_available",
+                        message: "every \(sends[index].message.channel.rawValue) provider is failing (circuit breakers open)", retryAfter: nil)
+                    continue
+                }
+                tried[index].insert(next.name)
+                used[index] = next
+                groups[next.name, default: (next, [])].indices.append(index)
             }
-            var results = [DispatchResult](repeating: .permanentFailure(code: "not_dispatched", message: ""), count: sends.count)
-            for await (indices, answers) in group {
-                for (index, answer) in zip(indices, answers) { results[index] = answer }
+            let answers = try await withThrowingTaskGroup(of: [(Int, DispatchResult)].self) { group in
+                for (name, entry) in groups {
+                    let policy = providers.policy(of: name)
+                    let client = scheduler.client
+                    let prefix = configuration.ratePrefix
+                    group.addTask {
+                        var allowed = entry.indices
+                        var limited: [(Int, DispatchResult)] = []
+                        if let rate = policy.ratePerSecond {
+                            let bucket = TokenBucket(client: client, key: prefix + name, rate: rate, burst: policy.burst)
+                            let granted = try await bucket.take(entry.indices.count, now: now)
+                            let missing = entry.indices.count - granted
+                            allowed = Array(entry.indices.prefix(granted))
+                            limited = entry.indices.dropFirst(granted).map {
+                                ($0, .retryableFailure(code: "rate_limited", message: "\(name) is at its rate limit of \(rate)/s", retryAfter: bucket.wait(for: missing)))
+                            }
+                        }
+                        let sent = await entry.provider.send(allowed.map { sends[$0].message })
+                        for answer in sent {
+                            if case .retryableFailure = answer { policy.breaker.record(success: false, now: now) } else { policy.breaker.record(success: true, now: now) }
+                        }
+                        return Array(zip(allowed, sent)) + limited
+                    }
+                }
+                var all: [(Int, DispatchResult)] = []
+                for try await part in group { all += part }
+                return all
             }
-            return results
+            pending = []
+            for (index, answer) in answers.sorted(by: { $0.0 < $1.0 }) {
+                guard case .retryableFailure(let code, let message, _) = answer,
+                      providers.providers(for: sends[index].message.channel).contains(where: { !tried[index].contains($0.name) }) else {
+                    results[index] = answer
+                    continue
+                }
+                last[index] = answer
+                pending.append(index)
+                let send = sends[index]
+                failovers.append(ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .providerFailed, at: now, attempt: send.job.attempt,
+                                              channel: send.message.channel, provider: used[index].name, reason: code,
+                                              detail: "\(message); trying the next \(send.message.channel.rawValue) provider", streamID: send.entry.id))
+            }
         }
+        return (results.map { $0 ?? .retryableFailure(code: "not_dispatched", message: "no provider answered", retryAfter: nil) }, used, failovers)
     }
 }

@@ -20,6 +20,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var scheduledKey = "gateway:scheduled"
     /// Prefix of the frequency-cap ledger keys shared by all workers.
     public var capsPrefix = "gateway:caps:"
+    /// Prefix of the per-provider rate-limit buckets shared by all workers.
+    public var ratePrefix = "gateway:rate:"
     public var batchSize = 256
     public var blockMilliseconds = 1000
     /// Entries another consumer left pending this long are taken over (that consumer is presumed dead).
@@ -52,6 +54,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "dead_letter_stream": { c, v, _ in c.deadLetterStream = v },
         "scheduled_key": { c, v, _ in c.scheduledKey = v },
         "caps_prefix": { c, v, _ in c.capsPrefix = v },
+        "rate_prefix": { c, v, _ in c.ratePrefix = v },
         "batch_size": { c, v, k in c.batchSize = try int(v, k, 1...10_000) },
         "block_ms": { c, v, k in c.blockMilliseconds = try int(v, k, 1...60_000) },
         "claim_idle_ms": { c, v, k in c.claimIdleMilliseconds = try int(v, k, 1_000...86_400_000) },

@@ -3,28 +3,49 @@ import GatewayCore
 import Providers
 import Yams
 
-/// The configured providers, and which one serves each channel.
+/// How much a provider may be sent, and its circuit breaker.
+public struct ProviderPolicy: Sendable {
+    /// Requests a second across all workers (nil: no limit) and how many may be saved up.
+    public var ratePerSecond: Double?
+    public var burst: Int
+    public let breaker: CircuitBreaker
+
+    public init(ratePerSecond: Double? = nil, burst: Int = 1, breaker: CircuitBreaker = CircuitBreaker()) {
+        self.ratePerSecond = ratePerSecond
+        self.burst = burst
+        self.breaker = breaker
+    }
+}
+
+/// The configured providers, and which ones serve each channel, best first.
 public struct ProviderRegistry: Sendable {
     public var providers: [any MessageProvider]
+    public var policies: [String: ProviderPolicy] = [:]
     /// Verifiers for the delivery reports of the Twilio providers that set a status_callback.
     public var twilioReceipts: [TwilioReceipts] = []
     /// Verifiers for the event webhooks of the SendGrid providers.
     public var sendGridEvents: [SendGridEvents] = []
-    private var byChannel: [Channel: any MessageProvider]
+    private var byChannel: [Channel: [any MessageProvider]]
 
     public init(providers: [(provider: any MessageProvider, priority: Int)]) {
         let ordered = providers.sorted { ($0.priority, $0.provider.name) < ($1.priority, $1.provider.name) }.map(\.provider)
         self.providers = ordered
-        var byChannel: [Channel: any MessageProvider] = [:]
+        var byChannel: [Channel: [any MessageProvider]] = [:]
         for provider in ordered {
-            for channel in provider.channels.sorted(by: { $0.rawValue < $1.rawValue }) where byChannel[channel] == nil {
-                byChannel[channel] = provider
-            }
+            for channel in provider.channels { byChannel[channel, default: []].append(provider) }
         }
         self.byChannel = byChannel
     }
 
-    public func provider(for channel: Channel) -> (any MessageProvider)? { byChannel[channel] }
+    /// The preferred provider of a channel.
+    public func provider(for channel: Channel) -> (any MessageProvider)? { byChannel[channel]?.first }
+
+    /// Every provider of a channel, in priority order: the next is tried when one fails.
+    public func providers(for channel: Channel) -> [any MessageProvider] { byChannel[channel] ?? [] }
+
+    public func policy(of provider: String) -> ProviderPolicy {
+        policies[provider] ?? ProviderPolicy()
+    }
 
     /// Reads every `providers/*.yml`. With none, the sandbox provider serves every channel, writing
     /// to the outbox file. Secrets are `${ENV_VAR}` references; a missing variable is an error.
@@ -33,6 +54,7 @@ public struct ProviderRegistry: Sendable {
         let fm = FileManager.default
         let files = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted()
         var loaded: [(provider: any MessageProvider, priority: Int)] = []
+        var policies: [String: ProviderPolicy] = [:]
         var receipts: [TwilioReceipts] = []
         var events: [SendGridEvents] = []
         for file in files {
@@ -44,6 +66,7 @@ public struct ProviderRegistry: Sendable {
             }
             var values = try GatewayConfiguration.flatMapping(yaml: text, file: path)
             for (key, value) in values { values[key] = try expand(value, key: key, file: path, environment: environment) }
+            policies[name] = try policy(&values, file: path)
             let entry = try provider(named: name, values: values, file: path, outboxPath: outboxPath, client: client)
             loaded.append((entry.provider, entry.priority))
             if let receipt = entry.receipts { receipts.append(receipt) }
@@ -53,6 +76,7 @@ public struct ProviderRegistry: Sendable {
             loaded.append((try SandboxProvider(outboxPath: outboxPath), 1000))
         }
         var registry = ProviderRegistry(providers: loaded)
+        registry.policies = policies
         registry.twilioReceipts = receipts
         registry.sendGridEvents = events
         return registry
@@ -163,6 +187,28 @@ public struct ProviderRegistry: Sendable {
             throw ConfigurationError("\(file): unknown key \"\(unknown)\" for a \(type) provider")
         }
         return (provider, priority, receipts, events)
+    }
+
+    /// Keys every provider file may have: rate_per_second, burst, and the breaker_* settings.
+    static func policy(_ values: inout [String: String], file: String) throws -> ProviderPolicy {
+        func number(_ key: String, _ range: ClosedRange<Double>) throws -> Double? {
+            guard let text = values.removeValue(forKey: key) else { return nil }
+            guard let value = Double(text), range.contains(value) else {
+                throw ConfigurationError("\(file): \(key) must be a number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
+            }
+            return value
+        }
+        let rate = try number("rate_per_second", 0.01...100_000)
+        let burst = try number("burst", 1...100_000).map(Int.init) ?? max(1, Int((rate ?? 1).rounded(.up)))
+        var settings = CircuitBreaker.Settings()
+        if let value = try number("breaker_failure_rate", 0.01...1) { settings.failureRate = value }
+        if let value = try number("breaker_min_requests", 1...10_000) { settings.minimumRequests = Int(value) }
+        if let value = try number("breaker_window", 1...10_000) { settings.window = Int(value) }
+        if let value = try number("breaker_open_seconds", 1...3600) { settings.openFor = value }
+        guard settings.window >= settings.minimumRequests else {
+            throw ConfigurationError("\(file): breaker_window must be at least breaker_min_requests")
+        }
+        return ProviderPolicy(ratePerSecond: rate, burst: burst, breaker: CircuitBreaker(settings: settings))
     }
 
     /// Replaces `${NAME}` with the environment variable NAME; an unset one is an error naming it.

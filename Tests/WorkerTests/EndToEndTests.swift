@@ -153,6 +153,56 @@ import TestSupport
         #expect(try await harness.redis.command(["ZCARD", harness.configuration.scheduledKey]) == .integer(0))
     }
 
+    @Test func failoverToTheNextProviderThenTheBreakerStopsCallingTheFailingOne() async throws {
+        let primary = FakeTwilio()
+        primary.setDefault(.serverError)
+        let backup = FakeTwilio()
+        let harness = try Harness { $0.batchSize = 1 }
+        try await primary.serve { primaryURL in
+            try await backup.serve { backupURL in
+                try harness.writeProvider("twilio-a", "type: twilio\npriority: 1\naccount_sid: \(primary.accountSID)\nauth_token: \(primary.authToken)\nfrom: \"+15005550006\"\nbase_url: \(primaryURL)\nbreaker_min_requests: 2\nbreaker_window: 2\nbreaker_open_seconds: 600\n")
+                try harness.writeProvider("twilio-b", "type: twilio\npriority: 2\naccount_sid: \(backup.accountSID)\nauth_token: \(backup.authToken)\nfrom: \"+15005550007\"\nbase_url: \(backupURL)\n")
+                try await harness.running { _ in
+                    for n in 1...4 {
+                        try await harness.enqueue(job("FO-\(n)"))
+                        _ = try await harness.waitForOutcome(job: "FO-\(n)")
+                    }
+                }
+            }
+        }
+        for n in 1...4 {
+            let outcome = try await harness.outcome(job: "FO-\(n)")
+            #expect(outcome?.kind == .sent && outcome?.provider == "twilio-b")
+        }
+        let first = try await harness.events(job: "FO-1")
+        #expect(first.map(\.kind) == [.received, .dispatching, .providerFailed, .sent])
+        #expect(first[2].provider == "twilio-a" && first[2].reason == "http_500")
+        // Two failures opened twilio-a's breaker: jobs 3 and 4 went straight to twilio-b.
+        #expect(primary.requests.count == 2)
+        #expect(backup.requests.count == 4)
+        #expect(try await harness.events(job: "FO-4").map(\.kind) == [.received, .dispatching, .sent])
+    }
+
+    @Test func theSharedRateLimitHoldsBackWhatExceedsIt() async throws {
+        let fake = FakeTwilio()
+        let harness = try Harness()
+        let outcomes = try await fake.serve { base in
+            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\nrate_per_second: 0.01\nburst: 2\n")
+            return try await harness.running { _ in
+                for n in 1...4 { try await harness.enqueue(job("RL-\(n)")) }
+                var kinds: [EventKind] = []
+                for n in 1...4 {
+                    _ = try await eventually { try await harness.events(job: "RL-\(n)").contains { $0.kind == .sent || $0.kind == .retryScheduled } }
+                    kinds.append(try await harness.events(job: "RL-\(n)").last?.kind ?? .received)
+                }
+                return kinds
+            }
+        }
+        #expect(outcomes.filter { $0 == .sent }.count == 2)
+        #expect(outcomes.filter { $0 == .retryScheduled }.count == 2)
+        #expect(fake.requests.count == 2)
+    }
+
     @Test func retriesStopAtMaxAttempts() async throws {
         let fake = FakeTwilio()
         fake.setDefault(.serverError)

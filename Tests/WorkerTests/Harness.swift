@@ -38,6 +38,7 @@ struct Harness {
         try Self.openRules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
         configuration.contactRulesPath = rulesPath
         configuration.capsPrefix = "test:caps:\(UUID().uuidString.prefix(8)):"
+        configuration.ratePrefix = "test:rate:\(UUID().uuidString.prefix(8)):"
         configuration.templatesReloadSeconds = 0.1
         configuration.providersDirectory = directory.appendingPathComponent("providers").path
         adjust(&configuration)

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Stops sending to a provider that keeps failing, and probes it to find out when it is back.
+/// Closed: every request goes; the last `window` outcomes are kept. When at least `minimumRequests`
+/// of them are in and the failure rate reaches `failureRate`, it opens: nothing goes for `openFor`.
+/// Then half-open: one probe goes; its success closes the breaker, its failure opens it again.
+public final class CircuitBreaker: @unchecked Sendable {
+    // @unchecked: all state is guarded by `lock`.
+    public struct Settings: Sendable, Equatable {
+        public var failureRate: Double
+        public var minimumRequests: Int
+        public var window: Int
+        public var openFor: TimeInterval
+
+        public init(failureRate: Double = 0.5, minimumRequests: Int = 10, window: Int = 20, openFor: TimeInterval = 30) {
+            self.failureRate = failureRate
+            self.minimumRequests = minimumRequests
+            self.window = window
+            self.openFor = openFor
+        }
+    }
+
+    public enum State: Sendable, Equatable {
+        case closed
+        case open(until: Date)
+        case halfOpen(probeInFlight: Bool)
+    }
+
+    public let settings: Settings
+    private let lock = NSLock()
+    private var state: State = .closed
+    private var outcomes: [Bool] = []
+
+    public init(settings: Settings = Settings()) {
+        self.settings = settings
+    }
+
+    public var currentState: State { lock.withLock { state } }
+
+    /// Whether a request may go now. In half-open, only the first caller gets the probe.
+    public func allow(now: Date) -> Bool {
+        lock.withLock {
+            switch state {
+            case .closed:
+                return true
+            case .open(let until):
+                guard now >= until else { return false }
+                state = .halfOpen(probeInFlight: true)
+                return true
+            case .halfOpen(let probing):
+                if probing { return false }
+                state = .halfOpen(probeInFlight: true)
+                return true
+            }
+        }
+    }
+
+    /// Records how a request that was allowed went.
+    public func record(success: Bool, now: Date) {
+        lock.withLock {
+            switch state {
+            case .halfOpen:
+                if success {
+                    state = .closed
+                    outcomes.removeAll()
+                } else {
+                    state = .open(until: now.addingTimeInterval(settings.openFor))
+                }
+            case .open:
+                break
+            case .closed:
+                outcomes.append(success)
+                if outcomes.count > settings.window { outcomes.removeFirst(outcomes.count - settings.window) }
+                let failures = outcomes.filter { !$0 }.count
+                if outcomes.count >= settings.minimumRequests, Double(failures) / Double(outcomes.count) >= settings.failureRate {
+                    state = .open(until: now.addingTimeInterval(settings.openFor))
+                    outcomes.removeAll()
+                }
+            }
+        }
+    }
+}
