@@ -24,15 +24,17 @@ public struct HTTPConfiguration: Sendable {
 /// The HTTP API: health, and marketing's template endpoints. `gateway run` and the tests both
 /// build it here.
 public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
-                             twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [], logger: Logger) -> some ApplicationProtocol {
+                             twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
+                             infobipReports: [InfobipReports] = [], logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
-                                    sendGridEvents: sendGridEvents),
+                                    sendGridEvents: sendGridEvents, infobipReports: infobipReports),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
 }
 
 public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
-                        twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = []) -> Router<BasicRequestContext> {
+                        twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
+                        infobipReports: [InfobipReports] = []) -> Router<BasicRequestContext> {
     let router = Router()
     router.get("/health") { _, _ in JSONResponse.ok(JSONValue.object(["status": .string("ok")])) }
     router.get("/templates") { _, _ in JSONResponse.ok(TemplatesAPI.list(templates)) }
@@ -65,6 +67,11 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
             signature: request.headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Signature")!],
             timestamp: request.headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Timestamp")!],
             verifiers: sendGridEvents, store: store, logger: context.logger)
+    }
+    router.post("/webhooks/infobip/reports") { request, context in
+        let body = try await request.body.collect(upTo: 4 << 20)
+        return try await ReceiptsAPI.infobip(body: Array(buffer: body), token: request.uri.queryParameters.get("token"),
+                                             checks: infobipReports, store: store, logger: context.logger)
     }
     return router
 }

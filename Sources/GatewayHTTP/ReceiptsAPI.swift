@@ -59,4 +59,21 @@ enum ReceiptsAPI {
             return Response(status: .noContent)
         }
     }
+
+    /// POST /webhooks/infobip/reports?token=...: Infobip's delivery reports, accepted only with the secret token.
+    static func infobip(body: [UInt8], token: String?, checks: [InfobipReports], store: any ContactLogStore, logger: Logger) async throws -> Response {
+        guard let check = checks.first(where: { $0.isValid(token: token) }) else {
+            logger.warning("infobip report refused: missing or wrong token", metadata: ["token_present": "\(token != nil)"])
+            return JSONResponse.error(.forbidden, "bad_token", checks.isEmpty
+                ? "no Infobip provider with a report_token is configured"
+                : "the token in the URL does not match report_token")
+        }
+        switch check.receipts(body: body) {
+        case .failure(let rejection):
+            return JSONResponse.error(.badRequest, "bad_receipt", rejection.message)
+        case .success(let receipts):
+            for receipt in receipts { _ = try await store.appendReceipt(receipt) }
+            return Response(status: .noContent)
+        }
+    }
 }

@@ -25,7 +25,7 @@ public struct TokenBucket: Sendable {
         local granted = math.min(wanted, math.floor(tokens))
         tokens = tokens - granted
         redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-        redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+        redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 60000)
         return granted
         """
 

@@ -25,6 +25,8 @@ public struct ProviderRegistry: Sendable {
     public var twilioReceipts: [TwilioReceipts] = []
     /// Verifiers for the event webhooks of the SendGrid providers.
     public var sendGridEvents: [SendGridEvents] = []
+    /// Token checks for the delivery reports of the Infobip providers.
+    public var infobipReports: [InfobipReports] = []
     private var byChannel: [Channel: [any MessageProvider]]
 
     public init(providers: [(provider: any MessageProvider, priority: Int)]) {
@@ -57,6 +59,7 @@ public struct ProviderRegistry: Sendable {
         var policies: [String: ProviderPolicy] = [:]
         var receipts: [TwilioReceipts] = []
         var events: [SendGridEvents] = []
+        var reports: [InfobipReports] = []
         for file in files {
             let path = (directory as NSString).appendingPathComponent(file)
             let name = String(file.prefix { $0 != "." })
@@ -71,6 +74,7 @@ public struct ProviderRegistry: Sendable {
             loaded.append((entry.provider, entry.priority))
             if let receipt = entry.receipts { receipts.append(receipt) }
             if let verifier = entry.events { events.append(verifier) }
+            if let check = entry.reports { reports.append(check) }
         }
         if loaded.isEmpty {
             loaded.append((try SandboxProvider(outboxPath: outboxPath), 1000))
@@ -79,11 +83,12 @@ public struct ProviderRegistry: Sendable {
         registry.policies = policies
         registry.twilioReceipts = receipts
         registry.sendGridEvents = events
+        registry.infobipReports = reports
         return registry
     }
 
     static func provider(named name: String, values: [String: String], file: String, outboxPath: String,
-                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int, receipts: TwilioReceipts?, events: SendGridEvents?) {
+                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int, receipts: TwilioReceipts?, events: SendGridEvents?, reports: InfobipReports?) {
         var values = values
         func take(_ key: String) -> String? { values.removeValue(forKey: key) }
         func required(_ key: String) throws -> String {
@@ -98,6 +103,7 @@ public struct ProviderRegistry: Sendable {
         let provider: any MessageProvider
         var receipts: TwilioReceipts?
         var events: SendGridEvents?
+        var reports: InfobipReports?
         func timeoutValue() throws -> Double {
             let text = take("timeout_seconds") ?? "10"
             guard let timeout = Double(text), timeout > 0, timeout <= 120 else {
@@ -149,6 +155,19 @@ public struct ProviderRegistry: Sendable {
             provider = TwilioProvider(name: name, configuration: .init(
                 accountSID: sid, authToken: token, from: from, messagingServiceSID: service,
                 baseURL: base, statusCallback: callback, timeout: timeout), client: client)
+        case "infobip":
+            let base = try baseURL("https://api.infobip.com")
+            var notify = take("notify_url")
+            if let token = take("report_token") {
+                guard token.utf8.count >= 16 else { throw ConfigurationError("\(file): report_token must be at least 16 characters (use ${ENV_VAR})") }
+                guard let url = notify else { throw ConfigurationError("\(file): report_token needs notify_url: the public URL of /webhooks/infobip/reports") }
+                notify = url + (url.contains("?") ? "&" : "?") + "token=" + FormEncoding.escape(token)
+                reports = InfobipReports(provider: name, token: token)
+            } else if notify != nil {
+                throw ConfigurationError("\(file): notify_url needs report_token: Infobip does not sign reports, so the gateway only accepts reports carrying this secret")
+            }
+            provider = InfobipProvider(name: name, configuration: .init(apiKey: try required("api_key"), baseURL: base, from: try required("from"),
+                                                                        notifyURL: notify, timeout: try timeoutValue()), client: client)
         case "webhook":
             let url = try required("url")
             guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
@@ -178,7 +197,7 @@ public struct ProviderRegistry: Sendable {
                 apiKey: try required("api_key"), fromEmail: from, fromName: take("from_name"), listUnsubscribe: take("list_unsubscribe"),
                 baseURL: try baseURL("https://api.sendgrid.com"), timeout: try timeoutValue()), client: client)
         default:
-            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, sendgrid, webhook, sandbox)")
+            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, infobip, sendgrid, webhook, sandbox)")
         }
         if let channels = take("channels") {
             throw ConfigurationError("\(file): channels is fixed by the provider type; remove \"channels: \(channels)\"")
@@ -186,7 +205,7 @@ public struct ProviderRegistry: Sendable {
         if let unknown = values.keys.sorted().first {
             throw ConfigurationError("\(file): unknown key \"\(unknown)\" for a \(type) provider")
         }
-        return (provider, priority, receipts, events)
+        return (provider, priority, receipts, events, reports)
     }
 
     /// Keys every provider file may have: rate_per_second, burst, and the breaker_* settings.

@@ -67,7 +67,7 @@ struct Run: AsyncParsableCommand {
             let http = buildApplication(
                 configuration: HTTPConfiguration(host: configuration.httpHost, port: configuration.httpPort, defaultLocale: configuration.defaultLocale),
                 templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts,
-                sendGridEvents: gateway.providers.sendGridEvents, logger: logger)
+                sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports, logger: logger)
             services.append(.init(service: http))
             logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)"])
         }

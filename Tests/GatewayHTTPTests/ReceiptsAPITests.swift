@@ -108,3 +108,28 @@ import Testing
         #expect(marks.first?.setBy == "provider:sendgrid")
     }
 }
+
+@Suite struct InfobipReportsAPITests {
+    @Test func reportsWithTheTokenAreRecordedOthersRefused() async throws {
+        let store = try temporaryStore()
+        _ = try await store.append([ContactEvent(jobID: "I1", contactID: "C-I", kind: .sent, at: Date(), channel: .sms, provider: "infobip", providerMessageID: "m1")])
+        let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
+                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          defaultLocale: "es-CR")
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store,
+                                                  infobipReports: [InfobipReports(provider: "infobip", token: "0123456789abcdef")]))
+        let body = #"{"results":[{"messageId":"m1","status":{"groupName":"DELIVERED","name":"DELIVERED_TO_HANDSET"}}]}"#
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/webhooks/infobip/reports?token=wrong-token-value", method: .post, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .forbidden)
+            }
+            try await client.execute(uri: "/webhooks/infobip/reports", method: .post, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .forbidden)
+            }
+            try await client.execute(uri: "/webhooks/infobip/reports?token=0123456789abcdef", method: .post, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .noContent)
+            }
+        }
+        #expect(try await store.deliveryStatus(jobID: "I1") == .delivered)
+    }
+}

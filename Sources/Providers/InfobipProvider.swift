@@ -1,0 +1,142 @@
+import Foundation
+import GatewayCore
+
+/// Infobip's SMS API, as documented: `POST /sms/2/text/advanced` with `Authorization: App <API key>`
+/// and a JSON body with one entry per message (the whole batch in one request); the answer lists a
+/// `messageId` and a status group per message.
+public struct InfobipProvider: MessageProvider {
+    public struct Configuration: Sendable, Equatable {
+        public var apiKey: String
+        public var baseURL: String
+        public var from: String
+        /// Where Infobip posts delivery reports (the gateway's /webhooks/infobip/reports?token=...).
+        public var notifyURL: String?
+        public var timeout: Double
+
+        public init(apiKey: String, baseURL: String, from: String, notifyURL: String? = nil, timeout: Double = 10) {
+            self.apiKey = apiKey
+            self.baseURL = baseURL
+            self.from = from
+            self.notifyURL = notifyURL
+            self.timeout = timeout
+        }
+    }
+
+    public let name: String
+    public let channels: Set<Channel> = [.sms]
+    public let configuration: Configuration
+    private let client: CurlHTTPClient
+    public var requestTimeout: Double { configuration.timeout }
+
+    public init(name: String, configuration: Configuration, client: CurlHTTPClient) {
+        self.name = name
+        self.configuration = configuration
+        self.client = client
+    }
+
+    func request(for messages: [OutboundMessage]) -> HTTPRequest {
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        let entries: [JSONValue] = messages.map { message in
+            var entry: [String: JSONValue] = [
+                // Infobip writes numbers in international format without the plus sign.
+                "destinations": .array([.object(["to": .string(String(message.to.drop { $0 == "+" }))])]),
+                "from": .string(configuration.from),
+                "text": .string(message.body),
+                "callbackData": .string("\(message.jobID)/\(message.attempt)"),
+            ]
+            if let notify = configuration.notifyURL {
+                entry["notifyUrl"] = .string(notify)
+                entry["notifyContentType"] = .string("application/json")
+            }
+            return .object(entry)
+        }
+        return HTTPRequest(
+            method: "POST", url: "\(base)/sms/2/text/advanced",
+            headers: [("Authorization", "App \(configuration.apiKey)"), ("Content-Type", "application/json"), ("Accept", "application/json")],
+            body: Array((try? JSONEncoder.stable().encode(JSONValue.object(["messages": .array(entries)]))) ?? Data()),
+            timeout: configuration.timeout)
+    }
+
+    public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
+        guard !messages.isEmpty else { return [] }
+        do throws(HTTPClientError) {
+            return Self.classify(try await client.send(request(for: messages)), count: messages.count)
+        } catch {
+            return messages.map { _ in error.dispatchResult }
+        }
+    }
+
+    /// 2xx: one answer per message, in order; a REJECTED status group is a permanent failure.
+    /// 429 and 5xx: every message retryable. Other 4xx: every message permanent.
+    static func classify(_ response: HTTPResponse, count: Int) -> [DispatchResult] {
+        let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        switch response.status {
+        case 200..<300:
+            let answers = json?["messages"] as? [[String: Any]] ?? []
+            guard answers.count == count else {
+                let result = DispatchResult.permanentFailure(code: "infobip_bad_response", message: "Infobip answered \(response.status) with \(answers.count) results for \(count) messages; not retried to avoid duplicates")
+                return Array(repeating: result, count: count)
+            }
+            return answers.map { answer in
+                let status = answer["status"] as? [String: Any]
+                let group = status?["groupName"] as? String ?? ""
+                let detail = [status?["name"] as? String, status?["description"] as? String].compactMap { $0 }.joined(separator: ": ")
+                if group == "REJECTED" { return .permanentFailure(code: "infobip_\(status?["name"] as? String ?? "REJECTED")", message: "Infobip rejected the message: \(detail)") }
+                guard let id = answer["messageId"] as? String, !id.isEmpty else {
+                    return .permanentFailure(code: "infobip_no_message_id", message: "Infobip gave no messageId (\(detail)); not retried to avoid a duplicate")
+                }
+                return .accepted(messageID: id, status: status?["name"] as? String)
+            }
+        case 429, 500..<600:
+            let result = DispatchResult.retryableFailure(code: "http_\(response.status)", message: "Infobip answered \(response.status)", retryAfter: response.header("retry-after").flatMap(Double.init))
+            return Array(repeating: result, count: count)
+        default:
+            let exception = ((json?["requestError"] as? [String: Any])?["serviceException"] as? [String: Any])
+            let text = [exception?["messageId"] as? String, exception?["text"] as? String].compactMap { $0 }.joined(separator: ": ")
+            let result = DispatchResult.permanentFailure(code: "infobip_\(response.status)", message: "Infobip answered \(response.status)" + (text.isEmpty ? "" : ": \(text)"))
+            return Array(repeating: result, count: count)
+        }
+    }
+}
+
+/// Infobip's delivery reports. Infobip does not sign them, so the gateway only accepts reports that
+/// carry the secret `report_token` it put in the notify URL (compared in constant time).
+public struct InfobipReports: Sendable {
+    public let provider: String
+    public let token: String
+
+    public init(provider: String, token: String) {
+        self.provider = provider
+        self.token = token
+    }
+
+    public func isValid(token candidate: String?) -> Bool {
+        guard let candidate else { return false }
+        return ConstantTime.equal(Array(candidate.utf8), Array(token.utf8))
+    }
+
+    public static func status(group: String) -> DeliveryStatus? {
+        switch group {
+        case "PENDING": .sent
+        case "DELIVERED": .delivered
+        case "UNDELIVERABLE", "EXPIRED": .undelivered
+        case "REJECTED": .failed
+        default: nil
+        }
+    }
+
+    public func receipts(body: [UInt8]) -> Result<[Receipt], ReceiptRejection> {
+        guard let results = ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any])?["results"] as? [[String: Any]] else {
+            return .failure(ReceiptRejection(message: "the body must be {\"results\": [...]} as Infobip sends it"))
+        }
+        return .success(results.compactMap { result in
+            guard let id = result["messageId"] as? String, let status = result["status"] as? [String: Any],
+                  let group = status["groupName"] as? String, let common = Self.status(group: group) else { return nil }
+            let error = (result["error"] as? [String: Any])?["name"] as? String
+            let raw = (try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            return Receipt(provider: provider, messageID: id, status: common, providerStatus: status["name"] as? String ?? group,
+                           errorCode: error == "NO_ERROR" ? nil : error, at: Date(), raw: raw)
+        })
+    }
+}
