@@ -50,6 +50,7 @@ let package = Package(
         .target(name: "Providers", dependencies: [
             "CCurl", "GatewayCore",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The append-only contact log (SQLite through GRDB).
@@ -104,6 +105,7 @@ let package = Package(
         .testTarget(name: "ProvidersTests", dependencies: [
             "Providers", "GatewayCore", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "WorkerTests", dependencies: [

@@ -168,6 +168,22 @@ public struct ProviderRegistry: Sendable {
             }
             provider = InfobipProvider(name: name, configuration: .init(apiKey: try required("api_key"), baseURL: base, from: try required("from"),
                                                                         notifyURL: notify, timeout: try timeoutValue()), client: client)
+        case "fcm":
+            let path = try required("service_account_file")
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigurationError("\(file): service_account_file \(path) cannot be read")
+            }
+            let account: FCMProvider.ServiceAccount
+            do { account = try JSONDecoder().decode(FCMProvider.ServiceAccount.self, from: data) } catch {
+                throw ConfigurationError("\(file): \(path) is not a service-account JSON (project_id, private_key, client_email, token_uri): \(error)")
+            }
+            do {
+                provider = try FCMProvider(name: name, account: account, baseURL: try baseURL("https://fcm.googleapis.com"), timeout: try timeoutValue(), client: client)
+            } catch let error as ConfigurationError {
+                throw error
+            } catch {
+                throw ConfigurationError("\(file): the private_key in \(path) is not an RSA key: \(error)")
+            }
         case "webhook":
             let url = try required("url")
             guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
@@ -197,7 +213,7 @@ public struct ProviderRegistry: Sendable {
                 apiKey: try required("api_key"), fromEmail: from, fromName: take("from_name"), listUnsubscribe: take("list_unsubscribe"),
                 baseURL: try baseURL("https://api.sendgrid.com"), timeout: try timeoutValue()), client: client)
         default:
-            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, infobip, sendgrid, webhook, sandbox)")
+            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, infobip, sendgrid, fcm, webhook, sandbox)")
         }
         if let channels = take("channels") {
             throw ConfigurationError("\(file): channels is fixed by the provider type; remove \"channels: \(channels)\"")
