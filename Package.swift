@@ -82,7 +82,9 @@ let package = Package(
 
         // Loopback fakes and real-server helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: [
-            "RedisQueue",
+            "RedisQueue", "Providers",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),

@@ -52,6 +52,12 @@ public protocol ContactLogStore: Sendable {
     /// The current delivery status of a job: the furthest status any receipt reported.
     func deliveryStatus(jobID: String) async throws -> DeliveryStatus?
 
+    /// Records that a provider declared a push token dead; it is never used again.
+    func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws
+
+    /// Which of these push tokens were dropped.
+    func droppedPushTokens(_ tokens: [String]) async throws -> Set<String>
+
     /// Takes a mark back, recording who did it and why; false when there was none.
     func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool
 }

@@ -86,6 +86,11 @@ public final class SQLiteContactLog: ContactLogStore {
                 );
                 """)
         }
+        migrator.registerMigration("v3-dropped-push-tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE dropped_push_tokens (token TEXT PRIMARY KEY, contact_id TEXT, provider TEXT NOT NULL, reason TEXT, dropped_at TEXT NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -206,6 +211,30 @@ public final class SQLiteContactLog: ContactLogStore {
             try Self.insert(ContactEvent(jobID: nil, contactID: contactID, kind: .optIn, at: at, channel: channel, reason: "opt_in",
                                          detail: detail, data: Self.json(["set_by": by])), db)
             return true
+        }
+    }
+
+    public func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                           arguments: [token, contactID, provider, reason, formatTimestamp(at)])
+            guard db.changesCount > 0 else { return }
+            try Self.insert(ContactEvent(jobID: nil, contactID: contactID, kind: .tokenDropped, at: at, channel: .push, provider: provider,
+                                         reason: reason, detail: "\(provider) says the push token is no longer registered; it will not be used again",
+                                         address: token), db)
+        }
+    }
+
+    public func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> {
+        guard !tokens.isEmpty else { return [] }
+        return try await pool.read { db in
+            var dropped: Set<String> = []
+            for start in stride(from: 0, to: tokens.count, by: 500) {
+                let chunk = Array(tokens[start..<min(start + 500, tokens.count)])
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                dropped.formUnion(try String.fetchAll(db, sql: "SELECT token FROM dropped_push_tokens WHERE token IN (\(placeholders))", arguments: StatementArguments(chunk)))
+            }
+            return dropped
         }
     }
 

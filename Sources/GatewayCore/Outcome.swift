@@ -11,6 +11,8 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case dispatching
     /// A retryable provider failure; the job will be tried again at the time given.
     case retryScheduled = "retry_scheduled"
+    /// A provider said a push token is dead (the app was uninstalled): it is never used again.
+    case tokenDropped = "token_dropped"
     /// One provider failed in a way worth retrying and the next provider of the channel was tried.
     case providerFailed = "provider_failed"
     /// Held back by a contact rule (allowed hours, a cap) until the time in the details.
@@ -31,7 +33,7 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     public var isTerminal: Bool {
         switch self {
         case .sent, .suppressed, .failed, .expired, .invalid: true
-        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed: false
+        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped: false
         }
     }
 }

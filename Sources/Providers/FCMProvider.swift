@@ -15,6 +15,14 @@ public struct FCMProvider: MessageProvider {
         public var private_key: String
         public var client_email: String
         public var token_uri: String
+
+        public init(project_id: String, private_key_id: String?, private_key: String, client_email: String, token_uri: String) {
+            self.project_id = project_id
+            self.private_key_id = private_key_id
+            self.private_key = private_key
+            self.client_email = client_email
+            self.token_uri = token_uri
+        }
     }
 
     public let name: String
@@ -25,6 +33,7 @@ public struct FCMProvider: MessageProvider {
     private let client: CurlHTTPClient
     private let tokens: TokenCache
     public var requestTimeout: Double { timeout * 2 }
+    public var deadTokenCodes: Set<String> { ["fcm_UNREGISTERED"] }
 
     public init(name: String, account: ServiceAccount, baseURL: String = "https://fcm.googleapis.com", timeout: Double = 10,
                 client: CurlHTTPClient, clock: @escaping @Sendable () -> Date = Date.init) throws {

@@ -12,10 +12,13 @@ public protocol MessageProvider: Sendable {
     /// Failure codes that mean the recipient unsubscribed at the provider (Twilio 21610): the
     /// gateway records an opt-out for the channel.
     var unsubscribedCodes: Set<String> { get }
+    /// Failure codes that mean the push token is dead (FCM UNREGISTERED, APNs 410).
+    var deadTokenCodes: Set<String> { get }
 }
 
 extension MessageProvider {
     public var unsubscribedCodes: Set<String> { [] }
+    public var deadTokenCodes: Set<String> { [] }
 }
 
 extension HTTPClientError {

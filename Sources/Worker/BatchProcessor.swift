@@ -100,6 +100,8 @@ public struct BatchProcessor: Sendable {
         let states = try await store.jobStates(Array(Set(ids)))
         let contactIDs = decoded.compactMap { item -> String? in if case .success(let job) = item.2 { job.contact.id } else { nil } }
         let optOuts = try await store.optOuts(Array(Set(contactIDs)))
+        let pushTokens = decoded.compactMap { item -> String? in if case .success(let job) = item.2 { job.address(for: .push) } else { nil } }
+        let droppedTokens = try await store.droppedPushTokens(Array(Set(pushTokens)))
         var deferrals: [(raw: [UInt8], attempt: Int, at: Date)] = []
         var releases: [(checks: [CapCheck], member: String)] = []
 
@@ -178,6 +180,9 @@ public struct BatchProcessor: Sendable {
                 let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts[job.contact.id] ?? []) { channel in
                     if providers.provider(for: channel) == nil { return "no provider is configured for \(channel.rawValue)" }
                     if !catalog.hasVariant(template: job.template, channel: channel) { return "template \(job.template) has no \(channel.rawValue) variant" }
+                    if channel == .push, let token = job.address(for: .push), droppedTokens.contains(token) {
+                        return "the push token was unregistered by the provider (the app was removed)"
+                    }
                     return nil
                 }
                 // Caps: try the allowed channels in order; the first whose slots can be reserved is used.
@@ -281,6 +286,7 @@ public struct BatchProcessor: Sendable {
         // 5. Record outcomes, scheduling retries first so a crash in between cannot lose them.
         var retries: [(raw: [UInt8], attempt: Int, at: Date)] = []
         var unsubscribed: [OptOut] = []
+        var deadTokens: [(token: String, contact: String, provider: String, code: String, at: Date)] = []
         let done = clock()
         var outcomes: [ContactEvent] = failovers
         for (index, (send, result)) in zip(claimed, results).enumerated() {
@@ -299,6 +305,9 @@ public struct BatchProcessor: Sendable {
                 event.detail = "accepted by \(send.provider.name) as \(id)" + (status.map { " (\($0))" } ?? "")
             case .permanentFailure(let code, let message):
                 releases.append((send.capChecks, send.job.id))
+                if send.provider.deadTokenCodes.contains(code) {
+                    deadTokens.append((send.message.to, send.job.contact.id, send.provider.name, code, done))
+                }
                 if send.provider.unsubscribedCodes.contains(code) {
                     unsubscribed.append(OptOut(contactID: send.job.contact.id, channel: send.message.channel, kind: .optOut,
                                                setBy: "provider:\(send.provider.name)", setAt: done, reason: "\(code): \(message)"))
@@ -329,6 +338,7 @@ public struct BatchProcessor: Sendable {
         _ = try await store.append(outcomes)
         // The provider says the recipient unsubscribed: never use this channel for them again.
         for mark in unsubscribed { try await store.setOptOut(mark) }
+        for dead in deadTokens { try await store.dropPushToken(dead.token, contactID: dead.contact, provider: dead.provider, reason: dead.code, at: dead.at) }
         // Only messages actually sent count against caps.
         for release in releases where !release.checks.isEmpty { try await ledger.release(release.checks, member: release.member) }
 

@@ -203,6 +203,37 @@ import TestSupport
         #expect(fake.requests.count == 2)
     }
 
+    @Test func aPushTokenFCMUnregisteredIsDroppedAndNotUsedAgain() async throws {
+        let google = FakeGoogle()
+        let harness = try Harness()
+        try await LoopbackServer.serve(google.router()) { base in
+            let accountFile = harness.directory.appendingPathComponent("service-account.json").path
+            let account: [String: String] = ["type": "service_account", "project_id": "bank-app", "private_key_id": "kid-1",
+                                             "private_key": google.key.pkcs8PEMRepresentation,
+                                             "client_email": "gateway@bank-app.iam.gserviceaccount.com", "token_uri": base + "/token"]
+            try JSONSerialization.data(withJSONObject: account).write(to: URL(fileURLWithPath: accountFile))
+            try harness.writeProvider("fcm", "type: fcm\nservice_account_file: \(accountFile)\nbase_url: \(base)\n")
+            try harness.writeProvider("sandbox", "type: sandbox\noutbox: \(harness.configuration.outboxPath)\n")
+            try await harness.running { _ in
+                let pushJob: @Sendable (String, String) -> String = { id, channels in
+                    job(id).replacingOccurrences(of: #""channels": ["sms"]"#, with: #""channels": \#(channels)"#)
+                        .replacingOccurrences(of: #""locale": "es-CR""#, with: #""locale": "es-CR", "push": {"fcm": "dead-token-1"}"#)
+                }
+                try await harness.enqueue(pushJob("PUSH-1", #"["push"]"#))
+                _ = try await harness.waitForOutcome(job: "PUSH-1")
+                try await harness.enqueue(pushJob("PUSH-2", #"["push", "sms"]"#))
+                _ = try await harness.waitForOutcome(job: "PUSH-2")
+            }
+        }
+        #expect(try await harness.outcome(job: "PUSH-1")?.reason == "fcm_UNREGISTERED")
+        let dropped = try await SQLiteContactLog(path: harness.configuration.contactLogPath).events(EventFilter(contactID: "C-PUSH-1", kinds: [.tokenDropped]))
+        #expect(dropped.first?.event.address == "dead-token-1")
+        // The second job, with the same dead token, skips push and goes by SMS (through the sandbox).
+        let second = try await harness.outcome(job: "PUSH-2")
+        #expect(second?.kind == .sent && second?.channel == .sms)
+        #expect(google.sent.count == 1)
+    }
+
     @Test func retriesStopAtMaxAttempts() async throws {
         let fake = FakeTwilio()
         fake.setDefault(.serverError)
