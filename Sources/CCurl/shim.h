@@ -34,6 +34,11 @@ static inline CURLcode gw_easy_setopt_write_function(CURL *handle, CURLoption op
     return curl_easy_setopt(handle, option, fn);
 }
 
+// The read callback (an upload's source) has the same shape as the write callback.
+static inline CURLcode gw_easy_setopt_read_function(CURL *handle, CURLoption option, gw_write_callback fn) {
+    return curl_easy_setopt(handle, option, fn);
+}
+
 static inline CURLcode gw_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -46,6 +46,10 @@ private final class Transfer {
     let easy: UnsafeMutableRawPointer
     let completion: @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void
     var headerList: UnsafeMutablePointer<curl_slist>?
+    var recipientList: UnsafeMutablePointer<curl_slist>?
+    /// What an upload (an SMTP message) reads from, and how far it got.
+    var upload: [UInt8] = []
+    var uploadOffset = 0
     var body: [UInt8] = []
     var headers: [(String, String)] = []
 
@@ -135,8 +139,9 @@ private final class Engine: @unchecked Sendable {
         var code = CURLE_OK
         func set(_ result: CURLcode) { if result != CURLE_OK, code == CURLE_OK { code = result } }
         set(gw_easy_setopt_string(easy, CURLOPT_URL, request.url))
-        // Only web protocols: a mistyped base_url must never read a file or talk to another service.
-        set(gw_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        // Only the protocols the request is for: a mistyped URL must never read a file or talk to another service.
+        set(gw_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.mail == nil ? "http,https" : "smtp,smtps"))
+        if let ca = request.caFile { set(gw_easy_setopt_string(easy, CURLOPT_CAINFO, ca)) }
         set(gw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         set(gw_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000)))
         set(gw_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000)))
@@ -146,6 +151,30 @@ private final class Engine: @unchecked Sendable {
         set(gw_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, userdata))
         set(gw_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, headerCallback))
         set(gw_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userdata))
+        if let mail = request.mail {
+            set(gw_easy_setopt_string(easy, CURLOPT_MAIL_FROM, "<\(mail.from)>"))
+            var recipients: UnsafeMutablePointer<curl_slist>?
+            for recipient in mail.recipients { recipients = curl_slist_append(recipients, "<\(recipient)>") }
+            transfer.recipientList = recipients
+            set(gw_easy_setopt_slist(easy, CURLOPT_MAIL_RCPT, recipients))
+            if mail.requireTLS { set(gw_easy_setopt_long(easy, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))) }
+            transfer.upload = request.body
+            set(gw_easy_setopt_long(easy, CURLOPT_UPLOAD, 1))
+            set(gw_easy_setopt_off_t(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count)))
+            set(gw_easy_setopt_read_function(easy, CURLOPT_READFUNCTION, readCallback))
+            set(gw_easy_setopt_pointer(easy, CURLOPT_READDATA, userdata))
+            if let auth = request.basicAuth {
+                set(gw_easy_setopt_string(easy, CURLOPT_USERNAME, auth.user))
+                set(gw_easy_setopt_string(easy, CURLOPT_PASSWORD, auth.password))
+            }
+            guard code == CURLE_OK else {
+                finish(transfer, .failure(HTTPClientError(kind: .other, curlCode: Int(code.rawValue), message: "bad mail options: \(String(cString: curl_easy_strerror(code)))")))
+                return
+            }
+            active[easy] = transfer
+            curl_multi_add_handle(multi, easy)
+            return
+        }
         switch request.method {
         case "GET":
             set(gw_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
@@ -197,19 +226,23 @@ private final class Engine: @unchecked Sendable {
                 _ = gw_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
                 finish(transfer, .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, newConnections: connects)))
             } else {
+                var reply = 0
+                _ = gw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &reply)
                 let kind: HTTPClientError.Kind = switch code {
                 case CURLE_OPERATION_TIMEDOUT: .timeout
                 case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: .connect
                 default: .other
                 }
-                finish(transfer, .failure(HTTPClientError(kind: kind, curlCode: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))))
+                finish(transfer, .failure(HTTPClientError(kind: kind, curlCode: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)), responseCode: reply)))
             }
         }
     }
 
     private func finish(_ transfer: Transfer, _ result: Result<HTTPResponse, HTTPClientError>) {
         if let list = transfer.headerList { curl_slist_free_all(list) }
+        if let list = transfer.recipientList { curl_slist_free_all(list) }
         transfer.headerList = nil
+        transfer.recipientList = nil
         idleHandles.append(transfer.easy)
         transfer.completion(result)
     }
@@ -223,6 +256,23 @@ private let bodyCallback: gw_write_callback = { data, size, count, userdata in
         transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
     }
     return length
+}
+
+private let readCallback: gw_write_callback = { buffer, size, count, userdata in
+    guard let buffer, let userdata else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    let room = size * count
+    let left = transfer.upload.count - transfer.uploadOffset
+    let n = min(room, left)
+    if n > 0 {
+        transfer.upload.withUnsafeBufferPointer { source in
+            buffer.withMemoryRebound(to: UInt8.self, capacity: n) { target in
+                target.update(from: source.baseAddress! + transfer.uploadOffset, count: n)
+            }
+        }
+        transfer.uploadOffset += n
+    }
+    return n
 }
 
 private let headerCallback: gw_write_callback = { data, size, count, userdata in

@@ -8,9 +8,14 @@ public struct HTTPRequest: Sendable {
     public var basicAuth: (user: String, password: String)?
     public var timeout: Double
     public var connectTimeout: Double
+    /// Set for an SMTP transfer (smtp:// or smtps:// URL): `body` is the whole message, uploaded.
+    public var mail: MailEnvelope?
+    /// A CA bundle to trust for TLS (a private CA); nil: the system's.
+    public var caFile: String?
 
     public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8] = [],
-                basicAuth: (user: String, password: String)? = nil, timeout: Double = 10, connectTimeout: Double = 5) {
+                basicAuth: (user: String, password: String)? = nil, timeout: Double = 10, connectTimeout: Double = 5,
+                mail: MailEnvelope? = nil, caFile: String? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -18,6 +23,22 @@ public struct HTTPRequest: Sendable {
         self.basicAuth = basicAuth
         self.timeout = timeout
         self.connectTimeout = connectTimeout
+        self.mail = mail
+        self.caFile = caFile
+    }
+}
+
+/// The SMTP envelope: who the message is from and to, and whether STARTTLS is required.
+public struct MailEnvelope: Sendable, Equatable {
+    public var from: String
+    public var recipients: [String]
+    /// smtp:// only: refuse to send unless the server upgrades the connection with STARTTLS.
+    public var requireTLS: Bool
+
+    public init(from: String, recipients: [String], requireTLS: Bool) {
+        self.from = from
+        self.recipients = recipients
+        self.requireTLS = requireTLS
     }
 }
 
@@ -49,5 +70,7 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
     public var kind: Kind
     public var curlCode: Int
     public var message: String
+    /// The server's last reply code when the protocol has one (an SMTP 550, say); 0 when none.
+    public var responseCode: Int = 0
     public var description: String { "\(message) (curl \(curlCode))" }
 }

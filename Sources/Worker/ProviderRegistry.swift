@@ -168,6 +168,23 @@ public struct ProviderRegistry: Sendable {
             }
             provider = InfobipProvider(name: name, configuration: .init(apiKey: try required("api_key"), baseURL: base, from: try required("from"),
                                                                         notifyURL: notify, timeout: try timeoutValue()), client: client)
+        case "smtp":
+            let url = try required("url")
+            guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
+                throw ConfigurationError("\(file): url must be smtp://host:587 (STARTTLS) or smtps://host:465, got \"\(url)\"")
+            }
+            let from = try required("from_email")
+            guard JobDecoder.isEmailAddress(from) else { throw ConfigurationError("\(file): from_email is not an e-mail address: \"\(from)\"") }
+            let starttls = take("require_starttls") ?? "true"
+            guard starttls == "true" || starttls == "false" else { throw ConfigurationError("\(file): require_starttls must be true or false") }
+            let ca = take("ca_file")
+            if let ca, !FileManager.default.fileExists(atPath: ca) { throw ConfigurationError("\(file): ca_file \(ca) does not exist") }
+            let user = take("username")
+            let password = take("password")
+            if (user == nil) != (password == nil) { throw ConfigurationError("\(file): give both username and password (or neither)") }
+            provider = SMTPProvider(name: name, configuration: .init(
+                url: url, fromEmail: from, fromName: take("from_name"), username: user, password: password, requireTLS: starttls == "true",
+                caFile: ca, listUnsubscribe: take("list_unsubscribe"), timeout: try timeoutValue()), client: client)
         case "fcm":
             let path = try required("service_account_file")
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -213,7 +230,7 @@ public struct ProviderRegistry: Sendable {
                 apiKey: try required("api_key"), fromEmail: from, fromName: take("from_name"), listUnsubscribe: take("list_unsubscribe"),
                 baseURL: try baseURL("https://api.sendgrid.com"), timeout: try timeoutValue()), client: client)
         default:
-            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, infobip, sendgrid, fcm, webhook, sandbox)")
+            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, infobip, sendgrid, smtp, fcm, webhook, sandbox)")
         }
         if let channels = take("channels") {
             throw ConfigurationError("\(file): channels is fixed by the provider type; remove \"channels: \(channels)\"")
