@@ -98,27 +98,20 @@ public struct FCMProvider: MessageProvider {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         let url = "\(base)/v1/projects/\(account.project_id)/messages:send"
-        return await withTaskGroup(of: (Int, DispatchResult).self) { group in
-            for (index, message) in messages.enumerated() {
-                let payload: JSONValue = .object(["message": .object([
-                    "token": .string(message.to),
-                    "notification": .object(["title": .string(message.subject ?? ""), "body": .string(message.body)]),
-                    "data": .object(["job_id": .string(message.jobID)]),
-                ])])
-                let request = HTTPRequest(method: "POST", url: url,
-                                          headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
-                                          body: Array((try? JSONEncoder.stable().encode(payload)) ?? Data()), timeout: timeout)
-                group.addTask {
-                    do throws(HTTPClientError) {
-                        return (index, Self.classify(try await client.send(request)))
-                    } catch {
-                        return (index, error.dispatchResult)
-                    }
-                }
+        let requests = messages.map { message in
+            let payload: JSONValue = .object(["message": .object([
+                "token": .string(message.to),
+                "notification": .object(["title": .string(message.subject ?? ""), "body": .string(message.body)]),
+                "data": .object(["job_id": .string(message.jobID)]),
+            ])])
+            return HTTPRequest(method: "POST", url: url, headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                               body: Array((try? JSONEncoder.stable().encode(payload)) ?? Data()), timeout: timeout)
+        }
+        return await client.sendEach(requests) { answer in
+            switch answer {
+            case .success(let response): Self.classify(response)
+            case .failure(let error): error.dispatchResult
             }
-            var results = [DispatchResult](repeating: .retryableFailure(code: "not_sent", message: "", retryAfter: nil), count: messages.count)
-            for await (index, result) in group { results[index] = result }
-            return results
         }
     }
 

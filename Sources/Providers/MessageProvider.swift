@@ -32,6 +32,27 @@ extension HTTPClientError {
     }
 }
 
+extension CurlHTTPClient {
+    /// One request per message, all in flight at once; the answers come back in message order.
+    func sendEach(_ requests: [HTTPRequest],
+                  classify: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> DispatchResult) async -> [DispatchResult] {
+        await withTaskGroup(of: (Int, DispatchResult).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    do throws(HTTPClientError) {
+                        return (index, classify(.success(try await self.send(request))))
+                    } catch {
+                        return (index, classify(.failure(error)))
+                    }
+                }
+            }
+            var results = [DispatchResult](repeating: .retryableFailure(code: "not_sent", message: "", retryAfter: nil), count: requests.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+    }
+}
+
 /// Form encoding as application/x-www-form-urlencoded specifies it (space as '+').
 public enum FormEncoding {
     private static let unreserved: Set<UInt8> = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*".utf8)

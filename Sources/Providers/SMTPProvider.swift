@@ -74,27 +74,24 @@ public struct SMTPProvider: MessageProvider {
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
-        await withTaskGroup(of: (Int, DispatchResult).self) { group in
-            for (index, message) in messages.enumerated() {
-                let messageID = "\(message.jobID.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }.map(String.init).joined()).\(message.attempt).\(UUID().uuidString.prefix(8))@\(domain)"
-                let body = mime(message, messageID: messageID, boundary: "gw-\(UUID().uuidString)")
-                let auth = configuration.username.map { (user: $0, password: configuration.password ?? "") }
-                let request = HTTPRequest(method: "POST", url: configuration.url, body: Array(body.utf8), basicAuth: auth, timeout: configuration.timeout,
-                                          mail: MailEnvelope(from: configuration.fromEmail, recipients: [message.to],
-                                                             requireTLS: configuration.requireTLS && configuration.url.hasPrefix("smtp://")),
-                                          caFile: configuration.caFile)
-                group.addTask {
-                    do throws(HTTPClientError) {
-                        _ = try await client.send(request)
-                        return (index, .accepted(messageID: messageID, status: "250"))
-                    } catch {
-                        return (index, Self.classify(error))
-                    }
-                }
+        let envelopes = messages.map { message -> (id: String, request: HTTPRequest) in
+            let messageID = "\(message.jobID.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }.map(String.init).joined()).\(message.attempt).\(UUID().uuidString.prefix(8))@\(domain)"
+            let body = mime(message, messageID: messageID, boundary: "gw-\(UUID().uuidString)")
+            let auth = configuration.username.map { (user: $0, password: configuration.password ?? "") }
+            return (messageID, HTTPRequest(method: "POST", url: configuration.url, body: Array(body.utf8), basicAuth: auth, timeout: configuration.timeout,
+                                           mail: MailEnvelope(from: configuration.fromEmail, recipients: [message.to],
+                                                              requireTLS: configuration.requireTLS && configuration.url.hasPrefix("smtp://")),
+                                           caFile: configuration.caFile))
+        }
+        let answers = await client.sendEach(envelopes.map(\.request)) { answer in
+            switch answer {
+            case .success: .accepted(messageID: "", status: "250")
+            case .failure(let error): Self.classify(error)
             }
-            var results = [DispatchResult](repeating: .retryableFailure(code: "not_sent", message: "", retryAfter: nil), count: messages.count)
-            for await (index, result) in group { results[index] = result }
-            return results
+        }
+        return zip(envelopes, answers).map { envelope, answer in
+            if case .accepted(_, let status) = answer { return .accepted(messageID: envelope.id, status: status) }
+            return answer
         }
     }
 

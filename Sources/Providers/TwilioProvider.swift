@@ -64,20 +64,11 @@ public struct TwilioProvider: MessageProvider {
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
-        await withTaskGroup(of: (Int, DispatchResult).self) { group in
-            for (index, message) in messages.enumerated() {
-                let request = request(for: message)
-                group.addTask {
-                    do throws(HTTPClientError) {
-                        return (index, Self.classify(try await client.send(request)))
-                    } catch {
-                        return (index, error.dispatchResult)
-                    }
-                }
+        await client.sendEach(messages.map(request(for:))) { answer in
+            switch answer {
+            case .success(let response): Self.classify(response)
+            case .failure(let error): error.dispatchResult
             }
-            var results = [DispatchResult](repeating: .retryableFailure(code: "not_sent", message: "", retryAfter: nil), count: messages.count)
-            for await (index, result) in group { results[index] = result }
-            return results
         }
     }
 

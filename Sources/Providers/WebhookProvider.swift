@@ -56,30 +56,30 @@ public struct WebhookProvider: MessageProvider {
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
-        await withTaskGroup(of: (Int, DispatchResult).self) { group in
-            for (index, message) in messages.enumerated() {
-                let request = request(for: message)
-                group.addTask {
-                    do throws(HTTPClientError) {
-                        return (index, Self.classify(try await client.send(request), fallbackID: "\(message.jobID)/\(message.attempt)"))
-                    } catch {
-                        return (index, error.dispatchResult)
-                    }
-                }
+        var results: [DispatchResult] = []
+        for (message, result) in zip(messages, await client.sendEach(messages.map(request(for:))) { answer in
+            switch answer {
+            case .success(let response): Self.classify(response, fallbackID: nil)
+            case .failure(let error): error.dispatchResult
             }
-            var results = [DispatchResult](repeating: .retryableFailure(code: "not_sent", message: "", retryAfter: nil), count: messages.count)
-            for await (index, result) in group { results[index] = result }
-            return results
+        }) {
+            // Without an id from the receiver, the job and attempt name the message.
+            if case .accepted(messageID: "", let status) = result {
+                results.append(.accepted(messageID: "\(message.jobID)/\(message.attempt)", status: status))
+            } else {
+                results.append(result)
+            }
         }
+        return results
     }
 
     /// 2xx: accepted (the receiver's `id` if it gives one). 429 and 5xx: retry. Other 4xx: permanent.
-    static func classify(_ response: HTTPResponse, fallbackID: String) -> DispatchResult {
+    static func classify(_ response: HTTPResponse, fallbackID: String?) -> DispatchResult {
         let text = String(decoding: response.body.prefix(300), as: UTF8.self)
         switch response.status {
         case 200..<300:
             let id = ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any])?["id"] as? String
-            return .accepted(messageID: id ?? response.header("x-message-id") ?? fallbackID, status: nil)
+            return .accepted(messageID: id ?? response.header("x-message-id") ?? fallbackID ?? "", status: nil)
         case 429, 500..<600:
             return .retryableFailure(code: "http_\(response.status)", message: "webhook answered \(response.status): \(text)", retryAfter: response.header("retry-after").flatMap(Double.init))
         default:
