@@ -5,36 +5,21 @@ import Testing
 
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-/// A real SMTP server (aiosmtpd) on a loopback port, with a throwaway certificate for STARTTLS.
-final class SMTPServer: @unchecked Sendable {
-    // @unchecked: set up once in init, then only read; `process` is terminated in `stop`.
-    let directory: URL
-    let port = Int.random(in: 40_000...50_000)
+/// A fixture server written in Python (Debian's own python3 and packages), on a loopback port.
+final class PythonFixture: @unchecked Sendable {
+    // @unchecked: set up once in init; `process` is only killed in `stop`.
     let process = Process()
-    var cert: String { directory.appendingPathComponent("cert.pem").path }
-    var maildir: URL { directory.appendingPathComponent("mail") }
+    let port = Int.random(in: 40_000...50_000)
 
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory.appendingPathComponent("key.pem").path, "-out", cert]
-        openssl.standardError = FileHandle.nullDevice
-        openssl.standardOutput = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
+    init(script: String, arguments: (Int) -> [String]) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [fixtures.appendingPathComponent("smtp_server.py").path, String(port), maildir.path, cert,
-                             directory.appendingPathComponent("key.pem").path, "gateway", "s3cret-pass"]
+        process.arguments = [fixtures.appendingPathComponent(script).path] + arguments(port)
         let pipe = Pipe()
         process.standardOutput = pipe
         // Never the test runner's own stderr: a server left behind would hold it open.
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Wait for "ready".
-        _ = pipe.fileHandleForReading.availableData
+        _ = pipe.fileHandleForReading.availableData  // "ready"
     }
 
     /// SIGKILL: the test runner ignores SIGTERM, and a child inherits that, so terminate() would not stop it.
@@ -42,6 +27,37 @@ final class SMTPServer: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+}
+
+/// A real SMTP server (aiosmtpd) on a loopback port, with a throwaway certificate for STARTTLS.
+final class SMTPServer: @unchecked Sendable {
+    // @unchecked: set up once in init, then only read.
+    let directory: URL
+    let fixture: PythonFixture
+    var port: Int { fixture.port }
+    var cert: String { directory.appendingPathComponent("cert.pem").path }
+    var maildir: URL { directory.appendingPathComponent("mail") }
+
+    init() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString)")
+        self.directory = directory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory.appendingPathComponent("key.pem").path,
+                             "-out", directory.appendingPathComponent("cert.pem").path]
+        openssl.standardError = FileHandle.nullDevice
+        openssl.standardOutput = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        fixture = try PythonFixture(script: "smtp_server.py") { port in
+            [String(port), directory.appendingPathComponent("mail").path, directory.appendingPathComponent("cert.pem").path,
+             directory.appendingPathComponent("key.pem").path, "gateway", "s3cret-pass"]
+        }
+    }
+
+    func stop() { fixture.stop() }
 
     func messages() throws -> [(eml: String, envelope: [String: Any])] {
         let files = try FileManager.default.contentsOfDirectory(atPath: maildir.path).filter { $0.hasSuffix(".eml") }.sorted()
