@@ -23,6 +23,9 @@ public final class SQLiteContactLog: ContactLogStore {
     }
 
     static let terminalKinds = EventKind.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
+    /// The kinds that decide whether a job may be sent: its outcome, its sends, and their retries.
+    /// Receipts, deferrals and the rest are not read on this hot path.
+    static let admissionKinds = terminalKinds + ",'\(EventKind.dispatching.rawValue)','\(EventKind.retryScheduled.rawValue)'"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -123,7 +126,7 @@ public final class SQLiteContactLog: ContactLogStore {
                 let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT job_id, kind, attempt, at FROM events
-                    WHERE job_id IN (\(placeholders)) AND kind NOT IN ('received', 'duplicate')
+                    WHERE job_id IN (\(placeholders)) AND kind IN (\(Self.admissionKinds))
                     ORDER BY seq
                     """, arguments: StatementArguments(chunk))
                 for row in rows {

@@ -178,12 +178,15 @@ public struct BatchProcessor: Sendable {
                 }
                 let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
                 let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts[job.contact.id] ?? []) { channel in
-                    if providers.provider(for: channel) == nil { return "no provider is configured for \(channel.rawValue)" }
-                    if !catalog.hasVariant(template: job.template, channel: channel) { return "template \(job.template) has no \(channel.rawValue) variant" }
-                    if channel == .push, let token = job.address(for: .push), droppedTokens.contains(token) {
-                        return "the push token was unregistered by the provider (the app was removed)"
-                    }
-                    return nil
+                    Self.unreachable(channel, job: job, providers: providers, catalog: catalog, droppedTokens: droppedTokens)
+                }
+                /// A job that cannot be rendered is refused as invalid, with the reason, and dead-lettered.
+                func refuse(_ error: RenderError, channel: Channel, tone: String) {
+                    summary.invalid += 1
+                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
+                                               channel: channel, template: job.template, tone: tone, reason: error.code,
+                                               detail: error.message, streamID: entry.id))
+                    deadLetters.append(.init(entry: entry, code: error.code, reason: error.message))
                 }
                 // Caps: try the allowed channels in order; the first whose slots can be reserved is used.
                 var capResults: [Channel: CapResult] = [:]
@@ -218,11 +221,7 @@ public struct BatchProcessor: Sendable {
                             _ = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
                                                    defaultLocale: configuration.defaultLocale)
                         } catch {
-                            summary.invalid += 1
-                            events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
-                                                       channel: channel, template: job.template, tone: tone, reason: error.code,
-                                                       detail: error.message, streamID: entry.id))
-                            deadLetters.append(.init(entry: entry, code: error.code, reason: error.message))
+                            refuse(error, channel: channel, tone: tone)
                             continue
                         }
                     }
@@ -240,11 +239,7 @@ public struct BatchProcessor: Sendable {
                                                       defaultLocale: configuration.defaultLocale)
                     } catch {
                         releases.append((capChecks, job.id))
-                        summary.invalid += 1
-                        events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
-                                                   channel: channel, template: job.template, tone: tone, reason: error.code,
-                                                   detail: error.message, streamID: entry.id))
-                        deadLetters.append(.init(entry: entry, code: error.code, reason: error.message))
+                        refuse(error, channel: channel, tone: tone)
                         continue
                     }
                     let address = job.address(for: channel)!
@@ -350,6 +345,18 @@ public struct BatchProcessor: Sendable {
             "expired": "\(summary.expired)", "duplicates": "\(summary.duplicates)", "deferred": "\(summary.deferred)",
         ])
         return summary
+    }
+
+    /// Why a channel cannot carry this job at all, or nil when it can: no provider, no template
+    /// variant, or a push token a provider declared dead. The worker and `gateway rules check` share it.
+    public static func unreachable(_ channel: Channel, job: Job, providers: ProviderRegistry, catalog: TemplateCatalog,
+                                   droppedTokens: Set<String>) -> String? {
+        if providers.provider(for: channel) == nil { return "no provider is configured for \(channel.rawValue)" }
+        if !catalog.hasVariant(template: job.template, channel: channel) { return "template \(job.template) has no \(channel.rawValue) variant" }
+        if channel == .push, let token = job.address(for: .push), droppedTokens.contains(token) {
+            return "the push token was unregistered by the provider (the app was removed)"
+        }
+        return nil
     }
 
     /// What compliance needs beyond the text: the other parts of the message, why this tone, what it costs.

@@ -54,9 +54,7 @@ struct RulesCommand: AsyncParsableCommand {
                 optOuts = try await SQLiteContactLog(path: configuration.contactLogPath).optOuts([job.contact.id])[job.contact.id] ?? []
             }
             let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts) { channel in
-                if providers.provider(for: channel) == nil { return "no provider is configured for \(channel.rawValue)" }
-                if !catalog.hasVariant(template: job.template, channel: channel) { return "template \(job.template) has no \(channel.rawValue) variant" }
-                return nil
+                BatchProcessor.unreachable(channel, job: job, providers: providers, catalog: catalog, droppedTokens: [])
             }
             let zone = plan.location.timeZones[0]
             print("job       \(job.id) (template \(job.template), \(category.rawValue))")
