@@ -50,11 +50,14 @@ struct RulesCommand: AsyncParsableCommand {
             guard catalog.hasTemplate(job.template) else { throw ValidationError("the job would be refused: template \(job.template) does not exist") }
             let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
             var optOuts: [OptOut] = []
+            var droppedTokens: Set<String> = []
             if FileManager.default.fileExists(atPath: configuration.contactLogPath) {
-                optOuts = try await SQLiteContactLog(path: configuration.contactLogPath).optOuts([job.contact.id])[job.contact.id] ?? []
+                let store = try SQLiteContactLog(path: configuration.contactLogPath)
+                optOuts = try await store.optOuts([job.contact.id])[job.contact.id] ?? []
+                droppedTokens = try await store.droppedPushTokens(job.address(for: .push).map { [$0] } ?? [])
             }
             let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts) { channel in
-                BatchProcessor.unreachable(channel, job: job, providers: providers, catalog: catalog, droppedTokens: [])
+                BatchProcessor.unreachable(channel, job: job, providers: providers, catalog: catalog, droppedTokens: droppedTokens)
             }
             let zone = plan.location.timeZones[0]
             print("job       \(job.id) (template \(job.template), \(category.rawValue))")

@@ -1,3 +1,4 @@
+import ContactLog
 import Foundation
 import Providers
 import Testing
@@ -126,7 +127,7 @@ import TestSupport
         #expect(preview.output.contains("Ana, your account is 65 days past due with a balance of $480.00."))
     }
 
-    @Test func contactsAndRulesFromTheCommandLine() throws {
+    @Test func contactsAndRulesFromTheCommandLine() async throws {
         let harness = try Harness { $0.contactRulesPath = shippedRulesPath }
         let config = try writeConfig(harness)
         let optOut = try run(["contacts", "opt-out", "C-CLI", "--channel", "email", "--by", "agent:maria", "--reason", "asked by phone", "--config", config])
@@ -145,6 +146,16 @@ import TestSupport
         let monday = try run(["rules", "check", jobFile, "--at", "2026-12-07T09:00:00-05:00", "--config", config])
         #expect(monday.output.contains("caps ok: debt-7-in-7-days, contact-7-in-7-days, contact-2-per-day, sms-1-per-day"), "\(monday.output)")
         #expect(monday.output.contains("decision  send now on sms"))
+
+        // A push token a provider declared dead makes push unreachable, as it does for the worker.
+        try await SQLiteContactLog(path: harness.configuration.contactLogPath).dropPushToken("dead-cli", contactID: "C-CLI", provider: "fcm",
+                                                                                            reason: "fcm_UNREGISTERED", at: Date())
+        let pushFile = harness.directory.appendingPathComponent("push.json").path
+        try #"{"id": "CLI-2", "template": "early-delinquency", "channels": ["push", "sms"], "contact": {"id": "C-CLI", "phone": "+573001234567", "push": {"fcm": "dead-cli"}}, "debt_id": "LN-2", "data": {"amount_due": "1", "currency": "COP", "due_date": "2026-11-10", "pay_link": "https://p"}}"#
+            .write(toFile: pushFile, atomically: true, encoding: .utf8)
+        let deadToken = try run(["rules", "check", pushFile, "--at", "2026-12-07T09:00:00-05:00", "--config", config])
+        #expect(deadToken.output.contains("push      unreachable: the push token was unregistered by the provider"), "\(deadToken.output)")
+        #expect(deadToken.output.contains("decision  send now on sms"))
 
         let optIn = try run(["contacts", "opt-in", "C-CLI", "--channel", "email", "--by", "agent:jose", "--config", config])
         #expect(optIn.status == 0)
