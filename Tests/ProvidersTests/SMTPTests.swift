@@ -8,18 +8,30 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 /// A fixture server written in Python (Debian's own python3 and packages), on a loopback port.
 final class PythonFixture: @unchecked Sendable {
     // @unchecked: set up once in init; `process` is only killed in `stop`.
-    let process = Process()
-    let port = Int.random(in: 40_000...50_000)
+    let process: Process
+    let port: Int
 
+    /// Starts the script on a free port, trying another if the bind fails. Ports come from below
+    /// Linux's ephemeral range (32768-60999), where the tests' own client sockets and port-0 servers live.
     init(script: String, arguments: (Int) -> [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [fixtures.appendingPathComponent(script).path] + arguments(port)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        // Never the test runner's own stderr: a server left behind would hold it open.
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        _ = pipe.fileHandleForReading.availableData  // "ready"
+        for _ in 0..<5 {
+            let port = Int.random(in: 20_000..<32_000)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = [fixtures.appendingPathComponent(script).path] + arguments(port)
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            // Never the test runner's own stderr: a server left behind would hold it open.
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            if String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("ready") {
+                self.process = process
+                self.port = port
+                return
+            }
+            process.waitUntilExit()  // it could not start (the port was taken): try another
+        }
+        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(script) did not start on five ports"])
     }
 
     /// SIGKILL: the test runner ignores SIGTERM, and a child inherits that, so terminate() would not stop it.

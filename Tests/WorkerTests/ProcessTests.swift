@@ -45,7 +45,7 @@ import TestSupport
 
     @Test func sigtermDrainsAndExitsZeroThenLogShowsTheAttempt() async throws {
         let harness = try Harness()
-        let port = Int.random(in: 30_000...45_000)
+        let port = Int.random(in: 20_000..<32_000)  // below the ephemeral range (32768-60999)
         let config = try writeConfig(harness, httpPort: port)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
