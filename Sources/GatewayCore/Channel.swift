@@ -5,6 +5,13 @@ public enum Channel: String, Sendable, Codable, CaseIterable, Hashable {
     case push
 }
 
+/// The push service a device token belongs to: an FCM registration token only works with FCM,
+/// an APNs device token only with APNs.
+public enum PushPlatform: String, Sendable, Codable, Hashable {
+    case fcm
+    case apns
+}
+
 /// Why the job exists, which decides which rules apply (collection follows every rule;
 /// transactional skips frequency caps but never opt-outs).
 public enum Category: String, Sendable, Codable, Hashable {

@@ -73,12 +73,22 @@ public struct Job: Sendable, Equatable {
         self.attempt = attempt
     }
 
-    /// The address this job gives for a channel, if any.
-    public func address(for channel: Channel) -> String? {
+    /// The address this job gives for a channel, if any. For push, a provider tied to one push
+    /// service (`platform`) gets that service's token; one that is not (a webhook, the sandbox)
+    /// gets the FCM token, else the APNs one.
+    public func address(for channel: Channel, platform: PushPlatform? = nil) -> String? {
         switch channel {
         case .sms: contact.phone
         case .email: contact.email
-        case .push: contact.push.flatMap { $0.fcm ?? $0.apns }
+        case .push:
+            switch platform {
+            case .fcm: contact.push?.fcm
+            case .apns: contact.push?.apns
+            case nil: contact.push.flatMap { $0.fcm ?? $0.apns }
+            }
         }
     }
+
+    /// Every push token the job carries.
+    public var pushTokens: [String] { [contact.push?.fcm, contact.push?.apns].compactMap { $0 } }
 }

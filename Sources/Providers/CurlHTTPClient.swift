@@ -224,7 +224,12 @@ private final class Engine: @unchecked Sendable {
                 _ = gw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
                 var connects = 0
                 _ = gw_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
-                finish(transfer, .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, newConnections: connects)))
+                var version = 0
+                _ = gw_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
+                // CURL_HTTP_VERSION_* values: 1 = 1.0, 2 = 1.1, 3 = 2, 30 = 3.
+                let httpVersion = switch version { case 1: "1.0"; case 3: "2"; case 30: "3"; default: "1.1" }
+                finish(transfer, .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body,
+                                                       newConnections: connects, httpVersion: httpVersion)))
             } else {
                 var reply = 0
                 _ = gw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &reply)

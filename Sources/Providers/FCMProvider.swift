@@ -34,6 +34,7 @@ public struct FCMProvider: MessageProvider {
     private let tokens: TokenCache
     public var requestTimeout: Double { timeout * 2 }
     public var deadTokenCodes: Set<String> { ["fcm_UNREGISTERED"] }
+    public var pushPlatform: PushPlatform? { .fcm }
 
     public init(name: String, account: ServiceAccount, baseURL: String = "https://fcm.googleapis.com", timeout: Double = 10,
                 client: CurlHTTPClient, clock: @escaping @Sendable () -> Date = Date.init) throws {
@@ -131,7 +132,8 @@ public struct FCMProvider: MessageProvider {
     }
 }
 
-/// One access token, refreshed by a single exchange when it nears expiry.
+/// One access token, refreshed by a single exchange (or signature) when it nears expiry or the
+/// provider refused it.
 actor TokenCache {
     private let clock: @Sendable () -> Date
     private var cached: (token: String, expires: Date)?
@@ -153,6 +155,11 @@ actor TokenCache {
             inFlight = nil
             throw (error as? HTTPClientError) ?? HTTPClientError(kind: .other, curlCode: -1, message: "\(error)")
         }
+    }
+
+    /// Forgets `token` if it is still the cached one: the next caller gets a new one.
+    func invalidate(_ token: String) {
+        if cached?.token == token { cached = nil }
     }
 }
 

@@ -49,6 +49,8 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
     /// Connections libcurl had to open for this request: 0 when it reused a kept-alive one.
     public var newConnections: Int = 0
+    /// The HTTP version the answer came over: "1.1", "2" or "3".
+    public var httpVersion: String = "1.1"
 
     public func header(_ name: String) -> String? {
         let lower = name.lowercased()

@@ -14,11 +14,21 @@ public protocol MessageProvider: Sendable {
     var unsubscribedCodes: Set<String> { get }
     /// Failure codes that mean the push token is dead (FCM UNREGISTERED, APNs 410).
     var deadTokenCodes: Set<String> { get }
+    /// The push service whose device tokens this provider takes (FCM, APNs); nil when it takes
+    /// any address it is given (a webhook, the sandbox).
+    var pushPlatform: PushPlatform? { get }
 }
 
 extension MessageProvider {
     public var unsubscribedCodes: Set<String> { [] }
     public var deadTokenCodes: Set<String> { [] }
+    public var pushPlatform: PushPlatform? { nil }
+
+    /// The address of a job on a channel for this provider: for push, the token of this
+    /// provider's push service. nil when the job has none this provider can use.
+    public func address(of job: Job, on channel: Channel) -> String? {
+        job.address(for: channel, platform: channel == .push ? pushPlatform : nil)
+    }
 }
 
 extension HTTPClientError {

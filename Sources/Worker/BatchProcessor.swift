@@ -69,6 +69,8 @@ public struct BatchProcessor: Sendable {
         var raw: [UInt8]
         var message: OutboundMessage
         var provider: any MessageProvider
+        /// Every provider that can carry the message, best first, with its address.
+        var routes: [ProviderRegistry.Route]
         var rendered: RenderedMessage
         /// The cap slots this send holds; given back if it does not go out.
         var capChecks: [CapCheck]
@@ -100,7 +102,7 @@ public struct BatchProcessor: Sendable {
         let states = try await store.jobStates(Array(Set(ids)))
         let contactIDs = decoded.compactMap { item -> String? in if case .success(let job) = item.2 { job.contact.id } else { nil } }
         let optOuts = try await store.optOuts(Array(Set(contactIDs)))
-        let pushTokens = decoded.compactMap { item -> String? in if case .success(let job) = item.2 { job.address(for: .push) } else { nil } }
+        let pushTokens = decoded.flatMap { item -> [String] in if case .success(let job) = item.2 { job.pushTokens } else { [] } }
         let droppedTokens = try await store.droppedPushTokens(Array(Set(pushTokens)))
         var deferrals: [(raw: [UInt8], attempt: Int, at: Date)] = []
         var releases: [(checks: [CapCheck], member: String)] = []
@@ -231,7 +233,8 @@ public struct BatchProcessor: Sendable {
                                                template: job.template, reason: ruleID, detail: detail, streamID: entry.id,
                                                data: "{\"until\":\"\(formatTimestamp(until))\"}"))
                 case .send(let channel, let rulesDetail):
-                    let provider = providers.provider(for: channel)!
+                    let routes = providers.routes(for: job, on: channel, droppedTokens: droppedTokens)
+                    let provider = routes[0].provider
                     let (tone, toneRule) = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now))
                     let rendered: RenderedMessage
                     do {
@@ -242,7 +245,7 @@ public struct BatchProcessor: Sendable {
                         refuse(error, channel: channel, tone: tone)
                         continue
                     }
-                    let address = job.address(for: channel)!
+                    let address = routes[0].address
                     let message = OutboundMessage(jobID: job.id, contactID: job.contact.id, attempt: job.attempt, channel: channel,
                                                   to: address, subject: rendered.subject, body: rendered.body, html: rendered.html)
                     var toneNote = "tone \(tone) (\(toneRule == "default" ? "policy default" : "rule \(toneRule)"))"
@@ -253,7 +256,7 @@ public struct BatchProcessor: Sendable {
                                                provider: provider.name, detail: "sending through \(provider.name); \(category.rawValue); \(toneNote); \(rulesDetail)",
                                                body: rendered.body, address: address, streamID: entry.id,
                                                data: Self.renderingFacts(rendered, toneRule: toneRule, category: category)))
-                    sends.append(Send(job: job, entry: entry, raw: raw ?? [], message: message, provider: provider, rendered: rendered,
+                    sends.append(Send(job: job, entry: entry, raw: raw ?? [], message: message, provider: provider, routes: routes, rendered: rendered,
                                       capChecks: capChecks))
                 }
             }
@@ -276,7 +279,7 @@ public struct BatchProcessor: Sendable {
         }
 
         // 4. Dispatch, every provider's share at once.
-        let (results, usedProviders, failovers) = try await dispatch(claimed, now: clock())
+        let (results, dispatched, failovers) = try await dispatch(claimed, now: clock())
 
         // 5. Record outcomes, scheduling retries first so a crash in between cannot lose them.
         var retries: [(raw: [UInt8], attempt: Int, at: Date)] = []
@@ -284,9 +287,7 @@ public struct BatchProcessor: Sendable {
         var deadTokens: [(token: String, contact: String, provider: String, code: String, at: Date)] = []
         let done = clock()
         var outcomes: [ContactEvent] = failovers
-        for (index, (send, result)) in zip(claimed, results).enumerated() {
-            var send = send
-            send.provider = usedProviders[index]
+        for (send, result) in zip(dispatched, results) {
             let base = ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .sent, at: done, attempt: send.job.attempt,
                                     channel: send.message.channel, template: send.job.template, tone: send.rendered.tone,
                                     variant: send.rendered.variant, provider: send.provider.name, body: send.message.body,
@@ -348,13 +349,18 @@ public struct BatchProcessor: Sendable {
     }
 
     /// Why a channel cannot carry this job at all, or nil when it can: no provider, no template
-    /// variant, or a push token a provider declared dead. The worker and `gateway rules check` share it.
+    /// variant, no provider for the job's push token, or push tokens a provider declared dead.
+    /// The worker and `gateway rules check` share it.
     public static func unreachable(_ channel: Channel, job: Job, providers: ProviderRegistry, catalog: TemplateCatalog,
                                    droppedTokens: Set<String>) -> String? {
         if providers.provider(for: channel) == nil { return "no provider is configured for \(channel.rawValue)" }
         if !catalog.hasVariant(template: job.template, channel: channel) { return "template \(job.template) has no \(channel.rawValue) variant" }
-        if channel == .push, let token = job.address(for: .push), droppedTokens.contains(token) {
-            return "the push token was unregistered by the provider (the app was removed)"
+        if providers.routes(for: job, on: channel, droppedTokens: droppedTokens).isEmpty {
+            if !providers.routes(for: job, on: channel).isEmpty {
+                return "the push token was unregistered by the provider (the app was removed)"
+            }
+            let kinds = providers.providers(for: channel).compactMap { $0.pushPlatform?.rawValue }
+            return "no push provider takes the job's token: contact.push.\(job.contact.push?.fcm == nil ? "apns" : "fcm") is given, the configured push providers take \(Set(kinds).sorted().joined(separator: " and ")) tokens"
         }
         return nil
     }
@@ -375,10 +381,11 @@ public struct BatchProcessor: Sendable {
     /// Sends each message through its channel's providers in priority order: a retryable failure
     /// (429, 5xx, timeout, connection error, the shared rate limit, an open circuit breaker) moves it
     /// to the next provider at once, and each such hand-over is recorded. Every provider's share goes
-    /// out concurrently. Returns the final answer for each message and the provider that gave it.
-    private func dispatch(_ sends: [Send], now: Date) async throws -> ([DispatchResult], [any MessageProvider], [ContactEvent]) {
+    /// out concurrently. Returns the final answer for each message, each send with the provider that
+    /// gave it and the address used, and the hand-overs.
+    private func dispatch(_ sends: [Send], now: Date) async throws -> ([DispatchResult], [Send], [ContactEvent]) {
         var results = [DispatchResult?](repeating: nil, count: sends.count)
-        var used: [any MessageProvider] = sends.map(\.provider)
+        var sends = sends
         var tried = [Set<String>](repeating: [], count: sends.count)
         var last = [DispatchResult?](repeating: nil, count: sends.count)
         var failovers: [ContactEvent] = []
@@ -386,17 +393,20 @@ public struct BatchProcessor: Sendable {
         while !pending.isEmpty {
             var groups: [String: (provider: any MessageProvider, indices: [Int])] = [:]
             for index in pending {
-                let candidates = providers.providers(for: sends[index].message.channel).filter { !tried[index].contains($0.name) }
-                guard let next = candidates.first(where: { providers.policy(of: $0.name).breaker.allow(now: now) }) else {
+                let candidates = sends[index].routes.filter { !tried[index].contains($0.provider.name) }
+                guard let route = candidates.first(where: { providers.policy(of: $0.provider.name).breaker.allow(now: now) }) else {
                     results[index] = last[index] ?? .retryableFailure(
                         code: "no_provider_available",
                         message: "every \(sends[index].message.channel.rawValue) provider is failing (circuit breakers open)", retryAfter: nil)
                     continue
                 }
+                let next = route.provider
                 tried[index].insert(next.name)
-                used[index] = next
+                sends[index].provider = next
+                sends[index].message.to = route.address
                 groups[next.name, default: (next, [])].indices.append(index)
             }
+            let current = sends
             let answers = try await withThrowingTaskGroup(of: [(Int, DispatchResult)].self) { group in
                 for (name, entry) in groups {
                     let policy = providers.policy(of: name)
@@ -414,7 +424,7 @@ public struct BatchProcessor: Sendable {
                                 ($0, .retryableFailure(code: "rate_limited", message: "\(name) is at its rate limit of \(rate)/s", retryAfter: bucket.wait(for: missing)))
                             }
                         }
-                        let sent = await entry.provider.send(allowed.map { sends[$0].message })
+                        let sent = await entry.provider.send(allowed.map { current[$0].message })
                         for answer in sent {
                             if case .retryableFailure = answer { policy.breaker.record(success: false, now: now) } else { policy.breaker.record(success: true, now: now) }
                         }
@@ -428,7 +438,7 @@ public struct BatchProcessor: Sendable {
             pending = []
             for (index, answer) in answers.sorted(by: { $0.0 < $1.0 }) {
                 guard case .retryableFailure(let code, let message, _) = answer,
-                      providers.providers(for: sends[index].message.channel).contains(where: { !tried[index].contains($0.name) }) else {
+                      sends[index].routes.contains(where: { !tried[index].contains($0.provider.name) }) else {
                     results[index] = answer
                     continue
                 }
@@ -436,10 +446,10 @@ public struct BatchProcessor: Sendable {
                 pending.append(index)
                 let send = sends[index]
                 failovers.append(ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .providerFailed, at: now, attempt: send.job.attempt,
-                                              channel: send.message.channel, provider: used[index].name, reason: code,
+                                              channel: send.message.channel, provider: send.provider.name, reason: code,
                                               detail: "\(message); trying the next \(send.message.channel.rawValue) provider", streamID: send.entry.id))
             }
         }
-        return (results.map { $0 ?? .retryableFailure(code: "not_dispatched", message: "no provider answered", retryAfter: nil) }, used, failovers)
+        return (results.map { $0 ?? .retryableFailure(code: "not_dispatched", message: "no provider answered", retryAfter: nil) }, sends, failovers)
     }
 }

@@ -45,6 +45,21 @@ public struct ProviderRegistry: Sendable {
     /// Every provider of a channel, in priority order: the next is tried when one fails.
     public func providers(for channel: Channel) -> [any MessageProvider] { byChannel[channel] ?? [] }
 
+    /// The providers that can carry a job on a channel, best first, each with the address it
+    /// would use: for push, the token of that provider's push service, unless a provider declared
+    /// that token dead.
+    public func routes(for job: Job, on channel: Channel, droppedTokens: Set<String> = []) -> [Route] {
+        providers(for: channel).compactMap { provider in
+            guard let address = provider.address(of: job, on: channel), !(channel == .push && droppedTokens.contains(address)) else { return nil }
+            return Route(provider: provider, address: address)
+        }
+    }
+
+    public struct Route: Sendable {
+        public var provider: any MessageProvider
+        public var address: String
+    }
+
     public func policy(of provider: String) -> ProviderPolicy {
         policies[provider] ?? ProviderPolicy()
     }
@@ -96,7 +111,7 @@ public struct ProviderRegistry: Sendable {
             return value
         }
         guard let type = take("type") else {
-            throw ConfigurationError("\(file): type is required (twilio or sandbox)")
+            throw ConfigurationError("\(file): type is required (twilio, infobip, sendgrid, smtp, fcm, apns, webhook or sandbox)")
         }
         let priorityText = take("priority") ?? "100"
         guard let priority = Int(priorityText) else { throw ConfigurationError("\(file): priority must be a whole number, got \"\(priorityText)\"") }
@@ -201,6 +216,46 @@ public struct ProviderRegistry: Sendable {
             } catch {
                 throw ConfigurationError("\(file): the private_key in \(path) is not an RSA key: \(error)")
             }
+        case "apns":
+            let keyID = try required("key_id")
+            let teamID = try required("team_id")
+            for (field, value) in [("key_id", keyID), ("team_id", teamID)] where value.count != 10 || !value.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) {
+                throw ConfigurationError("\(file): \(field) must be Apple's 10-character id (capital letters and digits), got \"\(value)\"")
+            }
+            let topic = try required("topic")
+            guard topic.contains("."), !topic.contains(" ") else {
+                throw ConfigurationError("\(file): topic must be the app's bundle id, like com.bank.app, got \"\(topic)\"")
+            }
+            let keyPath = try required("private_key_file")
+            guard let keyData = FileManager.default.contents(atPath: keyPath) else {
+                throw ConfigurationError("\(file): private_key_file \(keyPath) cannot be read")
+            }
+            let environment = take("environment") ?? "production"
+            let defaultBase: String
+            switch environment {
+            case "production": defaultBase = "https://api.push.apple.com"
+            case "sandbox": defaultBase = "https://api.sandbox.push.apple.com"
+            default: throw ConfigurationError("\(file): environment must be production or sandbox (development builds of the app), got \"\(environment)\"")
+            }
+            let base = try baseURL(defaultBase)
+            guard base.hasPrefix("https://") else {
+                throw ConfigurationError("\(file): base_url must start with https://: APNs speaks only HTTP/2, which the gateway negotiates over TLS")
+            }
+            let ca = take("ca_file")
+            if let ca, !FileManager.default.fileExists(atPath: ca) { throw ConfigurationError("\(file): ca_file \(ca) does not exist") }
+            let ttlText = take("ttl_seconds") ?? "3600"
+            guard let ttl = Double(ttlText), ttl >= 0, ttl <= 86_400 else {
+                throw ConfigurationError("\(file): ttl_seconds must be a number of seconds from 0 to 86400, got \"\(ttlText)\"")
+            }
+            do {
+                provider = try APNsProvider(name: name, configuration: .init(
+                    keyID: keyID, teamID: teamID, topic: topic, privateKeyPEM: String(decoding: keyData, as: UTF8.self),
+                    baseURL: base, timeToLive: ttl, timeout: try timeoutValue(), caFile: ca), client: client)
+            } catch let error as ConfigurationError {
+                throw error
+            } catch {
+                throw ConfigurationError("\(file): \(keyPath) is not an APNs signing key (the .p8 file, a P-256 private key): \(error)")
+            }
         case "webhook":
             let url = try required("url")
             guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
@@ -230,7 +285,7 @@ public struct ProviderRegistry: Sendable {
                 apiKey: try required("api_key"), fromEmail: from, fromName: take("from_name"), listUnsubscribe: take("list_unsubscribe"),
                 baseURL: try baseURL("https://api.sendgrid.com"), timeout: try timeoutValue()), client: client)
         default:
-            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, infobip, sendgrid, smtp, fcm, webhook, sandbox)")
+            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, infobip, sendgrid, smtp, fcm, apns, webhook, sandbox)")
         }
         if let channels = take("channels") {
             throw ConfigurationError("\(file): channels is fixed by the provider type; remove \"channels: \(channels)\"")

@@ -54,7 +54,7 @@ struct RulesCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: configuration.contactLogPath) {
                 let store = try SQLiteContactLog(path: configuration.contactLogPath)
                 optOuts = try await store.optOuts([job.contact.id])[job.contact.id] ?? []
-                droppedTokens = try await store.droppedPushTokens(job.address(for: .push).map { [$0] } ?? [])
+                droppedTokens = try await store.droppedPushTokens(job.pushTokens)
             }
             let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts) { channel in
                 BatchProcessor.unreachable(channel, job: job, providers: providers, catalog: catalog, droppedTokens: droppedTokens)

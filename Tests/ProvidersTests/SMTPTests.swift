@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Testing
+import TestSupport
 @testable import Providers
 
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
@@ -46,26 +47,18 @@ final class SMTPServer: @unchecked Sendable {
     // @unchecked: set up once in init, then only read.
     let directory: URL
     let fixture: PythonFixture
+    let certificate: TestCertificate
     var port: Int { fixture.port }
-    var cert: String { directory.appendingPathComponent("cert.pem").path }
+    var cert: String { certificate.cert }
     var maildir: URL { directory.appendingPathComponent("mail") }
 
     init() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString)")
+        let certificate = try TestCertificate()
+        self.certificate = certificate
+        let directory = certificate.directory
         self.directory = directory
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory.appendingPathComponent("key.pem").path,
-                             "-out", directory.appendingPathComponent("cert.pem").path]
-        openssl.standardError = FileHandle.nullDevice
-        openssl.standardOutput = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
         fixture = try PythonFixture(script: "smtp_server.py") { port in
-            [String(port), directory.appendingPathComponent("mail").path, directory.appendingPathComponent("cert.pem").path,
-             directory.appendingPathComponent("key.pem").path, "gateway", "s3cret-pass"]
+            [String(port), directory.appendingPathComponent("mail").path, certificate.cert, certificate.key, "gateway", "s3cret-pass"]
         }
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Providers
 import Testing
@@ -93,6 +94,36 @@ import Testing
         let text = "type: twilio\n" + body.replacingOccurrences(of: "SIDOK", with: sid)
         #expect { try load(["twilio.yml": text]) } throws: { error in
             "\(error)".contains("twilio.yml: \(message)")
+        }
+    }
+
+    static let p8Path: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("AuthKey-\(UUID().uuidString).p8").path
+        try? P256.Signing.PrivateKey().pemRepresentation.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }()
+
+    @Test func apnsLoadsWithTheSandboxEnvironment() throws {
+        let registry = try load(["apns.yml": "type: apns\nkey_id: ABC123DEFG\nteam_id: DEF123GHIJ\ntopic: com.bank.app\nprivate_key_file: \(Self.p8Path)\nenvironment: sandbox\n"])
+        let apns = try #require(registry.provider(for: .push) as? APNsProvider)
+        #expect(apns.configuration.baseURL == "https://api.sandbox.push.apple.com")
+        #expect(apns.configuration.timeToLive == 3600)
+        #expect(apns.pushPlatform == .apns)
+    }
+
+    @Test(arguments: [
+        ("key_id: abc\nteam_id: DEF123GHIJ\ntopic: com.bank.app\nprivate_key_file: P8", "key_id must be Apple's 10-character id"),
+        ("key_id: ABC123DEFG\nteam_id: DEF123GHIJ\ntopic: bankapp\nprivate_key_file: P8", "topic must be the app's bundle id"),
+        ("key_id: ABC123DEFG\nteam_id: DEF123GHIJ\ntopic: com.bank.app\nprivate_key_file: /nonexistent.p8", "private_key_file /nonexistent.p8 cannot be read"),
+        ("key_id: ABC123DEFG\nteam_id: DEF123GHIJ\ntopic: com.bank.app\nprivate_key_file: P8\nenvironment: dev", "environment must be production or sandbox"),
+        ("key_id: ABC123DEFG\nteam_id: DEF123GHIJ\ntopic: com.bank.app\nprivate_key_file: P8\nbase_url: http://127.0.0.1:9", "base_url must start with https://"),
+        ("key_id: ABC123DEFG\nteam_id: DEF123GHIJ\ntopic: com.bank.app\nprivate_key_file: P8\nttl_seconds: 604800", "ttl_seconds must be a number of seconds from 0 to 86400"),
+        ("key_id: ABC123DEFG\nteam_id: DEF123GHIJ\ntopic: com.bank.app\nprivate_key_file: /etc/hostname", "/etc/hostname is not an APNs signing key"),
+    ])
+    func apnsMistakesAreExplained(body: String, message: String) {
+        let text = "type: apns\n" + body.replacingOccurrences(of: "P8", with: Self.p8Path)
+        #expect { try load(["apns.yml": text]) } throws: { error in
+            "\(error)".contains("apns.yml: \(message)")
         }
     }
 

@@ -234,6 +234,62 @@ import TestSupport
         #expect(google.sent.count == 1)
     }
 
+    @Test func pushGoesToTheServiceOfEachTokenAndFailsOverFromFCMToAPNs() async throws {
+        let apns = try FakeAPNs()
+        let harness = try Harness()
+        let iphone = String(repeating: "ab12", count: 16)
+        let dead = "dead" + String(repeating: "0", count: 60)
+        try await apns.serve { base in
+            let keyFile = harness.directory.appendingPathComponent("AuthKey.p8").path
+            try apns.key.pemRepresentation.write(toFile: keyFile, atomically: true, encoding: .utf8)
+            try harness.writeProvider("apns", """
+                type: apns
+                priority: 2
+                key_id: \(apns.keyID)
+                team_id: \(apns.teamID)
+                topic: \(apns.topic)
+                private_key_file: \(keyFile)
+                base_url: \(base)
+                ca_file: \(apns.certificate.cert)
+                """)
+            // An FCM provider that cannot be reached: a job with both tokens fails over to APNs.
+            let accountFile = harness.directory.appendingPathComponent("service-account.json").path
+            let google = FakeGoogle()
+            let account: [String: String] = ["project_id": "bank-app", "private_key": google.key.pkcs8PEMRepresentation,
+                                             "client_email": "gateway@bank-app.iam.gserviceaccount.com", "token_uri": "http://127.0.0.1:1/token"]
+            try JSONSerialization.data(withJSONObject: account).write(to: URL(fileURLWithPath: accountFile))
+            try harness.writeProvider("fcm", "type: fcm\npriority: 1\nservice_account_file: \(accountFile)\nbase_url: http://127.0.0.1:1\n")
+            try harness.writeProvider("sandbox", "type: sandbox\npriority: 3\noutbox: \(harness.configuration.outboxPath)\n")
+            try await harness.running { _ in
+                let pushJob: @Sendable (String, String, String) -> String = { id, channels, tokens in
+                    job(id).replacingOccurrences(of: #""channels": ["sms"]"#, with: #""channels": \#(channels)"#)
+                        .replacingOccurrences(of: #""locale": "es-CR""#, with: #""locale": "es-CR", "push": \#(tokens)"#)
+                }
+                try await harness.enqueue(pushJob("IOS-1", #"["push"]"#, #"{"apns": "\#(iphone)"}"#))
+                try await harness.enqueue(pushJob("BOTH-1", #"["push"]"#, #"{"fcm": "fcm-token-1", "apns": "\#(iphone)"}"#))
+                try await harness.enqueue(pushJob("IOS-DEAD", #"["push"]"#, #"{"apns": "\#(dead)"}"#))
+                for id in ["IOS-1", "BOTH-1", "IOS-DEAD"] { _ = try await harness.waitForOutcome(job: id) }
+                try await harness.enqueue(pushJob("IOS-DEAD-2", #"["push", "sms"]"#, #"{"apns": "\#(dead)"}"#))
+                _ = try await harness.waitForOutcome(job: "IOS-DEAD-2")
+            }
+        }
+        // An APNs-only job skips FCM (which cannot use its token) and goes to APNs.
+        let ios = try #require(try await harness.outcome(job: "IOS-1"))
+        #expect(ios.kind == .sent && ios.provider == "apns" && ios.address == iphone)
+        #expect(!(try await harness.events(job: "IOS-1")).contains { $0.kind == .providerFailed })
+        // FCM fails, so the same job goes to APNs with the APNs token.
+        let both = try #require(try await harness.outcome(job: "BOTH-1"))
+        #expect(both.kind == .sent && both.provider == "apns" && both.address == iphone)
+        #expect(try await harness.events(job: "BOTH-1").contains { $0.kind == .providerFailed && $0.provider == "fcm" })
+        #expect(apns.requests.filter { $0.payload["job_id"] as? String == "BOTH-1" }.count == 1)
+        // APNs 410: the token is dropped, and the next job with it goes by SMS.
+        #expect(try await harness.outcome(job: "IOS-DEAD")?.reason == "apns_Unregistered")
+        let dropped = try await SQLiteContactLog(path: harness.configuration.contactLogPath).events(EventFilter(contactID: "C-IOS-DEAD", kinds: [.tokenDropped]))
+        #expect(dropped.first?.event.address == dead)
+        let second = try await harness.outcome(job: "IOS-DEAD-2")
+        #expect(second?.kind == .sent && second?.channel == .sms)
+    }
+
     @Test func retriesStopAtMaxAttempts() async throws {
         let fake = FakeTwilio()
         fake.setDefault(.serverError)
