@@ -56,6 +56,7 @@ let package = Package(
         // The append-only contact log (SQLite through GRDB).
         .target(name: "ContactLog", dependencies: [
             "GatewayCore",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The HTTP API (Hummingbird): health, templates.

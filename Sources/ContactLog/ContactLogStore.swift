@@ -60,18 +60,133 @@ public protocol ContactLogStore: Sendable {
 
     /// Takes a mark back, recording who did it and why; false when there was none.
     func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool
+
+    /// Recomputes the hash chain from the first kept event (see EventChain) and names the first
+    /// event that does not match.
+    func verifyChain() async throws -> ChainReport
+
+    /// The retention job, the only way events leave the log: removes the events before `cutoff`
+    /// (as a prefix of the chain, so what stays verifies from the anchor it leaves), records the
+    /// anchor and a `pruned` event. Nothing else may delete.
+    func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport
+
+    /// Counts of outcomes by day, channel, segment, tone, outcome and reason, and delivery per provider.
+    func summary(from: Date, to: Date) async throws -> LogSummary
 }
 
-public struct EventFilter: Sendable {
+/// What `GET /reports/summary` answers.
+public struct LogSummary: Sendable, Equatable {
+    public struct Row: Sendable, Equatable {
+        public var day: String
+        public var channel: String?
+        public var segment: String?
+        public var tone: String?
+        public var outcome: String
+        /// Why, for what was held back (suppressed, expired, invalid, failed).
+        public var reason: String?
+        public var count: Int
+        public init(day: String, channel: String?, segment: String?, tone: String?, outcome: String, reason: String?, count: Int) {
+            self.day = day
+            self.channel = channel
+            self.segment = segment
+            self.tone = tone
+            self.outcome = outcome
+            self.reason = reason
+            self.count = count
+        }
+    }
+
+    public struct Provider: Sendable, Equatable {
+        public var provider: String
+        public var sent: Int
+        /// Of those, how many a receipt reported delivered.
+        public var delivered: Int
+        public var deliveryRate: Double { sent == 0 ? 0 : Double(delivered) / Double(sent) }
+        public init(provider: String, sent: Int, delivered: Int) {
+            self.provider = provider
+            self.sent = sent
+            self.delivered = delivered
+        }
+    }
+
+    public var rows: [Row]
+    public var providers: [Provider]
+    public init(rows: [Row], providers: [Provider]) {
+        self.rows = rows
+        self.providers = providers
+    }
+}
+
+/// Which events to read. Every field narrows; `afterSeq` is the cursor for the next page.
+public struct EventFilter: Sendable, Equatable {
     public var contactID: String?
     public var jobID: String?
+    public var debtID: String?
+    public var channel: Channel?
     public var kinds: [EventKind]?
+    public var template: String?
+    /// Events at or after `from` and before `to`.
+    public var from: Date?
+    public var to: Date?
+    public var afterSeq: Int64?
     public var limit: Int
 
-    public init(contactID: String? = nil, jobID: String? = nil, kinds: [EventKind]? = nil, limit: Int = 1000) {
+    public init(contactID: String? = nil, jobID: String? = nil, debtID: String? = nil, channel: Channel? = nil,
+                kinds: [EventKind]? = nil, template: String? = nil, from: Date? = nil, to: Date? = nil,
+                afterSeq: Int64? = nil, limit: Int = 1000) {
         self.contactID = contactID
         self.jobID = jobID
+        self.debtID = debtID
+        self.channel = channel
         self.kinds = kinds
+        self.template = template
+        self.from = from
+        self.to = to
+        self.afterSeq = afterSeq
         self.limit = limit
+    }
+
+    /// The WHERE clause and its arguments, shared by the SQL stores (`?` placeholders).
+    public func sqlConditions() -> (clauses: [String], arguments: [String]) {
+        var clauses: [String] = []
+        var arguments: [String] = []
+        func equal(_ column: String, _ value: String?) {
+            guard let value else { return }
+            clauses.append("\(column) = ?")
+            arguments.append(value)
+        }
+        equal("contact_id", contactID)
+        equal("job_id", jobID)
+        equal("debt_id", debtID)
+        equal("channel", channel?.rawValue)
+        equal("template", template)
+        if let kinds, !kinds.isEmpty {
+            clauses.append("kind IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ",")))")
+            arguments += kinds.map(\.rawValue)
+        }
+        if let from {
+            clauses.append("at >= ?")
+            arguments.append(formatTimestamp(from))
+        }
+        if let to {
+            clauses.append("at < ?")
+            arguments.append(formatTimestamp(to))
+        }
+        return (clauses, arguments)
+    }
+}
+
+extension ContactLogStore {
+    /// Every event matching the filter, oldest first, read a page at a time (keyset pagination on
+    /// `seq`): a million rows never sit in memory. `body` returns false to stop.
+    public func forEachEvent(_ filter: EventFilter, pageSize: Int = 1000, _ body: (StoredEvent) async throws -> Bool) async throws {
+        var page = filter
+        page.limit = pageSize
+        while true {
+            let events = try await self.events(page)
+            for event in events where try await !body(event) { return }
+            guard events.count == pageSize, let last = events.last else { return }
+            page.afterSeq = last.sequence
+        }
     }
 }

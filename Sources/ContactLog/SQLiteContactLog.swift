@@ -94,24 +94,85 @@ public final class SQLiteContactLog: ContactLogStore {
                 CREATE TABLE dropped_push_tokens (token TEXT PRIMARY KEY, contact_id TEXT, provider TEXT NOT NULL, reason TEXT, dropped_at TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v4-hash-chain") { db in
+            // Debt and segment for the filters and reports; the hash chain (EventChain) over every
+            // event, existing ones included; the anchors retention prunes leave.
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN debt_id TEXT;
+                ALTER TABLE events ADD COLUMN segment TEXT;
+                ALTER TABLE events ADD COLUMN prev_hash TEXT;
+                ALTER TABLE events ADD COLUMN hash TEXT;
+                CREATE INDEX events_debt ON events(debt_id, seq) WHERE debt_id IS NOT NULL;
+                CREATE INDEX events_at ON events(at);
+                CREATE TABLE chain_anchors (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    through_seq INTEGER NOT NULL,
+                    hash TEXT NOT NULL,
+                    cutoff TEXT NOT NULL,
+                    removed INTEGER NOT NULL,
+                    pruned_at TEXT NOT NULL
+                );
+                CREATE TRIGGER chain_anchors_no_update BEFORE UPDATE ON chain_anchors
+                    BEGIN SELECT RAISE(ABORT, 'chain anchors cannot be changed'); END;
+                CREATE TRIGGER chain_anchors_no_delete BEFORE DELETE ON chain_anchors
+                    BEGIN SELECT RAISE(ABORT, 'chain anchors cannot be deleted'); END;
+                DROP TRIGGER events_no_update;
+                """)
+            var previous = EventChain.genesis
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM events ORDER BY seq")
+            var hashes: [(Int64, String, String)] = []
+            while let row = try rows.next() {
+                let hash = EventChain.hash(previous: previous, values: Self.chainValues(row))
+                hashes.append((row["seq"], previous, hash))
+                previous = hash
+            }
+            for (seq, prev, hash) in hashes {
+                try db.execute(sql: "UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", arguments: [prev, hash, seq])
+            }
+            try db.execute(sql: Self.noUpdateTrigger)
+        }
         return migrator
     }
 
+    static let noUpdateTrigger = """
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'the contact log is append-only: events cannot be updated'); END;
+        """
+    static let noDeleteTrigger = """
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'the contact log is append-only: events cannot be deleted'); END;
+        """
+
     private static let insertSQL = """
-        INSERT INTO events (job_id, contact_id, kind, at, attempt, channel, template, tone, variant, provider,
-                            provider_message_id, reason, detail, body, address, stream_id, data)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO events (job_id, contact_id, debt_id, segment, kind, at, attempt, channel, template, tone, variant, provider,
+                            provider_message_id, reason, detail, body, address, stream_id, data, prev_hash, hash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT DO NOTHING
         """
+
+    /// The stored values EventChain hashes, read back exactly as written.
+    static func chainValues(_ row: Row) -> [String?] {
+        EventChain.columns.map { column in
+            column == "attempt" ? (row[column] as Int64?).map { String($0) } : row[column] as String?
+        }
+    }
+
+    /// The hash the next event links to: the last event's, else the last prune's anchor, else genesis.
+    static func head(_ db: Database) throws -> String {
+        try String.fetchOne(db, sql: """
+            SELECT COALESCE((SELECT hash FROM events ORDER BY seq DESC LIMIT 1),
+                            (SELECT hash FROM chain_anchors ORDER BY id DESC LIMIT 1))
+            """) ?? EventChain.genesis
+    }
 
     public func append(_ events: [ContactEvent]) async throws -> [Bool] {
         guard !events.isEmpty else { return [] }
         return try await pool.write { db in
             var written: [Bool] = []
             written.reserveCapacity(events.count)
+            var head = try Self.head(db)
             for event in events {
-                try Self.insert(event, db)
-                written.append(db.changesCount > 0)
+                written.append(try Self.insert(event, db, head: &head))
             }
             return written
         }
@@ -151,25 +212,80 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
         try await pool.read { db in
-            var clauses: [String] = []
-            var arguments: [(any DatabaseValueConvertible)?] = []
-            if let contact = filter.contactID {
-                clauses.append("contact_id = ?")
-                arguments.append(contact)
-            }
-            if let job = filter.jobID {
-                clauses.append("job_id = ?")
-                arguments.append(job)
-            }
-            if let kinds = filter.kinds, !kinds.isEmpty {
-                clauses.append("kind IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ",")))")
-                arguments += kinds.map { $0.rawValue }
+            var (clauses, arguments) = filter.sqlConditions()
+            var sqlArguments: [(any DatabaseValueConvertible)?] = arguments
+            if let after = filter.afterSeq {
+                clauses.append("seq > ?")
+                sqlArguments.append(after)
             }
             let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            arguments.append(filter.limit)
+            sqlArguments.append(filter.limit)
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM events \(whereClause) ORDER BY seq LIMIT ?",
-                                        arguments: StatementArguments(arguments))
+                                        arguments: StatementArguments(sqlArguments))
             return rows.map(Self.storedEvent)
+        }
+    }
+
+    public func verifyChain() async throws -> ChainReport {
+        try await pool.read { db in
+            let anchor = try String.fetchOne(db, sql: "SELECT hash FROM chain_anchors ORDER BY id DESC LIMIT 1") ?? EventChain.genesis
+            var verifier = EventChain.Verifier(anchor: anchor)
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM events ORDER BY seq")
+            while let row = try rows.next() {
+                guard verifier.check(seq: row["seq"], values: Self.chainValues(row), previous: row["prev_hash"], hash: row["hash"]) else { break }
+            }
+            return ChainReport(checked: verifier.checked, head: verifier.expectedPrevious, anchor: anchor, problem: verifier.firstProblem)
+        }
+    }
+
+    public func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport {
+        try await pool.write { db in
+            let cutoffText = formatTimestamp(cutoff)
+            // The prefix of the chain before the first event at or after the cutoff.
+            let through: Int64? = try Int64.fetchOne(db, sql: """
+                SELECT MAX(seq) FROM events
+                WHERE seq < COALESCE((SELECT MIN(seq) FROM events WHERE at >= ?), (SELECT MAX(seq) + 1 FROM events))
+                """, arguments: [cutoffText])
+            guard let through else { return PruneReport(removed: 0, cutoff: cutoff, throughSeq: nil) }
+            let anchor = try String.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [through]) ?? EventChain.genesis
+            // The retention job is the one place the delete trigger is lifted, inside this transaction.
+            try db.execute(sql: "DROP TRIGGER events_no_delete")
+            try db.execute(sql: "DELETE FROM events WHERE seq <= ?", arguments: [through])
+            let removed = db.changesCount
+            try db.execute(sql: Self.noDeleteTrigger)
+            try db.execute(sql: "INSERT INTO chain_anchors (through_seq, hash, cutoff, removed, pruned_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [through, anchor, cutoffText, removed, formatTimestamp(at)])
+            var head = try Self.head(db)
+            try Self.insert(ContactEvent(jobID: nil, contactID: nil, kind: .pruned, at: at, reason: "retention",
+                                         detail: "\(by) removed \(removed) events from before \(cutoffText) (through event \(through)); the chain continues from anchor \(anchor.prefix(12))…",
+                                         data: Self.json(["by": by, "cutoff": cutoffText, "through_seq": String(through), "removed": String(removed), "anchor": anchor])),
+                            db, head: &head)
+            return PruneReport(removed: removed, cutoff: cutoff, throughSeq: through)
+        }
+    }
+
+    public func summary(from: Date, to: Date) async throws -> LogSummary {
+        try await pool.read { db in
+            let range: [(any DatabaseValueConvertible)?] = [formatTimestamp(from), formatTimestamp(to)]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT substr(at, 1, 10) AS day, channel, segment, tone, kind,
+                       CASE WHEN kind = 'sent' THEN NULL ELSE reason END AS why, COUNT(*) AS n
+                FROM events WHERE kind IN (\(Self.terminalKinds)) AND at >= ? AND at < ?
+                GROUP BY day, channel, segment, tone, kind, why
+                ORDER BY day, channel, segment, tone, kind, why
+                """, arguments: StatementArguments(range)).map {
+                LogSummary.Row(day: $0["day"], channel: $0["channel"], segment: $0["segment"], tone: $0["tone"],
+                               outcome: $0["kind"], reason: $0["why"], count: $0["n"])
+            }
+            let providers = try Row.fetchAll(db, sql: """
+                SELECT s.provider AS provider, COUNT(*) AS sent,
+                       SUM(EXISTS (SELECT 1 FROM events r WHERE r.job_id = s.job_id AND r.kind = 'receipt' AND r.reason = 'delivered')) AS delivered
+                FROM events s WHERE s.kind = 'sent' AND s.at >= ? AND s.at < ?
+                GROUP BY s.provider ORDER BY s.provider
+                """, arguments: StatementArguments(range)).map {
+                LogSummary.Provider(provider: $0["provider"] ?? "", sent: $0["sent"], delivered: $0["delivered"])
+            }
+            return LogSummary(rows: rows, providers: providers)
         }
     }
 
@@ -284,14 +400,25 @@ public final class SQLiteContactLog: ContactLogStore {
         }
     }
 
-    static func insert(_ event: ContactEvent, _ db: Database) throws {
+    /// Inserts one event linked to `head`; when it is written (not refused by a unique index),
+    /// `head` becomes its hash. Returns whether it was written.
+    @discardableResult
+    static func insert(_ event: ContactEvent, _ db: Database, head: inout String) throws -> Bool {
+        let values = EventChain.values(event)
+        let hash = EventChain.hash(previous: head, values: values)
         let statement = try db.cachedStatement(sql: insertSQL)
-        try statement.execute(arguments: [
-            event.jobID, event.contactID, event.kind.rawValue, formatTimestamp(event.at), event.attempt,
-            event.channel?.rawValue, event.template, event.tone, event.variant, event.provider,
-            event.providerMessageID, event.reason, event.detail, event.body, event.address,
-            event.streamID, event.data,
-        ])
+        var arguments: [(any DatabaseValueConvertible)?] = values.map { $0 }
+        arguments[EventChain.attemptIndex] = event.attempt
+        try statement.execute(arguments: StatementArguments(arguments + [head, hash]))
+        guard db.changesCount > 0 else { return false }
+        head = hash
+        return true
+    }
+
+    /// Inserts one event at the head of the chain.
+    static func insert(_ event: ContactEvent, _ db: Database) throws {
+        var head = try self.head(db)
+        try insert(event, db, head: &head)
     }
 
     static func json(_ object: [String: String]) -> String {
@@ -307,7 +434,8 @@ public final class SQLiteContactLog: ContactLogStore {
             channel: (row["channel"] as String?).flatMap(Channel.init(rawValue:)),
             template: row["template"], tone: row["tone"], variant: row["variant"], provider: row["provider"],
             providerMessageID: row["provider_message_id"], reason: row["reason"], detail: row["detail"],
-            body: row["body"], address: row["address"], streamID: row["stream_id"], data: row["data"])
+            body: row["body"], address: row["address"], streamID: row["stream_id"], data: row["data"],
+            debtID: row["debt_id"], segment: row["segment"])
         return StoredEvent(sequence: row["seq"], event: event)
     }
 }

@@ -23,6 +23,10 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     /// A provider's delivery report after `sent` (reason: the common status). Without a job id when
     /// no sent message has the provider's message id: kept for review, never dropped.
     case receipt
+    /// Someone read the log through the API (who, which query, how many rows): reads are on the record too.
+    case logRead = "log_read"
+    /// A retention prune removed whole expired months from the start of the log.
+    case pruned
     // Terminal outcomes.
     case sent
     case suppressed
@@ -33,7 +37,7 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     public var isTerminal: Bool {
         switch self {
         case .sent, .suppressed, .failed, .expired, .invalid: true
-        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped: false
+        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned: false
         }
     }
 }
@@ -64,12 +68,17 @@ public struct ContactEvent: Sendable, Equatable {
     public var streamID: String?
     /// Extra facts as a JSON object (the raw job for `received`, provider answers...).
     public var data: String?
+    /// The debt and segment of the job the event is about (for the log's filters and reports).
+    public var debtID: String?
+    public var segment: String?
 
     public init(jobID: String?, contactID: String?, kind: EventKind, at: Date, attempt: Int = 1,
                 channel: Channel? = nil, template: String? = nil, tone: String? = nil, variant: String? = nil,
                 provider: String? = nil, providerMessageID: String? = nil, reason: String? = nil,
                 detail: String? = nil, body: String? = nil, address: String? = nil,
-                streamID: String? = nil, data: String? = nil) {
+                streamID: String? = nil, data: String? = nil, debtID: String? = nil, segment: String? = nil) {
+        self.debtID = debtID
+        self.segment = segment
         self.jobID = jobID
         self.contactID = contactID
         self.kind = kind

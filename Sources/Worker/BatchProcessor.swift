@@ -93,6 +93,9 @@ public struct BatchProcessor: Sendable {
             }
             return (entry, raw, decoder.decode(raw))
         }
+        let jobsByID = Dictionary(decoded.compactMap { item -> (String, Job)? in
+            if case .success(let job) = item.2 { (job.id, job) } else { nil }
+        }, uniquingKeysWith: { first, _ in first })
         let ids = decoded.compactMap { item -> String? in
             switch item.2 {
             case .success(let job): job.id
@@ -266,7 +269,7 @@ public struct BatchProcessor: Sendable {
         //    everything decided so far into the log.
         try await consumer.deadLetter(deadLetters, at: formatTimestamp(now))
         try await scheduler.schedule(deferrals)
-        let written = try await store.append(events)
+        let written = try await store.append(Self.stamped(events, jobs: jobsByID))
         // A `dispatching` row the database refused means another worker holds this attempt.
         var claimed: [Send] = []
         for (send, index) in zip(sends, dispatchEventIndex) {
@@ -331,7 +334,7 @@ public struct BatchProcessor: Sendable {
             outcomes.append(event)
         }
         try await scheduler.schedule(retries)
-        _ = try await store.append(outcomes)
+        _ = try await store.append(Self.stamped(outcomes, jobs: jobsByID))
         // The provider says the recipient unsubscribed: never use this channel for them again.
         for mark in unsubscribed { try await store.setOptOut(mark) }
         for dead in deadTokens { try await store.dropPushToken(dead.token, contactID: dead.contact, provider: dead.provider, reason: dead.code, at: dead.at) }
@@ -363,6 +366,17 @@ public struct BatchProcessor: Sendable {
             return "no push provider takes the job's token: contact.push.\(job.contact.push?.fcm == nil ? "apns" : "fcm") is given, the configured push providers take \(Set(kinds).sorted().joined(separator: " and ")) tokens"
         }
         return nil
+    }
+
+    /// Events carry their job's debt and segment, for the log's filters and reports.
+    static func stamped(_ events: [ContactEvent], jobs: [String: Job]) -> [ContactEvent] {
+        events.map { event in
+            guard let id = event.jobID, let job = jobs[id] else { return event }
+            var event = event
+            event.debtID = job.debtID
+            event.segment = job.segment
+            return event
+        }
     }
 
     /// What compliance needs beyond the text: the other parts of the message, why this tone, what it costs.
