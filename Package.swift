@@ -115,6 +115,7 @@ let package = Package(
         .testTarget(name: "WorkerTests", dependencies: [
             "Worker", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -43,6 +43,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var maxAttempts = 4
     /// First retry delay; each later one doubles, with ±20% jitter, capped at one hour.
     public var retryBaseSeconds = 30.0
+    /// How long the contact log keeps events; `gateway audit prune` removes whole months older
+    /// than this. At least two years (Chile); three by default (US Regulation F keeps records three).
+    public var retentionDays = 1095
+    /// The API tokens (hashed) and their roles.
+    public var apiTokensPath = "config/api-tokens.yml"
 
     public init() {}
 
@@ -70,6 +75,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
             }
             c.templatesReloadSeconds = seconds
         },
+        "retention_days": { c, v, k in c.retentionDays = try int(v, k, 730...36_500) },
+        "api_tokens": { c, v, _ in c.apiTokensPath = v },
         "http_host": { c, v, _ in c.httpHost = v },
         "http_port": { c, v, k in c.httpPort = try int(v, k, 0...65535) },
         "default_locale": { c, v, _ in c.defaultLocale = v },

@@ -12,7 +12,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "Collections notification gateway: Redis jobs in, SMS/email/push out, every decision in the contact log.",
-        subcommands: [Run.self, Log.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self],
+        subcommands: [Run.self, Log.self, Audit.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -81,28 +81,77 @@ struct Run: AsyncParsableCommand {
 }
 
 struct Log: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the contact log: a contact's attempts, or one job's events.")
+    static let configuration = CommandConfiguration(
+        abstract: "Read the contact log: filter it, follow one contact's timeline, export it as CSV or JSON Lines.",
+        discussion: """
+            Without --all or --timeline, shows outcomes and everything that held a message back or changed what \
+            may be sent. Output is streamed: exporting a million events needs no memory.
+            Examples:
+              gateway log --contact C-1042 --timeline
+              gateway log --debt LN-77 --outcome suppressed
+              gateway log --from 2026-11-01 --to 2026-12-01 --format csv > november.csv
+            """)
 
     @OptionGroup var options: ConfigOptions
 
     @Option(help: "Contact id (contact.id in the job).")
     var contact: String?
-
     @Option(help: "Job id.")
     var job: String?
-
-    @Flag(help: "Every event (received, dispatching...), not only outcomes, deferrals and opt-out changes.")
+    @Option(help: "Debt id (debt_id in the job).")
+    var debt: String?
+    @Option(help: "sms, email or push.")
+    var channel: String?
+    @Option(help: "An event kind: sent, suppressed, failed, expired, invalid, deferred, receipt, opt_out... (repeatable).")
+    var outcome: [String] = []
+    @Option(help: "Template name.")
+    var template: String?
+    @Option(help: "From this day (YYYY-MM-DD, UTC) or instant (ISO 8601), inclusive.")
+    var from: String?
+    @Option(help: "Up to this day or instant, exclusive.")
+    var to: String?
+    @Flag(help: "Every event (received, dispatching, receipts, reads...), not only outcomes and decisions.")
     var all = false
-
-    @Flag(help: "One JSON object per line instead of a table.")
+    @Flag(help: "Every event of one contact, oldest first (needs --contact).")
+    var timeline = false
+    @Option(help: "text, json (JSON Lines) or csv.")
+    var format: String = "text"
+    @Flag(help: "Same as --format json.")
     var json = false
-
     @Option(help: "At most this many events.")
-    var limit: Int = 1000
+    var limit: Int?
 
     func validate() throws {
-        guard contact != nil || job != nil else { throw ValidationError("give --contact ID or --job ID") }
-        guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+        if timeline && contact == nil { throw ValidationError("--timeline needs --contact ID") }
+        guard ["text", "json", "csv"].contains(format) else { throw ValidationError("--format must be text, json or csv; got \(format)") }
+    }
+
+    func filter() throws -> EventFilter {
+        var filter = EventFilter(contactID: contact, jobID: job, debtID: debt, template: template)
+        if let channel {
+            guard let parsed = Channel(rawValue: channel) else { throw ValidationError("--channel must be sms, email or push; got \(channel)") }
+            filter.channel = parsed
+        }
+        if !outcome.isEmpty {
+            filter.kinds = try outcome.map { name in
+                guard let kind = EventKind(rawValue: name) else {
+                    throw ValidationError("--outcome \(name) is not an event kind; known: \(EventKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return kind
+            }
+        } else if !all && !timeline {
+            filter.kinds = EventKind.allCases.filter { $0.isTerminal || [.retryScheduled, .duplicate, .deferred, .optOut, .optIn, .pruned].contains($0) }
+        }
+        filter.from = try from.map { try Self.instant($0, option: "--from") }
+        filter.to = try to.map { try Self.instant($0, option: "--to") }
+        return filter
+    }
+
+    /// A day (YYYY-MM-DD, midnight UTC) or an ISO 8601 instant.
+    static func instant(_ text: String, option: String) throws -> Date {
+        if let date = parseTimestamp(text) ?? parseTimestamp(text + "T00:00:00Z") { return date }
+        throw ValidationError("\(option) must be a day like 2026-11-01 or an instant like 2026-11-01T13:00:00Z; got \(text)")
     }
 
     func run() async throws {
@@ -111,17 +160,80 @@ struct Log: AsyncParsableCommand {
             throw ValidationError("no contact log at \(configuration.contactLogPath) (has the gateway run here yet?)")
         }
         let store = try SQLiteContactLog(path: configuration.contactLogPath)
-        // By default: outcomes and everything that held a message back or changed what may be sent.
-        let kinds: [EventKind]? = all ? nil : EventKind.allCases.filter {
-            $0.isTerminal || [.retryScheduled, .duplicate, .deferred, .optOut, .optIn].contains($0)
+        let format = json ? "json" : format
+        var remaining = limit ?? Int.max
+        var count = 0
+        if format == "csv" { FileHandle.standardOutput.write(Data(EventExport.csvHeader.utf8)) }
+        try await store.forEachEvent(try filter(), pageSize: min(1000, remaining)) { stored in
+            switch format {
+            case "json": print(EventExport.jsonLine(stored))
+            case "csv": FileHandle.standardOutput.write(Data(EventExport.csvRow(stored).utf8))
+            default: print(EventPrinter.text(stored))
+            }
+            count += 1
+            remaining -= 1
+            return remaining > 0
         }
-        let events = try await store.events(EventFilter(contactID: contact, jobID: job, kinds: kinds, limit: limit))
-        if json {
-            for stored in events { print(EventPrinter.jsonLine(stored)) }
-        } else if events.isEmpty {
-            print("no events")
-        } else {
-            for stored in events { print(EventPrinter.text(stored)) }
+        if count == 0 && format == "text" { print("no events") }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove the contact log is intact (verify), or remove months past the retention period (prune).",
+        subcommands: [Verify.self, Prune.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the hash chain; exit 1 naming the first event that does not match.")
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let configuration = try options.load()
+            guard FileManager.default.fileExists(atPath: configuration.contactLogPath) else {
+                throw ValidationError("no contact log at \(configuration.contactLogPath)")
+            }
+            let report = try await SQLiteContactLog(path: configuration.contactLogPath).verifyChain()
+            if let problem = report.problem {
+                print("TAMPERED: \(problem.message) (\(report.checked) events checked)")
+                throw ExitCode(1)
+            }
+            print("ok: \(report.checked) events verified")
+            print("chain starts at \(report.anchor == EventChain.genesis ? "the first event ever written" : "anchor \(report.anchor) (left by a retention prune)")")
+            print("head \(report.head)")
+            print("Keep the head somewhere else (a ticket, a signed e-mail): a later verify that passes through it proves nothing before it was rewritten.")
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove whole months older than retention_days from the start of the log, leaving a verifiable chain.")
+        @OptionGroup var options: ConfigOptions
+        @Flag(help: "Say what would be removed; remove nothing.")
+        var dryRun = false
+        @Option(help: "Who runs the prune, recorded in the log.")
+        var by: String = "gateway audit prune"
+
+        func run() async throws {
+            let configuration = try options.load()
+            guard FileManager.default.fileExists(atPath: configuration.contactLogPath) else {
+                throw ValidationError("no contact log at \(configuration.contactLogPath)")
+            }
+            let store = try SQLiteContactLog(path: configuration.contactLogPath)
+            let cutoff = Retention.cutoff(now: Date(), days: configuration.retentionDays)
+            if dryRun {
+                var count = 0
+                try await store.forEachEvent(EventFilter(to: cutoff)) { _ in count += 1; return true }
+                print("retention \(configuration.retentionDays) days: events before \(formatTimestamp(cutoff)) may go; \(count) are that old (a prune removes them up to the first newer event)")
+                return
+            }
+            let before = try await store.verifyChain()
+            if let problem = before.problem {
+                print("refusing to prune a log that does not verify: \(problem.message)")
+                throw ExitCode(1)
+            }
+            let report = try await store.prune(before: cutoff, at: Date(), by: by)
+            print("removed \(report.removed) events from before \(formatTimestamp(cutoff))" + (report.throughSeq.map { " (through event \($0))" } ?? ""))
         }
     }
 }
@@ -141,18 +253,5 @@ enum EventPrinter {
         if let body = e.body, e.kind != .dispatching { line += "\n    text: \(body)" }
         return line
     }
-
-    static func jsonLine(_ stored: StoredEvent) -> String {
-        let e = stored.event
-        var object: [String: JSONValue] = ["seq": .number(Double(stored.sequence)), "kind": .string(e.kind.rawValue),
-                                           "at": .string(formatTimestamp(e.at)), "attempt": .number(Double(e.attempt))]
-        let optional: [(String, String?)] = [
-            ("job_id", e.jobID), ("contact_id", e.contactID), ("channel", e.channel?.rawValue), ("template", e.template),
-            ("tone", e.tone), ("variant", e.variant), ("provider", e.provider), ("provider_message_id", e.providerMessageID),
-            ("reason", e.reason), ("detail", e.detail), ("body", e.body), ("address", e.address), ("stream_id", e.streamID),
-        ]
-        for (key, value) in optional { if let value { object[key] = .string(value) } }
-        let encoder = JSONEncoder.stable()
-        return String(decoding: (try? encoder.encode(object)) ?? Data(), as: UTF8.self)
-    }
 }
+

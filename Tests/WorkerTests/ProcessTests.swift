@@ -1,5 +1,7 @@
 import ContactLog
 import Foundation
+import GatewayCore
+import GRDB
 import Providers
 import Testing
 import TestSupport
@@ -76,6 +78,58 @@ import TestSupport
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["kind"] as? String
         }
         #expect(kinds == ["received", "dispatching", "sent"])
+    }
+
+    @Test func logFiltersExportsAndAuditFromTheCommandLine() async throws {
+        let harness = try Harness()
+        let config = try writeConfig(harness)
+        let store = try SQLiteContactLog(path: harness.configuration.contactLogPath)
+        let old = parseTimestamp("2020-03-15T12:00:00Z")!
+        var events: [ContactEvent] = []
+        for n in 0..<30 {
+            let at = n < 10 ? old : parseTimestamp("2026-11-0\(n % 9 + 1)T15:00:00Z")!
+            events.append(ContactEvent(jobID: "L\(n)", contactID: "C-\(n % 3)", kind: .received, at: at, debtID: "LN-\(n % 2)"))
+            events.append(ContactEvent(jobID: "L\(n)", contactID: "C-\(n % 3)", kind: n % 5 == 0 ? .suppressed : .sent, at: at,
+                                       channel: .sms, template: "payment-reminder", reason: n % 5 == 0 ? "opted_out" : nil,
+                                       body: "Hola, \"Ana\"\n=cuota", debtID: "LN-\(n % 2)"))
+        }
+        _ = try await store.append(events)
+
+        let suppressed = try run(["log", "--config", config, "--debt", "LN-0", "--outcome", "suppressed", "--format", "json"])
+        #expect(suppressed.status == 0)
+        let lines = suppressed.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.map { $0["job_id"] as? String } == ["L0", "L10", "L20"])
+        #expect(lines.allSatisfy { $0["debt_id"] as? String == "LN-0" && $0["kind"] as? String == "suppressed" })
+
+        let csv = try run(["log", "--config", config, "--from", "2026-11-01", "--to", "2026-11-03", "--format", "csv"])
+        let rows = csv.output.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(rows.first?.hasPrefix("seq,at,kind,job_id,contact_id,debt_id") == true)
+        // Jobs 18 and 27 fall on the 1st, 10, 19 and 28 on the 2nd... only outcomes are shown: 5 jobs.
+        #expect(rows.count == 1 + 5 * 1)
+        #expect(csv.output.contains("\"'Hola, \"\"Ana\"\"\n=cuota\"") == false)  // the body does not start with a formula character
+        #expect(csv.output.contains("\"Hola, \"\"Ana\"\"\n=cuota\""))
+
+        let timeline = try run(["log", "--config", config, "--contact", "C-1", "--timeline", "--limit", "4"])
+        #expect(timeline.output.components(separatedBy: "job=").count - 1 == 4)
+        #expect(try run(["log", "--config", config, "--timeline"]).output.contains("--timeline needs --contact ID"))
+        #expect(try run(["log", "--config", config, "--outcome", "delivered"]).output.contains("--outcome delivered is not an event kind"))
+        #expect(try run(["log", "--config", config, "--from", "yesterday"]).output.contains("--from must be a day like 2026-11-01"))
+
+        let verified = try run(["audit", "verify", "--config", config])
+        #expect(verified.status == 0, "\(verified.output)")
+        #expect(verified.output.contains("ok: 60 events verified"))
+        let pruned = try run(["audit", "prune", "--config", config])
+        #expect(pruned.status == 0, "\(pruned.output)")
+        #expect(pruned.output.contains("removed 20 events"))
+        #expect(try run(["audit", "verify", "--config", config]).output.contains("ok: 41 events verified"))
+
+        let queue = try GRDB.DatabaseQueue(path: harness.configuration.contactLogPath)
+        try await queue.write { db in
+            try db.execute(sql: "DROP TRIGGER events_no_update; UPDATE events SET body = 'Hola' WHERE job_id = 'L12' AND kind = 'sent'")
+        }
+        let tampered = try run(["audit", "verify", "--config", config])
+        #expect(tampered.status == 1)
+        #expect(tampered.output.contains("TAMPERED: event") && tampered.output.contains("was altered"))
     }
 
     @Test func configurationMistakesAreExplainedAtStartUp() throws {
