@@ -61,7 +61,9 @@ let package = Package(
         ]),
         // The HTTP API (Hummingbird): health, templates.
         .target(name: "GatewayHTTP", dependencies: [
-            "GatewayCore", "Templates", "ContactLog", "Providers",
+            "GatewayCore", "Templates", "ContactLog", "Providers", "RedisQueue",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -95,7 +97,7 @@ let package = Package(
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "GatewayHTTPTests", dependencies: [
-            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers",
+            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Providers
+import RedisQueue
 import Templates
 
 /// Where the HTTP API listens and what it needs to know.
@@ -13,32 +14,51 @@ public struct HTTPConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var defaultLocale: String
+    public var maxJobBytes: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, defaultLocale: String = "es-CR") {
+    public init(host: String = "127.0.0.1", port: Int = 8080, defaultLocale: String = "es-CR", maxJobBytes: Int = 64 * 1024) {
         self.host = host
         self.port = port
         self.defaultLocale = defaultLocale
+        self.maxJobBytes = maxJobBytes
     }
 }
 
-/// The HTTP API: health, and marketing's template endpoints. `gateway run` and the tests both
-/// build it here.
+/// The HTTP API. `gateway run` and the tests both build it here.
 public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                              twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
-                             infobipReports: [InfobipReports] = [], logger: Logger) -> some ApplicationProtocol {
+                             infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), intake: JobIntake? = nil,
+                             logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
-                                    sendGridEvents: sendGridEvents, infobipReports: infobipReports),
+                                    sendGridEvents: sendGridEvents, infobipReports: infobipReports, tokens: tokens, intake: intake),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
 }
 
+/// Routes. Provider webhooks are authenticated by the providers' signatures; everything else but
+/// /health needs a bearer token with the route's role (see APITokens).
 public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                         twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
-                        infobipReports: [InfobipReports] = []) -> Router<BasicRequestContext> {
+                        infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(),
+                        intake: JobIntake? = nil) -> Router<BasicRequestContext> {
     let router = Router()
+    /// Runs `handler` for a caller with `role`; otherwise answers 401 or 403. Refused requests
+    /// the handler throws as APIError become 400s with their reason.
+    func guarded(_ role: Role, _ handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response)
+        -> @Sendable (Request, BasicRequestContext) async throws -> Response {
+        { request, context in
+            switch tokens.authorize(request, role) {
+            case .failure(let refusal):
+                context.logger.notice("API request refused", metadata: ["path": "\(request.uri.path)", "status": "\(refusal.status.code)"])
+                return refusal.response
+            case .success(let caller):
+                do { return try await handler(request, context, caller) } catch let error as APIError { return JSONResponse.error(error) }
+            }
+        }
+    }
     router.get("/health") { _, _ in JSONResponse.ok(JSONValue.object(["status": .string("ok")])) }
-    router.get("/templates") { _, _ in JSONResponse.ok(TemplatesAPI.list(templates)) }
-    router.post("/templates/:name/preview") { request, context in
+    router.get("/templates", use: guarded(.marketing) { _, _, _ in JSONResponse.ok(TemplatesAPI.list(templates)) })
+    router.post("/templates/:name/preview", use: guarded(.marketing) { request, context, _ in
         let name = context.parameters.get("name") ?? ""
         let body: ByteBuffer
         do {
@@ -47,14 +67,43 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
             return JSONResponse.error(.contentTooLarge, "request_too_large", "the request body may be at most 1 MiB")
         }
         return TemplatesAPI.preview(name: name, body: Array(buffer: body), store: templates, defaultLocale: configuration.defaultLocale)
-    }
-    router.get("/contacts/:id/opt-outs") { _, context in
+    })
+    router.get("/contacts/:id/opt-outs", use: guarded(.compliance) { _, context, _ in
         try await ContactsAPI.list(contact: context.parameters.get("id") ?? "", store: store)
-    }
-    router.post("/contacts/:id/opt-outs") { request, context in
+    })
+    router.post("/contacts/:id/opt-outs", use: guarded(.compliance) { request, context, _ in
         let body = try await request.body.collect(upTo: 64 * 1024)
         return try await ContactsAPI.add(contact: context.parameters.get("id") ?? "", body: Array(buffer: body), store: store)
-    }
+    })
+    router.delete("/contacts/:id/opt-outs", use: guarded(.compliance) { request, context, caller in
+        try await ContactsAPI.remove(contact: context.parameters.get("id") ?? "", request: request, caller: caller, store: store)
+    })
+    router.get("/contacts/:id/timeline", use: guarded(.compliance) { request, context, caller in
+        let filter = try LogAPI.filter(request, allowed: ["from", "to", "limit", "cursor"], contact: context.parameters.get("id") ?? "")
+        return try await LogAPI.page(request, caller: caller, filter: filter, store: store)
+    })
+    router.get("/log", use: guarded(.compliance) { request, _, caller in
+        let filter = try LogAPI.filter(request, allowed: LogAPI.filterParameters.union(LogAPI.pageParameters))
+        return try await LogAPI.page(request, caller: caller, filter: filter, store: store)
+    })
+    router.get("/log/export.csv", use: guarded(.compliance) { request, _, caller in
+        let filter = try LogAPI.filter(request, allowed: LogAPI.filterParameters)
+        return try await LogAPI.export(request, caller: caller, filter: filter, store: store)
+    })
+    router.get("/reports/summary", use: guarded(.compliance) { request, _, caller in
+        try await LogAPI.summary(request, caller: caller, store: store)
+    })
+    router.post("/jobs", use: guarded(.scoring) { request, _, caller in
+        guard let intake else {
+            return JSONResponse.error(.serviceUnavailable, "no_queue", "this server has no job queue configured")
+        }
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: configuration.maxJobBytes) } catch {
+            return JSONResponse.error(.contentTooLarge, "too_large", "a job may be at most \(configuration.maxJobBytes) bytes (max_job_bytes)")
+        }
+        return try await JobsAPI.submit(body: Array(buffer: body), caller: caller, intake: intake,
+                                        decoder: JobDecoder(maxJobBytes: configuration.maxJobBytes))
+    })
     router.post("/webhooks/twilio/status") { request, context in
         let body = try await request.body.collect(upTo: 64 * 1024)
         return try await ReceiptsAPI.twilio(body: Array(buffer: body), signature: request.headers[HTTPField.Name("X-Twilio-Signature")!],

@@ -3,8 +3,8 @@ import Foundation
 import GatewayCore
 import Hummingbird
 
-/// GET and POST /contacts/{id}/opt-outs. Taking a mark back is left to `gateway contacts opt-in`
-/// until the API has authentication: an anonymous request must never be able to re-enable messages.
+/// GET, POST and DELETE /contacts/{id}/opt-outs (role compliance). Who set or took back a mark
+/// is recorded with it, next to the token that did it.
 enum ContactsAPI {
     static func marks(_ marks: [OptOut]) -> JSONValue {
         .array(marks.map { mark in
@@ -64,6 +64,36 @@ enum ContactsAPI {
         } catch let error as APIError {
             return JSONResponse.error(error)
         }
+    }
+}
+
+extension ContactsAPI {
+    /// DELETE ?by=agent:maria&channel=sms&reason=...: takes a mark back (channel omitted: the
+    /// all-channels mark). 404 when there is none.
+    static func remove(contact: String, request: Request, caller: Caller, store: any ContactLogStore) async throws(APIError) -> Response {
+        let query = request.uri.queryParameters
+        for (key, _) in query where !["by", "channel", "reason"].contains(String(key)) {
+            throw APIError.badRequest("unknown parameter \"\(key)\"; known: by, channel, reason")
+        }
+        guard let by = query.get("by").map({ String($0) }), !by.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw APIError.badRequest("by is required: who asked to take the opt-out back, e.g. agent:maria (the customer's own request)")
+        }
+        var channel: Channel?
+        if let name = query.get("channel") {
+            guard let parsed = Channel(rawValue: String(name)) else { throw APIError.badRequest("channel must be sms, email or push (omit it for the all-channels mark)") }
+            channel = parsed
+        }
+        let reason = query.get("reason").map { String($0) }
+        let removed: Bool
+        do {
+            removed = try await store.removeOptOut(contactID: contact, channel: channel, by: "\(by) via API token \(caller.name)", reason: reason, at: Date())
+        } catch {
+            throw APIError(status: .internalServerError, code: "store_error", message: "the contact log could not be written: \(error)")
+        }
+        guard removed else {
+            throw APIError(status: .notFound, code: "no_opt_out", message: "contact \(contact) has no \(channel?.rawValue ?? "all-channels") opt-out to take back")
+        }
+        return JSONResponse.ok(JSONValue.object(["contact_id": .string(contact), "removed": .string(channel?.rawValue ?? "all")]))
     }
 }
 

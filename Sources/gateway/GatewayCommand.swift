@@ -4,6 +4,7 @@ import Foundation
 import GatewayCore
 import GatewayHTTP
 import Logging
+import RedisQueue
 import ServiceLifecycle
 import Worker
 
@@ -12,7 +13,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "Collections notification gateway: Redis jobs in, SMS/email/push out, every decision in the contact log.",
-        subcommands: [Run.self, Log.self, Audit.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self],
+        subcommands: [Run.self, Log.self, Audit.self, Tokens.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -63,19 +64,35 @@ struct Run: AsyncParsableCommand {
             .init(service: gateway.worker, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: gateway.reloader),
         ]
+        var apiRedis: RedisClient?
         if configuration.httpPort != 0 {
+            let tokens: APITokens
+            do { tokens = try APITokens.load(path: configuration.apiTokensPath) } catch { throw ValidationError("\(error)") }
+            if tokens.entries.isEmpty {
+                logger.warning("no API tokens: every API endpoint but /health and the provider webhooks answers 401", metadata: [
+                    "api_tokens": "\(configuration.apiTokensPath)", "fix": "gateway tokens new --name NAME --role ROLE",
+                ])
+            }
+            // Its own connection: the worker's blocks in XREADGROUP.
+            var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+            redisConfiguration.clientName = "gateway-api:\(configuration.consumer)"
+            let redis = RedisClient(configuration: redisConfiguration)
+            apiRedis = redis
             let http = buildApplication(
-                configuration: HTTPConfiguration(host: configuration.httpHost, port: configuration.httpPort, defaultLocale: configuration.defaultLocale),
+                configuration: HTTPConfiguration(host: configuration.httpHost, port: configuration.httpPort, defaultLocale: configuration.defaultLocale,
+                                                 maxJobBytes: configuration.maxJobBytes),
                 templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts,
-                sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports, logger: logger)
+                sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports,
+                tokens: tokens, intake: JobIntake(client: redis, stream: configuration.stream), logger: logger)
             services.append(.init(service: http))
-            logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)"])
+            logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)", "api_tokens": "\(tokens.entries.count)"])
         }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+        await apiRedis?.shutdown()
         await gateway.shutdown()
     }
 }
@@ -255,3 +272,59 @@ enum EventPrinter {
     }
 }
 
+
+struct Tokens: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create API tokens. Only their SHA-256 goes into the tokens file; the token is shown once.",
+        subcommands: [New.self])
+
+    struct New: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token and add its hash to the api_tokens file.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Who will use it (a service or a person), as it will appear in the log.")
+        var name: String
+        @Option(help: "scoring, compliance, marketing or admin (repeatable).")
+        var role: [String]
+        @Flag(help: "Print the YAML entry instead of adding it to the file.")
+        var print = false
+
+        func run() async throws {
+            let roles = try role.map { name in
+                guard let role = Role(rawValue: name) else {
+                    throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")); got \(name)")
+                }
+                return role.rawValue
+            }
+            guard !roles.isEmpty else { throw ValidationError("give at least one --role") }
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:@".contains($0) }) else {
+                throw ValidationError("--name may hold letters, digits and - _ . : @")
+            }
+            let configuration = try options.load()
+            let path = configuration.apiTokensPath
+            let existing: APITokens
+            do { existing = try APITokens.load(path: path) } catch { throw ValidationError("\(error)") }
+            guard !existing.entries.contains(where: { $0.name == name }) else {
+                throw ValidationError("\(path) already has a token named \(name); pick another name or remove that entry first")
+            }
+            let (token, hash) = APITokens.generate()
+            let entry = "  - name: \(name)\n    roles: [\(roles.joined(separator: ", "))]\n    sha256: \(hash)\n"
+            if print {
+                Swift.print(entry, terminator: "")
+            } else {
+                var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                if text.isEmpty || !text.contains("tokens:") {
+                    text = "# API tokens: only SHA-256 hashes. Create with `gateway tokens new`; remove an entry to revoke it.\ntokens:\n"
+                }
+                if !text.hasSuffix("\n") { text += "\n" }
+                text += entry
+                _ = try APITokens.parse(text, file: path)
+                let directory = (path as NSString).deletingLastPathComponent
+                if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+                Swift.print("added \(name) (\(roles.joined(separator: ", "))) to \(path); restart the gateway to use it")
+            }
+            Swift.print("token (shown once, store it in the caller's secret store): \(token)")
+        }
+    }
+}

@@ -19,9 +19,10 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         directory: repositoryRoot.appendingPathComponent("templates").path,
         requirements: try! ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
         defaultLocale: "es-CR")
+    let auth = TestTokens()
 
     func withApp(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: store, store: try temporaryStore()))
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: store, store: try temporaryStore(), tokens: auth.tokens))
         try await app.test(.router, body)
     }
 
@@ -40,7 +41,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     @Test func listsTemplatesTonesAndReloadStatus() async throws {
         try await withApp { client in
-            try await client.execute(uri: "/templates", method: .get) { response in
+            try await client.execute(uri: "/templates", method: .get, headers: auth.marketing) { response in
                 #expect(response.status == .ok)
                 let body = Self.json(response.body)
                 let templates = body["templates"] as? [[String: Any]] ?? []
@@ -60,15 +61,15 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let store = try TemplateStore(directory: copy, requirements: self.store.requirements, defaultLocale: "es-CR")
         try "Hola {{#roto}}".write(toFile: copy + "/due-today/sms.es.mustache", atomically: true, encoding: .utf8)
         #expect(store.reloadIfChanged() != .reloaded)
-        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: store, store: try temporaryStore()))
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: store, store: try temporaryStore(), tokens: auth.tokens))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/templates", method: .get) { response in
+            try await client.execute(uri: "/templates", method: .get, headers: auth.marketing) { response in
                 let reload = Self.json(response.body)["reload"] as? [String: Any]
                 #expect(reload?["status"] as? String == "edit_refused")
                 #expect(reload?["errors"] as? [String] == ["due-today/sms.es.mustache:1:6: error: section {{#roto}} is never closed with {{/roto}}"])
             }
             // The last good version is still what previews (and the worker) use.
-            try await client.execute(uri: "/templates/due-today/preview", method: .post, body: ByteBuffer(string: #"{"channel": "sms"}"#)) { response in
+            try await client.execute(uri: "/templates/due-today/preview", method: .post, headers: auth.marketing, body: ByteBuffer(string: #"{"channel": "sms"}"#)) { response in
                 let previews = Self.json(response.body)["previews"] as? [[String: Any]] ?? []
                 #expect((previews.first?["body"] as? String)?.hasPrefix("Hola Ana, hoy vence su pago") == true)
             }
@@ -77,7 +78,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     @Test func previewsEveryChannelOfTheSample() async throws {
         try await withApp { client in
-            try await client.execute(uri: "/templates/early-delinquency/preview", method: .post) { response in
+            try await client.execute(uri: "/templates/early-delinquency/preview", method: .post, headers: auth.marketing) { response in
                 #expect(response.status == .ok)
                 let previews = Self.json(response.body)["previews"] as? [[String: Any]] ?? []
                 #expect(previews.map { $0["channel"] as? String } == ["sms", "email", "push"])
@@ -92,7 +93,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test func previewWithToneLocaleAndData() async throws {
         let body = #"{"channel": "sms", "tone": "firm", "locale": "en-US", "data": {"amount_due": "99", "currency": "USD", "due_date": "2026-11-01", "days_past_due": 23, "pay_link": "https://p.example"}}"#
         try await withApp { client in
-            try await client.execute(uri: "/templates/early-delinquency/preview", method: .post, body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/templates/early-delinquency/preview", method: .post, headers: auth.marketing, body: ByteBuffer(string: body)) { response in
                 #expect(response.status == .ok)
                 let previews = Self.json(response.body)["previews"] as? [[String: Any]] ?? []
                 #expect(previews.count == 1)
@@ -105,7 +106,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test func aVariantThatCannotRenderSaysWhyWithoutFailingTheOthers() async throws {
         let body = #"{"data": {"currency": "USD"}}"#
         try await withApp { client in
-            try await client.execute(uri: "/templates/payment-reminder/preview", method: .post, body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/templates/payment-reminder/preview", method: .post, headers: auth.marketing, body: ByteBuffer(string: body)) { response in
                 #expect(response.status == .ok)
                 let previews = Self.json(response.body)["previews"] as? [[String: Any]] ?? []
                 let error = previews.first?["error"] as? [String: Any]
@@ -128,7 +129,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         ]
         try await withApp { client in
             for (uri, body, status, message) in cases {
-                try await client.execute(uri: uri, method: .post, body: ByteBuffer(string: body)) { response in
+                try await client.execute(uri: uri, method: .post, headers: auth.marketing, body: ByteBuffer(string: body)) { response in
                     #expect(response.status == status, "\(body)")
                     let error = Self.json(response.body)["error"] as? [String: Any]
                     #expect(error?["message"] as? String == message, "\(body)")

@@ -48,7 +48,15 @@ import TestSupport
     @Test func sigtermDrainsAndExitsZeroThenLogShowsTheAttempt() async throws {
         let harness = try Harness()
         let port = Int.random(in: 20_000..<32_000)  // below the ephemeral range (32768-60999)
-        let config = try writeConfig(harness, httpPort: port)
+        let tokensFile = harness.directory.appendingPathComponent("api-tokens.yml").path
+        let config = try writeConfig(harness, extra: "api_tokens: \(tokensFile)", httpPort: port)
+        let made = try run(["tokens", "new", "--config", config, "--name", "compliance-ana", "--role", "compliance"])
+        #expect(made.status == 0, "\(made.output)")
+        let token = try #require(made.output.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) })
+        #expect(token.hasPrefix("gw_"))
+        let file = try String(contentsOfFile: tokensFile, encoding: .utf8)
+        #expect(!file.contains(token) && file.contains("roles: [compliance]"))
+        #expect(try run(["tokens", "new", "--config", config, "--name", "compliance-ana", "--role", "compliance"]).output.contains("already has a token named compliance-ana"))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["run", "--config", config]
@@ -62,6 +70,12 @@ import TestSupport
         let health = try await CurlHTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/health"))
         #expect(health.status == 200)
         #expect(String(decoding: health.body, as: UTF8.self) == #"{"status":"ok"}"#)
+        let anonymous = try await CurlHTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/contacts/C-PROC-1/timeline"))
+        #expect(anonymous.status == 401)
+        let timeline = try await CurlHTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/contacts/C-PROC-1/timeline",
+                                                                   headers: [("Authorization", "Bearer \(token)")]))
+        #expect(timeline.status == 200)
+        #expect(String(decoding: timeline.body, as: UTF8.self).contains(#""kind":"sent""#))
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
