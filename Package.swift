@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.70.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
     ],
     targets: [
         // C libraries, wrapped as system library targets. Their types never leave the Swift module
@@ -58,6 +59,12 @@ let package = Package(
             "GatewayCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The contact log in PostgreSQL (postgres-nio), for several workers on several machines.
+        .target(name: "PostgresContactLog", dependencies: [
+            "ContactLog", "GatewayCore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // The HTTP API (Hummingbird): health, templates.
         .target(name: "GatewayHTTP", dependencies: [
@@ -105,7 +112,8 @@ let package = Package(
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
         .testTarget(name: "ContactLogTests", dependencies: [
-            "ContactLog", "GatewayCore",
+            "ContactLog", "PostgresContactLog", "GatewayCore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "ProvidersTests", dependencies: [

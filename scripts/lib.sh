@@ -64,3 +64,40 @@ free_port() {
   echo "no free loopback port found" >&2
   return 1
 }
+
+# PostgreSQL 15's programs (Debian keeps them out of PATH).
+pg_bin() { echo "/usr/lib/postgresql/15/bin"; }
+
+# Starts a throwaway PostgreSQL cluster on loopback PORT with its files under DIR, and creates
+# database `gateway` owned by role `gateway` (password `gateway`, allowed to create the
+# throwaway databases the store tests use). initdb refuses to run as root, so
+# as root the cluster belongs to the `postgres` user.
+start_postgres() {
+  local port="$1" dir="$2"
+  mkdir -p "$dir"
+  dir="$(cd "$dir" && pwd)"
+  local run=()
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$dir"
+    chmod 700 "$dir"
+    run=(su postgres -s /bin/sh -c)
+  else
+    run=(sh -c)
+  fi
+  "${run[@]}" "$(pg_bin)/initdb -D '$dir/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1" || {
+    echo "initdb failed; see $dir/initdb.log" >&2; cat "$dir/initdb.log" >&2; return 1; }
+  "${run[@]}" "$(pg_bin)/pg_ctl -D '$dir/data' -l '$dir/postgres.log' -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p $port -k '$dir' -c fsync=off -c max_connections=200\" start >/dev/null" || {
+    echo "postgres did not start on port $port; see $dir/postgres.log" >&2; cat "$dir/postgres.log" >&2; return 1; }
+  "$(pg_bin)/psql" -h 127.0.0.1 -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE gateway LOGIN CREATEDB PASSWORD 'gateway'" -c "CREATE DATABASE gateway OWNER gateway" >/dev/null
+}
+
+stop_postgres() {
+  local dir="$1"
+  [ -d "$dir/data" ] || return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    su postgres -s /bin/sh -c "$(pg_bin)/pg_ctl -D '$dir/data' -m immediate stop" >/dev/null 2>&1 || true
+  else
+    "$(pg_bin)/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+  fi
+}

@@ -24,6 +24,11 @@ public struct JobState: Sendable, Equatable {
 public struct StoredEvent: Sendable, Equatable {
     public var sequence: Int64
     public var event: ContactEvent
+
+    public init(sequence: Int64, event: ContactEvent) {
+        self.sequence = sequence
+        self.event = event
+    }
 }
 
 /// The contact log. Append-only: there is no update and no delete.

@@ -111,6 +111,13 @@ public struct ChainReport: Sendable, Equatable {
     /// Where the chain starts: genesis, or the anchor a retention prune left.
     public var anchor: String
     public var problem: ChainProblem?
+
+    public init(checked: Int, head: String, anchor: String, problem: ChainProblem?) {
+        self.checked = checked
+        self.head = head
+        self.anchor = anchor
+        self.problem = problem
+    }
 }
 
 /// What `gateway audit prune` did.
@@ -120,4 +127,10 @@ public struct PruneReport: Sendable, Equatable {
     public var cutoff: Date
     /// The last removed event, whose hash is now the chain's anchor; nil when nothing was removed.
     public var throughSeq: Int64?
+
+    public init(removed: Int, cutoff: Date, throughSeq: Int64?) {
+        self.removed = removed
+        self.cutoff = cutoff
+        self.throughSeq = throughSeq
+    }
 }

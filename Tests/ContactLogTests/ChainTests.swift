@@ -1,36 +1,15 @@
 import Foundation
 import GatewayCore
 import GRDB
+import PostgresContactLog
 import Testing
 @testable import ContactLog
-
-/// An SQLite contact log and a way around the gateway to it, as someone with the file would have.
-struct TamperableSQLite {
-    let log: SQLiteContactLog
-
-    init() throws { log = try temporaryLog() }
-
-    /// Runs SQL with the append-only triggers lifted, as an attacker with write access could.
-    func tamper(_ sql: String) throws {
-        let queue = try DatabaseQueue(path: log.path)
-        try queue.write { db in
-            try db.execute(sql: "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")
-            try db.execute(sql: sql)
-            try db.execute(sql: SQLiteContactLog.noUpdateTrigger)
-            try db.execute(sql: SQLiteContactLog.noDeleteTrigger)
-        }
-    }
-
-    func execute(_ sql: String) throws {
-        try DatabaseQueue(path: log.path).write { try $0.execute(sql: sql) }
-    }
-}
 
 @Suite struct ChainTests {
     /// Ten events of several kinds, through every path that writes one. Returns their seqs
     /// (a refused append may leave a gap).
     @discardableResult
-    func fill(_ log: SQLiteContactLog) async throws -> [Int64] {
+    func fill(_ log: any ContactLogStore) async throws -> [Int64] {
         _ = try await log.append([event("J1", .received), event("J1", .dispatching), event("J1", .sent)])
         try await log.setOptOut(OptOut(contactID: "C-1", channel: .sms, kind: .optOut, setBy: "agent:maria", setAt: Date(timeIntervalSince1970: 1_796_000_100)))
         _ = try await log.append([event("J2", .received), event("J2", .invalid), event("J2", .failed)])   // the last is refused: no link made
@@ -40,8 +19,8 @@ struct TamperableSQLite {
         return try await log.events(EventFilter()).map(\.sequence)
     }
 
-    @Test func anUntouchedLogVerifies() async throws {
-        let store = try TamperableSQLite()
+    @Test(arguments: StoreKind.available) func anUntouchedLogVerifies(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
         try await fill(store.log)
         let report = try await store.log.verifyChain()
         #expect(report.problem == nil)
@@ -51,37 +30,37 @@ struct TamperableSQLite {
         #expect(report.head.count == 64 && last != nil)
     }
 
-    @Test func anAlteredEventIsNamed() async throws {
-        let store = try TamperableSQLite()
+    @Test(arguments: StoreKind.available) func anAlteredEventIsNamed(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
         let seqs = try await fill(store.log)
-        try store.tamper("UPDATE events SET body = 'Hola Ana, nada pendiente' WHERE seq = \(seqs[2])")
+        try await store.tamper("UPDATE events SET body = 'Hola Ana, nada pendiente' WHERE seq = \(seqs[2])")
         let problem = try #require(try await store.log.verifyChain().problem)
         #expect(problem.seq == seqs[2] && problem.kind == .altered)
         #expect(problem.message == "event \(seqs[2]) was altered: its contents no longer match its hash")
     }
 
-    @Test func aDeletedEventIsNamedByTheOneAfterIt() async throws {
-        let store = try TamperableSQLite()
+    @Test(arguments: StoreKind.available) func aDeletedEventIsNamedByTheOneAfterIt(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
         let seqs = try await fill(store.log)
-        try store.tamper("DELETE FROM events WHERE seq = \(seqs[3])")
+        try await store.tamper("DELETE FROM events WHERE seq = \(seqs[3])")
         let problem = try #require(try await store.log.verifyChain().problem)
         #expect(problem.seq == seqs[4] && problem.kind == .brokenLink)
     }
 
-    @Test func reorderedEventsAreCaught() async throws {
-        let store = try TamperableSQLite()
+    @Test(arguments: StoreKind.available) func reorderedEventsAreCaught(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
         let seqs = try await fill(store.log)
         let (a, b) = (seqs[5], seqs[6])
         // Swap two whole rows, hashes and all.
-        try store.tamper("UPDATE events SET seq = -1 WHERE seq = \(a); UPDATE events SET seq = \(a) WHERE seq = \(b); UPDATE events SET seq = \(b) WHERE seq = -1;")
+        try await store.tamper("UPDATE events SET seq = -1 WHERE seq = \(a); UPDATE events SET seq = \(a) WHERE seq = \(b); UPDATE events SET seq = \(b) WHERE seq = -1;")
         let problem = try #require(try await store.log.verifyChain().problem)
         #expect(problem.seq == a && problem.kind == .brokenLink)
     }
 
-    @Test func anEventWrittenAroundTheGatewayIsCaught() async throws {
-        let store = try TamperableSQLite()
+    @Test(arguments: StoreKind.available) func anEventWrittenAroundTheGatewayIsCaught(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
         try await fill(store.log)
-        try store.execute("INSERT INTO events (job_id, contact_id, kind, at) VALUES ('J9', 'C-1', 'sent', '2026-11-30T00:00:00.000Z')")
+        try await store.execute("INSERT INTO events (job_id, contact_id, kind, at) VALUES ('J9', 'C-1', 'sent', '2026-11-30T00:00:00.000Z')")
         let forged = try #require(try await store.log.events(EventFilter(jobID: "J9")).first?.sequence)
         let problem = try #require(try await store.log.verifyChain().problem)
         #expect(problem.kind == .unhashed && problem.seq == forged)
@@ -90,16 +69,16 @@ struct TamperableSQLite {
         #expect(try await store.log.verifyChain().problem?.seq == forged)
     }
 
-    @Test func theDatabaseRefusesUpdatesAndDeletes() async throws {
-        let store = try TamperableSQLite()
+    @Test(arguments: StoreKind.available) func theDatabaseRefusesUpdatesAndDeletes(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
         try await fill(store.log)
-        #expect(throws: (any Error).self) { try store.execute("UPDATE events SET body = 'x' WHERE seq = 1") }
-        #expect(throws: (any Error).self) { try store.execute("DELETE FROM events WHERE seq = 1") }
+        await #expect(throws: (any Error).self) { try await store.execute("UPDATE events SET body = 'x' WHERE seq = 1") }
+        await #expect(throws: (any Error).self) { try await store.execute("DELETE FROM events WHERE seq = 1") }
         #expect(try await store.log.verifyChain().problem == nil)
     }
 
-    @Test func pruneRemovesOnlyAPrefixAndLeavesAVerifiableChain() async throws {
-        let store = try TamperableSQLite()
+    @Test(arguments: StoreKind.available) func pruneRemovesOnlyAPrefixAndLeavesAVerifiableChain(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
         let day: TimeInterval = 86_400
         let start = parseTimestamp("2024-01-10T12:00:00Z")!
         var events: [ContactEvent] = []
@@ -122,11 +101,11 @@ struct TamperableSQLite {
         #expect(verified.problem == nil)
         #expect(verified.checked == 7)
         #expect(verified.anchor != EventChain.genesis)
-        #expect(throws: (any Error).self) { try store.execute("DELETE FROM chain_anchors") }
-        #expect(throws: (any Error).self) { try store.execute("UPDATE chain_anchors SET hash = 'x'") }
+        await #expect(throws: (any Error).self) { try await store.execute("DELETE FROM chain_anchors") }
+        await #expect(throws: (any Error).self) { try await store.execute("UPDATE chain_anchors SET hash = 'x'") }
         // Pruning again removes nothing more; removing a kept event by hand is still caught.
         #expect(try await store.log.prune(before: cutoff, at: Date(), by: "again").removed == 0)
-        try store.tamper("DELETE FROM events WHERE seq = \(left[0].sequence)")
+        try await store.tamper("DELETE FROM events WHERE seq = \(left[0].sequence)")
         #expect(try await store.log.verifyChain().problem?.seq == left[1].sequence)
     }
 
@@ -161,5 +140,64 @@ struct TamperableSQLite {
         var d = event("J", .sent)
         d.body = nil
         #expect(EventChain.canonical(EventChain.values(c)) != EventChain.canonical(EventChain.values(d)))
+    }
+}
+
+@Suite struct StoreQueryTests {
+    @Test(arguments: StoreKind.available) func twoWorkersAppendingAtOnceKeepOneChain(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        // A second store object on the same database, as a second worker process would have.
+        let other: any ContactLogStore
+        switch kind {
+        case .sqlite: other = try SQLiteContactLog(path: (store.log as! SQLiteContactLog).path)
+        case .postgres: other = try await PostgresContactLog(url: (store.log as! PostgresContactLog).url)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (worker, log) in [store.log, other].enumerated() {
+                group.addTask {
+                    for batch in 0..<20 {
+                        let id = "W\(worker)-\(batch)"
+                        _ = try await log.append([event(id, .received), event(id, .dispatching), event(id, .sent)])
+                        _ = try await log.appendReceipt(Receipt(provider: "sandbox", messageID: "none-\(id)", status: .delivered,
+                                                                providerStatus: "delivered", at: Date(), raw: "{}"))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let report = try await store.log.verifyChain()
+        #expect(report.problem == nil)
+        #expect(report.checked == 2 * 20 * 4)
+    }
+
+    @Test(arguments: StoreKind.available) func filtersPagesAndSummaryAgreeAcrossStores(_ kind: StoreKind) async throws {
+        let log = try await TestStore.make(kind).log
+        let start = parseTimestamp("2026-11-01T12:00:00Z")!
+        var events: [ContactEvent] = []
+        for n in 0..<30 {
+            let at = start.addingTimeInterval(Double(n) * 3600)
+            var sent = ContactEvent(jobID: "J\(n)", contactID: "C-\(n % 3)", kind: n % 3 == 0 ? .suppressed : .sent, at: at,
+                                    channel: n % 2 == 0 ? .sms : .email, template: n % 5 == 0 ? "due-today" : "payment-reminder",
+                                    tone: "neutral", provider: "sandbox", reason: n % 3 == 0 ? "quiet_hours" : nil,
+                                    debtID: "LN-\(n % 4)", segment: n < 15 ? "early" : "late")
+            sent.providerMessageID = n % 3 == 0 ? nil : "M\(n)"
+            events.append(sent)
+        }
+        _ = try await log.append(events)
+        func jobs(_ filter: EventFilter) async throws -> [String] { try await log.events(filter).compactMap(\.event.jobID) }
+        #expect(try await jobs(EventFilter(debtID: "LN-1")) == ["J1", "J5", "J9", "J13", "J17", "J21", "J25", "J29"])
+        #expect(try await jobs(EventFilter(debtID: "LN-1", channel: .email, kinds: [.sent])) == ["J1", "J5", "J13", "J17", "J25", "J29"])
+        #expect(try await jobs(EventFilter(template: "due-today", from: start.addingTimeInterval(3600), to: start.addingTimeInterval(20 * 3600))) == ["J5", "J10", "J15"])
+        let first = try await log.events(EventFilter(limit: 7))
+        #expect(try await jobs(EventFilter(afterSeq: first.last!.sequence, limit: 3)) == ["J7", "J8", "J9"])
+        var all: [String] = []
+        try await log.forEachEvent(EventFilter(kinds: [.sent]), pageSize: 4) { stored in all.append(stored.event.jobID ?? ""); return true }
+        #expect(all.count == 20)
+        _ = try await log.appendReceipt(Receipt(provider: "sandbox", messageID: "M1", status: .delivered, providerStatus: "delivered", at: Date(), raw: "{}"))
+        let summary = try await log.summary(from: start, to: start.addingTimeInterval(86_400))
+        #expect(summary.rows.reduce(0) { $0 + $1.count } == 24)
+        #expect(summary.rows.first { $0.outcome == "suppressed" && $0.channel == "sms" && $0.segment == "early" } ==
+                LogSummary.Row(day: "2026-11-01", channel: "sms", segment: "early", tone: "neutral", outcome: "suppressed", reason: "quiet_hours", count: 2))   // J0, J6 (J12 falls on the 2nd)
+        #expect(summary.providers == [LogSummary.Provider(provider: "sandbox", sent: 16, delivered: 1)])
     }
 }

@@ -4,7 +4,7 @@ import Testing
 @testable import ContactLog
 
 @Suite struct ReceiptTests {
-    func sent(_ log: SQLiteContactLog, job: String, messageID: String) async throws {
+    func sent(_ log: any ContactLogStore, job: String, messageID: String) async throws {
         var event = event(job, .sent)
         event.provider = "twilio"
         event.providerMessageID = messageID
@@ -15,8 +15,8 @@ import Testing
         Receipt(provider: "twilio", messageID: id, status: status, providerStatus: status.rawValue, at: Date(), raw: "{}")
     }
 
-    @Test func receiptsAreIdempotentAndNeverMoveAMessageBack() async throws {
-        let log = try temporaryLog()
+    @Test(arguments: StoreKind.available) func receiptsAreIdempotentAndNeverMoveAMessageBack(_ kind: StoreKind) async throws {
+        let log = try await TestStore.make(kind).log
         try await sent(log, job: "J1", messageID: "SM1")
         #expect(try await log.appendReceipt(receipt("SM1", .sent)) == .recorded(jobID: "J1"))
         #expect(try await log.appendReceipt(receipt("SM1", .delivered)) == .recorded(jobID: "J1"))
@@ -29,8 +29,8 @@ import Testing
         #expect(receipts.last?.detail?.contains("arrived after delivered") == true)
     }
 
-    @Test func aReceiptForAnUnknownMessageIsKeptForReviewOnce() async throws {
-        let log = try temporaryLog()
+    @Test(arguments: StoreKind.available) func aReceiptForAnUnknownMessageIsKeptForReviewOnce(_ kind: StoreKind) async throws {
+        let log = try await TestStore.make(kind).log
         #expect(try await log.appendReceipt(receipt("SM-unknown", .delivered)) == .unmatched)
         #expect(try await log.appendReceipt(receipt("SM-unknown", .delivered)) == .unmatched)
         let kept = try await log.events(EventFilter(kinds: [.receipt])).map(\.event)

@@ -1,0 +1,477 @@
+import ContactLog
+import Foundation
+import GatewayCore
+import Logging
+import PostgresNIO
+
+/// The contact log in PostgreSQL, for several workers on several machines. Same contract as the
+/// SQLite store (ContactLogStore), same hash chain (EventChain): appends from every worker are
+/// serialized on the one-row `chain_head` table, so the chain stays a single line in `seq` order.
+public final class PostgresContactLog: ContactLogStore {
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+    public let url: String
+
+    /// `url`: postgres://user:password@host:port/database[?sslmode=disable|prefer|require].
+    public init(url: String, logger: Logger = Logger(label: "contact-log")) async throws {
+        let configuration = try Self.configuration(url: url)
+        self.url = url
+        client = PostgresClient(configuration: configuration)
+        let client = self.client
+        runner = Task { await client.run() }
+        self.logger = logger
+        do {
+            try await migrate()
+        } catch {
+            runner.cancel()
+            throw error
+        }
+    }
+
+    deinit { runner.cancel() }
+
+    /// Stops the connection pool.
+    public func close() { runner.cancel() }
+
+    static func configuration(url: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+              let host = components.host, !host.isEmpty else {
+            throw ContactLogError("contact_log: \(url) is not a PostgreSQL URL like postgres://user:password@host:5432/database")
+        }
+        guard let user = components.user, !user.isEmpty else { throw ContactLogError("contact_log: the PostgreSQL URL needs a user (postgres://user:password@host/db)") }
+        let database = String(components.path.drop { $0 == "/" })
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch mode {
+        case "disable": tls = .disable
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        case "require": tls = .require(.makeClientConfiguration())
+        default: throw ContactLogError("contact_log: sslmode must be disable, prefer or require, not \(mode)")
+        }
+        var configuration = PostgresClient.Configuration(host: host, port: components.port ?? 5432, username: user,
+                                                         password: components.password?.removingPercentEncoding, database: database.isEmpty ? nil : database,
+                                                         tls: tls)
+        configuration.options.maximumConnections = 10
+        return configuration
+    }
+
+    static let terminalKinds = EventKind.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
+    static let admissionKinds = terminalKinds + ",'\(EventKind.dispatching.rawValue)','\(EventKind.retryScheduled.rawValue)'"
+
+    /// Creates the schema once (several workers may start together: an advisory lock orders them).
+    func migrate() async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(727274)", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS gateway_schema (version INTEGER PRIMARY KEY)", logger: logger)
+            let versions = try await connection.query("SELECT version FROM gateway_schema", logger: logger).collect()
+                .map { try $0.makeRandomAccess()[0].decode(Int.self) }
+            guard !versions.contains(1) else { return }
+            for statement in Self.schema {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            try await connection.query("INSERT INTO gateway_schema (version) VALUES (1)", logger: logger)
+        }
+    }
+
+    static let columns = EventChain.columns.joined(separator: ", ")
+
+    static let schema: [String] = [
+        """
+        CREATE TABLE events (
+            seq BIGSERIAL PRIMARY KEY,
+            job_id TEXT, contact_id TEXT, debt_id TEXT, segment TEXT, kind TEXT NOT NULL, at TEXT NOT NULL,
+            attempt INTEGER NOT NULL DEFAULT 1, channel TEXT, template TEXT, tone TEXT, variant TEXT, provider TEXT,
+            provider_message_id TEXT, reason TEXT, detail TEXT, body TEXT, address TEXT, stream_id TEXT, data TEXT,
+            prev_hash TEXT, hash TEXT
+        )
+        """,
+        "CREATE INDEX events_job ON events(job_id)",
+        "CREATE INDEX events_contact ON events(contact_id, seq)",
+        "CREATE INDEX events_debt ON events(debt_id, seq) WHERE debt_id IS NOT NULL",
+        "CREATE INDEX events_at ON events(at)",
+        "CREATE INDEX events_provider_message ON events(provider, provider_message_id) WHERE provider_message_id IS NOT NULL",
+        "CREATE UNIQUE INDEX events_one_terminal ON events(job_id) WHERE job_id IS NOT NULL AND kind IN (\(terminalKinds))",
+        "CREATE UNIQUE INDEX events_one_dispatch ON events(job_id, attempt) WHERE kind = 'dispatching'",
+        """
+        CREATE VIEW job_outcomes AS
+            SELECT t.job_id, t.contact_id, t.kind AS outcome, t.reason, t.detail, t.at AS decided_at,
+                   t.attempt, t.channel, t.template, t.tone, t.variant, t.provider, t.provider_message_id,
+                   t.body, t.address,
+                   (SELECT MIN(r.at) FROM events r WHERE r.job_id = t.job_id) AS first_seen_at
+            FROM events t
+            WHERE t.job_id IS NOT NULL AND t.kind IN (\(terminalKinds))
+        """,
+        "CREATE TABLE chain_head (id INTEGER PRIMARY KEY CHECK (id = 1), hash TEXT NOT NULL)",
+        "INSERT INTO chain_head (id, hash) VALUES (1, '\(EventChain.genesis)')",
+        """
+        CREATE TABLE chain_anchors (
+            id BIGSERIAL PRIMARY KEY, through_seq BIGINT NOT NULL, hash TEXT NOT NULL, cutoff TEXT NOT NULL,
+            removed BIGINT NOT NULL, pruned_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE opt_outs (
+            contact_id TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL, set_by TEXT NOT NULL, set_at TEXT NOT NULL,
+            reason TEXT, PRIMARY KEY (contact_id, channel)
+        )
+        """,
+        "CREATE TABLE dropped_push_tokens (token TEXT PRIMARY KEY, contact_id TEXT, provider TEXT NOT NULL, reason TEXT, dropped_at TEXT NOT NULL)",
+        // The database refuses changes to the log. The retention job, alone, sets gateway.retention
+        // for its own transaction to delete a prefix of events.
+        """
+        CREATE FUNCTION gateway_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'events' AND current_setting('gateway.retention', true) = 'on' THEN
+                RETURN OLD;
+            END IF;
+            RAISE EXCEPTION 'the contact log is append-only: % on % is refused', TG_OP, TG_TABLE_NAME;
+        END
+        $$
+        """,
+        "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION gateway_append_only()",
+        "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events FOR EACH STATEMENT EXECUTE FUNCTION gateway_append_only()",
+        "CREATE TRIGGER anchors_append_only BEFORE UPDATE OR DELETE ON chain_anchors FOR EACH ROW EXECUTE FUNCTION gateway_append_only()",
+        "CREATE TRIGGER anchors_no_truncate BEFORE TRUNCATE ON chain_anchors FOR EACH STATEMENT EXECUTE FUNCTION gateway_append_only()",
+    ]
+
+    // MARK: Writing
+
+    /// Locks the chain head for this transaction (other appenders wait), returns it.
+    static func lockHead(_ connection: PostgresConnection, _ logger: Logger) async throws -> String {
+        let rows = try await connection.query("SELECT hash FROM chain_head WHERE id = 1 FOR UPDATE", logger: logger).collect()
+        return try rows.first?.makeRandomAccess()[0].decode(String.self) ?? EventChain.genesis
+    }
+
+    static func saveHead(_ head: String, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        try await connection.query("UPDATE chain_head SET hash = \(head) WHERE id = 1", logger: logger)
+    }
+
+    static let insertSQL = """
+        INSERT INTO events (\(columns), prev_hash, hash)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+        ON CONFLICT DO NOTHING RETURNING seq
+        """
+
+    /// Inserts one event linked to `head`; when written, `head` becomes its hash.
+    @discardableResult
+    static func insert(_ event: ContactEvent, head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
+        let values = EventChain.values(event)
+        let hash = EventChain.hash(previous: head, values: values)
+        var binds = PostgresBindings(capacity: values.count + 2)
+        for (index, value) in values.enumerated() {
+            if index == EventChain.columns.firstIndex(of: "attempt") { binds.append(event.attempt) } else { binds.append(value) }
+        }
+        binds.append(head)
+        binds.append(hash)
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: insertSQL, binds: binds), logger: logger).collect()
+        guard !rows.isEmpty else { return false }
+        head = hash
+        return true
+    }
+
+    /// Runs `body` in a transaction holding the chain head, and stores the head it leaves.
+    func appending<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, inout String) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            var head = try await Self.lockHead(connection, logger)
+            let start = head
+            let result = try await body(connection, &head)
+            if head != start { try await Self.saveHead(head, connection, logger) }
+            return result
+        }
+    }
+
+    public func append(_ events: [ContactEvent]) async throws -> [Bool] {
+        guard !events.isEmpty else { return [] }
+        let logger = self.logger
+        return try await appending { connection, head in
+            var written: [Bool] = []
+            written.reserveCapacity(events.count)
+            for event in events { written.append(try await Self.insert(event, head: &head, connection, logger)) }
+            return written
+        }
+    }
+
+    // MARK: Reading
+
+    func rows(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) async throws -> [PostgresRandomAccessRow] {
+        try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+
+    static func bindings(_ values: [String]) -> PostgresBindings {
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values { binds.append(value) }
+        return binds
+    }
+
+    public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
+        guard !jobIDs.isEmpty else { return [:] }
+        var binds = PostgresBindings()
+        binds.append(jobIDs)
+        var states: [String: JobState] = [:]
+        for row in try await rows("SELECT job_id, kind, attempt, at FROM events WHERE job_id = ANY($1) AND kind IN (\(Self.admissionKinds)) ORDER BY seq", binds) {
+            let id = try row["job_id"].decode(String.self)
+            let kind = EventKind(rawValue: try row["kind"].decode(String.self)) ?? .failed
+            let attempt = try row["attempt"].decode(Int.self)
+            var state = states[id] ?? JobState()
+            if kind.isTerminal { state.terminal = kind }
+            if kind == .dispatching, attempt >= (state.lastDispatchAttempt ?? 0) {
+                state.lastDispatchAttempt = attempt
+                state.lastDispatchResolved = false
+                state.lastDispatchAt = parseTimestamp(try row["at"].decode(String.self))
+            } else if attempt == state.lastDispatchAttempt {
+                state.lastDispatchResolved = true
+            }
+            states[id] = state
+        }
+        return states
+    }
+
+    /// `?` placeholders (EventFilter's) as `$n`.
+    static func numbered(_ clauses: [String]) -> [String] {
+        var n = 0
+        return clauses.map { clause in
+            var out = ""
+            for character in clause {
+                if character == "?" {
+                    n += 1
+                    out += "$\(n)"
+                } else {
+                    out.append(character)
+                }
+            }
+            return out
+        }
+    }
+
+    public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
+        var (clauses, arguments) = filter.sqlConditions()
+        var binds = Self.bindings(arguments)
+        if let after = filter.afterSeq {
+            clauses.append("seq > ?")
+            binds.append(after)
+        }
+        let numbered = Self.numbered(clauses)
+        let whereClause = numbered.isEmpty ? "" : "WHERE " + numbered.joined(separator: " AND ")
+        binds.append(filter.limit)
+        return try await rows("SELECT * FROM events \(whereClause) ORDER BY seq LIMIT $\(clauses.count + 1)", binds).map(Self.storedEvent)
+    }
+
+    static func text(_ row: PostgresRandomAccessRow, _ column: String) -> String? {
+        (try? row[column].decode(String?.self)) ?? nil
+    }
+
+    static func storedEvent(_ row: PostgresRandomAccessRow) throws -> StoredEvent {
+        let event = ContactEvent(
+            jobID: text(row, "job_id"), contactID: text(row, "contact_id"),
+            kind: EventKind(rawValue: text(row, "kind") ?? "") ?? .failed,
+            at: parseTimestamp(text(row, "at") ?? "") ?? Date(timeIntervalSince1970: 0),
+            attempt: try row["attempt"].decode(Int.self),
+            channel: text(row, "channel").flatMap(Channel.init(rawValue:)),
+            template: text(row, "template"), tone: text(row, "tone"), variant: text(row, "variant"), provider: text(row, "provider"),
+            providerMessageID: text(row, "provider_message_id"), reason: text(row, "reason"), detail: text(row, "detail"),
+            body: text(row, "body"), address: text(row, "address"), streamID: text(row, "stream_id"), data: text(row, "data"),
+            debtID: text(row, "debt_id"), segment: text(row, "segment"))
+        return StoredEvent(sequence: try row["seq"].decode(Int64.self), event: event)
+    }
+
+    // MARK: Opt-outs and push tokens
+
+    public func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] {
+        guard !contactIDs.isEmpty else { return [:] }
+        var binds = PostgresBindings()
+        binds.append(contactIDs)
+        var result: [String: [OptOut]] = [:]
+        for row in try await rows("SELECT * FROM opt_outs WHERE contact_id = ANY($1) ORDER BY contact_id, channel", binds) {
+            let channel = Self.text(row, "channel") ?? "*"
+            let mark = OptOut(contactID: Self.text(row, "contact_id") ?? "", channel: Channel(rawValue: channel),
+                              kind: OptOut.Kind(rawValue: Self.text(row, "kind") ?? "") ?? .doNotContact, setBy: Self.text(row, "set_by") ?? "",
+                              setAt: parseTimestamp(Self.text(row, "set_at") ?? "") ?? Date(timeIntervalSince1970: 0), reason: Self.text(row, "reason"))
+            result[mark.contactID, default: []].append(mark)
+        }
+        return result
+    }
+
+    public func setOptOut(_ mark: OptOut) async throws {
+        let logger = self.logger
+        try await appending { connection, head in
+            try await connection.query("""
+                INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason)
+                VALUES (\(mark.contactID), \(mark.channel?.rawValue ?? "*"), \(mark.kind.rawValue), \(mark.setBy), \(formatTimestamp(mark.setAt)), \(mark.reason))
+                ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
+                    set_at = excluded.set_at, reason = excluded.reason
+                """, logger: logger)
+            let event = ContactEvent(jobID: nil, contactID: mark.contactID, kind: .optOut, at: mark.setAt, channel: mark.channel,
+                                     reason: mark.kind.rawValue, detail: mark.sentence, data: Self.json(["set_by": mark.setBy]))
+            try await Self.insert(event, head: &head, connection, logger)
+        }
+    }
+
+    public func removeOptOut(contactID: String, channel: GatewayCore.Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
+        let logger = self.logger
+        return try await appending { connection, head in
+            let removed = try await connection.query("DELETE FROM opt_outs WHERE contact_id = \(contactID) AND channel = \(channel?.rawValue ?? "*") RETURNING contact_id",
+                                                     logger: logger).collect()
+            guard !removed.isEmpty else { return false }
+            let detail = "opt-out (\(channel?.rawValue ?? "all channels")) taken back by \(by) at \(formatTimestamp(at))" + (reason.map { ": \($0)" } ?? "")
+            try await Self.insert(ContactEvent(jobID: nil, contactID: contactID, kind: .optIn, at: at, channel: channel, reason: "opt_in",
+                                               detail: detail, data: Self.json(["set_by": by])), head: &head, connection, logger)
+            return true
+        }
+    }
+
+    public func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
+        let logger = self.logger
+        try await appending { connection, head in
+            let inserted = try await connection.query("""
+                INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at)
+                VALUES (\(token), \(contactID), \(provider), \(reason), \(formatTimestamp(at))) ON CONFLICT DO NOTHING RETURNING token
+                """, logger: logger).collect()
+            guard !inserted.isEmpty else { return }
+            try await Self.insert(ContactEvent(jobID: nil, contactID: contactID, kind: .tokenDropped, at: at, channel: .push, provider: provider,
+                                               reason: reason, detail: "\(provider) says the push token is no longer registered; it will not be used again",
+                                               address: token), head: &head, connection, logger)
+        }
+    }
+
+    public func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> {
+        guard !tokens.isEmpty else { return [] }
+        var binds = PostgresBindings()
+        binds.append(tokens)
+        return Set(try await rows("SELECT token FROM dropped_push_tokens WHERE token = ANY($1)", binds).compactMap { Self.text($0, "token") })
+    }
+
+    // MARK: Receipts
+
+    public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {
+        let logger = self.logger
+        return try await appending { connection, head in
+            let sent = try await connection.query("""
+                SELECT job_id, contact_id, channel, attempt FROM events
+                WHERE provider = \(receipt.provider) AND provider_message_id = \(receipt.messageID) AND kind = 'sent' ORDER BY seq LIMIT 1
+                """, logger: logger).collect().first?.makeRandomAccess()
+            let jobID = sent.flatMap { Self.text($0, "job_id") }
+            var event = ContactEvent(jobID: jobID, contactID: sent.flatMap { Self.text($0, "contact_id") }, kind: .receipt, at: receipt.at,
+                                     attempt: (try? sent?["attempt"].decode(Int.self)) ?? 1,
+                                     channel: sent.flatMap { Self.text($0, "channel") }.flatMap(Channel.init(rawValue:)),
+                                     provider: receipt.provider, providerMessageID: receipt.messageID, reason: receipt.status.rawValue,
+                                     detail: "\(receipt.provider) reported \(receipt.providerStatus)" + (receipt.errorCode.map { " (error \($0))" } ?? ""),
+                                     data: receipt.raw)
+            guard let jobID else {
+                let seen = try await connection.query("""
+                    SELECT 1 FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = \(receipt.provider)
+                    AND provider_message_id = \(receipt.messageID) AND reason = \(receipt.status.rawValue) LIMIT 1
+                    """, logger: logger).collect()
+                if seen.isEmpty {
+                    event.detail = (event.detail ?? "") + "; no sent message has this id (kept for review)"
+                    try await Self.insert(event, head: &head, connection, logger)
+                }
+                return .unmatched
+            }
+            let earlier = try await connection.query("SELECT reason FROM events WHERE job_id = \(jobID) AND kind = 'receipt'", logger: logger).collect()
+                .compactMap { Self.text($0.makeRandomAccess(), "reason").flatMap(DeliveryStatus.init(rawValue:)) }
+            if earlier.contains(receipt.status) { return .duplicate }
+            let current = earlier.max { $0.rank < $1.rank }
+            if let current, current.rank > receipt.status.rank {
+                event.detail = (event.detail ?? "") + "; arrived after \(current.rawValue), which stays the current status"
+                try await Self.insert(event, head: &head, connection, logger)
+                return .late(jobID: jobID, current: current)
+            }
+            try await Self.insert(event, head: &head, connection, logger)
+            return .recorded(jobID: jobID)
+        }
+    }
+
+    public func deliveryStatus(jobID: String) async throws -> DeliveryStatus? {
+        var binds = PostgresBindings()
+        binds.append(jobID)
+        return try await rows("SELECT reason FROM events WHERE job_id = $1 AND kind = 'receipt'", binds)
+            .compactMap { Self.text($0, "reason").flatMap(DeliveryStatus.init(rawValue:)) }.max { $0.rank < $1.rank }
+    }
+
+    // MARK: Chain, retention, reports
+
+    public func verifyChain() async throws -> ChainReport {
+        let anchor = try await rows("SELECT hash FROM chain_anchors ORDER BY id DESC LIMIT 1").first.flatMap { Self.text($0, "hash") } ?? EventChain.genesis
+        var verifier = EventChain.Verifier(anchor: anchor)
+        // Keyset pages: the whole log never sits in memory.
+        var after: Int64 = -1
+        reading: while true {
+            var binds = PostgresBindings()
+            binds.append(after)
+            let page = try await rows("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT 5000", binds)
+            for row in page {
+                let seq = try row["seq"].decode(Int64.self)
+                let values = EventChain.columns.map { column in
+                    column == "attempt" ? ((try? row[column].decode(Int.self)).map { String($0) }) : Self.text(row, column)
+                }
+                guard verifier.check(seq: seq, values: values, previous: Self.text(row, "prev_hash"), hash: Self.text(row, "hash")) else { break reading }
+                after = seq
+            }
+            if page.count < 5000 { break }
+        }
+        return ChainReport(checked: verifier.checked, head: verifier.expectedPrevious, anchor: anchor, problem: verifier.firstProblem)
+    }
+
+    public func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport {
+        let logger = self.logger
+        let cutoffText = formatTimestamp(cutoff)
+        return try await appending { connection, head in
+            let row = try await connection.query("""
+                SELECT MAX(seq) FROM events
+                WHERE seq < COALESCE((SELECT MIN(seq) FROM events WHERE at >= \(cutoffText)), (SELECT MAX(seq) + 1 FROM events))
+                """, logger: logger).collect().first?.makeRandomAccess()
+            guard let through = try row?[0].decode(Int64?.self) else { return PruneReport(removed: 0, cutoff: cutoff, throughSeq: nil) }
+            let anchor = try await connection.query("SELECT hash FROM events WHERE seq = \(through)", logger: logger).collect()
+                .first.flatMap { Self.text($0.makeRandomAccess(), "hash") } ?? EventChain.genesis
+            // The retention job is the one place deletes are let through, for this transaction only.
+            try await connection.query("SELECT set_config('gateway.retention', 'on', true)", logger: logger)
+            let removed = try await connection.query("DELETE FROM events WHERE seq <= \(through) RETURNING seq", logger: logger).collect().count
+            try await connection.query("SELECT set_config('gateway.retention', 'off', true)", logger: logger)
+            try await connection.query("""
+                INSERT INTO chain_anchors (through_seq, hash, cutoff, removed, pruned_at)
+                VALUES (\(through), \(anchor), \(cutoffText), \(removed), \(formatTimestamp(at)))
+                """, logger: logger)
+            try await Self.insert(ContactEvent(jobID: nil, contactID: nil, kind: .pruned, at: at, reason: "retention",
+                                               detail: "\(by) removed \(removed) events from before \(cutoffText) (through event \(through)); the chain continues from anchor \(anchor.prefix(12))…",
+                                               data: Self.json(["by": by, "cutoff": cutoffText, "through_seq": String(through), "removed": String(removed), "anchor": anchor])),
+                                  head: &head, connection, logger)
+            return PruneReport(removed: removed, cutoff: cutoff, throughSeq: through)
+        }
+    }
+
+    public func summary(from: Date, to: Date) async throws -> LogSummary {
+        let range = Self.bindings([formatTimestamp(from), formatTimestamp(to)])
+        let rows = try await rows("""
+            SELECT substr(at, 1, 10) AS day, channel, segment, tone, kind,
+                   CASE WHEN kind = 'sent' THEN NULL ELSE reason END AS why, COUNT(*) AS n
+            FROM events WHERE kind IN (\(Self.terminalKinds)) AND at >= $1 AND at < $2
+            GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+            """, range).map { row in
+            LogSummary.Row(day: Self.text(row, "day") ?? "", channel: Self.text(row, "channel"), segment: Self.text(row, "segment"),
+                           tone: Self.text(row, "tone"), outcome: Self.text(row, "kind") ?? "", reason: Self.text(row, "why"),
+                           count: Int(try row["n"].decode(Int64.self)))
+        }
+        let providers = try await self.rows("""
+            SELECT s.provider AS provider, COUNT(*) AS sent,
+                   COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM events r WHERE r.job_id = s.job_id AND r.kind = 'receipt' AND r.reason = 'delivered')) AS delivered
+            FROM events s WHERE s.kind = 'sent' AND s.at >= $1 AND s.at < $2
+            GROUP BY s.provider ORDER BY s.provider
+            """, range).map { row in
+            LogSummary.Provider(provider: Self.text(row, "provider") ?? "", sent: Int(try row["sent"].decode(Int64.self)),
+                                delivered: Int(try row["delivered"].decode(Int64.self)))
+        }
+        return LogSummary(rows: rows, providers: providers)
+    }
+
+    static func json(_ object: [String: String]) -> String {
+        String(decoding: (try? JSONEncoder.stable().encode(object)) ?? Data(), as: UTF8.self)
+    }
+}
+
+public struct ContactLogError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
