@@ -78,7 +78,7 @@ let package = Package(
         ]),
         // The batch pipeline: decode, decide, render, dispatch, record, ack.
         .target(name: "Worker", dependencies: [
-            "GatewayCore", "Templates", "RedisQueue", "Providers", "ContactLog",
+            "GatewayCore", "Templates", "RedisQueue", "Providers", "ContactLog", "PostgresContactLog",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
@@ -100,6 +100,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ], path: "Tests/TestSupport"),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
@@ -112,8 +113,7 @@ let package = Package(
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
         .testTarget(name: "ContactLogTests", dependencies: [
-            "ContactLog", "PostgresContactLog", "GatewayCore",
-            .product(name: "PostgresNIO", package: "postgres-nio"),
+            "ContactLog", "PostgresContactLog", "GatewayCore", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "ProvidersTests", dependencies: [

@@ -11,7 +11,7 @@ import Templates
 public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
     public let redis: RedisClient
-    public let store: SQLiteContactLog
+    public let store: any ContactLogStore
     public let http: CurlHTTPClient
     public let providers: ProviderRegistry
     public let templates: TemplateStore
@@ -21,7 +21,7 @@ public struct Gateway: Sendable {
 
     public init(configuration: GatewayConfiguration, logger: Logger,
                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                clock: @escaping @Sendable () -> Date = Date.init) throws {
+                clock: @escaping @Sendable () -> Date = Date.init) async throws {
         self.configuration = configuration
         var redisConfiguration: RedisConfiguration
         do { redisConfiguration = try RedisConfiguration(url: configuration.redisURL) } catch let error as RedisError {
@@ -48,9 +48,7 @@ public struct Gateway: Sendable {
         guard Double(configuration.claimIdleMilliseconds) / 1000 >= 4 * slowest else {
             throw ConfigurationError("claim_idle_ms (\(configuration.claimIdleMilliseconds)) must be at least 4 × the longest provider timeout (\(slowest) s): raise claim_idle_ms or lower timeout_seconds")
         }
-        do { store = try SQLiteContactLog(path: configuration.contactLogPath) } catch {
-            throw ConfigurationError("contact log \(configuration.contactLogPath): \(error)")
-        }
+        store = try await ContactLogs.open(configuration.contactLogPath, logger: logger)
         redis = RedisClient(configuration: redisConfiguration)
         let consumer = StreamConsumer(client: redis, stream: configuration.stream, group: configuration.group,
                                       consumer: configuration.consumer, deadLetterStream: configuration.deadLetterStream)

@@ -35,9 +35,11 @@ struct ContactsCommand: AsyncParsableCommand {
         }
     }
 
-    static func store(_ options: ConfigOptions) throws -> SQLiteContactLog {
+    static func store(_ options: ConfigOptions) async throws -> any ContactLogStore {
         let configuration = try options.load()
-        return try SQLiteContactLog(path: configuration.contactLogPath)
+        do { return try await ContactLogs.open(configuration.contactLogPath) } catch let error as ConfigurationError {
+            throw ValidationError(error.message)
+        }
     }
 
     struct OptOutCommand: AsyncParsableCommand {
@@ -79,7 +81,7 @@ struct ContactsCommand: AsyncParsableCommand {
         var contact: String
 
         func run() async throws {
-            let store = try ContactsCommand.store(options)
+            let store = try await ContactsCommand.store(options)
             let marks = try await store.optOuts([contact])[contact] ?? []
             print(marks.isEmpty ? "\(contact): no opt-out in force" : "\(contact): in force")
             for mark in marks { print("  \(mark.sentence)") }

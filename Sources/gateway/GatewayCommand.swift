@@ -21,6 +21,16 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Gateway configuration file (keys in README; GATEWAY_<KEY> and REDIS_URL override it).")
     var config: String = "config/gateway.yml"
 
+    /// The configured contact log, which must exist already (commands that read never create one).
+    func contactLog(_ configuration: GatewayConfiguration) async throws -> any ContactLogStore {
+        guard ContactLogs.exists(configuration.contactLogPath) else {
+            throw ValidationError("no contact log at \(configuration.contactLogPath) (has the gateway run here yet?)")
+        }
+        do { return try await ContactLogs.open(configuration.contactLogPath) } catch let error as ConfigurationError {
+            throw ValidationError(error.message)
+        }
+    }
+
     func load() throws -> GatewayConfiguration {
         do {
             return try GatewayConfiguration.load(path: config)
@@ -51,12 +61,12 @@ struct Run: AsyncParsableCommand {
         let configuration = try options.load()
         let gateway: Gateway
         do {
-            gateway = try Gateway(configuration: configuration, logger: logger)
+            gateway = try await Gateway(configuration: configuration, logger: logger)
         } catch let error as ConfigurationError {
             throw ValidationError(error.message)
         }
         logger.info("gateway configured", metadata: [
-            "contact_log": "\(configuration.contactLogPath)",
+            "contact_log": "\(ContactLogs.redacted(configuration.contactLogPath))",
             "templates": "\(gateway.templates.current.templateNames.joined(separator: ","))",
             "providers": "\(gateway.providers.providers.map(\.name).joined(separator: ","))",
         ])
@@ -173,10 +183,7 @@ struct Log: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        guard FileManager.default.fileExists(atPath: configuration.contactLogPath) else {
-            throw ValidationError("no contact log at \(configuration.contactLogPath) (has the gateway run here yet?)")
-        }
-        let store = try SQLiteContactLog(path: configuration.contactLogPath)
+        let store = try await options.contactLog(configuration)
         let format = json ? "json" : format
         var remaining = limit ?? Int.max
         var count = 0
@@ -207,10 +214,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            guard FileManager.default.fileExists(atPath: configuration.contactLogPath) else {
-                throw ValidationError("no contact log at \(configuration.contactLogPath)")
-            }
-            let report = try await SQLiteContactLog(path: configuration.contactLogPath).verifyChain()
+            let report = try await options.contactLog(configuration).verifyChain()
             if let problem = report.problem {
                 print("TAMPERED: \(problem.message) (\(report.checked) events checked)")
                 throw ExitCode(1)
@@ -233,10 +237,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            guard FileManager.default.fileExists(atPath: configuration.contactLogPath) else {
-                throw ValidationError("no contact log at \(configuration.contactLogPath)")
-            }
-            let store = try SQLiteContactLog(path: configuration.contactLogPath)
+            let store = try await options.contactLog(configuration)
             let cutoff = Retention.cutoff(now: Date(), days: configuration.retentionDays)
             if dryRun {
                 var count = 0

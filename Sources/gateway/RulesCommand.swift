@@ -51,8 +51,8 @@ struct RulesCommand: AsyncParsableCommand {
             let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
             var optOuts: [OptOut] = []
             var droppedTokens: Set<String> = []
-            if FileManager.default.fileExists(atPath: configuration.contactLogPath) {
-                let store = try SQLiteContactLog(path: configuration.contactLogPath)
+            if ContactLogs.exists(configuration.contactLogPath) {
+                let store = try await ContactLogs.open(configuration.contactLogPath)
                 optOuts = try await store.optOuts([job.contact.id])[job.contact.id] ?? []
                 droppedTokens = try await store.droppedPushTokens(job.pushTokens)
             }

@@ -4,8 +4,8 @@ import GatewayCore
 import GRDB
 import Logging
 import PostgresContactLog
-import PostgresNIO
 import Testing
+import TestSupport
 
 /// The stores the contact-log suite runs against: SQLite always, PostgreSQL when scripts/test has
 /// started one (TEST_POSTGRES_URL).
@@ -15,7 +15,7 @@ enum StoreKind: String, Sendable, CaseIterable, CustomTestStringConvertible {
 
     var testDescription: String { rawValue }
 
-    static var postgresURL: String? { ProcessInfo.processInfo.environment["TEST_POSTGRES_URL"] }
+    static var postgresURL: String? { TestPostgres.url }
     static var available: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
 }
 
@@ -42,40 +42,13 @@ struct TestStore: Sendable {
                 }
             })
         case .postgres:
-            let base = try #require(StoreKind.postgresURL)
-            let database = "gw_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
-            try await PG.run(url: base, ["CREATE DATABASE \(database)"])
-            let url = base.replacingOccurrences(of: #"/[^/?]*(\?.*)?$"#, with: "/\(database)?sslmode=disable", options: .regularExpression)
+            let url = try await TestPostgres.freshDatabase()
             let log = try await PostgresContactLog(url: url)
             return TestStore(log: log, execute: { sql in
-                try await PG.run(url: url, PG.statements(sql))
+                try await TestPostgres.run(url: url, TestPostgres.statements(sql))
             }, tamper: { sql in
-                try await PG.run(url: url, ["ALTER TABLE events DISABLE TRIGGER USER"] + PG.statements(sql) + ["ALTER TABLE events ENABLE TRIGGER USER"])
+                try await TestPostgres.run(url: url, ["ALTER TABLE events DISABLE TRIGGER USER"] + TestPostgres.statements(sql) + ["ALTER TABLE events ENABLE TRIGGER USER"])
             })
-        }
-    }
-}
-
-/// Raw statements against a test database, each in order on one connection.
-enum PG {
-    static func statements(_ sql: String) -> [String] {
-        sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
-    }
-
-    static func run(url: String, _ statements: [String]) async throws {
-        var components = URLComponents(string: url)!
-        components.queryItems = nil
-        let configuration = PostgresClient.Configuration(host: components.host!, port: components.port ?? 5432, username: components.user!,
-                                                         password: components.password, database: String(components.path.dropFirst()), tls: .disable)
-        let client = PostgresClient(configuration: configuration)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            try await client.withConnection { connection in
-                for statement in statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Logger(label: "test-sql"))
-                }
-            }
         }
     }
 }

@@ -29,6 +29,34 @@ import TestSupport
         #expect(try await harness.pendingCount() == 0)
     }
 
+    @Test(.enabled(if: TestPostgres.url != nil, "needs the PostgreSQL scripts/test starts"))
+    func twoWorkersShareAPostgreSQLContactLog() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        var first = try Harness { $0.contactLogPath = url }
+        var second = try Harness { $0.contactLogPath = url }
+        second.configuration.stream = first.configuration.stream
+        second.configuration.deadLetterStream = first.configuration.deadLetterStream
+        second.configuration.scheduledKey = first.configuration.scheduledKey
+        second.configuration.outboxPath = first.configuration.outboxPath
+        first.configuration.capsPrefix = second.configuration.capsPrefix
+        let (a, b) = (first, second)
+        try await a.running { _ in
+            try await b.running { _ in
+                for n in 0..<40 { try await a.enqueue(job("PG-\(n)")) }
+                #expect(try await eventually(30) { a.outbox().count == 40 })
+                #expect(try await eventually { try await a.pendingCount() == 0 })
+            }
+        }
+        let log = try await a.log()
+        let sent = try await log.events(EventFilter(kinds: [.sent], limit: 1000))
+        #expect(sent.count == 40)
+        #expect(Set(sent.compactMap(\.event.jobID)).count == 40)
+        #expect(sent.allSatisfy { $0.event.debtID == "LN-77" && $0.event.segment == "early" })
+        let report = try await log.verifyChain()
+        #expect(report.problem == nil)
+        #expect(report.checked == 40 * 3)
+    }
+
     @Test func smsGoesOutThroughTwilio() async throws {
         let fake = FakeTwilio()
         let harness = try Harness()
@@ -368,7 +396,7 @@ import TestSupport
         let consumer = StreamConsumer(client: harness.redis, stream: harness.configuration.stream, group: harness.configuration.group,
                                       consumer: "later", deadLetterStream: harness.configuration.deadLetterStream)
         let again = try await consumer.claimIdle(minIdleMilliseconds: 0, count: 10)
-        let gateway = try Gateway(configuration: harness.configuration, logger: Harness.logger)
+        let gateway = try await Gateway(configuration: harness.configuration, logger: Harness.logger)
         let summary = try await gateway.worker.processor.process(again)
         #expect(summary.duplicates == 1)
         #expect(try await harness.pendingCount() == 0)

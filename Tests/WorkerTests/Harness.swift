@@ -82,7 +82,7 @@ struct Harness {
     /// Runs the worker for the duration of `body`, then shuts it down gracefully as SIGTERM would.
     func running<T: Sendable>(environment: [String: String] = [:], clock: @escaping @Sendable () -> Date = Date.init,
                               _ body: @Sendable (Gateway) async throws -> T) async throws -> T {
-        let gateway = try Gateway(configuration: configuration, logger: Self.logger, environment: environment, clock: clock)
+        let gateway = try await Gateway(configuration: configuration, logger: Self.logger, environment: environment, clock: clock)
         let group = ServiceGroup(configuration: .init(services: [.init(service: gateway.worker), .init(service: gateway.reloader)], logger: Self.logger))
         let task = Task { try await group.run() }
         do {
@@ -109,8 +109,13 @@ struct Harness {
         return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
+    /// The contact log the gateway writes (SQLite or PostgreSQL, as configured).
+    func log() async throws -> any ContactLogStore {
+        try await ContactLogs.open(configuration.contactLogPath)
+    }
+
     func events(job: String) async throws -> [ContactEvent] {
-        try await SQLiteContactLog(path: configuration.contactLogPath).events(EventFilter(jobID: job)).map(\.event)
+        try await log().events(EventFilter(jobID: job)).map(\.event)
     }
 
     func outcome(job: String) async throws -> ContactEvent? {

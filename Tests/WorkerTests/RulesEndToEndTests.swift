@@ -159,8 +159,8 @@ func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"
         let clock = TestClock(at("2026-12-07T14:00:00Z"))
         // Ten jobs for one contact, SMS only: sms-1-per-day allows one.
         for n in 0..<10 { try await first.enqueue(bogotaJob("RACE-\(n)", contact: "C-RACE")) }
-        let gateways = [try Gateway(configuration: first.configuration, logger: Harness.logger, clock: { clock.now }),
-                        try Gateway(configuration: second.configuration, logger: Harness.logger, clock: { clock.now })]
+        let gateways = [try await Gateway(configuration: first.configuration, logger: Harness.logger, clock: { clock.now }),
+                        try await Gateway(configuration: second.configuration, logger: Harness.logger, clock: { clock.now })]
         // Each worker takes a batch of one at a time, so the two really interleave.
         let batches = try await withThrowingTaskGroup(of: Int.self) { group in
             for gateway in gateways {
