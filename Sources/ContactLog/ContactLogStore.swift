@@ -66,6 +66,12 @@ public protocol ContactLogStore: Sendable {
     /// Takes a mark back, recording who did it and why; false when there was none.
     func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool
 
+    /// Records a customer's message once (by provider and message id): an `inbound` event for each
+    /// contact we have sent SMS to at that number (or one without a contact, kept for review), and
+    /// for a STOP-like reply an SMS opt-out for each of them. Returns those contact ids, or nil
+    /// when the message was already recorded.
+    func recordInbound(_ message: InboundMessage) async throws -> [String]?
+
     /// Recomputes the hash chain from the first kept event (see EventChain) and names the first
     /// event that does not match.
     func verifyChain() async throws -> ChainReport
@@ -178,6 +184,31 @@ public struct EventFilter: Sendable, Equatable {
             arguments.append(formatTimestamp(to))
         }
         return (clauses, arguments)
+    }
+}
+
+extension InboundMessage {
+    /// The events an inbound message leaves for `contacts` (none known: one event, kept for review).
+    public func events(contacts: [String]) -> [ContactEvent] {
+        let intent = self.intent
+        let meaning = switch intent {
+        case .stop: ": a STOP reply, so SMS to this contact stop"
+        case .start: ": a START reply; messages stay stopped until compliance takes the opt-out back"
+        case .help: ": a HELP request"
+        case .message: ""
+        }
+        let detail = "\(from) wrote to \(to) through \(provider)" + meaning
+            + (contacts.isEmpty ? "; no contact has been sent SMS at this number (kept for review)" : "")
+        return (contacts.isEmpty ? [nil] : contacts.map(Optional.some)).map { contact in
+            ContactEvent(jobID: nil, contactID: contact, kind: .inbound, at: at, channel: .sms, provider: provider,
+                         providerMessageID: messageID, reason: intent.rawValue, detail: detail, body: body, address: from, data: raw)
+        }
+    }
+
+    /// The opt-out a STOP reply records for a contact.
+    public func optOut(contact: String) -> OptOut {
+        OptOut(contactID: contact, channel: .sms, kind: .optOut, setBy: "inbound:\(provider)", setAt: at,
+               reason: "replied \"\(body.prefix(40))\" from \(from)")
     }
 }
 

@@ -131,6 +131,10 @@ public final class SQLiteContactLog: ContactLogStore {
             }
             try db.execute(sql: Self.noUpdateTrigger)
         }
+        migrator.registerMigration("v5-address-index") { db in
+            // Inbound replies are matched to the contacts sent SMS at that number.
+            try db.execute(sql: "CREATE INDEX events_address ON events(address) WHERE address IS NOT NULL")
+        }
         return migrator
     }
 
@@ -311,14 +315,37 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func setOptOut(_ mark: OptOut) async throws {
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
-                    set_at = excluded.set_at, reason = excluded.reason
-                """, arguments: [mark.contactID, mark.channel?.rawValue ?? "*", mark.kind.rawValue, mark.setBy, formatTimestamp(mark.setAt), mark.reason])
-            let event = ContactEvent(jobID: nil, contactID: mark.contactID, kind: .optOut, at: mark.setAt, channel: mark.channel,
-                                     reason: mark.kind.rawValue, detail: mark.sentence, data: Self.json(["set_by": mark.setBy]))
-            try Self.insert(event, db)
+            var head = try Self.head(db)
+            try Self.upsertOptOut(mark, db, head: &head)
+        }
+    }
+
+    static func upsertOptOut(_ mark: OptOut, _ db: Database, head: inout String) throws {
+        try db.execute(sql: """
+            INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
+                set_at = excluded.set_at, reason = excluded.reason
+            """, arguments: [mark.contactID, mark.channel?.rawValue ?? "*", mark.kind.rawValue, mark.setBy, formatTimestamp(mark.setAt), mark.reason])
+        let event = ContactEvent(jobID: nil, contactID: mark.contactID, kind: .optOut, at: mark.setAt, channel: mark.channel,
+                                 reason: mark.kind.rawValue, detail: mark.sentence, data: Self.json(["set_by": mark.setBy]))
+        try insert(event, db, head: &head)
+    }
+
+    public func recordInbound(_ message: InboundMessage) async throws -> [String]? {
+        try await pool.write { db in
+            let seen = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'inbound' AND provider = ? AND provider_message_id = ?)",
+                                         arguments: [message.provider, message.messageID]) ?? false
+            if seen { return nil }
+            let contacts = try String.fetchAll(db, sql: """
+                SELECT DISTINCT contact_id FROM events WHERE address = ? AND channel = 'sms' AND kind = 'sent' AND contact_id IS NOT NULL
+                ORDER BY contact_id
+                """, arguments: [message.from])
+            var head = try Self.head(db)
+            for event in message.events(contacts: contacts) { try Self.insert(event, db, head: &head) }
+            if message.intent == .stop {
+                for contact in contacts { try Self.upsertOptOut(message.optOut(contact: contact), db, head: &head) }
+            }
+            return contacts
         }
     }
 

@@ -23,6 +23,9 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     /// A provider's delivery report after `sent` (reason: the common status). Without a job id when
     /// no sent message has the provider's message id: kept for review, never dropped.
     case receipt
+    /// A message the customer sent (an SMS reply): its text, and what it asked for (reason: stop,
+    /// start, help, message). A STOP also records an opt-out.
+    case inbound
     /// Someone read the log through the API (who, which query, how many rows): reads are on the record too.
     case logRead = "log_read"
     /// A retention prune removed whole expired months from the start of the log.
@@ -37,7 +40,7 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     public var isTerminal: Bool {
         switch self {
         case .sent, .suppressed, .failed, .expired, .invalid: true
-        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned: false
+        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned, .inbound: false
         }
     }
 }

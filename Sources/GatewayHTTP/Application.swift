@@ -26,11 +26,12 @@ public struct HTTPConfiguration: Sendable {
 
 /// The HTTP API. `gateway run` and the tests both build it here.
 public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
-                             twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
+                             twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                              infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), intake: JobIntake? = nil,
                              logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
-                                    sendGridEvents: sendGridEvents, infobipReports: infobipReports, tokens: tokens, intake: intake),
+                                    twilioInbound: twilioInbound, sendGridEvents: sendGridEvents, infobipReports: infobipReports,
+                                    tokens: tokens, intake: intake),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
 }
@@ -38,7 +39,7 @@ public func buildApplication(configuration: HTTPConfiguration, templates: Templa
 /// Routes. Provider webhooks are authenticated by the providers' signatures; everything else but
 /// /health needs a bearer token with the route's role (see APITokens).
 public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
-                        twilioReceipts: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
+                        twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                         infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(),
                         intake: JobIntake? = nil) -> Router<BasicRequestContext> {
     let router = Router()
@@ -108,6 +109,11 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
         let body = try await request.body.collect(upTo: 64 * 1024)
         return try await ReceiptsAPI.twilio(body: Array(buffer: body), signature: request.headers[HTTPField.Name("X-Twilio-Signature")!],
                                             verifiers: twilioReceipts, store: store, logger: context.logger)
+    }
+    router.post("/webhooks/twilio/inbound") { request, context in
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        return try await ReceiptsAPI.twilioInbound(body: Array(buffer: body), signature: request.headers[HTTPField.Name("X-Twilio-Signature")!],
+                                                   verifiers: twilioInbound, store: store, logger: context.logger)
     }
     router.post("/webhooks/sendgrid/events") { request, context in
         let body = try await request.body.collect(upTo: 4 << 20)

@@ -30,6 +30,30 @@ enum ReceiptsAPI {
         }
     }
 
+    /// POST /webhooks/twilio/inbound: a customer's SMS to one of our numbers (Twilio's messaging
+    /// webhook, signed like status callbacks). Recorded once; a STOP-like reply opts the contacts
+    /// we have texted at that number out of SMS. Answers empty TwiML: no automatic reply (Twilio's
+    /// own opt-out handling confirms STOP to the customer).
+    static func twilioInbound(body: [UInt8], signature: String?, verifiers: [TwilioReceipts], store: any ContactLogStore, logger: Logger) async throws -> Response {
+        let parameters = FormEncoding.decode(String(decoding: body, as: UTF8.self))
+        guard let verifier = verifiers.first(where: { $0.isValid(signature: signature, parameters: parameters) }) else {
+            logger.warning("twilio inbound message refused: bad or missing signature", metadata: ["signature_present": "\(signature != nil)"])
+            return JSONResponse.error(.forbidden, "bad_signature", verifiers.isEmpty
+                ? "no Twilio provider with an inbound_url is configured"
+                : "X-Twilio-Signature does not match: check auth_token and that inbound_url is the exact public URL Twilio calls")
+        }
+        switch verifier.inbound(parameters: parameters, at: Date()) {
+        case .failure(let rejection):
+            return JSONResponse.error(.badRequest, "bad_message", rejection.message)
+        case .success(let message):
+            if let contacts = try await store.recordInbound(message) {
+                logger.notice("inbound message recorded", metadata: ["intent": "\(message.intent.rawValue)", "contacts": "\(contacts.count)"])
+            }
+            return Response(status: .ok, headers: [.contentType: "text/xml"],
+                            body: .init(byteBuffer: ByteBuffer(string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")))
+        }
+    }
+
     /// POST /webhooks/sendgrid/events: a batch of SendGrid events, signed with ECDSA P-256.
     static func sendGrid(body: [UInt8], signature: String?, timestamp: String?, verifiers: [SendGridEvents],
                          store: any ContactLogStore, logger: Logger) async throws -> Response {

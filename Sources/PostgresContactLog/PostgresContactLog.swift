@@ -90,6 +90,7 @@ public final class PostgresContactLog: ContactLogStore {
         "CREATE INDEX events_contact ON events(contact_id, seq)",
         "CREATE INDEX events_debt ON events(debt_id, seq) WHERE debt_id IS NOT NULL",
         "CREATE INDEX events_at ON events(at)",
+        "CREATE INDEX events_address ON events(address) WHERE address IS NOT NULL",
         "CREATE INDEX events_provider_message ON events(provider, provider_message_id) WHERE provider_message_id IS NOT NULL",
         "CREATE UNIQUE INDEX events_one_terminal ON events(job_id) WHERE job_id IS NOT NULL AND kind IN (\(terminalKinds))",
         "CREATE UNIQUE INDEX events_one_dispatch ON events(job_id, attempt) WHERE kind = 'dispatching'",
@@ -296,15 +297,38 @@ public final class PostgresContactLog: ContactLogStore {
     public func setOptOut(_ mark: OptOut) async throws {
         let logger = self.logger
         try await appending { connection, head in
-            try await connection.query("""
-                INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason)
-                VALUES (\(mark.contactID), \(mark.channel?.rawValue ?? "*"), \(mark.kind.rawValue), \(mark.setBy), \(formatTimestamp(mark.setAt)), \(mark.reason))
-                ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
-                    set_at = excluded.set_at, reason = excluded.reason
-                """, logger: logger)
-            let event = ContactEvent(jobID: nil, contactID: mark.contactID, kind: .optOut, at: mark.setAt, channel: mark.channel,
-                                     reason: mark.kind.rawValue, detail: mark.sentence, data: Self.json(["set_by": mark.setBy]))
-            try await Self.insert(event, head: &head, connection, logger)
+            try await Self.upsertOptOut(mark, head: &head, connection, logger)
+        }
+    }
+
+    static func upsertOptOut(_ mark: OptOut, head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        try await connection.query("""
+            INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason)
+            VALUES (\(mark.contactID), \(mark.channel?.rawValue ?? "*"), \(mark.kind.rawValue), \(mark.setBy), \(formatTimestamp(mark.setAt)), \(mark.reason))
+            ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
+                set_at = excluded.set_at, reason = excluded.reason
+            """, logger: logger)
+        let event = ContactEvent(jobID: nil, contactID: mark.contactID, kind: .optOut, at: mark.setAt, channel: mark.channel,
+                                 reason: mark.kind.rawValue, detail: mark.sentence, data: json(["set_by": mark.setBy]))
+        try await insert(event, head: &head, connection, logger)
+    }
+
+    public func recordInbound(_ message: InboundMessage) async throws -> [String]? {
+        let logger = self.logger
+        return try await appending { connection, head in
+            let seen = try await connection.query("""
+                SELECT 1 FROM events WHERE kind = 'inbound' AND provider = \(message.provider) AND provider_message_id = \(message.messageID) LIMIT 1
+                """, logger: logger).collect()
+            guard seen.isEmpty else { return nil }
+            let contacts = try await connection.query("""
+                SELECT DISTINCT contact_id FROM events WHERE address = \(message.from) AND channel = 'sms' AND kind = 'sent' AND contact_id IS NOT NULL
+                ORDER BY contact_id
+                """, logger: logger).collect().compactMap { Self.text($0.makeRandomAccess(), "contact_id") }
+            for event in message.events(contacts: contacts) { try await Self.insert(event, head: &head, connection, logger) }
+            if message.intent == .stop {
+                for contact in contacts { try await Self.upsertOptOut(message.optOut(contact: contact), head: &head, connection, logger) }
+            }
+            return contacts
         }
     }
 

@@ -47,6 +47,15 @@ public struct TwilioReceipts: Sendable {
         }
     }
 
+    /// A verified incoming-message webhook → the customer's message.
+    public func inbound(parameters: [(String, String)], at: Date) -> Result<InboundMessage, ReceiptRejection> {
+        let fields = Dictionary(parameters, uniquingKeysWith: { first, _ in first })
+        guard let sid = fields["MessageSid"] ?? fields["SmsSid"], !sid.isEmpty else { return .failure(.init(message: "MessageSid is missing")) }
+        guard let from = fields["From"], !from.isEmpty else { return .failure(.init(message: "From is missing")) }
+        let raw = String(decoding: (try? JSONEncoder.stable().encode(fields)) ?? Data(), as: UTF8.self)
+        return .success(InboundMessage(provider: provider, messageID: sid, from: from, to: fields["To"] ?? "", body: fields["Body"] ?? "", at: at, raw: raw))
+    }
+
     /// A verified callback → a receipt; nil (with the reason) when it is not one.
     public func receipt(parameters: [(String, String)], at: Date) -> Result<Receipt, ReceiptRejection> {
         let fields = Dictionary(parameters, uniquingKeysWith: { first, _ in first })

@@ -23,6 +23,8 @@ public struct ProviderRegistry: Sendable {
     public var policies: [String: ProviderPolicy] = [:]
     /// Verifiers for the delivery reports of the Twilio providers that set a status_callback.
     public var twilioReceipts: [TwilioReceipts] = []
+    /// Verifiers for the incoming-message webhooks of the Twilio providers that set an inbound_url.
+    public var twilioInbound: [TwilioReceipts] = []
     /// Verifiers for the event webhooks of the SendGrid providers.
     public var sendGridEvents: [SendGridEvents] = []
     /// Token checks for the delivery reports of the Infobip providers.
@@ -73,6 +75,7 @@ public struct ProviderRegistry: Sendable {
         var loaded: [(provider: any MessageProvider, priority: Int)] = []
         var policies: [String: ProviderPolicy] = [:]
         var receipts: [TwilioReceipts] = []
+        var inbound: [TwilioReceipts] = []
         var events: [SendGridEvents] = []
         var reports: [InfobipReports] = []
         for file in files {
@@ -88,6 +91,7 @@ public struct ProviderRegistry: Sendable {
             let entry = try provider(named: name, values: values, file: path, outboxPath: outboxPath, client: client)
             loaded.append((entry.provider, entry.priority))
             if let receipt = entry.receipts { receipts.append(receipt) }
+            if let replies = entry.inbound { inbound.append(replies) }
             if let verifier = entry.events { events.append(verifier) }
             if let check = entry.reports { reports.append(check) }
         }
@@ -97,13 +101,15 @@ public struct ProviderRegistry: Sendable {
         var registry = ProviderRegistry(providers: loaded)
         registry.policies = policies
         registry.twilioReceipts = receipts
+        registry.twilioInbound = inbound
         registry.sendGridEvents = events
         registry.infobipReports = reports
         return registry
     }
 
     static func provider(named name: String, values: [String: String], file: String, outboxPath: String,
-                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int, receipts: TwilioReceipts?, events: SendGridEvents?, reports: InfobipReports?) {
+                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int, receipts: TwilioReceipts?, inbound: TwilioReceipts?,
+                                            events: SendGridEvents?, reports: InfobipReports?) {
         var values = values
         func take(_ key: String) -> String? { values.removeValue(forKey: key) }
         func required(_ key: String) throws -> String {
@@ -117,6 +123,7 @@ public struct ProviderRegistry: Sendable {
         guard let priority = Int(priorityText) else { throw ConfigurationError("\(file): priority must be a whole number, got \"\(priorityText)\"") }
         let provider: any MessageProvider
         var receipts: TwilioReceipts?
+        var inbound: TwilioReceipts?
         var events: SendGridEvents?
         var reports: InfobipReports?
         func timeoutValue() throws -> Double {
@@ -166,6 +173,12 @@ public struct ProviderRegistry: Sendable {
                     throw ConfigurationError("\(file): status_callback must be the full public URL of /webhooks/twilio/status, like https://gateway.example.com/webhooks/twilio/status")
                 }
                 receipts = TwilioReceipts(provider: name, authToken: token, callbackURL: callback, acceptUnsigned: unsigned)
+            }
+            if let url = take("inbound_url") {
+                guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                    throw ConfigurationError("\(file): inbound_url must be the full public URL of /webhooks/twilio/inbound, as set on the Twilio number's messaging webhook")
+                }
+                inbound = TwilioReceipts(provider: name, authToken: token, callbackURL: url, acceptUnsigned: unsigned)
             }
             provider = TwilioProvider(name: name, configuration: .init(
                 accountSID: sid, authToken: token, from: from, messagingServiceSID: service,
@@ -293,7 +306,7 @@ public struct ProviderRegistry: Sendable {
         if let unknown = values.keys.sorted().first {
             throw ConfigurationError("\(file): unknown key \"\(unknown)\" for a \(type) provider")
         }
-        return (provider, priority, receipts, events, reports)
+        return (provider, priority, receipts, inbound, events, reports)
     }
 
     /// Keys every provider file may have: rate_per_second, burst, and the breaker_* settings.

@@ -92,7 +92,7 @@ struct Run: AsyncParsableCommand {
                 configuration: HTTPConfiguration(host: configuration.httpHost, port: configuration.httpPort, defaultLocale: configuration.defaultLocale,
                                                  maxJobBytes: configuration.maxJobBytes),
                 templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts,
-                sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports,
+                twilioInbound: gateway.providers.twilioInbound, sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports,
                 tokens: tokens, intake: JobIntake(client: redis, stream: configuration.stream), logger: logger)
             services.append(.init(service: http))
             logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)", "api_tokens": "\(tokens.entries.count)"])

@@ -200,4 +200,21 @@ import Testing
                 LogSummary.Row(day: "2026-11-01", channel: "sms", segment: "early", tone: "neutral", outcome: "suppressed", reason: "quiet_hours", count: 2))   // J0, J6 (J12 falls on the 2nd)
         #expect(summary.providers == [LogSummary.Provider(provider: "sandbox", sent: 16, delivered: 1)])
     }
+
+    @Test(arguments: StoreKind.available) func aSTOPReplyIsRecordedOnceAndOptsOutTheTextedContacts(_ kind: StoreKind) async throws {
+        let log = try await TestStore.make(kind).log
+        var sent = event("J1", .sent, contact: "C-7")
+        sent.address = "+50688887777"
+        _ = try await log.append([sent])
+        let stop = InboundMessage(provider: "twilio", messageID: "SM-in", from: "+50688887777", to: "+15005550006", body: "BAJA",
+                                  at: Date(timeIntervalSince1970: 1_796_000_500), raw: "{}")
+        #expect(try await log.recordInbound(stop) == ["C-7"])
+        #expect(try await log.recordInbound(stop) == nil)
+        #expect(try await log.optOuts(["C-7"])["C-7"]?.map(\.channel) == [.sms])
+        let stranger = InboundMessage(provider: "twilio", messageID: "SM-in-2", from: "+15550001111", to: "+15005550006", body: "STOP",
+                                      at: Date(timeIntervalSince1970: 1_796_000_600), raw: "{}")
+        #expect(try await log.recordInbound(stranger) == [])
+        #expect(try await log.events(EventFilter(kinds: [.inbound])).map(\.event.contactID) == ["C-7", nil])
+        #expect(try await log.verifyChain().problem == nil)
+    }
 }

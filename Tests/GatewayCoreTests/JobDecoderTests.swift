@@ -175,3 +175,15 @@ func mutated(_ path: [String], _ value: Any?) -> String {
     }
 }
 
+
+@Suite struct InboundIntentTests {
+    @Test(arguments: [
+        ("STOP", InboundIntent.stop), ("stop", .stop), ("Stop.", .stop), ("  Baja ", .stop), ("ALTO", .stop), ("por favor parar ya", .stop),
+        ("opt out", .stop), ("Opt-Out", .stop), ("unsubscribe me", .stop), ("Cancelar", .stop), ("détener", .stop), ("quit texting me", .stop),
+        ("START", .start), ("unstop", .start), ("AYUDA", .help), ("help", .help), ("Hola, ¿cuándo puedo pagar?", .message),
+        ("stopped by the branch yesterday", .message), ("", .message),
+    ])
+    func repliesAreRead(body: String, intent: InboundIntent) {
+        #expect(InboundIntent(body) == intent, "\(body)")
+    }
+}

@@ -15,12 +15,56 @@ import Testing
     let callback = "https://gateway.example.com/webhooks/twilio/status"
     let token = "tw-secret-token"
 
-    func signedRequest(_ fields: [(String, String)], token: String? = nil) -> (body: ByteBuffer, headers: HTTPFields) {
+    func signedRequest(_ fields: [(String, String)], token: String? = nil, url: String? = nil) -> (body: ByteBuffer, headers: HTTPFields) {
         let body = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.1)" }.joined(separator: "&")
         var headers = HTTPFields()
         headers[.contentType] = "application/x-www-form-urlencoded"
-        headers[HTTPField.Name("X-Twilio-Signature")!] = TwilioReceipts.signature(url: callback, parameters: fields, authToken: token ?? self.token)
+        headers[HTTPField.Name("X-Twilio-Signature")!] = TwilioReceipts.signature(url: url ?? callback, parameters: fields, authToken: token ?? self.token)
         return (ByteBuffer(string: body), headers)
+    }
+
+    @Test func aSTOPReplyOptsTheTextedContactsOutOnce() async throws {
+        let store = try temporaryStore()
+        let phone = "+50688887777"
+        for (job, contact) in [("J1", "C1"), ("J2", "C2")] {
+            _ = try await store.append([ContactEvent(jobID: job, contactID: contact, kind: .sent, at: Date(), channel: .sms, provider: "twilio",
+                                                     providerMessageID: "SM-\(job)", body: "Hola", address: phone)])
+        }
+        let inboundURL = "https://gateway.example.com/webhooks/twilio/inbound"
+        let inbound = [TwilioReceipts(provider: "twilio", authToken: token, callbackURL: inboundURL)]
+        let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
+                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          defaultLocale: "es-CR")
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store, twilioInbound: inbound))
+        @Sendable func reply(_ sid: String, from: String, _ body: String) -> [(String, String)] {
+            [("MessageSid", sid), ("AccountSid", "AC" + String(repeating: "0", count: 32)), ("From", from), ("To", "+15005550006"), ("Body", body), ("NumMedia", "0")]
+        }
+        try await app.test(.router) { client in
+            let stop = signedRequest(reply("SM-in-1", from: phone, "Stop, por favor"), url: inboundURL)
+            for _ in 0..<2 {   // Twilio retries: recorded once
+                try await client.execute(uri: "/webhooks/twilio/inbound", method: .post, headers: stop.headers, body: stop.body) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType] == "text/xml")
+                    #expect(String(buffer: response.body).contains("<Response></Response>"))
+                }
+            }
+            let question = signedRequest(reply("SM-in-2", from: "+15550001111", "cuando puedo pagar?"), url: inboundURL)
+            try await client.execute(uri: "/webhooks/twilio/inbound", method: .post, headers: question.headers, body: question.body) { response in
+                #expect(response.status == .ok)
+            }
+            // Signed for the status URL, not the inbound one: refused.
+            let misdirected = signedRequest(reply("SM-in-3", from: phone, "STOP"))
+            try await client.execute(uri: "/webhooks/twilio/inbound", method: .post, headers: misdirected.headers, body: misdirected.body) { response in
+                #expect(response.status == .forbidden)
+            }
+        }
+        #expect(try await store.optOuts(["C1", "C2"]).mapValues { $0.map(\.channel) } == ["C1": [.sms], "C2": [.sms]])
+        #expect(try await store.optOuts(["C1"])["C1"]?.first?.setBy == "inbound:twilio")
+        let inboundEvents = try await store.events(EventFilter(kinds: [.inbound])).map(\.event)
+        #expect(inboundEvents.map(\.contactID) == ["C1", "C2", nil])
+        #expect(inboundEvents.map(\.reason) == ["stop", "stop", "message"])
+        #expect(inboundEvents[0].body == "Stop, por favor" && inboundEvents[0].address == phone)
+        #expect(inboundEvents[2].detail?.contains("kept for review") == true)
     }
 
     @Test func signedReportsAreRecordedAndForgedOnesRefused() async throws {
