@@ -270,8 +270,15 @@ private struct Reader {
     }
 }
 
-/// Parses RFC 3339 / ISO 8601 timestamps with a zone, with or without fractional seconds.
+/// Parses RFC 3339 / ISO 8601 timestamps with a zone, with or without fractional seconds. The
+/// form the log writes (`2026-11-24T08:00:00.123Z`) is read without a formatter: exports and the
+/// worker read millions of them.
 public func parseTimestamp(_ text: String) -> Date? {
+    switch Timestamp.parseCanonical(text) {
+    case .date(let date): return date
+    case .invalid: return nil   // the right shape, but no such time (2026-02-30, 25:00)
+    case .otherShape: break
+    }
     let plain = ISO8601DateFormatter()
     plain.formatOptions = [.withInternetDateTime]
     if let date = plain.date(from: text) { return date }
@@ -282,7 +289,79 @@ public func parseTimestamp(_ text: String) -> Date? {
 
 /// Formats a time as the contact log and outbox write it: UTC, milliseconds, 'Z'.
 public func formatTimestamp(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.string(from: date)
+    Timestamp.format(date)
+}
+
+enum Timestamp {
+    /// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm), and back.
+    static func days(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    static func format(_ date: Date) -> String {
+        let totalMilliseconds = Int((date.timeIntervalSince1970 * 1000).rounded())
+        var days = totalMilliseconds / 86_400_000
+        var rest = totalMilliseconds % 86_400_000
+        if rest < 0 { rest += 86_400_000; days -= 1 }
+        let (year, month, day) = civil(days: days)
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func put(_ value: Int, _ width: Int) {
+            var digits = [UInt8](repeating: 48, count: width)
+            var v = value
+            for index in stride(from: width - 1, through: 0, by: -1) {
+                digits[index] = UInt8(48 + v % 10)
+                v /= 10
+            }
+            out += digits
+        }
+        put(year, 4); out.append(45); put(month, 2); out.append(45); put(day, 2); out.append(84)
+        put(rest / 3_600_000, 2); out.append(58); put(rest / 60_000 % 60, 2); out.append(58); put(rest / 1000 % 60, 2)
+        out.append(46); put(rest % 1000, 3); out.append(90)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    enum Parsed { case date(Date), invalid, otherShape }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fff]Z` exactly; any other shape is left to ISO8601DateFormatter.
+    static func parseCanonical(_ text: String) -> Parsed {
+        let b = Array(text.utf8)
+        guard b.count == 20 || b.count == 24, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[b.count - 1] == 90 else { return .otherShape }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            var value = 0
+            for index in from..<from + count {
+                guard (48...57).contains(b[index]) else { return nil }
+                value = value * 10 + Int(b[index] - 48)
+            }
+            return value
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+              let minute = number(14, 2), let second = number(17, 2) else { return .otherShape }
+        var milliseconds = 0
+        if b.count == 24 {
+            guard b[19] == 46, let fraction = number(20, 3) else { return .otherShape }
+            milliseconds = fraction
+        }
+        let monthDays = [31, year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), (1...monthDays[month - 1]).contains(day), hour < 24, minute < 60, second < 60 else { return .invalid }
+        let seconds = days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+        return .date(Date(timeIntervalSince1970: Double(seconds) + Double(milliseconds) / 1000))
+    }
 }

@@ -187,3 +187,22 @@ func mutated(_ path: [String], _ value: Any?) -> String {
         #expect(InboundIntent(body) == intent, "\(body)")
     }
 }
+
+@Suite struct TimestampTests {
+    @Test func theFastPathAgreesWithFoundation() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            // 1900 to 2200, millisecond precision
+            let milliseconds = Int64.random(in: -2_208_988_800_000...7_258_118_400_000, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            let text = formatTimestamp(date)
+            #expect(text == formatter.string(from: date))
+            #expect(parseTimestamp(text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } == milliseconds)
+        }
+        #expect(parseTimestamp("2026-02-29T00:00:00Z") == nil)
+        #expect(parseTimestamp("2028-02-29T23:59:59Z") != nil)
+        #expect(parseTimestamp("2026-11-24T08:00:00+02:00") == parseTimestamp("2026-11-24T06:00:00Z"))
+    }
+}
