@@ -55,6 +55,21 @@ public struct BatchProcessor: Sendable {
         public var deferred = 0
         /// Entries left pending because another worker is sending the same job right now.
         public var inProgressElsewhere = 0
+
+        public init() {}
+
+        mutating func add(_ other: Summary) {
+            entries += other.entries
+            sent += other.sent
+            failed += other.failed
+            retried += other.retried
+            invalid += other.invalid
+            suppressed += other.suppressed
+            expired += other.expired
+            duplicates += other.duplicates
+            deferred += other.deferred
+            inProgressElsewhere += other.inProgressElsewhere
+        }
     }
 
     /// A `dispatching` claim younger than this belongs to a worker that is still sending; an older one

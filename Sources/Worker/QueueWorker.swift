@@ -29,6 +29,7 @@ public struct QueueWorker: Service {
         var ownPendingCursor = "0"
         let clock = ContinuousClock()
         var nextMaintenance = clock.now
+        var totals = BatchProcessor.Summary()
         logger.info("worker started", metadata: [
             "stream": "\(consumer.stream)", "group": "\(consumer.group)", "consumer": "\(consumer.consumer)",
             "redis": "\(consumer.client.configuration.redacted)",
@@ -43,7 +44,7 @@ public struct QueueWorker: Service {
                     // After a restart under the same consumer name: entries we read but never acked.
                     let pending = try await consumer.readOwnPending(count: configuration.batchSize, after: ownPendingCursor)
                     if let last = pending.last {
-                        try await processor.process(pending)
+                        totals.add(try await processor.process(pending))
                         ownPendingCursor = last.id
                     } else {
                         ownPendingDone = true
@@ -57,11 +58,11 @@ public struct QueueWorker: Service {
                     let claimed = try await consumer.claimIdle(minIdleMilliseconds: configuration.claimIdleMilliseconds, count: configuration.batchSize)
                     if !claimed.isEmpty {
                         logger.warning("took over entries left pending by another consumer", metadata: ["count": "\(claimed.count)"])
-                        try await processor.process(claimed)
+                        totals.add(try await processor.process(claimed))
                     }
                 }
                 let entries = try await consumer.readNew(count: configuration.batchSize, blockMilliseconds: configuration.blockMilliseconds)
-                try await processor.process(entries)
+                totals.add(try await processor.process(entries))
                 if backoff.failures > 0 {
                     logger.info("redis reachable again")
                     backoff.reset()
@@ -82,7 +83,11 @@ public struct QueueWorker: Service {
                 try? await Task.sleep(for: delay)
             }
         }
-        logger.info("worker stopped")
+        logger.info("worker stopped", metadata: [
+            "entries": "\(totals.entries)", "sent": "\(totals.sent)", "failed": "\(totals.failed)", "retried": "\(totals.retried)",
+            "invalid": "\(totals.invalid)", "suppressed": "\(totals.suppressed)", "expired": "\(totals.expired)",
+            "deferred": "\(totals.deferred)", "duplicates": "\(totals.duplicates)",
+        ])
     }
 }
 

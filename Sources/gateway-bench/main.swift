@@ -1,0 +1,363 @@
+import Foundation
+import GatewayCore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RedisQueue
+
+// The throughput benchmark `scripts/bench` runs (README, Performance). One process plays the
+// scoring service (XADDs realistic SMS jobs) and Twilio (a loopback Messages API that notes when
+// each message arrives); the gateway under test runs as separate `gateway run` processes with a
+// SQLite contact log, the shipped templates and contact rules with caps and allowed hours in force.
+//
+//   gateway-bench --gateway .build/release/gateway --redis redis://127.0.0.1:PORT/0 --work DIR
+//       [--jobs 200000] [--steady-rate 5000] [--steady-seconds 10] [--workers 1]
+
+struct Options {
+    var gateway = ".build/release/gateway"
+    var redis = "redis://127.0.0.1:6379/0"
+    var work = "var/bench"
+    var jobs = 200_000
+    var steadyRate = 5000
+    var steadySeconds = 10
+    var workers = 1
+    var templates = "templates"
+
+    init(_ arguments: [String]) throws {
+        var index = 1
+        func value() throws -> String {
+            index += 1
+            guard index < arguments.count else { throw BenchError("\(arguments[index - 1]) needs a value") }
+            return arguments[index]
+        }
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--gateway": gateway = try value()
+            case "--redis": redis = try value()
+            case "--work": work = try value()
+            case "--templates": templates = try value()
+            case "--jobs": jobs = try Int(value()) ?? { throw BenchError("--jobs must be a number") }()
+            case "--steady-rate": steadyRate = try Int(value()) ?? { throw BenchError("--steady-rate must be a number") }()
+            case "--steady-seconds": steadySeconds = try Int(value()) ?? { throw BenchError("--steady-seconds must be a number") }()
+            case "--workers": workers = try Int(value()) ?? { throw BenchError("--workers must be a number") }()
+            default: throw BenchError("unknown argument \(arguments[index])")
+            }
+            index += 1
+        }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The loopback Twilio: answers like the Messages API and notes (phone, arrival ms) per request.
+final class FakeTwilio: @unchecked Sendable {
+    // @unchecked: `arrivals` and `count` are guarded by `lock`.
+    private let lock = NSLock()
+    private var arrivals: [(String, Int64)] = []
+    private var count = 0
+
+    var received: Int { lock.withLock { count } }
+    func take() -> [(String, Int64)] { lock.withLock { let a = arrivals; arrivals = []; return a } }
+
+    static let to = Array("To=".utf8)
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/2010-04-01/Accounts/:sid/Messages.json") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let bytes = body.readableBytesView
+            var phone = ""
+            // "To=%2B5068..." → +5068...
+            if let start = bytes.firstRange(of: Self.to)?.upperBound {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+                phone = String(decoding: bytes[start..<end], as: UTF8.self).replacingOccurrences(of: "%2B", with: "+")
+            }
+            let n = self.lock.withLock { () -> Int in
+                self.arrivals.append((phone, now))
+                self.count += 1
+                return self.count
+            }
+            return Response(status: .created, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"sid":"SM\#(n)","status":"queued"}"#)))
+        }
+        return router
+    }
+}
+
+/// Realistic jobs: four templates, four countries (three time zones among them, two multi-zone),
+/// Spanish and English, sentiments that pick every tone. Phone numbers are unique per job.
+struct JobFactory {
+    let samples: [[String: Any]]
+
+    init(templates: String) throws {
+        samples = try ["payment-reminder", "due-today", "early-delinquency", "late-delinquency"].map { name in
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(templates)/\(name)/sample.json"))
+            return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        }
+    }
+
+    static let countries: [(prefix: String, digits: Int, locale: String)] = [
+        ("+5068", 7, "es-CR"), ("+5255", 8, "es-MX"), ("+573", 9, "es-CO"), ("+1646", 7, "en-US"),
+    ]
+    static let sentiments: [(String, Double)] = [("neutral", 0.1), ("upset", -0.7), ("anxious", -0.4), ("calm", 0.5)]
+
+    static func phone(_ n: Int) -> String {
+        let country = countries[n % countries.count]
+        let digits = String(n)
+        return country.prefix + String(repeating: "0", count: max(0, country.digits - digits.count)) + digits
+    }
+
+    func job(_ n: Int, run: String) -> [UInt8] {
+        var job = samples[n % samples.count]
+        let country = Self.countries[n % Self.countries.count]
+        job["id"] = "\(run)-\(n)"
+        job["channels"] = ["sms"]
+        job["debt_id"] = "LN-\(run)-\(n)"
+        let (label, score) = Self.sentiments[(n / 4) % Self.sentiments.count]
+        job["sentiment"] = ["label": label, "score": score]
+        job["contact"] = ["id": "C-\(run)-\(n)", "name": "Ana María Mora", "phone": Self.phone(n), "locale": country.locale]
+        job.removeValue(forKey: "expires_at")
+        return Array((try? JSONSerialization.data(withJSONObject: job)) ?? Data())
+    }
+}
+
+/// CPU and memory of a process, from /proc.
+struct ProcessStats {
+    var cpuSeconds: Double
+    var peakRSSKiB: Int
+
+    static func read(pid: Int32) -> ProcessStats {
+        var cpu = 0.0
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") {
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
+            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) {
+                cpu = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+            }
+        }
+        var peak = 0
+        if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+            peak = Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        return ProcessStats(cpuSeconds: cpu, peakRSSKiB: peak)
+    }
+}
+
+func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+@main
+struct GatewayBench {
+    static func main() async {
+        do {
+            try await run(try Options(CommandLine.arguments))
+        } catch {
+            FileHandle.standardError.write(Data("gateway-bench: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run(_ options: Options) async throws {
+        let fake = FakeTwilio()
+        let port = PortBox()
+        var logger = Logger(label: "bench-twilio")
+        logger.logLevel = .critical
+        let app = Application(router: fake.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0), backlog: 1024),
+                              onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: logger)
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        let twilioPort = try await port.wait()
+
+        let run = "B\(Int(Date().timeIntervalSince1970))"
+        let work = URL(fileURLWithPath: options.work).appendingPathComponent(run)
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("providers"), withIntermediateDirectories: true)
+        let stream = "bench:\(run):jobs"
+        let sid = "AC" + String(repeating: "0", count: 32)
+        try """
+            type: twilio
+            account_sid: \(sid)
+            auth_token: bench-token
+            from: "+15005550006"
+            base_url: http://127.0.0.1:\(twilioPort)
+            timeout_seconds: 10
+            """.write(to: work.appendingPathComponent("providers/twilio.yml"), atomically: true, encoding: .utf8)
+        // The shipped caps, gaps and template requirements, with every country open all day: the
+        // rules are all evaluated (time zones, hours, holidays, caps in Redis) but allow, whatever
+        // the hour the benchmark runs at.
+        let shipped = try String(contentsOfFile: "config/contact-rules.yml", encoding: .utf8)
+        guard let caps = shipped.range(of: "# Frequency caps") else { throw BenchError("config/contact-rules.yml has no caps section") }
+        var open = "default_country: CR\ndefault_timezone: America/Costa_Rica\nallowed_hours:\n"
+        for country in ["default", "US", "MX", "CO", "CL", "PE", "CR"] {
+            open += "  \(country):\n    mon-sun: \"00:00-24:00\"\n" + (["CO", "PE"].contains(country) ? "    holidays: open\n" : "")
+        }
+        open += String(shipped[caps.lowerBound...])
+        try open.write(to: work.appendingPathComponent("contact-rules.yml"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(at: work.appendingPathComponent("holidays"),
+                                                   withDestinationURL: URL(fileURLWithPath: "config/holidays").standardizedFileURL)
+        try """
+            redis_url: "\(options.redis)"
+            stream: "\(stream)"
+            dead_letter_stream: "\(stream):dead"
+            scheduled_key: "\(stream):scheduled"
+            caps_prefix: "bench:\(run):caps:"
+            rate_prefix: "bench:\(run):rate:"
+            contact_log: \(work.path)/contact-log.sqlite
+            templates: \(options.templates)
+            providers: \(work.path)/providers
+            contact_rules: \(work.path)/contact-rules.yml
+            http_port: 0
+            """.write(to: work.appendingPathComponent("gateway.yml"), atomically: true, encoding: .utf8)
+
+        let redis = RedisClient(configuration: try RedisConfiguration(url: options.redis))
+        let factory = try JobFactory(templates: options.templates)
+        var enqueuedAt: [String: Int64] = [:]
+        enqueuedAt.reserveCapacity(options.jobs + options.steadyRate * options.steadySeconds)
+
+        func enqueue(_ range: Range<Int>) async throws {
+            let commands = range.map { n in [Array("XADD".utf8), Array(stream.utf8), Array("*".utf8), Array("job".utf8), factory.job(n, run: run)] }
+            let replies = try await redis.pipeline(commands)
+            for (n, reply) in zip(range, replies) {
+                guard let id = reply.string, let ms = Int64(id.split(separator: "-")[0]) else { throw BenchError("XADD failed: \(reply)") }
+                enqueuedAt[JobFactory.phone(n)] = ms
+            }
+        }
+
+        // 1. Drain: a backlog of N jobs, then the workers start.
+        print("enqueueing \(options.jobs) jobs on \(stream)...")
+        for start in stride(from: 0, to: options.jobs, by: 2000) { try await enqueue(start..<min(start + 2000, options.jobs)) }
+        let workers = try (0..<options.workers).map { index in try startGateway(options, config: work.appendingPathComponent("gateway.yml").path, index: index, work: work) }
+        let started = Date()
+        var firstArrival: Int64?
+        var arrivals: [(String, Int64)] = []
+        while fake.received < options.jobs {
+            try await Task.sleep(for: .milliseconds(20))
+            if firstArrival == nil, fake.received > 0 {
+                let early = fake.take()
+                firstArrival = early.map(\.1).min()
+                arrivals += early
+            }
+            if Date().timeIntervalSince(started) > 600 { throw BenchError("only \(fake.received) of \(options.jobs) arrived in 10 minutes") }
+            if let dead = workers.first(where: { !$0.process.isRunning }) { throw BenchError("a gateway exited (status \(dead.process.terminationStatus)); see \(dead.log)") }
+        }
+        try await waitForAcks(redis, stream: stream, total: options.jobs)
+        let drained = Date()
+        arrivals += fake.take()
+        let lastArrival = arrivals.map(\.1).max() ?? 0
+        let first = firstArrival ?? 0
+        let drainSeconds = Double(lastArrival - first) / 1000
+        let statsAfterDrain = workers.map { ProcessStats.read(pid: $0.process.processIdentifier) }
+        print(String(format: "drain: %d jobs in %.2f s from the first to the last provider request = %.0f jobs/s (%.2f s from process start to all acked)",
+                     options.jobs, drainSeconds, Double(options.jobs) / max(drainSeconds, 0.001), drained.timeIntervalSince(started)))
+
+        // 2. Steady: a constant offered rate, latency from XADD to the provider.
+        var latencies: [Int64] = []
+        if options.steadySeconds > 0 && options.steadyRate > 0 {
+            let total = options.steadyRate * options.steadySeconds
+            let base = options.jobs
+            print("offering \(options.steadyRate) jobs/s for \(options.steadySeconds) s...")
+            let tick = 10   // ms
+            let perTick = max(1, options.steadyRate * tick / 1000)
+            let clock = ContinuousClock()
+            var next = clock.now
+            var sent = 0
+            while sent < total {
+                let count = min(perTick, total - sent)
+                try await enqueue((base + sent)..<(base + sent + count))
+                sent += count
+                next = next.advanced(by: .milliseconds(tick))
+                try await clock.sleep(until: next)
+            }
+            let deadline = Date().addingTimeInterval(60)
+            while fake.received < options.jobs + total && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try await waitForAcks(redis, stream: stream, total: options.jobs + total)
+            let steadyArrivals = fake.take()
+            latencies = steadyArrivals.compactMap { phone, at in enqueuedAt[phone].map { at - $0 } }.sorted()
+            print(String(format: "steady: %d of %d arrived; latency XADD → provider p50 %d ms, p99 %d ms, max %d ms",
+                         steadyArrivals.count, total, percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.last ?? 0))
+        }
+
+        // 3. Stop the workers gracefully; resources and each worker's share.
+        let finalStats = workers.map { ProcessStats.read(pid: $0.process.processIdentifier) }
+        for worker in workers { worker.process.terminate() }
+        for worker in workers { worker.process.waitUntilExit() }
+        let totalJobs = options.jobs + (options.steadySeconds > 0 ? options.steadyRate * options.steadySeconds : 0)
+        for (index, worker) in workers.enumerated() {
+            let log = (try? String(contentsOfFile: worker.log, encoding: .utf8)) ?? ""
+            let stopped = log.split(separator: "\n").last { $0.contains("worker stopped") }.map(String.init) ?? "(no 'worker stopped' line)"
+            let entries = stopped.range(of: #"entries=\d+"#, options: .regularExpression).map { String(stopped[$0]) } ?? "entries=?"
+            print(String(format: "worker %d: exit %d, %@, peak RSS %.1f MB, CPU %.2f s during the drain (%.2f s per 1000 jobs), %.2f s in all",
+                         index, worker.process.terminationStatus, entries, Double(finalStats[index].peakRSSKiB) / 1024,
+                         statsAfterDrain[index].cpuSeconds, statsAfterDrain[index].cpuSeconds / (Double(options.jobs) / 1000 / Double(options.workers)),
+                         finalStats[index].cpuSeconds))
+        }
+        print(String(format: "all workers: CPU %.2f s per 1000 jobs (drain)", statsAfterDrain.map(\.cpuSeconds).reduce(0, +) / (Double(options.jobs) / 1000)))
+
+        // 4. Every job exactly once: the provider saw each phone once, the log has one `sent` per job.
+        let allPhones = arrivals.map(\.0)
+        print("provider requests: \(fake.received) for \(totalJobs) jobs; distinct numbers in the drain: \(Set(allPhones).count) of \(options.jobs)")
+        print("contact log: \(work.path)/contact-log.sqlite (check: sqlite3 ... \"SELECT kind, COUNT(*), COUNT(DISTINCT job_id) FROM events GROUP BY kind\")")
+        await redis.shutdown()
+        if fake.received != totalJobs || Set(allPhones).count != options.jobs { throw BenchError("some job was sent twice or not at all") }
+    }
+
+    static func waitForAcks(_ redis: RedisClient, stream: String, total: Int) async throws {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let pending = try await redis.command(["XPENDING", stream, "gateway"]).array?.first?.integer ?? -1
+            let groups = try await redis.command(["XINFO", "GROUPS", stream]).array ?? []
+            var read = -1
+            if case .array(let fields)? = groups.first {
+                for index in stride(from: 0, to: fields.count - 1, by: 2) where fields[index].string == "entries-read" {
+                    read = fields[index + 1].integer ?? -1
+                }
+            }
+            if pending == 0 && read >= total { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw BenchError("entries still pending after 2 minutes")
+    }
+
+    struct Worker {
+        var process: Process
+        var log: String
+    }
+
+    static func startGateway(_ options: Options, config: String, index: Int, work: URL) throws -> Worker {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: options.gateway)
+        process.arguments = ["run", "--config", config]
+        var environment = ProcessInfo.processInfo.environment
+        environment["GATEWAY_CONSUMER"] = "bench-worker-\(index)"
+        process.environment = environment
+        let log = work.appendingPathComponent("worker-\(index).log").path
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return Worker(process: process, log: log)
+    }
+}
+
+/// The port a server bound to, handed from its start-up callback.
+final class PortBox: @unchecked Sendable {
+    // @unchecked: `value` is behind `lock`.
+    private let lock = NSLock()
+    private var value: Int?
+    func set(_ port: Int) { lock.withLock { value = port } }
+    func wait() async throws -> Int {
+        for _ in 0..<500 {
+            if let port = lock.withLock({ value }), port > 0 { return port }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw BenchError("the fake provider did not start")
+    }
+}
