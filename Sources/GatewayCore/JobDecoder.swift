@@ -35,9 +35,9 @@ public struct JobDecoder: Sendable {
         }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            value = try JSONParser.parse(bytes)
         } catch {
-            return .failure(JobRejection(code: "not_json", message: "job is not valid UTF-8 JSON: \(Self.describe(error))"))
+            return .failure(JobRejection(code: "not_json", message: "job is not valid UTF-8 JSON: \(error)"))
         }
         guard case .object(let root) = value else {
             return .failure(JobRejection(code: "wrong_type", message: "job must be a JSON object, got \(value.typeName)"))
@@ -53,14 +53,6 @@ public struct JobDecoder: Sendable {
         } catch {
             return .failure(JobRejection(code: "invalid", message: "\(error)", jobID: reader.jobID, contactID: reader.contactID))
         }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            if let underlying = context.underlyingError { return "\(underlying.localizedDescription)" }
-            return context.debugDescription
-        }
-        return "\(error)"
     }
 
     /// E.164: a plus sign, a country code that does not start with 0, 7 to 15 digits in all.

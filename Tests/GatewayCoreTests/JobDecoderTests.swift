@@ -206,3 +206,39 @@ func mutated(_ path: [String], _ value: Any?) -> String {
         #expect(parseTimestamp("2026-11-24T08:00:00+02:00") == parseTimestamp("2026-11-24T06:00:00Z"))
     }
 }
+
+@Suite struct JSONParserTests {
+    @Test func parsesWhatFoundationParses() throws {
+        let samples = [
+            #"{"a": [1, -2.5, 3e2, 0, -0.0, 1E-3], "b": {"c": null, "d": true, "e": false}, "s": "x\"y\\z\/\b\f\n\r\t\u00e1\ud83d\ude00", "u": "ñandú €"}"#,
+            "[]", "{}", "  \"plain\"  ", "12345678901234567890", "[[[[]]]]",
+        ]
+        for sample in samples {
+            let ours = try JSONParser.parse(Array(sample.utf8))
+            let foundation = try JSONDecoder().decode(JSONValue.self, from: Data(sample.utf8))
+            #expect(ours == foundation, "\(sample)")
+        }
+    }
+
+    @Test(arguments: [
+        ("", "unexpected end of input"), ("{", "expected a quoted key"), (#"{"a" 1}"#, "expected ':'"), ("[1,]", "unexpected character ']'"),
+        ("01", "may not start with 0"), ("1.", "digits after '.'"), ("1e", "digits in its exponent"), ("1e999", "out of range"),
+        (#""abc"#, "unexpected end of input in a string"), (#""a\u0001b""#, ""), (#""tab\there""#, ""), ("\"\u{01}\"", "control character"),
+        (#""\x""#, "invalid escape"), (#""\ud800""#, "lone UTF-16 surrogate"), ("nul", "unexpected end of input"), ("truth", "invalid literal"),
+        (#"{"a": 1} x"#, "unexpected text after"), (#"{"amount": 1, "amount": 2}"#, "the key \"amount\" appears twice"),
+        (String(repeating: "[", count: 65) + String(repeating: "]", count: 65), "nested more than 64 levels"),
+    ])
+    func refusesWhatIsNotJSON(text: String, reason: String) {
+        let result = Result { () throws(JSONParser.Failure) -> JSONValue in try JSONParser.parse(Array(text.utf8)) }
+        if reason.isEmpty {
+            #expect((try? result.get()) != nil, "\(text)")
+        } else {
+            guard case .failure(let failure) = result else { Issue.record("\(text) was accepted"); return }
+            #expect(failure.reason.contains(reason), "\(text): \(failure)")
+        }
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+    }
+}
