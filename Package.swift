@@ -46,6 +46,7 @@ let package = Package(
         // hiredis connection on its own thread, stream consumer, scheduled set.
         .target(name: "RedisQueue", dependencies: [
             "CHiredis", "GatewayCore",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // libcurl multi HTTP client on its own thread, provider adapters.

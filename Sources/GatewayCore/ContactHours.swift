@@ -155,12 +155,18 @@ public struct HoursPolicy: Sendable, Equatable {
         var day: String
     }
 
+    /// The local weekday (1 = Sunday), minute of the day and date of `date` in `zone`: the zone's
+    /// offset at that instant (DST included), then plain arithmetic; no Calendar per call.
     static func local(_ date: Date, _ zone: String) -> Local {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: date)
-        let day = String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
-        return Local(weekday: c.weekday ?? 1, minute: (c.hour ?? 0) * 60 + (c.minute ?? 0), day: day)
+        let offset = ZoneCache.zone(zone).secondsFromGMT(for: date)
+        let seconds = Int((date.timeIntervalSince1970).rounded(.down)) + offset
+        var days = seconds / 86_400
+        var rest = seconds % 86_400
+        if rest < 0 { rest += 86_400; days -= 1 }
+        let (year, month, day) = Timestamp.civil(days: days)
+        // 1970-01-01 was a Thursday (weekday 5).
+        let weekday = ((days % 7) + 7 + 4) % 7 + 1
+        return Local(weekday: weekday, minute: rest / 60, day: Timestamp.dayString(year: year, month: month, day: day))
     }
 
     /// "21:14 Sat" in the zone, for sentences.
@@ -174,5 +180,20 @@ public struct HoursPolicy: Sendable, Equatable {
     public static func describeLocal(_ date: Date, zone: String) -> String {
         let local = local(date, zone)
         return "\(local.day) " + String(format: "%02d:%02d", local.minute / 60, local.minute % 60) + " \(zone)"
+    }
+}
+
+/// Time zones by identifier, made once (TimeZone(identifier:) reads the zone database).
+enum ZoneCache {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var zones: [String: TimeZone] = [:]
+
+    static func zone(_ identifier: String) -> TimeZone {
+        lock.lock()
+        defer { lock.unlock() }
+        if let zone = zones[identifier] { return zone }
+        let zone = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
+        zones[identifier] = zone
+        return zone
     }
 }

@@ -242,10 +242,13 @@ private struct Reader {
         switch object[key] {
         case nil, .null?: return nil
         case .string(let text)?:
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty else { throw invalid(path, "must not be empty") }
-            guard text.count <= maxLength else { throw invalid(path, "is longer than \(maxLength) characters") }
-            guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            // Blank: nothing but spaces (Unicode Zs) and tabs, as CharacterSet.whitespaces has it.
+            let blank = text.unicodeScalars.allSatisfy { $0 == " " || $0 == "\t" || (!$0.isASCII && $0.properties.generalCategory == .spaceSeparator) }
+            guard !blank else { throw invalid(path, "must not be empty") }
+            guard text.utf8.count <= maxLength || text.count <= maxLength else { throw invalid(path, "is longer than \(maxLength) characters") }
+            // Printable ASCII needs no further look; anything else is checked scalar by scalar.
+            let printableASCII = text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+            guard printableASCII || !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
                 throw invalid(path, "must not contain control characters")
             }
             return text
@@ -305,6 +308,23 @@ enum Timestamp {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// "2026-11-24".
+    static func dayString(year: Int, month: Int, day: Int) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(10)
+        for (value, width) in [(year, 4), (month, 2), (day, 2)] {
+            if !out.isEmpty { out.append(45) }
+            var digits = [UInt8](repeating: 48, count: width)
+            var v = value
+            for index in stride(from: width - 1, through: 0, by: -1) {
+                digits[index] = UInt8(48 + v % 10)
+                v /= 10
+            }
+            out += digits
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func format(_ date: Date) -> String {

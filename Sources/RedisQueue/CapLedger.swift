@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GatewayCore
 
@@ -54,9 +55,41 @@ public struct CapLedger: Sendable {
         return {1}
         """
 
+    static let scriptSHA: String = {
+        // SHA-1 of the script, as EVALSHA names it.
+        sha1Hex(Array(script.utf8))
+    }()
+
     /// Checks every cap and gap and, if all pass and `reserve` is set, counts `member` (a job id) at `now`.
     public func check(_ checks: [CapCheck], member: String, now: Date, reserve: Bool = true) async throws -> CapResult {
-        guard !checks.isEmpty else { return .reserved }
+        try await checkMany([(checks, member)], now: now, reserve: reserve)[0]
+    }
+
+    /// Several checks in one round trip (EVALSHA, pipelined; Redis runs them one after the
+    /// other, each atomically, so it is the same as checking them in order).
+    public func checkMany(_ items: [(checks: [CapCheck], member: String)], now: Date, reserve: Bool = true) async throws -> [CapResult] {
+        var results = [CapResult?](repeating: nil, count: items.count)
+        var commands: [[String]] = []
+        var positions: [Int] = []
+        for (position, item) in items.enumerated() {
+            guard !item.checks.isEmpty else { results[position] = .reserved; continue }
+            commands.append(arguments(item.checks, member: item.member, now: now, reserve: reserve))
+            positions.append(position)
+        }
+        if !commands.isEmpty {
+            var replies = try await client.pipeline(commands.map { ["EVALSHA", Self.scriptSHA] + $0 })
+            if replies.contains(where: { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }) {
+                // Redis restarted or flushed its script cache: load the script and run them again.
+                replies = try await client.pipeline(commands.map { ["EVAL", Self.script] + $0 })
+            }
+            for (reply, position) in zip(replies, positions) {
+                results[position] = try Self.result(reply, checks: items[position].checks)
+            }
+        }
+        return results.map { $0! }
+    }
+
+    func arguments(_ checks: [CapCheck], member: String, now: Date, reserve: Bool) -> [String] {
         var keys: [String] = []
         var args = [String(Int64(now.timeIntervalSince1970 * 1000)), member, reserve ? "1" : "0"]
         for check in checks {
@@ -68,7 +101,11 @@ public struct CapLedger: Sendable {
             case .gap(let gap): args += [String(index), "gap", "0", String(Int64(gap * 1000)), check.ruleID]
             }
         }
-        let reply = try await client.command(["EVAL", Self.script, String(keys.count)] + keys + args)
+        return [String(keys.count)] + keys + args
+    }
+
+    static func result(_ reply: RESPValue, checks: [CapCheck]) throws -> CapResult {
+        if case .error(let message) = reply { throw RedisError(code: .server, message: message) }
         guard let parts = reply.array, let first = parts.first?.integer else {
             throw RedisError(code: .protocolError, message: "unexpected cap ledger reply \(reply)")
         }
@@ -86,4 +123,8 @@ public struct CapLedger: Sendable {
         guard !keys.isEmpty else { return }
         _ = try await client.pipeline(keys.sorted().map { ["ZREM", $0, member] })
     }
+}
+
+func sha1Hex(_ bytes: [UInt8]) -> String {
+    Insecure.SHA1.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
 }

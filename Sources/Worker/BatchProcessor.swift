@@ -91,6 +91,15 @@ public struct BatchProcessor: Sendable {
         var capChecks: [CapCheck]
     }
 
+    /// The cap checks one job waits for: its allowed channels in order, and what each answered.
+    struct CapRequest {
+        var member: String
+        var channels: [(channel: Channel, checks: [CapCheck])]
+        var next = 0
+        var results: [Channel: CapResult] = [:]
+        var reserved: [CapCheck] = []
+    }
+
     @discardableResult
     public func process(_ entries: [StreamEntry]) async throws -> Summary {
         guard !entries.isEmpty else { return Summary() }
@@ -132,6 +141,8 @@ public struct BatchProcessor: Sendable {
         var dispatchEventIndex: [Int] = []
         var seen: Set<String> = []
         var leftPending: Set<String> = []
+        var capRequests: [CapRequest] = []
+        var finishers: [([Channel: CapResult], [CapCheck]) -> Void] = []
         for (entry, raw, result) in decoded {
             let rawText = raw.map { String(decoding: $0, as: UTF8.self) }
             func received(_ jobID: String?, _ contactID: String?, attempt: Int = 1) -> ContactEvent {
@@ -208,77 +219,90 @@ public struct BatchProcessor: Sendable {
                                                detail: error.message, streamID: entry.id))
                     deadLetters.append(.init(entry: entry, code: error.code, reason: error.message))
                 }
-                // Caps: try the allowed channels in order; the first whose slots can be reserved is used.
-                var capResults: [Channel: CapResult] = [:]
-                var capChecks: [CapCheck] = []
-                if job.expiresAt.map({ $0 > now }) ?? true {
-                    for channel in plan.allowedNow {
-                        let checks = rules.capChecks(job: job, channel: channel, country: plan.location.country, category: category)
-                        let result = try await ledger.check(checks, member: job.id, now: now)
-                        capResults[channel] = result
-                        if result == .reserved {
-                            capChecks = checks
-                            break
+                // Caps are checked for the whole batch at once, below; the rest of the decision waits for them.
+                let channelsToTry = (job.expiresAt.map { $0 > now } ?? true)
+                    ? plan.allowedNow.map { ($0, rules.capChecks(job: job, channel: $0, country: plan.location.country, category: category)) }
+                    : []
+                capRequests.append(CapRequest(member: job.id, channels: channelsToTry))
+                finishers.append { capResults, capChecks in
+                    let decision = RulesEngine.resolve(job: job, now: now, plan: plan, caps: capResults, rules: rules)
+                    events.append(received(job.id, job.contact.id, attempt: job.attempt))
+                    switch decision {
+                    case .expire(let detail):
+                        summary.expired += 1
+                        events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .expired, at: now, attempt: job.attempt,
+                                                   template: job.template, reason: "expired", detail: detail, streamID: entry.id))
+                    case .suppress(let code, let ruleID, let detail):
+                        summary.suppressed += 1
+                        events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .suppressed, at: now, attempt: job.attempt,
+                                                   template: job.template, reason: code, detail: "\(detail) [rule \(ruleID)]", streamID: entry.id))
+                    case .defer(let until, let ruleID, let detail):
+                        // A job that cannot be rendered is refused now, not hours later when it comes back.
+                        if let channel = plan.verdicts.first(where: { if case .optedOut = $0.verdict { false } else if case .unreachable = $0.verdict { false } else { true } })?.channel {
+                            let tone = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now)).tone
+                            do throws(RenderError) {
+                                _ = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
+                                                       defaultLocale: configuration.defaultLocale)
+                            } catch {
+                                refuse(error, channel: channel, tone: tone)
+                                return
+                            }
                         }
-                    }
-                }
-                let decision = RulesEngine.resolve(job: job, now: now, plan: plan, caps: capResults, rules: rules)
-                events.append(received(job.id, job.contact.id, attempt: job.attempt))
-                switch decision {
-                case .expire(let detail):
-                    summary.expired += 1
-                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .expired, at: now, attempt: job.attempt,
-                                               template: job.template, reason: "expired", detail: detail, streamID: entry.id))
-                case .suppress(let code, let ruleID, let detail):
-                    summary.suppressed += 1
-                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .suppressed, at: now, attempt: job.attempt,
-                                               template: job.template, reason: code, detail: "\(detail) [rule \(ruleID)]", streamID: entry.id))
-                case .defer(let until, let ruleID, let detail):
-                    // A job that cannot be rendered is refused now, not hours later when it comes back.
-                    if let channel = plan.verdicts.first(where: { if case .optedOut = $0.verdict { false } else if case .unreachable = $0.verdict { false } else { true } })?.channel {
-                        let tone = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now)).tone
-                        do {
-                            _ = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
-                                                   defaultLocale: configuration.defaultLocale)
+                        summary.deferred += 1
+                        deferrals.append((raw ?? [], job.attempt, until))
+                        events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .deferred, at: now, attempt: job.attempt,
+                                                   template: job.template, reason: ruleID, detail: detail, streamID: entry.id,
+                                                   data: "{\"until\":\"\(formatTimestamp(until))\"}"))
+                    case .send(let channel, let rulesDetail):
+                        let routes = providers.routes(for: job, on: channel, droppedTokens: droppedTokens)
+                        let provider = routes[0].provider
+                        let (tone, toneRule) = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now))
+                        let rendered: RenderedMessage
+                        do throws(RenderError) {
+                            rendered = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
+                                                          defaultLocale: configuration.defaultLocale)
                         } catch {
+                            releases.append((capChecks, job.id))
                             refuse(error, channel: channel, tone: tone)
-                            continue
+                            return
                         }
+                        let address = routes[0].address
+                        let message = OutboundMessage(jobID: job.id, contactID: job.contact.id, attempt: job.attempt, channel: channel,
+                                                      to: address, subject: rendered.subject, body: rendered.body, html: rendered.html)
+                        var toneNote = "tone \(tone) (\(toneRule == "default" ? "policy default" : "rule \(toneRule)"))"
+                        if rendered.tone != tone { toneNote += "; no \(tone) variant, \(rendered.tone) used" }
+                        dispatchEventIndex.append(events.count)
+                        events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .dispatching, at: now, attempt: job.attempt,
+                                                   channel: channel, template: job.template, tone: rendered.tone, variant: rendered.variant,
+                                                   provider: provider.name, detail: "sending through \(provider.name); \(category.rawValue); \(toneNote); \(rulesDetail)",
+                                                   body: rendered.body, address: address, streamID: entry.id,
+                                                   data: Self.renderingFacts(rendered, toneRule: toneRule, category: category)))
+                        sends.append(Send(job: job, entry: entry, raw: raw ?? [], message: message, provider: provider, routes: routes, rendered: rendered,
+                                          capChecks: capChecks))
                     }
-                    summary.deferred += 1
-                    deferrals.append((raw ?? [], job.attempt, until))
-                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .deferred, at: now, attempt: job.attempt,
-                                               template: job.template, reason: ruleID, detail: detail, streamID: entry.id,
-                                               data: "{\"until\":\"\(formatTimestamp(until))\"}"))
-                case .send(let channel, let rulesDetail):
-                    let routes = providers.routes(for: job, on: channel, droppedTokens: droppedTokens)
-                    let provider = routes[0].provider
-                    let (tone, toneRule) = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now))
-                    let rendered: RenderedMessage
-                    do {
-                        rendered = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
-                                                      defaultLocale: configuration.defaultLocale)
-                    } catch {
-                        releases.append((capChecks, job.id))
-                        refuse(error, channel: channel, tone: tone)
-                        continue
-                    }
-                    let address = routes[0].address
-                    let message = OutboundMessage(jobID: job.id, contactID: job.contact.id, attempt: job.attempt, channel: channel,
-                                                  to: address, subject: rendered.subject, body: rendered.body, html: rendered.html)
-                    var toneNote = "tone \(tone) (\(toneRule == "default" ? "policy default" : "rule \(toneRule)"))"
-                    if rendered.tone != tone { toneNote += "; no \(tone) variant, \(rendered.tone) used" }
-                    dispatchEventIndex.append(events.count)
-                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .dispatching, at: now, attempt: job.attempt,
-                                               channel: channel, template: job.template, tone: rendered.tone, variant: rendered.variant,
-                                               provider: provider.name, detail: "sending through \(provider.name); \(category.rawValue); \(toneNote); \(rulesDetail)",
-                                               body: rendered.body, address: address, streamID: entry.id,
-                                               data: Self.renderingFacts(rendered, toneRule: toneRule, category: category)))
-                    sends.append(Send(job: job, entry: entry, raw: raw ?? [], message: message, provider: provider, routes: routes, rendered: rendered,
-                                      capChecks: capChecks))
                 }
             }
         }
+
+        // Caps for every job that got this far, in pipelined rounds: each job's first allowed channel,
+        // then the next channel for those a cap blocked. The first channel whose slots are reserved is used.
+        var active = capRequests.indices.filter { !capRequests[$0].channels.isEmpty }
+        while !active.isEmpty {
+            let results = try await ledger.checkMany(active.map { (capRequests[$0].channels[capRequests[$0].next].checks, capRequests[$0].member) }, now: now)
+            var blocked: [Int] = []
+            for (index, result) in zip(active, results) {
+                let (channel, checks) = capRequests[index].channels[capRequests[index].next]
+                capRequests[index].results[channel] = result
+                if result == .reserved {
+                    capRequests[index].reserved = checks
+                } else {
+                    capRequests[index].next += 1
+                    if capRequests[index].next < capRequests[index].channels.count { blocked.append(index) }
+                }
+            }
+            active = blocked
+        }
+        for (request, finish) in zip(capRequests, finishers) { finish(request.results, request.reserved) }
 
         // 3. Refused entries to the dead-letter stream, deferred jobs to the scheduled set, then
         //    everything decided so far into the log.

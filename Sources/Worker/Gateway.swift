@@ -10,7 +10,9 @@ import Templates
 /// end-to-end tests both build it here, so the tests exercise exactly what production runs.
 public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
+    /// The first lane's connection; `redisClients` has every lane's.
     public let redis: RedisClient
+    public let redisClients: [RedisClient]
     public let store: any ContactLogStore
     public let http: CurlHTTPClient
     public let providers: ProviderRegistry
@@ -49,21 +51,33 @@ public struct Gateway: Sendable {
             throw ConfigurationError("claim_idle_ms (\(configuration.claimIdleMilliseconds)) must be at least 4 × the longest provider timeout (\(slowest) s): raise claim_idle_ms or lower timeout_seconds")
         }
         store = try await ContactLogs.open(configuration.contactLogPath, logger: logger)
-        redis = RedisClient(configuration: redisConfiguration)
-        let consumer = StreamConsumer(client: redis, stream: configuration.stream, group: configuration.group,
-                                      consumer: configuration.consumer, deadLetterStream: configuration.deadLetterStream)
-        let scheduler = RetryScheduler(client: redis, key: configuration.scheduledKey, stream: configuration.stream,
-                                       baseSeconds: configuration.retryBaseSeconds)
-        let processor = BatchProcessor(configuration: configuration, consumer: consumer, store: store, providers: providers,
-                                       templates: { templates.current }, scheduler: scheduler, rules: rules,
-                                       ledger: CapLedger(client: redis, prefix: configuration.capsPrefix), clock: clock, logger: logger)
-        worker = QueueWorker(processor: processor, scheduler: scheduler, logger: logger)
+        // One lane per batch in flight, each with its own Redis connection (a lane's blocking read must
+        // not hold up another's cap checks) and its own consumer name in the group.
+        var lanes: [BatchProcessor] = []
+        var clients: [RedisClient] = []
+        for lane in 0..<configuration.concurrency {
+            var laneConfiguration = redisConfiguration
+            if lane > 0 { laneConfiguration.clientName = "gateway:\(configuration.consumer)#\(lane)" }
+            let client = RedisClient(configuration: laneConfiguration)
+            clients.append(client)
+            let consumer = StreamConsumer(client: client, stream: configuration.stream, group: configuration.group,
+                                          consumer: lane == 0 ? configuration.consumer : "\(configuration.consumer)#\(lane)",
+                                          deadLetterStream: configuration.deadLetterStream)
+            let scheduler = RetryScheduler(client: client, key: configuration.scheduledKey, stream: configuration.stream,
+                                           baseSeconds: configuration.retryBaseSeconds)
+            lanes.append(BatchProcessor(configuration: configuration, consumer: consumer, store: store, providers: providers,
+                                        templates: { templates.current }, scheduler: scheduler, rules: rules,
+                                        ledger: CapLedger(client: client, prefix: configuration.capsPrefix), clock: clock, logger: logger))
+        }
+        redis = clients[0]
+        redisClients = clients
+        worker = QueueWorker(lanes: lanes, logger: logger)
         reloader = TemplateReloader(store: templates, interval: .milliseconds(Int(configuration.templatesReloadSeconds * 1000)), logger: logger)
     }
 
     /// Releases the Redis connection and the HTTP thread. Call after the worker has returned.
     public func shutdown() async {
-        await redis.shutdown()
+        for client in redisClients { await client.shutdown() }
         http.shutdown()
     }
 }

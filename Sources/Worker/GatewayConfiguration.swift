@@ -23,6 +23,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Prefix of the per-provider rate-limit buckets shared by all workers.
     public var ratePrefix = "gateway:rate:"
     public var batchSize = 256
+    /// Batches in flight at once in one worker process (each with its own Redis connection).
+    public var concurrency = 4
     public var blockMilliseconds = 1000
     /// Entries another consumer left pending this long are taken over (that consumer is presumed dead).
     public var claimIdleMilliseconds = 120_000
@@ -61,6 +63,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "caps_prefix": { c, v, _ in c.capsPrefix = v },
         "rate_prefix": { c, v, _ in c.ratePrefix = v },
         "batch_size": { c, v, k in c.batchSize = try int(v, k, 1...10_000) },
+        "concurrency": { c, v, k in c.concurrency = try int(v, k, 1...32) },
         "block_ms": { c, v, k in c.blockMilliseconds = try int(v, k, 1...60_000) },
         "claim_idle_ms": { c, v, k in c.claimIdleMilliseconds = try int(v, k, 1_000...86_400_000) },
         "max_job_bytes": { c, v, k in c.maxJobBytes = try int(v, k, 1_024...16_777_216) },

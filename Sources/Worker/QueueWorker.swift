@@ -7,20 +7,40 @@ import ServiceLifecycle
 /// `BatchProcessor`. Takes over entries of dead consumers, promotes due retries, survives Redis
 /// restarts (reconnecting with backoff), and on SIGTERM finishes the batch in hand, then returns.
 public struct QueueWorker: Service {
-    public var processor: BatchProcessor
-    public var scheduler: RetryScheduler
+    /// One per batch in flight (`concurrency`); the first also does the maintenance.
+    public var lanes: [BatchProcessor]
     public var logger: Logger
     /// How often to look for pending entries of dead consumers and for due retries.
     public var maintenanceInterval: Duration
 
-    public init(processor: BatchProcessor, scheduler: RetryScheduler, logger: Logger, maintenanceInterval: Duration = .seconds(1)) {
-        self.processor = processor
-        self.scheduler = scheduler
+    public var processor: BatchProcessor { lanes[0] }
+
+    public init(lanes: [BatchProcessor], logger: Logger, maintenanceInterval: Duration = .seconds(1)) {
+        precondition(!lanes.isEmpty)
+        self.lanes = lanes
         self.logger = logger
         self.maintenanceInterval = maintenanceInterval
     }
 
     public func run() async throws {
+        let totals = try await withThrowingTaskGroup(of: BatchProcessor.Summary.self) { group in
+            for (index, lane) in lanes.enumerated() {
+                group.addTask { try await runLane(lane, maintenance: index == 0) }
+            }
+            var totals = BatchProcessor.Summary()
+            for try await summary in group { totals.add(summary) }
+            return totals
+        }
+        logger.info("worker stopped", metadata: [
+            "entries": "\(totals.entries)", "sent": "\(totals.sent)", "failed": "\(totals.failed)", "retried": "\(totals.retried)",
+            "invalid": "\(totals.invalid)", "suppressed": "\(totals.suppressed)", "expired": "\(totals.expired)",
+            "deferred": "\(totals.deferred)", "duplicates": "\(totals.duplicates)",
+        ])
+    }
+
+    /// One lane: reads a batch, processes it, reads the next, until shutdown.
+    func runLane(_ processor: BatchProcessor, maintenance: Bool) async throws -> BatchProcessor.Summary {
+        let scheduler = processor.scheduler
         let consumer = processor.consumer
         let configuration = processor.configuration
         var backoff = Backoff()
@@ -30,10 +50,10 @@ public struct QueueWorker: Service {
         let clock = ContinuousClock()
         var nextMaintenance = clock.now
         var totals = BatchProcessor.Summary()
-        logger.info("worker started", metadata: [
+        if maintenance { logger.info("worker started", metadata: [
             "stream": "\(consumer.stream)", "group": "\(consumer.group)", "consumer": "\(consumer.consumer)",
-            "redis": "\(consumer.client.configuration.redacted)",
-        ])
+            "redis": "\(consumer.client.configuration.redacted)", "concurrency": "\(lanes.count)",
+        ]) }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 if !groupReady {
@@ -51,7 +71,7 @@ public struct QueueWorker: Service {
                     }
                     continue
                 }
-                if clock.now >= nextMaintenance {
+                if maintenance, clock.now >= nextMaintenance {
                     nextMaintenance = clock.now.advanced(by: maintenanceInterval)
                     let promoted = try await scheduler.promoteDue(now: processor.clock())
                     if promoted > 0 { logger.info("retries due", metadata: ["promoted": "\(promoted)"]) }
@@ -83,11 +103,7 @@ public struct QueueWorker: Service {
                 try? await Task.sleep(for: delay)
             }
         }
-        logger.info("worker stopped", metadata: [
-            "entries": "\(totals.entries)", "sent": "\(totals.sent)", "failed": "\(totals.failed)", "retried": "\(totals.retried)",
-            "invalid": "\(totals.invalid)", "suppressed": "\(totals.suppressed)", "expired": "\(totals.expired)",
-            "deferred": "\(totals.deferred)", "duplicates": "\(totals.duplicates)",
-        ])
+        return totals
     }
 }
 

@@ -242,3 +242,20 @@ func mutated(_ path: [String], _ value: Any?) -> String {
         #expect(throws: JSONParser.Failure.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
     }
 }
+
+@Suite struct LocalTimeTests {
+    @Test func localTimeAgreesWithCalendarAcrossDST() {
+        var generator = SystemRandomNumberGenerator()
+        for zone in ["America/New_York", "America/Santiago", "America/Mexico_City", "America/Bogota", "America/Costa_Rica", "America/Los_Angeles", "UTC"] {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: zone)!
+            for _ in 0..<1000 {
+                let date = Date(timeIntervalSince1970: Double(Int64.random(in: 1_700_000_000...1_900_000_000, using: &generator)))
+                let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: date)
+                let local = HoursPolicy.local(date, zone)
+                #expect(local.weekday == c.weekday && local.minute == c.hour! * 60 + c.minute!, "\(zone) \(date)")
+                #expect(local.day == String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!), "\(zone) \(date)")
+            }
+        }
+    }
+}
