@@ -30,7 +30,57 @@ public enum SMSEncoding {
     /// The extension table: each costs an escape septet plus itself.
     static let extended: Set<Character> = ["^", "{", "}", "\\", "[", "~", "]", "|", "€", "\u{0C}"]
 
+    /// Septets per ASCII byte: 1 in the basic set, 2 in the extension table, 0 for none (backtick,
+    /// most control characters).
+    static let asciiSeptets: [UInt8] = (0..<128).map { byte in
+        let character = Character(Unicode.Scalar(UInt8(byte)))
+        return basic.contains(character) ? 1 : extended.contains(character) ? 2 : 0
+    }
+
+    /// Septets for an all-ASCII, all-GSM text; nil when the text needs the full analysis.
+    static func asciiSeptetCount(_ text: String) -> Int? {
+        var septets = 0
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return nil }
+            let cost = asciiSeptets[Int(byte)]
+            guard cost > 0 else { return nil }
+            septets += Int(cost)
+        }
+        return septets
+    }
+
+    /// Per scalar below U+2100 (Latin, Greek, punctuation, €): 1 basic, 2 extension, 3 has a
+    /// transliteration, 0 neither.
+    static let scalarClass: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 0x2100)
+        for character in replacements.keys { if let scalar = single(character), scalar < 0x2100 { table[Int(scalar)] = 3 } }
+        for character in basic { if let scalar = single(character), scalar < 0x2100 { table[Int(scalar)] = 1 } }
+        for character in extended { if let scalar = single(character), scalar < 0x2100 { table[Int(scalar)] = 2 } }
+        return table
+    }()
+
+    static func single(_ character: Character) -> UInt32? {
+        character.unicodeScalars.count == 1 ? character.unicodeScalars.first!.value : nil
+    }
+
+    /// Septets when every scalar is in the GSM-7 tables (and none combines with the next); nil otherwise.
+    static func scalarSeptetCount(_ text: String) -> Int? {
+        var septets = 0
+        for scalar in text.unicodeScalars {
+            guard scalar.value < 0x2100 else { return nil }
+            switch scalarClass[Int(scalar.value)] {
+            case 1: septets += 1
+            case 2: septets += 2
+            default: return nil
+            }
+        }
+        return septets
+    }
+
     public static func analyze(_ text: String) -> SMSInfo {
+        if let septets = asciiSeptetCount(text) ?? scalarSeptetCount(text) {
+            return SMSInfo(encoding: .gsm7, units: septets, segments: segments(septets, single: 160, multi: 153), nonGSMCharacters: [])
+        }
         var septets = 0
         var nonGSM: [Character] = []
         for character in text {
@@ -58,6 +108,16 @@ public enum SMSEncoding {
     /// Í → I, “ → ", – → -, … → ...). Characters with no reasonable stand-in (emoji) are kept, so
     /// the message stays UCS-2 rather than losing meaning.
     public static func transliterate(_ text: String) -> String {
+        if asciiSeptetCount(text) != nil || scalarSeptetCount(text) != nil { return text }   // already GSM-7: nothing to replace
+        // Every scalar known, none combining: replace scalar by scalar.
+        if text.unicodeScalars.allSatisfy({ $0.value < 0x2100 && scalarClass[Int($0.value)] != 0 }) {
+            var out = ""
+            out.reserveCapacity(text.utf8.count)
+            for scalar in text.unicodeScalars {
+                if scalarClass[Int(scalar.value)] == 3 { out += replacements[Character(scalar)]! } else { out.unicodeScalars.append(scalar) }
+            }
+            return out
+        }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in text {

@@ -55,7 +55,7 @@ public enum LocaleFormat {
     }
 
     static func splitDecimal(_ text: String) -> (Bool, String, String)? {
-        var digits = Substring(text.trimmingCharacters(in: .whitespaces))
+        var digits = Substring(text.trimmingSpaces())
         var negative = false
         if digits.first == "-" {
             negative = true

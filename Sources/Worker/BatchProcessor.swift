@@ -427,8 +427,7 @@ public struct BatchProcessor: Sendable {
             facts["sms_encoding"] = .string(sms.encoding.rawValue)
             facts["sms_segments"] = .number(Double(sms.segments))
         }
-        let encoder = JSONEncoder.stable()
-        return String(decoding: (try? encoder.encode(facts)) ?? Data(), as: UTF8.self)
+        return JSONValue.object(facts).serialized
     }
 
     /// Sends each message through its channel's providers in priority order: a retryable failure

@@ -238,6 +238,18 @@ func mutated(_ path: [String], _ value: Any?) -> String {
         }
     }
 
+    @Test func serializedIsWhatTheStableEncoderWrites() throws {
+        let samples = [
+            #"{"b": [1, -2.5, 300, 0, 1e-3, 12345678901234], "a": {"z": null, "y": true, "x": false}, "s": "x\"y\\z/\b\f\n\r\t\u0001 á 😀"}"#,
+            #"{"html": "<p>Hola {{name}}</p>\n", "sms_segments": 2, "tone_rule": "default"}"#, "[]", "{}",
+        ]
+        for sample in samples {
+            let value = try JSONParser.parse(Array(sample.utf8))
+            let expected = String(decoding: try JSONEncoder.stable().encode(value), as: UTF8.self)
+            #expect(value.serialized == expected)
+        }
+    }
+
     @Test func invalidUTF8IsRefused() {
         #expect(throws: JSONParser.Failure.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
     }

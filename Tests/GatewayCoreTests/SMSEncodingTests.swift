@@ -87,3 +87,33 @@ import Testing
         #expect(policy.tones == ["neutral", "empathetic", "firm"])
     }
 }
+
+@Suite struct SMSFastPathTests {
+    /// The character-by-character definition the fast paths must agree with.
+    static func reference(_ text: String) -> (SMSInfo.Encoding, Int) {
+        var septets = 0
+        var nonGSM = false
+        for character in text {
+            if SMSEncoding.basic.contains(character) { septets += 1 } else if SMSEncoding.extended.contains(character) { septets += 2 } else { nonGSM = true }
+        }
+        return nonGSM ? (.ucs2, text.utf16.count) : (.gsm7, septets)
+    }
+
+    @Test func fastPathsAgreeWithTheDefinition() {
+        let pool: [Character] = Array("aZ09 .,¿?¡!ñÑáéíóúüÜ€[]{}~^|\\@£$_\n") + ["“", "”", "…", "–", "😀", "₡", "`", "\t", "Ω"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let text = String((0..<Int.random(in: 0...200, using: &generator)).map { _ in pool.randomElement(using: &generator)! })
+            let info = SMSEncoding.analyze(text)
+            let (encoding, units) = Self.reference(text)
+            #expect(info.encoding == encoding && info.units == units, "\(text)")
+            let transliterated = SMSEncoding.transliterate(text)
+            var expected = ""
+            for character in text {
+                if SMSEncoding.basic.contains(character) || SMSEncoding.extended.contains(character) { expected.append(character) }
+                else if let replacement = SMSEncoding.replacements[character] { expected += replacement } else { expected.append(character) }
+            }
+            #expect(transliterated == expected, "\(text)")
+        }
+    }
+}
