@@ -95,6 +95,7 @@ let package = Package(
         // scripts/bench: enqueues jobs, plays Twilio on loopback, measures `gateway run` processes.
         .executableTarget(name: "gateway-bench", dependencies: [
             "GatewayCore", "RedisQueue",
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),

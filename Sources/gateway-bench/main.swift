@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GRDB
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -303,9 +304,20 @@ struct GatewayBench {
         // 4. Every job exactly once: the provider saw each phone once, the log has one `sent` per job.
         let allPhones = arrivals.map(\.0)
         print("provider requests: \(fake.received) for \(totalJobs) jobs; distinct numbers in the drain: \(Set(allPhones).count) of \(options.jobs)")
-        print("contact log: \(work.path)/contact-log.sqlite (check: sqlite3 ... \"SELECT kind, COUNT(*), COUNT(DISTINCT job_id) FROM events GROUP BY kind\")")
+        let log = try DatabaseQueue(path: "\(work.path)/contact-log.sqlite")
+        let kinds = try await log.read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n, COUNT(DISTINCT job_id) AS jobs FROM events GROUP BY kind ORDER BY kind")
+                .map { (kind: $0["kind"] as String, events: $0["n"] as Int, jobs: $0["jobs"] as Int) }
+        }
+        print("contact log (\(work.path)/contact-log.sqlite): " + kinds.map { "\($0.kind) \($0.events) events / \($0.jobs) jobs" }.joined(separator: ", "))
+        let sent = kinds.first { $0.kind == "sent" }
+        let verified = try await log.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE hash IS NOT NULL") ?? 0 }
         await redis.shutdown()
-        if fake.received != totalJobs || Set(allPhones).count != options.jobs { throw BenchError("some job was sent twice or not at all") }
+        if fake.received != totalJobs || Set(allPhones).count != options.jobs || sent?.events != totalJobs || sent?.jobs != totalJobs
+            || kinds.contains(where: { !["received", "dispatching", "sent"].contains($0.kind) }) {
+            throw BenchError("some job was sent twice, not at all, or not sent: see the counts above")
+        }
+        print("every job ended exactly once: \(totalJobs) sent, \(totalJobs) provider requests, \(verified) hashed events")
     }
 
     static func waitForAcks(_ redis: RedisClient, stream: String, total: Int) async throws {
