@@ -20,6 +20,38 @@ public struct JobState: Sendable, Equatable {
     }
 }
 
+extension JobState {
+    /// Folds one admission event (read in log order) into the state: both stores read the same way.
+    public mutating func apply(kind: EventKind, attempt: Int, at: Date?) {
+        if kind.isTerminal { terminal = kind }
+        if kind == .dispatching, attempt >= (lastDispatchAttempt ?? 0) {
+            lastDispatchAttempt = attempt
+            lastDispatchResolved = false
+            lastDispatchAt = at
+        } else if attempt == lastDispatchAttempt {
+            lastDispatchResolved = true
+        }
+    }
+}
+
+/// SQL both stores share.
+public enum LogSQL {
+    public static let terminalKinds = EventKind.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
+    /// The kinds that decide whether a job may be sent: its outcome, its sends, and their retries.
+    /// Receipts, deferrals and the rest are not read on this hot path.
+    public static let admissionKinds = terminalKinds + ",'\(EventKind.dispatching.rawValue)','\(EventKind.retryScheduled.rawValue)'"
+    /// A job's current outcome, derived from its events.
+    public static let jobOutcomesView = """
+        CREATE VIEW job_outcomes AS
+            SELECT t.job_id, t.contact_id, t.kind AS outcome, t.reason, t.detail, t.at AS decided_at,
+                   t.attempt, t.channel, t.template, t.tone, t.variant, t.provider, t.provider_message_id,
+                   t.body, t.address,
+                   (SELECT MIN(r.at) FROM events r WHERE r.job_id = t.job_id) AS first_seen_at
+            FROM events t
+            WHERE t.job_id IS NOT NULL AND t.kind IN (\(terminalKinds))
+        """
+}
+
 /// A stored event with its position in the log.
 public struct StoredEvent: Sendable, Equatable {
     public var sequence: Int64

@@ -22,10 +22,8 @@ public final class SQLiteContactLog: ContactLogStore {
         try Self.migrator.migrate(pool)
     }
 
-    static let terminalKinds = EventKind.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
-    /// The kinds that decide whether a job may be sent: its outcome, its sends, and their retries.
-    /// Receipts, deferrals and the rest are not read on this hot path.
-    static let admissionKinds = terminalKinds + ",'\(EventKind.dispatching.rawValue)','\(EventKind.retryScheduled.rawValue)'"
+    static let terminalKinds = LogSQL.terminalKinds
+    static let admissionKinds = LogSQL.admissionKinds
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -65,13 +63,7 @@ public final class SQLiteContactLog: ContactLogStore {
                 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
                     BEGIN SELECT RAISE(ABORT, 'the contact log is append-only: events cannot be deleted'); END;
                 -- A job's current outcome, derived from its events.
-                CREATE VIEW job_outcomes AS
-                    SELECT t.job_id, t.contact_id, t.kind AS outcome, t.reason, t.detail, t.at AS decided_at,
-                           t.attempt, t.channel, t.template, t.tone, t.variant, t.provider, t.provider_message_id,
-                           t.body, t.address,
-                           (SELECT MIN(r.at) FROM events r WHERE r.job_id = t.job_id) AS first_seen_at
-                    FROM events t
-                    WHERE t.job_id IS NOT NULL AND t.kind IN (\(terminalKinds));
+                \(LogSQL.jobOutcomesView);
                 """)
         }
         migrator.registerMigration("v2-opt-outs") { db in
@@ -198,16 +190,7 @@ public final class SQLiteContactLog: ContactLogStore {
                     let id: String = row["job_id"]
                     let kind = EventKind(rawValue: row["kind"]) ?? .failed
                     let attempt: Int = row["attempt"]
-                    var state = states[id] ?? JobState()
-                    if kind.isTerminal { state.terminal = kind }
-                    if kind == .dispatching, attempt >= (state.lastDispatchAttempt ?? 0) {
-                        state.lastDispatchAttempt = attempt
-                        state.lastDispatchResolved = false
-                        state.lastDispatchAt = parseTimestamp(row["at"])
-                    } else if attempt == state.lastDispatchAttempt {
-                        state.lastDispatchResolved = true
-                    }
-                    states[id] = state
+                    states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: parseTimestamp(row["at"]))
                 }
             }
             return states

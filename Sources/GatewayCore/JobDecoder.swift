@@ -310,20 +310,22 @@ enum Timestamp {
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
+    /// Appends `value` as `width` decimal digits, zero-padded.
+    static func put(_ value: Int, _ width: Int, into out: inout [UInt8]) {
+        var digits = [UInt8](repeating: 48, count: width)
+        var v = value
+        for index in stride(from: width - 1, through: 0, by: -1) {
+            digits[index] = UInt8(48 + v % 10)
+            v /= 10
+        }
+        out += digits
+    }
+
     /// "2026-11-24".
     static func dayString(year: Int, month: Int, day: Int) -> String {
         var out = [UInt8]()
         out.reserveCapacity(10)
-        for (value, width) in [(year, 4), (month, 2), (day, 2)] {
-            if !out.isEmpty { out.append(45) }
-            var digits = [UInt8](repeating: 48, count: width)
-            var v = value
-            for index in stride(from: width - 1, through: 0, by: -1) {
-                digits[index] = UInt8(48 + v % 10)
-                v /= 10
-            }
-            out += digits
-        }
+        put(year, 4, into: &out); out.append(45); put(month, 2, into: &out); out.append(45); put(day, 2, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -333,20 +335,11 @@ enum Timestamp {
         var rest = totalMilliseconds % 86_400_000
         if rest < 0 { rest += 86_400_000; days -= 1 }
         let (year, month, day) = civil(days: days)
-        var out = [UInt8]()
+        var out = Array(dayString(year: year, month: month, day: day).utf8)
         out.reserveCapacity(24)
-        func put(_ value: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
-            var v = value
-            for index in stride(from: width - 1, through: 0, by: -1) {
-                digits[index] = UInt8(48 + v % 10)
-                v /= 10
-            }
-            out += digits
-        }
-        put(year, 4); out.append(45); put(month, 2); out.append(45); put(day, 2); out.append(84)
-        put(rest / 3_600_000, 2); out.append(58); put(rest / 60_000 % 60, 2); out.append(58); put(rest / 1000 % 60, 2)
-        out.append(46); put(rest % 1000, 3); out.append(90)
+        out.append(84)
+        put(rest / 3_600_000, 2, into: &out); out.append(58); put(rest / 60_000 % 60, 2, into: &out); out.append(58)
+        put(rest / 1000 % 60, 2, into: &out); out.append(46); put(rest % 1000, 3, into: &out); out.append(90)
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -56,8 +56,8 @@ public final class PostgresContactLog: ContactLogStore {
         return configuration
     }
 
-    static let terminalKinds = EventKind.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
-    static let admissionKinds = terminalKinds + ",'\(EventKind.dispatching.rawValue)','\(EventKind.retryScheduled.rawValue)'"
+    static let terminalKinds = LogSQL.terminalKinds
+    static let admissionKinds = LogSQL.admissionKinds
 
     /// Creates the schema once (several workers may start together: an advisory lock orders them).
     func migrate() async throws {
@@ -94,15 +94,7 @@ public final class PostgresContactLog: ContactLogStore {
         "CREATE INDEX events_provider_message ON events(provider, provider_message_id) WHERE provider_message_id IS NOT NULL",
         "CREATE UNIQUE INDEX events_one_terminal ON events(job_id) WHERE job_id IS NOT NULL AND kind IN (\(terminalKinds))",
         "CREATE UNIQUE INDEX events_one_dispatch ON events(job_id, attempt) WHERE kind = 'dispatching'",
-        """
-        CREATE VIEW job_outcomes AS
-            SELECT t.job_id, t.contact_id, t.kind AS outcome, t.reason, t.detail, t.at AS decided_at,
-                   t.attempt, t.channel, t.template, t.tone, t.variant, t.provider, t.provider_message_id,
-                   t.body, t.address,
-                   (SELECT MIN(r.at) FROM events r WHERE r.job_id = t.job_id) AS first_seen_at
-            FROM events t
-            WHERE t.job_id IS NOT NULL AND t.kind IN (\(terminalKinds))
-        """,
+        LogSQL.jobOutcomesView,
         "CREATE TABLE chain_head (id INTEGER PRIMARY KEY CHECK (id = 1), hash TEXT NOT NULL)",
         "INSERT INTO chain_head (id, hash) VALUES (1, '\(EventChain.genesis)')",
         """
@@ -215,16 +207,7 @@ public final class PostgresContactLog: ContactLogStore {
             let id = try row["job_id"].decode(String.self)
             let kind = EventKind(rawValue: try row["kind"].decode(String.self)) ?? .failed
             let attempt = try row["attempt"].decode(Int.self)
-            var state = states[id] ?? JobState()
-            if kind.isTerminal { state.terminal = kind }
-            if kind == .dispatching, attempt >= (state.lastDispatchAttempt ?? 0) {
-                state.lastDispatchAttempt = attempt
-                state.lastDispatchResolved = false
-                state.lastDispatchAt = parseTimestamp(try row["at"].decode(String.self))
-            } else if attempt == state.lastDispatchAttempt {
-                state.lastDispatchResolved = true
-            }
-            states[id] = state
+            states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: parseTimestamp(try row["at"].decode(String.self)))
         }
         return states
     }
