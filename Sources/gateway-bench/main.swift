@@ -350,7 +350,7 @@ struct GatewayBench {
         environment["GATEWAY_CONSUMER"] = "bench-worker-\(index)"
         process.environment = environment
         let log = work.appendingPathComponent("worker-\(index).log").path
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle
