@@ -11,7 +11,7 @@ public struct JobIntake: Sendable {
     /// How long an id is remembered: a resubmission within this time is recognised.
     public let rememberSeconds: Int
 
-    public init(client: RedisClient, stream: String, prefix: String = "gateway:accepted:", rememberSeconds: Int = 30 * 86_400) {
+    public init(client: RedisClient, stream: String, prefix: String = "gateway:accepted:", rememberSeconds: Int = 7 * 86_400) {
         self.client = client
         self.stream = stream
         self.prefix = prefix
