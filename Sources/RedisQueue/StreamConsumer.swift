@@ -64,6 +64,17 @@ public struct StreamConsumer: Sendable {
     }
 
     /// Acknowledges entries: they leave the pending list for good.
+    /// Leaves the group when nothing is pending under this consumer's name (a restart under another
+    /// name would otherwise leave an idle consumer behind for good). Returns whether it left; with
+    /// entries pending it stays, so XAUTOCLAIM or its own restart can finish them.
+    @discardableResult
+    public func leaveIfIdle() async throws -> Bool {
+        let pending = try await client.command(["XPENDING", stream, group, "-", "+", "1", consumer])
+        guard pending.array?.isEmpty ?? false else { return false }
+        _ = try await client.command(["XGROUP", "DELCONSUMER", stream, group, consumer])
+        return true
+    }
+
     public func ack(_ ids: [String]) async throws {
         guard !ids.isEmpty else { return }
         try await client.command(["XACK", stream, group] + ids)

@@ -103,6 +103,14 @@ public struct QueueWorker: Service {
                 try? await Task.sleep(for: delay)
             }
         }
+        // A clean stop leaves the group when nothing is pending, so restarts do not pile up idle consumers.
+        if Task.isShuttingDownGracefully || Task.isCancelled {
+            do {
+                if try await consumer.leaveIfIdle() { logger.debug("left the consumer group", metadata: ["consumer": "\(consumer.consumer)"]) }
+            } catch {
+                logger.notice("could not leave the consumer group", metadata: ["consumer": "\(consumer.consumer)", "error": "\(error)"])
+            }
+        }
         return totals
     }
 }

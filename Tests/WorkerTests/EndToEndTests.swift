@@ -57,6 +57,18 @@ import TestSupport
         #expect(report.checked == 40 * 3)
     }
 
+    @Test func aCleanStopLeavesNoIdleConsumersBehind() async throws {
+        let harness = try Harness()
+        try await harness.running { _ in
+            try await harness.enqueue(job("LEAVE-1"))
+            _ = try await harness.waitForOutcome(job: "LEAVE-1")
+            let consumers = try await harness.redis.command(["XINFO", "CONSUMERS", harness.configuration.stream, harness.configuration.group])
+            #expect((consumers.array?.count ?? 0) == harness.configuration.concurrency)
+        }
+        let after = try await harness.redis.command(["XINFO", "CONSUMERS", harness.configuration.stream, harness.configuration.group])
+        #expect(after.array?.isEmpty == true, "\(after)")
+    }
+
     @Test func smsGoesOutThroughTwilio() async throws {
         let fake = FakeTwilio()
         let harness = try Harness()
