@@ -26,6 +26,19 @@ public final class CurlHTTPClient: Sendable {
         return try result.get()
     }
 
+    /// Many requests at once, all in flight together; the answers come back in request order.
+    /// One suspension for the whole batch (not one task per request): the curl thread fills in the
+    /// answers and resumes the caller when the last one is in.
+    public func sendAll(_ requests: [HTTPRequest]) async -> [Result<HTTPResponse, HTTPClientError>] {
+        guard !requests.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            let batch = BatchAnswers(count: requests.count) { continuation.resume(returning: $0) }
+            for (index, request) in requests.enumerated() {
+                engine.submit(request) { batch.set(index, $0) }
+            }
+        }
+    }
+
     /// Stops the thread; requests still in flight fail with a shutdown error.
     public func shutdown() {
         engine.stop()
@@ -39,6 +52,31 @@ private enum CurlGlobal {
     }()
 
     static func initialize() { _ = initialized }
+}
+
+/// The answers of one `sendAll`, filled in by the curl thread (or by `submit` refusing a request
+/// after shutdown); the lock keeps that safe from either side.
+private final class BatchAnswers: @unchecked Sendable {
+    // @unchecked: `answers` and `remaining` are guarded by `lock`.
+    private let lock = NSLock()
+    private var answers: [Result<HTTPResponse, HTTPClientError>?]
+    private var remaining: Int
+    private let done: @Sendable ([Result<HTTPResponse, HTTPClientError>]) -> Void
+
+    init(count: Int, done: @escaping @Sendable ([Result<HTTPResponse, HTTPClientError>]) -> Void) {
+        answers = Array(repeating: nil, count: count)
+        remaining = count
+        self.done = done
+    }
+
+    func set(_ index: Int, _ answer: Result<HTTPResponse, HTTPClientError>) {
+        lock.lock()
+        answers[index] = answer
+        remaining -= 1
+        let finished = remaining == 0 ? answers.map { $0! } : nil
+        lock.unlock()
+        if let finished { done(finished) }
+    }
 }
 
 /// One request in flight: its easy handle, what has arrived so far, and who to tell.

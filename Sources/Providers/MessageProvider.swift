@@ -46,20 +46,7 @@ extension CurlHTTPClient {
     /// One request per message, all in flight at once; the answers come back in message order.
     func sendEach(_ requests: [HTTPRequest],
                   classify: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> DispatchResult) async -> [DispatchResult] {
-        await withTaskGroup(of: (Int, DispatchResult).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    do throws(HTTPClientError) {
-                        return (index, classify(.success(try await self.send(request))))
-                    } catch {
-                        return (index, classify(.failure(error)))
-                    }
-                }
-            }
-            var results = [DispatchResult](repeating: .retryableFailure(code: "not_sent", message: "", retryAfter: nil), count: requests.count)
-            for await (index, result) in group { results[index] = result }
-            return results
-        }
+        await sendAll(requests).map(classify)
     }
 }
 
