@@ -25,6 +25,11 @@ public struct CapLedger: Sendable {
         local reserve = ARGV[3] == '1'
         local worst_rule, worst_at = nil, -1
         local longest = {}
+        if reserve then
+          -- This job's own earlier reservation (a check that was repeated after an interrupted
+          -- batch) never counts against it.
+          for k = 1, #KEYS do redis.call('ZREM', KEYS[k], member) end
+        end
         local i = 4
         while i <= #ARGV do
           local key = KEYS[tonumber(ARGV[i])]
@@ -78,9 +83,12 @@ public struct CapLedger: Sendable {
         }
         if !commands.isEmpty {
             var replies = try await client.pipeline(commands.map { ["EVALSHA", Self.scriptSHA] + $0 })
-            if replies.contains(where: { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }) {
-                // Redis restarted or flushed its script cache: load the script and run them again.
-                replies = try await client.pipeline(commands.map { ["EVAL", Self.script] + $0 })
+            // Redis restarted or flushed its script cache: run again, with the script, exactly the
+            // commands it refused (another connection may have loaded it half-way through ours).
+            let refused = replies.indices.filter { if case .error(let message) = replies[$0] { message.hasPrefix("NOSCRIPT") } else { false } }
+            if !refused.isEmpty {
+                let again = try await client.pipeline(refused.map { ["EVAL", Self.script] + commands[$0] })
+                for (index, reply) in zip(refused, again) { replies[index] = reply }
             }
             for (reply, position) in zip(replies, positions) {
                 results[position] = try Self.result(reply, checks: items[position].checks)

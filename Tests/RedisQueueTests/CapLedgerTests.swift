@@ -22,6 +22,27 @@ import TestSupport
         #expect(try await ledger.check([twoPerHour], member: "J4", now: t0.addingTimeInterval(3602)) == .reserved)
     }
 
+    @Test func aRepeatedCheckOfTheSameJobIsNotBlockedByItsOwnReservation() async throws {
+        let ledger = try ledger()
+        let onePerDay = CapCheck(key: "contact_channel:C-1:sms", ruleID: "sms-1-per-day", limit: .cap(max: 1, window: 86_400), description: "one a day")
+        #expect(try await ledger.check([onePerDay], member: "J1", now: t0) == .reserved)
+        // The batch was interrupted after reserving and is processed again: still J1's slot.
+        #expect(try await ledger.check([onePerDay], member: "J1", now: t0.addingTimeInterval(5)) == .reserved)
+        #expect(try await ledger.check([onePerDay], member: "J2", now: t0.addingTimeInterval(10))
+                == .blocked(ruleID: "sms-1-per-day", reopensAt: t0.addingTimeInterval(86_405), sentence: "one a day"))
+    }
+
+    @Test func aFlushedScriptCacheIsRecoveredWithoutCheckingAnythingTwice() async throws {
+        let ledger = try ledger()
+        _ = try await ledger.client.command(["SCRIPT", "FLUSH"])
+        let checks = (0..<50).map { n in
+            ([CapCheck(key: "contact:C-\(n)", ruleID: "one", limit: .cap(max: 1, window: 3600), description: "one an hour")], "J\(n)")
+        }
+        let results = try await ledger.checkMany(checks, now: t0)
+        #expect(results.allSatisfy { $0 == .reserved })
+        #expect(try await ledger.checkMany(checks.map { ($0.0, "other-" + $0.1) }, now: t0.addingTimeInterval(1)).allSatisfy { $0 != .reserved })
+    }
+
     @Test func checkingWithoutReservingCountsNothing() async throws {
         let ledger = try ledger()
         for n in 0..<5 { #expect(try await ledger.check([twoPerHour], member: "J\(n)", now: t0, reserve: false) == .reserved) }
