@@ -235,6 +235,8 @@ struct GatewayBench {
         print("enqueueing \(options.jobs) jobs on \(stream)...")
         for start in stride(from: 0, to: options.jobs, by: 2000) { try await enqueue(start..<min(start + 2000, options.jobs)) }
         let workers = try (0..<options.workers).map { index in try startGateway(options, config: work.appendingPathComponent("gateway.yml").path, index: index, work: work) }
+        // However the benchmark ends, no gateway is left running.
+        defer { for worker in workers where worker.process.isRunning { worker.process.terminate() } }
         let started = Date()
         var firstArrival: Int64?
         var arrivals: [(String, Int64)] = []
