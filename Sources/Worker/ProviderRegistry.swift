@@ -86,6 +86,12 @@ public struct ProviderRegistry: Sendable {
                 throw ConfigurationError("\(path): cannot read: \(error.localizedDescription)")
             }
             var values = try GatewayConfiguration.flatMapping(yaml: text, file: path)
+            for key in secretKeys.sorted() {
+                guard let value = values[key] else { continue }
+                guard isEnvironmentReference(value) else {
+                    throw ConfigurationError("\(path): \(key) must be an environment reference like ${\(name.uppercased().replacingOccurrences(of: "-", with: "_"))_\(key.uppercased())}, not the secret itself: secrets stay out of files (and out of git)")
+                }
+            }
             for (key, value) in values { values[key] = try expand(value, key: key, file: path, environment: environment) }
             policies[name] = try policy(&values, file: path)
             let entry = try provider(named: name, values: values, file: path, outboxPath: outboxPath, client: client)
@@ -332,6 +338,16 @@ public struct ProviderRegistry: Sendable {
     }
 
     /// Replaces `${NAME}` with the environment variable NAME; an unset one is an error naming it.
+    /// Keys whose value is a credential: only `${ENV_VAR}` is accepted for them.
+    static let secretKeys: Set<String> = ["auth_token", "api_key", "password", "secret", "report_token"]
+
+    /// Exactly one `${NAME}`, nothing around it.
+    static func isEnvironmentReference(_ value: String) -> Bool {
+        guard value.hasPrefix("${"), value.hasSuffix("}"), value.count > 3 else { return false }
+        let name = value.dropFirst(2).dropLast()
+        return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } && !(name.first?.isNumber ?? true)
+    }
+
     static func expand(_ value: String, key: String, file: String, environment: [String: String]) throws -> String {
         var result = ""
         var rest = Substring(value)

@@ -185,7 +185,7 @@ struct GatewayBench {
         try """
             type: twilio
             account_sid: \(sid)
-            auth_token: bench-token
+            auth_token: ${BENCH_TWILIO_AUTH_TOKEN}
             from: "+15005550006"
             base_url: http://127.0.0.1:\(twilioPort)
             timeout_seconds: 10
@@ -350,6 +350,7 @@ struct GatewayBench {
         process.arguments = ["run", "--config", config]
         var environment = ProcessInfo.processInfo.environment
         environment["GATEWAY_CONSUMER"] = "bench-worker-\(index)"
+        environment["BENCH_TWILIO_AUTH_TOKEN"] = "bench-token"
         process.environment = environment
         let log = work.appendingPathComponent("worker-\(index).log").path
         _ = FileManager.default.createFile(atPath: log, contents: nil)

@@ -51,7 +51,7 @@ import Testing
 @Suite struct ProviderRegistryTests {
     let client = CurlHTTPClient()
 
-    func load(_ files: [String: String], environment: [String: String] = [:]) throws -> ProviderRegistry {
+    func load(_ files: [String: String], environment: [String: String] = ["TOKEN": "s3cret"]) throws -> ProviderRegistry {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("providers-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
@@ -80,14 +80,16 @@ import Testing
     }
 
     @Test(arguments: [
-        ("auth_token: x\nfrom: \"+15005550006\"", "account_sid is required"),
-        ("account_sid: AC12\nauth_token: x\nfrom: \"+15005550006\"", "account_sid must be a Twilio Account SID"),
-        ("account_sid: SID\nauth_token: x", "account_sid must be a Twilio Account SID"),
-        ("account_sid: SIDOK\nauth_token: x", "give exactly one of from"),
-        ("account_sid: SIDOK\nauth_token: x\nfrom: \"+1500\"\nmessaging_service_sid: MG1", "give exactly one of from"),
-        ("account_sid: SIDOK\nauth_token: x\nfrom: \"+15005550006\"\nbase_url: file:///etc/passwd", "base_url must start with https://"),
-        ("account_sid: SIDOK\nauth_token: x\nfrom: \"+15005550006\"\ntimeout_seconds: 0", "timeout_seconds must be a number from 0 to 120"),
-        ("account_sid: SIDOK\nauth_token: x\nfrom: \"+15005550006\"\nauth_tokn: y", "unknown key \"auth_tokn\" for a twilio provider"),
+        ("auth_token: ${TOKEN}\nfrom: \"+15005550006\"", "account_sid is required"),
+        ("account_sid: AC12\nauth_token: ${TOKEN}\nfrom: \"+15005550006\"", "account_sid must be a Twilio Account SID"),
+        ("account_sid: SID\nauth_token: ${TOKEN}", "account_sid must be a Twilio Account SID"),
+        ("account_sid: SIDOK\nauth_token: ${TOKEN}", "give exactly one of from"),
+        ("account_sid: SIDOK\nauth_token: ${TOKEN}\nfrom: \"+1500\"\nmessaging_service_sid: MG1", "give exactly one of from"),
+        ("account_sid: SIDOK\nauth_token: ${TOKEN}\nfrom: \"+15005550006\"\nbase_url: file:///etc/passwd", "base_url must start with https://"),
+        ("account_sid: SIDOK\nauth_token: ${TOKEN}\nfrom: \"+15005550006\"\ntimeout_seconds: 0", "timeout_seconds must be a number from 0 to 120"),
+        ("account_sid: SIDOK\nauth_token: ${TOKEN}\nfrom: \"+15005550006\"\nauth_tokn: y", "unknown key \"auth_tokn\" for a twilio provider"),
+        ("account_sid: SIDOK\nauth_token: the-token-itself\nfrom: \"+15005550006\"", "auth_token must be an environment reference like ${TWILIO_AUTH_TOKEN}, not the secret itself"),
+        ("account_sid: SIDOK\nauth_token: ${TOKEN}-suffix\nfrom: \"+15005550006\"", "auth_token must be an environment reference"),
         ("account_sid: SIDOK\nauth_token: ${MISSING_TOKEN}\nfrom: \"+15005550006\"", "auth_token refers to ${MISSING_TOKEN}, but the environment variable MISSING_TOKEN is not set"),
     ])
     func twilioMistakesAreExplained(body: String, message: String) {

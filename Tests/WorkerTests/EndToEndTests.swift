@@ -201,8 +201,8 @@ import TestSupport
         let harness = try Harness { $0.batchSize = 1 }
         try await primary.serve { primaryURL in
             try await backup.serve { backupURL in
-                try harness.writeProvider("twilio-a", "type: twilio\npriority: 1\naccount_sid: \(primary.accountSID)\nauth_token: \(primary.authToken)\nfrom: \"+15005550006\"\nbase_url: \(primaryURL)\nbreaker_min_requests: 2\nbreaker_window: 2\nbreaker_open_seconds: 600\n")
-                try harness.writeProvider("twilio-b", "type: twilio\npriority: 2\naccount_sid: \(backup.accountSID)\nauth_token: \(backup.authToken)\nfrom: \"+15005550007\"\nbase_url: \(backupURL)\n")
+                try harness.writeProvider("twilio-a", "type: twilio\npriority: 1\naccount_sid: \(primary.accountSID)\nauth_token: \(harness.secret("TWILIO_A_TOKEN", primary.authToken))\nfrom: \"+15005550006\"\nbase_url: \(primaryURL)\nbreaker_min_requests: 2\nbreaker_window: 2\nbreaker_open_seconds: 600\n")
+                try harness.writeProvider("twilio-b", "type: twilio\npriority: 2\naccount_sid: \(backup.accountSID)\nauth_token: \(harness.secret("TWILIO_B_TOKEN", backup.authToken))\nfrom: \"+15005550007\"\nbase_url: \(backupURL)\n")
                 try await harness.running { _ in
                     for n in 1...4 {
                         try await harness.enqueue(job("FO-\(n)"))
@@ -228,7 +228,7 @@ import TestSupport
         let fake = FakeTwilio()
         let harness = try Harness()
         let outcomes = try await fake.serve { base in
-            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(base)\nrate_per_second: 0.01\nburst: 2\n")
+            try harness.writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(harness.secret("TWILIO_AUTH_TOKEN", fake.authToken))\nfrom: \"+15005550006\"\nbase_url: \(base)\nrate_per_second: 0.01\nburst: 2\n")
             return try await harness.running { _ in
                 for n in 1...4 { try await harness.enqueue(job("RL-\(n)")) }
                 var kinds: [EventKind] = []
@@ -431,7 +431,7 @@ import TestSupport
     @Test func expiredJobsAndUnreachableChannelsAreRecordedNotSent() async throws {
         let harness = try Harness()
         // Only an SMS provider: e-mail cannot go out.
-        try harness.writeProvider("twilio", "type: twilio\naccount_sid: AC\(String(repeating: "0", count: 32))\nauth_token: t\nfrom: \"+15005550006\"\nbase_url: http://127.0.0.1:1\n")
+        try harness.writeProvider("twilio", "type: twilio\naccount_sid: AC\(String(repeating: "0", count: 32))\nauth_token: \(harness.secret("TWILIO_AUTH_TOKEN", "t"))\nfrom: \"+15005550006\"\nbase_url: http://127.0.0.1:1\n")
         try await harness.running { _ in
             try await harness.enqueue(job("EXP-1", extra: #""expires_at": "2020-01-01T00:00:00Z","#))
             try await harness.enqueue(job("NOCHAN-1").replacingOccurrences(of: #""channels": ["sms"]"#, with: #""channels": ["email"]"#)

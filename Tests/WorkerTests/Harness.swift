@@ -18,6 +18,22 @@ struct Harness {
     let directory: URL
     var configuration: GatewayConfiguration
     let redis: RedisClient
+    /// Credentials the provider files refer to as ${NAME}; handed to the gateway as its environment.
+    let secrets = Secrets()
+
+    final class Secrets: @unchecked Sendable {
+        // @unchecked: `values` is behind `lock`.
+        private let lock = NSLock()
+        private var values: [String: String] = [:]
+        var all: [String: String] { lock.withLock { values } }
+        func set(_ name: String, _ value: String) { lock.withLock { values[name] = value } }
+    }
+
+    /// Registers a credential and returns the reference a provider file holds: `${NAME}`.
+    func secret(_ name: String, _ value: String) -> String {
+        secrets.set(name, value)
+        return "${\(name)}"
+    }
 
     init(_ adjust: (inout GatewayConfiguration) -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)")
@@ -60,7 +76,7 @@ struct Harness {
 
     /// providers/twilio.yml pointing at a fake Twilio.
     func writeTwilio(_ fake: FakeTwilio, _ baseURL: String) throws {
-        try writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(fake.authToken)\nfrom: \"+15005550006\"\nbase_url: \(baseURL)\n")
+        try writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(secret("TWILIO_AUTH_TOKEN", fake.authToken))\nfrom: \"+15005550006\"\nbase_url: \(baseURL)\n")
     }
 
     static let openRules = """
@@ -82,7 +98,8 @@ struct Harness {
     /// Runs the worker for the duration of `body`, then shuts it down gracefully as SIGTERM would.
     func running<T: Sendable>(environment: [String: String] = [:], clock: @escaping @Sendable () -> Date = Date.init,
                               _ body: @Sendable (Gateway) async throws -> T) async throws -> T {
-        let gateway = try await Gateway(configuration: configuration, logger: Self.logger, environment: environment, clock: clock)
+        let gateway = try await Gateway(configuration: configuration, logger: Self.logger,
+                                        environment: secrets.all.merging(environment) { $1 }, clock: clock)
         let group = ServiceGroup(configuration: .init(services: [.init(service: gateway.worker), .init(service: gateway.reloader)], logger: Self.logger))
         let task = Task { try await group.run() }
         do {

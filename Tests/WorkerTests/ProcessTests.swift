@@ -160,8 +160,8 @@ import TestSupport
         #expect(second.output.contains("refers to ${NOT_SET_ANYWHERE_TOKEN}, but the environment variable NOT_SET_ANYWHERE_TOKEN is not set"), "\(second.output)")
 
         let slowProvider = try writeConfig(harness, extra: "claim_idle_ms: 10000")
-        try harness.writeProvider("twilio", "type: twilio\naccount_sid: AC\(String(repeating: "0", count: 32))\nauth_token: t\nfrom: \"+15005550006\"\ntimeout_seconds: 5\n")
-        let third = try run(["run", "--config", slowProvider])
+        try harness.writeProvider("twilio", "type: twilio\naccount_sid: AC\(String(repeating: "0", count: 32))\nauth_token: ${SLOW_TWILIO_TOKEN}\nfrom: \"+15005550006\"\ntimeout_seconds: 5\n")
+        let third = try run(["run", "--config", slowProvider], environment: ["SLOW_TWILIO_TOKEN": "t"])
         #expect(third.status != 0)
         #expect(third.output.contains("claim_idle_ms (10000) must be at least 4 × the longest provider timeout (5.0 s)"), "\(third.output)")
 
