@@ -187,6 +187,21 @@ import TestSupport
         #expect(read?.detail == "compliance-ana (compliance) read /log/export.csv?outcome=sent,suppressed: export started")
     }
 
+    @Test func aLargeExportIsReadAPageAtATime() async throws {
+        let store = PageCountingStore(try temporaryStore())
+        try await Self.fill(store, count: 12_000)
+        try await withApp(store: store) { client in
+            try await client.execute(uri: "/log/export.csv", method: .get, headers: auth.compliance) { response in
+                #expect(response.status == .ok)
+                // The header, 24,000 events, and the log_read this very export recorded first.
+                #expect(String(buffer: response.body).components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 1 + 24_001)
+            }
+        }
+        // Never more than one page of 1,000 held at once.
+        #expect(store.largestPage == 1000)
+        #expect(store.reads >= 24)
+    }
+
     @Test func theSummaryCountsOutcomesAndDeliveryPerProvider() async throws {
         let store = try temporaryStore()
         try await Self.fill(store, count: 8)
@@ -248,4 +263,41 @@ import TestSupport
         #expect(entries == 1)
         await redis.shutdown()
     }
+}
+
+/// The real SQLite store, noting how many events each read returned (what an export holds at once).
+final class PageCountingStore: ContactLogStore, @unchecked Sendable {
+    // @unchecked: the counters are behind `lock`.
+    let base: SQLiteContactLog
+    private let lock = NSLock()
+    private var largest = 0
+    private var count = 0
+    var largestPage: Int { lock.withLock { largest } }
+    var reads: Int { lock.withLock { count } }
+
+    init(_ base: SQLiteContactLog) { self.base = base }
+
+    func events(_ filter: EventFilter) async throws -> [StoredEvent] {
+        let page = try await base.events(filter)
+        lock.withLock { largest = max(largest, page.count); count += 1 }
+        return page
+    }
+
+    func append(_ events: [ContactEvent]) async throws -> [Bool] { try await base.append(events) }
+    func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] { try await base.jobStates(jobIDs) }
+    func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] { try await base.optOuts(contactIDs) }
+    func setOptOut(_ mark: OptOut) async throws { try await base.setOptOut(mark) }
+    func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult { try await base.appendReceipt(receipt) }
+    func deliveryStatus(jobID: String) async throws -> DeliveryStatus? { try await base.deliveryStatus(jobID: jobID) }
+    func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
+        try await base.dropPushToken(token, contactID: contactID, provider: provider, reason: reason, at: at)
+    }
+    func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> { try await base.droppedPushTokens(tokens) }
+    func removeOptOut(contactID: String, channel: GatewayCore.Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
+        try await base.removeOptOut(contactID: contactID, channel: channel, by: by, reason: reason, at: at)
+    }
+    func recordInbound(_ message: InboundMessage) async throws -> [String]? { try await base.recordInbound(message) }
+    func verifyChain() async throws -> ChainReport { try await base.verifyChain() }
+    func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport { try await base.prune(before: cutoff, at: at, by: by) }
+    func summary(from: Date, to: Date) async throws -> LogSummary { try await base.summary(from: from, to: to) }
 }
