@@ -15,7 +15,8 @@ public enum EventChain {
                                  "tone", "variant", "provider", "provider_message_id", "reason", "detail", "body", "address",
                                  "stream_id", "data"]
 
-    static let attemptIndex = 6
+    /// Where `attempt` (an integer column) is in `columns`.
+    public static let attemptIndex = columns.firstIndex(of: "attempt")!
 
     /// The values of `columns` for an event, as stored (text, or nil for NULL).
     public static func values(_ event: ContactEvent) -> [String?] {
@@ -46,18 +47,7 @@ public enum EventChain {
         var hasher = SHA256()
         hasher.update(data: Array(previous.utf8))
         hasher.update(data: canonical(values))
-        return hex(hasher.finalize())
-    }
-
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return hasher.finalize().hexString
     }
 
     /// Checks rows in `seq` order, starting from `anchor` (genesis, or the hash of the last event

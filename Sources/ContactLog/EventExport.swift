@@ -28,7 +28,7 @@ public enum EventExport {
     }
 
     public static func jsonLine(_ stored: StoredEvent) -> String {
-        String(decoding: (try? JSONEncoder.stable().encode(jsonObject(stored))) ?? Data(), as: UTF8.self)
+        jsonObject(stored).serialized
     }
 
     public static var csvHeader: String { fields.joined(separator: ",") + "\r\n" }

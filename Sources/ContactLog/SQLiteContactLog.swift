@@ -432,7 +432,7 @@ public final class SQLiteContactLog: ContactLogStore {
     }
 
     static func json(_ object: [String: String]) -> String {
-        String(decoding: (try? JSONEncoder.stable().encode(object)) ?? Data(), as: UTF8.self)
+        JSONValue.object(object.mapValues(JSONValue.string)).serialized
     }
 
     static func storedEvent(_ row: Row) -> StoredEvent {

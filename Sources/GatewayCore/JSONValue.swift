@@ -80,6 +80,20 @@ extension JSONEncoder {
     }
 }
 
+extension Sequence where Element == UInt8 {
+    /// Lower-case hexadecimal, two digits a byte (digests, signatures).
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
 extension JSONValue {
     /// Compact JSON with sorted keys and unescaped slashes, byte for byte what
     /// `JSONEncoder.stable()` writes, without its cost (the worker writes one per message).

@@ -282,6 +282,11 @@ public func parseTimestamp(_ text: String) -> Date? {
     return fractional.date(from: text)
 }
 
+/// A day (2026-11-01, meaning midnight UTC) or an ISO 8601 instant with a zone, as log filters take them.
+public func parseDayOrInstant(_ text: String) -> Date? {
+    parseTimestamp(text) ?? parseTimestamp(text + "T00:00:00Z")
+}
+
 /// Formats a time as the contact log and outbox write it: UTC, milliseconds, 'Z'.
 public func formatTimestamp(_ date: Date) -> String {
     Timestamp.format(date)
@@ -321,11 +326,16 @@ enum Timestamp {
         out += digits
     }
 
+    /// Appends "2026-11-24".
+    static func putDay(year: Int, month: Int, day: Int, into out: inout [UInt8]) {
+        put(year, 4, into: &out); out.append(45); put(month, 2, into: &out); out.append(45); put(day, 2, into: &out)
+    }
+
     /// "2026-11-24".
     static func dayString(year: Int, month: Int, day: Int) -> String {
         var out = [UInt8]()
         out.reserveCapacity(10)
-        put(year, 4, into: &out); out.append(45); put(month, 2, into: &out); out.append(45); put(day, 2, into: &out)
+        putDay(year: year, month: month, day: day, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -335,8 +345,9 @@ enum Timestamp {
         var rest = totalMilliseconds % 86_400_000
         if rest < 0 { rest += 86_400_000; days -= 1 }
         let (year, month, day) = civil(days: days)
-        var out = Array(dayString(year: year, month: month, day: day).utf8)
+        var out = [UInt8]()
         out.reserveCapacity(24)
+        putDay(year: year, month: month, day: day, into: &out)
         out.append(84)
         put(rest / 3_600_000, 2, into: &out); out.append(58); put(rest / 60_000 % 60, 2, into: &out); out.append(58)
         put(rest / 1000 % 60, 2, into: &out); out.append(46); put(rest % 1000, 3, into: &out); out.append(90)

@@ -92,10 +92,8 @@ public struct APITokens: Sendable {
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
         let token = "gw_" + Base64URL.encode(bytes)
-        return (token, hex(SHA256.hash(data: Data(token.utf8))))
+        return (token, SHA256.hash(data: Data(token.utf8)).hexString)
     }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     static func bytes(hex: String) -> [UInt8]? {
         let digits = Array(hex.lowercased().utf8)

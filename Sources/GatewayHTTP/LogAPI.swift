@@ -59,7 +59,7 @@ enum LogAPI {
 
     /// A day (2026-11-01, midnight UTC) or an ISO 8601 instant.
     static func instant(_ text: String, name: String) throws(APIError) -> Date {
-        if let date = parseTimestamp(text) ?? parseTimestamp(text + "T00:00:00Z") { return date }
+        if let date = parseDayOrInstant(text) { return date }
         throw APIError.badRequest("\(name) must be a day like 2026-11-01 or an instant like 2026-11-01T13:00:00Z, not \"\(text)\"")
     }
 
@@ -70,7 +70,7 @@ enum LogAPI {
         if let rows { data["rows"] = .number(Double(rows)) }
         let detail = "\(caller.description) read \(request.uri.path)" + (request.uri.query.map { "?\($0)" } ?? "") + (rows.map { ": \($0) events" } ?? ": export started")
         let event = ContactEvent(jobID: nil, contactID: filter.contactID, kind: .logRead, at: Date(), reason: "api_read", detail: detail,
-                                 data: String(decoding: (try? JSONEncoder.stable().encode(JSONValue.object(data))) ?? Data(), as: UTF8.self))
+                                 data: JSONValue.object(data).serialized)
         _ = try await store.append([event])
     }
 

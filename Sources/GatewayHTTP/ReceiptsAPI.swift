@@ -8,15 +8,31 @@ import Providers
 /// POST /webhooks/twilio/status: Twilio's delivery reports. A report whose signature does not
 /// verify against any configured Twilio provider is refused with 403 and logged.
 enum ReceiptsAPI {
-    static func twilio(body: [UInt8], signature: String?, verifiers: [TwilioReceipts], store: any ContactLogStore, logger: Logger) async throws -> Response {
+    /// The form fields of a Twilio webhook and the provider whose auth token and URL sign them, or
+    /// the 403 (logged) when none does. `urlKey` names the provider setting holding the URL;
+    /// `unconfigured` is the answer when no provider sets it.
+    static func verifiedTwilio(body: [UInt8], signature: String?, verifiers: [TwilioReceipts], what: String, urlKey: String,
+                               unconfigured: String, logger: Logger) -> Result<(TwilioReceipts, [(String, String)]), WebhookRefusal> {
         let parameters = FormEncoding.decode(String(decoding: body, as: UTF8.self))
         guard let verifier = verifiers.first(where: { $0.isValid(signature: signature, parameters: parameters) }) else {
-            logger.warning("twilio status callback refused: bad or missing signature", metadata: [
+            logger.warning("twilio \(what) refused: bad or missing signature", metadata: [
                 "signature_present": "\(signature != nil)", "message_sid": "\(parameters.first { $0.0 == "MessageSid" }?.1 ?? "-")",
             ])
-            return JSONResponse.error(.forbidden, "bad_signature", verifiers.isEmpty
-                ? "no Twilio provider with a status_callback is configured"
-                : "X-Twilio-Signature does not match: check auth_token and that status_callback is the exact public URL Twilio calls")
+            return .failure(WebhookRefusal(response: JSONResponse.error(.forbidden, "bad_signature", verifiers.isEmpty
+                ? unconfigured
+                : "X-Twilio-Signature does not match: check auth_token and that \(urlKey) is the exact public URL Twilio calls")))
+        }
+        return .success((verifier, parameters))
+    }
+
+    struct WebhookRefusal: Error { var response: Response }
+
+    static func twilio(body: [UInt8], signature: String?, verifiers: [TwilioReceipts], store: any ContactLogStore, logger: Logger) async throws -> Response {
+        let verifier: TwilioReceipts, parameters: [(String, String)]
+        switch verifiedTwilio(body: body, signature: signature, verifiers: verifiers, what: "status callback", urlKey: "status_callback",
+                             unconfigured: "no Twilio provider with a status_callback is configured", logger: logger) {
+        case .failure(let refusal): return refusal.response
+        case .success(let verified): (verifier, parameters) = verified
         }
         switch verifier.receipt(parameters: parameters, at: Date()) {
         case .failure(let rejection):
@@ -35,12 +51,11 @@ enum ReceiptsAPI {
     /// we have texted at that number out of SMS. Answers empty TwiML: no automatic reply (Twilio's
     /// own opt-out handling confirms STOP to the customer).
     static func twilioInbound(body: [UInt8], signature: String?, verifiers: [TwilioReceipts], store: any ContactLogStore, logger: Logger) async throws -> Response {
-        let parameters = FormEncoding.decode(String(decoding: body, as: UTF8.self))
-        guard let verifier = verifiers.first(where: { $0.isValid(signature: signature, parameters: parameters) }) else {
-            logger.warning("twilio inbound message refused: bad or missing signature", metadata: ["signature_present": "\(signature != nil)"])
-            return JSONResponse.error(.forbidden, "bad_signature", verifiers.isEmpty
-                ? "no Twilio provider with an inbound_url is configured"
-                : "X-Twilio-Signature does not match: check auth_token and that inbound_url is the exact public URL Twilio calls")
+        let verifier: TwilioReceipts, parameters: [(String, String)]
+        switch verifiedTwilio(body: body, signature: signature, verifiers: verifiers, what: "inbound message", urlKey: "inbound_url",
+                             unconfigured: "no Twilio provider with an inbound_url is configured", logger: logger) {
+        case .failure(let refusal): return refusal.response
+        case .success(let verified): (verifier, parameters) = verified
         }
         switch verifier.inbound(parameters: parameters, at: Date()) {
         case .failure(let rejection):

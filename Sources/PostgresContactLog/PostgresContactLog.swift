@@ -153,7 +153,7 @@ public final class PostgresContactLog: ContactLogStore {
         let hash = EventChain.hash(previous: head, values: values)
         var binds = PostgresBindings(capacity: values.count + 2)
         for (index, value) in values.enumerated() {
-            if index == EventChain.columns.firstIndex(of: "attempt") { binds.append(event.attempt) } else { binds.append(value) }
+            if index == EventChain.attemptIndex { binds.append(event.attempt) } else { binds.append(value) }
         }
         binds.append(head)
         binds.append(hash)
@@ -473,7 +473,7 @@ public final class PostgresContactLog: ContactLogStore {
     }
 
     static func json(_ object: [String: String]) -> String {
-        String(decoding: (try? JSONEncoder.stable().encode(object)) ?? Data(), as: UTF8.self)
+        JSONValue.object(object.mapValues(JSONValue.string)).serialized
     }
 }
 

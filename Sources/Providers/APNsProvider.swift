@@ -71,10 +71,9 @@ public struct APNsProvider: MessageProvider {
     /// The provider token: `base64url(header).base64url(claims).base64url(r || s)`.
     static func providerToken(keyBytes: Data, keyID: String, teamID: String, now: Date) throws -> String {
         let key = try P256.Signing.PrivateKey(rawRepresentation: keyBytes)
-        let encoder = JSONEncoder.stable()
         let header: JSONValue = .object(["alg": .string("ES256"), "kid": .string(keyID)])
         let claims: JSONValue = .object(["iss": .string(teamID), "iat": .number(Double(Int(now.timeIntervalSince1970)))])
-        let signingInput = Base64URL.encode(try encoder.encode(header)) + "." + Base64URL.encode(try encoder.encode(claims))
+        let signingInput = Base64URL.encode(Array(header.serialized.utf8)) + "." + Base64URL.encode(Array(claims.serialized.utf8))
         let signature = try key.signature(for: Data(signingInput.utf8))
         return signingInput + "." + Base64URL.encode(signature.rawRepresentation)
     }
@@ -94,7 +93,7 @@ public struct APNsProvider: MessageProvider {
     /// cannot show the customer the reminder twice (apns-collapse-id: at most 64 bytes).
     static func collapseID(_ message: OutboundMessage) -> String {
         message.jobID.utf8.count <= 64 ? message.jobID
-            : SHA256.hash(data: Data(message.jobID.utf8)).map { String(format: "%02x", $0) }.joined()
+            : SHA256.hash(data: Data(message.jobID.utf8)).hexString
     }
 
     static func isDeviceToken(_ token: String) -> Bool {
@@ -117,7 +116,7 @@ public struct APNsProvider: MessageProvider {
             "aps": .object(["alert": .object(alert), "sound": .string("default")]),
             "job_id": .string(message.jobID),
         ])
-        let body = Array((try? JSONEncoder.stable().encode(payload)) ?? Data())
+        let body = Array(payload.serialized.utf8)
         guard body.count <= Self.maximumPayload else {
             return .refused(.permanentFailure(code: "apns_PayloadTooLarge", message: "the notification is \(body.count) bytes; APNs takes at most \(Self.maximumPayload)"))
         }

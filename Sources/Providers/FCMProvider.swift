@@ -59,8 +59,7 @@ public struct FCMProvider: MessageProvider {
             "iss": .string(account.client_email), "scope": .string(scope), "aud": .string(account.token_uri),
             "iat": .number(Double(issued)), "exp": .number(Double(issued + 3600)),
         ]
-        let encoder = JSONEncoder.stable()
-        let signingInput = Base64URL.encode(try encoder.encode(JSONValue.object(header))) + "." + Base64URL.encode(try encoder.encode(JSONValue.object(claims)))
+        let signingInput = Base64URL.encode(Array(JSONValue.object(header).serialized.utf8)) + "." + Base64URL.encode(Array(JSONValue.object(claims).serialized.utf8))
         let key = try _RSA.Signing.PrivateKey(pemRepresentation: account.private_key)
         let signature = try key.signature(for: Data(signingInput.utf8), padding: .insecurePKCS1v1_5)
         return signingInput + "." + Base64URL.encode(signature.rawRepresentation)
@@ -106,7 +105,7 @@ public struct FCMProvider: MessageProvider {
                 "data": .object(["job_id": .string(message.jobID)]),
             ])])
             return HTTPRequest(method: "POST", url: url, headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
-                               body: Array((try? JSONEncoder.stable().encode(payload)) ?? Data()), timeout: timeout)
+                               body: Array(payload.serialized.utf8), timeout: timeout)
         }
         return await client.sendEach(requests) { answer in
             switch answer {

@@ -54,7 +54,7 @@ public struct InfobipProvider: MessageProvider {
         return HTTPRequest(
             method: "POST", url: "\(base)/sms/2/text/advanced",
             headers: [("Authorization", "App \(configuration.apiKey)"), ("Content-Type", "application/json"), ("Accept", "application/json")],
-            body: Array((try? JSONEncoder.stable().encode(JSONValue.object(["messages": .array(entries)]))) ?? Data()),
+            body: Array(JSONValue.object(["messages": .array(entries)]).serialized.utf8),
             timeout: configuration.timeout)
     }
 

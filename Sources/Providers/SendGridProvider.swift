@@ -60,7 +60,7 @@ public struct SendGridProvider: MessageProvider {
         return HTTPRequest(
             method: "POST", url: "\(base)/v3/mail/send",
             headers: [("Authorization", "Bearer \(configuration.apiKey)"), ("Content-Type", "application/json")],
-            body: Array((try? JSONEncoder.stable().encode(JSONValue.object(body))) ?? Data()), timeout: configuration.timeout)
+            body: Array(JSONValue.object(body).serialized.utf8), timeout: configuration.timeout)
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {

@@ -52,7 +52,7 @@ public struct TwilioReceipts: Sendable {
         let fields = Dictionary(parameters, uniquingKeysWith: { first, _ in first })
         guard let sid = fields["MessageSid"] ?? fields["SmsSid"], !sid.isEmpty else { return .failure(.init(message: "MessageSid is missing")) }
         guard let from = fields["From"], !from.isEmpty else { return .failure(.init(message: "From is missing")) }
-        let raw = String(decoding: (try? JSONEncoder.stable().encode(fields)) ?? Data(), as: UTF8.self)
+        let raw = JSONValue.object(fields.mapValues(JSONValue.string)).serialized
         return .success(InboundMessage(provider: provider, messageID: sid, from: from, to: fields["To"] ?? "", body: fields["Body"] ?? "", at: at, raw: raw))
     }
 
@@ -62,7 +62,7 @@ public struct TwilioReceipts: Sendable {
         guard let sid = fields["MessageSid"] ?? fields["SmsSid"], !sid.isEmpty else { return .failure(.init(message: "MessageSid is missing")) }
         guard let twilioStatus = fields["MessageStatus"] ?? fields["SmsStatus"] else { return .failure(.init(message: "MessageStatus is missing")) }
         guard let status = Self.status(twilioStatus) else { return .failure(.init(message: "unknown MessageStatus \"\(twilioStatus)\"")) }
-        let raw = String(decoding: (try? JSONEncoder.stable().encode(fields)) ?? Data(), as: UTF8.self)
+        let raw = JSONValue.object(fields.mapValues(JSONValue.string)).serialized
         return .success(Receipt(provider: provider, messageID: sid, status: status, providerStatus: twilioStatus,
                                 errorCode: fields["ErrorCode"].flatMap { $0.isEmpty ? nil : $0 }, at: at, raw: raw))
     }

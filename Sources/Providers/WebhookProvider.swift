@@ -36,7 +36,7 @@ public struct WebhookProvider: MessageProvider {
 
     public static func signature(secret: String, timestamp: Int, body: [UInt8]) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).".utf8) + Data(body), using: SymmetricKey(data: Data(secret.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return mac.hexString
     }
 
     func request(for message: OutboundMessage) -> HTTPRequest {
@@ -46,7 +46,7 @@ public struct WebhookProvider: MessageProvider {
         ]
         if let subject = message.subject { payload["subject"] = .string(subject) }
         if let html = message.html { payload["html"] = .string(html) }
-        let body = Array((try? JSONEncoder.stable().encode(JSONValue.object(payload))) ?? Data())
+        let body = Array(JSONValue.object(payload).serialized.utf8)
         let timestamp = Int(clock().timeIntervalSince1970)
         return HTTPRequest(method: "POST", url: configuration.url, headers: [
             ("Content-Type", "application/json"),

@@ -134,5 +134,5 @@ public struct CapLedger: Sendable {
 }
 
 func sha1Hex(_ bytes: [UInt8]) -> String {
-    Insecure.SHA1.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    Insecure.SHA1.hash(data: bytes).hexString
 }

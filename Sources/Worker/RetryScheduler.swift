@@ -31,10 +31,10 @@ public struct RetryScheduler: Sendable {
         guard !jobs.isEmpty else { return }
         var commands: [[[UInt8]]] = []
         for job in jobs {
-            var object = (try? JSONDecoder().decode([String: JSONValue].self, from: Data(job.raw))) ?? [:]
+            var object: [String: JSONValue] = [:]
+            if case .object(let parsed)? = try? JSONParser.parse(job.raw) { object = parsed }
             object["_attempt"] = .number(Double(job.attempt))
-            let encoder = JSONEncoder.stable()
-            let member = try encoder.encode(object)
+            let member = Array(JSONValue.object(object).serialized.utf8)
             let score = String(Int64(job.at.timeIntervalSince1970 * 1000))
             commands.append([Array("ZADD".utf8), Array(key.utf8), Array(score.utf8), Array(member)])
         }

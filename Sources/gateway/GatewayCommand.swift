@@ -177,7 +177,7 @@ struct Log: AsyncParsableCommand {
 
     /// A day (YYYY-MM-DD, midnight UTC) or an ISO 8601 instant.
     static func instant(_ text: String, option: String) throws -> Date {
-        if let date = parseTimestamp(text) ?? parseTimestamp(text + "T00:00:00Z") { return date }
+        if let date = parseDayOrInstant(text) { return date }
         throw ValidationError("\(option) must be a day like 2026-11-01 or an instant like 2026-11-01T13:00:00Z; got \(text)")
     }
 
