@@ -96,10 +96,6 @@ let package = Package(
         .executableTarget(name: "gateway-bench", dependencies: [
             "GatewayCore", "RedisQueue",
             .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
         ]),
 
         // Loopback fakes and real-server helpers shared by the test targets.

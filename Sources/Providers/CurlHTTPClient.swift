@@ -33,9 +33,7 @@ public final class CurlHTTPClient: Sendable {
         guard !requests.isEmpty else { return [] }
         return await withCheckedContinuation { continuation in
             let batch = BatchAnswers(count: requests.count) { continuation.resume(returning: $0) }
-            for (index, request) in requests.enumerated() {
-                engine.submit(request) { batch.set(index, $0) }
-            }
+            engine.submit(requests.enumerated().map { index, request in (request, { batch.set(index, $0) }) })
         }
     }
 
@@ -98,43 +96,65 @@ private final class Transfer {
 }
 
 /// The state shared by callers and the curl thread.
-/// @unchecked Sendable: `pending` and `stopping` are guarded by `lock`; `multi` is only used by the
-/// curl thread, except curl_multi_wakeup, which libcurl documents as safe from any thread.
+/// @unchecked Sendable: `pending` and `stopping` are guarded by `lock`; `multi`, the epoll set and
+/// `events` are only used by the curl thread; `wakeFD` is an eventfd, written from any thread.
 private final class Engine: @unchecked Sendable {
+    typealias Completion = @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void
     private let lock = NSLock()
-    private var pending: [(HTTPRequest, @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void)] = []
+    private var pending: [(HTTPRequest, Completion)] = []
     private var stopping = false
     private let multi: UnsafeMutableRawPointer
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    /// The epoll set and libcurl's timer, shared with the C callbacks.
+    private let events: UnsafeMutablePointer<gw_event_loop>
     // Curl-thread only:
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
 
     init(maxConnectionsPerHost: Int) {
         multi = curl_multi_init()
+        epollFD = gw_epoll_open()
+        wakeFD = gw_eventfd_open()
+        precondition(epollFD >= 0 && wakeFD >= 0, "cannot create the HTTP client's epoll set: errno \(errno)")
+        _ = gw_epoll_add_reader(epollFD, wakeFD)
+        events = .allocate(capacity: 1)
+        events.initialize(to: gw_event_loop(multi: multi, epfd: epollFD, deadline: -1))
         _ = gw_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
         _ = gw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxConnectionsPerHost * 4)
+        _ = gw_multi_use_epoll(events)
     }
 
-    func submit(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
+    func submit(_ request: HTTPRequest, completion: @escaping Completion) {
+        submit([(request, completion)])
+    }
+
+    /// Hands requests to the curl thread, waking it once.
+    func submit(_ requests: [(HTTPRequest, Completion)]) {
         lock.lock()
         if stopping {
             lock.unlock()
-            completion(.failure(HTTPClientError(kind: .other, curlCode: -1, message: "HTTP client is shut down")))
+            for (_, completion) in requests {
+                completion(.failure(HTTPClientError(kind: .other, curlCode: -1, message: "HTTP client is shut down")))
+            }
             return
         }
-        pending.append((request, completion))
+        pending += requests
         lock.unlock()
-        curl_multi_wakeup(multi)
+        gw_eventfd_signal(wakeFD)
     }
 
     func stop() {
         lock.lock()
         stopping = true
         lock.unlock()
-        curl_multi_wakeup(multi)
+        gw_eventfd_signal(wakeFD)
     }
 
     func loop() {
+        var fds = [Int32](repeating: 0, count: 256)
+        var bits = [Int32](repeating: 0, count: 256)
+        var running: Int32 = 0
         while true {
             lock.lock()
             let submitted = pending
@@ -151,13 +171,29 @@ private final class Engine: @unchecked Sendable {
                 for handle in idleHandles { curl_easy_cleanup(handle) }
                 idleHandles.removeAll()
                 curl_multi_cleanup(multi)
+                close(epollFD)
+                close(wakeFD)
+                events.deallocate()
                 return
             }
-            var running: Int32 = 0
-            curl_multi_perform(multi, &running)
+            // Sleep until a socket is ready, libcurl's timer is due, or a request is submitted.
+            let due = events.pointee.deadline
+            let timeout: Int32 = due < 0 ? 1000 : Int32(clamping: max(0, due - gw_monotonic_ms()))
+            let count = gw_epoll_wait(epollFD, &fds, &bits, Int32(fds.count), timeout)
+            for index in 0..<max(0, Int(count)) {
+                if fds[index] == wakeFD {
+                    gw_eventfd_drain(wakeFD)
+                } else {
+                    curl_multi_socket_action(multi, fds[index], bits[index], &running)
+                }
+            }
+            let timer = events.pointee.deadline
+            if timer >= 0, timer <= gw_monotonic_ms() {
+                // Cleared first: libcurl may set a new timer while it runs.
+                events.pointee.deadline = -1
+                curl_multi_socket_action(multi, gw_socket_timeout(), 0, &running)
+            }
             collectFinished()
-            var ready: Int32 = 0
-            curl_multi_poll(multi, nil, 0, active.isEmpty ? 1000 : 100, &ready)
         }
     }
 

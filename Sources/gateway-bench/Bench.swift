@@ -1,10 +1,6 @@
 import Foundation
 import GatewayCore
 import GRDB
-import HTTPTypes
-import Hummingbird
-import Logging
-import NIOCore
 import RedisQueue
 
 // The throughput benchmark `scripts/bench` runs (README, Performance). One process plays the
@@ -52,42 +48,6 @@ struct Options {
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// The loopback Twilio: answers like the Messages API and notes (phone, arrival ms) per request.
-final class FakeTwilio: @unchecked Sendable {
-    // @unchecked: `arrivals` and `count` are guarded by `lock`.
-    private let lock = NSLock()
-    private var arrivals: [(String, Int64)] = []
-    private var count = 0
-
-    var received: Int { lock.withLock { count } }
-    func take() -> [(String, Int64)] { lock.withLock { let a = arrivals; arrivals = []; return a } }
-
-    static let to = Array("To=".utf8)
-
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
-        router.post("/2010-04-01/Accounts/:sid/Messages.json") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 64 * 1024)
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let bytes = body.readableBytesView
-            var phone = ""
-            // "To=%2B5068..." → +5068...
-            if let start = bytes.firstRange(of: Self.to)?.upperBound {
-                let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
-                phone = String(decoding: bytes[start..<end], as: UTF8.self).replacingOccurrences(of: "%2B", with: "+")
-            }
-            let n = self.lock.withLock { () -> Int in
-                self.arrivals.append((phone, now))
-                self.count += 1
-                return self.count
-            }
-            return Response(status: .created, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"sid":"SM\#(n)","status":"queued"}"#)))
-        }
-        return router
-    }
 }
 
 /// Realistic jobs: four templates, four countries (three time zones among them, two multi-zone),
@@ -167,21 +127,14 @@ struct GatewayBench {
     }
 
     static func run(_ options: Options) async throws {
-        let fake = FakeTwilio()
-        let port = PortBox()
-        var logger = Logger(label: "bench-twilio")
-        logger.logLevel = .critical
-        let app = Application(router: fake.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0), backlog: 1024),
-                              onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: logger)
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
-        defer { server.cancel() }
-        let twilioPort = try await port.wait()
+        let sid = "AC" + String(repeating: "0", count: 32)
+        let fake = try LoopbackTwilio(accountSID: sid, authToken: LoopbackTwilio.benchAuthToken)
+        let twilioPort = fake.port
 
         let run = "B\(Int(Date().timeIntervalSince1970))"
         let work = URL(fileURLWithPath: options.work).appendingPathComponent(run)
         try FileManager.default.createDirectory(at: work.appendingPathComponent("providers"), withIntermediateDirectories: true)
         let stream = "bench:\(run):jobs"
-        let sid = "AC" + String(repeating: "0", count: 32)
         try """
             type: twilio
             account_sid: \(sid)
@@ -315,6 +268,9 @@ struct GatewayBench {
         let sent = kinds.first { $0.kind == "sent" }
         let verified = try await log.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE hash IS NOT NULL") ?? 0 }
         await redis.shutdown()
+        if !fake.refusals.isEmpty {
+            throw BenchError("the fake Twilio refused \(fake.refusals.count) requests, first: \(fake.refusals[0])")
+        }
         if fake.received != totalJobs || Set(allPhones).count != options.jobs || sent?.events != totalJobs || sent?.jobs != totalJobs
             || kinds.contains(where: { !["received", "dispatching", "sent"].contains($0.kind) }) {
             throw BenchError("some job was sent twice, not at all, or not sent: see the counts above")
@@ -350,7 +306,7 @@ struct GatewayBench {
         process.arguments = ["run", "--config", config]
         var environment = ProcessInfo.processInfo.environment
         environment["GATEWAY_CONSUMER"] = "bench-worker-\(index)"
-        environment["BENCH_TWILIO_AUTH_TOKEN"] = "bench-token"
+        environment["BENCH_TWILIO_AUTH_TOKEN"] = LoopbackTwilio.benchAuthToken
         process.environment = environment
         let log = work.appendingPathComponent("worker-\(index).log").path
         _ = FileManager.default.createFile(atPath: log, contents: nil)
@@ -359,20 +315,5 @@ struct GatewayBench {
         process.standardError = handle
         try process.run()
         return Worker(process: process, log: log)
-    }
-}
-
-/// The port a server bound to, handed from its start-up callback.
-final class PortBox: @unchecked Sendable {
-    // @unchecked: `value` is behind `lock`.
-    private let lock = NSLock()
-    private var value: Int?
-    func set(_ port: Int) { lock.withLock { value = port } }
-    func wait() async throws -> Int {
-        for _ in 0..<500 {
-            if let port = lock.withLock({ value }), port > 0 { return port }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        throw BenchError("the fake provider did not start")
     }
 }
