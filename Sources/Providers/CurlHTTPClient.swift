@@ -77,9 +77,29 @@ private final class BatchAnswers: @unchecked Sendable {
     }
 }
 
+/// What decides which options a request sets on its handle. Options that vary within one shape
+/// (URL, body, headers, timeouts) are set by every request; so a handle whose last request had the
+/// same shape can be reused without `curl_easy_reset`, which is costly per request.
+private struct HandleShape: Equatable {
+    var method: String
+    var caFile: String?
+    var user: String?
+    var password: String?
+    var mail: Bool
+
+    init(_ request: HTTPRequest) {
+        method = request.method
+        caFile = request.caFile
+        user = request.basicAuth?.user
+        password = request.basicAuth?.password
+        mail = request.mail != nil
+    }
+}
+
 /// One request in flight: its easy handle, what has arrived so far, and who to tell.
 private final class Transfer {
     let easy: UnsafeMutableRawPointer
+    let shape: HandleShape
     let completion: @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void
     var headerList: UnsafeMutablePointer<curl_slist>?
     var recipientList: UnsafeMutablePointer<curl_slist>?
@@ -89,8 +109,9 @@ private final class Transfer {
     var body: [UInt8] = []
     var headers: [(String, String)] = []
 
-    init(easy: UnsafeMutableRawPointer, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
+    init(easy: UnsafeMutableRawPointer, shape: HandleShape, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
         self.easy = easy
+        self.shape = shape
         self.completion = completion
     }
 }
@@ -110,7 +131,8 @@ private final class Engine: @unchecked Sendable {
     private let events: UnsafeMutablePointer<gw_event_loop>
     // Curl-thread only:
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
-    private var idleHandles: [UnsafeMutableRawPointer] = []
+    /// Handles kept for reuse (with their kept-alive connections), each with the shape of its last request.
+    private var idleHandles: [(handle: UnsafeMutableRawPointer, shape: HandleShape)] = []
 
     init(maxConnectionsPerHost: Int) {
         multi = curl_multi_init()
@@ -168,7 +190,7 @@ private final class Engine: @unchecked Sendable {
                     finish(transfer, .failure(HTTPClientError(kind: .other, curlCode: -1, message: "HTTP client is shut down")))
                 }
                 active.removeAll()
-                for handle in idleHandles { curl_easy_cleanup(handle) }
+                for (handle, _) in idleHandles { curl_easy_cleanup(handle) }
                 idleHandles.removeAll()
                 curl_multi_cleanup(multi)
                 close(epollFD)
@@ -199,7 +221,12 @@ private final class Engine: @unchecked Sendable {
 
     private func start(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
         let easy: UnsafeMutableRawPointer
-        if let reused = idleHandles.popLast() {
+        let shape = HandleShape(request)
+        if !shape.mail, let index = idleHandles.lastIndex(where: { $0.shape == shape }) {
+            // Same shape: every option the last request set is set again below, so no reset is needed.
+            // (Mail is always reset: its options vary more, and it is rare.)
+            easy = idleHandles.remove(at: index).handle
+        } else if let (reused, _) = idleHandles.popLast() {
             curl_easy_reset(reused)
             easy = reused
         } else if let fresh = curl_easy_init() {
@@ -208,7 +235,7 @@ private final class Engine: @unchecked Sendable {
             completion(.failure(HTTPClientError(kind: .other, curlCode: -1, message: "curl_easy_init failed")))
             return
         }
-        let transfer = Transfer(easy: easy, completion: completion)
+        let transfer = Transfer(easy: easy, shape: shape, completion: completion)
         let userdata = Unmanaged.passUnretained(transfer).toOpaque()
         var code = CURLE_OK
         func set(_ result: CURLcode) { if result != CURLE_OK, code == CURLE_OK { code = result } }
@@ -322,7 +349,7 @@ private final class Engine: @unchecked Sendable {
         if let list = transfer.recipientList { curl_slist_free_all(list) }
         transfer.headerList = nil
         transfer.recipientList = nil
-        idleHandles.append(transfer.easy)
+        idleHandles.append((transfer.easy, transfer.shape))
         transfer.completion(result)
     }
 }

@@ -9,7 +9,7 @@ import RedisQueue
 // SQLite contact log, the shipped templates and contact rules with caps and allowed hours in force.
 //
 //   gateway-bench --gateway .build/release/gateway --redis redis://127.0.0.1:PORT/0 --work DIR
-//       [--jobs 200000] [--steady-rate 5000] [--steady-seconds 10] [--workers 1]
+//       [--jobs 200000] [--steady-rate 5000] [--steady-seconds 10] [--workers 1] [--batch-size N] [--concurrency N]
 
 struct Options {
     var gateway = ".build/release/gateway"
@@ -20,6 +20,9 @@ struct Options {
     var steadySeconds = 10
     var workers = 1
     var templates = "templates"
+    /// Worker settings to try (gateway.yml batch_size and concurrency); nil keeps the gateway's defaults.
+    var batchSize: Int?
+    var concurrency: Int?
 
     init(_ arguments: [String]) throws {
         var index = 1
@@ -38,6 +41,8 @@ struct Options {
             case "--steady-rate": steadyRate = try Int(value()) ?? { throw BenchError("--steady-rate must be a number") }()
             case "--steady-seconds": steadySeconds = try Int(value()) ?? { throw BenchError("--steady-seconds must be a number") }()
             case "--workers": workers = try Int(value()) ?? { throw BenchError("--workers must be a number") }()
+            case "--batch-size": batchSize = try Int(value()) ?? { throw BenchError("--batch-size must be a number") }()
+            case "--concurrency": concurrency = try Int(value()) ?? { throw BenchError("--concurrency must be a number") }()
             default: throw BenchError("unknown argument \(arguments[index])")
             }
             index += 1
@@ -168,6 +173,7 @@ struct GatewayBench {
             providers: \(work.path)/providers
             contact_rules: \(work.path)/contact-rules.yml
             http_port: 0
+            \(options.batchSize.map { "batch_size: \($0)\n" } ?? "")\(options.concurrency.map { "concurrency: \($0)\n" } ?? "")
             """.write(to: work.appendingPathComponent("gateway.yml"), atomically: true, encoding: .utf8)
 
         let redis = RedisClient(configuration: try RedisConfiguration(url: options.redis))
@@ -249,12 +255,12 @@ struct GatewayBench {
             let log = (try? String(contentsOfFile: worker.log, encoding: .utf8)) ?? ""
             let stopped = log.split(separator: "\n").last { $0.contains("worker stopped") }.map(String.init) ?? "(no 'worker stopped' line)"
             let entries = stopped.range(of: #"entries=\d+"#, options: .regularExpression).map { String(stopped[$0]) } ?? "entries=?"
-            print(String(format: "worker %d: exit %d, %@, peak RSS %.1f MB, CPU %.2f s during the drain (%.2f s per 1000 jobs), %.2f s in all",
+            print(String(format: "worker %d: exit %d, %@, peak RSS %.1f MB, CPU %.2f s during the drain (%.3f s per 1000 jobs), %.2f s in all",
                          index, worker.process.terminationStatus, entries, Double(finalStats[index].peakRSSKiB) / 1024,
                          statsAfterDrain[index].cpuSeconds, statsAfterDrain[index].cpuSeconds / (Double(options.jobs) / 1000 / Double(options.workers)),
                          finalStats[index].cpuSeconds))
         }
-        print(String(format: "all workers: CPU %.2f s per 1000 jobs (drain)", statsAfterDrain.map(\.cpuSeconds).reduce(0, +) / (Double(options.jobs) / 1000)))
+        print(String(format: "all workers: CPU %.3f s per 1000 jobs (drain)", statsAfterDrain.map(\.cpuSeconds).reduce(0, +) / (Double(options.jobs) / 1000)))
 
         // 4. Every job exactly once: the provider saw each phone once, the log has one `sent` per job.
         let allPhones = arrivals.map(\.0)
