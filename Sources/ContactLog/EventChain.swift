@@ -30,22 +30,32 @@ public enum EventChain {
     public static func canonical(_ values: [String?]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 + values.reduce(0) { $0 + ($1?.utf8.count ?? 0) })
-        for (name, value) in zip(columns, values) {
-            bytes += name.utf8
+        for (name, value) in zip(columnBytes, values) {
+            bytes += name
+            bytes.append(UInt8(ascii: "="))
             if let value {
-                bytes += "=\(value.utf8.count):".utf8
+                appendDecimal(value.utf8.count, to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
                 bytes += value.utf8
             } else {
-                bytes += "=-".utf8
+                bytes.append(UInt8(ascii: "-"))
             }
             bytes.append(0x0A)
         }
         return bytes
     }
 
+    static let columnBytes = columns.map { Array($0.utf8) }
+
+    static func appendDecimal(_ number: Int, to bytes: inout [UInt8]) {
+        if number >= 10 { appendDecimal(number / 10, to: &bytes) }
+        bytes.append(UInt8(ascii: "0") + UInt8(number % 10))
+    }
+
     public static func hash(previous: String, values: [String?]) -> String {
         var hasher = SHA256()
-        hasher.update(data: Array(previous.utf8))
+        var previous = previous
+        previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         hasher.update(data: canonical(values))
         return hasher.finalize().hexString
     }

@@ -127,6 +127,16 @@ public final class SQLiteContactLog: ContactLogStore {
             // Inbound replies are matched to the contacts sent SMS at that number.
             try db.execute(sql: "CREATE INDEX events_address ON events(address) WHERE address IS NOT NULL")
         }
+        migrator.registerMigration("v6-terminal-index-without-in") { db in
+            // The same rule as v1's, written as ORs: SQLite evaluates a partial index's
+            // `kind IN (five values)` by building a temporary table on every insert, which cost
+            // about 1.2 µs of every event written (found by the throughput benchmark).
+            let terminal = EventKind.allCases.filter(\.isTerminal).map { "kind = '\($0.rawValue)'" }.joined(separator: " OR ")
+            try db.execute(sql: """
+                DROP INDEX events_one_terminal;
+                CREATE UNIQUE INDEX events_one_terminal ON events(job_id) WHERE job_id IS NOT NULL AND (\(terminal));
+                """)
+        }
         return migrator
     }
 

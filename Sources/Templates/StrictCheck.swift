@@ -59,6 +59,11 @@ struct StrictChecker {
     /// first part anywhere up the stack, the rest inside that; a leading "." stays in the current object.
     static func lookup(_ name: String, in stack: [Any]) -> Any? {
         if name == "." { return stack.last }
+        if !name.utf8.contains(UInt8(ascii: ".")) {
+            // The common case: a plain name, found anywhere up the stack.
+            for object in stack.reversed() { if let value = child(of: object, name) { return value } }
+            return nil
+        }
         let parts = name.split(separator: ".").map(String.init)
         guard let first = parts.first else { return nil }
         var current: Any?
@@ -81,7 +86,7 @@ struct StrictChecker {
     static func isPresent(_ value: Any?) -> Bool {
         switch value {
         case nil: return false
-        case let text as String: return !text.trimmingSpaces().isEmpty
+        case let text as String: return text.hasNonSpace
         default: return true
         }
     }

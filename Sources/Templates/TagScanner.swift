@@ -116,9 +116,15 @@ public enum TagScanner {
 
 extension String {
     func trimmingSpaces() -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first == " " || first == "\t" || first == "\n" || first == "\r" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" || last == "\n" || last == "\r" { scalars.removeLast() }
-        return String(scalars)
+        let bytes = utf8
+        guard let first = bytes.firstIndex(where: { !Self.isSpace($0) }) else { return "" }
+        let last = bytes.lastIndex(where: { !Self.isSpace($0) })!
+        if first == bytes.startIndex && bytes.index(after: last) == bytes.endIndex { return self }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
+
+    /// Whether the text has anything but spaces, tabs and line breaks.
+    var hasNonSpace: Bool { utf8.contains { !Self.isSpace($0) } }
+
+    static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
 }

@@ -217,4 +217,13 @@ import Testing
         #expect(try await log.events(EventFilter(kinds: [.inbound])).map(\.event.contactID) == ["C-7", nil])
         #expect(try await log.verifyChain().problem == nil)
     }
+
+    @Test func hashIsPinnedToAnIndependentComputation() {
+        // The format is a contract with every log already written: computed with Python's hashlib
+        // over "0"*64 followed by name=<byte count>:<bytes> (or name=-) lines.
+        let values: [String?] = ["J-1", "C-1", nil, nil, "sent", "2026-11-24T10:00:00.000Z", "1", "sms", "payment-reminder", "firm", nil,
+                                 "twilio", "SM1", nil, "accepted by twilio as SM1", "Hola Ana, ₡12 500 vence hoy.", "+50688887777", "1-0", nil]
+        #expect(EventChain.hash(previous: EventChain.genesis, values: values) == "5959ac35ac67f7ea9cd06b4d198a89798c3d0d0171403ace41b222cebd5ce695")
+        #expect(String(decoding: EventChain.canonical(values), as: UTF8.self).hasPrefix("job_id=3:J-1\ncontact_id=3:C-1\ndebt_id=-\n"))
+    }
 }
