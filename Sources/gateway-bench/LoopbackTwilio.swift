@@ -15,11 +15,12 @@ import Glibc
 final class LoopbackTwilio: @unchecked Sendable {
     // @unchecked: `arrivals`, `count` and `refused` are guarded by `lock`; the rest is immutable.
     private let lock = NSLock()
-    private var arrivals: [(String, Int64)] = []
+    /// The raw (still form-encoded) To of each accepted message, and when it arrived.
+    private var arrivals: [([UInt8], Int64)] = []
     private var count = 0
     private var refused: [String] = []
     private let listener: Int32
-    private let path: [UInt8]
+    private let expectedRequestLine: [UInt8]
     private let authorization: [UInt8]
     let port: Int
     /// The auth token the gateways are given (as ${BENCH_TWILIO_AUTH_TOKEN}) and the fake checks.
@@ -28,10 +29,14 @@ final class LoopbackTwilio: @unchecked Sendable {
     var received: Int { lock.withLock { count } }
     /// Requests answered with an error, with the reason: a benchmark with any is not valid.
     var refusals: [String] { lock.withLock { refused } }
-    func take() -> [(String, Int64)] { lock.withLock { let a = arrivals; arrivals = []; return a } }
+    func take() -> [(String, Int64)] {
+        let raw = lock.withLock { let a = arrivals; arrivals = []; return a }
+        // "%2B5068..." → "+5068..." (decoded here, off the request path).
+        return raw.map { to, at in (String(decoding: to, as: UTF8.self).replacingOccurrences(of: "%2B", with: "+"), at) }
+    }
 
     init(accountSID: String, authToken: String) throws {
-        path = Array("/2010-04-01/Accounts/\(accountSID)/Messages.json".utf8)
+        expectedRequestLine = Array("POST /2010-04-01/Accounts/\(accountSID)/Messages.json HTTP/1.1".utf8)
         authorization = Array("Basic \(Data("\(accountSID):\(authToken)".utf8).base64EncodedString())".utf8)
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw BenchError("socket: errno \(errno)") }
@@ -101,8 +106,7 @@ final class LoopbackTwilio: @unchecked Sendable {
     private func handle(head: ArraySlice<UInt8>, body: ArraySlice<UInt8>) -> [UInt8] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let lineEnd = head.firstIndex(of: 0x0D) ?? head.endIndex
-        let requestLine = head[..<lineEnd].split(separator: 0x20)
-        guard requestLine.count == 3, requestLine[0].elementsEqual("POST".utf8), requestLine[1].elementsEqual(path) else {
+        guard head[..<lineEnd].elementsEqual(expectedRequestLine) else {
             return response("404 Not Found", #"{"code":20404,"message":"The requested resource was not found","status":404}"#,
                             refusal: "unexpected request \(String(decoding: head[..<lineEnd], as: UTF8.self))")
         }
@@ -116,9 +120,8 @@ final class LoopbackTwilio: @unchecked Sendable {
         guard let to, Self.field("From", in: body) != nil, Self.field("Body", in: body) != nil else {
             return response("400 Bad Request", #"{"code":21604,"message":"A 'To', 'From' and 'Body' are required","status":400}"#, refusal: "To, From or Body missing")
         }
-        let phone = String(decoding: to, as: UTF8.self).replacingOccurrences(of: "%2B", with: "+")
         let n = lock.withLock { () -> Int in
-            arrivals.append((phone, now))
+            arrivals.append((Array(to), now))
             count += 1
             return count
         }
