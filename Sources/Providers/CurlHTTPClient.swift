@@ -21,7 +21,7 @@ public final class CurlHTTPClient: Sendable {
 
     public func send(_ request: HTTPRequest) async throws(HTTPClientError) -> HTTPResponse {
         let result: Result<HTTPResponse, HTTPClientError> = await withCheckedContinuation { continuation in
-            engine.submit(request) { continuation.resume(returning: $0) }
+            engine.submit([(request, { @Sendable in continuation.resume(returning: $0) })])
         }
         return try result.get()
     }
@@ -121,6 +121,8 @@ private final class Transfer {
 /// `events` are only used by the curl thread; `wakeFD` is an eventfd, written from any thread.
 private final class Engine: @unchecked Sendable {
     typealias Completion = @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void
+    /// What a request gets when the client stops before or while it is sent.
+    static let shutDown = HTTPClientError(kind: .other, curlCode: -1, message: "HTTP client is shut down")
     private let lock = NSLock()
     private var pending: [(HTTPRequest, Completion)] = []
     private var stopping = false
@@ -147,17 +149,13 @@ private final class Engine: @unchecked Sendable {
         _ = gw_multi_use_epoll(events)
     }
 
-    func submit(_ request: HTTPRequest, completion: @escaping Completion) {
-        submit([(request, completion)])
-    }
-
     /// Hands requests to the curl thread, waking it once.
     func submit(_ requests: [(HTTPRequest, Completion)]) {
         lock.lock()
         if stopping {
             lock.unlock()
             for (_, completion) in requests {
-                completion(.failure(HTTPClientError(kind: .other, curlCode: -1, message: "HTTP client is shut down")))
+                completion(.failure(Self.shutDown))
             }
             return
         }
@@ -187,7 +185,7 @@ private final class Engine: @unchecked Sendable {
             if stop {
                 for transfer in active.values {
                     curl_multi_remove_handle(multi, transfer.easy)
-                    finish(transfer, .failure(HTTPClientError(kind: .other, curlCode: -1, message: "HTTP client is shut down")))
+                    finish(transfer, .failure(Self.shutDown))
                 }
                 active.removeAll()
                 for (handle, _) in idleHandles { curl_easy_cleanup(handle) }
