@@ -258,3 +258,10 @@ extension ContactLogStore {
         }
     }
 }
+
+/// A contact log that cannot be opened or used, with what to fix.
+public struct ContactLogError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -18,8 +18,30 @@ public final class SQLiteContactLog: ContactLogStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        // Several workers may open one new file at the same moment. Switching it to WAL needs the
+        // file to itself (SQLite answers "database is locked" at once, without waiting), and two
+        // migrators would both see a migration as not applied yet. So opening and migrating take
+        // turns, through an advisory lock on a file beside the log.
+        pool = try Self.exclusively(path + ".open-lock") {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+            return pool
+        }
+    }
+
+    /// Runs `body` holding flock(2) on `lockPath`; other processes (and other opens in this one)
+    /// wait for it.
+    static func exclusively<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ContactLogError("cannot open \(lockPath) (used so that workers open the contact log one at a time): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw ContactLogError("cannot lock \(lockPath): \(String(cString: strerror(errno)))") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
     }
 
     static let terminalKinds = LogSQL.terminalKinds

@@ -476,9 +476,3 @@ public final class PostgresContactLog: ContactLogStore {
         JSONValue.object(object.mapValues(JSONValue.string)).serialized
     }
 }
-
-public struct ContactLogError: Error, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}

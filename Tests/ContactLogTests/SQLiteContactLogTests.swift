@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import GRDB
+import Synchronization
 import Testing
 @testable import ContactLog
 
@@ -102,5 +103,28 @@ func event(_ job: String?, _ kind: EventKind, attempt: Int = 1, contact: String 
         _ = try await log.append([event("J1", .sent)])
         let again = try SQLiteContactLog(path: log.path)
         #expect(try await again.jobStates(["J1"])["J1"]?.terminal == .sent)
+    }
+
+    /// Several workers started together on one new log file (the 3-worker benchmark did this):
+    /// switching the file to WAL needs it to itself, and SQLite answers "database is locked" at
+    /// once instead of waiting, so every opener must wait its turn rather than exit.
+    @Test func workersOpeningOneNewFileTogetherAllOpenIt() async throws {
+        for _ in 0..<5 {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("log-\(UUID().uuidString)/contact-log.sqlite").path
+            // Real threads, all at once (the cooperative pool would run two at a time).
+            let failures = Mutex<[String]>([])
+            let done = DispatchGroup()
+            for _ in 0..<6 {
+                done.enter()
+                Thread {
+                    do { _ = try SQLiteContactLog(path: path) } catch { failures.withLock { $0.append("\(error)") } }
+                    done.leave()
+                }.start()
+            }
+            done.wait()
+            #expect(failures.withLock { $0 } == [])
+            let log = try SQLiteContactLog(path: path)
+            #expect(try await log.append([event("J1", .sent)]) == [true])
+        }
     }
 }
