@@ -61,6 +61,8 @@ let package = Package(
             "GatewayCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
+            // SQLite's C API, for binding an event's values without boxing each one.
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // The contact log in PostgreSQL (postgres-nio), for several workers on several machines.
         .target(name: "PostgresContactLog", dependencies: [

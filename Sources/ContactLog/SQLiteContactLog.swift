@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import GRDB
+import GRDBSQLite
 
 /// The contact log in SQLite (WAL), the embedded default.
 public final class SQLiteContactLog: ContactLogStore {
@@ -17,6 +18,10 @@ public final class SQLiteContactLog: ContactLogStore {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Copy the WAL back into the file every 64 MB instead of every 4 MB: index pages written
+            // over and over are copied once, not once per checkpoint (about 5% of the worker's
+            // CPU in the throughput benchmark).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
         }
         // Several workers may open one new file at the same moment. Switching it to WAL needs the
         // file to itself (SQLite answers "database is locked" at once, without waiting), and two
@@ -448,13 +453,45 @@ public final class SQLiteContactLog: ContactLogStore {
     static func insert(_ event: ContactEvent, _ db: Database, head: inout String) throws -> Bool {
         let values = EventChain.values(event)
         let hash = EventChain.hash(previous: head, values: values)
-        let statement = try db.cachedStatement(sql: insertSQL)
-        var arguments: [(any DatabaseValueConvertible)?] = values.map { $0 }
-        arguments[EventChain.attemptIndex] = event.attempt
-        try statement.execute(arguments: StatementArguments(arguments + [head, hash]))
+        // Bound through SQLite's C API: GRDB's StatementArguments boxed each of the 21 values
+        // (about 4% of the worker's CPU in the throughput benchmark).
+        let statement = try db.cachedStatement(sql: insertSQL).sqliteStatement
+        sqlite3_reset(statement)
+        for (index, value) in values.enumerated() {
+            let position = Int32(index + 1)
+            if index == EventChain.attemptIndex {
+                sqlite3_bind_int64(statement, position, Int64(event.attempt))
+            } else {
+                bindText(value, statement, position)
+            }
+        }
+        bindText(head, statement, Int32(values.count + 1))
+        bindText(hash, statement, Int32(values.count + 2))
+        let code = sqlite3_step(statement)
+        sqlite3_reset(statement)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: insertSQL)
+        }
+        sqlite3_clear_bindings(statement)
         guard db.changesCount > 0 else { return false }
         head = hash
         return true
+    }
+
+    /// Binds text (copied by SQLite), or NULL for nil. An empty string is text, not NULL.
+    private static func bindText(_ value: String?, _ statement: OpaquePointer, _ position: Int32) {
+        guard var value else {
+            sqlite3_bind_null(statement, position)
+            return
+        }
+        value.withUTF8 { bytes in
+            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+            if let base = bytes.baseAddress {
+                sqlite3_bind_text(statement, position, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
+            } else {
+                sqlite3_bind_text(statement, position, "", 0, transient)
+            }
+        }
     }
 
     /// Inserts one event at the head of the chain.
