@@ -383,16 +383,18 @@ private let headerCallback: gw_write_callback = { data, size, count, userdata in
     let length = size * count
     guard let data, let userdata else { return length }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
-        String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-    }
-    if line.hasPrefix("HTTP/") {
+    // Parsed on the bytes: Foundation's trimming cost more than the rest of the response handling.
+    let line = UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length)
+    if line.starts(with: "HTTP/".utf8) {
         // A new response (after a redirect or 100-continue): forget the previous headers.
         transfer.headers.removeAll()
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-        transfer.headers.append((name, value))
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        var start = colon + 1, end = line.endIndex
+        while start < end, isSpace(line[start]) { start += 1 }
+        while end > start, isSpace(line[end - 1]) { end -= 1 }
+        let name = String(decoding: line[..<colon].lazy.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+        transfer.headers.append((name, String(decoding: line[start..<end], as: UTF8.self)))
     }
     return length
 }
