@@ -111,12 +111,18 @@ public enum SMSEncoding {
         if asciiSeptetCount(text) != nil || scalarSeptetCount(text) != nil { return text }   // already GSM-7: nothing to replace
         // Every scalar known, none combining: replace scalar by scalar.
         if text.unicodeScalars.allSatisfy({ $0.value < 0x2100 && scalarClass[Int($0.value)] != 0 }) {
-            var out = ""
-            out.reserveCapacity(text.utf8.count)
+            var out: [UInt8] = []
+            out.reserveCapacity(text.utf8.count + 8)
             for scalar in text.unicodeScalars {
-                if scalarClass[Int(scalar.value)] == 3 { out += replacements[Character(scalar)]! } else { out.unicodeScalars.append(scalar) }
+                if scalarClass[Int(scalar.value)] == 3, let replacement = scalarReplacements[scalar.value] {
+                    out += replacement
+                } else if scalar.value < 0x80 {
+                    out.append(UInt8(scalar.value))
+                } else {
+                    out.append(contentsOf: UTF8.encode(scalar)!)
+                }
             }
-            return out
+            return String(decoding: out, as: UTF8.self)
         }
         var out = ""
         out.reserveCapacity(text.utf8.count)
@@ -131,6 +137,11 @@ public enum SMSEncoding {
         }
         return out
     }
+
+    /// `replacements` by scalar, as UTF-8 (every key is one scalar): looked up without hashing a Character.
+    static let scalarReplacements: [UInt32: [UInt8]] = Dictionary(uniqueKeysWithValues: replacements.compactMap { key, value in
+        single(key).map { ($0, Array(value.utf8)) }
+    })
 
     static let replacements: [Character: String] = [
         "á": "a", "â": "a", "ã": "a", "í": "i", "î": "i", "ï": "i", "ó": "o", "ô": "o", "õ": "o", "ú": "u", "û": "u",
