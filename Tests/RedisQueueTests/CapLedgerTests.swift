@@ -43,6 +43,34 @@ import TestSupport
         #expect(try await ledger.checkMany(checks.map { ($0.0, "other-" + $0.1) }, now: t0.addingTimeInterval(1)).allSatisfy { $0 != .reserved })
     }
 
+    /// One call checks many jobs, one after the other: a job sees the slots the jobs before it took,
+    /// exactly as separate calls would, across more jobs than one call carries.
+    @Test func manyJobsInOneCallAreCheckedInOrder() async throws {
+        let ledger = try ledger()
+        let onePerDay = { (contact: Int) in
+            CapCheck(key: "contact:C-\(contact)", ruleID: "one-a-day", limit: .cap(max: 1, window: 86_400), description: "one a day")
+        }
+        let gap = CapCheck(key: "debt:D-1", ruleID: "debt-gap", limit: .gap(3600), description: "an hour apart per debt")
+        // 300 jobs for 150 contacts: each contact's first job takes its slot, the second is blocked.
+        // Jobs 0 and 1 also share a debt gap; job 2 checks without a cap at all.
+        var items: [(checks: [CapCheck], member: String)] = (0..<300).map { n in ([onePerDay(n % 150)], "J\(n)") }
+        items[0].checks.append(gap)
+        items[1] = ([onePerDay(1000), gap], "J1")
+        items[2] = ([], "J2")
+        let results = try await ledger.checkMany(items, now: t0)
+        #expect(results[0] == .reserved)
+        #expect(results[1] == .blocked(ruleID: "debt-gap", reopensAt: t0.addingTimeInterval(3600), sentence: "an hour apart per debt"))
+        #expect(results[2] == .reserved)
+        #expect(results[3..<150].allSatisfy { $0 == .reserved })
+        #expect(results[150] == .blocked(ruleID: "one-a-day", reopensAt: t0.addingTimeInterval(86_400), sentence: "one a day"))
+        #expect(results[153...].allSatisfy { $0 == .blocked(ruleID: "one-a-day", reopensAt: t0.addingTimeInterval(86_400), sentence: "one a day") })
+        // C-1's slot is free for J151 (J1 checked another contact), and C-2's for J152 (J2 had no cap).
+        #expect(results[151] == .reserved)
+        #expect(results[152] == .reserved)
+        // Checked again (an interrupted batch), every job keeps what it had.
+        #expect(try await ledger.checkMany(items, now: t0.addingTimeInterval(1)).map { $0 == .reserved } == results.map { $0 == .reserved })
+    }
+
     @Test func checkingWithoutReservingCountsNothing() async throws {
         let ledger = try ledger()
         for n in 0..<5 { #expect(try await ledger.check([twoPerHour], member: "J\(n)", now: t0, reserve: false) == .reserved) }
