@@ -64,6 +64,8 @@ import TestSupport
         process.standardError = pipe
         process.standardOutput = pipe
         try process.run()
+        // A check that throws must not leave the gateway running after the test.
+        defer { if process.isRunning { process.terminate() } }
         try await harness.enqueue(job("PROC-1"))
         #expect(try await eventually(20) { harness.outbox().count == 1 })
         #expect(try await eventually { try await harness.pendingCount() == 0 })
