@@ -115,6 +115,29 @@ struct ProcessStats {
     }
 }
 
+/// The machine's CPU time from /proc/stat's first line, in clock ticks: busy, all, and stolen by
+/// the host (a virtual machine's neighbours; it makes runs at different times differ).
+struct MachineCPU {
+    var busy = 0.0
+    var total = 0.0
+    var steal = 0.0
+    var cores = 0
+
+    static func read() -> MachineCPU {
+        var cpu = MachineCPU()
+        cpu.cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return cpu }
+        // user nice system idle iowait irq softirq steal (guest time is already in user).
+        let ticks = line.split(separator: " ").dropFirst().prefix(8).map { Double($0) ?? 0 }
+        guard ticks.count == 8 else { return cpu }
+        cpu.total = ticks.reduce(0, +)
+        cpu.busy = cpu.total - ticks[3] - ticks[4] - ticks[7]
+        cpu.steal = ticks[7]
+        return cpu
+    }
+}
+
 func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
     guard !sorted.isEmpty else { return 0 }
     return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
@@ -193,6 +216,9 @@ struct GatewayBench {
         // 1. Drain: a backlog of N jobs, then the workers start.
         print("enqueueing \(options.jobs) jobs on \(stream)...")
         for start in stride(from: 0, to: options.jobs, by: 2000) { try await enqueue(start..<min(start + 2000, options.jobs)) }
+        let machineBefore = MachineCPU.read()
+        let redisBefore = try await Self.redisCPU(redis)
+        let benchBefore = ProcessStats.read(pid: getpid()).cpuSeconds
         let workers = try (0..<options.workers).map { index in try startGateway(options, config: work.appendingPathComponent("gateway.yml").path, index: index, work: work) }
         // However the benchmark ends, no gateway is left running.
         defer { for worker in workers where worker.process.isRunning { worker.process.terminate() } }
@@ -216,8 +242,19 @@ struct GatewayBench {
         let first = firstArrival ?? 0
         let drainSeconds = Double(lastArrival - first) / 1000
         let statsAfterDrain = workers.map { ProcessStats.read(pid: $0.process.processIdentifier) }
+        let machineAfter = MachineCPU.read()
+        let redisAfter = try await Self.redisCPU(redis)
+        let benchAfter = ProcessStats.read(pid: getpid()).cpuSeconds
         print(String(format: "drain: %d jobs in %.2f s from the first to the last provider request = %.0f jobs/s (%.2f s from process start to all acked)",
                      options.jobs, drainSeconds, Double(options.jobs) / max(drainSeconds, 0.001), drained.timeIntervalSince(started)))
+        // Where the machine's CPU went: everything shares these cores, so a job costs the sum.
+        let perThousand = Double(options.jobs) / 1000
+        let busy = machineAfter.busy - machineBefore.busy, total = machineAfter.total - machineBefore.total
+        print(String(format: "CPU s per 1000 jobs during the drain: gateway %.3f, redis %.3f, loopback provider and driver %.3f; "
+                     + "the %d cores were %.0f%% busy (%.0f%% stolen by the host)",
+                     statsAfterDrain.map(\.cpuSeconds).reduce(0, +) / perThousand, (redisAfter - redisBefore) / perThousand,
+                     (benchAfter - benchBefore) / perThousand, machineAfter.cores, 100 * busy / max(total, 1),
+                     100 * (machineAfter.steal - machineBefore.steal) / max(total, 1)))
 
         // 2. Steady: a constant offered rate, latency from XADD to the provider.
         var latencies: [Int64] = []
@@ -282,6 +319,16 @@ struct GatewayBench {
             throw BenchError("some job was sent twice, not at all, or not sent: see the counts above")
         }
         print("every job ended exactly once: \(totalJobs) sent, \(totalJobs) provider requests, \(verified) hashed events")
+    }
+
+    /// Redis's own CPU seconds (user + system), from INFO.
+    static func redisCPU(_ redis: RedisClient) async throws -> Double {
+        let info = try await redis.command(["INFO", "cpu"]).string ?? ""
+        return info.split(whereSeparator: \.isNewline).reduce(0) { sum, line in
+            let parts = line.split(separator: ":")
+            guard parts.count == 2, parts[0] == "used_cpu_user" || parts[0] == "used_cpu_sys" else { return sum }
+            return sum + (Double(parts[1]) ?? 0)
+        }
     }
 
     static func waitForAcks(_ redis: RedisClient, stream: String, total: Int) async throws {
