@@ -309,14 +309,15 @@ public struct BatchProcessor: Sendable {
         try await consumer.deadLetter(deadLetters, at: formatTimestamp(now))
         try await scheduler.schedule(deferrals)
         let written = try await store.append(Self.stamped(events, jobs: jobsByID))
-        // A `dispatching` row the database refused means another worker holds this attempt.
+        // A `dispatching` row the database refused means another worker holds this attempt. Its cap
+        // slot is not given back: the ledger's member is the job id, so the slot this batch reserved
+        // is the one the other worker's send counts on (and gives back itself if that send fails).
         var claimed: [Send] = []
         for (send, index) in zip(sends, dispatchEventIndex) {
             if written[index] {
                 claimed.append(send)
             } else {
                 summary.duplicates += 1
-                releases.append((send.capChecks, send.job.id))
             }
         }
 

@@ -185,4 +185,59 @@ func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"
         #expect(deferred == 9)
         for gateway in gateways { await gateway.shutdown() }
     }
+
+    /// Two entries of one job reach two workers at the same moment: both pass admission and both
+    /// reserve the job's cap slot (the ledger's member is the job id), and the database lets only
+    /// one claim the send. The worker refused must not give the slot back: it is the slot of the
+    /// send the other worker is making, and giving it back let the contact get one message over the cap.
+    @Test func aClaimRefusedBecauseAnotherWorkerIsSendingKeepsItsCapSlot() async throws {
+        let harness = try Harness { $0.contactRulesPath = shippedRulesPath }
+        let clock = TestClock(at("2026-12-07T14:00:00Z"))
+        let gateway = try await Gateway(configuration: harness.configuration, logger: Harness.logger, clock: { clock.now })
+        var racing = gateway.worker.processor
+        racing.store = ClaimsBetweenReads(inner: racing.store, claim: ContactEvent(
+            jobID: "TWIN-1", contactID: "C-TWIN", kind: .dispatching, at: clock.now, channel: .sms, provider: "sandbox", body: "Hola"))
+        try await racing.consumer.ensureGroup()
+        try await harness.enqueue(bogotaJob("TWIN-1", contact: "C-TWIN"))
+        let summary = try await racing.process(try await racing.consumer.readNew(count: 10, blockMilliseconds: 200))
+        #expect(summary.duplicates == 1)
+        #expect(harness.outbox().isEmpty)
+        // The other worker's send still holds sms-1-per-day for C-TWIN: the contact's next job waits.
+        try await harness.enqueue(bogotaJob("TWIN-2", contact: "C-TWIN"))
+        try await gateway.worker.processor.process(try await racing.consumer.readNew(count: 10, blockMilliseconds: 200))
+        #expect(try await harness.events(job: "TWIN-2").contains { $0.kind == .deferred })
+        #expect(harness.outbox().isEmpty)
+        await gateway.shutdown()
+    }
+}
+
+/// The contact log, with another worker's claim on a job written right after the worker read the
+/// job's state: the moment two workers race for one job.
+struct ClaimsBetweenReads: ContactLogStore {
+    let inner: any ContactLogStore
+    let claim: ContactEvent
+
+    func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
+        let states = try await inner.jobStates(jobIDs)
+        _ = try await inner.append([claim])
+        return states
+    }
+
+    func append(_ events: [ContactEvent]) async throws -> [Bool] { try await inner.append(events) }
+    func events(_ filter: EventFilter) async throws -> [StoredEvent] { try await inner.events(filter) }
+    func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] { try await inner.optOuts(contactIDs) }
+    func setOptOut(_ mark: OptOut) async throws { try await inner.setOptOut(mark) }
+    func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult { try await inner.appendReceipt(receipt) }
+    func deliveryStatus(jobID: String) async throws -> DeliveryStatus? { try await inner.deliveryStatus(jobID: jobID) }
+    func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
+        try await inner.dropPushToken(token, contactID: contactID, provider: provider, reason: reason, at: at)
+    }
+    func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> { try await inner.droppedPushTokens(tokens) }
+    func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
+        try await inner.removeOptOut(contactID: contactID, channel: channel, by: by, reason: reason, at: at)
+    }
+    func recordInbound(_ message: InboundMessage) async throws -> [String]? { try await inner.recordInbound(message) }
+    func verifyChain() async throws -> ChainReport { try await inner.verifyChain() }
+    func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport { try await inner.prune(before: cutoff, at: at, by: by) }
+    func summary(from: Date, to: Date) async throws -> LogSummary { try await inner.summary(from: from, to: to) }
 }
