@@ -1,3 +1,4 @@
+import ContactLog
 import Foundation
 import GatewayCore
 import GRDB
@@ -309,7 +310,8 @@ struct GatewayBench {
         }
         print("contact log (\(work.path)/contact-log.sqlite): " + kinds.map { "\($0.kind) \($0.events) events / \($0.jobs) jobs" }.joined(separator: ", "))
         let sent = kinds.first { $0.kind == "sent" }
-        let verified = try await log.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE hash IS NOT NULL") ?? 0 }
+        // The hash chain, every event, as `gateway audit verify` checks it.
+        let chain = try await SQLiteContactLog(path: "\(work.path)/contact-log.sqlite").verifyChain()
         await redis.shutdown()
         if !fake.refusals.isEmpty {
             throw BenchError("the fake Twilio refused \(fake.refusals.count) requests, first: \(fake.refusals[0])")
@@ -318,7 +320,8 @@ struct GatewayBench {
             || kinds.contains(where: { !["received", "dispatching", "sent"].contains($0.kind) }) {
             throw BenchError("some job was sent twice, not at all, or not sent: see the counts above")
         }
-        print("every job ended exactly once: \(totalJobs) sent, \(totalJobs) provider requests, \(verified) hashed events")
+        if let problem = chain.problem { throw BenchError("the contact log's hash chain does not verify: \(problem)") }
+        print("every job ended exactly once: \(totalJobs) sent, \(totalJobs) provider requests; hash chain verified over \(chain.checked) events")
     }
 
     /// Redis's own CPU seconds (user + system), from INFO.
