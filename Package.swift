@@ -102,7 +102,7 @@ let package = Package(
 
         // Loopback fakes and real-server helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: [
-            "RedisQueue", "Providers",
+            "RedisQueue", "Providers", "ContactLog", "GatewayCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -266,9 +266,10 @@ import TestSupport
 }
 
 /// The real SQLite store, noting how many events each read returned (what an export holds at once).
-final class PageCountingStore: ContactLogStore, @unchecked Sendable {
+final class PageCountingStore: ForwardingContactLog, @unchecked Sendable {
     // @unchecked: the counters are behind `lock`.
     let base: SQLiteContactLog
+    var inner: any ContactLogStore { base }
     private let lock = NSLock()
     private var largest = 0
     private var count = 0
@@ -282,22 +283,4 @@ final class PageCountingStore: ContactLogStore, @unchecked Sendable {
         lock.withLock { largest = max(largest, page.count); count += 1 }
         return page
     }
-
-    func append(_ events: [ContactEvent]) async throws -> [Bool] { try await base.append(events) }
-    func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] { try await base.jobStates(jobIDs) }
-    func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] { try await base.optOuts(contactIDs) }
-    func setOptOut(_ mark: OptOut) async throws { try await base.setOptOut(mark) }
-    func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult { try await base.appendReceipt(receipt) }
-    func deliveryStatus(jobID: String) async throws -> DeliveryStatus? { try await base.deliveryStatus(jobID: jobID) }
-    func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
-        try await base.dropPushToken(token, contactID: contactID, provider: provider, reason: reason, at: at)
-    }
-    func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> { try await base.droppedPushTokens(tokens) }
-    func removeOptOut(contactID: String, channel: GatewayCore.Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
-        try await base.removeOptOut(contactID: contactID, channel: channel, by: by, reason: reason, at: at)
-    }
-    func recordInbound(_ message: InboundMessage) async throws -> [String]? { try await base.recordInbound(message) }
-    func verifyChain() async throws -> ChainReport { try await base.verifyChain() }
-    func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport { try await base.prune(before: cutoff, at: at, by: by) }
-    func summary(from: Date, to: Date) async throws -> LogSummary { try await base.summary(from: from, to: to) }
 }

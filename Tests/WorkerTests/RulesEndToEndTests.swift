@@ -213,7 +213,7 @@ func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"
 
 /// The contact log, with another worker's claim on a job written right after the worker read the
 /// job's state: the moment two workers race for one job.
-struct ClaimsBetweenReads: ContactLogStore {
+struct ClaimsBetweenReads: ForwardingContactLog {
     let inner: any ContactLogStore
     let claim: ContactEvent
 
@@ -222,22 +222,4 @@ struct ClaimsBetweenReads: ContactLogStore {
         _ = try await inner.append([claim])
         return states
     }
-
-    func append(_ events: [ContactEvent]) async throws -> [Bool] { try await inner.append(events) }
-    func events(_ filter: EventFilter) async throws -> [StoredEvent] { try await inner.events(filter) }
-    func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] { try await inner.optOuts(contactIDs) }
-    func setOptOut(_ mark: OptOut) async throws { try await inner.setOptOut(mark) }
-    func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult { try await inner.appendReceipt(receipt) }
-    func deliveryStatus(jobID: String) async throws -> DeliveryStatus? { try await inner.deliveryStatus(jobID: jobID) }
-    func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
-        try await inner.dropPushToken(token, contactID: contactID, provider: provider, reason: reason, at: at)
-    }
-    func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> { try await inner.droppedPushTokens(tokens) }
-    func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
-        try await inner.removeOptOut(contactID: contactID, channel: channel, by: by, reason: reason, at: at)
-    }
-    func recordInbound(_ message: InboundMessage) async throws -> [String]? { try await inner.recordInbound(message) }
-    func verifyChain() async throws -> ChainReport { try await inner.verifyChain() }
-    func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport { try await inner.prune(before: cutoff, at: at, by: by) }
-    func summary(from: Date, to: Date) async throws -> LogSummary { try await inner.summary(from: from, to: to) }
 }
