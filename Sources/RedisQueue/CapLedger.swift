@@ -93,11 +93,9 @@ public struct CapLedger: Sendable {
     /// Many jobs' checks, in order, in one round trip (one EVALSHA per `jobsPerCall` jobs,
     /// pipelined). The result is the same as checking them one by one.
     public func checkMany(_ items: [(checks: [CapCheck], member: String)], now: Date, reserve: Bool = true) async throws -> [CapResult] {
-        var results = [CapResult?](repeating: nil, count: items.count)
-        let positions = items.indices.filter { position in
-            if items[position].checks.isEmpty { results[position] = .reserved; return false }
-            return true
-        }
+        // A job with no checks (no cap or gap applies) needs no call.
+        var results: [CapResult?] = items.map { $0.checks.isEmpty ? .reserved : nil }
+        let positions = items.indices.filter { !items[$0].checks.isEmpty }
         let chunks = stride(from: 0, to: positions.count, by: Self.jobsPerCall).map { Array(positions[$0..<min($0 + Self.jobsPerCall, positions.count)]) }
         guard !chunks.isEmpty else { return results.map { $0! } }
         let commands = chunks.map { chunk in arguments(chunk.map { items[$0] }, now: now, reserve: reserve) }
