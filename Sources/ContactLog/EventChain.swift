@@ -56,8 +56,8 @@ public enum EventChain {
         var hasher = SHA256()
         var previous = previous
         previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        hasher.update(data: canonical(values))
-        return hasher.finalize().hexString
+        canonical(values).withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize().withUnsafeBytes(hexString(of:))
     }
 
     /// Checks rows in `seq` order, starting from `anchor` (genesis, or the hash of the last event

@@ -83,16 +83,26 @@ extension JSONEncoder {
 extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal, two digits a byte (digests, signatures).
     public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(underestimatedCount * 2)
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(underestimatedCount)
+        bytes.append(contentsOf: self)
+        return bytes.withUnsafeBytes(hexString(of:))
     }
 }
+
+/// Lower-case hexadecimal of raw bytes, written straight into the string (the contact log hashes
+/// three events a job).
+public func hexString(of bytes: UnsafeRawBufferPointer) -> String {
+    String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+        for (index, byte) in bytes.enumerated() {
+            out[2 * index] = hexDigits[Int(byte >> 4)]
+            out[2 * index + 1] = hexDigits[Int(byte & 0x0F)]
+        }
+        return bytes.count * 2
+    }
+}
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 extension JSONValue {
     /// Compact JSON with sorted keys and unescaped slashes, byte for byte what
