@@ -76,7 +76,10 @@ public struct TemplateCatalog: Sendable {
     public let directory: String
     public let tonePolicy: TonePolicy
     let templates: [String: TemplateEntry]
+    /// The partials for HTML parts (variables escaped) and for text parts (nothing escaped):
+    /// swift-mustache renders a partial as HTML whatever includes it, so each is registered twice.
     let library: MustacheLibrary
+    let textLibrary: MustacheLibrary
     let checker: StrictChecker
 
     public var templateNames: [String] { templates.keys.sorted() }
@@ -108,6 +111,7 @@ public struct TemplateCatalog: Sendable {
         }
         tonePolicy = try TonePolicyFile.load(path: (directory as NSString).appendingPathComponent("tones.yml"))
         var library = MustacheLibrary()
+        var textLibrary = MustacheLibrary()
         var partials: [String: (file: String, nodes: [TemplateNode])] = [:]
         let partialsDir = (directory as NSString).appendingPathComponent("_partials")
         if fm.fileExists(atPath: partialsDir) {
@@ -119,6 +123,7 @@ public struct TemplateCatalog: Sendable {
                 let (template, nodes) = try Self.parse(trimmed, relative: relative, startLine: 1, textMode: false)
                 let name = String(file.dropLast(".mustache".count))
                 library.register(template, named: name)
+                textLibrary.register(try Self.textPartial(trimmed, relative: relative), named: name)
                 partials[name] = (relative, nodes)
             }
         }
@@ -146,6 +151,7 @@ public struct TemplateCatalog: Sendable {
         }
         self.templates = templates
         self.library = library
+        self.textLibrary = textLibrary
         self.checker = StrictChecker(partials: partials)
     }
 
@@ -221,6 +227,16 @@ public struct TemplateCatalog: Sendable {
             // Plain-text parts must never be HTML-escaped ("&amp;" would reach the phone); HTML parts are.
             let source = textMode ? "{{% CONTENT_TYPE: TEXT}}" + text : text
             return (try MustacheTemplate(string: source), nodes)
+        } catch {
+            throw TemplateLoadError(file: relative, message: "does not parse: \(error)")
+        }
+    }
+
+    /// A partial for text parts. The pragma stands on a line of its own, which the parser drops
+    /// whole, so the partial's first line is read exactly as in the HTML version.
+    static func textPartial(_ text: String, relative: String) throws(TemplateLoadError) -> MustacheTemplate {
+        do {
+            return try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}\n" + text)
         } catch {
             throw TemplateLoadError(file: relative, message: "does not parse: \(error)")
         }
@@ -326,7 +342,7 @@ public struct TemplateCatalog: Sendable {
             throw RenderError(code: "missing_variable", message: "the job lacks " + missing.map(\.description).joined(separator: ", "))
         }
         func text(_ part: MessagePart) -> String? {
-            variant.parts[part].map { $0.template.render(context, library: library).trimmingSpaces() }
+            variant.parts[part].map { $0.template.render(context, library: part == .html ? library : textLibrary).trimmingSpaces() }
         }
         var body = text(channel == .email ? .text : .body) ?? ""
         let subject = text(channel == .email ? .subject : .title)

@@ -123,6 +123,34 @@ let repositoryTemplates = URL(fileURLWithPath: #filePath).deletingLastPathCompon
         }
     }
 
+    /// swift-mustache renders every partial as HTML, whatever the part including it: a name like
+    /// "O'Brien" in a partial reached SMS as "O&#39;Brien". Text parts and their partials are plain
+    /// text; HTML parts and their partials are escaped.
+    @Test func partialsInTextPartsAreNotHTMLEscapedEither() throws {
+        let dir = try templatesFolder([
+            "t/sms.mustache": "{{> footer}}",
+            "t/email.mustache": "--- subject\n{{> footer}}\n--- text\n{{> footer}}\n--- html\n<p>{{> footer}}</p>\n",
+            "_partials/footer.mustache": "{{name}}: {{{raw}}}",
+        ])
+        let catalog = try TemplateCatalog(directory: dir)
+        let context: [String: Any] = ["name": "Ana O'Brien & Co <x>", "raw": "<b>&</b>"]
+        #expect(try render(catalog, context).body == "Ana O'Brien & Co <x>: <b>&</b>")
+        let email = try catalog.render(template: "t", channel: .email, tone: "neutral", locale: "es-CR", defaultLocale: "es-CR", context: context)
+        #expect(email.subject == "Ana O'Brien & Co <x>: <b>&</b>")
+        #expect(email.body == "Ana O'Brien & Co <x>: <b>&</b>")
+        #expect(email.html == "<p>Ana O&#39;Brien &amp; Co &lt;x&gt;: <b>&</b></p>")
+
+        // Whitespace comes out the same from both versions of a partial, standalone tags included.
+        let layout = try templatesFolder([
+            "t/email.mustache": "--- subject\nS\n--- text\n[{{> block}}]\n--- html\n[{{> block}}]\n",
+            "_partials/block.mustache": "{{#show}}\n  line one\n{{/show}}\n{{! note }}\nline two\n",
+        ])
+        let laidOut = try TemplateCatalog(directory: layout).render(template: "t", channel: .email, tone: "neutral", locale: nil,
+                                                                    defaultLocale: "es-CR", context: ["show": true])
+        #expect(laidOut.body == laidOut.html)
+        #expect(laidOut.body == "[  line one\nline two]")
+    }
+
     @Test func aMissingPartialIsAnErrorNotAnEmptyString() throws {
         let dir = try templatesFolder(["t/sms.mustache": "Hola {{name}}. {{> nowhere}}"])
         let catalog = try TemplateCatalog(directory: dir)
