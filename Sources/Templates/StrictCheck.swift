@@ -80,7 +80,14 @@ struct StrictChecker {
 
     /// Dictionaries and helper objects both answer as MustacheParent, as they do when rendering.
     static func child(of object: Any?, _ name: String) -> Any? {
-        (object as? MustacheParent)?.child(named: name)
+        // The context's own types first: a cast to a protocol is a search, to a type a comparison.
+        switch object {
+        case let dictionary as [String: Any]: dictionary[name]
+        case let money as MoneyHelper: money.child(named: name)
+        case let date as DateHelper: date.child(named: name)
+        case let parent as MustacheParent: parent.child(named: name)
+        default: nil
+        }
     }
 
     static func isPresent(_ value: Any?) -> Bool {

@@ -36,6 +36,8 @@ struct Part: Sendable {
     /// The file line the part's text starts on.
     var startLine: Int
     var template: MustacheTemplate
+    /// The same part, flattened, when it is only text, variables and inline partials.
+    var flat: FlatTemplate?
     var nodes: [TemplateNode]
     var partials: [String]
 }
@@ -113,6 +115,7 @@ public struct TemplateCatalog: Sendable {
         var library = MustacheLibrary()
         var textLibrary = MustacheLibrary()
         var partials: [String: (file: String, nodes: [TemplateNode])] = [:]
+        var partialSources: [String: String] = [:]
         let partialsDir = (directory as NSString).appendingPathComponent("_partials")
         if fm.fileExists(atPath: partialsDir) {
             for file in ((try? fm.contentsOfDirectory(atPath: partialsDir)) ?? []).sorted() where file.hasSuffix(".mustache") {
@@ -124,6 +127,7 @@ public struct TemplateCatalog: Sendable {
                 let name = String(file.dropLast(".mustache".count))
                 library.register(template, named: name)
                 textLibrary.register(try Self.textPartial(trimmed, relative: relative), named: name)
+                partialSources[name] = trimmed
                 partials[name] = (relative, nodes)
             }
         }
@@ -143,7 +147,7 @@ public struct TemplateCatalog: Sendable {
                     throw TemplateLoadError(file: relative, message: "another file already covers \(channel.rawValue), tone \(tone ?? "neutral"), locale \(locale ?? "none") (a file without a tone is neutral)")
                 }
                 let text = try Self.read((path as NSString).appendingPathComponent(file), relative: relative)
-                let parts = try Self.parts(of: text, channel: channel, relative: relative)
+                let parts = try Self.parts(of: text, channel: channel, relative: relative, partials: partialSources)
                 variants.append(Variant(channel: channel, tone: tone, locale: locale, file: relative, parts: parts))
             }
             let sample = (path as NSString).appendingPathComponent("sample.json")
@@ -182,7 +186,7 @@ public struct TemplateCatalog: Sendable {
 
     /// Splits a variant file into its parts. A line `--- <part>` starts a part; an SMS file may
     /// be plain text. Each part must be there once; line numbers stay those of the file.
-    static func parts(of text: String, channel: Channel, relative: String) throws(TemplateLoadError) -> [MessagePart: Part] {
+    static func parts(of text: String, channel: Channel, relative: String, partials: [String: String] = [:]) throws(TemplateLoadError) -> [MessagePart: Part] {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let required = MessagePart.required(for: channel)
         var sections: [(name: MessagePart, startLine: Int, lines: [Substring])] = []
@@ -210,7 +214,9 @@ public struct TemplateCatalog: Sendable {
         for section in sections {
             let source = section.lines.joined(separator: "\n")
             let (template, nodes) = try parse(source, relative: relative, startLine: section.startLine, textMode: section.name != .html)
-            parts[section.name] = Part(name: section.name, startLine: section.startLine, template: template, nodes: nodes, partials: partialNames(nodes))
+            parts[section.name] = Part(name: section.name, startLine: section.startLine, template: template,
+                                       flat: FlatTemplate.flatten(source, html: section.name == .html, partials: partials),
+                                       nodes: nodes, partials: partialNames(nodes))
         }
         for part in required where parts[part] == nil {
             throw TemplateLoadError(file: relative, message: "part \(part.rawValue) is missing; \(channel.rawValue) files need " + required.map { "--- \($0.rawValue)" }.joined(separator: ", "))
@@ -342,7 +348,9 @@ public struct TemplateCatalog: Sendable {
             throw RenderError(code: "missing_variable", message: "the job lacks " + missing.map(\.description).joined(separator: ", "))
         }
         func text(_ part: MessagePart) -> String? {
-            variant.parts[part].map { $0.template.render(context, library: part == .html ? library : textLibrary).trimmingSpaces() }
+            variant.parts[part].map { parsed in
+                (parsed.flat?.render(context) ?? parsed.template.render(context, library: part == .html ? library : textLibrary)).trimmingSpaces()
+            }
         }
         var body = text(channel == .email ? .text : .body) ?? ""
         let subject = text(channel == .email ? .subject : .title)
