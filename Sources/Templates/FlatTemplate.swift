@@ -17,6 +17,37 @@ struct FlatTemplate: Sendable {
     }
 
     let segments: [Segment]
+    /// Each variable segment's name and where it is written, in order, for the strict check.
+    var variables: [MissingVariable] = []
+
+    /// The flat form of a part, with its variables' places from the tag scan (`nodes`, and the
+    /// partials' own), or nil when the part is not flat.
+    static func make(_ text: String, html: Bool, file: String, nodes: [TemplateNode], partials: [String: PartialSource]) -> FlatTemplate? {
+        guard var flat = flatten(text, html: html, partials: partials.mapValues(\.text)),
+              let variables = places(nodes, file: file, partials: partials) else { return nil }
+        // Both walks read the same tags in the same order; if they ever disagree, stay with swift-mustache.
+        guard variables.count == flat.segments.count(where: { if case .variable = $0 { true } else { false } }) else { return nil }
+        flat.variables = variables
+        return flat
+    }
+
+    /// Every variable tag in document order, partials expanded, as the strict check names them.
+    static func places(_ nodes: [TemplateNode], file: String, partials: [String: PartialSource], depth: Int = 0) -> [MissingVariable]? {
+        var found: [MissingVariable] = []
+        for node in nodes {
+            switch node {
+            case .variable(let name, let line, let column):
+                found.append(MissingVariable(name: name, location: "\(file):\(line):\(column)"))
+            case .partial(let name, _, _):
+                guard depth < 8, let partial = partials[name],
+                      let inner = places(partial.nodes, file: partial.file, partials: partials, depth: depth + 1) else { return nil }
+                found += inner
+            case .section:
+                return nil
+            }
+        }
+        return found
+    }
 
     /// Flattens `text`, inlining the partials it names (from `partials`, by name, as written in
     /// their files without the trailing newline). `html`: variables are escaped, as in an HTML part.
@@ -104,16 +135,20 @@ struct FlatTemplate: Sendable {
         return nil
     }
 
-    /// Renders against the context swift-mustache would get. Nil when a value is something other
-    /// than text (a number is text here; a list or a yes/no is not): the caller then renders with
-    /// swift-mustache, which prints those its own way.
-    func render(_ context: [String: Any]) -> String? {
+    /// Renders against the context swift-mustache would get, and lists the variables that are
+    /// missing or blank (what the strict check would list). Nil when a value is something other than
+    /// text (a number is text here; a list or a yes/no is not): the caller then checks and renders
+    /// the usual way, and swift-mustache prints those its own way.
+    func render(_ context: [String: Any]) -> (text: String, missing: [MissingVariable])? {
         var out = ""
+        var missing: [MissingVariable] = []
+        var variable = 0
         for segment in segments {
             switch segment {
             case .text(let text):
                 out += text
             case .variable(let path, let escape):
+                defer { variable += 1 }
                 var value: Any? = context
                 for name in path {
                     switch value {
@@ -125,13 +160,17 @@ struct FlatTemplate: Sendable {
                     }
                 }
                 switch value {
-                case let text as String: out += escape ? Self.htmlEscape(text) : text
-                case nil: break
-                default: return nil
+                case let text as String:
+                    if !text.hasNonSpace, variable < variables.count { missing.append(variables[variable]) }
+                    out += escape ? Self.htmlEscape(text) : text
+                case nil:
+                    if variable < variables.count { missing.append(variables[variable]) }
+                default:
+                    return nil
                 }
             }
         }
-        return out
+        return (out, missing)
     }
 
     /// swift-mustache's HTML escaping: the five characters, compared as whole Characters.

@@ -42,6 +42,14 @@ struct Part: Sendable {
     var partials: [String]
 }
 
+/// A partial as loaded: its path relative to templates/, its text (without the file's trailing
+/// newline) and its tags.
+struct PartialSource: Sendable {
+    var file: String
+    var text: String
+    var nodes: [TemplateNode]
+}
+
 /// One file `templates/<template>/<channel>[.<tone>][.<locale>].mustache`.
 struct Variant: Sendable {
     var channel: Channel
@@ -115,7 +123,7 @@ public struct TemplateCatalog: Sendable {
         var library = MustacheLibrary()
         var textLibrary = MustacheLibrary()
         var partials: [String: (file: String, nodes: [TemplateNode])] = [:]
-        var partialSources: [String: String] = [:]
+        var partialSources: [String: PartialSource] = [:]
         let partialsDir = (directory as NSString).appendingPathComponent("_partials")
         if fm.fileExists(atPath: partialsDir) {
             for file in ((try? fm.contentsOfDirectory(atPath: partialsDir)) ?? []).sorted() where file.hasSuffix(".mustache") {
@@ -127,7 +135,7 @@ public struct TemplateCatalog: Sendable {
                 let name = String(file.dropLast(".mustache".count))
                 library.register(template, named: name)
                 textLibrary.register(try Self.textPartial(trimmed, relative: relative), named: name)
-                partialSources[name] = trimmed
+                partialSources[name] = PartialSource(file: relative, text: trimmed, nodes: nodes)
                 partials[name] = (relative, nodes)
             }
         }
@@ -186,7 +194,7 @@ public struct TemplateCatalog: Sendable {
 
     /// Splits a variant file into its parts. A line `--- <part>` starts a part; an SMS file may
     /// be plain text. Each part must be there once; line numbers stay those of the file.
-    static func parts(of text: String, channel: Channel, relative: String, partials: [String: String] = [:]) throws(TemplateLoadError) -> [MessagePart: Part] {
+    static func parts(of text: String, channel: Channel, relative: String, partials: [String: PartialSource] = [:]) throws(TemplateLoadError) -> [MessagePart: Part] {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let required = MessagePart.required(for: channel)
         var sections: [(name: MessagePart, startLine: Int, lines: [Substring])] = []
@@ -215,7 +223,7 @@ public struct TemplateCatalog: Sendable {
             let source = section.lines.joined(separator: "\n")
             let (template, nodes) = try parse(source, relative: relative, startLine: section.startLine, textMode: section.name != .html)
             parts[section.name] = Part(name: section.name, startLine: section.startLine, template: template,
-                                       flat: FlatTemplate.flatten(source, html: section.name == .html, partials: partials),
+                                       flat: FlatTemplate.make(source, html: section.name == .html, file: relative, nodes: nodes, partials: partials),
                                        nodes: nodes, partials: partialNames(nodes))
         }
         for part in required where parts[part] == nil {
@@ -340,18 +348,24 @@ public struct TemplateCatalog: Sendable {
 
     func render(_ variant: Variant, settings: TemplateSettings, template name: String, context: [String: Any]) throws(RenderError) -> RenderedMessage {
         let channel = variant.channel
+        // Every part is rendered and checked; a flat part is checked as it is rendered, the others
+        // by the strict checker. Nothing is returned if any variable is missing.
         var missing: [MissingVariable] = []
+        var rendered: [MessagePart: String] = [:]
         for part in MessagePart.allCases {
-            if let parsed = variant.parts[part] { missing += checker.missing(in: parsed.nodes, file: variant.file, context: context) }
+            guard let parsed = variant.parts[part] else { continue }
+            if let (text, lacking) = parsed.flat?.render(context) {
+                rendered[part] = text
+                missing += lacking
+            } else {
+                missing += checker.missing(in: parsed.nodes, file: variant.file, context: context)
+                rendered[part] = parsed.template.render(context, library: part == .html ? library : textLibrary)
+            }
         }
         if !missing.isEmpty {
             throw RenderError(code: "missing_variable", message: "the job lacks " + missing.map(\.description).joined(separator: ", "))
         }
-        func text(_ part: MessagePart) -> String? {
-            variant.parts[part].map { parsed in
-                (parsed.flat?.render(context) ?? parsed.template.render(context, library: part == .html ? library : textLibrary)).trimmingSpaces()
-            }
-        }
+        func text(_ part: MessagePart) -> String? { rendered[part]?.trimmingSpaces() }
         var body = text(channel == .email ? .text : .body) ?? ""
         let subject = text(channel == .email ? .subject : .title)
         guard !body.isEmpty, subject.map({ !$0.isEmpty }) ?? true else {

@@ -30,7 +30,8 @@ import Testing
                         guard let flat = part.flat else { continue }
                         flatParts += 1
                         let expected = part.template.render(context, library: kind == .html ? catalog.library : catalog.textLibrary)
-                        #expect(flat.render(context) == expected, "\(variant.file) \(kind) \(locale)")
+                        #expect(flat.render(context)?.text == expected, "\(variant.file) \(kind) \(locale)")
+                        #expect(flat.render(context)?.missing == catalog.checker.missing(in: part.nodes, file: variant.file, context: context))
                     }
                 }
             }
@@ -69,9 +70,17 @@ import Testing
                 "flag": true,
                 "list": ["a", "b"],
             ]
-            guard let flat = FlatTemplate.flatten(text, html: html, partials: partials), let rendered = flat.render(context) else { continue }
-            // What swift-mustache cannot parse never loads (the catalog refuses the file), so never renders.
-            guard let expected = try? mustache(text, html: html, partials: partials, context: context) else { continue }
+            // What swift-mustache or the tag scan cannot parse never loads (the catalog refuses the file), so never renders.
+            guard let expected = try? mustache(text, html: html, partials: partials, context: context),
+                  let nodes = try? TagScanner.scan(text),
+                  let p1 = try? TagScanner.scan(partials["p1"]!), let p2 = try? TagScanner.scan(partials["p2"]!) else { continue }
+            let sources = ["p1": PartialSource(file: "_partials/p1.mustache", text: partials["p1"]!, nodes: p1),
+                           "p2": PartialSource(file: "_partials/p2.mustache", text: partials["p2"]!, nodes: p2)]
+            guard let flat = FlatTemplate.make(text, html: html, file: "t/sms.mustache", nodes: nodes, partials: sources),
+                  let (rendered, missing) = flat.render(context) else { continue }
+            // The check made while rendering names what the strict checker names, in the same order.
+            let checker = StrictChecker(partials: sources.mapValues { ($0.file, $0.nodes) })
+            #expect(missing == checker.missing(in: nodes, file: "t/sms.mustache", context: context), "\(text.debugDescription) with \(partials)")
             compared += 1
             // A part is trimmed once rendered (TemplateCatalog.render); what the partials inside it
             // render is compared exactly.
@@ -86,6 +95,6 @@ import Testing
             #expect(FlatTemplate.flatten(text, html: false, partials: ["p1": "P"]) == nil, "\(text.debugDescription)")
         }
         #expect(FlatTemplate.flatten("a {{> p1}} b", html: false, partials: ["p1": "{{#x}}{{/x}}"]) == nil)
-        #expect(FlatTemplate.flatten("a {{> p1}} b", html: false, partials: ["p1": "P"])?.render([:]) == "a P b")
+        #expect(FlatTemplate.flatten("a {{> p1}} b", html: false, partials: ["p1": "P"])?.render([:])?.text == "a P b")
     }
 }
