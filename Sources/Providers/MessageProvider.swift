@@ -64,23 +64,43 @@ public enum FormEncoding {
     }
 
     static func encode(_ fields: [(String, String)]) -> String {
-        fields.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+        String(decoding: encodeBytes(fields), as: UTF8.self)
+    }
+
+    /// `name=value&...`, escaped, straight into the bytes of a request body.
+    static func encodeBytes(_ fields: [(String, String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(fields.reduce(16) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 })
+        for (index, (name, value)) in fields.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: "&")) }
+            appendEscaped(name, to: &out)
+            out.append(UInt8(ascii: "="))
+            appendEscaped(value, to: &out)
+        }
+        return out
     }
 
     public static func escape(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 16)
+        appendEscaped(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+    static func appendEscaped(_ text: String, to out: inout [UInt8]) {
         for byte in text.utf8 {
             if unreservedTable[Int(byte)] {
                 out.append(byte)
             } else if byte == UInt8(ascii: " ") {
                 out.append(UInt8(ascii: "+"))
             } else {
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                out.append(UInt8(ascii: "%"))
+                out.append(upperHex[Int(byte >> 4)])
+                out.append(upperHex[Int(byte & 0x0F)])
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static let unreservedTable: [Bool] = (0..<256).map { unreserved.contains(UInt8($0)) }

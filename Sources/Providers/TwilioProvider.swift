@@ -38,13 +38,12 @@ public struct TwilioProvider: MessageProvider {
         self.name = name
         self.configuration = configuration
         self.client = client
-    }
-
-    var messagesURL: String {
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
-        return "\(base)/2010-04-01/Accounts/\(FormEncoding.escape(configuration.accountSID))/Messages.json"
+        messagesURL = "\(base)/2010-04-01/Accounts/\(FormEncoding.escape(configuration.accountSID))/Messages.json"
     }
+
+    let messagesURL: String
 
     func request(for message: OutboundMessage) -> HTTPRequest {
         var fields: [(String, String)] = [("To", message.to)]
@@ -58,7 +57,7 @@ public struct TwilioProvider: MessageProvider {
         return HTTPRequest(
             method: "POST", url: messagesURL,
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-            body: Array(FormEncoding.encode(fields).utf8),
+            body: FormEncoding.encodeBytes(fields),
             basicAuth: (configuration.accountSID, configuration.authToken),
             timeout: configuration.timeout)
     }
