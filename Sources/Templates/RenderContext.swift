@@ -9,8 +9,9 @@ import Mustache
 /// A helper whose input is missing or unusable has no value, so strict rendering refuses the job.
 public enum RenderContext {
     public static func make(for job: Job, locale: String, category: Category) -> [String: Any] {
-        var root: [String: Any] = [:]
-        var scalars: [String: String] = [:]
+        // Sized up front: growing a dictionary rehashes it.
+        var root = [String: Any](minimumCapacity: job.data.count + 4)
+        var scalars = [String: String](minimumCapacity: job.data.count)
         for (key, value) in job.data {
             if let converted = convert(value) { root[key] = converted }
             if let text = value.scalarText { scalars[key] = text }
