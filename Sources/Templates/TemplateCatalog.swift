@@ -122,7 +122,6 @@ public struct TemplateCatalog: Sendable {
         tonePolicy = try TonePolicyFile.load(path: (directory as NSString).appendingPathComponent("tones.yml"))
         var library = MustacheLibrary()
         var textLibrary = MustacheLibrary()
-        var partials: [String: (file: String, nodes: [TemplateNode])] = [:]
         var partialSources: [String: PartialSource] = [:]
         let partialsDir = (directory as NSString).appendingPathComponent("_partials")
         if fm.fileExists(atPath: partialsDir) {
@@ -136,7 +135,6 @@ public struct TemplateCatalog: Sendable {
                 library.register(template, named: name)
                 textLibrary.register(try Self.textPartial(trimmed, relative: relative), named: name)
                 partialSources[name] = PartialSource(file: relative, text: trimmed, nodes: nodes)
-                partials[name] = (relative, nodes)
             }
         }
         var templates: [String: TemplateEntry] = [:]
@@ -164,7 +162,7 @@ public struct TemplateCatalog: Sendable {
         self.templates = templates
         self.library = library
         self.textLibrary = textLibrary
-        self.checker = StrictChecker(partials: partials)
+        self.checker = StrictChecker(partials: partialSources.mapValues { ($0.file, $0.nodes) })
     }
 
     static func read(_ path: String, relative: String) throws(TemplateLoadError) -> String {
