@@ -220,10 +220,13 @@ private final class Engine: @unchecked Sendable {
     private func start(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
         let easy: UnsafeMutableRawPointer
         let shape = HandleShape(request)
+        // Same shape: the handle keeps the options the shape decides, and every option that varies
+        // within a shape is set again below, so neither a reset nor setting those again is needed.
+        // (Mail is always reset: its options vary more, and it is rare.)
+        var sameShape = false
         if !shape.mail, let index = idleHandles.lastIndex(where: { $0.shape == shape }) {
-            // Same shape: every option the last request set is set again below, so no reset is needed.
-            // (Mail is always reset: its options vary more, and it is rare.)
             easy = idleHandles.remove(at: index).handle
+            sameShape = true
         } else if let (reused, _) = idleHandles.popLast() {
             curl_easy_reset(reused)
             easy = reused
@@ -238,18 +241,20 @@ private final class Engine: @unchecked Sendable {
         var code = CURLE_OK
         func set(_ result: CURLcode) { if result != CURLE_OK, code == CURLE_OK { code = result } }
         set(gw_easy_setopt_string(easy, CURLOPT_URL, request.url))
-        // Only the protocols the request is for: a mistyped URL must never read a file or talk to another service.
-        set(gw_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.mail == nil ? "http,https" : "smtp,smtps"))
-        if let ca = request.caFile { set(gw_easy_setopt_string(easy, CURLOPT_CAINFO, ca)) }
-        set(gw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         set(gw_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000)))
         set(gw_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000)))
-        set(gw_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
-        set(gw_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
-        set(gw_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, bodyCallback))
         set(gw_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, userdata))
-        set(gw_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, headerCallback))
         set(gw_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userdata))
+        if !sameShape {
+            // Only the protocols the request is for: a mistyped URL must never read a file or talk to another service.
+            set(gw_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.mail == nil ? "http,https" : "smtp,smtps"))
+            if let ca = request.caFile { set(gw_easy_setopt_string(easy, CURLOPT_CAINFO, ca)) }
+            set(gw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
+            set(gw_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
+            set(gw_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+            set(gw_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, bodyCallback))
+            set(gw_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, headerCallback))
+        }
         if let mail = request.mail {
             set(gw_easy_setopt_string(easy, CURLOPT_MAIL_FROM, "<\(mail.from)>"))
             var recipients: UnsafeMutablePointer<curl_slist>?
@@ -275,6 +280,8 @@ private final class Engine: @unchecked Sendable {
             return
         }
         switch request.method {
+        case _ where sameShape:
+            break
         case "GET":
             set(gw_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
         case "POST":
@@ -291,7 +298,7 @@ private final class Engine: @unchecked Sendable {
                 set(gw_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer ?? withUnsafeMutablePointer(to: &empty) { UnsafeMutableRawPointer($0) }))
             }
         }
-        if let auth = request.basicAuth {
+        if !sameShape, let auth = request.basicAuth {
             // CURLAUTH_BASIC is a macro Swift cannot import: 1 << 0.
             set(gw_easy_setopt_long(easy, CURLOPT_HTTPAUTH, 1))
             set(gw_easy_setopt_string(easy, CURLOPT_USERNAME, auth.user))
