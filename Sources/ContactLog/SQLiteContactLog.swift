@@ -285,10 +285,7 @@ public final class SQLiteContactLog: ContactLogStore {
             try db.execute(sql: "INSERT INTO chain_anchors (through_seq, hash, cutoff, removed, pruned_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [through, anchor, cutoffText, removed, formatTimestamp(at)])
             var head = try Self.head(db)
-            try Self.insert(ContactEvent(jobID: nil, contactID: nil, kind: .pruned, at: at, reason: "retention",
-                                         detail: "\(by) removed \(removed) events from before \(cutoffText) (through event \(through)); the chain continues from anchor \(anchor.prefix(12))…",
-                                         data: Self.json(["by": by, "cutoff": cutoffText, "through_seq": String(through), "removed": String(removed), "anchor": anchor])),
-                            db, head: &head)
+            try Self.insert(.pruned(removed: removed, cutoff: cutoffText, through: through, anchor: anchor, at: at, by: by), db, head: &head)
             return PruneReport(removed: removed, cutoff: cutoff, throughSeq: through)
         }
     }
@@ -351,9 +348,7 @@ public final class SQLiteContactLog: ContactLogStore {
             ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
                 set_at = excluded.set_at, reason = excluded.reason
             """, arguments: [mark.contactID, mark.channel?.rawValue ?? "*", mark.kind.rawValue, mark.setBy, formatTimestamp(mark.setAt), mark.reason])
-        let event = ContactEvent(jobID: nil, contactID: mark.contactID, kind: .optOut, at: mark.setAt, channel: mark.channel,
-                                 reason: mark.kind.rawValue, detail: mark.sentence, data: Self.json(["set_by": mark.setBy]))
-        try insert(event, db, head: &head)
+        try insert(.optOutSet(mark), db, head: &head)
     }
 
     public func recordInbound(_ message: InboundMessage) async throws -> [String]? {
@@ -378,9 +373,7 @@ public final class SQLiteContactLog: ContactLogStore {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM opt_outs WHERE contact_id = ? AND channel = ?", arguments: [contactID, channel?.rawValue ?? "*"])
             guard db.changesCount > 0 else { return false }
-            let detail = "opt-out (\(channel?.rawValue ?? "all channels")) taken back by \(by) at \(formatTimestamp(at))" + (reason.map { ": \($0)" } ?? "")
-            try Self.insert(ContactEvent(jobID: nil, contactID: contactID, kind: .optIn, at: at, channel: channel, reason: "opt_in",
-                                         detail: detail, data: Self.json(["set_by": by])), db)
+            try Self.insert(.optOutRemoved(contactID: contactID, channel: channel, by: by, reason: reason, at: at), db)
             return true
         }
     }
@@ -390,9 +383,7 @@ public final class SQLiteContactLog: ContactLogStore {
             try db.execute(sql: "INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                            arguments: [token, contactID, provider, reason, formatTimestamp(at)])
             guard db.changesCount > 0 else { return }
-            try Self.insert(ContactEvent(jobID: nil, contactID: contactID, kind: .tokenDropped, at: at, channel: .push, provider: provider,
-                                         reason: reason, detail: "\(provider) says the push token is no longer registered; it will not be used again",
-                                         address: token), db)
+            try Self.insert(.tokenDropped(token, contactID: contactID, provider: provider, reason: reason, at: at), db)
         }
     }
 
@@ -415,33 +406,21 @@ public final class SQLiteContactLog: ContactLogStore {
                 SELECT job_id, contact_id, channel, attempt FROM events
                 WHERE provider = ? AND provider_message_id = ? AND kind = 'sent' ORDER BY seq LIMIT 1
                 """, arguments: [receipt.provider, receipt.messageID])
-            var event = ContactEvent(jobID: sent?["job_id"], contactID: sent?["contact_id"], kind: .receipt, at: receipt.at,
-                                     attempt: sent?["attempt"] ?? 1, channel: (sent?["channel"] as String?).flatMap(Channel.init(rawValue:)),
-                                     provider: receipt.provider, providerMessageID: receipt.messageID, reason: receipt.status.rawValue,
-                                     detail: "\(receipt.provider) reported \(receipt.providerStatus)" + (receipt.errorCode.map { " (error \($0))" } ?? ""),
-                                     data: receipt.raw)
-            guard let jobID = sent?["job_id"] as String? else {
+            guard let sent, let jobID = sent["job_id"] as String? else {
                 // Kept for review: a report for a message this log does not know.
-                let seen = try Bool.fetchOne(db, sql: """
+                let kept = try Bool.fetchOne(db, sql: """
                     SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = ? AND provider_message_id = ? AND reason = ?)
                     """, arguments: [receipt.provider, receipt.messageID, receipt.status.rawValue]) ?? false
-                if !seen {
-                    event.detail = (event.detail ?? "") + "; no sent message has this id (kept for review)"
-                    try Self.insert(event, db)
-                }
+                if let event = receipt.unmatchedEvent(alreadyKept: kept) { try Self.insert(event, db) }
                 return .unmatched
             }
+            let target = ReceiptTarget(jobID: jobID, contactID: sent["contact_id"], channel: (sent["channel"] as String?).flatMap(Channel.init(rawValue:)),
+                                       attempt: sent["attempt"] ?? 1)
             let earlier = try String.fetchAll(db, sql: "SELECT reason FROM events WHERE job_id = ? AND kind = 'receipt'", arguments: [jobID])
                 .compactMap(DeliveryStatus.init(rawValue:))
-            if earlier.contains(receipt.status) { return .duplicate }
-            let current = earlier.max { $0.rank < $1.rank }
-            if let current, current.rank > receipt.status.rank {
-                event.detail = (event.detail ?? "") + "; arrived after \(current.rawValue), which stays the current status"
-                try Self.insert(event, db)
-                return .late(jobID: jobID, current: current)
-            }
-            try Self.insert(event, db)
-            return .recorded(jobID: jobID)
+            let (event, result) = receipt.recording(for: target, earlier: earlier)
+            if let event { try Self.insert(event, db) }
+            return result
         }
     }
 
@@ -503,10 +482,6 @@ public final class SQLiteContactLog: ContactLogStore {
     static func insert(_ event: ContactEvent, _ db: Database) throws {
         var head = try self.head(db)
         try insert(event, db, head: &head)
-    }
-
-    static func json(_ object: [String: String]) -> String {
-        JSONValue.object(object.mapValues(JSONValue.string)).serialized
     }
 
     static func storedEvent(_ row: Row) -> StoredEvent {

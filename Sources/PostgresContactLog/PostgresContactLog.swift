@@ -291,9 +291,7 @@ public final class PostgresContactLog: ContactLogStore {
             ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
                 set_at = excluded.set_at, reason = excluded.reason
             """, logger: logger)
-        let event = ContactEvent(jobID: nil, contactID: mark.contactID, kind: .optOut, at: mark.setAt, channel: mark.channel,
-                                 reason: mark.kind.rawValue, detail: mark.sentence, data: json(["set_by": mark.setBy]))
-        try await insert(event, head: &head, connection, logger)
+        try await insert(.optOutSet(mark), head: &head, connection, logger)
     }
 
     public func recordInbound(_ message: InboundMessage) async throws -> [String]? {
@@ -321,9 +319,7 @@ public final class PostgresContactLog: ContactLogStore {
             let removed = try await connection.query("DELETE FROM opt_outs WHERE contact_id = \(contactID) AND channel = \(channel?.rawValue ?? "*") RETURNING contact_id",
                                                      logger: logger).collect()
             guard !removed.isEmpty else { return false }
-            let detail = "opt-out (\(channel?.rawValue ?? "all channels")) taken back by \(by) at \(formatTimestamp(at))" + (reason.map { ": \($0)" } ?? "")
-            try await Self.insert(ContactEvent(jobID: nil, contactID: contactID, kind: .optIn, at: at, channel: channel, reason: "opt_in",
-                                               detail: detail, data: Self.json(["set_by": by])), head: &head, connection, logger)
+            try await Self.insert(.optOutRemoved(contactID: contactID, channel: channel, by: by, reason: reason, at: at), head: &head, connection, logger)
             return true
         }
     }
@@ -336,9 +332,7 @@ public final class PostgresContactLog: ContactLogStore {
                 VALUES (\(token), \(contactID), \(provider), \(reason), \(formatTimestamp(at))) ON CONFLICT DO NOTHING RETURNING token
                 """, logger: logger).collect()
             guard !inserted.isEmpty else { return }
-            try await Self.insert(ContactEvent(jobID: nil, contactID: contactID, kind: .tokenDropped, at: at, channel: .push, provider: provider,
-                                               reason: reason, detail: "\(provider) says the push token is no longer registered; it will not be used again",
-                                               address: token), head: &head, connection, logger)
+            try await Self.insert(.tokenDropped(token, contactID: contactID, provider: provider, reason: reason, at: at), head: &head, connection, logger)
         }
     }
 
@@ -358,35 +352,23 @@ public final class PostgresContactLog: ContactLogStore {
                 SELECT job_id, contact_id, channel, attempt FROM events
                 WHERE provider = \(receipt.provider) AND provider_message_id = \(receipt.messageID) AND kind = 'sent' ORDER BY seq LIMIT 1
                 """, logger: logger).collect().first?.makeRandomAccess()
-            let jobID = sent.flatMap { Self.text($0, "job_id") }
-            var event = ContactEvent(jobID: jobID, contactID: sent.flatMap { Self.text($0, "contact_id") }, kind: .receipt, at: receipt.at,
-                                     attempt: (try? sent?["attempt"].decode(Int.self)) ?? 1,
-                                     channel: sent.flatMap { Self.text($0, "channel") }.flatMap(Channel.init(rawValue:)),
-                                     provider: receipt.provider, providerMessageID: receipt.messageID, reason: receipt.status.rawValue,
-                                     detail: "\(receipt.provider) reported \(receipt.providerStatus)" + (receipt.errorCode.map { " (error \($0))" } ?? ""),
-                                     data: receipt.raw)
-            guard let jobID else {
-                let seen = try await connection.query("""
+            guard let sent, let jobID = Self.text(sent, "job_id") else {
+                // Kept for review: a report for a message this log does not know.
+                let kept = try await connection.query("""
                     SELECT 1 FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = \(receipt.provider)
                     AND provider_message_id = \(receipt.messageID) AND reason = \(receipt.status.rawValue) LIMIT 1
                     """, logger: logger).collect()
-                if seen.isEmpty {
-                    event.detail = (event.detail ?? "") + "; no sent message has this id (kept for review)"
-                    try await Self.insert(event, head: &head, connection, logger)
-                }
+                if let event = receipt.unmatchedEvent(alreadyKept: !kept.isEmpty) { try await Self.insert(event, head: &head, connection, logger) }
                 return .unmatched
             }
+            let target = ReceiptTarget(jobID: jobID, contactID: Self.text(sent, "contact_id"),
+                                       channel: Self.text(sent, "channel").flatMap(Channel.init(rawValue:)),
+                                       attempt: (try? sent["attempt"].decode(Int.self)) ?? 1)
             let earlier = try await connection.query("SELECT reason FROM events WHERE job_id = \(jobID) AND kind = 'receipt'", logger: logger).collect()
                 .compactMap { Self.text($0.makeRandomAccess(), "reason").flatMap(DeliveryStatus.init(rawValue:)) }
-            if earlier.contains(receipt.status) { return .duplicate }
-            let current = earlier.max { $0.rank < $1.rank }
-            if let current, current.rank > receipt.status.rank {
-                event.detail = (event.detail ?? "") + "; arrived after \(current.rawValue), which stays the current status"
-                try await Self.insert(event, head: &head, connection, logger)
-                return .late(jobID: jobID, current: current)
-            }
-            try await Self.insert(event, head: &head, connection, logger)
-            return .recorded(jobID: jobID)
+            let (event, result) = receipt.recording(for: target, earlier: earlier)
+            if let event { try await Self.insert(event, head: &head, connection, logger) }
+            return result
         }
     }
 
@@ -440,9 +422,7 @@ public final class PostgresContactLog: ContactLogStore {
                 INSERT INTO chain_anchors (through_seq, hash, cutoff, removed, pruned_at)
                 VALUES (\(through), \(anchor), \(cutoffText), \(removed), \(formatTimestamp(at)))
                 """, logger: logger)
-            try await Self.insert(ContactEvent(jobID: nil, contactID: nil, kind: .pruned, at: at, reason: "retention",
-                                               detail: "\(by) removed \(removed) events from before \(cutoffText) (through event \(through)); the chain continues from anchor \(anchor.prefix(12))…",
-                                               data: Self.json(["by": by, "cutoff": cutoffText, "through_seq": String(through), "removed": String(removed), "anchor": anchor])),
+            try await Self.insert(.pruned(removed: removed, cutoff: cutoffText, through: through, anchor: anchor, at: at, by: by),
                                   head: &head, connection, logger)
             return PruneReport(removed: removed, cutoff: cutoff, throughSeq: through)
         }
@@ -470,9 +450,5 @@ public final class PostgresContactLog: ContactLogStore {
                                 delivered: Int(try row["delivered"].decode(Int64.self)))
         }
         return LogSummary(rows: rows, providers: providers)
-    }
-
-    static func json(_ object: [String: String]) -> String {
-        JSONValue.object(object.mapValues(JSONValue.string)).serialized
     }
 }
