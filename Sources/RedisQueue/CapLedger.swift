@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GatewayCore
 
@@ -22,7 +21,7 @@ public struct CapLedger: Sendable {
     /// window or gap in ms, rule id.
     /// Returns three values per job: 1, "", 0 when every check passes (and the member was added to
     /// each of its keys if reserving), else 0, rule_id, reopens_at_ms for the check that opens last.
-    static let script = """
+    static let script = RedisScript("""
         local now = tonumber(ARGV[1])
         local reserve = ARGV[2] == '1'
         local out = {}
@@ -74,12 +73,7 @@ public struct CapLedger: Sendable {
           i = last + 1
         end
         return out
-        """
-
-    static let scriptSHA: String = {
-        // SHA-1 of the script, as EVALSHA names it.
-        sha1Hex(Array(script.utf8))
-    }()
+        """)
 
     /// Checks every cap and gap and, if all pass and `reserve` is set, counts `member` (a job id) at `now`.
     public func check(_ checks: [CapCheck], member: String, now: Date, reserve: Bool = true) async throws -> CapResult {
@@ -99,14 +93,7 @@ public struct CapLedger: Sendable {
         let chunks = stride(from: 0, to: positions.count, by: Self.jobsPerCall).map { Array(positions[$0..<min($0 + Self.jobsPerCall, positions.count)]) }
         guard !chunks.isEmpty else { return results.map { $0! } }
         let commands = chunks.map { chunk in arguments(chunk.map { items[$0] }, now: now, reserve: reserve) }
-        var replies = try await client.pipeline(commands.map { ["EVALSHA", Self.scriptSHA] + $0 })
-        // Redis restarted or flushed its script cache: run again, with the script, exactly the
-        // calls it refused (another connection may have loaded it half-way through ours).
-        let refused = replies.indices.filter { if case .error(let message) = replies[$0] { message.hasPrefix("NOSCRIPT") } else { false } }
-        if !refused.isEmpty {
-            let again = try await client.pipeline(refused.map { ["EVAL", Self.script] + commands[$0] })
-            for (index, reply) in zip(refused, again) { replies[index] = reply }
-        }
+        let replies = try await Self.script.run(client, commands)
         for (reply, chunk) in zip(replies, chunks) {
             for (position, result) in zip(chunk, try Self.results(reply, checks: chunk.map { items[$0].checks })) {
                 results[position] = result
@@ -167,8 +154,4 @@ public struct CapLedger: Sendable {
         guard !keys.isEmpty else { return }
         _ = try await client.pipeline(keys.sorted().map { ["ZREM", $0, member] })
     }
-}
-
-func sha1Hex(_ bytes: [UInt8]) -> String {
-    Insecure.SHA1.hash(data: bytes).hexString
 }

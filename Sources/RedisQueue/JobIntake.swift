@@ -25,16 +25,16 @@ public struct JobIntake: Sendable {
     }
 
     /// KEYS[1] the id marker, KEYS[2] the stream. ARGV: seconds to remember, the job JSON.
-    static let script = """
+    static let script = RedisScript("""
         local previous = redis.call('GET', KEYS[1])
         if previous then return {0, previous} end
         local id = redis.call('XADD', KEYS[2], '*', 'job', ARGV[2])
         redis.call('SET', KEYS[1], id, 'EX', tonumber(ARGV[1]))
         return {1, id}
-        """
+        """)
 
     public func enqueue(jobID: String, json: [UInt8]) async throws -> Result {
-        let reply = try await client.command(bytes: [Array("EVAL".utf8), Array(Self.script.utf8), Array("2".utf8), Array((prefix + jobID).utf8),
+        let reply = try await Self.script.call(client, bytes: [Array("2".utf8), Array((prefix + jobID).utf8),
                                                      Array(stream.utf8), Array(String(rememberSeconds).utf8), json])
         guard let parts = reply.array, parts.count == 2, let entry = parts[1].string else {
             throw RedisError(code: .protocolError, message: "unexpected reply to the intake script: \(reply)")

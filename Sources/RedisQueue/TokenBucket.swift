@@ -16,7 +16,7 @@ public struct TokenBucket: Sendable {
     }
 
     /// KEYS[1] hash {tokens, at}. ARGV: now ms, rate per second, burst, wanted. Returns tokens granted.
-    static let script = """
+    static let script = RedisScript("""
         local now, rate, burst, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
         local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
         local tokens, at = tonumber(state[1]), tonumber(state[2])
@@ -27,12 +27,12 @@ public struct TokenBucket: Sendable {
         redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
         redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 60000)
         return granted
-        """
+        """)
 
     /// Takes up to `wanted` tokens; returns how many were granted.
     public func take(_ wanted: Int, now: Date) async throws -> Int {
         guard wanted > 0 else { return 0 }
-        let reply = try await client.command(["EVAL", Self.script, "1", key, String(Int64(now.timeIntervalSince1970 * 1000)),
+        let reply = try await Self.script.call(client, ["1", key, String(Int64(now.timeIntervalSince1970 * 1000)),
                                               String(rate), String(burst), String(wanted)])
         return reply.integer ?? 0
     }

@@ -43,20 +43,19 @@ public struct RetryScheduler: Sendable {
         }
     }
 
-    static let promoteScript = """
+    static let promoteScript = RedisScript("""
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
         for _, member in ipairs(due) do
           redis.call('XADD', KEYS[2], '*', 'job', member)
           redis.call('ZREM', KEYS[1], member)
         end
         return #due
-        """
+        """)
 
     /// Moves up to `limit` due jobs back onto the stream; returns how many moved.
     @discardableResult
     public func promoteDue(now: Date, limit: Int = 1000) async throws -> Int {
-        let reply = try await client.command(
-            ["EVAL", Self.promoteScript, "2", key, stream, String(Int64(now.timeIntervalSince1970 * 1000)), String(limit)])
+        let reply = try await Self.promoteScript.call(client, ["2", key, stream, String(Int64(now.timeIntervalSince1970 * 1000)), String(limit)])
         return reply.integer ?? 0
     }
 }
