@@ -216,18 +216,25 @@ public final class SQLiteContactLog: ContactLogStore {
         }
     }
 
+    /// `values` in chunks that stay under SQLite's bound-parameter limit, each with the `?,?,...`
+    /// list of an `IN (...)` for it.
+    static func inLists(_ values: [String]) -> [(placeholders: String, arguments: StatementArguments)] {
+        stride(from: 0, to: values.count, by: 500).map { start in
+            let chunk = Array(values[start..<min(start + 500, values.count)])
+            return (Array(repeating: "?", count: chunk.count).joined(separator: ","), StatementArguments(chunk))
+        }
+    }
+
     public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
         guard !jobIDs.isEmpty else { return [:] }
         return try await pool.read { db in
             var states: [String: JobState] = [:]
-            // Chunked to stay under SQLite's bound-parameter limit.
-            for chunk in stride(from: 0, to: jobIDs.count, by: 500).map({ Array(jobIDs[$0..<min($0 + 500, jobIDs.count)]) }) {
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            for (placeholders, chunk) in Self.inLists(jobIDs) {
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT job_id, kind, attempt, at FROM events
                     WHERE job_id IN (\(placeholders)) AND kind IN (\(Self.admissionKinds))
                     ORDER BY seq
-                    """, arguments: StatementArguments(chunk))
+                    """, arguments: chunk)
                 for row in rows {
                     let id: String = row["job_id"]
                     let kind = EventKind(rawValue: row["kind"]) ?? .failed
@@ -319,11 +326,9 @@ public final class SQLiteContactLog: ContactLogStore {
         guard !contactIDs.isEmpty else { return [:] }
         return try await pool.read { db in
             var result: [String: [OptOut]] = [:]
-            for start in stride(from: 0, to: contactIDs.count, by: 500) {
-                let chunk = Array(contactIDs[start..<min(start + 500, contactIDs.count)])
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            for (placeholders, chunk) in Self.inLists(contactIDs) {
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM opt_outs WHERE contact_id IN (\(placeholders)) ORDER BY channel",
-                                            arguments: StatementArguments(chunk)) {
+                                            arguments: chunk) {
                     let channel: String = row["channel"]
                     let mark = OptOut(contactID: row["contact_id"], channel: Channel(rawValue: channel),
                                       kind: OptOut.Kind(rawValue: row["kind"]) ?? .doNotContact, setBy: row["set_by"],
@@ -391,10 +396,8 @@ public final class SQLiteContactLog: ContactLogStore {
         guard !tokens.isEmpty else { return [] }
         return try await pool.read { db in
             var dropped: Set<String> = []
-            for start in stride(from: 0, to: tokens.count, by: 500) {
-                let chunk = Array(tokens[start..<min(start + 500, tokens.count)])
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                dropped.formUnion(try String.fetchAll(db, sql: "SELECT token FROM dropped_push_tokens WHERE token IN (\(placeholders))", arguments: StatementArguments(chunk)))
+            for (placeholders, chunk) in Self.inLists(tokens) {
+                dropped.formUnion(try String.fetchAll(db, sql: "SELECT token FROM dropped_push_tokens WHERE token IN (\(placeholders))", arguments: chunk))
             }
             return dropped
         }
