@@ -63,7 +63,6 @@ public struct StreamConsumer: Sendable {
         return try Self.entries(list)
     }
 
-    /// Acknowledges entries: they leave the pending list for good.
     /// Leaves the group when nothing is pending under this consumer's name (a restart under another
     /// name would otherwise leave an idle consumer behind for good). Returns whether it left; with
     /// entries pending it stays, so XAUTOCLAIM or its own restart can finish them.
@@ -75,6 +74,7 @@ public struct StreamConsumer: Sendable {
         return true
     }
 
+    /// Acknowledges entries: they leave the pending list for good.
     public func ack(_ ids: [String]) async throws {
         guard !ids.isEmpty else { return }
         try await client.command(["XACK", stream, group] + ids)

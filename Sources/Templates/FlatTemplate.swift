@@ -75,7 +75,7 @@ struct FlatTemplate: Sendable {
             let triple = index + 2 < bytes.count && bytes[index + 2] == UInt8(ascii: "{")
             let open = index + (triple ? 3 : 2)
             let closer: [UInt8] = triple ? Array("}}}".utf8) : Array("}}".utf8)
-            guard let close = find(closer, in: bytes, from: open) else { return nil }
+            guard let close = TagScanner.find(closer, in: bytes, from: open) else { return nil }
             let tagEnd = close + closer.count
             var inner = Substring(String(decoding: bytes[open..<close], as: UTF8.self))
             inner = inner.drop { $0 == " " || $0 == "\t" }
@@ -124,15 +124,6 @@ struct FlatTemplate: Sendable {
         var after = tagEnd
         while after < bytes.count, bytes[after] == 0x20 || bytes[after] == 0x09 { after += 1 }
         return after == bytes.count || bytes[after] == 0x0A || bytes[after] == 0x0D
-    }
-
-    static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
-        var i = start
-        while i + needle.count <= bytes.count {
-            if bytes[i] == needle[0], bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
-        }
-        return nil
     }
 
     /// Renders against the context swift-mustache would get, and lists the variables that are

@@ -103,11 +103,12 @@ public enum TagScanner {
         return stack[0].children
     }
 
-    private static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
+    /// Where `needle` first occurs in `bytes` at or after `start`.
+    static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
         guard needle.count <= bytes.count else { return nil }
         var i = start
         while i + needle.count <= bytes.count {
-            if bytes[i] == needle[0], Array(bytes[i..<i + needle.count]) == needle { return i }
+            if bytes[i] == needle[0], bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
             i += 1
         }
         return nil
