@@ -36,10 +36,7 @@ struct ContactsCommand: AsyncParsableCommand {
     }
 
     static func store(_ options: ConfigOptions) async throws -> any ContactLogStore {
-        let configuration = try options.load()
-        do { return try await ContactLogs.open(configuration.contactLogPath) } catch let error as ConfigurationError {
-            throw ValidationError(error.message)
-        }
+        try await options.contactLog(options.load(), mustExist: false)
     }
 
     struct OptOutCommand: AsyncParsableCommand {

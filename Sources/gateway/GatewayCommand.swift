@@ -21,9 +21,10 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Gateway configuration file (keys in README; GATEWAY_<KEY> and REDIS_URL override it).")
     var config: String = "config/gateway.yml"
 
-    /// The configured contact log, which must exist already (commands that read never create one).
-    func contactLog(_ configuration: GatewayConfiguration) async throws -> any ContactLogStore {
-        guard ContactLogs.exists(configuration.contactLogPath) else {
+    /// The configured contact log. Commands that only read ask for one that exists already (they
+    /// never create an empty one); commands that record (opt-outs) open or create it.
+    func contactLog(_ configuration: GatewayConfiguration, mustExist: Bool = true) async throws -> any ContactLogStore {
+        guard !mustExist || ContactLogs.exists(configuration.contactLogPath) else {
             throw ValidationError("no contact log at \(configuration.contactLogPath) (has the gateway run here yet?)")
         }
         do { return try await ContactLogs.open(configuration.contactLogPath) } catch let error as ConfigurationError {
