@@ -96,7 +96,7 @@ let package = Package(
 
         // scripts/bench: enqueues jobs, plays Twilio on loopback, measures `gateway run` processes.
         .executableTarget(name: "gateway-bench", dependencies: [
-            "GatewayCore", "RedisQueue", "ContactLog",
+            "GatewayCore", "RedisQueue", "ContactLog", "Providers",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
 

@@ -11,6 +11,7 @@ import RedisQueue
 //
 //   gateway-bench --gateway .build/release/gateway --redis redis://127.0.0.1:PORT/0 --work DIR
 //       [--jobs 200000] [--steady-rate 5000] [--steady-seconds 10] [--workers 1] [--batch-size N] [--concurrency N]
+//   gateway-bench --floor --redis URL --work DIR [--jobs N]   (Floor.swift)
 
 struct Options {
     var gateway = ".build/release/gateway"
@@ -24,6 +25,8 @@ struct Options {
     /// Worker settings to try (gateway.yml batch_size and concurrency); nil keeps the gateway's defaults.
     var batchSize: Int?
     var concurrency: Int?
+    /// Measure what the unavoidable parts of a job cost alone (Floor) instead of running gateways.
+    var floor = false
 
     init(_ arguments: [String]) throws {
         var index = 1
@@ -44,6 +47,7 @@ struct Options {
             case "--workers": workers = try Int(value()) ?? { throw BenchError("--workers must be a number") }()
             case "--batch-size": batchSize = try Int(value()) ?? { throw BenchError("--batch-size must be a number") }()
             case "--concurrency": concurrency = try Int(value()) ?? { throw BenchError("--concurrency must be a number") }()
+            case "--floor": floor = true
             default: throw BenchError("unknown argument \(arguments[index])")
             }
             index += 1
@@ -148,7 +152,14 @@ func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
 struct GatewayBench {
     static func main() async {
         do {
-            try await run(try Options(CommandLine.arguments))
+            let options = try Options(CommandLine.arguments)
+            if options.floor {
+                let work = URL(fileURLWithPath: options.work)
+                try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+                try await Floor.run(redisURL: options.redis, work: work, jobs: options.jobs)
+            } else {
+                try await run(options)
+            }
         } catch {
             FileHandle.standardError.write(Data("gateway-bench: \(error)\n".utf8))
             exit(1)
