@@ -32,6 +32,32 @@ import TestSupport
                 == .blocked(ruleID: "sms-1-per-day", reopensAt: t0.addingTimeInterval(86_405), sentence: "one a day"))
     }
 
+    @Test func aRepeatedCheckIsNotHeldUpByItsOwnReservationUnderAGap() async throws {
+        let ledger = try ledger()
+        let gap = CapCheck(key: "contact:C-1", ruleID: "two-days", limit: .gap(172_800), description: "two days apart")
+        #expect(try await ledger.check([twoPerHour, gap], member: "J1", now: t0) == .reserved)
+        #expect(try await ledger.check([twoPerHour, gap], member: "J1", now: t0.addingTimeInterval(5)) == .reserved)
+        // The repeat moved J1's reservation to t0+5: that is what J2 waits for.
+        #expect(try await ledger.check([gap], member: "J2", now: t0.addingTimeInterval(10))
+                == .blocked(ruleID: "two-days", reopensAt: t0.addingTimeInterval(172_805), sentence: "two days apart"))
+        // Blocked, J2 holds nothing: another job is blocked by J1 alone, and J1's count is still one.
+        #expect(try await ledger.client.command(["ZCARD", ledger.prefix + "contact:C-1"]) == .integer(1))
+    }
+
+    /// Another worker's clock may run ahead, so the ledger can hold sends later than `now`. A
+    /// blocked job's reopening is the same whether or not the job itself was counted on the way.
+    @Test func aBlockedSlotReopensWhenTheRightSendLeavesEvenWithSendsAheadOfNow() async throws {
+        let ledger = try ledger()
+        let key = ledger.prefix + "contact:C-1"
+        _ = try await ledger.client.command(["ZADD", key, "\(Int64((t0.timeIntervalSince1970 - 600) * 1000))", "B",
+                                             "\(Int64((t0.timeIntervalSince1970 + 600) * 1000))", "A",
+                                             "\(Int64((t0.timeIntervalSince1970 + 700) * 1000))", "C"])
+        // Three in the hour, two allowed: the second oldest (A, at t0+600) must leave first.
+        #expect(try await ledger.check([twoPerHour], member: "J", now: t0)
+                == .blocked(ruleID: "two-per-hour", reopensAt: t0.addingTimeInterval(600 + 3600), sentence: "at most 2 messages in 1 hour per contact"))
+        #expect(try await ledger.client.command(["ZSCORE", key, "J"]) == .null)
+    }
+
     @Test func aFlushedScriptCacheIsRecoveredWithoutCheckingAnythingTwice() async throws {
         let ledger = try ledger()
         _ = try await ledger.client.command(["SCRIPT", "FLUSH"])
