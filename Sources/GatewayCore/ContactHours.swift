@@ -173,13 +173,19 @@ public struct HoursPolicy: Sendable, Equatable {
     public static func describe(_ date: Date, zone: String) -> String {
         let local = local(date, zone)
         let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        return String(format: "%02d:%02d ", local.minute / 60, local.minute % 60) + names[local.weekday - 1]
+        return clock(local.minute) + " " + names[local.weekday - 1]
     }
 
     /// "2026-12-01 08:00 America/Bogota".
     public static func describeLocal(_ date: Date, zone: String) -> String {
         let local = local(date, zone)
-        return "\(local.day) " + String(format: "%02d:%02d", local.minute / 60, local.minute % 60) + " \(zone)"
+        return "\(local.day) " + clock(local.minute) + " \(zone)"
+    }
+
+    /// "08:05" for 485 minutes after midnight (without String(format:), which costs a formatter a call).
+    static func clock(_ minute: Int) -> String {
+        let digits: [UInt8] = [minute / 600, minute / 60 % 10, minute % 60 / 10, minute % 10].map { UInt8(truncatingIfNeeded: $0) + 0x30 }
+        return String(decoding: [digits[0], digits[1], UInt8(ascii: ":"), digits[2], digits[3]], as: UTF8.self)
     }
 }
 

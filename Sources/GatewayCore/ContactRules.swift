@@ -10,12 +10,14 @@ public enum CapScope: String, Sendable, Equatable {
 /// At most `max` sent messages within a rolling `window`.
 public struct CapRule: Sendable, Equatable {
     public var id: String
-    public var scope: CapScope
-    public var max: Int
-    public var window: TimeInterval
+    public var scope: CapScope { didSet { describe() } }
+    public var max: Int { didSet { describe() } }
+    public var window: TimeInterval { didSet { describe() } }
     /// Only these channels / countries (nil: all).
     public var channels: [Channel]?
     public var countries: [String]?
+    /// "at most 2 messages in 24 hours per contact": made once, every job's check carries it.
+    public private(set) var description = ""
 
     public init(id: String, scope: CapScope, max: Int, window: TimeInterval, channels: [Channel]? = nil, countries: [String]? = nil) {
         self.id = id
@@ -24,18 +26,23 @@ public struct CapRule: Sendable, Equatable {
         self.window = window
         self.channels = channels
         self.countries = countries
+        describe()
     }
 
-    public var description: String { "at most \(max) message\(max == 1 ? "" : "s") in \(Durations.describe(window)) per \(scope.noun)" }
+    private mutating func describe() {
+        description = "at most \(max) message\(max == 1 ? "" : "s") in \(Durations.describe(window)) per \(scope.noun)"
+    }
 }
 
 /// At least `gap` between two sent messages.
 public struct GapRule: Sendable, Equatable {
     public var id: String
-    public var scope: CapScope
-    public var gap: TimeInterval
+    public var scope: CapScope { didSet { describe() } }
+    public var gap: TimeInterval { didSet { describe() } }
     public var channels: [Channel]?
     public var countries: [String]?
+    /// "at least 2 days between two messages per contact", made once.
+    public private(set) var description = ""
 
     public init(id: String, scope: CapScope, gap: TimeInterval, channels: [Channel]? = nil, countries: [String]? = nil) {
         self.id = id
@@ -43,9 +50,12 @@ public struct GapRule: Sendable, Equatable {
         self.gap = gap
         self.channels = channels
         self.countries = countries
+        describe()
     }
 
-    public var description: String { "at least \(Durations.describe(gap)) between two messages per \(scope.noun)" }
+    private mutating func describe() {
+        description = "at least \(Durations.describe(gap)) between two messages per \(scope.noun)"
+    }
 }
 
 extension CapScope {

@@ -67,13 +67,14 @@ public struct JSONParser {
     private mutating func object() throws(Failure) -> JSONValue {
         try enter()
         index += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
             depth -= 1
-            return .object(members)
+            return .object([:])
         }
+        // Room for a job's top level from the start: growing 1, 2, 4, 8... rehashed every key again.
+        var members = [String: JSONValue](minimumCapacity: 12)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }

@@ -37,6 +37,17 @@ public final class CurlHTTPClient: Sendable {
         }
     }
 
+    /// Scheme, host and port of a URL ("https://api.twilio.com:443" of "https://api.twilio.com:443/x").
+    static func origin(of url: String) -> Substring {
+        let bytes = url.utf8
+        // Past "scheme://", up to the first "/", "?" or "#".
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
+              bytes[colon...].starts(with: "://".utf8) else { return Substring(url) }
+        let host = bytes.index(colon, offsetBy: 3)
+        let end = bytes[host...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.endIndex
+        return url[..<end]
+    }
+
     /// Stops the thread; requests still in flight fail with a shutdown error.
     public func shutdown() {
         engine.stop()
@@ -242,16 +253,9 @@ private final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Scheme, host and port of a URL ("https://api.twilio.com:443" of "https://api.twilio.com:443/x").
-    static func origin(of url: String) -> Substring {
-        guard let scheme = url.range(of: "://") else { return Substring(url) }
-        let rest = url[scheme.upperBound...]
-        return url[..<(rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? url.endIndex)]
-    }
-
     /// Starts the request if its origin is under its in-flight limit, else queues it.
     private func admit(_ request: HTTPRequest, completion: @escaping Completion, since: Int64) {
-        let origin = Self.origin(of: request.url)
+        let origin = CurlHTTPClient.origin(of: request.url)
         let state = origins[origin] ?? { let fresh = Origin(); origins[origin] = fresh; return fresh }()
         if state.inFlight < limit(state) {
             state.inFlight += 1

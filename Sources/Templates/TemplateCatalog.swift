@@ -299,7 +299,8 @@ public struct TemplateCatalog: Sendable {
     }
 
     static func language(of locale: String) -> String {
-        String(locale.split(separator: "-").first ?? Substring(locale))
+        guard let dash = locale.utf8.firstIndex(of: UInt8(ascii: "-")) else { return locale }
+        return String(locale[..<dash])
     }
 
     func variant(template name: String, channel: Channel, tone: String, locale: String?, defaultLocale: String) throws(RenderError) -> Variant {
