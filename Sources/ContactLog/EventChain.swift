@@ -33,10 +33,13 @@ public enum EventChain {
         for (name, value) in zip(columnBytes, values) {
             bytes += name
             bytes.append(UInt8(ascii: "="))
-            if let value {
-                appendDecimal(value.utf8.count, to: &bytes)
-                bytes.append(UInt8(ascii: ":"))
-                bytes += value.utf8
+            if var value {
+                // Copied from the string's contiguous bytes (`+= value.utf8` went element by element).
+                value.withUTF8 { utf8 in
+                    appendDecimal(utf8.count, to: &bytes)
+                    bytes.append(UInt8(ascii: ":"))
+                    bytes.append(contentsOf: utf8)
+                }
             } else {
                 bytes.append(UInt8(ascii: "-"))
             }

@@ -184,8 +184,12 @@ public struct HoursPolicy: Sendable, Equatable {
 
     /// "08:05" for 485 minutes after midnight (without String(format:), which costs a formatter a call).
     static func clock(_ minute: Int) -> String {
-        let digits: [UInt8] = [minute / 600, minute / 60 % 10, minute % 60 / 10, minute % 10].map { UInt8(truncatingIfNeeded: $0) + 0x30 }
-        return String(decoding: [digits[0], digits[1], UInt8(ascii: ":"), digits[2], digits[3]], as: UTF8.self)
+        var out: [UInt8] = []
+        out.reserveCapacity(5)
+        Timestamp.put(minute / 60, 2, into: &out)
+        out.append(UInt8(ascii: ":"))
+        Timestamp.put(minute % 60, 2, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

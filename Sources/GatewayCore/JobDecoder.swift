@@ -317,13 +317,13 @@ enum Timestamp {
 
     /// Appends `value` as `width` decimal digits, zero-padded.
     static func put(_ value: Int, _ width: Int, into out: inout [UInt8]) {
-        var digits = [UInt8](repeating: 48, count: width)
-        var v = value
-        for index in stride(from: width - 1, through: 0, by: -1) {
-            digits[index] = UInt8(48 + v % 10)
-            v /= 10
+        // Most significant digit first, straight into `out` (a temporary array cost an allocation a field).
+        var divisor = 1
+        for _ in 1..<max(width, 1) { divisor *= 10 }
+        while divisor > 0 {
+            out.append(UInt8(48 + value / divisor % 10))
+            divisor /= 10
         }
-        out += digits
     }
 
     /// Appends "2026-11-24".
