@@ -30,15 +30,21 @@ public enum EventChain {
     public static func canonical(_ values: [String?]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 + values.reduce(0) { $0 + ($1?.utf8.count ?? 0) })
-        for (name, value) in zip(columnBytes, values) {
-            bytes += name
+        let names = columnBytes
+        for index in 0..<min(names.count, values.count) {
+            names[index].withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
             bytes.append(UInt8(ascii: "="))
-            if var value {
+            if let value = values[index] {
                 // Copied from the string's contiguous bytes (`+= value.utf8` went element by element).
-                value.withUTF8 { utf8 in
+                let copied: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in
                     appendDecimal(utf8.count, to: &bytes)
                     bytes.append(UInt8(ascii: ":"))
                     bytes.append(contentsOf: utf8)
+                }
+                if copied == nil {
+                    appendDecimal(value.utf8.count, to: &bytes)
+                    bytes.append(UInt8(ascii: ":"))
+                    bytes += value.utf8
                 }
             } else {
                 bytes.append(UInt8(ascii: "-"))
