@@ -74,6 +74,39 @@ public struct StreamConsumer: Sendable {
         return true
     }
 
+    /// Removes other consumers of the group that have nothing pending and have not read for
+    /// `idleMilliseconds`: the names a worker that died (rather than stopping cleanly) left behind.
+    /// Their entries were taken over already (XAUTOCLAIM, after claim_idle_ms); a name that comes
+    /// back simply reads again under it. Names in `keeping` (this worker's other lanes) stay.
+    /// Returns the names removed.
+    public func removeAbandonedConsumers(idleMilliseconds: Int, keeping: Set<String> = []) async throws -> [String] {
+        let reply = try await client.command(["XINFO", "CONSUMERS", stream, group])
+        guard let consumers = reply.array else { throw RedisError(code: .protocolError, message: "unexpected XINFO CONSUMERS reply \(reply)") }
+        var candidates: [String] = []
+        for entry in consumers {
+            guard let fields = entry.array else { continue }
+            var info: [String: RESPValue] = [:]
+            for index in stride(from: 0, to: fields.count - 1, by: 2) {
+                if let name = fields[index].string { info[name] = fields[index + 1] }
+            }
+            guard let name = info["name"]?.string, name != consumer, !keeping.contains(name), info["pending"]?.integer == 0,
+                  let idle = info["idle"]?.integer, idle >= idleMilliseconds else { continue }
+            candidates.append(name)
+        }
+        guard !candidates.isEmpty else { return [] }
+        // Checked again and removed in one step: an entry read in between must never be dropped
+        // with its consumer's pending list.
+        let replies = try await Self.removeIfNothingPending.run(client, candidates.map { ["1", stream, group, $0] })
+        return zip(candidates, replies).compactMap { name, reply in reply.integer == 1 ? name : nil }
+    }
+
+    static let removeIfNothingPending = RedisScript("""
+        local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+        if #pending > 0 then return 0 end
+        redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+        return 1
+        """)
+
     /// Acknowledges entries: they leave the pending list for good.
     public func ack(_ ids: [String]) async throws {
         guard !ids.isEmpty else { return }

@@ -38,6 +38,26 @@ public struct QueueWorker: Service {
         ])
     }
 
+    /// How often the maintenance lane looks for consumers that dead workers left in the group, and
+    /// how long one must have had nothing pending and not read (nil: ten times claim_idle_ms).
+    public var consumerCleanupInterval: Duration = .seconds(60)
+    public var abandonedConsumerIdleMilliseconds: Int?
+
+    /// Removes consumers that have had nothing pending and not read for `idleMilliseconds` (by
+    /// default ten times claim_idle_ms: their entries were taken over long before). A failure is
+    /// only logged: the next round tries again.
+    func removeAbandonedConsumers(_ consumer: StreamConsumer, idleMilliseconds: Int) async {
+        do {
+            let removed = try await consumer.removeAbandonedConsumers(idleMilliseconds: idleMilliseconds, keeping: Set(lanes.map(\.consumer.consumer)))
+            if !removed.isEmpty {
+                logger.notice("removed consumers that left nothing pending and have not read for \(idleMilliseconds / 1000) s (workers that stopped without leaving the group)",
+                              metadata: ["consumers": "\(removed.joined(separator: ", "))"])
+            }
+        } catch {
+            logger.warning("could not look for abandoned consumers", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// One lane: reads a batch, processes it, reads the next, until shutdown.
     func runLane(_ processor: BatchProcessor, maintenance: Bool) async throws -> BatchProcessor.Summary {
         let scheduler = processor.scheduler
@@ -49,6 +69,7 @@ public struct QueueWorker: Service {
         var ownPendingCursor = "0"
         let clock = ContinuousClock()
         var nextMaintenance = clock.now
+        var nextConsumerCleanup = clock.now
         var totals = BatchProcessor.Summary()
         if maintenance { logger.info("worker started", metadata: [
             "stream": "\(consumer.stream)", "group": "\(consumer.group)", "consumer": "\(consumer.consumer)",
@@ -79,6 +100,10 @@ public struct QueueWorker: Service {
                     if !claimed.isEmpty {
                         logger.warning("took over entries left pending by another consumer", metadata: ["count": "\(claimed.count)"])
                         totals.add(try await processor.process(claimed))
+                    }
+                    if clock.now >= nextConsumerCleanup {
+                        nextConsumerCleanup = clock.now.advanced(by: consumerCleanupInterval)
+                        await removeAbandonedConsumers(consumer, idleMilliseconds: abandonedConsumerIdleMilliseconds ?? configuration.claimIdleMilliseconds * 10)
                     }
                 }
                 let entries = try await consumer.readNew(count: configuration.batchSize, blockMilliseconds: configuration.blockMilliseconds)

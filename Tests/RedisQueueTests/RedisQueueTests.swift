@@ -132,6 +132,46 @@ import TestSupport
         await client.shutdown()
     }
 
+    /// A worker that died leaves its consumer names in the group. Once their entries were taken
+    /// over and they have not read for long, they are removed; anyone with entries pending, anyone
+    /// reading, and this worker's own lanes stay.
+    @Test func removesConsumersThatDiedWithNothingPending() async throws {
+        let client = try TestRedis.client()
+        let stream = TestRedis.unique("jobs")
+        let me = consumer(client, stream: stream, name: "me")
+        try await me.ensureGroup()
+        for n in 0..<3 { try await client.command(["XADD", stream, "*", "job", "\(n)"]) }
+        // "dead" read an entry and died; its entry was taken over, so nothing is pending under it.
+        let dead = consumer(client, stream: stream, name: "dead")
+        #expect(try await dead.readNew(count: 1, blockMilliseconds: 50).count == 1)
+        // "stuck" read one and still holds it; "lane" is this worker's other lane, idle too.
+        let stuck = consumer(client, stream: stream, name: "stuck")
+        #expect(try await stuck.readNew(count: 1, blockMilliseconds: 50).count == 1)
+        let lane = consumer(client, stream: stream, name: "me#1")
+        #expect(try await lane.readNew(count: 1, blockMilliseconds: 50).count == 1)
+        try await lane.ack(try await lane.readOwnPending(count: 10).map(\.id))
+        try await Task.sleep(for: .milliseconds(1500))
+        _ = try await me.claimIdle(minIdleMilliseconds: 100_000, count: 10)
+        let takenOver = try await me.claimIdle(minIdleMilliseconds: 100, count: 10)
+        try await me.ack(takenOver.filter { $0.fields["job"] == Array("0".utf8) }.map(\.id))
+        // "stuck"'s entry was taken over by me too, but put back: it still has it pending.
+        try await client.command(["XCLAIM", stream, "g", "stuck", "0", takenOver.first { $0.fields["job"] == Array("1".utf8) }!.id])
+        // "alive" has just read and acked an entry: nothing pending, but not idle.
+        try await client.command(["XADD", stream, "*", "job", "3"])
+        let alive = consumer(client, stream: stream, name: "alive")
+        try await alive.ack(try await alive.readNew(count: 1, blockMilliseconds: 10).map(\.id))
+        // Idle for a second or more (generous: a loaded machine may pause between the steps).
+        #expect(try await me.removeAbandonedConsumers(idleMilliseconds: 1000, keeping: ["me#1"]) == ["dead"])
+        let names = try await client.command(["XINFO", "CONSUMERS", stream, "g"]).array?.compactMap { $0.array?[1].string }
+        #expect(Set(names ?? []) == ["me", "me#1", "stuck", "alive"])
+        // Not idle long enough: nothing removed.
+        #expect(try await me.removeAbandonedConsumers(idleMilliseconds: 60_000).isEmpty)
+        // The removal itself checks again: a consumer that got an entry since XINFO is kept.
+        #expect(try await StreamConsumer.removeIfNothingPending.run(client, [["1", stream, "g", "stuck"]]) == [.integer(0)])
+        #expect(try await StreamConsumer.removeIfNothingPending.run(client, [["1", stream, "g", "alive"]]) == [.integer(1)])
+        await client.shutdown()
+    }
+
     @Test func deadLettersKeepTheEntryAndTheReason() async throws {
         let client = try TestRedis.client()
         let stream = TestRedis.unique("jobs")

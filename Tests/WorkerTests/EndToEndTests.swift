@@ -459,6 +459,34 @@ import TestSupport
         #expect(try await harness.pendingCount() == 0)
     }
 
+    @Test func consumersLeftByDeadWorkersAreRemoved() async throws {
+        let harness = try Harness()
+        // A worker read and acked a job, then died without leaving the group.
+        let dead = StreamConsumer(client: harness.redis, stream: harness.configuration.stream, group: harness.configuration.group,
+                                  consumer: "dead-worker", deadLetterStream: harness.configuration.deadLetterStream)
+        try await dead.ensureGroup()
+        try await harness.enqueue(job("GONE-1"))
+        try await dead.ack(try await dead.readNew(count: 10, blockMilliseconds: 100).map(\.id))
+        @Sendable func names() async throws -> Set<String> {
+            Set(try await harness.redis.command(["XINFO", "CONSUMERS", harness.configuration.stream, harness.configuration.group])
+                .array?.compactMap { $0.array?[1].string } ?? [])
+        }
+        #expect(try await names().contains("dead-worker"))
+        let consumer = harness.configuration.consumer
+        let check: @Sendable (Gateway) async throws -> Void = { _ in
+            let removed = try await eventually { try await !names().contains("dead-worker") }
+            #expect(removed)
+            // The worker's own lanes are still there.
+            let left = try await names()
+            #expect(left.contains(consumer))
+        }
+        try await harness.running(tune: { worker in
+            worker.maintenanceInterval = .milliseconds(50)
+            worker.consumerCleanupInterval = .milliseconds(100)
+            worker.abandonedConsumerIdleMilliseconds = 300
+        }, check)
+    }
+
     @Test func theWorkerSurvivesLosingItsRedisConnection() async throws {
         let harness = try Harness()
         let outcome = try await harness.running { _ in

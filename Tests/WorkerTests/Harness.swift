@@ -96,11 +96,15 @@ struct Harness {
     }
 
     /// Runs the worker for the duration of `body`, then shuts it down gracefully as SIGTERM would.
+    /// `tune` may change the worker's maintenance timings.
     func running<T: Sendable>(environment: [String: String] = [:], clock: @escaping @Sendable () -> Date = Date.init,
+                              tune: (inout QueueWorker) -> Void = { _ in },
                               _ body: @Sendable (Gateway) async throws -> T) async throws -> T {
         let gateway = try await Gateway(configuration: configuration, logger: Self.logger,
                                         environment: secrets.all.merging(environment) { $1 }, clock: clock)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: gateway.worker), .init(service: gateway.reloader)], logger: Self.logger))
+        var worker = gateway.worker
+        tune(&worker)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: worker), .init(service: gateway.reloader)], logger: Self.logger))
         let task = Task { try await group.run() }
         do {
             let result = try await body(gateway)
