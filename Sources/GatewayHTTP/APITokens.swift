@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import Providers
 import Yams
 
@@ -133,6 +134,73 @@ public struct APITokens: Sendable {
                                         message: "\(caller.description) may not do this: it needs the \(role.rawValue) role"))
         }
         return .success(caller)
+    }
+}
+
+/// The tokens file as it is now: read again when it changes (looked at no more than once every
+/// `checkInterval`), so adding or revoking a token takes effect without a restart. A changed file
+/// that does not load is logged as an error, once, and the tokens read last stay in force until it
+/// is fixed (`gateway tokens new` checks the file before writing it).
+public final class TokenFile: @unchecked Sendable {
+    // @unchecked: `tokens`, `signature`, `refused` and `checkedAt` are guarded by `lock`.
+    public let path: String
+    private let logger: Logger
+    private let checkInterval: Duration
+    private let lock = NSLock()
+    private var tokens: APITokens
+    private var signature: [Int]
+    /// The signature of a changed file that did not load (nil: none), so it is reported once.
+    private var refused: [Int]?
+    private var checkedAt: ContinuousClock.Instant
+
+    /// Reads the file; a file that does not load fails the start.
+    public init(path: String, logger: Logger, checkInterval: Duration = .seconds(1)) throws {
+        self.path = path
+        self.logger = logger
+        self.checkInterval = checkInterval
+        signature = Self.signature(path)
+        tokens = try APITokens.load(path: path)
+        checkedAt = ContinuousClock.now
+    }
+
+    public func current() -> APITokens {
+        lock.withLock {
+            let now = ContinuousClock.now
+            if now - checkedAt >= checkInterval {
+                checkedAt = now
+                reloadIfChanged()
+            }
+            return tokens
+        }
+    }
+
+    private func reloadIfChanged() {
+        let now = Self.signature(path)
+        guard now != signature, now != refused else { return }
+        do {
+            let fresh = try APITokens.load(path: path)
+            let before = Set(tokens.entries.map(\.name)), after = Set(fresh.entries.map(\.name))
+            tokens = fresh
+            signature = now
+            refused = nil
+            logger.notice("API tokens reloaded", metadata: [
+                "api_tokens": "\(path)", "count": "\(fresh.entries.count)",
+                "added": "\(after.subtracting(before).sorted().joined(separator: ", "))",
+                "removed": "\(before.subtracting(after).sorted().joined(separator: ", "))",
+            ])
+        } catch {
+            refused = now
+            logger.error("API tokens file changed but does not load; the tokens read before stay in force until it is fixed", metadata: [
+                "api_tokens": "\(path)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// Inode, size and modification time; empty when there is no file.
+    static func signature(_ path: String) -> [Int] {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return [] }
+        return [Int(info.st_ino), Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
     }
 }
 

@@ -27,20 +27,21 @@ public struct HTTPConfiguration: Sendable {
 /// The HTTP API. `gateway run` and the tests both build it here.
 public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                              twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
-                             infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), intake: JobIntake? = nil,
-                             logger: Logger) -> some ApplicationProtocol {
+                             infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
+                             intake: JobIntake? = nil, logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
                                     twilioInbound: twilioInbound, sendGridEvents: sendGridEvents, infobipReports: infobipReports,
-                                    tokens: tokens, intake: intake),
+                                    tokens: tokens, tokenFile: tokenFile, intake: intake),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
 }
 
 /// Routes. Provider webhooks are authenticated by the providers' signatures; everything else but
-/// /health needs a bearer token with the route's role (see APITokens).
+/// /health needs a bearer token with the route's role (see APITokens). With `tokenFile`, its
+/// current tokens are used (changes apply without a restart); otherwise `tokens`.
 public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                         twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
-                        infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(),
+                        infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
                         intake: JobIntake? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     /// Runs `handler` for a caller with `role`; otherwise answers 401 or 403. Refused requests
@@ -48,7 +49,7 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
     func guarded(_ role: Role, _ handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response)
         -> @Sendable (Request, BasicRequestContext) async throws -> Response {
         { request, context in
-            switch tokens.authorize(request, role) {
+            switch (tokenFile?.current() ?? tokens).authorize(request, role) {
             case .failure(let refusal):
                 context.logger.notice("API request refused", metadata: ["path": "\(request.uri.path)", "status": "\(refusal.status.code)"])
                 return refusal.response

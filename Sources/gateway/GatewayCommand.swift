@@ -77,8 +77,9 @@ struct Run: AsyncParsableCommand {
         ]
         var apiRedis: RedisClient?
         if configuration.httpPort != 0 {
-            let tokens: APITokens
-            do { tokens = try APITokens.load(path: configuration.apiTokensPath) } catch { throw ValidationError("\(error)") }
+            let tokenFile: TokenFile
+            do { tokenFile = try TokenFile(path: configuration.apiTokensPath, logger: logger) } catch { throw ValidationError("\(error)") }
+            let tokens = tokenFile.current()
             if tokens.entries.isEmpty {
                 logger.warning("no API tokens: every API endpoint but /health and the provider webhooks answers 401", metadata: [
                     "api_tokens": "\(configuration.apiTokensPath)", "fix": "gateway tokens new --name NAME --role ROLE",
@@ -94,7 +95,7 @@ struct Run: AsyncParsableCommand {
                                                  maxJobBytes: configuration.maxJobBytes),
                 templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts,
                 twilioInbound: gateway.providers.twilioInbound, sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports,
-                tokens: tokens, intake: JobIntake(client: redis, stream: configuration.stream), logger: logger)
+                tokenFile: tokenFile, intake: JobIntake(client: redis, stream: configuration.stream), logger: logger)
             services.append(.init(service: http))
             logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)", "api_tokens": "\(tokens.entries.count)"])
         }
