@@ -55,8 +55,10 @@ public final class CircuitBreaker: @unchecked Sendable {
         }
     }
 
-    /// Records how a request that was allowed went.
-    public func record(success: Bool, now: Date) {
+    /// Records how a request that was allowed went. Returns when the breaker closes again if this
+    /// outcome opened it (so other workers can be told), else nil.
+    @discardableResult
+    public func record(success: Bool, now: Date) -> Date? {
         lock.withLock {
             switch state {
             case .halfOpen:
@@ -64,7 +66,9 @@ public final class CircuitBreaker: @unchecked Sendable {
                     state = .closed
                     outcomes.removeAll()
                 } else {
-                    state = .open(until: now.addingTimeInterval(settings.openFor))
+                    let until = now.addingTimeInterval(settings.openFor)
+                    state = .open(until: until)
+                    return until
                 }
             case .open:
                 break
@@ -73,9 +77,29 @@ public final class CircuitBreaker: @unchecked Sendable {
                 if outcomes.count > settings.window { outcomes.removeFirst(outcomes.count - settings.window) }
                 let failures = outcomes.filter { !$0 }.count
                 if outcomes.count >= settings.minimumRequests, Double(failures) / Double(outcomes.count) >= settings.failureRate {
-                    state = .open(until: now.addingTimeInterval(settings.openFor))
+                    let until = now.addingTimeInterval(settings.openFor)
+                    state = .open(until: until)
                     outcomes.removeAll()
+                    return until
                 }
+            }
+            return nil
+        }
+    }
+
+    /// Another worker's breaker for the same provider opened until `until`: a closed breaker opens
+    /// until then too, an open one stays open at least as long. One whose probe is out keeps it.
+    public func adopt(openUntil until: Date, now: Date) {
+        lock.withLock {
+            guard until > now else { return }
+            switch state {
+            case .closed:
+                state = .open(until: until)
+                outcomes.removeAll()
+            case .open(let current) where current < until:
+                state = .open(until: until)
+            case .open, .halfOpen:
+                break
             }
         }
     }

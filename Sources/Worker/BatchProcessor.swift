@@ -443,6 +443,14 @@ public struct BatchProcessor: Sendable {
         var last = [DispatchResult?](repeating: nil, count: sends.count)
         var failovers: [ContactEvent] = []
         var pending = Array(sends.indices)
+        // Breakers other workers opened count here too. Only a help: the jobs are claimed already,
+        // so a Redis error here must not stop their sending (nor, below, their recording).
+        let breakers = SharedBreakers(client: scheduler.client, prefix: configuration.breakerPrefix)
+        do {
+            try await breakers.adopt(Set(sends.flatMap { $0.routes.map(\.provider.name) }).sorted(), providers: providers, now: now)
+        } catch {
+            logger.warning("could not read the breakers other workers opened; using this worker's own", metadata: ["error": "\(error)"])
+        }
         while !pending.isEmpty {
             var groups: [String: (provider: any MessageProvider, indices: [Int])] = [:]
             for index in pending {
@@ -460,7 +468,7 @@ public struct BatchProcessor: Sendable {
                 groups[next.name, default: (next, [])].indices.append(index)
             }
             let current = sends
-            let answers = try await withThrowingTaskGroup(of: [(Int, DispatchResult)].self) { group in
+            let (answers, opened) = try await withThrowingTaskGroup(of: (answers: [(Int, DispatchResult)], opened: (name: String, until: Date)?).self) { group in
                 for (name, entry) in groups {
                     let policy = providers.policy(of: name)
                     let client = scheduler.client
@@ -478,15 +486,27 @@ public struct BatchProcessor: Sendable {
                             }
                         }
                         let sent = await entry.provider.send(allowed.map { current[$0].message })
+                        var opened: Date?
                         for answer in sent {
-                            if case .retryableFailure = answer { policy.breaker.record(success: false, now: now) } else { policy.breaker.record(success: true, now: now) }
+                            let failed = if case .retryableFailure = answer { true } else { false }
+                            opened = policy.breaker.record(success: !failed, now: now) ?? opened
                         }
-                        return Array(zip(allowed, sent)) + limited
+                        return (Array(zip(allowed, sent)) + limited, opened.map { (name, $0) })
                     }
                 }
                 var all: [(Int, DispatchResult)] = []
-                for try await part in group { all += part }
-                return all
+                var opened: [(name: String, until: Date)] = []
+                for try await part in group {
+                    all += part.answers
+                    if let breaker = part.opened { opened.append(breaker) }
+                }
+                return (all, opened)
+            }
+            if !opened.isEmpty {
+                logger.warning("circuit breaker opened", metadata: ["providers": "\(opened.map(\.name).joined(separator: ", "))"])
+                do { try await breakers.publish(opened, now: now) } catch {
+                    logger.warning("could not tell the other workers about the opened breakers", metadata: ["error": "\(error)"])
+                }
             }
             pending = []
             for (index, answer) in answers.sorted(by: { $0.0 < $1.0 }) {

@@ -22,6 +22,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var capsPrefix = "gateway:caps:"
     /// Prefix of the per-provider rate-limit buckets shared by all workers.
     public var ratePrefix = "gateway:rate:"
+    /// Prefix of the keys through which workers tell each other a provider's breaker is open.
+    public var breakerPrefix = "gateway:breaker:"
     public var batchSize = 256
     /// Batches in flight at once in one worker process (each with its own Redis connection).
     public var concurrency = 4
@@ -62,6 +64,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "scheduled_key": { c, v, _ in c.scheduledKey = v },
         "caps_prefix": { c, v, _ in c.capsPrefix = v },
         "rate_prefix": { c, v, _ in c.ratePrefix = v },
+        "breaker_prefix": { c, v, _ in c.breakerPrefix = v },
         "batch_size": { c, v, k in c.batchSize = try int(v, k, 1...10_000) },
         "concurrency": { c, v, k in c.concurrency = try int(v, k, 1...32) },
         "block_ms": { c, v, k in c.blockMilliseconds = try int(v, k, 1...60_000) },

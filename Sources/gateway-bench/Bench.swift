@@ -203,6 +203,7 @@ struct GatewayBench {
             scheduled_key: "\(stream):scheduled"
             caps_prefix: "bench:\(run):caps:"
             rate_prefix: "bench:\(run):rate:"
+            breaker_prefix: "bench:\(run):breaker:"
             contact_log: \(work.path)/contact-log.sqlite
             templates: \(options.templates)
             providers: \(work.path)/providers

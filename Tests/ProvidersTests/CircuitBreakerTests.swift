@@ -30,4 +30,27 @@ import Testing
         breaker.record(success: false, now: t0)
         #expect(breaker.currentState == .open(until: t0.addingTimeInterval(30)))  // 2 of the last 4
     }
+    @Test func openingIsReportedAndAnotherWorkersOpeningIsAdopted() {
+        let breaker = CircuitBreaker(settings: .init(failureRate: 0.5, minimumRequests: 2, window: 2, openFor: 30))
+        #expect(breaker.record(success: false, now: t0) == nil)
+        #expect(breaker.record(success: false, now: t0) == t0.addingTimeInterval(30))   // this one opened it
+        #expect(breaker.record(success: false, now: t0) == nil)                         // already open
+        // A later opening elsewhere keeps it open longer; an earlier or past one changes nothing.
+        breaker.adopt(openUntil: t0.addingTimeInterval(100), now: t0)
+        #expect(breaker.currentState == .open(until: t0.addingTimeInterval(100)))
+        breaker.adopt(openUntil: t0.addingTimeInterval(50), now: t0)
+        #expect(breaker.currentState == .open(until: t0.addingTimeInterval(100)))
+        // The probe after the pause: a failure reopens it, and says until when.
+        #expect(breaker.allow(now: t0.addingTimeInterval(100)))
+        breaker.adopt(openUntil: t0.addingTimeInterval(500), now: t0.addingTimeInterval(100))
+        #expect(breaker.currentState == .halfOpen(probeInFlight: true))                // the probe is out: kept
+        #expect(breaker.record(success: false, now: t0.addingTimeInterval(101)) == t0.addingTimeInterval(131))
+        // A closed breaker adopts an opening; one already over is ignored.
+        let other = CircuitBreaker()
+        other.adopt(openUntil: t0.addingTimeInterval(-1), now: t0)
+        #expect(other.currentState == .closed)
+        other.adopt(openUntil: t0.addingTimeInterval(60), now: t0)
+        #expect(other.currentState == .open(until: t0.addingTimeInterval(60)))
+        #expect(!other.allow(now: t0.addingTimeInterval(59)))
+    }
 }

@@ -222,6 +222,34 @@ import TestSupport
         #expect(primary.requests.count == 2)
         #expect(backup.requests.count == 4)
         #expect(try await harness.events(job: "FO-4").map(\.kind) == [.received, .dispatching, .sent])
+        // And the other workers were told, until the breaker closes again (600 s).
+        let key = harness.configuration.breakerPrefix + "twilio-a"
+        let ttl = try await harness.redis.command(["PTTL", key]).integer ?? -1
+        #expect(ttl > 500_000 && ttl <= 600_000)
+        #expect(try await harness.redis.command(["GET", key]).string.flatMap { Int64($0) }.map { abs(Double($0) / 1000 - Date().timeIntervalSince1970 - 600) < 100 } == true)
+    }
+
+    @Test func aBreakerAnotherWorkerOpenedIsHonored() async throws {
+        let primary = FakeTwilio()
+        let backup = FakeTwilio()
+        let harness = try Harness()
+        // Another worker found twilio-a failing: its breaker is open for ten more minutes.
+        let until = Int64((Date().timeIntervalSince1970 + 600) * 1000)
+        try await harness.redis.command(["SET", harness.configuration.breakerPrefix + "twilio-a", String(until), "PX", "600000"])
+        try await primary.serve { primaryURL in
+            try await backup.serve { backupURL in
+                try harness.writeProvider("twilio-a", "type: twilio\npriority: 1\naccount_sid: \(primary.accountSID)\nauth_token: \(harness.secret("TWILIO_A_TOKEN", primary.authToken))\nfrom: \"+15005550006\"\nbase_url: \(primaryURL)\n")
+                try harness.writeProvider("twilio-b", "type: twilio\npriority: 2\naccount_sid: \(backup.accountSID)\nauth_token: \(harness.secret("TWILIO_B_TOKEN", backup.authToken))\nfrom: \"+15005550007\"\nbase_url: \(backupURL)\n")
+                try await harness.running { _ in
+                    try await harness.enqueue(job("SB-1"))
+                    _ = try await harness.waitForOutcome(job: "SB-1")
+                }
+            }
+        }
+        let outcome = try await harness.outcome(job: "SB-1")
+        #expect(outcome?.kind == .sent && outcome?.provider == "twilio-b")
+        #expect(primary.requests.isEmpty)
+        #expect(try await harness.events(job: "SB-1").map(\.kind) == [.received, .dispatching, .sent])
     }
 
     @Test func theSharedRateLimitHoldsBackWhatExceedsIt() async throws {

@@ -55,6 +55,7 @@ struct Harness {
         configuration.contactRulesPath = rulesPath
         configuration.capsPrefix = "test:caps:\(UUID().uuidString.prefix(8)):"
         configuration.ratePrefix = "test:rate:\(UUID().uuidString.prefix(8)):"
+        configuration.breakerPrefix = "test:breaker:\(UUID().uuidString.prefix(8)):"
         configuration.templatesReloadSeconds = 0.1
         configuration.providersDirectory = directory.appendingPathComponent("providers").path
         adjust(&configuration)

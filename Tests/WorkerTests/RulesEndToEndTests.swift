@@ -97,8 +97,11 @@ func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"
             _ = try await harness.waitForOutcome(job: "CAP-1")
             // sms-1-per-day: a second SMS the same day waits; e-mail is another channel and goes now.
             try await harness.enqueue(bogotaJob("CAP-2", contact: "C-CAP"))
-            try await harness.enqueue(bogotaJob("CAP-3", contact: "C-CAP", channels: #"["sms", "email"]"#))
             #expect(try await eventually { try await harness.events(job: "CAP-2").contains { $0.kind == .deferred } })
+            // Only then: had another lane taken CAP-3 first, its e-mail would have filled
+            // contact-2-per-day too, and that rule (checked first, reopening at the same moment)
+            // would be the one CAP-2 names.
+            try await harness.enqueue(bogotaJob("CAP-3", contact: "C-CAP", channels: #"["sms", "email"]"#))
             _ = try await harness.waitForOutcome(job: "CAP-3")
         }
         // The slot reopens Tuesday 8 December, a public holiday in Colombia: the next allowed moment is Wednesday 07:00.
