@@ -124,6 +124,11 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
             timestamp: request.headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Timestamp")!],
             verifiers: sendGridEvents, store: store, logger: context.logger)
     }
+    router.post("/webhooks/infobip/inbound") { request, context in
+        let body = try await request.body.collect(upTo: 4 << 20)
+        return try await ReceiptsAPI.infobipInbound(body: Array(buffer: body), token: request.uri.queryParameters.get("token"),
+                                                    checks: infobipReports, store: store, logger: context.logger)
+    }
     router.post("/webhooks/infobip/reports") { request, context in
         let body = try await request.body.collect(upTo: 4 << 20)
         return try await ReceiptsAPI.infobip(body: Array(buffer: body), token: request.uri.queryParameters.get("token"),

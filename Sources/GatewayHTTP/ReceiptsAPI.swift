@@ -99,13 +99,45 @@ enum ReceiptsAPI {
         }
     }
 
+    /// The Infobip provider whose `report_token` the request's URL carries, or the 403 to answer.
+    static func infobipCheck(token: String?, checks: [InfobipReports], what: String, logger: Logger) -> Result<InfobipReports, AuthRefusal> {
+        guard let check = checks.first(where: { $0.isValid(token: token) }) else {
+            logger.warning("infobip \(what) refused: missing or wrong token", metadata: ["token_present": "\(token != nil)"])
+            return .failure(AuthRefusal(status: .forbidden, code: "bad_token", message: checks.isEmpty
+                ? "no Infobip provider with a report_token is configured"
+                : "the token in the URL does not match report_token"))
+        }
+        return .success(check)
+    }
+
+    /// POST /webhooks/infobip/inbound?token=...: customers' SMS to our Infobip numbers, accepted only
+    /// with the secret token. Each is recorded once; a STOP-like reply opts the contacts we have
+    /// texted at that number out of SMS, as for Twilio.
+    static func infobipInbound(body: [UInt8], token: String?, checks: [InfobipReports], store: any ContactLogStore, logger: Logger) async throws -> Response {
+        let check: InfobipReports
+        switch infobipCheck(token: token, checks: checks, what: "inbound message", logger: logger) {
+        case .failure(let refusal): return refusal.response
+        case .success(let found): check = found
+        }
+        switch check.inbound(body: body, at: Date()) {
+        case .failure(let rejection):
+            return JSONResponse.error(.badRequest, "bad_message", rejection.message)
+        case .success(let messages):
+            for message in messages {
+                if let contacts = try await store.recordInbound(message) {
+                    logger.notice("inbound message recorded", metadata: ["intent": "\(message.intent.rawValue)", "contacts": "\(contacts.count)"])
+                }
+            }
+            return Response(status: .noContent)
+        }
+    }
+
     /// POST /webhooks/infobip/reports?token=...: Infobip's delivery reports, accepted only with the secret token.
     static func infobip(body: [UInt8], token: String?, checks: [InfobipReports], store: any ContactLogStore, logger: Logger) async throws -> Response {
-        guard let check = checks.first(where: { $0.isValid(token: token) }) else {
-            logger.warning("infobip report refused: missing or wrong token", metadata: ["token_present": "\(token != nil)"])
-            return JSONResponse.error(.forbidden, "bad_token", checks.isEmpty
-                ? "no Infobip provider with a report_token is configured"
-                : "the token in the URL does not match report_token")
+        let check: InfobipReports
+        switch infobipCheck(token: token, checks: checks, what: "report", logger: logger) {
+        case .failure(let refusal): return refusal.response
+        case .success(let found): check = found
         }
         switch check.receipts(body: body) {
         case .failure(let rejection):

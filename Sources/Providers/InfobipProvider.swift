@@ -100,8 +100,9 @@ public struct InfobipProvider: MessageProvider {
     }
 }
 
-/// Infobip's delivery reports. Infobip does not sign them, so the gateway only accepts reports that
-/// carry the secret `report_token` it put in the notify URL (compared in constant time).
+/// Infobip's delivery reports and inbound SMS. Infobip signs neither, so the gateway only accepts
+/// those that carry the secret `report_token` in their URL (compared in constant time): the notify
+/// URL it sends with each message, and the inbound URL configured on the number.
 public struct InfobipReports: Sendable {
     public let provider: String
     public let token: String
@@ -126,6 +127,29 @@ public struct InfobipReports: Sendable {
         }
     }
 
+    /// Inbound SMS as Infobip forwards them to the number's URL (format MO_JSON_2: `{"results":
+    /// [{"messageId", "from", "to", "text", "keyword", "receivedAt", ...}]}`). Infobip writes the
+    /// customer's number without "+"; it is given one, as the gateway sends to E.164 numbers.
+    public func inbound(body: [UInt8], at: Date) -> Result<[InboundMessage], ReceiptRejection> {
+        guard let results = ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any])?["results"] as? [[String: Any]] else {
+            return .failure(ReceiptRejection(message: "the body must be {\"results\": [...]} as Infobip forwards inbound SMS (MO_JSON_2)"))
+        }
+        var messages: [InboundMessage] = []
+        for (index, result) in results.enumerated() {
+            guard let id = result["messageId"] as? String, !id.isEmpty else {
+                return .failure(ReceiptRejection(message: "results[\(index)].messageId is missing"))
+            }
+            guard var from = result["from"] as? String, !from.isEmpty else {
+                return .failure(ReceiptRejection(message: "results[\(index)].from is missing"))
+            }
+            if from.allSatisfy(\.isASCIIDigit) { from = "+" + from }
+            let raw = (try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            messages.append(InboundMessage(provider: provider, messageID: id, from: from, to: result["to"] as? String ?? "",
+                                           body: result["text"] as? String ?? "", at: at, raw: raw))
+        }
+        return .success(messages)
+    }
+
     public func receipts(body: [UInt8]) -> Result<[Receipt], ReceiptRejection> {
         guard let results = ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any])?["results"] as? [[String: Any]] else {
             return .failure(ReceiptRejection(message: "the body must be {\"results\": [...]} as Infobip sends it"))
@@ -139,4 +163,8 @@ public struct InfobipReports: Sendable {
                            errorCode: error == "NO_ERROR" ? nil : error, at: Date(), raw: raw)
         })
     }
+}
+
+private extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }

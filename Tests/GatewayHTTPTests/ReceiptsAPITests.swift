@@ -176,4 +176,39 @@ import Testing
         }
         #expect(try await store.deliveryStatus(jobID: "I1") == .delivered)
     }
+
+    /// A STOP sent to an Infobip number opts out the contacts texted at that number, as with Twilio.
+    @Test func aSTOPToAnInfobipNumberOptsTheTextedContactsOut() async throws {
+        let store = try temporaryStore()
+        let phone = "+573001234567"
+        _ = try await store.append([ContactEvent(jobID: "IB1", contactID: "C-IB", kind: .sent, at: Date(), channel: .sms, provider: "infobip",
+                                                 providerMessageID: "m-out", body: "Hola", address: phone)])
+        let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
+                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          defaultLocale: "es-CR")
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store,
+                                                  infobipReports: [InfobipReports(provider: "infobip", token: "0123456789abcdef")]))
+        // Infobip's MO_JSON_2, the customer's number without "+".
+        let stop = #"{"results":[{"messageId":"mo-1","from":"573001234567","to":"573009990000","text":"BAJA por favor","cleanText":"por favor","keyword":"BAJA","receivedAt":"2026-11-24T16:00:00.000+0000","smsCount":1,"price":{"pricePerMessage":0,"currency":"USD"}}],"messageCount":1,"pendingMessageCount":0}"#
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/webhooks/infobip/inbound?token=wrong-token-value", method: .post, body: ByteBuffer(string: stop)) { response in
+                #expect(response.status == .forbidden)
+            }
+            for _ in 0..<2 {   // forwarded again: recorded once
+                try await client.execute(uri: "/webhooks/infobip/inbound?token=0123456789abcdef", method: .post, body: ByteBuffer(string: stop)) { response in
+                    #expect(response.status == .noContent)
+                }
+            }
+            try await client.execute(uri: "/webhooks/infobip/inbound?token=0123456789abcdef", method: .post,
+                                     body: ByteBuffer(string: #"{"results":[{"messageId":"mo-2","text":"STOP"}]}"#)) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("results[0].from is missing"))
+            }
+        }
+        #expect(try await store.optOuts(["C-IB"])["C-IB"]?.map(\.channel) == [.sms])
+        #expect(try await store.optOuts(["C-IB"])["C-IB"]?.first?.setBy == "inbound:infobip")
+        let inbound = try await store.events(EventFilter(kinds: [.inbound])).map(\.event)
+        #expect(inbound.count == 1)
+        #expect(inbound.first?.reason == "stop" && inbound.first?.address == phone && inbound.first?.body == "BAJA por favor")
+    }
 }
