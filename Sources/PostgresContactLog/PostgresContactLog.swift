@@ -179,11 +179,75 @@ public final class PostgresContactLog: ContactLogStore {
         guard !events.isEmpty else { return [] }
         let logger = self.logger
         return try await appending { connection, head in
-            var written: [Bool] = []
-            written.reserveCapacity(events.count)
-            for event in events { written.append(try await Self.insert(event, head: &head, connection, logger)) }
-            return written
+            try await Self.insertAll(events, head: &head, connection, logger)
         }
+    }
+
+    /// Rows per multi-row INSERT: 21 values each stays well under PostgreSQL's 65,535 parameters.
+    static let rowsPerInsert = 1000
+
+    /// Inserts `events` in order with a few statements, not one round trip each. The unique indexes
+    /// refuse an outcome for a job that has one and a second `dispatching` for an attempt; those
+    /// events are found first, with one query over the batch's job ids, and left out, so the chain
+    /// links exactly the events written. Nothing else can write meanwhile: every append holds the
+    /// chain head. Should the database still refuse a row, the transaction fails as a whole.
+    static func insertAll(_ events: [ContactEvent], head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws -> [Bool] {
+        let guarded = Array(Set(events.compactMap { $0.kind.isTerminal || $0.kind == .dispatching ? $0.jobID : nil }))
+        var outcomes: Set<String> = [], dispatches: Set<String> = []
+        func dispatchKey(_ job: String, _ attempt: Int) -> String { "\(attempt) \(job)" }
+        if !guarded.isEmpty {
+            var binds = PostgresBindings()
+            binds.append(guarded)
+            let sql = "SELECT job_id, kind, attempt FROM events WHERE job_id = ANY($1) AND (kind = 'dispatching' OR kind IN (\(terminalKinds)))"
+            for row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect() {
+                let row = row.makeRandomAccess()
+                let job = try row["job_id"].decode(String.self)
+                if try row["kind"].decode(String.self) == EventKind.dispatching.rawValue {
+                    dispatches.insert(dispatchKey(job, try row["attempt"].decode(Int.self)))
+                } else {
+                    outcomes.insert(job)
+                }
+            }
+        }
+        var written: [Bool] = []
+        written.reserveCapacity(events.count)
+        var rows: [(values: [String?], attempt: Int, previous: String, hash: String)] = []
+        for event in events {
+            if let job = event.jobID {
+                let refused = event.kind.isTerminal ? !outcomes.insert(job).inserted
+                    : event.kind == .dispatching ? !dispatches.insert(dispatchKey(job, event.attempt)).inserted : false
+                if refused {
+                    written.append(false)
+                    continue
+                }
+            }
+            let values = EventChain.values(event)
+            let hash = EventChain.hash(previous: head, values: values)
+            rows.append((values, event.attempt, head, hash))
+            head = hash
+            written.append(true)
+        }
+        let width = EventChain.columns.count + 2
+        for start in stride(from: 0, to: rows.count, by: rowsPerInsert) {
+            let chunk = rows[start..<min(start + rowsPerInsert, rows.count)]
+            var binds = PostgresBindings(capacity: chunk.count * width)
+            for row in chunk {
+                for (index, value) in row.values.enumerated() {
+                    if index == EventChain.attemptIndex { binds.append(row.attempt) } else { binds.append(value) }
+                }
+                binds.append(row.previous)
+                binds.append(row.hash)
+            }
+            let placeholders = (0..<chunk.count).map { row in
+                "(" + (1...width).map { "$\(row * width + $0)" }.joined(separator: ", ") + ")"
+            }.joined(separator: ", ")
+            let sql = "INSERT INTO events (\(columns), prev_hash, hash) VALUES \(placeholders) ON CONFLICT DO NOTHING RETURNING seq"
+            let inserted = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().count
+            guard inserted == chunk.count else {
+                throw ContactLogError("the database refused \(chunk.count - inserted) of \(chunk.count) events the log expected to write; nothing of this batch was kept")
+            }
+        }
+        return written
     }
 
     // MARK: Reading

@@ -56,6 +56,33 @@ func event(_ job: String?, _ kind: EventKind, attempt: Int = 1, contact: String 
         #expect(state == JobState(terminal: .sent, lastDispatchAttempt: 2, lastDispatchResolved: true, lastDispatchAt: claimedAt))
     }
 
+    /// More events than one multi-row INSERT holds (PostgreSQL), with refused ones among them: each
+    /// answer is right, the events are stored in order, and the chain links exactly those written.
+    @Test(arguments: StoreKind.available) func aLargeBatchWithRefusedEventsKeepsOrderAndChain(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        let log = store.log
+        #expect(try await log.append([event("L3", .dispatching)]) == [true])
+        var events: [ContactEvent] = [], expected: [Bool] = []
+        for n in 0..<1500 {
+            events.append(event("L\(n)", .dispatching))
+            expected.append(n != 3)                          // L3's attempt was claimed before
+            events.append(event("L\(n)", .sent))
+            expected.append(true)
+            if n % 7 == 0 {                                  // a second outcome for the job
+                events.append(event("L\(n)", .failed))
+                expected.append(false)
+            }
+        }
+        #expect(try await log.append(events) == expected)
+        let stored = try await log.events(EventFilter(limit: 10_000)).map(\.event)
+        let kept = zip(events, expected).filter(\.1).map(\.0)
+        #expect(stored.count == 1 + kept.count)
+        #expect(stored.dropFirst().map { "\($0.jobID ?? "") \($0.kind.rawValue)" } == kept.map { "\($0.jobID ?? "") \($0.kind.rawValue)" })
+        let chain = try await log.verifyChain()
+        #expect(chain.problem == nil)
+        #expect(chain.checked == stored.count)
+    }
+
     @Test(arguments: StoreKind.available) func theDatabaseRefusesUpdatesAndDeletes(_ kind: StoreKind) async throws {
         let store = try await TestStore.make(kind)
         let log = store.log
