@@ -61,11 +61,16 @@ enum ReceiptsAPI {
         case .failure(let rejection):
             return JSONResponse.error(.badRequest, "bad_message", rejection.message)
         case .success(let message):
-            if let contacts = try await store.recordInbound(message) {
-                logger.notice("inbound message recorded", metadata: ["intent": "\(message.intent.rawValue)", "contacts": "\(contacts.count)"])
-            }
+            try await record(message, store: store, logger: logger)
             return Response(status: .ok, headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")))
+        }
+    }
+
+    /// Records a customer's message once (a replay changes nothing); a STOP-like one opts out.
+    static func record(_ message: InboundMessage, store: any ContactLogStore, logger: Logger) async throws {
+        if let contacts = try await store.recordInbound(message) {
+            logger.notice("inbound message recorded", metadata: ["intent": "\(message.intent.rawValue)", "contacts": "\(contacts.count)"])
         }
     }
 
@@ -123,11 +128,7 @@ enum ReceiptsAPI {
         case .failure(let rejection):
             return JSONResponse.error(.badRequest, "bad_message", rejection.message)
         case .success(let messages):
-            for message in messages {
-                if let contacts = try await store.recordInbound(message) {
-                    logger.notice("inbound message recorded", metadata: ["intent": "\(message.intent.rawValue)", "contacts": "\(contacts.count)"])
-                }
-            }
+            for message in messages { try await record(message, store: store, logger: logger) }
             return Response(status: .noContent)
         }
     }

@@ -140,27 +140,10 @@ public final class PostgresContactLog: ContactLogStore {
         try await connection.query("UPDATE chain_head SET hash = \(head) WHERE id = 1", logger: logger)
     }
 
-    static let insertSQL = """
-        INSERT INTO events (\(columns), prev_hash, hash)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-        ON CONFLICT DO NOTHING RETURNING seq
-        """
-
     /// Inserts one event linked to `head`; when written, `head` becomes its hash.
     @discardableResult
     static func insert(_ event: ContactEvent, head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
-        let values = EventChain.values(event)
-        let hash = EventChain.hash(previous: head, values: values)
-        var binds = PostgresBindings(capacity: values.count + 2)
-        for (index, value) in values.enumerated() {
-            if index == EventChain.attemptIndex { binds.append(event.attempt) } else { binds.append(value) }
-        }
-        binds.append(head)
-        binds.append(hash)
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: insertSQL, binds: binds), logger: logger).collect()
-        guard !rows.isEmpty else { return false }
-        head = hash
-        return true
+        try await insertAll([event], head: &head, connection, logger)[0]
     }
 
     /// Runs `body` in a transaction holding the chain head, and stores the head it leaves.

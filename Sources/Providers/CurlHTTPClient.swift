@@ -276,13 +276,13 @@ private final class Engine: @unchecked Sendable {
         state.inFlight -= 1
         if let multiplexed { state.multiplexed = multiplexed }
         var starts: [(HTTPRequest, Completion, Int64)] = []
-        var expired: [(HTTPRequest, Completion, Int64)] = []
+        var expired: [(Completion, Int64)] = []
         let now = gw_monotonic_ms()
         while state.inFlight < limit(state), state.next < state.waiting.count {
             let waiting = state.waiting[state.next]
             state.next += 1
             if now - waiting.since >= Int64(waiting.request.timeout * 1000) {
-                expired.append((waiting.request, waiting.completion, now - waiting.since))
+                expired.append((waiting.completion, now - waiting.since))
             } else {
                 state.inFlight += 1
                 starts.append((waiting.request, waiting.completion, now - waiting.since))
@@ -296,7 +296,7 @@ private final class Engine: @unchecked Sendable {
             state.next = 0
         }
         if state.inFlight == 0, state.waiting.isEmpty, !state.multiplexed { origins[origin] = nil }
-        for (_, completion, waited) in expired {
+        for (completion, waited) in expired {
             completion(.failure(HTTPClientError(kind: .connect, curlCode: Int(CURLE_OPERATION_TIMEDOUT.rawValue),
                                                 message: "not sent: no connection to \(origin) came free within the \(waited) ms time limit")))
         }

@@ -131,7 +131,7 @@ public struct InfobipReports: Sendable {
     /// [{"messageId", "from", "to", "text", "keyword", "receivedAt", ...}]}`). Infobip writes the
     /// customer's number without "+"; it is given one, as the gateway sends to E.164 numbers.
     public func inbound(body: [UInt8], at: Date) -> Result<[InboundMessage], ReceiptRejection> {
-        guard let results = ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any])?["results"] as? [[String: Any]] else {
+        guard let results = Self.results(body) else {
             return .failure(ReceiptRejection(message: "the body must be {\"results\": [...]} as Infobip forwards inbound SMS (MO_JSON_2)"))
         }
         var messages: [InboundMessage] = []
@@ -143,24 +143,32 @@ public struct InfobipReports: Sendable {
                 return .failure(ReceiptRejection(message: "results[\(index)].from is missing"))
             }
             if from.allSatisfy(\.isASCIIDigit) { from = "+" + from }
-            let raw = (try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             messages.append(InboundMessage(provider: provider, messageID: id, from: from, to: result["to"] as? String ?? "",
-                                           body: result["text"] as? String ?? "", at: at, raw: raw))
+                                           body: result["text"] as? String ?? "", at: at, raw: Self.raw(result)))
         }
         return .success(messages)
     }
 
+    /// The `results` list every Infobip callback carries.
+    static func results(_ body: [UInt8]) -> [[String: Any]]? {
+        ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any])?["results"] as? [[String: Any]]
+    }
+
+    /// One result as kept in the log: its JSON with sorted keys.
+    static func raw(_ result: [String: Any]) -> String {
+        (try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
     public func receipts(body: [UInt8]) -> Result<[Receipt], ReceiptRejection> {
-        guard let results = ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any])?["results"] as? [[String: Any]] else {
+        guard let results = Self.results(body) else {
             return .failure(ReceiptRejection(message: "the body must be {\"results\": [...]} as Infobip sends it"))
         }
         return .success(results.compactMap { result in
             guard let id = result["messageId"] as? String, let status = result["status"] as? [String: Any],
                   let group = status["groupName"] as? String, let common = Self.status(group: group) else { return nil }
             let error = (result["error"] as? [String: Any])?["name"] as? String
-            let raw = (try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             return Receipt(provider: provider, messageID: id, status: common, providerStatus: status["name"] as? String ?? group,
-                           errorCode: error == "NO_ERROR" ? nil : error, at: Date(), raw: raw)
+                           errorCode: error == "NO_ERROR" ? nil : error, at: Date(), raw: Self.raw(result))
         })
     }
 }

@@ -68,10 +68,7 @@ public struct StreamConsumer: Sendable {
     /// entries pending it stays, so XAUTOCLAIM or its own restart can finish them.
     @discardableResult
     public func leaveIfIdle() async throws -> Bool {
-        let pending = try await client.command(["XPENDING", stream, group, "-", "+", "1", consumer])
-        guard pending.array?.isEmpty ?? false else { return false }
-        _ = try await client.command(["XGROUP", "DELCONSUMER", stream, group, consumer])
-        return true
+        try await Self.removeIfNothingPending.call(client, ["1", stream, group, consumer]).integer == 1
     }
 
     /// Removes other consumers of the group that have nothing pending and have not read for
