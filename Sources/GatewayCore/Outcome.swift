@@ -138,6 +138,10 @@ public enum DispatchResult: Sendable, Equatable {
     case permanentFailure(code: String, message: String)
     /// Worth trying again later (429, 5xx, timeout, connection error).
     case retryableFailure(code: String, message: String, retryAfter: TimeInterval?)
+    /// The connection failed after the whole request went out and before the answer: the provider
+    /// may have taken the message. Neither retried nor handed to another provider (that could
+    /// deliver it twice); the job ends `failed` with this code, for review.
+    case possiblyDelivered(code: String, message: String)
 }
 
 /// Delivery statuses common to every provider, in the order a message moves through them.

@@ -116,9 +116,12 @@ private final class Transfer {
     let completion: @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void
     var headerList: UnsafeMutablePointer<curl_slist>?
     var recipientList: UnsafeMutablePointer<curl_slist>?
-    /// What an upload (an SMTP message) reads from, and how far it got.
+    /// The request body (an HTTP body or an SMTP message) libcurl reads through `readCallback`,
+    /// and how much of it libcurl has taken.
     var upload: [UInt8] = []
     var uploadOffset = 0
+    /// libcurl took the whole body (so it may all have reached the server).
+    var bodyTaken: Bool { !upload.isEmpty && uploadOffset == upload.count }
     var body: [UInt8] = []
     var headers: [(String, String)] = []
 
@@ -355,6 +358,8 @@ private final class Engine: @unchecked Sendable {
             set(gw_easy_setopt_off_t(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count)))
             set(gw_easy_setopt_read_function(easy, CURLOPT_READFUNCTION, readCallback))
             set(gw_easy_setopt_pointer(easy, CURLOPT_READDATA, userdata))
+            set(gw_easy_setopt_seek_function(easy, CURLOPT_SEEKFUNCTION, seekCallback))
+            set(gw_easy_setopt_pointer(easy, CURLOPT_SEEKDATA, userdata))
             if let auth = request.basicAuth {
                 set(gw_easy_setopt_string(easy, CURLOPT_USERNAME, auth.user))
                 set(gw_easy_setopt_string(easy, CURLOPT_PASSWORD, auth.password))
@@ -367,6 +372,17 @@ private final class Engine: @unchecked Sendable {
             curl_multi_add_handle(multi, easy)
             return
         }
+        /// The body is read through `readCallback`, never given as (COPY)POSTFIELDS: when a kept-alive
+        /// connection dies before the first byte of the answer, libcurl sends POSTFIELDS again on
+        /// its own, on another connection, up to five times, so one attempt could reach a provider
+        /// several times. A body it reads must be rewound first, through `seekCallback`, which
+        /// refuses once libcurl has taken any of it: the transfer then fails (CURLE_SEND_FAIL_REWIND)
+        /// and the caller learns the request may have been received. (No copy of the body either:
+        /// the callback reads the request's own bytes.)
+        func setBodyCallbacks() {
+            set(gw_easy_setopt_read_function(easy, CURLOPT_READFUNCTION, readCallback))
+            set(gw_easy_setopt_seek_function(easy, CURLOPT_SEEKFUNCTION, seekCallback))
+        }
         switch request.method {
         case _ where sameShape:
             break
@@ -374,17 +390,18 @@ private final class Engine: @unchecked Sendable {
             set(gw_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
         case "POST":
             set(gw_easy_setopt_long(easy, CURLOPT_POST, 1))
+            setBodyCallbacks()
         default:
+            // A POST-style body under another method name (PUT, PATCH, DELETE).
+            set(gw_easy_setopt_long(easy, CURLOPT_POST, 1))
             set(gw_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method))
+            setBodyCallbacks()
         }
         if request.method != "GET" {
+            transfer.upload = request.body
             set(gw_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
-            request.body.withUnsafeBytes { raw in
-                // COPYPOSTFIELDS copies the bytes; an empty body still needs a valid pointer.
-                let pointer = raw.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }
-                var empty: UInt8 = 0
-                set(gw_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer ?? withUnsafeMutablePointer(to: &empty) { UnsafeMutableRawPointer($0) }))
-            }
+            set(gw_easy_setopt_pointer(easy, CURLOPT_READDATA, userdata))
+            set(gw_easy_setopt_pointer(easy, CURLOPT_SEEKDATA, userdata))
         }
         if !sameShape, let auth = request.basicAuth {
             // CURLAUTH_BASIC is a macro Swift cannot import: 1 << 0.
@@ -430,6 +447,12 @@ private final class Engine: @unchecked Sendable {
                 let kind: HTTPClientError.Kind = switch code {
                 case CURLE_OPERATION_TIMEDOUT: .timeout
                 case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: .connect
+                // libcurl wanted to send the body again (the connection died before any answer) and
+                // `seekCallback` refused: some or all of it had gone out.
+                case CURLE_SEND_FAIL_REWIND: .possiblyDelivered
+                // No answer, or a cut one, after libcurl took the whole body.
+                case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+                    transfer.bodyTaken ? .possiblyDelivered : .other
                 default: .other
                 }
                 finish(transfer, .failure(HTTPClientError(kind: kind, curlCode: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)), responseCode: reply)))
@@ -476,6 +499,14 @@ private let readCallback: gw_write_callback = { buffer, size, count, userdata in
         transfer.uploadOffset += n
     }
     return n
+}
+
+/// libcurl asks to rewind the body before sending it again. Allowed only while it has taken none
+/// of it; otherwise refused, and libcurl fails the transfer instead of resending (see `start`).
+private let seekCallback: gw_seek_callback = { userdata, offset, _ in
+    guard let userdata else { return CURL_SEEKFUNC_FAIL }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    return offset == 0 && transfer.uploadOffset == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL
 }
 
 private let headerCallback: gw_write_callback = { data, size, count, userdata in

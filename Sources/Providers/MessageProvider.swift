@@ -32,11 +32,14 @@ extension MessageProvider {
 }
 
 extension HTTPClientError {
-    /// How a provider adapter reports a transfer that got no HTTP answer: always worth retrying.
+    /// How a provider adapter reports a transfer that got no HTTP answer: worth retrying, unless the
+    /// whole request went out before the connection failed (then it may have been delivered).
     var dispatchResult: DispatchResult {
         switch kind {
         case .connect: .retryableFailure(code: "connect_error", message: "could not connect: \(message)", retryAfter: nil)
         case .timeout: .retryableFailure(code: "timeout", message: "no answer in time: \(message)", retryAfter: nil)
+        case .possiblyDelivered:
+            .possiblyDelivered(code: "possibly_delivered", message: "the connection failed after the whole request went out and before an answer (\(description)): the provider may have taken the message")
         case .other: .retryableFailure(code: "transport_error", message: description, retryAfter: nil)
         }
     }

@@ -328,6 +328,7 @@ public struct BatchProcessor: Sendable {
         var retries: [(raw: [UInt8], attempt: Int, at: Date)] = []
         var unsubscribed: [OptOut] = []
         var deadTokens: [(token: String, contact: String, provider: String, code: String, at: Date)] = []
+        var possiblyDelivered: [String] = []
         let done = clock()
         var outcomes: [ContactEvent] = failovers
         for (send, result) in zip(dispatched, results) {
@@ -370,6 +371,13 @@ public struct BatchProcessor: Sendable {
                     event.reason = code
                     event.detail = "\(message); gave up after \(send.job.attempt) attempts"
                 }
+            case .possiblyDelivered(let code, let message):
+                // Its cap slots stay taken: the message may have reached the customer.
+                summary.failed += 1
+                possiblyDelivered.append(send.job.id)
+                event.kind = .failed
+                event.reason = code
+                event.detail = "\(message); not sent again, through \(send.provider.name) or another provider, so the customer cannot get it twice: check with \(send.provider.name) whether it went out"
             }
             outcomes.append(event)
         }
@@ -380,6 +388,12 @@ public struct BatchProcessor: Sendable {
         for dead in deadTokens { try await store.dropPushToken(dead.token, contactID: dead.contact, provider: dead.provider, reason: dead.code, at: dead.at) }
         // Only messages actually sent count against caps.
         for release in releases where !release.checks.isEmpty { try await ledger.release(release.checks, member: release.member) }
+
+        if !possiblyDelivered.isEmpty {
+            logger.warning("sends failed after the request went out: the provider may have taken them; recorded failed (possibly_delivered), not resent", metadata: [
+                "jobs": "\(possiblyDelivered.prefix(20).joined(separator: ", "))\(possiblyDelivered.count > 20 ? " and \(possiblyDelivered.count - 20) more" : "")",
+            ])
+        }
 
         // 6. Only now is the batch acknowledged.
         try await consumer.ack(entries.map(\.id).filter { !leftPending.contains($0) })
@@ -488,7 +502,10 @@ public struct BatchProcessor: Sendable {
                         let sent = await entry.provider.send(allowed.map { current[$0].message })
                         var opened: Date?
                         for answer in sent {
-                            let failed = if case .retryableFailure = answer { true } else { false }
+                            let failed = switch answer {
+                            case .retryableFailure, .possiblyDelivered: true
+                            case .accepted, .permanentFailure: false
+                            }
                             opened = policy.breaker.record(success: !failed, now: now) ?? opened
                         }
                         return (Array(zip(allowed, sent)) + limited, opened.map { (name, $0) })
