@@ -4,6 +4,8 @@ import Foundation
 /// Closed: every request goes; the last `window` outcomes are kept. When at least `minimumRequests`
 /// of them are in and the failure rate reaches `failureRate`, it opens: nothing goes for `openFor`.
 /// Then half-open: one probe goes; its success closes the breaker, its failure opens it again.
+/// Apart from that, a provider's own Retry-After holds it: nothing goes to it before then (no
+/// failure, and no probe afterwards).
 public final class CircuitBreaker: @unchecked Sendable {
     // @unchecked: all state is guarded by `lock`.
     public struct Settings: Sendable, Equatable {
@@ -30,6 +32,8 @@ public final class CircuitBreaker: @unchecked Sendable {
     private let lock = NSLock()
     private var state: State = .closed
     private var outcomes: [Bool] = []
+    /// Until when the provider asked not to be called (its latest Retry-After).
+    private var heldUntil: Date?
 
     public init(settings: Settings = Settings()) {
         self.settings = settings
@@ -40,6 +44,7 @@ public final class CircuitBreaker: @unchecked Sendable {
     /// Whether a request may go now. In half-open, only the first caller gets the probe.
     public func allow(now: Date) -> Bool {
         lock.withLock {
+            if let heldUntil, now < heldUntil { return false }
             switch state {
             case .closed:
                 return true
@@ -85,6 +90,19 @@ public final class CircuitBreaker: @unchecked Sendable {
             }
             return nil
         }
+    }
+
+    /// The provider answered with a Retry-After: nothing goes to it before `until`. A later time
+    /// extends the hold; an earlier one never shortens it.
+    public func hold(until: Date) {
+        lock.withLock {
+            if heldUntil.map({ $0 < until }) ?? true { heldUntil = until }
+        }
+    }
+
+    /// When the provider's Retry-After ends, if that is after `now`.
+    public func held(now: Date) -> Date? {
+        lock.withLock { heldUntil.flatMap { $0 > now ? $0 : nil } }
     }
 
     /// Another worker's breaker for the same provider opened until `until`: a closed breaker opens

@@ -322,7 +322,7 @@ public struct BatchProcessor: Sendable {
         }
 
         // 4. Dispatch, every provider's share at once.
-        let (results, dispatched, failovers) = try await dispatch(claimed, now: clock())
+        let (results, dispatched, failovers, notBefore) = try await dispatch(claimed, now: clock())
 
         // 5. Record outcomes, scheduling retries first so a crash in between cannot lose them.
         var retries: [(raw: [UInt8], attempt: Int, at: Date)] = []
@@ -331,7 +331,7 @@ public struct BatchProcessor: Sendable {
         var possiblyDelivered: [String] = []
         let done = clock()
         var outcomes: [ContactEvent] = failovers
-        for (send, result) in zip(dispatched, results) {
+        for (index, (send, result)) in zip(dispatched, results).enumerated() {
             let base = ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .sent, at: done, attempt: send.job.attempt,
                                     channel: send.message.channel, template: send.job.template, tone: send.rendered.tone,
                                     variant: send.rendered.variant, provider: send.provider.name, body: send.message.body,
@@ -356,15 +356,18 @@ public struct BatchProcessor: Sendable {
                 event.kind = .failed
                 event.reason = code
                 event.detail = message
-            case .retryableFailure(let code, let message, let retryAfter):
+            case .retryableFailure(let code, let message, _):
                 releases.append((send.capChecks, send.job.id))
                 if send.job.attempt < configuration.maxAttempts {
                     summary.retried += 1
-                    let at = scheduler.retryTime(after: done, attempt: send.job.attempt, retryAfter: retryAfter)
+                    // No sooner than the latest Retry-After of every provider this attempt tried or skipped.
+                    let wait = notBefore[index].map { max(0, $0.at.timeIntervalSince(done)) }
+                    let at = scheduler.retryTime(after: done, attempt: send.job.attempt, retryAfter: wait)
                     retries.append((send.raw, send.job.attempt + 1, at))
                     event.kind = .retryScheduled
                     event.reason = code
                     event.detail = "\(message); attempt \(send.job.attempt + 1) of \(configuration.maxAttempts) at \(formatTimestamp(at))"
+                        + (notBefore[index].map { " (no sooner: \($0.provider) may not be called before \(formatTimestamp($0.at)))" } ?? "")
                 } else {
                     summary.failed += 1
                     event.kind = .failed
@@ -448,13 +451,20 @@ public struct BatchProcessor: Sendable {
     /// Sends each message through its channel's providers in priority order: a retryable failure
     /// (429, 5xx, timeout, connection error, the shared rate limit, an open circuit breaker) moves it
     /// to the next provider at once, and each such hand-over is recorded. Every provider's share goes
-    /// out concurrently. Returns the final answer for each message, each send with the provider that
-    /// gave it and the address used, and the hand-overs.
-    private func dispatch(_ sends: [Send], now: Date) async throws -> ([DispatchResult], [Send], [ContactEvent]) {
+    /// out concurrently. A provider that answers with a Retry-After is not called again before then,
+    /// by this worker or (through Redis) any other: its messages go to the next provider.
+    /// Returns the final answer for each message, each send with the provider that gave it and the
+    /// address used, the hand-overs, and for each message the latest Retry-After among the providers
+    /// it was tried on or held back from (with the provider's name), for its retry.
+    private func dispatch(_ sends: [Send], now: Date) async throws -> ([DispatchResult], [Send], [ContactEvent], [(at: Date, provider: String)?]) {
         var results = [DispatchResult?](repeating: nil, count: sends.count)
         var sends = sends
         var tried = [Set<String>](repeating: [], count: sends.count)
         var last = [DispatchResult?](repeating: nil, count: sends.count)
+        var notBefore = [(at: Date, provider: String)?](repeating: nil, count: sends.count)
+        func wait(_ index: Int, until: Date, for provider: String) {
+            if notBefore[index].map({ $0.at < until }) ?? true { notBefore[index] = (until, provider) }
+        }
         var failovers: [ContactEvent] = []
         var pending = Array(sends.indices)
         // Breakers other workers opened count here too. Only a help: the jobs are claimed already,
@@ -468,11 +478,23 @@ public struct BatchProcessor: Sendable {
         while !pending.isEmpty {
             var groups: [String: (provider: any MessageProvider, indices: [Int])] = [:]
             for index in pending {
-                let candidates = sends[index].routes.filter { !tried[index].contains($0.provider.name) }
-                guard let route = candidates.first(where: { providers.policy(of: $0.provider.name).breaker.allow(now: now) }) else {
+                var choice: ProviderRegistry.Route?
+                for route in sends[index].routes where !tried[index].contains(route.provider.name) {
+                    let breaker = providers.policy(of: route.provider.name).breaker
+                    if let until = breaker.held(now: now) {
+                        // It asked not to be called before then: the next provider now, and no retry sooner.
+                        wait(index, until: until, for: route.provider.name)
+                        continue
+                    }
+                    if breaker.allow(now: now) {
+                        choice = route
+                        break
+                    }
+                }
+                guard let route = choice else {
                     results[index] = last[index] ?? .retryableFailure(
                         code: "no_provider_available",
-                        message: "every \(sends[index].message.channel.rawValue) provider is failing (circuit breakers open)", retryAfter: nil)
+                        message: "every \(sends[index].message.channel.rawValue) provider is failing (circuit breakers open) or asked to wait (Retry-After)", retryAfter: nil)
                     continue
                 }
                 let next = route.provider
@@ -482,7 +504,7 @@ public struct BatchProcessor: Sendable {
                 groups[next.name, default: (next, [])].indices.append(index)
             }
             let current = sends
-            let (answers, opened) = try await withThrowingTaskGroup(of: (answers: [(Int, DispatchResult)], opened: (name: String, until: Date)?).self) { group in
+            let (answers, opened, asked) = try await withThrowingTaskGroup(of: (answers: [(Int, DispatchResult)], opened: (name: String, until: Date)?, retryAfter: (name: String, seconds: Double)?).self) { group in
                 for (name, entry) in groups {
                     let policy = providers.policy(of: name)
                     let client = scheduler.client
@@ -501,23 +523,40 @@ public struct BatchProcessor: Sendable {
                         }
                         let sent = await entry.provider.send(allowed.map { current[$0].message })
                         var opened: Date?
+                        // The longest Retry-After the provider itself answered (not the shared rate limit's wait).
+                        var retryAfter: Double?
                         for answer in sent {
-                            let failed = switch answer {
-                            case .retryableFailure, .possiblyDelivered: true
-                            case .accepted, .permanentFailure: false
+                            let failed: Bool
+                            switch answer {
+                            case .retryableFailure(_, _, let seconds):
+                                failed = true
+                                if let seconds, seconds > 0 { retryAfter = max(retryAfter ?? 0, Self.boundedRetryAfter(seconds)) }
+                            case .possiblyDelivered: failed = true
+                            case .accepted, .permanentFailure: failed = false
                             }
                             opened = policy.breaker.record(success: !failed, now: now) ?? opened
                         }
-                        return (Array(zip(allowed, sent)) + limited, opened.map { (name, $0) })
+                        return (Array(zip(allowed, sent)) + limited, opened.map { (name, $0) }, retryAfter.map { (name, $0) })
                     }
                 }
                 var all: [(Int, DispatchResult)] = []
                 var opened: [(name: String, until: Date)] = []
+                var asked: [(name: String, seconds: Double)] = []
                 for try await part in group {
                     all += part.answers
                     if let breaker = part.opened { opened.append(breaker) }
+                    if let retryAfter = part.retryAfter { asked.append(retryAfter) }
                 }
-                return (all, opened)
+                return (all, opened, asked)
+            }
+            // Retry-After counts from the answer.
+            let answered = clock()
+            if !asked.isEmpty {
+                let holds = asked.map { (name: $0.name, until: answered.addingTimeInterval($0.seconds)) }
+                for hold in holds { providers.policy(of: hold.name).breaker.hold(until: hold.until) }
+                do { try await breakers.publishHolds(holds, now: answered) } catch {
+                    logger.warning("could not tell the other workers about a provider's Retry-After", metadata: ["error": "\(error)"])
+                }
             }
             if !opened.isEmpty {
                 logger.warning("circuit breaker opened", metadata: ["providers": "\(opened.map(\.name).joined(separator: ", "))"])
@@ -527,6 +566,9 @@ public struct BatchProcessor: Sendable {
             }
             pending = []
             for (index, answer) in answers.sorted(by: { $0.0 < $1.0 }) {
+                if case .retryableFailure(_, _, let seconds?) = answer, seconds > 0 {
+                    wait(index, until: answered.addingTimeInterval(Self.boundedRetryAfter(seconds)), for: sends[index].provider.name)
+                }
                 guard case .retryableFailure(let code, let message, _) = answer,
                       sends[index].routes.contains(where: { !tried[index].contains($0.provider.name) }) else {
                     results[index] = answer
@@ -540,6 +582,14 @@ public struct BatchProcessor: Sendable {
                                               detail: "\(message); trying the next \(send.message.channel.rawValue) provider", streamID: send.entry.id))
             }
         }
-        return (results.map { $0 ?? .retryableFailure(code: "not_dispatched", message: "no provider answered", retryAfter: nil) }, sends, failovers)
+        return (results.map { $0 ?? .retryableFailure(code: "not_dispatched", message: "no provider answered", retryAfter: nil) }, sends, failovers, notBefore)
+    }
+
+    /// The longest a provider's Retry-After holds it back and delays a retry: an hour, as the longest
+    /// retry delay. A value that is not a finite number of seconds (Retry-After: inf) counts as that.
+    static let longestRetryAfter: Double = 3600
+
+    static func boundedRetryAfter(_ seconds: Double) -> Double {
+        seconds.isFinite ? min(max(seconds, 0), longestRetryAfter) : longestRetryAfter
     }
 }

@@ -7,21 +7,46 @@ import RedisQueue
 /// dispatch a worker reads the keys of the providers it may use (one MGET) and opens its own
 /// breakers until those times. So one worker's failures spare the others theirs; each worker still
 /// sends its own probe when the time is up.
+///
+/// A provider's Retry-After is shared the same way: `<prefix><provider>:retry_after` = the time
+/// before which it must not be called (ms since 1970), expiring then, read by the same MGET.
 struct SharedBreakers: Sendable {
     let client: RedisClient
     let prefix: String
 
-    /// Opens the local breakers of `names` that another worker reported open.
+    func holdKey(_ name: String) -> String { prefix + name + ":retry_after" }
+
+    /// Opens the local breakers of `names` that another worker reported open, and holds the
+    /// providers another worker was told to leave alone for a while.
     func adopt(_ names: [String], providers: ProviderRegistry, now: Date) async throws {
         guard !names.isEmpty else { return }
-        let reply = try await client.command(["MGET"] + names.map { prefix + $0 })
-        guard let values = reply.array, values.count == names.count else {
+        let reply = try await client.command(["MGET"] + names.map { prefix + $0 } + names.map(holdKey))
+        guard let values = reply.array, values.count == names.count * 2 else {
             throw RedisError(code: .protocolError, message: "unexpected MGET reply \(reply)")
         }
-        for (name, value) in zip(names, values) {
-            guard let text = value.string, let milliseconds = Int64(text) else { continue }
-            providers.policy(of: name).breaker.adopt(openUntil: Date(timeIntervalSince1970: Double(milliseconds) / 1000), now: now)
+        func time(_ value: RESPValue) -> Date? {
+            value.string.flatMap { Int64($0) }.map { Date(timeIntervalSince1970: Double($0) / 1000) }
         }
+        for (name, value) in zip(names, values) {
+            guard let until = time(value) else { continue }
+            providers.policy(of: name).breaker.adopt(openUntil: until, now: now)
+        }
+        for (name, value) in zip(names, values.dropFirst(names.count)) {
+            guard let until = time(value) else { continue }
+            providers.policy(of: name).breaker.hold(until: until)
+        }
+    }
+
+    /// Tells the other workers which providers asked not to be called before when.
+    func publishHolds(_ holds: [(name: String, until: Date)], now: Date) async throws {
+        let commands: [[String]] = holds.compactMap { name, until in
+            let milliseconds = Int64(until.timeIntervalSince1970 * 1000)
+            let ttl = milliseconds - Int64(now.timeIntervalSince1970 * 1000)
+            guard ttl > 0 else { return nil }
+            return ["SET", holdKey(name), String(milliseconds), "PX", String(ttl)]
+        }
+        guard !commands.isEmpty else { return }
+        _ = try await client.pipeline(commands)
     }
 
     /// Tells the other workers which breakers opened here, and until when.

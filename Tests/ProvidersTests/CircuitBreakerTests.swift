@@ -53,4 +53,26 @@ import Testing
         #expect(other.currentState == .open(until: t0.addingTimeInterval(60)))
         #expect(!other.allow(now: t0.addingTimeInterval(59)))
     }
+
+    @Test func aRetryAfterHoldsTheProviderBackWithoutCountingAsAnOpening() {
+        let breaker = CircuitBreaker(settings: .init(failureRate: 0.5, minimumRequests: 2, window: 2, openFor: 30))
+        breaker.hold(until: t0.addingTimeInterval(10))
+        breaker.hold(until: t0.addingTimeInterval(5))   // an earlier time never shortens it
+        #expect(breaker.held(now: t0) == t0.addingTimeInterval(10))
+        #expect(!breaker.allow(now: t0.addingTimeInterval(9.9)))
+        #expect(breaker.currentState == .closed)
+        // At the time it gave, it is called again as before: no probe needed.
+        #expect(breaker.held(now: t0.addingTimeInterval(10)) == nil)
+        #expect(breaker.allow(now: t0.addingTimeInterval(10)))
+        #expect(breaker.allow(now: t0.addingTimeInterval(10)))
+        // A hold also keeps an open breaker's probe back until it ends.
+        breaker.record(success: false, now: t0.addingTimeInterval(10))
+        breaker.record(success: false, now: t0.addingTimeInterval(10))
+        #expect(breaker.currentState == .open(until: t0.addingTimeInterval(40)))
+        breaker.hold(until: t0.addingTimeInterval(50))
+        #expect(!breaker.allow(now: t0.addingTimeInterval(45)))
+        #expect(breaker.currentState == .open(until: t0.addingTimeInterval(40)))
+        #expect(breaker.allow(now: t0.addingTimeInterval(50)))
+        #expect(breaker.currentState == .halfOpen(probeInFlight: true))
+    }
 }
