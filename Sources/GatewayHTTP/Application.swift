@@ -44,6 +44,8 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
                         infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
                         intake: JobIntake? = nil) -> Router<BasicRequestContext> {
     let router = Router()
+    // First, so that every route below gets its {parameters} percent-decoded (once, here).
+    router.add(middleware: PathParameterDecoding())
     /// Runs `handler` for a caller with `role`; otherwise answers 401 or 403. Refused requests
     /// the handler throws as APIError become 400s with their reason.
     func guarded(_ role: Role, _ handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response)
