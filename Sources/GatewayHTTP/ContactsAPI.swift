@@ -27,9 +27,7 @@ enum ContactsAPI {
     /// Body: {"by": "agent:maria", "channel": "sms" (omit for all), "reason": "...", "do_not_contact": false}.
     static func add(contact: String, body: [UInt8], store: any ContactLogStore) async throws -> Response {
         do {
-            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else {
-                throw APIError.badRequest("the body must be a JSON object like {\"by\": \"agent:maria\", \"channel\": \"sms\"}")
-            }
+            let object = try RequestJSON.object(body, example: #"{"by": "agent:maria", "channel": "sms"}"#)
             if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
                 throw APIError.badRequest("unknown field \"\(unknown)\"; allowed: \(fields.sorted().joined(separator: ", "))")
             }

@@ -56,10 +56,7 @@ enum TemplatesAPI {
         }
         var request: [String: JSONValue] = [:]
         if !body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else {
-                throw .badRequest("the body must be a JSON object (or empty)")
-            }
-            request = object
+            request = try RequestJSON.object(body, example: #"{"channel": "sms", "tone": "firm"} (or send no body)"#)
         }
         if let unknown = request.keys.sorted().first(where: { !previewFields.contains($0) }) {
             throw .badRequest("unknown field \"\(unknown)\"; allowed: \(previewFields.sorted().joined(separator: ", "))")

@@ -33,7 +33,8 @@ import Testing
                 (#"{"by": "x", "channel": "fax"}"#, "channel must be sms, email or push (omit it for all channels)"),
                 (#"{"by": "x", "channel": "sms", "do_not_contact": true}"#, "do_not_contact covers every channel; leave out channel"),
                 (#"{"by": "x", "colour": 1}"#, "unknown field \"colour\"; allowed: by, channel, do_not_contact, reason"),
-                ("nope", "the body must be a JSON object like {\"by\": \"agent:maria\", \"channel\": \"sms\"}"),
+                ("nope", #"the body is not valid UTF-8 JSON: invalid literal at byte 0; send an object like {"by": "agent:maria", "channel": "sms"}"#),
+                ("[]", #"the body must be a JSON object like {"by": "agent:maria", "channel": "sms"}, got array"#),
             ]
             for (body, message) in cases {
                 try await client.execute(uri: "/contacts/C-9/opt-outs", method: .post, headers: auth.compliance, body: ByteBuffer(string: body)) { response in

@@ -118,8 +118,10 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     @Test func malformedRequestsGet400WithTheReason() async throws {
         let cases: [(String, String, HTTPResponse.Status, String)] = [
-            ("/templates/early-delinquency/preview", "{not json", .badRequest, "the body must be a JSON object (or empty)"),
-            ("/templates/early-delinquency/preview", "[1]", .badRequest, "the body must be a JSON object (or empty)"),
+            ("/templates/early-delinquency/preview", "{not json", .badRequest,
+             #"the body is not valid UTF-8 JSON: expected a quoted key at byte 1; send an object like {"channel": "sms", "tone": "firm"} (or send no body)"#),
+            ("/templates/early-delinquency/preview", "[1]", .badRequest,
+             #"the body must be a JSON object like {"channel": "sms", "tone": "firm"} (or send no body), got array"#),
             ("/templates/early-delinquency/preview", #"{"colour": "red"}"#, .badRequest, "unknown field \"colour\"; allowed: channel, channels, data, job, locale, tone"),
             ("/templates/early-delinquency/preview", #"{"channel": "fax"}"#, .badRequest, "channels must be sms, email or push"),
             ("/templates/early-delinquency/preview", #"{"tone": 3}"#, .badRequest, "tone must be a string, got number"),
