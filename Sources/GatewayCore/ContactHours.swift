@@ -89,11 +89,12 @@ public struct HoursPolicy: Sendable, Equatable {
     public var fallback: HoursRule
     /// Channel → (country → rule, and the channel's own fallback); a channel without an entry uses the above.
     public var byChannel: [Channel: (countries: [String: HoursRule], fallback: HoursRule?)]
-    /// Country → dates (YYYY-MM-DD) that are public holidays.
-    public var holidays: [String: Set<String>]
+    /// Country → date (YYYY-MM-DD) → the public holiday's name ("Navidad"), so that a sentence can
+    /// say which holiday closed the day.
+    public var holidays: [String: [String: String]]
 
     public init(byCountry: [String: HoursRule], fallback: HoursRule, byChannel: [Channel: (countries: [String: HoursRule], fallback: HoursRule?)] = [:],
-                holidays: [String: Set<String>] = [:]) {
+                holidays: [String: [String: String]] = [:]) {
         self.byCountry = byCountry
         self.fallback = fallback
         self.byChannel = byChannel
@@ -118,11 +119,46 @@ public struct HoursPolicy: Sendable, Equatable {
     /// Whether `date` is allowed in every zone of the location.
     public func allows(_ date: Date, location: ContactLocation, channel: Channel) -> Bool {
         let rule = rule(country: location.country, channel: channel)
-        let holidays = self.holidays[location.country] ?? []
+        let holidays = self.holidays[location.country] ?? [:]
         return location.timeZones.allSatisfy { zone in
             let local = Self.local(date, zone)
-            return rule.allows(weekday: local.weekday, minute: local.minute, isHoliday: holidays.contains(local.day))
+            return rule.allows(weekday: local.weekday, minute: local.minute, isHoliday: holidays[local.day] != nil)
         }
+    }
+
+    /// The public holidays that close `channel` for the location from `date`'s local day up to, not
+    /// including, `until`'s day (only `date`'s day without `until`), in the location's first zone and
+    /// in order. Only days the rule would otherwise open count (a holiday on a closed Sunday closes
+    /// nothing); none when the rule keeps holidays open.
+    public func closingHolidays(from date: Date, until: Date?, location: ContactLocation, channel: Channel) -> [(day: String, weekday: Int, name: String)] {
+        let rule = rule(country: location.country, channel: channel)
+        guard rule.holidaysClosed, let names = holidays[location.country], !names.isEmpty else { return [] }
+        let zone = location.timeZones[0]
+        let start = Self.local(date, zone)
+        let end = until.map { Self.local($0, zone).day }
+        // Local noon of each day, a day apart: DST moves an hour at most, never across midnight.
+        var noon = date.addingTimeInterval(Double(12 * 60 - start.minute) * 60)
+        var found: [(day: String, weekday: Int, name: String)] = []
+        for _ in 0...16 {
+            let local = Self.local(noon, zone)
+            if let end { if local.day >= end { break } } else if local.day != start.day { break }
+            if let name = names[local.day], !rule.windows[local.weekday, default: []].isEmpty { found.append((local.day, local.weekday, name)) }
+            noon = noon.addingTimeInterval(86_400)
+        }
+        return found
+    }
+
+    /// "closed: Navidad (public holiday)", or for later days "…, Día de las Glorias del Ejército
+    /// (public holiday, Sat 2026-09-19)"; empty when no holiday closes any of those days.
+    public func holidayNote(from date: Date, until: Date?, location: ContactLocation, channel: Channel) -> String {
+        let found = closingHolidays(from: date, until: until, location: location, channel: channel)
+        guard !found.isEmpty else { return "" }
+        let today = Self.local(date, location.timeZones[0]).day
+        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        return "closed: " + found.map { holiday in
+            if holiday.day == today { return "\(holiday.name) (public holiday)" }
+            return "\(holiday.name) (public holiday, \(names[holiday.weekday - 1]) \(holiday.day))"
+        }.joined(separator: ", ")
     }
 
     /// The first moment at or after `date` that every zone allows, looking up to 15 days ahead.

@@ -7,30 +7,50 @@ public enum CapScope: String, Sendable, Equatable {
     case debt
 }
 
-/// At most `max` sent messages within a rolling `window`.
+/// What a cap counts: sent messages, or the distinct channels they were sent on.
+public enum CapKind: String, Sendable, Equatable {
+    /// At most `max` messages in the window.
+    case messages
+    /// At most `max` distinct channels in the window (Colombia: one channel a week). A message on a
+    /// channel already used in the window always passes this cap; one on another channel waits
+    /// until enough of the used channels leave the window. It never moves a job to a channel the
+    /// job did not ask for, but a job that asked for several channels is sent on the one already
+    /// used (its channels are tried in order, and this cap blocks only the others).
+    case channels
+}
+
+/// At most `max` sent messages (or `max` distinct channels) within a rolling `window`.
 public struct CapRule: Sendable, Equatable {
     public var id: String
     public var scope: CapScope { didSet { describe() } }
+    public var kind: CapKind { didSet { describe() } }
     public var max: Int { didSet { describe() } }
     public var window: TimeInterval { didSet { describe() } }
     /// Only these channels / countries (nil: all).
     public var channels: [Channel]?
     public var countries: [String]?
-    /// "at most 2 messages in 24 hours per contact": made once, every job's check carries it.
+    /// Compliance's own sentence from the file, citing the law ("Colombia Ley 2300 art. 3: one
+    /// channel per week"); without one, the sentence is made from the numbers.
+    public var statement: String? { didSet { describe() } }
+    /// "at most 2 messages in 24 hours per contact", or the statement: made once, every job's check carries it.
     public private(set) var description = ""
 
-    public init(id: String, scope: CapScope, max: Int, window: TimeInterval, channels: [Channel]? = nil, countries: [String]? = nil) {
+    public init(id: String, scope: CapScope, max: Int, window: TimeInterval, channels: [Channel]? = nil, countries: [String]? = nil,
+                kind: CapKind = .messages, statement: String? = nil) {
         self.id = id
         self.scope = scope
+        self.kind = kind
         self.max = max
         self.window = window
         self.channels = channels
         self.countries = countries
+        self.statement = statement
         describe()
     }
 
     private mutating func describe() {
-        description = "at most \(max) message\(max == 1 ? "" : "s") in \(Durations.describe(window)) per \(scope.noun)"
+        let noun = kind == .channels ? "channel" : "message"
+        description = statement ?? "at most \(max) \(noun)\(max == 1 ? "" : "s") in \(Durations.describe(window)) per \(scope.noun)"
     }
 }
 
@@ -41,20 +61,23 @@ public struct GapRule: Sendable, Equatable {
     public var gap: TimeInterval { didSet { describe() } }
     public var channels: [Channel]?
     public var countries: [String]?
-    /// "at least 2 days between two messages per contact", made once.
+    /// Compliance's own sentence from the file, citing the law, if any.
+    public var statement: String? { didSet { describe() } }
+    /// "at least 2 days between two messages per contact", or the statement, made once.
     public private(set) var description = ""
 
-    public init(id: String, scope: CapScope, gap: TimeInterval, channels: [Channel]? = nil, countries: [String]? = nil) {
+    public init(id: String, scope: CapScope, gap: TimeInterval, channels: [Channel]? = nil, countries: [String]? = nil, statement: String? = nil) {
         self.id = id
         self.scope = scope
         self.gap = gap
         self.channels = channels
         self.countries = countries
+        self.statement = statement
         describe()
     }
 
     private mutating func describe() {
-        description = "at least \(Durations.describe(gap)) between two messages per \(scope.noun)"
+        description = statement ?? "at least \(Durations.describe(gap)) between two messages per \(scope.noun)"
     }
 }
 
@@ -124,19 +147,25 @@ public struct CapCheck: Sendable, Equatable {
     public enum Limit: Sendable, Equatable {
         case cap(max: Int, window: TimeInterval)
         case gap(TimeInterval)
+        /// At most `max` distinct channels in the window; this send is on `channel`.
+        case channels(max: Int, window: TimeInterval, channel: Channel)
     }
 
-    /// Ledger key suffix: "contact:C-1", "contact:C-1:sms", "debt:LN-77".
+    /// Ledger key suffix: "contact:C-1", "contact:C-1:sms", "debt:LN-77", "contact:C-1:channels".
     public var key: String
     public var ruleID: String
     public var limit: Limit
     public var description: String
+    /// The contact's time zone, for the dates in a blocked channel cap's sentence ("sms used
+    /// 2026-12-01"); UTC dates without it.
+    public var timeZone: String?
 
-    public init(key: String, ruleID: String, limit: Limit, description: String) {
+    public init(key: String, ruleID: String, limit: Limit, description: String, timeZone: String? = nil) {
         self.key = key
         self.ruleID = ruleID
         self.limit = limit
         self.description = description
+        self.timeZone = timeZone
     }
 }
 
@@ -161,7 +190,8 @@ public struct ContactRules: Sendable, Equatable {
     }
 
     /// The counter checks a send on `channel` must pass. Transactional messages skip them all.
-    public func capChecks(job: Job, channel: Channel, country: String, category: Category) -> [CapCheck] {
+    /// `zone` (the contact's first time zone) only words the dates in sentences.
+    public func capChecks(job: Job, channel: Channel, country: String, category: Category, zone: String? = nil) -> [CapCheck] {
         guard category == .collection else { return [] }
         func key(_ scope: CapScope) -> String? {
             switch scope {
@@ -175,10 +205,19 @@ public struct ContactRules: Sendable, Equatable {
         }
         var checks: [CapCheck] = []
         for cap in caps where applies(cap.channels, cap.countries) {
-            if let key = key(cap.scope) { checks.append(CapCheck(key: key, ruleID: cap.id, limit: .cap(max: cap.max, window: cap.window), description: cap.description)) }
+            switch cap.kind {
+            case .messages:
+                if let key = key(cap.scope) { checks.append(CapCheck(key: key, ruleID: cap.id, limit: .cap(max: cap.max, window: cap.window), description: cap.description)) }
+            case .channels:
+                // One set per contact (or debt) holding "<channel>|<job>" members: its own key.
+                if let key = key(cap.scope == .contactChannel ? .contact : cap.scope) {
+                    checks.append(CapCheck(key: key + ":channels", ruleID: cap.id, limit: .channels(max: cap.max, window: cap.window, channel: channel),
+                                           description: cap.description, timeZone: zone))
+                }
+            }
         }
         for gap in gaps where applies(gap.channels, gap.countries) {
-            if let key = key(gap.scope) { checks.append(CapCheck(key: key, ruleID: gap.id, limit: .gap(gap.gap), description: gap.description)) }
+            if let key = key(gap.scope) { checks.append(CapCheck(key: key, ruleID: gap.id, limit: .gap(gap.gap), description: gap.description, timeZone: zone)) }
         }
         return checks
     }
@@ -235,7 +274,9 @@ public enum RulesEngine {
                 verdicts.append((channel, .allowedNow(sentence: "\(rule.description); \(now_)")))
             } else {
                 let next = rules.hours.nextAllowed(after: now, location: location, channel: channel)
-                verdicts.append((channel, .closed(until: next, ruleID: rule.id, sentence: "\(rule.description); \(now_)")))
+                // A holiday that closes today (or a day before `next`) is named, not only the weekday hours.
+                let holidays = rules.hours.holidayNote(from: now, until: next, location: location, channel: channel)
+                verdicts.append((channel, .closed(until: next, ruleID: rule.id, sentence: "\(rule.description); \(holidays.isEmpty ? "" : holidays + "; ")\(now_)")))
             }
         }
         return Plan(location: location, verdicts: verdicts)
@@ -273,7 +314,9 @@ public enum RulesEngine {
             case .allowedNow:
                 if case .blocked(let ruleID, let reopens, let sentence)? = caps[channel] {
                     let next = rules.hours.nextAllowed(after: reopens, location: plan.location, channel: channel) ?? reopens
-                    consider(next, ruleID, "\(ruleID): \(sentence)")
+                    // When the slot reopens on a holiday (or the day after it is one), the holiday is named too.
+                    let holidays = next > reopens ? rules.hours.holidayNote(from: reopens, until: next, location: plan.location, channel: channel) : ""
+                    consider(next, ruleID, "\(ruleID): \(sentence)" + (holidays.isEmpty ? "" : "; \(holidays)"))
                     reasons.append("\(channel.rawValue): \(ruleID): \(sentence)")
                 }
             }

@@ -221,7 +221,7 @@ public struct BatchProcessor: Sendable {
                 }
                 // Caps are checked for the whole batch at once, below; the rest of the decision waits for them.
                 let channelsToTry = (job.expiresAt.map { $0 > now } ?? true)
-                    ? plan.allowedNow.map { ($0, rules.capChecks(job: job, channel: $0, country: plan.location.country, category: category)) }
+                    ? plan.allowedNow.map { ($0, rules.capChecks(job: job, channel: $0, country: plan.location.country, category: category, zone: plan.location.timeZones[0])) }
                     : []
                 capRequests.append(CapRequest(member: job.id, channels: channelsToTry))
                 finishers.append { capResults, capChecks in

@@ -63,12 +63,31 @@ public enum ContactRulesFile {
         var ids: Set<String> = []
         for (index, item) in (values["caps"]?.sequence ?? []).enumerated() {
             let place = "caps[\(index)]"
-            let fields = try fieldsOf(item, place: place, known: ["id", "description", "scope", "max", "window", "channels", "countries"], fail: fail)
+            let fields = try fieldsOf(item, place: place, known: ["id", "description", "scope", "max", "max_channels", "window", "channels", "countries"], fail: fail)
             let id = try identifier(fields, place: place, ids: &ids, fail: fail)
-            guard let max = fields["max"]?.int, max >= 1 else { throw fail("\(place) (\(id)): max must be a whole number of at least 1") }
+            // max: messages in the window; max_channels: distinct channels in the window (one of the two).
+            let kind: CapKind
+            let max: Int
+            switch (fields["max"], fields["max_channels"]) {
+            case (let count?, nil):
+                guard let value = count.int, value >= 1 else { throw fail("\(place) (\(id)): max must be a whole number of at least 1") }
+                (kind, max) = (.messages, value)
+            case (nil, let count?):
+                guard let value = count.int, value >= 1 else { throw fail("\(place) (\(id)): max_channels must be a whole number of at least 1") }
+                (kind, max) = (.channels, value)
+            case (_?, _?):
+                throw fail("\(place) (\(id)): give max (messages in the window) or max_channels (distinct channels in the window), not both")
+            case (nil, nil):
+                throw fail("\(place) (\(id)): max must be a whole number of at least 1 (or max_channels, for distinct channels in the window)")
+            }
             guard let window = fields["window"]?.string.flatMap(Durations.parse) else { throw fail("\(place) (\(id)): window must be a duration like 7d, 24h or 30m") }
-            caps.append(CapRule(id: id, scope: try scope(fields, place: "\(place) (\(id))", fail: fail), max: max, window: window,
-                                channels: try channels(fields, place: "\(place) (\(id))", fail: fail), countries: fields["countries"]?.sequence?.compactMap(\.string)))
+            let capScope = try scope(fields, place: "\(place) (\(id))", fail: fail)
+            if kind == .channels && capScope == .contactChannel {
+                throw fail("\(place) (\(id)): max_channels counts the channels of a contact or a debt: scope must be contact or debt")
+            }
+            caps.append(CapRule(id: id, scope: capScope, max: max, window: window,
+                                channels: try channels(fields, place: "\(place) (\(id))", fail: fail), countries: try countries(fields, place: "\(place) (\(id))", fail: fail),
+                                kind: kind, statement: try statement(fields, place: "\(place) (\(id))", fail: fail)))
         }
         var gaps: [GapRule] = []
         for (index, item) in (values["min_gap"]?.sequence ?? []).enumerated() {
@@ -77,7 +96,8 @@ public enum ContactRulesFile {
             let id = try identifier(fields, place: place, ids: &ids, fail: fail)
             guard let gap = fields["gap"]?.string.flatMap(Durations.parse) else { throw fail("\(place) (\(id)): gap must be a duration like 48h or 2d") }
             gaps.append(GapRule(id: id, scope: try scope(fields, place: "\(place) (\(id))", fail: fail), gap: gap,
-                                channels: try channels(fields, place: "\(place) (\(id))", fail: fail), countries: fields["countries"]?.sequence?.compactMap(\.string)))
+                                channels: try channels(fields, place: "\(place) (\(id))", fail: fail), countries: try countries(fields, place: "\(place) (\(id))", fail: fail),
+                                statement: try statement(fields, place: "\(place) (\(id))", fail: fail)))
         }
         return ContactRules(hours: HoursPolicy(byCountry: byCountry, fallback: fallback, byChannel: byChannel, holidays: holidays),
                             caps: caps, gaps: gaps, defaultCountry: country, defaultTimeZone: zone)
@@ -160,8 +180,8 @@ public enum ContactRulesFile {
         return open.isEmpty ? "never" : "allows " + open.joined(separator: ", ")
     }
 
-    static func loadHolidays(directory: String, fail: (String) -> ConfigurationError) throws(ConfigurationError) -> [String: Set<String>] {
-        var result: [String: Set<String>] = [:]
+    static func loadHolidays(directory: String, fail: (String) -> ConfigurationError) throws(ConfigurationError) -> [String: [String: String]] {
+        var result: [String: [String: String]] = [:]
         for file in ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted() where file.hasSuffix(".yml") {
             let path = (directory as NSString).appendingPathComponent(file)
             guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }),
@@ -169,12 +189,16 @@ public enum ContactRulesFile {
                   let country = mapping["country"]?.string, let list = mapping["holidays"]?.sequence else {
                 throw ConfigurationError("\(path): must have country: XX and holidays: a list of {date: YYYY-MM-DD, name: ...}")
             }
-            var dates: Set<String> = []
+            var dates: [String: String] = [:]
             for item in list {
                 guard let date = item.mapping?["date"]?.string, CalendarDate(date) != nil else {
                     throw ConfigurationError("\(path): every holiday needs date: YYYY-MM-DD")
                 }
-                dates.insert(date)
+                guard let name = item.mapping?["name"]?.string, !name.isEmpty else {
+                    throw ConfigurationError("\(path): the holiday on \(date) needs a name (it is named in the sentence of a job it defers)")
+                }
+                // Two holidays on one day (it happens): both names.
+                dates[date] = dates[date].map { "\($0) / \(name)" } ?? name
             }
             result[country] = dates
         }
@@ -203,6 +227,26 @@ public enum ContactRulesFile {
             throw fail("\(place): scope must be contact, contact_channel or debt")
         }
         return scope
+    }
+
+    /// The rule's own sentence (cite the law there): a non-empty string, when given.
+    static func statement(_ fields: [String: Node], place: String, fail: (String) -> ConfigurationError) throws(ConfigurationError) -> String? {
+        guard let node = fields["description"] else { return nil }
+        guard let text = node.string, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw fail("\(place): description must be a sentence (it is what a reviewer reads when the rule holds a job)")
+        }
+        return text
+    }
+
+    /// Two-letter country codes, when given.
+    static func countries(_ fields: [String: Node], place: String, fail: (String) -> ConfigurationError) throws(ConfigurationError) -> [String]? {
+        guard let list = fields["countries"] else { return nil }
+        let names = list.sequence?.compactMap(\.string) ?? []
+        guard !names.isEmpty, names.count == list.sequence?.count,
+              names.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isUppercase } }) else {
+            throw fail("\(place): countries must be a list of two-letter country codes, like [CO, CL]")
+        }
+        return names
     }
 
     static func channels(_ fields: [String: Node], place: String, fail: (String) -> ConfigurationError) throws(ConfigurationError) -> [Channel]? {

@@ -190,7 +190,7 @@ struct GatewayBench {
         guard let caps = shipped.range(of: "# Frequency caps") else { throw BenchError("config/contact-rules.yml has no caps section") }
         var open = "default_country: CR\ndefault_timezone: America/Costa_Rica\nallowed_hours:\n"
         for country in ["default", "US", "MX", "CO", "CL", "PE", "CR"] {
-            open += "  \(country):\n    mon-sun: \"00:00-24:00\"\n" + (["CO", "PE"].contains(country) ? "    holidays: open\n" : "")
+            open += "  \(country):\n    mon-sun: \"00:00-24:00\"\n    holidays: open\n"
         }
         open += String(shipped[caps.lowerBound...])
         try open.write(to: work.appendingPathComponent("contact-rules.yml"), atomically: true, encoding: .utf8)

@@ -75,7 +75,7 @@ struct RulesCommand: AsyncParsableCommand {
                 switch verdict {
                 case .allowedNow(let sentence):
                     print("\(channel.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))allowed now: \(sentence)")
-                    let checks = rules.capChecks(job: job, channel: channel, country: plan.location.country, category: category)
+                    let checks = rules.capChecks(job: job, channel: channel, country: plan.location.country, category: category, zone: zone)
                     if checks.isEmpty {
                         caps[channel] = .reserved
                         continue

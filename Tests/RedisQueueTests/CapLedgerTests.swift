@@ -152,4 +152,75 @@ import TestSupport
             #expect(inWindow <= 3, "window ending \(time) holds \(inWindow)")
         }
     }
+
+    // Colombia's one channel a week: a cap on the distinct channels of a contact in a rolling window.
+    func oneChannel(_ channel: Channel, contact: String = "C-1") -> CapCheck {
+        CapCheck(key: "contact:\(contact):channels", ruleID: "one-channel-a-week", limit: .channels(max: 1, window: 7 * 86_400, channel: channel),
+                 description: "Colombia Ley 2300 art. 3: one channel per week", timeZone: "America/Bogota")
+    }
+
+    @Test func aChannelCapPassesTheUsedChannelAndHoldsTheOthersWithTheirLastUse() async throws {
+        let ledger = try ledger()
+        // t0 is 2026-11-30 00:53:20 UTC, 19:53 the evening before in Bogota.
+        #expect(try await ledger.check([oneChannel(.sms)], member: "J1", now: t0) == .reserved)
+        #expect(try await ledger.check([oneChannel(.sms)], member: "J2", now: t0.addingTimeInterval(86_400)) == .reserved)
+        // Another channel waits for the week after the LAST sms (J2), and the sentence says when sms was used.
+        #expect(try await ledger.check([oneChannel(.email)], member: "J3", now: t0.addingTimeInterval(2 * 86_400))
+                == .blocked(ruleID: "one-channel-a-week", reopensAt: t0.addingTimeInterval(8 * 86_400),
+                            sentence: "Colombia Ley 2300 art. 3: one channel per week; sms used 2026-11-30"))
+        #expect(try await ledger.check([oneChannel(.email)], member: "J3", now: t0.addingTimeInterval(8 * 86_400)) == .reserved)
+        // Now email is the channel of the week.
+        guard case .blocked(_, _, let sentence) = try await ledger.check([oneChannel(.push)], member: "J4", now: t0.addingTimeInterval(9 * 86_400)) else {
+            Issue.record("a second channel was allowed within the week")
+            return
+        }
+        #expect(sentence == "Colombia Ley 2300 art. 3: one channel per week; email used 2026-12-07")
+        // The set holds "<channel>|<job>", nothing else.
+        let members = try await ledger.client.command(["ZRANGE", ledger.prefix + "contact:C-1:channels", "0", "-1"])
+        #expect(members.array?.compactMap(\.string).sorted() == ["email|J3"])  // J1, J2 left the window and were trimmed
+    }
+
+    @Test func aFailedSendOnAChannelGivesTheWeekBack() async throws {
+        let ledger = try ledger()
+        let checks = [twoPerHour, oneChannel(.sms)]
+        #expect(try await ledger.check(checks, member: "J1", now: t0) == .reserved)
+        #expect(try await ledger.check([twoPerHour, oneChannel(.email)], member: "J2", now: t0.addingTimeInterval(60)) != .reserved)
+        // The sms send failed: released, it holds neither the count nor the channel.
+        try await ledger.release(checks, member: "J1")
+        #expect(try await ledger.client.command(["ZCARD", ledger.prefix + "contact:C-1:channels"]) == .integer(0))
+        #expect(try await ledger.check([twoPerHour, oneChannel(.email)], member: "J2", now: t0.addingTimeInterval(120)) == .reserved)
+        // A repeated check of J2 (an interrupted batch), even on another channel, is not blocked by J2 itself.
+        #expect(try await ledger.check([twoPerHour, oneChannel(.sms)], member: "J2", now: t0.addingTimeInterval(180)) == .reserved)
+        let members = try await ledger.client.command(["ZRANGE", ledger.prefix + "contact:C-1:channels", "0", "-1"])
+        #expect(members.array?.compactMap(\.string) == ["sms|J2"])
+    }
+
+    /// Two workers, each sending every contact a message on its own channel at the same moment:
+    /// for every contact exactly one of them gets the week, never both.
+    @Test func twoWorkersNeverUseTwoChannelsForOneContactInAWeek() async throws {
+        let prefix = TestRedis.unique("channels") + ":"
+        let workers = [CapLedger(client: try TestRedis.client(), prefix: prefix), CapLedger(client: try TestRedis.client(), prefix: prefix)]
+        let channels: [Channel] = [.sms, .email]
+        let now = t0
+        let contacts = 60
+        let won = try await withThrowingTaskGroup(of: (Int, Channel)?.self) { group in
+            for contact in 0..<contacts {
+                for side in 0..<2 {
+                    let ledger = workers[side]
+                    let check = oneChannel(channels[side], contact: "C-\(contact)")
+                    group.addTask {
+                        try await ledger.check([check], member: "J\(contact)-\(side)", now: now) == .reserved ? (contact, channels[side]) : nil
+                    }
+                }
+            }
+            var won: [Int: [Channel]] = [:]
+            for try await result in group { if let (contact, channel) = result { won[contact, default: []].append(channel) } }
+            return won
+        }
+        #expect(won.count == contacts, "some contact got no channel at all")
+        #expect(won.values.allSatisfy { $0.count == 1 }, "a contact was reserved on two channels: \(won.filter { $0.value.count > 1 })")
+        for contact in 0..<contacts {
+            #expect(try await workers[0].client.command(["ZCARD", prefix + "contact:C-\(contact):channels"]) == .integer(1))
+        }
+    }
 }

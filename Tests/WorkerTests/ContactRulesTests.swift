@@ -130,9 +130,12 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
     @Test func capChecksFollowScopeCountryAndCategory() {
         let chile = contactJob(phone: "+56912345678")
         let checks = shippedRules.capChecks(job: chile, channel: .sms, country: "CL", category: .collection)
-        #expect(checks.map(\.ruleID) == ["debt-7-in-7-days", "contact-7-in-7-days", "contact-2-per-day", "sms-1-per-day", "chile-two-days"])
-        #expect(checks.map(\.key) == ["debt:LN-1", "contact:C-1", "contact:C-1", "contact:C-1:sms", "contact:C-1"])
-        #expect(shippedRules.capChecks(job: chile, channel: .email, country: "CO", category: .collection).map(\.ruleID) == ["debt-7-in-7-days", "contact-7-in-7-days", "contact-2-per-day"])
+        #expect(checks.map(\.ruleID) == ["debt-7-in-7-days", "contact-7-in-7-days", "contact-2-per-day", "sms-1-per-day", "chile-2-per-week", "chile-two-days"])
+        #expect(checks.map(\.key) == ["debt:LN-1", "contact:C-1", "contact:C-1", "contact:C-1:sms", "contact:C-1", "contact:C-1"])
+        let colombia = shippedRules.capChecks(job: chile, channel: .email, country: "CO", category: .collection, zone: "America/Bogota")
+        #expect(colombia.map(\.ruleID) == ["debt-7-in-7-days", "contact-7-in-7-days", "contact-2-per-day", "colombia-1-per-day", "colombia-one-channel-per-week"])
+        #expect(colombia.last == CapCheck(key: "contact:C-1:channels", ruleID: "colombia-one-channel-per-week", limit: .channels(max: 1, window: 7 * 86_400, channel: .email),
+                                          description: "Colombia Ley 2300 art. 3: one channel per week", timeZone: "America/Bogota"))
         #expect(shippedRules.capChecks(job: chile, channel: .sms, country: "CL", category: .transactional).isEmpty)
     }
 
@@ -159,8 +162,9 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
 
     @Test func theShippedFileLoads() throws {
         #expect(shippedRules.hours.byCountry.keys.sorted() == ["CL", "CO", "CR", "MX", "PE", "US"])
-        #expect(shippedRules.hours.holidays["CO"]?.contains("2028-12-25") == true)
-        #expect(shippedRules.caps.count == 4 && shippedRules.gaps.count == 1)
+        #expect(shippedRules.hours.holidays["CO"]?["2028-12-25"] == "Navidad")
+        #expect(shippedRules.hours.byCountry["CL"]?.holidaysClosed == true)
+        #expect(shippedRules.caps.count == 7 && shippedRules.gaps.count == 1)
         #expect(try load(Self.base).hours.fallback.description == "Other countries: allows 08:00-20:00 Mon-Fri")
     }
 
@@ -190,14 +194,15 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: date)
         let minute = c.hour! * 60 + c.minute!
         let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
-        let holiday = shippedRules.hours.holidays[country]?.contains(day) ?? false
+        let holiday = shippedRules.hours.holidays[country]?[day] != nil
         let weekday = c.weekday!  // 1 = Sunday
         func within(_ from: Int, _ to: Int) -> Bool { minute >= from * 60 && minute < to * 60 }
         switch country {
         case "US": return within(8, 21)
         case "MX": return within(7, 22)
         case "CO": return !holiday && ((2...6).contains(weekday) ? within(7, 19) : weekday == 7 ? within(8, 15) : false)
-        case "CL", "CR": return (2...7).contains(weekday) && within(8, 20)
+        case "CL": return !holiday && (2...7).contains(weekday) && within(8, 20)
+        case "CR": return (2...7).contains(weekday) && within(8, 20)
         case "PE": return !holiday && (2...6).contains(weekday) && within(8, 20)
         default: return channel == .push ? within(8, 21) : (2...7).contains(weekday) && within(8, 20)
         }

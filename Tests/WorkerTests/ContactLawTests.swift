@@ -1,0 +1,190 @@
+import Foundation
+import GatewayCore
+import Testing
+import TestSupport
+@testable import RedisQueue
+@testable import Worker
+
+/// The shipped rules against the laws they cite, case by case: Chile's public holidays and its two
+/// messages a week; Colombia's one contact a day and one channel a week. Caps go through the real
+/// shared ledger in Redis, as the worker uses it.
+@Suite struct ContactLawTests {
+    static let santiago = "America/Santiago"
+
+    /// Decides as the worker does: the requested channels allowed now are tried in order against
+    /// the ledger (reserving), and the first one reserved is used.
+    static func decideWithLedger(_ job: Job, at now: Date, ledger: CapLedger) async throws -> RuledDecision {
+        let plan = RulesEngine.plan(job: job, now: now, rules: shippedRules, optOuts: []) { _ in nil }
+        var caps: [Channel: CapResult] = [:]
+        for channel in plan.allowedNow {
+            let checks = shippedRules.capChecks(job: job, channel: channel, country: plan.location.country, category: job.category ?? .collection,
+                                                zone: plan.location.timeZones[0])
+            let result = try await ledger.check(checks, member: job.id, now: now)
+            caps[channel] = result
+            if result == .reserved { break }
+        }
+        return RulesEngine.resolve(job: job, now: now, plan: plan, caps: caps, rules: shippedRules)
+    }
+
+    // MARK: Chile's public holidays (Ley 19.496 art. 37: business days and hours only)
+
+    @Test(arguments: [
+        // Christmas, a Friday, at noon (UTC-3, Chilean summer time): Saturday 26 December 08:00.
+        ("2026-12-25T15:00:00Z", "2026-12-26T11:00:00Z", "closed: Navidad (public holiday)"),
+        // Independence Day, a Friday; Saturday is Army Day and Sunday is closed: Monday 08:00.
+        ("2026-09-18T15:00:00Z", "2026-09-21T11:00:00Z",
+         "closed: Día de la Independencia (public holiday), Día de las Glorias del Ejército (public holiday, Sat 2026-09-19)"),
+        // Christmas Eve after 20:00: the next day is a holiday, and the sentence says so.
+        ("2026-12-24T23:30:00Z", "2026-12-26T11:00:00Z", "closed: Navidad (public holiday, Fri 2026-12-25)"),
+    ])
+    func chileIsClosedOnItsHolidaysAndTheSentenceNamesThem(now: String, until: String, note: String) {
+        let decision = decide(contactJob(phone: "+56912345678", timezone: Self.santiago), at(now))
+        guard case .defer(let deferredTo, let rule, let detail) = decision else {
+            Issue.record("\(now): \(decision), expected a deferral")
+            return
+        }
+        #expect(rule == "hours-CL")
+        #expect(deferredTo == at(until), "deferred to \(formatTimestamp(deferredTo))")
+        #expect(detail.contains("; \(note); now "), "\(detail)")
+    }
+
+    @Test func theChristmasSentenceInFull() {
+        guard case .defer(_, _, let detail) = decide(contactJob(phone: "+56912345678", timezone: Self.santiago), at("2026-12-25T15:00:00Z")) else {
+            Issue.record("sent on Christmas Day")
+            return
+        }
+        #expect(detail == "deferred to 2026-12-26 08:00 America/Santiago: Chile, Ley 19.496 art. 37: 08:00-20:00 Mon-Sat; never Sundays or holidays; "
+                + "closed: Navidad (public holiday); now 12:00 Fri America/Santiago (contact.timezone)")
+    }
+
+    /// Every Chilean holiday of 2026-2028 that falls Monday to Saturday, at 07:30 and at noon local
+    /// time, in Santiago and with only a +56 number (three zones): never sent, and the deferral
+    /// lands on an allowed moment of a day that is not a holiday.
+    @Test func noChileanHolidayIsUsedAndNoDeferralLandsOnOne() throws {
+        let holidays = try #require(shippedRules.hours.holidays["CL"])
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: Self.santiago)!
+        var checked = 0
+        for day in holidays.keys.sorted() {
+            let date = try #require(CalendarDate(day))
+            for (hour, minute) in [(7, 30), (12, 0)] {
+                let now = try #require(calendar.date(from: DateComponents(year: date.year, month: date.month, day: date.day, hour: hour, minute: minute)))
+                guard calendar.component(.weekday, from: now) != 1 else { continue }  // Sundays are closed anyway
+                for zone in [Self.santiago, nil] {
+                    let job = contactJob(phone: "+56912345678", timezone: zone)
+                    guard case .defer(let until, _, let detail) = decide(job, now) else {
+                        Issue.record("\(day) \(hour):\(minute) \(zone ?? "+56"): not deferred")
+                        continue
+                    }
+                    checked += 1
+                    #expect(detail.contains("(public holiday"), "\(day): \(detail)")
+                    for zone in shippedRules.locate(job).timeZones {
+                        let localDay = String(HoursPolicy.describeLocal(until, zone: zone).prefix(10))
+                        #expect(holidays[localDay] == nil, "\(day): deferred onto the holiday \(localDay) in \(zone)")
+                        #expect(ContactRulesPropertyTests.lawAllows(country: "CL", zone: zone, date: until, channel: .sms), "\(day): deferred to \(until) in \(zone)")
+                    }
+                }
+            }
+        }
+        #expect(checked > 60, "only \(checked) holiday moments checked")
+    }
+
+    // MARK: Frequency laws, through the shared ledger
+
+    /// (case, phone, time zone, earlier sends as (time, channels), then (time, channels, category),
+    /// expected: "send <channel>" or "defer <rule> <until>", and words the sentence must contain).
+    @Test(arguments: [
+        // Chile, Ley 19.496 art. 37: e-mail, SMS or messaging at most twice a week, two days apart.
+        ("CL third message in a week", "+56912345678", "America/Santiago" as String?,
+         ["2026-11-30T15:00:00Z sms", "2026-12-02T15:00:00Z sms"] as [String], "2026-12-04T15:00:00Z sms",
+         "defer chile-2-per-week 2026-12-07T15:00:00Z", "Chile Ley 19.496 art. 37: at most two messages a week"),
+        ("CL third message on another channel", "+56912345678", "America/Santiago",
+         ["2026-11-30T15:00:00Z sms", "2026-12-02T15:00:00Z email"], "2026-12-04T15:00:00Z email",
+         "defer chile-2-per-week 2026-12-07T15:00:00Z", ""),
+        ("CL a week after the first, the third goes", "+56912345678", "America/Santiago",
+         ["2026-11-30T15:00:00Z sms", "2026-12-02T15:00:00Z sms"], "2026-12-07T15:00:00Z sms", "send sms", ""),
+        ("CL two days apart still holds", "+56912345678", "America/Santiago",
+         ["2026-11-30T15:00:00Z sms"], "2026-12-01T15:00:00Z email",
+         "defer chile-two-days 2026-12-02T15:00:00Z", "Chile Ley 19.496 art. 37: messages at least two days apart"),
+        // The week reopens on Christmas Day: the job waits for Saturday, and the sentence says why.
+        ("CL week reopening on a holiday", "+56912345678", "America/Santiago",
+         ["2026-12-18T15:00:00Z sms", "2026-12-21T15:00:00Z sms"], "2026-12-23T15:00:00Z sms",
+         "defer chile-2-per-week 2026-12-26T11:00:00Z", "closed: Navidad (public holiday)"),
+        // Colombia, Ley 2300 art. 3: one contact a day, and one channel in a week.
+        ("CO second message in a day", "+573001234567", nil,
+         ["2026-12-01T14:00:00Z email"], "2026-12-01T20:00:00Z email",
+         "defer colombia-1-per-day 2026-12-02T14:00:00Z", "Colombia Ley 2300 art. 3: one contact a day"),
+        // The week frees on Tuesday 8 December 09:00, a holiday in Colombia: Wednesday 07:00.
+        ("CO second channel in a week", "+573001234567", nil,
+         ["2026-12-01T14:00:00Z sms"], "2026-12-02T15:00:00Z email",
+         "defer colombia-one-channel-per-week 2026-12-09T12:00:00Z",
+         "colombia-one-channel-per-week: Colombia Ley 2300 art. 3: one channel per week; sms used 2026-12-01; closed: La Inmaculada Concepción (public holiday)"),
+        ("CO same channel the next day", "+573001234567", nil,
+         ["2026-12-01T14:00:00Z sms"], "2026-12-02T15:00:00Z sms", "send sms", ""),
+        ("CO a job asking e-mail then SMS goes on the week's channel", "+573001234567", nil,
+         ["2026-12-01T14:00:00Z sms"], "2026-12-02T15:00:00Z email,sms", "send sms", ""),
+        ("CO another channel once the week has passed", "+573001234567", nil,
+         ["2026-12-01T14:00:00Z sms"], "2026-12-09T15:00:00Z email", "send email", ""),
+        ("CO transactional messages skip caps", "+573001234567", nil,
+         ["2026-12-01T14:00:00Z sms"], "2026-12-01T20:00:00Z email transactional", "send email", ""),
+    ])
+    func frequencyLaws(name: String, phone: String, zone: String?, earlier: [String], then: String, expected: String, words: String) async throws {
+        let ledger = CapLedger(client: try TestRedis.client(), prefix: TestRedis.unique("law") + ":")
+        func parse(_ text: String) -> (Date, [Channel], Category?) {
+            let parts = text.split(separator: " ").map(String.init)
+            return (at(parts[0]), parts[1].split(separator: ",").compactMap { Channel(rawValue: String($0)) }, parts.count > 2 ? Category(rawValue: parts[2]) : nil)
+        }
+        for send in earlier {
+            let (time, channels, category) = parse(send)
+            let decision = try await Self.decideWithLedger(contactJob(phone: phone, timezone: zone, channels: channels, category: category), at: time, ledger: ledger)
+            guard case .send = decision else {
+                Issue.record("\(name): the earlier send at \(send) was not sent: \(decision)")
+                return
+            }
+        }
+        let (time, channels, category) = parse(then)
+        let decision = try await Self.decideWithLedger(contactJob(phone: phone, timezone: zone, channels: channels, category: category), at: time, ledger: ledger)
+        let got: String
+        let detail: String
+        switch decision {
+        case .send(let channel, let text): (got, detail) = ("send \(channel.rawValue)", text)
+        case .defer(let until, let rule, let text): (got, detail) = ("defer \(rule) \(formatTimestamp(until).replacingOccurrences(of: ".000Z", with: "Z"))", text)
+        case .suppress(let code, let rule, let text): (got, detail) = ("suppress \(code) \(rule)", text)
+        case .expire(let text): (got, detail) = ("expire", text)
+        }
+        #expect(got == expected, "\(name): \(detail)")
+        #expect(words.isEmpty || detail.contains(words), "\(name): \(detail)")
+    }
+
+    // MARK: The file
+
+    @Test(arguments: [
+        ("caps:\n  - {id: x, scope: contact, max: 1, max_channels: 1, window: 7d}", "caps[0] (x): give max (messages in the window) or max_channels (distinct channels in the window), not both"),
+        ("caps:\n  - {id: x, scope: contact_channel, max_channels: 1, window: 7d}", "caps[0] (x): max_channels counts the channels of a contact or a debt: scope must be contact or debt"),
+        ("caps:\n  - {id: x, scope: contact, max_channels: 0, window: 7d}", "caps[0] (x): max_channels must be a whole number of at least 1"),
+        ("caps:\n  - {id: x, scope: contact, window: 7d}", "caps[0] (x): max must be a whole number of at least 1 (or max_channels"),
+        ("caps:\n  - {id: x, scope: contact, max: 1, window: 7d, countries: [co]}", "caps[0] (x): countries must be a list of two-letter country codes, like [CO, CL]"),
+        ("min_gap:\n  - {id: x, scope: contact, gap: 2d, description: \"\"}", "min_gap[0] (x): description must be a sentence"),
+    ])
+    func capMistakesAreExplained(yaml: String, message: String) {
+        #expect { try ContactRulesFileTests().load(ContactRulesFileTests.base + yaml) } throws: { "\($0)".contains(message) }
+    }
+
+    @Test func aChannelCapIsReadWithItsSentence() throws {
+        let rules = try ContactRulesFileTests().load(ContactRulesFileTests.base
+            + "caps:\n  - {id: one-channel, scope: debt, max_channels: 2, window: 7d}\n  - {id: cited, description: \"Ley X: one a day\", scope: contact, max: 1, window: 1d}")
+        #expect(rules.caps[0].kind == .channels && rules.caps[0].max == 2 && rules.caps[0].description == "at most 2 channels in 7 days per debt")
+        #expect(rules.caps[1].kind == .messages && rules.caps[1].description == "Ley X: one a day")
+        let job = contactJob()
+        #expect(rules.capChecks(job: job, channel: .push, country: "CO", category: .collection).map(\.key) == ["debt:LN-1:channels", "contact:C-1"])
+    }
+
+    @Test func holidaysWithoutANameAreRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("holidays"), withIntermediateDirectories: true)
+        try "country: CL\nholidays:\n  - {date: 2026-12-25}\n".write(to: dir.appendingPathComponent("holidays/CL.yml"), atomically: true, encoding: .utf8)
+        let path = dir.appendingPathComponent("contact-rules.yml").path
+        try ContactRulesFileTests.base.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { try ContactRulesFile.load(path: path) } throws: { "\($0)".contains("the holiday on 2026-12-25 needs a name") }
+    }
+}
