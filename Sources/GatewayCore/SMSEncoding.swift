@@ -1,3 +1,5 @@
+import Foundation
+
 /// How an SMS will travel and what it will cost: GSM 03.38 7-bit when every character is in the
 /// GSM-7 alphabet (extension characters count two), otherwise UCS-2 (UTF-16 code units).
 public struct SMSInfo: Sendable, Equatable, CustomStringConvertible {
@@ -77,31 +79,67 @@ public enum SMSEncoding {
         return septets
     }
 
-    public static func analyze(_ text: String) -> SMSInfo {
-        if let septets = asciiSeptetCount(text) ?? scalarSeptetCount(text) {
-            return SMSInfo(encoding: .gsm7, units: septets, segments: segments(septets, single: 160, multi: 153), nonGSMCharacters: [])
+    /// Single-message and per-part capacities: 160 septets or 70 UTF-16 units alone; once a
+    /// message is split, each part loses 7 septets / 3 units to the concatenation header (UDH).
+    public static let gsm7Single = 160, gsm7Part = 153, ucs2Single = 70, ucs2Part = 67
+
+    /// Septets a scalar costs in GSM-7: 1 in the basic set, 2 in the extension table (escape 0x1B
+    /// plus the character), 0 when it is not in GSM 03.38 at all.
+    @inline(__always)
+    static func septets(_ scalar: Unicode.Scalar) -> Int {
+        let value = scalar.value
+        guard value < 0x2100 else { return 0 }
+        switch scalarClass[Int(value)] {
+        case 1: return 1
+        case 2: return 2
+        default: return 0
         }
-        var septets = 0
-        var nonGSM: [Character] = []
-        for character in text {
-            if basic.contains(character) {
-                septets += 1
-            } else if extended.contains(character) {
-                septets += 2
-            } else if !nonGSM.contains(character) {
-                nonGSM.append(character)
-            }
-        }
-        if nonGSM.isEmpty {
-            return SMSInfo(encoding: .gsm7, units: septets, segments: segments(septets, single: 160, multi: 153), nonGSMCharacters: [])
-        }
-        let units = text.utf16.count
-        return SMSInfo(encoding: .ucs2, units: units, segments: segments(units, single: 70, multi: 67), nonGSMCharacters: nonGSM)
     }
 
-    static func segments(_ units: Int, single: Int, multi: Int) -> Int {
-        if units == 0 { return 1 }
-        return units <= single ? 1 : (units + multi - 1) / multi
+    /// How `text` travels, counted on the Unicode scalars of exactly these bytes (never on
+    /// `Character`s: Swift compares those canonically, so "e\u{301}" would equal "é" although its
+    /// U+0301 is not GSM-7 and forces UCS-2). Segments are packed as carriers pack them: an
+    /// extension character (escape + character) and a surrogate pair are never split across
+    /// parts, so one that would straddle starts the next part.
+    public static func analyze(_ text: String) -> SMSInfo {
+        var septets = 0
+        var parts = 1
+        var used = 0
+        var gsm = true
+        for scalar in text.unicodeScalars {
+            let cost = Self.septets(scalar)
+            if cost == 0 { gsm = false; break }
+            septets += cost
+            if used + cost > gsm7Part { parts += 1; used = 0 }
+            used += cost
+        }
+        if gsm {
+            return SMSInfo(encoding: .gsm7, units: septets, segments: septets <= gsm7Single ? 1 : parts, nonGSMCharacters: [])
+        }
+        var units = 0
+        parts = 1
+        used = 0
+        for scalar in text.unicodeScalars {
+            let cost = scalar.value > 0xFFFF ? 2 : 1
+            units += cost
+            if used + cost > ucs2Part { parts += 1; used = 0 }
+            used += cost
+        }
+        // What a reader sees: the characters holding a scalar outside GSM-7 (a lone combining mark
+        // shows with the letter it sits on).
+        var nonGSM: [Character] = []
+        for character in text where character.unicodeScalars.contains(where: { Self.septets($0) == 0 }) {
+            if !nonGSM.contains(where: { $0.unicodeScalars.elementsEqual(character.unicodeScalars) }) { nonGSM.append(character) }
+        }
+        return SMSInfo(encoding: .ucs2, units: units, segments: units <= ucs2Single ? 1 : parts, nonGSMCharacters: nonGSM)
+    }
+
+    /// The text in Unicode normalization form C: "e" + U+0301 becomes "é", which is GSM-7 (one
+    /// septet) where the decomposed pair would turn the whole message into UCS-2. Canonically
+    /// equivalent, so phones show the same letters. The gateway sends (and logs) this text.
+    public static func normalized(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text }   // ASCII is already NFC
+        return text.precomposedStringWithCanonicalMapping
     }
 
     /// Nearest GSM-7 characters for letters and punctuation that are not in the alphabet (á → a,
