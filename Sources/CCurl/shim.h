@@ -39,17 +39,20 @@ static inline CURLcode gw_easy_setopt_read_function(CURL *handle, CURLoption opt
     return curl_easy_setopt(handle, option, fn);
 }
 
-// The seek callback: libcurl calls it to rewind a request body it is about to send again (a
-// kept-alive connection that died before the answer, an HTTP/2 stream the server refused). The
-// client refuses once any byte of the body went out, so a request can never reach a provider
-// twice within one attempt; libcurl then fails the transfer with CURLE_SEND_FAIL_REWIND.
-typedef int (*gw_seek_callback)(void *userdata, curl_off_t offset, int origin);
-
-static inline CURLcode gw_easy_setopt_seek_function(CURL *handle, CURLoption option, gw_seek_callback fn) {
+// The pre-request callback: libcurl calls it each time it is about to send a request on a
+// connection, again when it sends the same request anew by itself (a kept-alive connection that
+// died before the answer, an HTTP/2 stream the server refused). The client refuses that second
+// time once bytes of the request went out, so a request never reaches a provider twice within
+// one call; libcurl then fails the transfer with CURLE_ABORTED_BY_CALLBACK.
+static inline CURLcode gw_easy_setopt_prereq_function(CURL *handle, CURLoption option, curl_prereq_callback fn) {
     return curl_easy_setopt(handle, option, fn);
 }
 
 static inline CURLcode gw_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLcode gw_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
     return curl_easy_getinfo(handle, info, value);
 }
 

@@ -65,9 +65,9 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
         case connect
         /// The time limit passed; the request may or may not have been received.
         case timeout
-        /// The connection failed after the whole request went out and before a complete answer
-        /// (closed or reset, or the body would have had to be sent again): the server may have
-        /// acted on it. The client never sends a request twice within one call.
+        /// The connection failed after the request went out and before a complete answer (closed or
+        /// reset, or libcurl would have had to send it again): the server may have acted on it. The
+        /// client never sends a request twice within one call.
         case possiblyDelivered
         /// Anything else (TLS, protocol, shutdown...).
         case other

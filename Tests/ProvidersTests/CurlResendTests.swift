@@ -6,7 +6,7 @@ import TestSupport
 
 /// A request reaches a provider at most once per call: when a kept-alive connection dies after the
 /// request went out, libcurl would send it again on another connection by itself (it did, up to
-/// six times in all); the client refuses to give it the body again, and says the request may have
+/// six times in all); the client refuses to let it go out again, and says the request may have
 /// been received.
 @Suite struct CurlResendTests {
     static func post(_ base: String, _ body: String) -> HTTPRequest {
@@ -38,7 +38,7 @@ import TestSupport
         #expect(error.kind == .possiblyDelivered, "\(error)")
         // It went out on a reused connection, and libcurl wanted to send it again on another one.
         #expect(sent.first.map { $0.connection <= pooled } == true)
-        #expect(error.curlCode == 65, "\(error)")  // CURLE_SEND_FAIL_REWIND
+        #expect(error.curlCode == 42, "\(error)")  // CURLE_ABORTED_BY_CALLBACK: the second sending was refused
 
         // The dead connection is gone, the others still serve.
         server.dropAfterReading(false)
