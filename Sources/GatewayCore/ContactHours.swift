@@ -23,66 +23,6 @@ public struct HoursRule: Sendable, Equatable {
     }
 }
 
-/// Where a contact is, for the rules: its country and the time zones it may be in. When only the
-/// phone's country is known and it spans several zones (+1, +52), every zone must allow contact.
-public struct ContactLocation: Sendable, Equatable {
-    public var country: String
-    public var timeZones: [String]
-    /// How it was found: "contact.timezone", "phone +57", "default".
-    public var source: String
-}
-
-public enum Geography {
-    /// Calling codes → country, longest prefix first.
-    static let callingCodes: [(String, String)] = [
-        ("+506", "CR"), ("+507", "PA"), ("+502", "GT"), ("+503", "SV"), ("+504", "HN"), ("+505", "NI"),
-        ("+593", "EC"), ("+595", "PY"), ("+598", "UY"), ("+591", "BO"),
-        ("+57", "CO"), ("+56", "CL"), ("+51", "PE"), ("+52", "MX"), ("+54", "AR"), ("+55", "BR"), ("+58", "VE"),
-        ("+34", "ES"), ("+1", "US"),
-    ]
-
-    /// Every zone a contact of the country may be in.
-    static let countryZones: [String: [String]] = [
-        "CR": ["America/Costa_Rica"], "CO": ["America/Bogota"], "PE": ["America/Lima"],
-        "CL": ["America/Santiago", "America/Punta_Arenas", "Pacific/Easter"],
-        "MX": ["America/Mexico_City", "America/Cancun", "America/Merida", "America/Monterrey", "America/Chihuahua",
-               "America/Mazatlan", "America/Hermosillo", "America/Tijuana"],
-        "US": ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
-               "America/Anchorage", "Pacific/Honolulu"],
-        "PA": ["America/Panama"], "GT": ["America/Guatemala"], "SV": ["America/El_Salvador"], "HN": ["America/Tegucigalpa"],
-        "NI": ["America/Managua"], "EC": ["America/Guayaquil"], "PY": ["America/Asuncion"], "UY": ["America/Montevideo"],
-        "BO": ["America/La_Paz"], "AR": ["America/Argentina/Buenos_Aires"], "VE": ["America/Caracas"], "ES": ["Europe/Madrid"],
-        "BR": ["America/Sao_Paulo", "America/Manaus", "America/Fortaleza", "America/Rio_Branco"],
-    ]
-
-    public static let countryNames: [String: String] = [
-        "CR": "Costa Rica", "CO": "Colombia", "PE": "Peru", "CL": "Chile", "MX": "Mexico", "US": "the US",
-        "PA": "Panama", "GT": "Guatemala", "SV": "El Salvador", "HN": "Honduras", "NI": "Nicaragua", "EC": "Ecuador",
-        "PY": "Paraguay", "UY": "Uruguay", "BO": "Bolivia", "AR": "Argentina", "VE": "Venezuela", "ES": "Spain", "BR": "Brazil",
-    ]
-
-    public static func country(ofPhone phone: String) -> String? {
-        callingCodes.first { phone.hasPrefix($0.0) }?.1
-    }
-
-    public static func country(ofTimeZone zone: String) -> String? {
-        countryZones.first { $0.value.contains(zone) }?.key
-    }
-
-    /// contact.timezone if it is a real IANA zone, else the phone's country (all its zones), else the defaults.
-    public static func locate(_ contact: Job.Contact, defaultCountry: String, defaultTimeZone: String) -> ContactLocation {
-        let phoneCountry = contact.phone.flatMap(country(ofPhone:))
-        if let zone = contact.timezone, TimeZone(identifier: zone) != nil {
-            return ContactLocation(country: phoneCountry ?? country(ofTimeZone: zone) ?? defaultCountry, timeZones: [zone], source: "contact.timezone")
-        }
-        if let phoneCountry, let zones = countryZones[phoneCountry] {
-            let prefix = callingCodes.first { $0.1 == phoneCountry }?.0 ?? ""
-            return ContactLocation(country: phoneCountry, timeZones: zones, source: "phone \(prefix)")
-        }
-        return ContactLocation(country: phoneCountry ?? defaultCountry, timeZones: [defaultTimeZone], source: "default")
-    }
-}
-
 /// Allowed hours, as configured, and the public holidays they refer to.
 public struct HoursPolicy: Sendable, Equatable {
     public var byCountry: [String: HoursRule]

@@ -194,6 +194,10 @@ private struct Reader {
             throw JobRejection(code: "invalid_phone",
                                message: "contact.phone must be E.164 (a plus sign, country code and number, digits only, like +50688887777), got \"\(phone)\"")
         }
+        // The number's length for its country (and, for SMS, that it can be a mobile), from libphonenumber's metadata.
+        if let phone = contact.phone, let problem = PhoneNumbering.problem(with: phone, forSMS: channels.contains(.sms)) {
+            throw JobRejection(code: "invalid_phone", message: "contact.phone " + problem)
+        }
         if let email = contact.email, !JobDecoder.isEmailAddress(email) {
             throw JobRejection(code: "invalid_email", message: "contact.email is not a usable address: \"\(email)\"")
         }
