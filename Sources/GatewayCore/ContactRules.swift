@@ -186,7 +186,7 @@ public struct ContactRules: Sendable, Equatable {
     }
 
     public func locate(_ job: Job) -> ContactLocation {
-        Geography.locate(job.contact, defaultCountry: defaultCountry, defaultTimeZone: defaultTimeZone)
+        Geography.locate(job.contact, defaultCountry: defaultCountry, defaultTimeZone: defaultTimeZone, hasOwnRule: { hours.byCountry[$0] != nil })
     }
 
     /// The counter checks a send on `channel` must pass. Transactional messages skip them all.
