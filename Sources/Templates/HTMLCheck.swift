@@ -13,35 +13,44 @@ enum HTMLCheck {
     /// - Parameter firstLine: the file line the HTML starts on, so every reported line is a file line.
     static func problems(_ html: String, firstLine: Int = 1) -> [Problem] {
         let chars = Array(html)
-        var problems: [Problem] = []
-        var open: [(name: String, line: Int, column: Int)] = []
-        var i = 0
+        var positions: [(line: Int, column: Int)] = []
+        positions.reserveCapacity(chars.count + 1)
         var line = firstLine
         var column = 1
-        func advance(_ n: Int) {
-            for _ in 0..<n where i < chars.count {
-                if chars[i] == "\n" { line += 1; column = 1 } else { column += 1 }
-                i += 1
-            }
+        for character in chars {
+            positions.append((line, column))
+            if character == "\n" { line += 1; column = 1 } else { column += 1 }
         }
+        positions.append((line, column))
+        return problems(in: chars) { "\(positions[$0].line):\(positions[$0].column)" }.map {
+            Problem(line: positions[$0.index].line, column: positions[$0.index].column, message: $0.message)
+        }
+    }
+
+    /// The problems in `chars`, each at the index of the character where it starts. `describe`
+    /// names a position for messages that point at another place (the tag still open).
+    static func problems(in chars: [Character], describe: (Int) -> String) -> [(index: Int, message: String)] {
+        var problems: [(index: Int, message: String)] = []
+        var open: [(name: String, index: Int)] = []
+        var i = 0
         while i < chars.count {
             guard chars[i] == "<" else {
-                advance(1)
+                i += 1
                 continue
             }
-            let (tagLine, tagColumn) = (line, column)
+            let start = i
             if String(chars[i..<min(i + 4, chars.count)]) == "<!--" {
                 guard let end = find("-->", chars, from: i + 4) else {
-                    problems.append(Problem(line: tagLine, column: tagColumn, message: "comment is never closed with -->"))
+                    problems.append((start, "comment is never closed with -->"))
                     return problems
                 }
-                advance(end + 3 - i)
+                i = end + 3
                 continue
             }
             let next = i + 1 < chars.count ? chars[i + 1] : " "
             guard next.isLetter || next == "/" || next == "!" || next == "?" else {
-                problems.append(Problem(line: tagLine, column: tagColumn, message: "a literal < must be written &lt;"))
-                advance(1)
+                problems.append((start, "a literal < must be written &lt;"))
+                i += 1
                 continue
             }
             // Find the closing '>' outside quotes.
@@ -60,39 +69,39 @@ enum HTMLCheck {
                 j += 1
             }
             guard j < chars.count, chars[j] == ">" else {
-                problems.append(Problem(line: tagLine, column: tagColumn, message: quote != nil ? "attribute quote is never closed in this tag" : "tag is never closed with >"))
-                advance(1)
+                problems.append((start, quote != nil ? "attribute quote is never closed in this tag" : "tag is never closed with >"))
+                i += 1
                 continue
             }
             let inner = String(chars[(i + 1)..<j])
-            advance(j + 1 - i)
+            i = j + 1
             if inner.hasPrefix("!") || inner.hasPrefix("?") { continue }
             let closing = inner.hasPrefix("/")
             let selfClosing = inner.hasSuffix("/")
             let nameChars = (closing ? inner.dropFirst() : Substring(inner)).prefix { $0.isLetter || $0.isNumber || $0 == "-" }
             let name = nameChars.lowercased()
             guard !name.isEmpty, nameChars.first?.isLetter == true else {
-                problems.append(Problem(line: tagLine, column: tagColumn, message: "\"<\(inner)>\" is not a tag (write &lt; for a literal <)"))
+                problems.append((start, "\"<\(inner)>\" is not a tag (write &lt; for a literal <)"))
                 continue
             }
             if closing {
                 if voidElements.contains(name) { continue }
                 guard let last = open.last else {
-                    problems.append(Problem(line: tagLine, column: tagColumn, message: "</\(name)> closes nothing"))
+                    problems.append((start, "</\(name)> closes nothing"))
                     continue
                 }
                 if last.name == name {
                     open.removeLast()
                 } else {
-                    problems.append(Problem(line: tagLine, column: tagColumn, message: "</\(name)> found, but <\(last.name)> from \(last.line):\(last.column) is still open"))
+                    problems.append((start, "</\(name)> found, but <\(last.name)> from \(describe(last.index)) is still open"))
                     if let index = open.lastIndex(where: { $0.name == name }) { open.removeSubrange(index...) }
                 }
             } else if !selfClosing && !voidElements.contains(name) {
-                open.append((name, tagLine, tagColumn))
+                open.append((name, start))
             }
         }
         for tag in open.reversed() {
-            problems.append(Problem(line: tag.line, column: tag.column, message: "<\(tag.name)> is never closed"))
+            problems.append((tag.index, "<\(tag.name)> is never closed"))
         }
         return problems
     }

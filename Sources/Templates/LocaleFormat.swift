@@ -27,20 +27,56 @@ public enum LocaleFormat {
         }
     }
 
-    /// Currencies whose amounts carry no minor unit.
-    static let wholeCurrencies: Set<String> = ["CLP", "COP", "CRC", "JPY", "PYG"]
+    /// ISO 4217 minor-unit digits (List One), where they are not 2: amounts in these currencies
+    /// have exactly this many decimals. Every other code has 2.
+    static let minorDigits: [String: Int] = [
+        "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
+        "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+        "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+        "CLF": 4, "UYW": 4,
+    ]
+
+    /// The minor-unit digits of an ISO 4217 code (2 unless listed in `minorDigits`).
+    public static func digits(of currency: String) -> Int { minorDigits[currency.uppercased()] ?? 2 }
+
+    /// Currencies with cents in ISO 4217 that are written without them when they are zero, as
+    /// prices are in those countries: "1250000" COP → "$1.250.000", but "1250000.5" → "$1.250.000,50".
+    static let zeroCentsDropped: Set<String> = ["COP", "CRC"]
+
+    /// Why an amount cannot be printed as money, in words for the job's author.
+    public enum MoneyProblem: Error, Equatable {
+        /// Not a plain decimal number (digits, optional '-' and one '.').
+        case notDecimal
+        /// The currency is not a three-letter ISO 4217 code.
+        case notCurrencyCode
+        /// More decimals than the currency has, and the extra ones are not zero: printing it would
+        /// round or cut the amount, so it is refused instead.
+        case tooPrecise(decimals: Int, currencyDigits: Int)
+    }
 
     /// "125.50" USD in es-CR → "$125,50"; in en-US → "$125.50"; 1250000 COP in es-CO → "$1.250.000";
     /// a foreign currency without a local symbol is written with its ISO code ("USD 1,250.50").
-    /// Nil when the amount is not a plain decimal number or the currency is not an ISO code.
+    /// Nil when `formatMoney` refuses it.
     public static func money(_ amount: String, currency: String, locale: String) -> String? {
+        try? formatMoney(amount, currency: currency, locale: locale).get()
+    }
+
+    /// The amount, read as a decimal string (never through a binary floating-point number), with
+    /// exactly the currency's ISO 4217 decimals. Extra decimals are accepted only when they are
+    /// zero ("99.990" USD is $99.99); "99.999" USD is refused, never rounded or cut: a collection
+    /// message that misstates the amount owed is an incident.
+    public static func formatMoney(_ amount: String, currency: String, locale: String) -> Result<String, MoneyProblem> {
         let currency = currency.uppercased()
-        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLetter }) else { return nil }
-        guard let (negative, whole, fraction) = splitDecimal(amount) else { return nil }
+        guard currency.utf8.count == 3, currency.utf8.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return .failure(.notCurrencyCode) }
+        guard let (negative, whole, fraction) = splitDecimal(amount) else { return .failure(.notDecimal) }
+        let digits = digits(of: currency)
+        var minor = Substring(fraction)
+        while minor.count > digits, minor.last == "0" { minor.removeLast() }
+        guard minor.count <= digits else { return .failure(.tooPrecise(decimals: fraction.count, currencyDigits: digits)) }
         let style = style(for: locale)
-        var cents = String(fraction.prefix(2))
-        while cents.count < 2 { cents += "0" }
-        let dropCents = wholeCurrencies.contains(currency) && Int(cents) == 0
+        var cents = String(minor)
+        while cents.count < digits { cents += "0" }
+        let dropCents = digits == 0 || (zeroCentsDropped.contains(currency) && cents.allSatisfy { $0 == "0" })
         var number = group(whole, with: style.group)
         if !dropCents { number += style.decimal + cents }
         let symbol: String
@@ -51,7 +87,7 @@ public enum LocaleFormat {
         } else {
             symbol = currency + " "
         }
-        return (negative ? "-" : "") + symbol + number
+        return .success((negative ? "-" : "") + symbol + number)
     }
 
     static func splitDecimal(_ text: String) -> (Bool, String, String)? {

@@ -35,6 +35,8 @@ struct Part: Sendable {
     var name: MessagePart
     /// The file line the part's text starts on.
     var startLine: Int
+    /// The part's text as written (lint maps HTML problems back to it).
+    var source: String
     var template: MustacheTemplate
     /// The same part, flattened, when it is only text, variables and inline partials.
     var flat: FlatTemplate?
@@ -78,7 +80,8 @@ public struct RenderedMessage: Sendable, Equatable {
 struct TemplateEntry: Sendable {
     var settings: TemplateSettings
     var variants: [Variant]
-    var samplePath: String?
+    /// sample.json's bytes, as read with the rest of the folder.
+    var sample: Data?
 }
 
 /// The templates folder, parsed once. Immutable and Sendable: a reload builds a new catalog.
@@ -91,6 +94,8 @@ public struct TemplateCatalog: Sendable {
     let library: MustacheLibrary
     let textLibrary: MustacheLibrary
     let checker: StrictChecker
+    /// The partials as written, by name.
+    let partials: [String: PartialSource]
 
     public var templateNames: [String] { templates.keys.sorted() }
     public func hasTemplate(_ name: String) -> Bool { templates[name] != nil }
@@ -109,66 +114,51 @@ public struct TemplateCatalog: Sendable {
     /// Loads every template under `directory`. A file that does not parse fails the whole load,
     /// naming the file, line and column: a half-loaded catalog would send some messages and not others.
     public init(directory: String) throws(TemplateLoadError) {
-        self.directory = directory
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw TemplateLoadError(file: directory, message: "templates folder not found")
-        }
-        let folders: [String]
-        do { folders = try fm.contentsOfDirectory(atPath: directory).sorted() } catch {
-            throw TemplateLoadError(file: directory, message: "cannot list: \(error)")
-        }
-        tonePolicy = try TonePolicyFile.load(path: (directory as NSString).appendingPathComponent("tones.yml"))
+        try self.init(files: TemplateFiles.read(directory: directory))
+    }
+
+    /// Builds the catalog from files already read: exactly these bytes, nothing read again.
+    public init(files: TemplateFiles) throws(TemplateLoadError) {
+        self.directory = files.directory
+        tonePolicy = try TonePolicyFile.load(files.data("tones.yml"))
         var library = MustacheLibrary()
         var textLibrary = MustacheLibrary()
         var partialSources: [String: PartialSource] = [:]
-        let partialsDir = (directory as NSString).appendingPathComponent("_partials")
-        if fm.fileExists(atPath: partialsDir) {
-            for file in ((try? fm.contentsOfDirectory(atPath: partialsDir)) ?? []).sorted() where file.hasSuffix(".mustache") {
-                let relative = "_partials/\(file)"
-                let text = try Self.read((partialsDir as NSString).appendingPathComponent(file), relative: relative)
-                // Partials are inserted as they are: a trailing newline in the file is not part of the sentence.
-                let trimmed = text.hasSuffix("\n") ? String(text.dropLast()) : text
-                let (template, nodes) = try Self.parse(trimmed, relative: relative, startLine: 1, textMode: false)
-                let name = String(file.dropLast(".mustache".count))
-                library.register(template, named: name)
-                textLibrary.register(try Self.textPartial(trimmed, relative: relative), named: name)
-                partialSources[name] = PartialSource(file: relative, text: trimmed, nodes: nodes)
-            }
+        for file in files.files(in: "_partials") where file.hasSuffix(".mustache") {
+            let relative = "_partials/\(file)"
+            let text = try files.text(relative)
+            // Partials are inserted as they are: a trailing newline in the file is not part of the sentence.
+            let trimmed = text.hasSuffix("\n") ? String(text.dropLast()) : text
+            let (template, nodes) = try Self.parse(trimmed, relative: relative, startLine: 1, textMode: false)
+            let name = String(file.dropLast(".mustache".count))
+            library.register(template, named: name)
+            textLibrary.register(try Self.textPartial(trimmed, relative: relative), named: name)
+            partialSources[name] = PartialSource(file: relative, text: trimmed, nodes: nodes)
         }
         var templates: [String: TemplateEntry] = [:]
-        for folder in folders where !folder.hasPrefix("_") && !folder.hasPrefix(".") {
-            let path = (directory as NSString).appendingPathComponent(folder)
-            guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+        for folder in files.folders where !folder.hasPrefix("_") && !folder.hasPrefix(".") {
             guard JobDecoder.isTemplateName(folder) else {
                 throw TemplateLoadError(file: folder, message: "template folder names may use only a-z, 0-9, '-' and '_'")
             }
-            let settings = try TemplateSettings.load(path: (path as NSString).appendingPathComponent("template.yml"), relative: "\(folder)/template.yml")
+            let settings = try TemplateSettings.load(files.data("\(folder)/template.yml"), relative: "\(folder)/template.yml")
             var variants: [Variant] = []
-            for file in ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted() where file.hasSuffix(".mustache") {
+            for file in files.files(in: folder) where file.hasSuffix(".mustache") {
                 let relative = "\(folder)/\(file)"
                 let (channel, tone, locale) = try Self.nameParts(file, relative: relative)
                 guard !variants.contains(where: { $0.channel == channel && $0.tone == tone && $0.locale == locale }) else {
                     throw TemplateLoadError(file: relative, message: "another file already covers \(channel.rawValue), tone \(tone ?? "neutral"), locale \(locale ?? "none") (a file without a tone is neutral)")
                 }
-                let text = try Self.read((path as NSString).appendingPathComponent(file), relative: relative)
+                let text = try files.text(relative)
                 let parts = try Self.parts(of: text, channel: channel, relative: relative, partials: partialSources)
                 variants.append(Variant(channel: channel, tone: tone, locale: locale, file: relative, parts: parts))
             }
-            let sample = (path as NSString).appendingPathComponent("sample.json")
-            templates[folder] = TemplateEntry(settings: settings, variants: variants, samplePath: fm.fileExists(atPath: sample) ? sample : nil)
+            templates[folder] = TemplateEntry(settings: settings, variants: variants, sample: files.data("\(folder)/sample.json"))
         }
         self.templates = templates
         self.library = library
         self.textLibrary = textLibrary
         self.checker = StrictChecker(partials: partialSources.mapValues { ($0.file, $0.nodes) })
-    }
-
-    static func read(_ path: String, relative: String) throws(TemplateLoadError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { throw TemplateLoadError(file: relative, message: "cannot read file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw TemplateLoadError(file: relative, message: "file is not UTF-8 text") }
-        return text
+        self.partials = partialSources
     }
 
     static func nameParts(_ file: String, relative: String) throws(TemplateLoadError) -> (Channel, String?, String?) {
@@ -220,7 +210,7 @@ public struct TemplateCatalog: Sendable {
         for section in sections {
             let source = section.lines.joined(separator: "\n")
             let (template, nodes) = try parse(source, relative: relative, startLine: section.startLine, textMode: section.name != .html)
-            parts[section.name] = Part(name: section.name, startLine: section.startLine, template: template,
+            parts[section.name] = Part(name: section.name, startLine: section.startLine, source: source, template: template,
                                        flat: FlatTemplate.make(source, html: section.name == .html, file: relative, nodes: nodes, partials: partials),
                                        nodes: nodes, partials: partialNames(nodes))
         }
@@ -362,6 +352,14 @@ public struct TemplateCatalog: Sendable {
             }
         }
         if !missing.isEmpty {
+            // A money amount that is there but cannot be printed exactly is a wrong value, not a missing one.
+            if let money = context["money"] as? MoneyHelper {
+                for variable in missing where variable.name.hasPrefix("money.") {
+                    if let problem = money.problem(named: String(variable.name.dropFirst("money.".count))) {
+                        throw RenderError(code: "invalid_value", message: "\(problem) (used at \(variable.location))")
+                    }
+                }
+            }
             throw RenderError(code: "missing_variable", message: "the job lacks " + missing.map(\.description).joined(separator: ", "))
         }
         func text(_ part: MessagePart) -> String? { rendered[part]?.trimmingSpaces() }
@@ -372,6 +370,9 @@ public struct TemplateCatalog: Sendable {
         }
         var sms: SMSInfo?
         if channel == .sms {
+            // NFC first: a name written "Jose\u{301}" goes out as "José" (GSM-7), and the text
+            // counted here is the text sent and logged.
+            body = SMSEncoding.normalized(body)
             if settings.smsEncoding == .gsm7Transliterate { body = SMSEncoding.transliterate(body) }
             let info = SMSEncoding.analyze(body)
             if let limit = settings.maxSegments, info.segments > limit {

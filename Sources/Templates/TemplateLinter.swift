@@ -67,10 +67,19 @@ public struct LintFinding: Sendable, Equatable, CustomStringConvertible {
 /// `gateway templates lint`: everything that can be checked before a customer sees a message.
 public enum TemplateLinter {
     public static func lint(directory: String, requirements: ComplianceRequirements, defaultLocale: String) -> [LintFinding] {
-        var findings = syntaxFindings(directory: directory)
+        let files: TemplateFiles
+        do { files = try TemplateFiles.read(directory: directory) } catch {
+            return [LintFinding(severity: .error, location: error.file, message: error.message)]
+        }
+        return lint(files: files, requirements: requirements, defaultLocale: defaultLocale)
+    }
+
+    /// Lints files already read (the hot reload lints the very bytes it then puts into service).
+    public static func lint(files: TemplateFiles, requirements: ComplianceRequirements, defaultLocale: String) -> [LintFinding] {
+        var findings = syntaxFindings(files: files)
         guard findings.isEmpty else { return findings }
         let catalog: TemplateCatalog
-        do { catalog = try TemplateCatalog(directory: directory) } catch {
+        do { catalog = try TemplateCatalog(files: files) } catch {
             return [LintFinding(severity: .error, location: error.file, message: error.message)]
         }
         for name in catalog.templateNames {
@@ -80,24 +89,20 @@ public enum TemplateLinter {
     }
 
     /// Every file parsed on its own, so all syntax errors are reported at once, not only the first.
-    static func syntaxFindings(directory: String) -> [LintFinding] {
-        let fm = FileManager.default
+    static func syntaxFindings(files: TemplateFiles) -> [LintFinding] {
         var findings: [LintFinding] = []
         func add(_ error: TemplateLoadError) {
             findings.append(LintFinding(severity: .error, location: error.file, message: error.message))
         }
-        do { _ = try TonePolicyFile.load(path: (directory as NSString).appendingPathComponent("tones.yml")) } catch { add(error) }
-        for folder in ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).sorted() where !folder.hasPrefix(".") {
-            let path = (directory as NSString).appendingPathComponent(folder)
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+        do { _ = try TonePolicyFile.load(files.data("tones.yml")) } catch { add(error) }
+        for folder in files.folders where !folder.hasPrefix(".") {
             if folder != "_partials" {
-                do { _ = try TemplateSettings.load(path: (path as NSString).appendingPathComponent("template.yml"), relative: "\(folder)/template.yml") } catch { add(error) }
+                do { _ = try TemplateSettings.load(files.data("\(folder)/template.yml"), relative: "\(folder)/template.yml") } catch { add(error) }
             }
-            for file in ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted() where file.hasSuffix(".mustache") {
+            for file in files.files(in: folder) where file.hasSuffix(".mustache") {
                 let relative = "\(folder)/\(file)"
                 do {
-                    let text = try TemplateCatalog.read((path as NSString).appendingPathComponent(file), relative: relative)
+                    let text = try files.text(relative)
                     if folder == "_partials" {
                         _ = try TemplateCatalog.parse(text, relative: relative, startLine: 1, textMode: false)
                     } else {
@@ -120,12 +125,12 @@ public enum TemplateLinter {
         if entry.variants.isEmpty { error("\(name)/", "the template has no variant files") }
 
         // The sample job every variant is rendered with.
-        guard let samplePath = entry.samplePath else {
+        guard let sample = entry.sample else {
             error("\(name)/sample.json", "missing: every template needs a sample.json (a realistic job) so it can be checked")
             return findings
         }
         let job: Job
-        switch JobDecoder(maxJobBytes: 1 << 20).decode(Array(FileManager.default.contents(atPath: samplePath) ?? Data())) {
+        switch JobDecoder(maxJobBytes: 1 << 20).decode(Array(sample)) {
         case .success(let decoded): job = decoded
         case .failure(let rejection):
             error("\(name)/sample.json", "is not a valid job: \(rejection.message)")
@@ -152,14 +157,22 @@ public enum TemplateLinter {
                 continue
             }
             if let sms = rendered.sms, sms.encoding == .ucs2 {
-                let characters = sms.nonGSMCharacters.map { "\"\($0)\"" }.joined(separator: " ")
-                warning(variant.file, "SMS is UCS-2 (\(sms.segments) segment\(sms.segments == 1 ? "" : "s"), 70 characters each) because of \(characters); sms_encoding: gsm7-transliterate in template.yml would send it as GSM-7")
+                let characters = sms.nonGSMCharacters.map { character in
+                    character.unicodeScalars.count == 1 ? "\"\(character)\""
+                        : "\"\(character)\" (" + character.unicodeScalars.map { String(format: "U+%04X", $0.value) }.joined(separator: " ") + ")"
+                }.joined(separator: " ")
+                warning(variant.file, "SMS is UCS-2 (\(sms.segments) segment\(sms.segments == 1 ? " of up to 70" : "s of 67") UTF-16 units) because of \(characters); sms_encoding: gsm7-transliterate in template.yml would send it as GSM-7")
             }
             if let html = rendered.html, let part = variant.parts[.html] {
-                // Rendered lines match the file's lines (variables and partials do not span lines);
-                // columns are those of the rendered line.
-                for problem in HTMLCheck.problems(html, firstLine: part.startLine) {
-                    error("\(variant.file):\(problem.line):\(problem.column)", "HTML: \(problem.message)")
+                // Positions in the template as written (a partial or a variable above a mistake
+                // does not move it); the rendered positions only if the mapping cannot be made.
+                if let problems = HTMLSourceMap.problems(source: part.source, startLine: part.startLine, file: variant.file,
+                                                         partials: catalog.partials, context: context) {
+                    for problem in problems { error(problem.location, "HTML: \(problem.message)") }
+                } else {
+                    for problem in HTMLCheck.problems(html, firstLine: part.startLine) {
+                        error("\(variant.file):\(problem.line):\(problem.column)", "HTML: \(problem.message) (rendered position)")
+                    }
                 }
             }
             // Compliance: opt-out instruction, and the debt-collector disclosure for collection messages.

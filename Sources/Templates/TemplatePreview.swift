@@ -31,7 +31,7 @@ public enum TemplatePreview {
         guard let entry = catalog.templates[template] else {
             throw RenderError(code: "unknown_template", message: "no template folder templates/\(template)/")
         }
-        guard let path = entry.samplePath, let bytes = FileManager.default.contents(atPath: path) else {
+        guard let bytes = entry.sample else {
             throw RenderError(code: "no_sample", message: "templates/\(template)/sample.json is missing")
         }
         switch JobDecoder(maxJobBytes: 1 << 20).decode(Array(bytes)) {

@@ -22,12 +22,13 @@ public struct TemplateSettings: Sendable, Equatable {
 
     public init() {}
 
-    static func load(path: String, relative: String) throws(TemplateLoadError) -> TemplateSettings {
+    /// - Parameter data: the file's bytes; nil when the template has no template.yml.
+    static func load(_ data: Data?, relative: String) throws(TemplateLoadError) -> TemplateSettings {
         var settings = TemplateSettings()
-        guard FileManager.default.fileExists(atPath: path) else { return settings }
+        guard let data else { return settings }
         let mapping: [String: Node]
         do {
-            mapping = try YAMLFile.mapping(path: path)
+            mapping = try YAMLFile.mapping(data: data)
         } catch {
             throw TemplateLoadError(file: relative, message: error.message)
         }
@@ -70,7 +71,12 @@ enum YAMLFile {
     }
 
     static func mapping(path: String) throws(Problem) -> [String: Node] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path) else { throw Problem(message: "cannot read file as UTF-8 text") }
+        return try mapping(data: data)
+    }
+
+    static func mapping(data: Data) throws(Problem) -> [String: Node] {
+        guard let text = String(data: data, encoding: .utf8) else {
             throw Problem(message: "cannot read file as UTF-8 text")
         }
         let node: Node?

@@ -23,20 +23,34 @@ public final class TemplateStore: @unchecked Sendable {
     public let defaultLocale: String
     private let lock = NSLock()
     private var catalog: TemplateCatalog
-    private var fingerprint: Int
+    /// The files as last read (in service, or refused): a reload that reads the same bytes is a no-op.
+    private var lastRead: TemplateFiles
     private var status: Status
+    /// The status to go back to when a folder that could not be read reads again unchanged.
+    private var statusBeforeReadFailure: Status?
+    /// Runs between linting a snapshot and building the catalog from it (tests change files here:
+    /// whatever lands on disk then must not reach service unchecked).
+    let afterLint: (@Sendable () -> Void)?
 
     /// Loads and lints the folder; any lint error refuses to start, with every finding.
-    public init(directory: String, requirements: ComplianceRequirements, defaultLocale: String, now: Date = Date()) throws(TemplateLoadError) {
+    public convenience init(directory: String, requirements: ComplianceRequirements, defaultLocale: String, now: Date = Date()) throws(TemplateLoadError) {
+        try self.init(directory: directory, requirements: requirements, defaultLocale: defaultLocale, now: now, afterLint: nil)
+    }
+
+    init(directory: String, requirements: ComplianceRequirements, defaultLocale: String, now: Date = Date(),
+         afterLint: (@Sendable () -> Void)?) throws(TemplateLoadError) {
         self.directory = directory
         self.requirements = requirements
         self.defaultLocale = defaultLocale
-        let errors = TemplateLinter.lint(directory: directory, requirements: requirements, defaultLocale: defaultLocale).filter { $0.severity == .error }
+        self.afterLint = afterLint
+        let files = try TemplateFiles.read(directory: directory)
+        let errors = TemplateLinter.lint(files: files, requirements: requirements, defaultLocale: defaultLocale).filter { $0.severity == .error }
         if !errors.isEmpty {
             throw TemplateLoadError(file: directory, message: "templates do not pass lint:\n" + errors.map { "  \($0)" }.joined(separator: "\n"))
         }
-        catalog = try TemplateCatalog(directory: directory)
-        fingerprint = Self.fingerprint(of: directory)
+        afterLint?()
+        catalog = try TemplateCatalog(files: files)
+        lastRead = files
         status = Status(loadedAt: now, rejectedAt: nil, rejectedErrors: [])
     }
 
@@ -44,19 +58,41 @@ public final class TemplateStore: @unchecked Sendable {
     public var currentStatus: Status { lock.withLock { status } }
 
     /// Looks at the files; if anything changed, lints and swaps in the new catalog, or keeps the
-    /// one in service and records why the edit was refused.
+    /// one in service and records why the edit was refused. The folder is read once: lint checks
+    /// that snapshot and the catalog is built from the same bytes, so an edit landing meanwhile
+    /// waits for the next look instead of going into service unchecked.
     public func reloadIfChanged(now: Date = Date()) -> ReloadResult {
-        let print = Self.fingerprint(of: directory)
-        guard print != lock.withLock({ fingerprint }) else { return .unchanged }
-        let errors = TemplateLinter.lint(directory: directory, requirements: requirements, defaultLocale: defaultLocale)
+        let files: TemplateFiles
+        do { files = try TemplateFiles.read(directory: directory) } catch {
+            let problems = [error.description]
+            return lock.withLock {
+                // Unreadable: nothing is swapped; reported once until the folder reads differently.
+                if statusBeforeReadFailure == nil { statusBeforeReadFailure = status }
+                if status.rejectedErrors == problems { return .unchanged }
+                status.rejectedAt = now
+                status.rejectedErrors = problems
+                return .rejected(problems)
+            }
+        }
+        let same = lock.withLock {
+            // Readable again: the status is what it was before the read failed.
+            if let saved = statusBeforeReadFailure {
+                status = saved
+                statusBeforeReadFailure = nil
+            }
+            return files == lastRead
+        }
+        guard !same else { return .unchanged }
+        let errors = TemplateLinter.lint(files: files, requirements: requirements, defaultLocale: defaultLocale)
             .filter { $0.severity == .error }.map(\.description)
         var loaded: TemplateCatalog?
         var problems = errors
         if errors.isEmpty {
-            do { loaded = try TemplateCatalog(directory: directory) } catch { problems = [error.description] }
+            afterLint?()
+            do { loaded = try TemplateCatalog(files: files) } catch { problems = [error.description] }
         }
         return lock.withLock {
-            fingerprint = print
+            lastRead = files
             if let loaded {
                 catalog = loaded
                 status = Status(loadedAt: now, rejectedAt: nil, rejectedErrors: [])
@@ -66,20 +102,5 @@ public final class TemplateStore: @unchecked Sendable {
             status.rejectedErrors = problems
             return .rejected(problems)
         }
-    }
-
-    /// A hash of every file's path and bytes under the folder: any edit, however quick, changes it.
-    static func fingerprint(of directory: String) -> Int {
-        var hasher = Hasher()
-        let fm = FileManager.default
-        let files = ((fm.subpaths(atPath: directory)) ?? []).sorted()
-        for file in files {
-            let path = (directory as NSString).appendingPathComponent(file)
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            hasher.combine(file)
-            hasher.combine(fm.contents(atPath: path))
-        }
-        return hasher.finalize()
     }
 }

@@ -18,12 +18,13 @@ import Yams
 /// ```
 /// Every condition of a rule must hold; the first rule that holds picks the tone.
 enum TonePolicyFile {
-    static func load(path: String) throws(TemplateLoadError) -> TonePolicy {
-        guard FileManager.default.fileExists(atPath: path) else { return .neutralOnly }
+    /// - Parameter data: tones.yml's bytes; nil when there is none (every message is neutral).
+    static func load(_ data: Data?) throws(TemplateLoadError) -> TonePolicy {
+        guard let data else { return .neutralOnly }
         let file = "tones.yml"
         func fail(_ message: String) -> TemplateLoadError { TemplateLoadError(file: file, message: message) }
         let mapping: [String: Node]
-        do { mapping = try YAMLFile.mapping(path: path) } catch { throw fail(error.message) }
+        do { mapping = try YAMLFile.mapping(data: data) } catch { throw fail(error.message) }
         for key in mapping.keys where key != "default" && key != "rules" {
             throw fail("unknown key \"\(key)\" (known: default, rules)")
         }

@@ -73,11 +73,11 @@ func shippedTemplatesCopy(_ edits: [String: (String) -> String?]) throws -> Stri
             "due-today/sms.es.mustache:1:97: error: penalty_fee is not in sample.json",
             "payment-reminder/sms.en.mustache: error: the message has no opt-out instruction (one of STOP, from config/contact-rules.yml)",
             "payment-reminder/sms.es.mustache: error: collection messages must include the debt-collector disclosure",
-            "payment-reminder/email.es.mustache:21:16: error: HTML: </p> found, but <b> from 21:9 is still open",
+            "payment-reminder/email.es.mustache:21:35: error: HTML: </p> found, but <b> from 21:9 is still open",
             "restructuring-offer/sms.empathetic.es.mustache: error: restructuring-offer/sms.empathetic.es.mustache renders to 4 SMS segments (UCS-2, ",
             "early-delinquency/sms.firm.en.mustache: error: missing: tones.yml rule broken-promise can choose tone firm for this template",
             "due-today/push.en.mustache: error: due-today/push.en.mustache renders to a",
-            "payment-received/sms.es.mustache: warning: SMS is UCS-2 (3 segments, 70 characters each) because of \"á\"",
+            "payment-received/sms.es.mustache: warning: SMS is UCS-2 (3 segments of 67 UTF-16 units) because of \"á\"",
             "late-delinquency/sample.json: error: missing: every template needs a sample.json",
         ]
         for prefix in expected {
@@ -126,6 +126,45 @@ func shippedTemplatesCopy(_ edits: [String: (String) -> String?]) throws -> Stri
     }
 }
 
+@Suite struct HTMLPositionTests {
+    /// An e-mail whose HTML includes a three-line partial above a mistake, and a variable before it.
+    func lint(html: String, partials: [String: String] = [:]) throws -> [String] {
+        var files = ["t/email.mustache": "--- subject\nS\n--- text\nT\n--- html\n" + html,
+                     "t/sample.json": #"{"id": "j", "template": "t", "channel": "email", "contact": {"id": "c", "email": "a@example.com"}, "data": {"name": "Ana María Mora"}}"#,
+                     "_partials/head.mustache": "<p>one</p>\n<p>two</p>\n<p>three</p>\n"]
+        for (name, text) in partials { files["_partials/\(name).mustache"] = text }
+        let dir = try templatesFolder(files)
+        return TemplateLinter.lint(directory: dir, requirements: ComplianceRequirements(), defaultLocale: "es").map(\.description)
+    }
+
+    @Test func problemsAreReportedWhereTheyAreWritten() throws {
+        // Line 8 of the file; rendered, it is line 10 and the "<" has moved by the name's length.
+        let findings = try lint(html: "<html><body>\n{{> head}}\n<p>Hola {{name}}, 3 < 4</p>\n</body></html>")
+        #expect(findings == ["t/email.mustache:8:21: error: HTML: a literal < must be written &lt;"])
+    }
+
+    @Test func anOpenTagIsNamedAtItsSourcePosition() throws {
+        let findings = try lint(html: "<html><body>\n{{> head}}\n<p>{{name}} <b>{{name}}</p>\n</body></html>")
+        #expect(findings == ["t/email.mustache:8:24: error: HTML: </p> found, but <b> from 8:13 is still open"])
+    }
+
+    @Test func aProblemInsideAPartialNamesThePartialAndWhereItIsIncluded() throws {
+        let findings = try lint(html: "<html><body>\n{{> head}}\n<p>{{name}}</p>\n  {{> foot}}\n</body></html>",
+                                partials: ["foot": "<div>\n<b>x</div>"])
+        #expect(findings == [
+            "t/email.mustache:9:3: error: HTML: </div> found, but <b> from 2:1 of partial _partials/foot.mustache is still open (inside partial _partials/foot.mustache, at its 2:5)",
+        ])
+    }
+
+    @Test func textAVariableInsertsPointsAtTheVariable() throws {
+        // A triple-stash inserts its value unescaped: a "<" in it is the tag's doing.
+        let dir = try templatesFolder(["t/email.mustache": "--- subject\nS\n--- text\nT\n--- html\n<p>{{name}}: {{{note}}}</p>",
+                                       "t/sample.json": #"{"id": "j", "template": "t", "channel": "email", "contact": {"id": "c", "email": "a@example.com"}, "data": {"name": "Ana", "note": "3 < 4"}}"#])
+        #expect(TemplateLinter.lint(directory: dir, requirements: ComplianceRequirements(), defaultLocale: "es").map(\.description)
+            == ["t/email.mustache:6:14: error: HTML: a literal < must be written &lt; (in the text the tag at 6:14 inserts)"])
+    }
+}
+
 @Suite struct PreviewTests {
     @Test func previewRendersLikeTheWorkerAndSaysWhy() throws {
         let catalog = try TemplateCatalog(directory: repositoryTemplates)
@@ -145,6 +184,15 @@ func shippedTemplatesCopy(_ edits: [String: (String) -> String?]) throws -> Stri
         #expect(firm.tone == "neutral")
         #expect(firm.tone_rule == "requested")
         #expect((firm.push_payload_bytes ?? 0) > 50)
+    }
+
+    @Test func previewRefusesAnAmountAsTheWorkerDoes() throws {
+        let catalog = try TemplateCatalog(directory: repositoryTemplates)
+        let job = try TemplatePreview.sampleJob(catalog: catalog, template: "due-today",
+                                                data: ["amount_due": .string("99.999"), "currency": .string("USD"), "due_date": .string("2026-12-01"), "pay_link": .string("https://p.example")])
+        #expect(throws: RenderError(code: "invalid_value", message: "data.amount_due 99.999 has 3 decimals; USD has 2 (used at due-today/sms.es.mustache:1:51)")) {
+            try TemplatePreview.render(catalog: catalog, job: job, template: "due-today", channel: .sms, tone: nil, locale: nil, defaultLocale: "es-CR")
+        }
     }
 
     @Test func previewWithOtherDataShowsWhatWouldBeRefused() throws {

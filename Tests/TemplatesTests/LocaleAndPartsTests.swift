@@ -20,12 +20,19 @@ import Testing
         ("99999", "CLP", "es-CL", "$99.999"),
         ("35", "PEN", "es-PE", "S/ 35.00"),
         ("12.5", "USD", "es-AR", "USD 12,50"),
+        // Extra decimals are fine when they are zero; each currency gets its ISO 4217 digits.
+        ("99.990", "USD", "en-US", "$99.99"),
+        ("99999.000", "CLP", "es-CL", "$99.999"),
+        ("1500", "JPY", "en-US", "JPY 1,500"),
+        ("12.5", "KWD", "en-US", "KWD 12.500"),
+        ("12.345", "KWD", "en-US", "KWD 12.345"),
+        ("1250000.00", "CRC", "es-CR", "₡1 250 000"),
     ])
     func money(amount: String, currency: String, locale: String, expected: String) {
         #expect(LocaleFormat.money(amount, currency: currency, locale: locale) == expected)
     }
 
-    @Test(arguments: ["12,50", "abc", "1.2.3", "", "1.", ".5", "1e3", "١٢"])
+    @Test(arguments: ["12,50", "abc", "1.2.3", "", "1.", ".5", "1e3", "١٢", "99.999", "0.001"])
     func unusableAmountsHaveNoValue(amount: String) {
         #expect(LocaleFormat.money(amount, currency: "USD", locale: "en-US") == nil)
     }
@@ -61,9 +68,47 @@ import Testing
         #expect(throws: RenderError(code: "missing_variable", message: "the job lacks money.amount_due (used at t/sms.mustache:1:6)")) {
             try render(["amount_due": .string("1450"), "due_date": .string("2026-12-05")])
         }
-        #expect(throws: RenderError(code: "missing_variable", message: "the job lacks money.amount_due (used at t/sms.mustache:1:6), date.due_date (used at t/sms.mustache:1:30)")) {
+        #expect(throws: RenderError(code: "missing_variable", message: "the job lacks date.due_date (used at t/sms.mustache:1:30)")) {
+            try render(["amount_due": .string("1450"), "currency": .string("MXN"), "due_date": .string("5/12")])
+        }
+        // An amount that is there but unusable is a wrong value, named with what to send instead.
+        #expect(throws: RenderError(code: "invalid_value", message: "data.amount_due \"mil\" is not a decimal amount (digits with an optional '-' and one '.', like 125.50) (used at t/sms.mustache:1:6)")) {
             try render(["amount_due": .string("mil"), "currency": .string("MXN"), "due_date": .string("5/12")])
         }
+    }
+
+    @Test(arguments: [
+        ("99.999", "USD", "data.amount_due 99.999 has 3 decimals; USD has 2"),
+        ("99.991", "USD", "data.amount_due 99.991 has 3 decimals; USD has 2"),
+        ("99999.5", "CLP", "data.amount_due 99999.5 has 1 decimal; CLP has 0"),
+        ("1500.01", "JPY", "data.amount_due 1500.01 has 2 decimals; JPY has 0"),
+        ("12.3456", "KWD", "data.amount_due 12.3456 has 4 decimals; KWD has 3"),
+        ("1250000.001", "COP", "data.amount_due 1250000.001 has 3 decimals; COP has 2"),
+        ("10", "US$", "data.currency \"US$\" is not an ISO 4217 currency code like USD"),
+    ])
+    func amountsTheCurrencyCannotHoldAreRefusedNotRounded(amount: String, currency: String, message: String) throws {
+        let dir = try templatesFolder(["t/sms.mustache": "Debe {{money.amount_due}}"])
+        let catalog = try TemplateCatalog(directory: dir)
+        let job = Job(id: "j", template: "t", channels: [.sms], contact: .init(id: "c", locale: "en-US"),
+                      data: ["amount_due": .string(amount), "currency": .string(currency)])
+        #expect(throws: RenderError(code: "invalid_value", message: message + " (used at t/sms.mustache:1:6)")) {
+            try catalog.render(template: "t", channel: .sms, tone: "neutral", job: job, category: .collection, defaultLocale: "en-US")
+        }
+    }
+
+    @Test func jsonNumbersAreMoneyOnlyWhileTheyKeepTheirDigits() throws {
+        let dir = try templatesFolder(["t/sms.mustache": "Debe {{money.amount_due}}"])
+        let catalog = try TemplateCatalog(directory: dir)
+        func render(_ amount: Double) throws(RenderError) -> String {
+            let job = Job(id: "j", template: "t", channels: [.sms], contact: .init(id: "c", locale: "en-US"),
+                          data: ["amount_due": .number(amount), "currency": .string("USD")])
+            return try catalog.render(template: "t", channel: .sms, tone: "neutral", job: job, category: .collection, defaultLocale: "en-US").body
+        }
+        #expect(try render(125.5) == "Debe $125.50")
+        #expect(try render(1234567890123.45) == "Debe $1,234,567,890,123.45")
+        // 17 significant digits: a double cannot say which decimal was sent.
+        #expect(throws: RenderError.self) { try render(123456789012345.67) }
+        #expect(throws: RenderError.self) { try render(99.999) }
     }
 }
 
@@ -115,6 +160,22 @@ import Testing
         #expect(fits.body == String(repeating: "a", count: 160))
         #expect(throws: RenderError(code: "sms_too_long", message: "t/sms.mustache renders to 2 SMS segments (GSM-7, 161 septets); the template allows 1 (max_segments in t/template.yml)")) {
             try catalog.render(template: "t", channel: .sms, tone: "neutral", locale: nil, defaultLocale: "es", context: ["text": String(repeating: "a", count: 161)])
+        }
+    }
+
+    @Test func decomposedAccentsAreSentComposedAndCountedAsSent() throws {
+        let dir = try templatesFolder(["t/sms.mustache": "Hola {{name}}, {{text}}", "t/template.yml": "max_segments: 1\n"])
+        let catalog = try TemplateCatalog(directory: dir)
+        // "Jose" + U+0301 (as a name may arrive): sent as NFC "José", GSM-7, one segment.
+        let filler = String(repeating: "a", count: 140)
+        let rendered = try catalog.render(template: "t", channel: .sms, tone: "neutral", locale: nil, defaultLocale: "es",
+                                          context: ["name": "Jose\u{301}", "text": filler])
+        #expect(Array(rendered.body.unicodeScalars) == Array("Hola Jos\u{E9}, \(filler)".unicodeScalars))
+        #expect(rendered.sms == SMSInfo(encoding: .gsm7, units: 151, segments: 1, nonGSMCharacters: []))
+        // A combining mark with no composed form keeps the message UCS-2, and max_segments counts it so.
+        #expect(throws: RenderError(code: "sms_too_long", message: "t/sms.mustache renders to 3 SMS segments (UCS-2, 151 UTF-16 units); the template allows 1 (max_segments in t/template.yml)")) {
+            try catalog.render(template: "t", channel: .sms, tone: "neutral", locale: nil, defaultLocale: "es",
+                               context: ["name": "Jox\u{301}", "text": filler])
         }
     }
 

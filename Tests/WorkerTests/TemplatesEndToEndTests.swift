@@ -73,6 +73,37 @@ import TestSupport
         }
     }
 
+    @Test func anAmountTheCurrencyCannotHoldIsRefusedAndNamesGoOutAsCounted() async throws {
+        let harness = try Harness()
+        let job: @Sendable (String, String, String) -> String = { id, name, amount in
+            """
+            {"id": "\(id)", "template": "due-today", "channel": "sms", "contact": {"id": "C-\(id)", "name": "\(name)", "phone": "+50688887777"},
+             "data": {"amount_due": "\(amount)", "currency": "USD", "due_date": "2026-11-24", "pay_link": "https://p.example"}}
+            """
+        }
+        let (refused, sent) = try await harness.running { _ in
+            try await harness.enqueue(job("MONEY-1", "Ana Mora", "99.999"))
+            // The name as some systems store it: "e" + combining acute (U+0301).
+            try await harness.enqueue(job("MONEY-2", "Jose\\u0301 Mora", "99.990"))
+            return (try await harness.waitForOutcome(job: "MONEY-1"), try await harness.waitForOutcome(job: "MONEY-2"))
+        }
+        #expect(refused.kind == .invalid)
+        #expect(refused.reason == "invalid_value")
+        #expect(refused.detail == "data.amount_due 99.999 has 3 decimals; USD has 2 (used at due-today/sms.es.mustache:1:51)")
+        let dead = try await harness.deadLetters()
+        #expect(dead.count == 1)
+        #expect(dead.first?["error_code"] == "invalid_value")
+        #expect(dead.first?["error"]?.hasPrefix("data.amount_due 99.999 has 3 decimals; USD has 2") == true)
+
+        // Sent in NFC ("José" with U+00E9, a GSM-7 letter), and the log holds exactly what was sent.
+        #expect(sent.kind == .sent)
+        let body = try #require(sent.body)
+        #expect(body.hasPrefix("Hola Jos\u{E9}, hoy vence su pago de $99,99."))
+        #expect(!body.unicodeScalars.contains("\u{301}"))
+        let line = try #require(harness.outbox().first)
+        #expect((line["body"] as? String).map { Array($0.unicodeScalars) } == Array(body.unicodeScalars))
+    }
+
     @Test func aRenderingThatWouldCostMoreThanAllowedIsRefused() async throws {
         let harness = try Harness()
         let long = String(repeating: "https://pay.example/very/long/link/", count: 12)
