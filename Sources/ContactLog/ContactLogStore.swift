@@ -76,6 +76,10 @@ public protocol ContactLogStore: Sendable {
     /// Events matching the filter, oldest first.
     func events(_ filter: EventFilter) async throws -> [StoredEvent]
 
+    /// The highest `seq` written so far (0 for an empty log): where a reader's snapshot ends, so
+    /// that paging through a selection stops at what existed when it began (`EventFilter.throughSeq`).
+    func lastSequence() async throws -> Int64
+
     /// The opt-out and do-not-contact marks in force for each contact that has any.
     func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]]
 
@@ -160,7 +164,8 @@ public struct LogSummary: Sendable, Equatable {
     }
 }
 
-/// Which events to read. Every field narrows; `afterSeq` is the cursor for the next page.
+/// Which events to read. Every field narrows; `afterSeq` is the cursor for the next page and
+/// `throughSeq` the end of the reader's snapshot (events appended since are not read).
 public struct EventFilter: Sendable, Equatable {
     public var contactID: String?
     public var jobID: String?
@@ -172,11 +177,12 @@ public struct EventFilter: Sendable, Equatable {
     public var from: Date?
     public var to: Date?
     public var afterSeq: Int64?
+    public var throughSeq: Int64?
     public var limit: Int
 
     public init(contactID: String? = nil, jobID: String? = nil, debtID: String? = nil, channel: Channel? = nil,
                 kinds: [EventKind]? = nil, template: String? = nil, from: Date? = nil, to: Date? = nil,
-                afterSeq: Int64? = nil, limit: Int = 1000) {
+                afterSeq: Int64? = nil, throughSeq: Int64? = nil, limit: Int = 1000) {
         self.contactID = contactID
         self.jobID = jobID
         self.debtID = debtID
@@ -186,6 +192,7 @@ public struct EventFilter: Sendable, Equatable {
         self.from = from
         self.to = to
         self.afterSeq = afterSeq
+        self.throughSeq = throughSeq
         self.limit = limit
     }
 
@@ -246,10 +253,13 @@ extension InboundMessage {
 
 extension ContactLogStore {
     /// Every event matching the filter, oldest first, read a page at a time (keyset pagination on
-    /// `seq`): a million rows never sit in memory. `body` returns false to stop.
+    /// `seq`): a million rows never sit in memory. `body` returns false to stop. What is read is the
+    /// log as it was when this began (unless the filter already ends at a `throughSeq`): events
+    /// appended meanwhile, by the workers or by `body` itself, are not, so it always ends.
     public func forEachEvent(_ filter: EventFilter, pageSize: Int = 1000, _ body: (StoredEvent) async throws -> Bool) async throws {
         var page = filter
         page.limit = pageSize
+        if page.throughSeq == nil { page.throughSeq = try await lastSequence() }
         while true {
             let events = try await self.events(page)
             for event in events where try await !body(event) { return }

@@ -18,33 +18,31 @@ public enum EventChain {
     /// Where `attempt` (an integer column) is in `columns`.
     public static let attemptIndex = columns.firstIndex(of: "attempt")!
 
-    /// The values of `columns` for an event, as stored (text, or nil for NULL).
-    public static func values(_ event: ContactEvent) -> [String?] {
-        [event.jobID, event.contactID, event.debtID, event.segment, event.kind.rawValue, formatTimestamp(event.at), String(event.attempt),
-         event.channel?.rawValue, event.template, event.tone, event.variant, event.provider, event.providerMessageID,
-         event.reason, event.detail, event.body, event.address, event.streamID, event.data]
+    /// The values of `columns` for an event, as stored (nil for NULL): text, and `data` as the
+    /// bytes it holds (the raw job exactly as it arrived).
+    public static func values(_ event: ContactEvent) -> [ChainValue?] {
+        func text(_ value: String?) -> ChainValue? { value.map(ChainValue.text) }
+        return [text(event.jobID), text(event.contactID), text(event.debtID), text(event.segment), .text(event.kind.rawValue),
+                .text(formatTimestamp(event.at)), .text(String(event.attempt)), text(event.channel?.rawValue), text(event.template),
+                text(event.tone), text(event.variant), text(event.provider), text(event.providerMessageID), text(event.reason),
+                text(event.detail), text(event.body), text(event.address), text(event.streamID), event.rawData.map(ChainValue.bytes)]
     }
 
-    /// Canonical bytes: per column, `name` then `=-` for NULL or `=<byte count>:<UTF-8 bytes>`,
-    /// then a newline. Unambiguous whatever the text holds.
-    public static func canonical(_ values: [String?]) -> [UInt8] {
+    /// Canonical bytes: per column, `name` then `=-` for NULL or `=<byte count>:<bytes>`, then a
+    /// newline. Unambiguous whatever the value holds (NUL bytes included); text is its UTF-8.
+    public static func canonical(_ values: [ChainValue?]) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(256 + values.reduce(0) { $0 + ($1?.utf8.count ?? 0) })
+        bytes.reserveCapacity(256 + values.reduce(0) { $0 + ($1?.byteCount ?? 0) })
         let names = columnBytes
         for index in 0..<min(names.count, values.count) {
             names[index].withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
             bytes.append(UInt8(ascii: "="))
             if let value = values[index] {
-                // Copied from the string's contiguous bytes (`+= value.utf8` went element by element).
-                let copied: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in
-                    appendDecimal(utf8.count, to: &bytes)
+                // Copied from the value's contiguous bytes (`+= value.utf8` went element by element).
+                value.withBytes { stored in
+                    appendDecimal(stored.count, to: &bytes)
                     bytes.append(UInt8(ascii: ":"))
-                    bytes.append(contentsOf: utf8)
-                }
-                if copied == nil {
-                    appendDecimal(value.utf8.count, to: &bytes)
-                    bytes.append(UInt8(ascii: ":"))
-                    bytes += value.utf8
+                    bytes.append(contentsOf: stored)
                 }
             } else {
                 bytes.append(UInt8(ascii: "-"))
@@ -54,6 +52,9 @@ public enum EventChain {
         return bytes
     }
 
+    /// The same for values that are all text.
+    public static func canonical(_ values: [String?]) -> [UInt8] { canonical(values.map { $0.map(ChainValue.text) }) }
+
     static let columnBytes = columns.map { Array($0.utf8) }
 
     static func appendDecimal(_ number: Int, to bytes: inout [UInt8]) {
@@ -61,7 +62,7 @@ public enum EventChain {
         bytes.append(UInt8(ascii: "0") + UInt8(number % 10))
     }
 
-    public static func hash(previous: String, values: [String?]) -> String {
+    public static func hash(previous: String, values: [ChainValue?]) -> String {
         var hasher = SHA256()
         var previous = previous
         previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
@@ -69,19 +70,39 @@ public enum EventChain {
         return hasher.finalize().withUnsafeBytes(hexString(of:))
     }
 
-    /// Checks rows in `seq` order, starting from `anchor` (genesis, or the hash of the last event
-    /// a retention prune removed). Feed every row to `check`, then read `result`.
+    public static func hash(previous: String, values: [String?]) -> String {
+        hash(previous: previous, values: values.map { $0.map(ChainValue.text) })
+    }
+
+    /// Checks rows in `seq` order, starting from `anchor` (nil: from genesis; else the last anchor
+    /// a retention prune left). Feed every row to `check`, then read `report()`.
+    ///
+    /// An anchor only counts when the `pruned` event that left it is in the chain after it, naming
+    /// the same seq and hash: that event is hash-linked, so a `chain_anchors` row added by hand
+    /// (to hide the deletion of the start of the log) has none, and neither has an anchor whose
+    /// event was deleted too.
     public struct Verifier {
         public private(set) var expectedPrevious: String
         public private(set) var checked = 0
         public private(set) var firstProblem: ChainProblem?
+        public let anchor: ChainAnchor?
+        /// The `pruned` event that records `anchor`, once read.
+        public private(set) var anchorEvent: Int64?
 
-        public init(anchor: String) { expectedPrevious = anchor }
+        public init(anchor: ChainAnchor?) {
+            self.anchor = anchor
+            expectedPrevious = anchor?.hash ?? EventChain.genesis
+        }
 
         /// Returns false once a problem is found (the rest need not be read).
-        public mutating func check(seq: Int64, values: [String?], previous: String?, hash: String?) -> Bool {
+        public mutating func check(seq: Int64, values: [ChainValue?], previous: String?, hash: String?) -> Bool {
             guard firstProblem == nil else { return false }
             checked += 1
+            if checked == 1, let anchor, seq <= anchor.throughSeq {
+                firstProblem = ChainProblem(seq: anchor.throughSeq, kind: .unbackedAnchor, message:
+                    "anchor at seq \(anchor.throughSeq) is not backed by a pruned event: the log still holds event \(seq), which that anchor says a prune removed (a chain_anchors row written outside the gateway)")
+                return false
+            }
             guard let previous, let hash else {
                 firstProblem = ChainProblem(seq: seq, kind: .unhashed, message: "event \(seq) has no hash: it was written outside the gateway")
                 return false
@@ -97,13 +118,83 @@ public enum EventChain {
                 return false
             }
             expectedPrevious = hash
+            if let anchor, anchorEvent == nil, values.count == columns.count, values[kindIndex]?.bytes == Self.prunedKind,
+               ChainAnchor.recorded(in: values[dataIndex]?.bytes) == anchor {
+                anchorEvent = seq
+            }
             return true
         }
+
+        static let prunedKind = Array(EventKind.pruned.rawValue.utf8)
+
+        /// What was found: the first problem, or an anchor no `pruned` event backs.
+        public func report() -> ChainReport {
+            var problem = firstProblem
+            if problem == nil, let anchor, anchorEvent == nil {
+                problem = ChainProblem(seq: anchor.throughSeq, kind: .unbackedAnchor, message:
+                    "anchor at seq \(anchor.throughSeq) is not backed by a pruned event: no pruned event in the chain records it, so it was written outside the gateway or its prune's event was deleted, and events up to \(anchor.throughSeq) may have been removed without a prune")
+            }
+            return ChainReport(checked: checked, head: expectedPrevious, anchor: anchor?.hash ?? EventChain.genesis, problem: problem,
+                               anchorEvent: anchorEvent)
+        }
+    }
+
+    static let kindIndex = columns.firstIndex(of: "kind")!
+    static let dataIndex = columns.firstIndex(of: "data")!
+}
+
+/// Where a retention prune left the chain: the last removed event's seq and hash (a row of
+/// `chain_anchors`, and the `through_seq` and `anchor` of the `pruned` event it wrote).
+public struct ChainAnchor: Sendable, Equatable {
+    public var throughSeq: Int64
+    public var hash: String
+
+    public init(throughSeq: Int64, hash: String) {
+        self.throughSeq = throughSeq
+        self.hash = hash
+    }
+
+    /// The anchor a `pruned` event's data records, if it is one.
+    static func recorded(in data: [UInt8]?) -> ChainAnchor? {
+        guard let data, case .object(let object)? = try? JSONParser.parse(data),
+              case .string(let through)? = object["through_seq"], let seq = Int64(through),
+              case .string(let hash)? = object["anchor"] else { return nil }
+        return ChainAnchor(throughSeq: seq, hash: hash)
     }
 }
 
+/// One column's value as stored and hashed: text, or bytes kept exactly as they arrived.
+public enum ChainValue: Sendable, Equatable {
+    case text(String)
+    case bytes([UInt8])
+
+    public var bytes: [UInt8] {
+        switch self {
+        case .text(let text): Array(text.utf8)
+        case .bytes(let bytes): bytes
+        }
+    }
+
+    public var byteCount: Int {
+        switch self {
+        case .text(let text): text.utf8.count
+        case .bytes(let bytes): bytes.count
+        }
+    }
+
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        switch self {
+        case .text(var text): try text.withUTF8(body)
+        case .bytes(let bytes): try bytes.withUnsafeBufferPointer(body)
+        }
+    }
+
+    /// Equal when the bytes are: text and bytes that spell it are the same value.
+    public static func == (a: ChainValue, b: ChainValue) -> Bool { a.bytes == b.bytes }
+}
+
 public struct ChainProblem: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case altered, brokenLink = "broken_link", unhashed }
+    public enum Kind: String, Sendable { case altered, brokenLink = "broken_link", unhashed, unbackedAnchor = "unbacked_anchor" }
     public var seq: Int64
     public var kind: Kind
     public var message: String
@@ -120,12 +211,15 @@ public struct ChainReport: Sendable, Equatable {
     /// Where the chain starts: genesis, or the anchor a retention prune left.
     public var anchor: String
     public var problem: ChainProblem?
+    /// The `pruned` event that left the anchor (nil from genesis).
+    public var anchorEvent: Int64?
 
-    public init(checked: Int, head: String, anchor: String, problem: ChainProblem?) {
+    public init(checked: Int, head: String, anchor: String, problem: ChainProblem?, anchorEvent: Int64? = nil) {
         self.checked = checked
         self.head = head
         self.anchor = anchor
         self.problem = problem
+        self.anchorEvent = anchorEvent
     }
 }
 

@@ -2,26 +2,38 @@ import Foundation
 import GatewayCore
 
 /// The contact log's export formats, shared by `gateway log` and the HTTP API: JSON Lines (every
-/// field, exactly as stored) and CSV (RFC 4180, for spreadsheets).
+/// field, exactly as stored) and CSV (RFC 4180, for spreadsheets). Values are written whole,
+/// NUL bytes included (JSON escapes them as \u0000).
 public enum EventExport {
     public static let fields = ["seq", "at", "kind", "job_id", "contact_id", "debt_id", "segment", "attempt", "channel", "template",
                                 "variant", "tone", "provider", "provider_message_id", "reason", "detail", "body", "address",
                                 "stream_id", "data"]
 
-    static func values(_ stored: StoredEvent) -> [String?] {
+    static func values(_ stored: StoredEvent) -> [ChainValue?] {
         let e = stored.event
-        return [String(stored.sequence), formatTimestamp(e.at), e.kind.rawValue, e.jobID, e.contactID, e.debtID, e.segment,
-                String(e.attempt), e.channel?.rawValue, e.template, e.variant, e.tone, e.provider, e.providerMessageID,
-                e.reason, e.detail, e.body, e.address, e.streamID, e.data]
+        func text(_ value: String?) -> ChainValue? { value.map(ChainValue.text) }
+        return [.text(String(stored.sequence)), .text(formatTimestamp(e.at)), .text(e.kind.rawValue), text(e.jobID), text(e.contactID),
+                text(e.debtID), text(e.segment), .text(String(e.attempt)), text(e.channel?.rawValue), text(e.template), text(e.variant),
+                text(e.tone), text(e.provider), text(e.providerMessageID), text(e.reason), text(e.detail), text(e.body), text(e.address),
+                text(e.streamID), e.rawData.map(ChainValue.bytes)]
     }
 
+    /// Every field as stored. `data` that is not UTF-8 (a job that arrived in another encoding)
+    /// cannot be a JSON string: it is given as `data_base64`, its exact bytes in base64, instead.
     public static func jsonObject(_ stored: StoredEvent) -> JSONValue {
         var object: [String: JSONValue] = [:]
         for (field, value) in zip(fields, values(stored)) {
             guard let value else { continue }
-            switch field {
-            case "seq", "attempt": object[field] = .number(Double(value) ?? 0)
-            default: object[field] = .string(value)
+            switch (field, value) {
+            case ("seq", _): object[field] = .number(Double(stored.sequence))
+            case ("attempt", _): object[field] = .number(Double(stored.event.attempt))
+            case (_, .text(let text)): object[field] = .string(text)
+            case (_, .bytes(let bytes)):
+                if let text = String(validating: bytes, as: UTF8.self) {
+                    object[field] = .string(text)
+                } else {
+                    object[field + "_base64"] = .string(Data(bytes).base64EncodedString())
+                }
             }
         }
         return .object(object)
@@ -33,18 +45,34 @@ public enum EventExport {
 
     public static var csvHeader: String { fields.joined(separator: ",") + "\r\n" }
 
-    public static func csvRow(_ stored: StoredEvent) -> String {
-        values(stored).map { csvField($0 ?? "") }.joined(separator: ",") + "\r\n"
+    /// One CSV record, as bytes: a value is written as stored, byte for byte (a job that is not
+    /// UTF-8 stays as it came).
+    public static func csvRow(_ stored: StoredEvent) -> [UInt8] {
+        var out: [UInt8] = []
+        for (index, value) in values(stored).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            if let value { value.withBytes { csvField($0, into: &out) } }
+        }
+        out += [0x0D, 0x0A]
+        return out
     }
 
     /// Quoted when it holds a comma, quote or line break (quotes doubled). A value a spreadsheet
     /// would run as a formula (starting with = + - @, tab or CR) is prefixed with an apostrophe;
     /// JSON Lines keeps the exact text.
-    static func csvField(_ value: String) -> String {
-        var text = value
-        if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    static let formulaStarts: Set<UInt8> = Set("=+-@\t\r".utf8)
+    static let needsQuotes: Set<UInt8> = Set(",\"\n\r".utf8)
+
+    static func csvField(_ value: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        let formula = value.first.map(formulaStarts.contains) ?? false
+        let quoted = value.contains(where: needsQuotes.contains)
+        if quoted { out.append(UInt8(ascii: "\"")) }
+        if formula { out.append(UInt8(ascii: "'")) }
+        for byte in value {
+            out.append(byte)
+            if byte == UInt8(ascii: "\"") { out.append(byte) }
+        }
+        if quoted { out.append(UInt8(ascii: "\"")) }
     }
 }
 

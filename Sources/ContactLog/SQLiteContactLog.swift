@@ -143,12 +143,12 @@ public final class SQLiteContactLog: ContactLogStore {
                 DROP TRIGGER events_no_update;
                 """)
             var previous = EventChain.genesis
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM events ORDER BY seq")
             var hashes: [(Int64, String, String)] = []
-            while let row = try rows.next() {
+            try ExactSQL.run(db, "SELECT * FROM events ORDER BY seq") { row in
                 let hash = EventChain.hash(previous: previous, values: Self.chainValues(row))
-                hashes.append((row["seq"], previous, hash))
+                hashes.append((row.integer("seq") ?? 0, previous, hash))
                 previous = hash
+                return true
             }
             for (seq, prev, hash) in hashes {
                 try db.execute(sql: "UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", arguments: [prev, hash, seq])
@@ -188,10 +188,10 @@ public final class SQLiteContactLog: ContactLogStore {
         ON CONFLICT DO NOTHING
         """
 
-    /// The stored values EventChain hashes, read back exactly as written.
-    static func chainValues(_ row: Row) -> [String?] {
+    /// The stored values EventChain hashes, read back exactly as written (every byte).
+    static func chainValues(_ row: ExactSQL.Row) -> [ChainValue?] {
         EventChain.columns.map { column in
-            column == "attempt" ? (row[column] as Int64?).map { String($0) } : row[column] as String?
+            column == "attempt" ? row.integer(column).map { .text(String($0)) } : row.bytes(column).map(ChainValue.bytes)
         }
     }
 
@@ -220,10 +220,10 @@ public final class SQLiteContactLog: ContactLogStore {
 
     /// `values` in chunks that stay under SQLite's bound-parameter limit, each with the `?,?,...`
     /// list of an `IN (...)` for it.
-    static func inLists(_ values: [String]) -> [(placeholders: String, arguments: StatementArguments)] {
+    static func inLists(_ values: [String]) -> [(placeholders: String, arguments: [ExactSQL.Argument])] {
         stride(from: 0, to: values.count, by: 500).map { start in
-            let chunk = Array(values[start..<min(start + 500, values.count)])
-            return (Array(repeating: "?", count: chunk.count).joined(separator: ","), StatementArguments(chunk))
+            let chunk = values[start..<min(start + 500, values.count)]
+            return (Array(repeating: "?", count: chunk.count).joined(separator: ","), chunk.map(ExactSQL.Argument.text))
         }
     }
 
@@ -232,16 +232,16 @@ public final class SQLiteContactLog: ContactLogStore {
         return try await pool.read { db in
             var states: [String: JobState] = [:]
             for (placeholders, chunk) in Self.inLists(jobIDs) {
-                let rows = try Row.fetchAll(db, sql: """
+                try ExactSQL.run(db, """
                     SELECT job_id, kind, attempt, at FROM events
                     WHERE job_id IN (\(placeholders)) AND kind IN (\(Self.admissionKinds))
                     ORDER BY seq
-                    """, arguments: chunk)
-                for row in rows {
-                    let id: String = row["job_id"]
-                    let kind = EventKind(rawValue: row["kind"]) ?? .failed
-                    let attempt: Int = row["attempt"]
-                    states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: parseTimestamp(row["at"]))
+                    """, chunk) { row in
+                    let id = row.text("job_id") ?? ""
+                    let kind = EventKind(rawValue: row.text("kind") ?? "") ?? .failed
+                    let attempt = Int(row.integer("attempt") ?? 1)
+                    states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: parseTimestamp(row.text("at") ?? ""))
+                    return true
                 }
             }
             return states
@@ -251,28 +251,34 @@ public final class SQLiteContactLog: ContactLogStore {
     public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
         try await pool.read { db in
             var (clauses, arguments) = filter.sqlConditions()
-            var sqlArguments: [(any DatabaseValueConvertible)?] = arguments
+            var sqlArguments = arguments.map(ExactSQL.Argument.text)
             if let after = filter.afterSeq {
                 clauses.append("seq > ?")
-                sqlArguments.append(after)
+                sqlArguments.append(.integer(after))
+            }
+            if let through = filter.throughSeq {
+                clauses.append("seq <= ?")
+                sqlArguments.append(.integer(through))
             }
             let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            sqlArguments.append(filter.limit)
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM events \(whereClause) ORDER BY seq LIMIT ?",
-                                        arguments: StatementArguments(sqlArguments))
-            return rows.map(Self.storedEvent)
+            sqlArguments.append(.integer(Int64(filter.limit)))
+            return try ExactSQL.all(db, "SELECT * FROM events \(whereClause) ORDER BY seq LIMIT ?", sqlArguments, cached: true, Self.storedEvent)
         }
+    }
+
+    public func lastSequence() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0 }
     }
 
     public func verifyChain() async throws -> ChainReport {
         try await pool.read { db in
-            let anchor = try String.fetchOne(db, sql: "SELECT hash FROM chain_anchors ORDER BY id DESC LIMIT 1") ?? EventChain.genesis
+            let anchor = try Row.fetchOne(db, sql: "SELECT through_seq, hash FROM chain_anchors ORDER BY id DESC LIMIT 1")
+                .map { ChainAnchor(throughSeq: $0["through_seq"], hash: $0["hash"]) }
             var verifier = EventChain.Verifier(anchor: anchor)
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM events ORDER BY seq")
-            while let row = try rows.next() {
-                guard verifier.check(seq: row["seq"], values: Self.chainValues(row), previous: row["prev_hash"], hash: row["hash"]) else { break }
+            try ExactSQL.run(db, "SELECT * FROM events ORDER BY seq") { row in
+                verifier.check(seq: row.integer("seq") ?? 0, values: Self.chainValues(row), previous: row.text("prev_hash"), hash: row.text("hash"))
             }
-            return ChainReport(checked: verifier.checked, head: verifier.expectedPrevious, anchor: anchor, problem: verifier.firstProblem)
+            return verifier.report()
         }
     }
 
@@ -329,13 +335,12 @@ public final class SQLiteContactLog: ContactLogStore {
         return try await pool.read { db in
             var result: [String: [OptOut]] = [:]
             for (placeholders, chunk) in Self.inLists(contactIDs) {
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM opt_outs WHERE contact_id IN (\(placeholders)) ORDER BY channel",
-                                            arguments: chunk) {
-                    let channel: String = row["channel"]
-                    let mark = OptOut(contactID: row["contact_id"], channel: Channel(rawValue: channel),
-                                      kind: OptOut.Kind(rawValue: row["kind"]) ?? .doNotContact, setBy: row["set_by"],
-                                      setAt: parseTimestamp(row["set_at"]) ?? Date(timeIntervalSince1970: 0), reason: row["reason"])
+                try ExactSQL.run(db, "SELECT * FROM opt_outs WHERE contact_id IN (\(placeholders)) ORDER BY channel", chunk) { row in
+                    let mark = OptOut(contactID: row.text("contact_id") ?? "", channel: Channel(rawValue: row.text("channel") ?? "*"),
+                                      kind: OptOut.Kind(rawValue: row.text("kind") ?? "") ?? .doNotContact, setBy: row.text("set_by") ?? "",
+                                      setAt: parseTimestamp(row.text("set_at") ?? "") ?? Date(timeIntervalSince1970: 0), reason: row.text("reason"))
                     result[mark.contactID, default: []].append(mark)
+                    return true
                 }
             }
             return result
@@ -350,23 +355,24 @@ public final class SQLiteContactLog: ContactLogStore {
     }
 
     static func upsertOptOut(_ mark: OptOut, _ db: Database, head: inout String) throws {
-        try db.execute(sql: """
+        try ExactSQL.run(db, """
             INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
                 set_at = excluded.set_at, reason = excluded.reason
-            """, arguments: [mark.contactID, mark.channel?.rawValue ?? "*", mark.kind.rawValue, mark.setBy, formatTimestamp(mark.setAt), mark.reason])
+            """, [.text(mark.contactID), .text(mark.channel?.rawValue ?? "*"), .text(mark.kind.rawValue), .text(mark.setBy),
+                  .text(formatTimestamp(mark.setAt)), .text(mark.reason)])
         try insert(.optOutSet(mark), db, head: &head)
     }
 
     public func recordInbound(_ message: InboundMessage) async throws -> [String]? {
         try await pool.write { db in
-            let seen = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'inbound' AND provider = ? AND provider_message_id = ?)",
-                                         arguments: [message.provider, message.messageID]) ?? false
+            let seen = try !ExactSQL.all(db, "SELECT 1 AS found FROM events WHERE kind = 'inbound' AND provider = ? AND provider_message_id = ? LIMIT 1",
+                                         [.text(message.provider), .text(message.messageID)]) { $0.integer("found") }.isEmpty
             if seen { return nil }
-            let contacts = try String.fetchAll(db, sql: """
+            let contacts = try ExactSQL.all(db, """
                 SELECT DISTINCT contact_id FROM events WHERE address = ? AND channel = 'sms' AND kind = 'sent' AND contact_id IS NOT NULL
                 ORDER BY contact_id
-                """, arguments: [message.from])
+                """, [.text(message.from)]) { $0.text("contact_id") ?? "" }
             var head = try Self.head(db)
             for event in message.events(contacts: contacts) { try Self.insert(event, db, head: &head) }
             if message.intent == .stop {
@@ -378,7 +384,7 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM opt_outs WHERE contact_id = ? AND channel = ?", arguments: [contactID, channel?.rawValue ?? "*"])
+            try ExactSQL.run(db, "DELETE FROM opt_outs WHERE contact_id = ? AND channel = ?", [.text(contactID), .text(channel?.rawValue ?? "*")])
             guard db.changesCount > 0 else { return false }
             try Self.insert(.optOutRemoved(contactID: contactID, channel: channel, by: by, reason: reason, at: at), db)
             return true
@@ -387,8 +393,8 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
         try await pool.write { db in
-            try db.execute(sql: "INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                           arguments: [token, contactID, provider, reason, formatTimestamp(at)])
+            try ExactSQL.run(db, "INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                             [.text(token), .text(contactID), .text(provider), .text(reason), .text(formatTimestamp(at))])
             guard db.changesCount > 0 else { return }
             try Self.insert(.tokenDropped(token, contactID: contactID, provider: provider, reason: reason, at: at), db)
         }
@@ -399,7 +405,7 @@ public final class SQLiteContactLog: ContactLogStore {
         return try await pool.read { db in
             var dropped: Set<String> = []
             for (placeholders, chunk) in Self.inLists(tokens) {
-                dropped.formUnion(try String.fetchAll(db, sql: "SELECT token FROM dropped_push_tokens WHERE token IN (\(placeholders))", arguments: chunk))
+                dropped.formUnion(try ExactSQL.all(db, "SELECT token FROM dropped_push_tokens WHERE token IN (\(placeholders))", chunk) { $0.text("token") ?? "" })
             }
             return dropped
         }
@@ -407,22 +413,22 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {
         try await pool.write { db in
-            let sent = try Row.fetchOne(db, sql: """
+            let target = try ExactSQL.all(db, """
                 SELECT job_id, contact_id, channel, attempt FROM events
                 WHERE provider = ? AND provider_message_id = ? AND kind = 'sent' ORDER BY seq LIMIT 1
-                """, arguments: [receipt.provider, receipt.messageID])
-            guard let sent, let jobID = sent["job_id"] as String? else {
+                """, [.text(receipt.provider), .text(receipt.messageID)]) { row in
+                row.text("job_id").map { ReceiptTarget(jobID: $0, contactID: row.text("contact_id"), channel: row.text("channel").flatMap(Channel.init(rawValue:)),
+                                                       attempt: Int(row.integer("attempt") ?? 1)) }
+            }.first ?? nil
+            guard let target else {
                 // Kept for review: a report for a message this log does not know.
-                let kept = try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = ? AND provider_message_id = ? AND reason = ?)
-                    """, arguments: [receipt.provider, receipt.messageID, receipt.status.rawValue]) ?? false
+                let kept = try !ExactSQL.all(db, """
+                    SELECT 1 AS found FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = ? AND provider_message_id = ? AND reason = ? LIMIT 1
+                    """, [.text(receipt.provider), .text(receipt.messageID), .text(receipt.status.rawValue)]) { $0.integer("found") }.isEmpty
                 if let event = receipt.unmatchedEvent(alreadyKept: kept) { try Self.insert(event, db) }
                 return .unmatched
             }
-            let target = ReceiptTarget(jobID: jobID, contactID: sent["contact_id"], channel: (sent["channel"] as String?).flatMap(Channel.init(rawValue:)),
-                                       attempt: sent["attempt"] ?? 1)
-            let earlier = try String.fetchAll(db, sql: "SELECT reason FROM events WHERE job_id = ? AND kind = 'receipt'", arguments: [jobID])
-                .compactMap(DeliveryStatus.init(rawValue:))
+            let earlier = try Self.receiptStatuses(db, jobID: target.jobID)
             let (event, result) = receipt.recording(for: target, earlier: earlier)
             if let event { try Self.insert(event, db) }
             return result
@@ -431,9 +437,13 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func deliveryStatus(jobID: String) async throws -> DeliveryStatus? {
         try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT reason FROM events WHERE job_id = ? AND kind = 'receipt'", arguments: [jobID])
-                .compactMap(DeliveryStatus.init(rawValue:)).max { $0.rank < $1.rank }
+            try Self.receiptStatuses(db, jobID: jobID).max { $0.rank < $1.rank }
         }
+    }
+
+    static func receiptStatuses(_ db: Database, jobID: String) throws -> [DeliveryStatus] {
+        try ExactSQL.all(db, "SELECT reason FROM events WHERE job_id = ? AND kind = 'receipt'", [.text(jobID)]) { $0.text("reason") }
+            .compactMap { $0.flatMap(DeliveryStatus.init(rawValue:)) }
     }
 
     /// Inserts one event linked to `head`; when it is written (not refused by a unique index),
@@ -449,14 +459,15 @@ public final class SQLiteContactLog: ContactLogStore {
         sqlite3_reset(statement)
         for (index, value) in values.enumerated() {
             let position = Int32(index + 1)
-            if index == EventChain.attemptIndex {
-                sqlite3_bind_int64(statement, position, Int64(event.attempt))
-            } else {
-                bindText(value, statement, position)
+            switch value {
+            case _ where index == EventChain.attemptIndex: sqlite3_bind_int64(statement, position, Int64(event.attempt))
+            case nil: sqlite3_bind_null(statement, position)
+            case .text(let text)?: ExactSQL.bindText(text, statement, position)
+            case .bytes(let bytes)?: ExactSQL.bindBytes(bytes, statement, position)
             }
         }
-        bindText(head, statement, Int32(values.count + 1))
-        bindText(hash, statement, Int32(values.count + 2))
+        ExactSQL.bindText(head, statement, Int32(values.count + 1))
+        ExactSQL.bindText(hash, statement, Int32(values.count + 2))
         let code = sqlite3_step(statement)
         sqlite3_reset(statement)
         guard code == SQLITE_DONE else {
@@ -468,39 +479,24 @@ public final class SQLiteContactLog: ContactLogStore {
         return true
     }
 
-    /// Binds text (copied by SQLite), or NULL for nil. An empty string is text, not NULL.
-    private static func bindText(_ value: String?, _ statement: OpaquePointer, _ position: Int32) {
-        guard var value else {
-            sqlite3_bind_null(statement, position)
-            return
-        }
-        value.withUTF8 { bytes in
-            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-            if let base = bytes.baseAddress {
-                sqlite3_bind_text(statement, position, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
-            } else {
-                sqlite3_bind_text(statement, position, "", 0, transient)
-            }
-        }
-    }
-
     /// Inserts one event at the head of the chain.
     static func insert(_ event: ContactEvent, _ db: Database) throws {
         var head = try self.head(db)
         try insert(event, db, head: &head)
     }
 
-    static func storedEvent(_ row: Row) -> StoredEvent {
+    /// An event as stored, every byte of every column.
+    static func storedEvent(_ row: ExactSQL.Row) -> StoredEvent {
         let event = ContactEvent(
-            jobID: row["job_id"], contactID: row["contact_id"],
-            kind: EventKind(rawValue: row["kind"]) ?? .failed,
-            at: parseTimestamp(row["at"]) ?? Date(timeIntervalSince1970: 0),
-            attempt: row["attempt"],
-            channel: (row["channel"] as String?).flatMap(Channel.init(rawValue:)),
-            template: row["template"], tone: row["tone"], variant: row["variant"], provider: row["provider"],
-            providerMessageID: row["provider_message_id"], reason: row["reason"], detail: row["detail"],
-            body: row["body"], address: row["address"], streamID: row["stream_id"], data: row["data"],
-            debtID: row["debt_id"], segment: row["segment"])
-        return StoredEvent(sequence: row["seq"], event: event)
+            jobID: row.text("job_id"), contactID: row.text("contact_id"),
+            kind: EventKind(rawValue: row.text("kind") ?? "") ?? .failed,
+            at: parseTimestamp(row.text("at") ?? "") ?? Date(timeIntervalSince1970: 0),
+            attempt: Int(row.integer("attempt") ?? 1),
+            channel: row.text("channel").flatMap(Channel.init(rawValue:)),
+            template: row.text("template"), tone: row.text("tone"), variant: row.text("variant"), provider: row.text("provider"),
+            providerMessageID: row.text("provider_message_id"), reason: row.text("reason"), detail: row.text("detail"),
+            body: row.text("body"), address: row.text("address"), streamID: row.text("stream_id"),
+            debtID: row.text("debt_id"), segment: row.text("segment"), rawData: row.bytes("data"))
+        return StoredEvent(sequence: row.integer("seq") ?? 0, event: event)
     }
 }

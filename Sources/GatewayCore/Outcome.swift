@@ -69,8 +69,14 @@ public struct ContactEvent: Sendable, Equatable {
     public var address: String?
     /// The Redis stream entry id the job came in as.
     public var streamID: String?
-    /// Extra facts as a JSON object (the raw job for `received`, provider answers...).
-    public var data: String?
+    /// Extra facts, as bytes: a JSON object (provider answers...), or for `received` the job
+    /// exactly as it arrived, even when it is not UTF-8 JSON at all (a UTF-16 job, stray NULs).
+    public var rawData: [UInt8]?
+    /// `rawData` as text (bytes that are not UTF-8 read as U+FFFD); setting it stores its UTF-8.
+    public var data: String? {
+        get { rawData.map { String(decoding: $0, as: UTF8.self) } }
+        set { rawData = newValue.map { Array($0.utf8) } }
+    }
     /// The debt and segment of the job the event is about (for the log's filters and reports).
     public var debtID: String?
     public var segment: String?
@@ -79,7 +85,7 @@ public struct ContactEvent: Sendable, Equatable {
                 channel: Channel? = nil, template: String? = nil, tone: String? = nil, variant: String? = nil,
                 provider: String? = nil, providerMessageID: String? = nil, reason: String? = nil,
                 detail: String? = nil, body: String? = nil, address: String? = nil,
-                streamID: String? = nil, data: String? = nil, debtID: String? = nil, segment: String? = nil) {
+                streamID: String? = nil, data: String? = nil, debtID: String? = nil, segment: String? = nil, rawData: [UInt8]? = nil) {
         self.debtID = debtID
         self.segment = segment
         self.jobID = jobID
@@ -98,7 +104,7 @@ public struct ContactEvent: Sendable, Equatable {
         self.body = body
         self.address = address
         self.streamID = streamID
-        self.data = data
+        self.rawData = rawData ?? data.map { Array($0.utf8) }
     }
 }
 

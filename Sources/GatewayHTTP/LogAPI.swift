@@ -51,10 +51,41 @@ enum LogAPI {
             filter.limit = 100
         }
         if let cursor = try one("cursor") {
-            guard let seq = Int64(cursor), seq >= 0 else { throw APIError.badRequest("cursor must be the next_cursor of a previous page, not \"\(cursor)\"") }
-            filter.afterSeq = seq
+            guard let (after, through) = Cursor.parse(cursor) else {
+                throw APIError.badRequest("cursor must be the next_cursor of a previous page, not \"\(cursor)\"")
+            }
+            filter.afterSeq = after
+            filter.throughSeq = through
         }
         return filter
+    }
+
+    /// `next_cursor`: where the page ended and where the reader's snapshot ends (the last event of
+    /// the log when the first page was read), as `<after>-<through>`. Clients pass it back as it
+    /// is. Every read appends a `log_read` event, and workers keep appending: without the snapshot's
+    /// end, a selection those events match (a timeline, the whole log) would never run out of pages.
+    /// A changed cursor can only move within what the caller's filters already let it read.
+    enum Cursor {
+        static func make(after: Int64, through: Int64) -> String { "\(after)-\(through)" }
+
+        /// Nil for anything that is not a cursor. A bare number (what cursors were before the
+        /// snapshot) is still taken: its snapshot starts at this page.
+        static func parse(_ text: String) -> (after: Int64, through: Int64?)? {
+            func number(_ part: Substring) -> Int64? {
+                guard !part.isEmpty, part.utf8.count <= 19, part.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+                return Int64(part)
+            }
+            let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+            switch parts.count {
+            case 1:
+                return number(parts[0]).map { ($0, nil) }
+            case 2:
+                guard let after = number(parts[0]), let through = number(parts[1]), after <= through else { return nil }
+                return (after, through)
+            default:
+                return nil
+            }
+        }
     }
 
     /// A day (2026-11-01, midnight UTC) or an ISO 8601 instant.
@@ -74,11 +105,19 @@ enum LogAPI {
         _ = try await store.append([event])
     }
 
+    /// One page of the selection, as the log was when the first page was read. One event more than
+    /// the page is asked for, so the last page says it is the last (no empty page after it).
     static func page(_ request: Request, caller: Caller, filter: EventFilter, store: any ContactLogStore) async throws -> Response {
-        let events = try await store.events(filter)
+        var query = filter
+        if query.throughSeq == nil { query.throughSeq = try await store.lastSequence() }
+        let through = query.throughSeq ?? 0
+        query.limit = filter.limit + 1
+        var events = try await store.events(query)
+        let more = events.count > filter.limit
+        if more { events.removeLast(events.count - filter.limit) }
         try await recordRead(caller, request, filter: filter, rows: events.count, store: store)
         var body: [String: JSONValue] = ["events": .array(events.map(EventExport.jsonObject))]
-        body["next_cursor"] = events.count == filter.limit ? events.last.map { .string(String($0.sequence)) } ?? .null : .null
+        body["next_cursor"] = more ? events.last.map { .string(Cursor.make(after: $0.sequence, through: through)) } ?? .null : .null
         return JSONResponse.ok(JSONValue.object(body))
     }
 
@@ -90,16 +129,16 @@ enum LogAPI {
         let selection = filter
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: EventExport.csvHeader))
-            var chunk = ""
+            var chunk: [UInt8] = []
             try await store.forEachEvent(selection) { stored in
                 chunk += EventExport.csvRow(stored)
-                if chunk.utf8.count >= 64 * 1024 {
-                    try await writer.write(ByteBuffer(string: chunk))
-                    chunk = ""
+                if chunk.count >= 64 * 1024 {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                    chunk.removeAll(keepingCapacity: true)
                 }
                 return true
             }
-            if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+            if !chunk.isEmpty { try await writer.write(ByteBuffer(bytes: chunk)) }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",

@@ -66,12 +66,41 @@ public final class PostgresContactLog: ContactLogStore {
             try await connection.query("CREATE TABLE IF NOT EXISTS gateway_schema (version INTEGER PRIMARY KEY)", logger: logger)
             let versions = try await connection.query("SELECT version FROM gateway_schema", logger: logger).collect()
                 .map { try $0.makeRandomAccess()[0].decode(Int.self) }
-            guard !versions.contains(1) else { return }
-            for statement in Self.schema {
-                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            if !versions.contains(1) {
+                for statement in Self.schema {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO gateway_schema (version) VALUES (1)", logger: logger)
+            } else if !versions.contains(2) {
+                // Version 2 writes values in StoredText's spelling. A value written before that holds
+                // U+FDD0 as it is; it is respelled (the escape character escaped) so it reads the same.
+                // Only the spelling changes: the hash chain covers the values, so it still verifies.
+                for statement in Self.storedTextMigration {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
             }
-            try await connection.query("INSERT INTO gateway_schema (version) VALUES (1)", logger: logger)
+            if !versions.contains(2) {
+                try await connection.query("INSERT INTO gateway_schema (version) VALUES (2)", logger: logger)
+            }
         }
+    }
+
+    /// The UPDATEs that respell existing values holding U+FDD0 (see StoredText), with the log's
+    /// append-only trigger lifted for this transaction only.
+    static var storedTextMigration: [String] {
+        let escape = "chr(\(StoredText.escape.value))"
+        let escaped = StoredText.escapeBytes.map { "\(escape) || '\(String($0, radix: 16, uppercase: true))'" }.joined(separator: " || ")
+        func update(_ table: String, _ columns: [String]) -> String {
+            "UPDATE \(table) SET " + columns.map { "\($0) = replace(\($0), \(escape), \(escaped))" }.joined(separator: ", ")
+                + " WHERE concat(\(columns.joined(separator: ", "))) LIKE '%' || \(escape) || '%'"
+        }
+        return [
+            "ALTER TABLE events DISABLE TRIGGER events_append_only",
+            update("events", EventChain.columns.filter { $0 != "attempt" }),
+            "ALTER TABLE events ENABLE TRIGGER events_append_only",
+            update("opt_outs", ["contact_id", "set_by", "reason"]),
+            update("dropped_push_tokens", ["token", "contact_id", "provider", "reason"]),
+        ]
     }
 
     static let columns = EventChain.columns.joined(separator: ", ")
@@ -180,11 +209,11 @@ public final class PostgresContactLog: ContactLogStore {
         func dispatchKey(_ job: String, _ attempt: Int) -> String { "\(attempt) \(job)" }
         if !guarded.isEmpty {
             var binds = PostgresBindings()
-            binds.append(guarded)
+            binds.append(guarded.map { StoredText.encode($0) })
             let sql = "SELECT job_id, kind, attempt FROM events WHERE job_id = ANY($1) AND (kind = 'dispatching' OR kind IN (\(terminalKinds)))"
             for row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect() {
                 let row = row.makeRandomAccess()
-                let job = try row["job_id"].decode(String.self)
+                let job = StoredText.decodeText(try row["job_id"].decode(String.self))
                 if try row["kind"].decode(String.self) == EventKind.dispatching.rawValue {
                     dispatches.insert(dispatchKey(job, try row["attempt"].decode(Int.self)))
                 } else {
@@ -194,7 +223,7 @@ public final class PostgresContactLog: ContactLogStore {
         }
         var written: [Bool] = []
         written.reserveCapacity(events.count)
-        var rows: [(values: [String?], attempt: Int, previous: String, hash: String)] = []
+        var rows: [(values: [ChainValue?], attempt: Int, previous: String, hash: String)] = []
         for event in events {
             if let job = event.jobID {
                 let refused = event.kind.isTerminal ? !outcomes.insert(job).inserted
@@ -216,7 +245,7 @@ public final class PostgresContactLog: ContactLogStore {
             var binds = PostgresBindings(capacity: chunk.count * width)
             for row in chunk {
                 for (index, value) in row.values.enumerated() {
-                    if index == EventChain.attemptIndex { binds.append(row.attempt) } else { binds.append(value) }
+                    if index == EventChain.attemptIndex { binds.append(row.attempt) } else { binds.append(value.map { StoredText.encode($0) }) }
                 }
                 binds.append(row.previous)
                 binds.append(row.hash)
@@ -239,19 +268,20 @@ public final class PostgresContactLog: ContactLogStore {
         try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().map { $0.makeRandomAccess() }
     }
 
+    /// Text arguments, written as the columns store them (StoredText).
     static func bindings(_ values: [String]) -> PostgresBindings {
         var binds = PostgresBindings(capacity: values.count)
-        for value in values { binds.append(value) }
+        for value in values { binds.append(StoredText.encode(value)) }
         return binds
     }
 
     public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
         guard !jobIDs.isEmpty else { return [:] }
         var binds = PostgresBindings()
-        binds.append(jobIDs)
+        binds.append(jobIDs.map { StoredText.encode($0) })
         var states: [String: JobState] = [:]
         for row in try await rows("SELECT job_id, kind, attempt, at FROM events WHERE job_id = ANY($1) AND kind IN (\(Self.admissionKinds)) ORDER BY seq", binds) {
-            let id = try row["job_id"].decode(String.self)
+            let id = StoredText.decodeText(try row["job_id"].decode(String.self))
             let kind = EventKind(rawValue: try row["kind"].decode(String.self)) ?? .failed
             let attempt = try row["attempt"].decode(Int.self)
             states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: parseTimestamp(try row["at"].decode(String.self)))
@@ -283,14 +313,30 @@ public final class PostgresContactLog: ContactLogStore {
             clauses.append("seq > ?")
             binds.append(after)
         }
+        if let through = filter.throughSeq {
+            clauses.append("seq <= ?")
+            binds.append(through)
+        }
         let numbered = Self.numbered(clauses)
         let whereClause = numbered.isEmpty ? "" : "WHERE " + numbered.joined(separator: " AND ")
         binds.append(filter.limit)
         return try await rows("SELECT * FROM events \(whereClause) ORDER BY seq LIMIT $\(clauses.count + 1)", binds).map(Self.storedEvent)
     }
 
+    /// Appends hold the chain head, so seq order is commit order: no event below this one can
+    /// still appear.
+    public func lastSequence() async throws -> Int64 {
+        try await rows("SELECT MAX(seq) FROM events").first.flatMap { try $0[0].decode(Int64?.self) } ?? 0
+    }
+
+    /// A text column's value (StoredText decoded).
     static func text(_ row: PostgresRandomAccessRow, _ column: String) -> String? {
-        (try? row[column].decode(String?.self)) ?? nil
+        ((try? row[column].decode(String?.self)) ?? nil).map { StoredText.decodeText($0) }
+    }
+
+    /// A text column's value, byte for byte.
+    static func bytes(_ row: PostgresRandomAccessRow, _ column: String) -> [UInt8]? {
+        ((try? row[column].decode(String?.self)) ?? nil).map { StoredText.decode($0) }
     }
 
     static func storedEvent(_ row: PostgresRandomAccessRow) throws -> StoredEvent {
@@ -302,8 +348,8 @@ public final class PostgresContactLog: ContactLogStore {
             channel: text(row, "channel").flatMap(Channel.init(rawValue:)),
             template: text(row, "template"), tone: text(row, "tone"), variant: text(row, "variant"), provider: text(row, "provider"),
             providerMessageID: text(row, "provider_message_id"), reason: text(row, "reason"), detail: text(row, "detail"),
-            body: text(row, "body"), address: text(row, "address"), streamID: text(row, "stream_id"), data: text(row, "data"),
-            debtID: text(row, "debt_id"), segment: text(row, "segment"))
+            body: text(row, "body"), address: text(row, "address"), streamID: text(row, "stream_id"),
+            debtID: text(row, "debt_id"), segment: text(row, "segment"), rawData: bytes(row, "data"))
         return StoredEvent(sequence: try row["seq"].decode(Int64.self), event: event)
     }
 
@@ -312,7 +358,7 @@ public final class PostgresContactLog: ContactLogStore {
     public func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] {
         guard !contactIDs.isEmpty else { return [:] }
         var binds = PostgresBindings()
-        binds.append(contactIDs)
+        binds.append(contactIDs.map { StoredText.encode($0) })
         var result: [String: [OptOut]] = [:]
         for row in try await rows("SELECT * FROM opt_outs WHERE contact_id = ANY($1) ORDER BY contact_id, channel", binds) {
             let channel = Self.text(row, "channel") ?? "*"
@@ -334,7 +380,8 @@ public final class PostgresContactLog: ContactLogStore {
     static func upsertOptOut(_ mark: OptOut, head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws {
         try await connection.query("""
             INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason)
-            VALUES (\(mark.contactID), \(mark.channel?.rawValue ?? "*"), \(mark.kind.rawValue), \(mark.setBy), \(formatTimestamp(mark.setAt)), \(mark.reason))
+            VALUES (\(StoredText.encode(mark.contactID)), \(mark.channel?.rawValue ?? "*"), \(mark.kind.rawValue), \(StoredText.encode(mark.setBy)),
+                    \(formatTimestamp(mark.setAt)), \(StoredText.encode(mark.reason)))
             ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
                 set_at = excluded.set_at, reason = excluded.reason
             """, logger: logger)
@@ -345,11 +392,12 @@ public final class PostgresContactLog: ContactLogStore {
         let logger = self.logger
         return try await appending { connection, head in
             let seen = try await connection.query("""
-                SELECT 1 FROM events WHERE kind = 'inbound' AND provider = \(message.provider) AND provider_message_id = \(message.messageID) LIMIT 1
+                SELECT 1 FROM events WHERE kind = 'inbound' AND provider = \(StoredText.encode(message.provider))
+                AND provider_message_id = \(StoredText.encode(message.messageID)) LIMIT 1
                 """, logger: logger).collect()
             guard seen.isEmpty else { return nil }
             let contacts = try await connection.query("""
-                SELECT DISTINCT contact_id FROM events WHERE address = \(message.from) AND channel = 'sms' AND kind = 'sent' AND contact_id IS NOT NULL
+                SELECT DISTINCT contact_id FROM events WHERE address = \(StoredText.encode(message.from)) AND channel = 'sms' AND kind = 'sent' AND contact_id IS NOT NULL
                 ORDER BY contact_id
                 """, logger: logger).collect().compactMap { Self.text($0.makeRandomAccess(), "contact_id") }
             for event in message.events(contacts: contacts) { try await Self.insert(event, head: &head, connection, logger) }
@@ -363,7 +411,7 @@ public final class PostgresContactLog: ContactLogStore {
     public func removeOptOut(contactID: String, channel: GatewayCore.Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
         let logger = self.logger
         return try await appending { connection, head in
-            let removed = try await connection.query("DELETE FROM opt_outs WHERE contact_id = \(contactID) AND channel = \(channel?.rawValue ?? "*") RETURNING contact_id",
+            let removed = try await connection.query("DELETE FROM opt_outs WHERE contact_id = \(StoredText.encode(contactID)) AND channel = \(channel?.rawValue ?? "*") RETURNING contact_id",
                                                      logger: logger).collect()
             guard !removed.isEmpty else { return false }
             try await Self.insert(.optOutRemoved(contactID: contactID, channel: channel, by: by, reason: reason, at: at), head: &head, connection, logger)
@@ -376,7 +424,8 @@ public final class PostgresContactLog: ContactLogStore {
         try await appending { connection, head in
             let inserted = try await connection.query("""
                 INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at)
-                VALUES (\(token), \(contactID), \(provider), \(reason), \(formatTimestamp(at))) ON CONFLICT DO NOTHING RETURNING token
+                VALUES (\(StoredText.encode(token)), \(StoredText.encode(contactID)), \(StoredText.encode(provider)), \(StoredText.encode(reason)),
+                        \(formatTimestamp(at))) ON CONFLICT DO NOTHING RETURNING token
                 """, logger: logger).collect()
             guard !inserted.isEmpty else { return }
             try await Self.insert(.tokenDropped(token, contactID: contactID, provider: provider, reason: reason, at: at), head: &head, connection, logger)
@@ -386,7 +435,7 @@ public final class PostgresContactLog: ContactLogStore {
     public func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> {
         guard !tokens.isEmpty else { return [] }
         var binds = PostgresBindings()
-        binds.append(tokens)
+        binds.append(tokens.map { StoredText.encode($0) })
         return Set(try await rows("SELECT token FROM dropped_push_tokens WHERE token = ANY($1)", binds).compactMap { Self.text($0, "token") })
     }
 
@@ -397,13 +446,14 @@ public final class PostgresContactLog: ContactLogStore {
         return try await appending { connection, head in
             let sent = try await connection.query("""
                 SELECT job_id, contact_id, channel, attempt FROM events
-                WHERE provider = \(receipt.provider) AND provider_message_id = \(receipt.messageID) AND kind = 'sent' ORDER BY seq LIMIT 1
+                WHERE provider = \(StoredText.encode(receipt.provider)) AND provider_message_id = \(StoredText.encode(receipt.messageID)) AND kind = 'sent'
+                ORDER BY seq LIMIT 1
                 """, logger: logger).collect().first?.makeRandomAccess()
             guard let sent, let jobID = Self.text(sent, "job_id") else {
                 // Kept for review: a report for a message this log does not know.
                 let kept = try await connection.query("""
-                    SELECT 1 FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = \(receipt.provider)
-                    AND provider_message_id = \(receipt.messageID) AND reason = \(receipt.status.rawValue) LIMIT 1
+                    SELECT 1 FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = \(StoredText.encode(receipt.provider))
+                    AND provider_message_id = \(StoredText.encode(receipt.messageID)) AND reason = \(receipt.status.rawValue) LIMIT 1
                     """, logger: logger).collect()
                 if let event = receipt.unmatchedEvent(alreadyKept: !kept.isEmpty) { try await Self.insert(event, head: &head, connection, logger) }
                 return .unmatched
@@ -411,7 +461,7 @@ public final class PostgresContactLog: ContactLogStore {
             let target = ReceiptTarget(jobID: jobID, contactID: Self.text(sent, "contact_id"),
                                        channel: Self.text(sent, "channel").flatMap(Channel.init(rawValue:)),
                                        attempt: (try? sent["attempt"].decode(Int.self)) ?? 1)
-            let earlier = try await connection.query("SELECT reason FROM events WHERE job_id = \(jobID) AND kind = 'receipt'", logger: logger).collect()
+            let earlier = try await connection.query("SELECT reason FROM events WHERE job_id = \(StoredText.encode(jobID)) AND kind = 'receipt'", logger: logger).collect()
                 .compactMap { Self.text($0.makeRandomAccess(), "reason").flatMap(DeliveryStatus.init(rawValue:)) }
             let (event, result) = receipt.recording(for: target, earlier: earlier)
             if let event { try await Self.insert(event, head: &head, connection, logger) }
@@ -421,7 +471,7 @@ public final class PostgresContactLog: ContactLogStore {
 
     public func deliveryStatus(jobID: String) async throws -> DeliveryStatus? {
         var binds = PostgresBindings()
-        binds.append(jobID)
+        binds.append(StoredText.encode(jobID))
         return try await rows("SELECT reason FROM events WHERE job_id = $1 AND kind = 'receipt'", binds)
             .compactMap { Self.text($0, "reason").flatMap(DeliveryStatus.init(rawValue:)) }.max { $0.rank < $1.rank }
     }
@@ -429,7 +479,9 @@ public final class PostgresContactLog: ContactLogStore {
     // MARK: Chain, retention, reports
 
     public func verifyChain() async throws -> ChainReport {
-        let anchor = try await rows("SELECT hash FROM chain_anchors ORDER BY id DESC LIMIT 1").first.flatMap { Self.text($0, "hash") } ?? EventChain.genesis
+        let anchor = try await rows("SELECT through_seq, hash FROM chain_anchors ORDER BY id DESC LIMIT 1").first.map { row in
+            ChainAnchor(throughSeq: try row["through_seq"].decode(Int64.self), hash: Self.text(row, "hash") ?? "")
+        }
         var verifier = EventChain.Verifier(anchor: anchor)
         // Keyset pages: the whole log never sits in memory.
         var after: Int64 = -1
@@ -439,15 +491,15 @@ public final class PostgresContactLog: ContactLogStore {
             let page = try await rows("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT 5000", binds)
             for row in page {
                 let seq = try row["seq"].decode(Int64.self)
-                let values = EventChain.columns.map { column in
-                    column == "attempt" ? ((try? row[column].decode(Int.self)).map { String($0) }) : Self.text(row, column)
+                let values: [ChainValue?] = EventChain.columns.map { column in
+                    column == "attempt" ? ((try? row[column].decode(Int.self)).map { .text(String($0)) }) : Self.bytes(row, column).map(ChainValue.bytes)
                 }
                 guard verifier.check(seq: seq, values: values, previous: Self.text(row, "prev_hash"), hash: Self.text(row, "hash")) else { break reading }
                 after = seq
             }
             if page.count < 5000 { break }
         }
-        return ChainReport(checked: verifier.checked, head: verifier.expectedPrevious, anchor: anchor, problem: verifier.firstProblem)
+        return verifier.report()
     }
 
     public func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport {

@@ -144,10 +144,10 @@ public struct BatchProcessor: Sendable {
         var capRequests: [CapRequest] = []
         var finishers: [([Channel: CapResult], [CapCheck]) -> Void] = []
         for (entry, raw, result) in decoded {
-            let rawText = raw.map { String(decoding: $0, as: UTF8.self) }
+            // The job as it arrived, byte for byte (not decoded: a job that is not UTF-8 is kept as it was sent).
             func received(_ jobID: String?, _ contactID: String?, attempt: Int = 1) -> ContactEvent {
                 ContactEvent(jobID: jobID, contactID: contactID, kind: .received, at: now, attempt: attempt,
-                             streamID: entry.id, data: rawText)
+                             streamID: entry.id, rawData: raw)
             }
             let (jobID, contactID, attempt): (String?, String?, Int) = switch result {
             case .success(let job): (job.id, job.contact.id, job.attempt)

@@ -193,7 +193,7 @@ struct Log: AsyncParsableCommand {
         try await store.forEachEvent(try filter(), pageSize: min(1000, remaining)) { stored in
             switch format {
             case "json": print(EventExport.jsonLine(stored))
-            case "csv": FileHandle.standardOutput.write(Data(EventExport.csvRow(stored).utf8))
+            case "csv": FileHandle.standardOutput.write(Data(EventExport.csvRow(stored)))
             default: print(EventPrinter.text(stored))
             }
             count += 1
@@ -222,7 +222,7 @@ struct Audit: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             print("ok: \(report.checked) events verified")
-            print("chain starts at \(report.anchor == EventChain.genesis ? "the first event ever written" : "anchor \(report.anchor) (left by a retention prune)")")
+            print("chain starts at \(report.anchorEvent.map { "anchor \(report.anchor) (left by the retention prune recorded as event \($0))" } ?? "the first event ever written")")
             print("head \(report.head)")
             print("Keep the head somewhere else (a ticket, a signed e-mail): a later verify that passes through it proves nothing before it was rewritten.")
         }

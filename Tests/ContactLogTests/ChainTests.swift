@@ -109,6 +109,51 @@ import Testing
         #expect(try await store.log.verifyChain().problem?.seq == left[1].sequence)
     }
 
+    /// Deleting the start of the log and adding a `chain_anchors` row for where it now starts: the
+    /// anchor is not backed by a `pruned` event, and verify says so (it said ok, same head).
+    @Test(arguments: StoreKind.available) func aForgedAnchorIsNotBackedByAPrunedEvent(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        let seqs = try await fill(store.log)
+        let cut = seqs[3]
+        let hash = try #require(try await Self.hash(of: cut, store))
+        try await store.execute("INSERT INTO chain_anchors (through_seq, hash, cutoff, removed, pruned_at) VALUES (\(cut), '\(hash)', '2026-01-01T00:00:00.000Z', 4, '2026-11-30T00:00:00.000Z')")
+        // Before the deletion, the log holds what the anchor says was pruned.
+        var problem = try #require(try await store.log.verifyChain().problem)
+        #expect(problem.kind == .unbackedAnchor && problem.seq == cut)
+        try await store.tamper("DELETE FROM events WHERE seq <= \(cut)")
+        let report = try await store.log.verifyChain()
+        problem = try #require(report.problem)
+        #expect(problem.kind == .unbackedAnchor && problem.seq == cut)
+        #expect(problem.message.hasPrefix("anchor at seq \(cut) is not backed by a pruned event"))
+    }
+
+    /// A real prune's anchor is backed by its `pruned` event; deleting that event as well (it is
+    /// the last one, so no link breaks) leaves the anchor unbacked, and verify says so.
+    @Test(arguments: StoreKind.available) func deletingThePrunedEventUnbacksItsAnchor(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        var old = event("OLD", .received)
+        old.at = parseTimestamp("2024-01-10T12:00:00Z")!
+        _ = try await store.log.append([old, event("NEW", .received)])
+        let report = try await store.log.prune(before: parseTimestamp("2024-02-01T00:00:00Z")!, at: Date(), by: "test")
+        #expect(report.removed == 1)
+        let pruned = try #require(try await store.log.events(EventFilter(kinds: [.pruned])).first?.sequence)
+        let verified = try await store.log.verifyChain()
+        #expect(verified.problem == nil && verified.anchorEvent == pruned)
+        try await store.tamper("DELETE FROM events WHERE seq = \(pruned)")
+        let problem = try #require(try await store.log.verifyChain().problem)
+        #expect(problem.kind == .unbackedAnchor && problem.seq == report.throughSeq)
+    }
+
+    static func hash(of seq: Int64, _ store: TestStore) async throws -> String? {
+        // The stored hash is not part of StoredEvent: recompute it from the verified chain instead,
+        // event by event from genesis.
+        var previous = EventChain.genesis
+        for stored in try await store.log.events(EventFilter(throughSeq: seq)) {
+            previous = EventChain.hash(previous: previous, values: EventChain.values(stored.event))
+        }
+        return previous
+    }
+
     @Test func aLogFromBeforeTheChainIsHashedWhenItIsOpened() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("old-\(UUID().uuidString).sqlite").path
         let queue = try DatabaseQueue(path: path)
@@ -199,6 +244,23 @@ import Testing
         #expect(summary.rows.first { $0.outcome == "suppressed" && $0.channel == "sms" && $0.segment == "early" } ==
                 LogSummary.Row(day: "2026-11-01", channel: "sms", segment: "early", tone: "neutral", outcome: "suppressed", reason: "quiet_hours", count: 2))   // J0, J6 (J12 falls on the 2nd)
         #expect(summary.providers == [LogSummary.Provider(provider: "sandbox", sent: 16, delivered: 1)])
+    }
+
+    /// Reading a selection while events that match it are appended (here by the reader itself, as
+    /// every API read appends a `log_read`) ends with what the log held when the reading began.
+    @Test(arguments: StoreKind.available) func readingPageByPageEndsAtTheSnapshot(_ kind: StoreKind) async throws {
+        let log = try await TestStore.make(kind).log
+        _ = try await log.append((0..<6).map { event("S\($0)", .received) })
+        let existing = try await log.events(EventFilter()).map(\.sequence)
+        #expect(try await log.lastSequence() == existing.last)
+        var read: [Int64] = []
+        try await log.forEachEvent(EventFilter(contactID: "C-1"), pageSize: 2) { stored in
+            read.append(stored.sequence)
+            _ = try await log.append([event("LATER-\(read.count)", .received)])
+            return read.count < 100
+        }
+        #expect(read == existing)
+        #expect(try await log.events(EventFilter(afterSeq: existing[1], throughSeq: existing[3])).map(\.sequence) == [existing[2], existing[3]])
     }
 
     @Test(arguments: StoreKind.available) func aSTOPReplyIsRecordedOnceAndOptsOutTheTextedContacts(_ kind: StoreKind) async throws {

@@ -140,6 +140,43 @@ import TestSupport
         #expect(try await store.verifyChain().problem == nil)
     }
 
+    /// Every page appends a `log_read` event (which a timeline and the whole log match), and workers
+    /// keep appending: a cursor pages through the log as it was at the first page, then ends.
+    @Test func pagingEndsWithExactlyTheEventsThatExistedAtTheFirstPage() async throws {
+        let store = try temporaryStore()
+        try await Self.fill(store, count: 10)        // 20 events; C-2 has J2 and J7's four
+        try await withApp(store: store) { client in
+            for (path, selection) in [("/log?limit=1", EventFilter()), ("/contacts/C-2/timeline?limit=1", EventFilter(contactID: "C-2"))] {
+                let expected = try await store.events(selection).map(\.sequence)
+                #expect(expected.count >= 4)
+                var cursor: String?
+                var seen: [Int] = []
+                var pages = 0
+                repeat {
+                    let uri = path + (cursor.map { "&cursor=\($0)" } ?? "")
+                    cursor = try await client.execute(uri: uri, method: .get, headers: auth.compliance) { response in
+                        #expect(response.status == .ok)
+                        let body = Self.json(response.body)
+                        seen += (body["events"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int }
+                        return body["next_cursor"] as? String
+                    }
+                    pages += 1
+                    // Meanwhile a worker writes an event that the selection matches.
+                    _ = try await store.append([ContactEvent(jobID: "LATE-\(path.count)-\(pages)", contactID: "C-2", kind: .received, at: Date())])
+                } while cursor != nil && pages < 100
+                #expect(pages == expected.count, "\(path)")
+                #expect(seen == expected.map(Int.init), "\(path)")
+            }
+            // A cursor is checked as strictly as before: not a number pair, or a snapshot that ends before the page.
+            for bad in ["5-", "-5", "9-3", "1-2-3", "+1", "1.5"] {
+                try await client.execute(uri: "/log?limit=1&cursor=\(bad)", method: .get, headers: auth.compliance) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                }
+            }
+        }
+        #expect(try await store.verifyChain().problem == nil)
+    }
+
     @Test func malformedQueriesAreAnswered400WithTheReason() async throws {
         let store = try temporaryStore()
         let cases: [(String, String)] = [

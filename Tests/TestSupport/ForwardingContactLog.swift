@@ -12,6 +12,7 @@ extension ForwardingContactLog {
     public func append(_ events: [ContactEvent]) async throws -> [Bool] { try await inner.append(events) }
     public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] { try await inner.jobStates(jobIDs) }
     public func events(_ filter: EventFilter) async throws -> [StoredEvent] { try await inner.events(filter) }
+    public func lastSequence() async throws -> Int64 { try await inner.lastSequence() }
     public func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] { try await inner.optOuts(contactIDs) }
     public func setOptOut(_ mark: OptOut) async throws { try await inner.setOptOut(mark) }
     public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult { try await inner.appendReceipt(receipt) }
