@@ -3,6 +3,7 @@ import Foundation
 import GatewayCore
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Providers
@@ -15,12 +16,16 @@ public struct HTTPConfiguration: Sendable {
     public var port: Int
     public var defaultLocale: String
     public var maxJobBytes: Int
+    /// Header, body and idle timeouts and the cap on open connections.
+    public var limits: ConnectionLimits
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, defaultLocale: String = "es-CR", maxJobBytes: Int = 64 * 1024) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, defaultLocale: String = "es-CR", maxJobBytes: Int = 64 * 1024,
+                limits: ConnectionLimits = ConnectionLimits()) {
         self.host = host
         self.port = port
         self.defaultLocale = defaultLocale
         self.maxJobBytes = maxJobBytes
+        self.limits = limits
     }
 }
 
@@ -32,8 +37,15 @@ public func buildApplication(configuration: HTTPConfiguration, templates: Templa
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
                                     twilioInbound: twilioInbound, sendGridEvents: sendGridEvents, infobipReports: infobipReports,
                                     tokens: tokens, tokenFile: tokenFile, intake: intake),
+                server: limitedHTTP1(configuration.limits),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
+}
+
+/// HTTP/1.1 with `limits`: timeouts on every connection and a cap on how many are open.
+func limitedHTTP1(_ limits: ConnectionLimits) -> HTTPServerBuilder {
+    let connections = ConnectionCount()
+    return HTTPServerBuilder { responder in LimitedHTTP1Channel(responder: responder, limits: limits, connections: connections) }
 }
 
 /// Routes. Provider webhooks are authenticated by the providers' signatures; everything else but

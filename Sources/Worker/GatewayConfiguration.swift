@@ -42,6 +42,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Where the HTTP API listens (health, templates). Port 0 turns it off.
     public var httpHost = "127.0.0.1"
     public var httpPort = 8080
+    /// A request's header must arrive whole within this many seconds of its first byte.
+    public var httpHeaderTimeoutSeconds = 10.0
+    /// A request's body must arrive whole within this many seconds of its header.
+    public var httpBodyTimeoutSeconds = 60.0
+    /// A connection with no request in progress is closed after this many seconds.
+    public var httpIdleTimeoutSeconds = 60.0
+    /// Connections beyond this many are answered 503 and closed.
+    public var httpMaxConnections = 1000
     public var defaultLocale = "es-CR"
     /// Attempts per job, the first included, before a retryable failure becomes `failed`.
     public var maxAttempts = 4
@@ -85,6 +93,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "api_tokens": { c, v, _ in c.apiTokensPath = v },
         "http_host": { c, v, _ in c.httpHost = v },
         "http_port": { c, v, k in c.httpPort = try int(v, k, 0...65535) },
+        "http_header_timeout_seconds": { c, v, k in c.httpHeaderTimeoutSeconds = try seconds(v, k, 0.1...3600) },
+        "http_body_timeout_seconds": { c, v, k in c.httpBodyTimeoutSeconds = try seconds(v, k, 0.1...3600) },
+        "http_idle_timeout_seconds": { c, v, k in c.httpIdleTimeoutSeconds = try seconds(v, k, 0.1...3600) },
+        "http_max_connections": { c, v, k in c.httpMaxConnections = try int(v, k, 1...1_000_000) },
         "default_locale": { c, v, _ in c.defaultLocale = v },
         "max_attempts": { c, v, k in c.maxAttempts = try int(v, k, 1...20) },
         "retry_base_seconds": { c, v, k in
@@ -94,6 +106,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
             c.retryBaseSeconds = seconds
         },
     ]
+
+    private static func seconds(_ value: String, _ key: String, _ range: ClosedRange<Double>) throws -> Double {
+        guard let number = Double(value), range.contains(number) else {
+            throw ConfigurationError("\(key) must be a number of seconds from \(range.lowerBound) to \(range.upperBound), got \"\(value)\"")
+        }
+        return number
+    }
 
     private static func int(_ value: String, _ key: String, _ range: ClosedRange<Int>) throws -> Int {
         guard let number = Int(value), range.contains(number) else {

@@ -60,6 +60,13 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "gateway")
         let configuration = try options.load()
+        // Every connection and file takes a descriptor; a soft limit of 1,024 is easy to reach.
+        let descriptors = DescriptorLimit.raiseToHardLimit()
+        if let failure = descriptors.failure {
+            logger.warning("open-file limit not raised", metadata: ["limit": "\(descriptors.now)", "hard_limit": "\(descriptors.hard)", "error": "\(failure)"])
+        } else {
+            logger.info("open-file limit", metadata: ["limit": "\(descriptors.now)", "was": "\(descriptors.before)", "hard_limit": "\(descriptors.hard)"])
+        }
         let gateway: Gateway
         do {
             gateway = try await Gateway(configuration: configuration, logger: logger)
@@ -90,9 +97,20 @@ struct Run: AsyncParsableCommand {
             redisConfiguration.clientName = "gateway-api:\(configuration.consumer)"
             let redis = RedisClient(configuration: redisConfiguration)
             apiRedis = redis
+            let requested = ConnectionLimits(headerTimeout: .seconds(configuration.httpHeaderTimeoutSeconds),
+                                             bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
+                                             idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
+                                             maxConnections: configuration.httpMaxConnections)
+            let limits = descriptors.now > 0 ? requested.fitting(descriptorLimit: descriptors.now) : requested
+            if limits.maxConnections < requested.maxConnections {
+                logger.warning("http_max_connections lowered to leave descriptors for files and databases", metadata: [
+                    "http_max_connections": "\(limits.maxConnections)", "configured": "\(requested.maxConnections)", "open_file_limit": "\(descriptors.now)",
+                    "fix": "raise the hard open-file limit (ulimit -Hn, LimitNOFILE=, docker --ulimit nofile=) or lower http_max_connections",
+                ])
+            }
             let http = buildApplication(
                 configuration: HTTPConfiguration(host: configuration.httpHost, port: configuration.httpPort, defaultLocale: configuration.defaultLocale,
-                                                 maxJobBytes: configuration.maxJobBytes),
+                                                 maxJobBytes: configuration.maxJobBytes, limits: limits),
                 templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts,
                 twilioInbound: gateway.providers.twilioInbound, sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports,
                 tokenFile: tokenFile, intake: JobIntake(client: redis, stream: configuration.stream), logger: logger)

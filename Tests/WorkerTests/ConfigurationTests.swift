@@ -32,6 +32,8 @@ import Testing
         ("- a\n- b", "must be a mapping of key: value lines"),
         ("stream: [unclosed", "not valid YAML"),
         ("retry_base_seconds: -1", "retry_base_seconds must be a number of seconds between 0.01 and 86400"),
+        ("http_header_timeout_seconds: 0", "http_header_timeout_seconds must be a number of seconds from 0.1 to 3600.0, got \"0\""),
+        ("http_max_connections: none", "http_max_connections must be a whole number from 1 to 1000000, got \"none\""),
     ])
     func mistakesNameTheFileAndTheKey(text: String, message: String) throws {
         let path = try file(text)
@@ -39,6 +41,13 @@ import Testing
             let text = "\(error)"
             return text.hasPrefix(path) && text.contains(message)
         }
+    }
+
+    @Test func httpConnectionLimitsAreRead() throws {
+        let path = try file("http_header_timeout_seconds: 2.5\nhttp_body_timeout_seconds: 30\nhttp_idle_timeout_seconds: 5\n")
+        let c = try GatewayConfiguration.load(path: path, environment: ["GATEWAY_HTTP_MAX_CONNECTIONS": "200"])
+        #expect([c.httpHeaderTimeoutSeconds, c.httpBodyTimeoutSeconds, c.httpIdleTimeoutSeconds] == [2.5, 30, 5])
+        #expect(c.httpMaxConnections == 200)
     }
 
     @Test func badEnvironmentValuesNameTheVariable() {
