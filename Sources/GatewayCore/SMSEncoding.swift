@@ -139,8 +139,13 @@ public enum SMSEncoding {
     /// equivalent, so phones show the same letters. The gateway sends (and logs) this text.
     public static func normalized(_ text: String) -> String {
         if text.utf8.allSatisfy({ $0 < 0x80 }) { return text }   // ASCII is already NFC
+        // Latin letters below U+0300, typographic quotes, dashes, … and €, and emoji neither change
+        // nor combine under NFC; only text with anything else pays for Foundation's normalization.
+        if text.unicodeScalars.allSatisfy({ $0.value < 0x300 || nfcStable.contains($0.value) || (0x1F300...0x1FAFF).contains($0.value) }) { return text }
         return text.precomposedStringWithCanonicalMapping
     }
+
+    static let nfcStable: Set<UInt32> = [0x2013, 0x2014, 0x2018, 0x2019, 0x201A, 0x201C, 0x201D, 0x201E, 0x2022, 0x2026, 0x20AC, 0x20A1, 0x202F]
 
     /// Nearest GSM-7 characters for letters and punctuation that are not in the alphabet (á → a,
     /// Í → I, “ → ", – → -, … → ...). Characters with no reasonable stand-in (emoji) are kept, so

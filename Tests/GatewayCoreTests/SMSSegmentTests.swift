@@ -37,6 +37,10 @@ import Testing
         #expect(SMSEncoding.analyze(SMSEncoding.normalized("Jose\u{301}")) == SMSInfo(encoding: .gsm7, units: 4, segments: 1, nonGSMCharacters: []))
         #expect(SMSEncoding.analyze(SMSEncoding.normalized("x\u{301}")).encoding == .ucs2)
         #expect(SMSEncoding.normalized("plain ascii") == "plain ascii")
+        // The fast path agrees with Foundation's NFC on text it lets through, and what it does not.
+        for text in ["¿Señor Müller? “ya” – €5… 😀", "Ana\u{2000}Mora", "\u{212B}ngström", "ñ\u{303}", "Jose\u{301} 😀"] {
+            #expect(Array(SMSEncoding.normalized(text).unicodeScalars) == Array(text.precomposedStringWithCanonicalMapping.unicodeScalars), "\(text.debugDescription)")
+        }
     }
 }
 
