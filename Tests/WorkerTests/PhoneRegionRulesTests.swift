@@ -141,4 +141,66 @@ import Testing
             return
         }
     }
+
+    /// The laws for these numbers, written out again apart from the rules file and the engine: the
+    /// US territories keep Regulation F's 08:00-21:00 on their own clock, the Dominican Republic
+    /// INDOTEL's Mon-Fri 07:00-18:00 and Sat 09:00-13:00, Canada Mon-Sat 08:00-20:00 in every zone.
+    static func lawAllows(phone: String, zone: String, date: Date) -> Bool {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: zone)!
+        let c = calendar.dateComponents([.hour, .minute, .weekday], from: date)
+        let minute = c.hour! * 60 + c.minute!
+        func within(_ from: Int, _ to: Int) -> Bool { minute >= from * 60 && minute < to * 60 }
+        switch phone.prefix(5) {
+        case "+1787", "+1671", "+1684", "+1340", "+1670": return within(8, 21)
+        case "+1809": return (2...6).contains(c.weekday!) ? within(7, 18) : c.weekday! == 7 && within(9, 13)
+        case "+1709": return (2...7).contains(c.weekday!) && within(8, 20)
+        default: return false
+        }
+    }
+
+    @Test func noSendOutsideTheTerritorysHoursAndNoDeferralPastAnAllowedMoment() {
+        // SplitMix64, seeded by TEST_SEED when set, so a failure can be replayed.
+        var state = ProcessInfo.processInfo.environment["TEST_SEED"].flatMap { UInt64($0) } ?? 20_261_130
+        let seed = "seed \(state); rerun with TEST_SEED=\(state)"
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let phones = ["+17875550123", "+16715550123", "+16845550123", "+13405550123", "+16705550123", "+18095550123", "+17095550123"]
+        let start = at("2026-01-01T00:00:00Z").timeIntervalSince1970
+        var sends = 0
+        var deferrals = 0
+        for _ in 0..<1500 {
+            let phone = phones[Int(next() % UInt64(phones.count))]
+            // A minute within three years, so both sides of every DST change come up.
+            let now = Date(timeIntervalSince1970: start + Double(next() % (3 * 365 * 1440)) * 60)
+            let job = contactJob(phone: phone)
+            let zones = shippedRules.locate(job).timeZones
+            func open(_ date: Date) -> Bool { zones.allSatisfy { Self.lawAllows(phone: phone, zone: $0, date: date) } }
+            switch decide(job, now) {
+            case .send:
+                sends += 1
+                #expect(open(now), "sent \(phone) at \(now), \(seed)")
+            case .defer(let until, _, _):
+                deferrals += 1
+                #expect(open(until), "\(phone) deferred to a forbidden moment \(until), \(seed)")
+                var probe = now.addingTimeInterval(300 - now.timeIntervalSince1970.truncatingRemainder(dividingBy: 300))
+                while probe < until {
+                    if open(probe) {
+                        Issue.record("\(phone) deferred from \(now) to \(until) but \(probe) was allowed, \(seed)")
+                        break
+                    }
+                    probe = probe.addingTimeInterval(300)
+                }
+            default:
+                Issue.record("unexpected decision for \(phone) at \(now), \(seed)")
+            }
+        }
+        #expect(sends > 200 && deferrals > 200, "\(sends) sends, \(deferrals) deferrals, \(seed)")
+    }
 }
+
