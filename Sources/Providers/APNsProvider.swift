@@ -185,7 +185,7 @@ public struct APNsProvider: MessageProvider {
         case 410:
             return .permanentFailure(code: "apns_Unregistered", message: message)
         case 403, 429, 500..<600:
-            return .retryableFailure(code: "apns_\(reason)", message: message, retryAfter: response.header("retry-after").flatMap(Double.init))
+            return .retryableFailure(code: "apns_\(reason)", message: message, retryAfter: response.retryAfter)
         default:
             return .permanentFailure(code: "apns_\(reason)", message: message)
         }

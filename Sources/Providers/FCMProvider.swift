@@ -125,7 +125,7 @@ public struct FCMProvider: MessageProvider {
         let fcmCode = details.compactMap { $0["errorCode"] as? String }.first ?? (error?["status"] as? String) ?? "http_\(response.status)"
         let message = "FCM answered \(response.status) \(fcmCode)" + ((error?["message"] as? String).map { ": \($0)" } ?? "")
         switch response.status {
-        case 429, 500..<600: return .retryableFailure(code: "fcm_\(fcmCode)", message: message, retryAfter: response.header("retry-after").flatMap(Double.init))
+        case 429, 500..<600: return .retryableFailure(code: "fcm_\(fcmCode)", message: message, retryAfter: response.retryAfter)
         default: return .permanentFailure(code: "fcm_\(fcmCode)", message: message)
         }
     }

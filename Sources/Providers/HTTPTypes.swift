@@ -1,3 +1,5 @@
+import Foundation
+
 /// An HTTP request for the provider client. Bodies are bytes; headers keep their order.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -55,6 +57,31 @@ public struct HTTPResponse: Sendable {
     public func header(_ name: String) -> String? {
         let lower = name.lowercased()
         return headers.last { $0.0 == lower }?.1
+    }
+
+    /// How long the server asked to wait before the next request (Retry-After, RFC 9110 10.2.3),
+    /// in seconds: a whole number of seconds, or an HTTP date counted from the answer's own Date
+    /// header (the provider's clock, so a skewed local clock does not matter; without one, from
+    /// now). nil when the header is absent or is neither (`inf`, `-5`, `1.5`, a malformed date).
+    public var retryAfter: Double? {
+        guard let value = header("retry-after")?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) { return Double(value) }
+        guard let until = Self.httpDate(value) else { return nil }
+        return max(0, until.timeIntervalSince(header("date").flatMap(Self.httpDate) ?? Date()))
+    }
+
+    /// An HTTP date in any of the three forms a recipient must accept (RFC 9110 5.6.7):
+    /// "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994".
+    static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        let collapsed = text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        for format in ["EEE, dd MMM yyyy HH:mm:ss 'GMT'", "EEEE, dd-MMM-yy HH:mm:ss 'GMT'", "EEE MMM d HH:mm:ss yyyy"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: collapsed) { return date }
+        }
+        return nil
     }
 }
 

@@ -89,7 +89,7 @@ public struct InfobipProvider: MessageProvider {
                 return .accepted(messageID: id, status: status?["name"] as? String)
             }
         case 429, 500..<600:
-            let result = DispatchResult.retryableFailure(code: "http_\(response.status)", message: "Infobip answered \(response.status)", retryAfter: response.header("retry-after").flatMap(Double.init))
+            let result = DispatchResult.retryableFailure(code: "http_\(response.status)", message: "Infobip answered \(response.status)", retryAfter: response.retryAfter)
             return Array(repeating: result, count: count)
         default:
             let exception = ((json?["requestError"] as? [String: Any])?["serviceException"] as? [String: Any])

@@ -86,7 +86,7 @@ public struct SendGridProvider: MessageProvider {
             }
             return .accepted(messageID: id, status: "accepted")
         case 429, 500..<600:
-            let retryAfter = response.header("retry-after").flatMap(Double.init)
+            let retryAfter = response.retryAfter
                 ?? response.header("x-ratelimit-reset").flatMap(Double.init).map { max(0, $0 - Date().timeIntervalSince1970) }
             return .retryableFailure(code: "http_\(response.status)", message: "SendGrid answered \(response.status)" + (detail.map { ": \($0)" } ?? ""), retryAfter: retryAfter)
         default:

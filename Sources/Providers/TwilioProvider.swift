@@ -84,7 +84,7 @@ public struct TwilioProvider: MessageProvider {
             }
             return .accepted(messageID: sid, status: json?["status"] as? String)
         case 429, 500..<600:
-            let retryAfter = response.header("retry-after").flatMap(Double.init)
+            let retryAfter = response.retryAfter
             let detail = (json?["message"] as? String).map { ": \($0)" } ?? ""
             return .retryableFailure(code: "http_\(response.status)", message: "Twilio answered \(response.status)\(detail)", retryAfter: retryAfter)
         default:
