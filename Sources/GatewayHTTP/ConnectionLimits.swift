@@ -264,14 +264,14 @@ final class RequestPartTimer: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// A connection over `http_max_connections`: answered 503 at once, without reading a request,
-/// then closed (its half-close lets the client read the answer before the connection goes).
+/// A connection over `http_max_connections`: answered 503 at once, without reading a request, and
+/// closed as soon as that is written. Not waiting for the client to close its side matters: under
+/// a flood, refused connections that linger use up the very descriptors the cap is there to keep.
 final class RefusedConnection: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var refused = false
-    private var timer: Scheduled<Void>?
 
     func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { refuse(context) }
@@ -283,15 +283,6 @@ final class RefusedConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}   // whatever it sends is not read
 
-    func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case ChannelEvent.inputClosed = event { context.close(promise: nil) }
-    }
-
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
@@ -302,12 +293,6 @@ final class RefusedConnection: ChannelInboundHandler, RemovableChannelHandler {
         let body = #"{"error":{"code":"too_many_connections","message":"the server has as many connections open as it allows; try again shortly"}}"#
         let response = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\nretry-after: 1\r\nconnection: close\r\n"
             + "content-length: \(body.utf8.count)\r\n\r\n" + body
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).assumeIsolated().whenComplete { _ in
-            let halfClosed = context.eventLoop.makePromise(of: Void.self)
-            halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
-            context.close(mode: .output, promise: halfClosed)
-        }
-        // A client that never closes its side is not waited for long.
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }
