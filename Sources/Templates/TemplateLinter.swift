@@ -76,16 +76,22 @@ public enum TemplateLinter {
 
     /// Lints files already read (the hot reload lints the very bytes it then puts into service).
     public static func lint(files: TemplateFiles, requirements: ComplianceRequirements, defaultLocale: String) -> [LintFinding] {
+        lintAndLoad(files: files, requirements: requirements, defaultLocale: defaultLocale).findings
+    }
+
+    /// The findings, and the catalog they were found in (nil when the files do not load): the
+    /// store puts exactly the catalog lint checked into service.
+    static func lintAndLoad(files: TemplateFiles, requirements: ComplianceRequirements, defaultLocale: String) -> (findings: [LintFinding], catalog: TemplateCatalog?) {
         var findings = syntaxFindings(files: files)
-        guard findings.isEmpty else { return findings }
+        guard findings.isEmpty else { return (findings, nil) }
         let catalog: TemplateCatalog
         do { catalog = try TemplateCatalog(files: files) } catch {
-            return [LintFinding(severity: .error, location: error.file, message: error.message)]
+            return ([LintFinding(severity: .error, location: error.file, message: error.message)], nil)
         }
         for name in catalog.templateNames {
             findings += lint(template: name, catalog: catalog, requirements: requirements, defaultLocale: defaultLocale)
         }
-        return findings
+        return (findings, catalog)
     }
 
     /// Every file parsed on its own, so all syntax errors are reported at once, not only the first.

@@ -44,12 +44,13 @@ public final class TemplateStore: @unchecked Sendable {
         self.defaultLocale = defaultLocale
         self.afterLint = afterLint
         let files = try TemplateFiles.read(directory: directory)
-        let errors = TemplateLinter.lint(files: files, requirements: requirements, defaultLocale: defaultLocale).filter { $0.severity == .error }
-        if !errors.isEmpty {
+        let (findings, checked) = TemplateLinter.lintAndLoad(files: files, requirements: requirements, defaultLocale: defaultLocale)
+        let errors = findings.filter { $0.severity == .error }
+        guard errors.isEmpty, let checked else {
             throw TemplateLoadError(file: directory, message: "templates do not pass lint:\n" + errors.map { "  \($0)" }.joined(separator: "\n"))
         }
         afterLint?()
-        catalog = try TemplateCatalog(files: files)
+        catalog = checked
         lastRead = files
         status = Status(loadedAt: now, rejectedAt: nil, rejectedErrors: [])
     }
@@ -83,14 +84,11 @@ public final class TemplateStore: @unchecked Sendable {
             return files == lastRead
         }
         guard !same else { return .unchanged }
-        let errors = TemplateLinter.lint(files: files, requirements: requirements, defaultLocale: defaultLocale)
-            .filter { $0.severity == .error }.map(\.description)
-        var loaded: TemplateCatalog?
-        var problems = errors
-        if errors.isEmpty {
-            afterLint?()
-            do { loaded = try TemplateCatalog(files: files) } catch { problems = [error.description] }
-        }
+        // The catalog lint checked is the one that goes into service: nothing is read or built again.
+        let (findings, checked) = TemplateLinter.lintAndLoad(files: files, requirements: requirements, defaultLocale: defaultLocale)
+        let problems = findings.filter { $0.severity == .error }.map(\.description)
+        let loaded = problems.isEmpty ? checked : nil
+        if loaded != nil { afterLint?() }
         return lock.withLock {
             lastRead = files
             if let loaded {

@@ -81,6 +81,22 @@ import Testing
         #expect(store.reloadIfChanged() == .unchanged)
     }
 
+    @Test func aFolderThatCannotBeReadKeepsTheTemplatesAndIsReportedOnce() throws {
+        let dir = try shippedTemplatesCopy([:])
+        let store = try TemplateStore(directory: dir, requirements: try ComplianceRequirements.load(path: repositoryRules), defaultLocale: "es-CR")
+        let moved = dir + "-away"
+        try FileManager.default.moveItem(atPath: dir, toPath: moved)
+        #expect(store.reloadIfChanged() == .rejected(["\(dir): templates folder not found"]))
+        #expect(store.reloadIfChanged() == .unchanged)
+        #expect(store.current.hasTemplate("due-today"))
+        #expect(store.currentStatus.rejectedErrors == ["\(dir): templates folder not found"])
+        // Back as it was: nothing to reload, and the status is clean again.
+        try FileManager.default.moveItem(atPath: moved, toPath: dir)
+        #expect(store.reloadIfChanged() == .unchanged)
+        #expect(store.currentStatus.rejectedAt == nil)
+        #expect(store.currentStatus.rejectedErrors.isEmpty)
+    }
+
     @Test func startUpRefusesTemplatesThatFailLint() throws {
         let dir = try shippedTemplatesCopy(["due-today/sms.en.mustache": { $0.replacingOccurrences(of: "{{> opt-out-sms.en}}", with: "") }])
         #expect { try TemplateStore(directory: dir, requirements: try ComplianceRequirements.load(path: repositoryRules), defaultLocale: "es-CR") } throws: {
