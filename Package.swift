@@ -115,14 +115,14 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ], path: "Tests/TestSupport"),
 
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayHTTPTests", dependencies: [
             "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore", "TestSupport"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
         .testTarget(name: "ContactLogTests", dependencies: [
             "ContactLog", "PostgresContactLog", "GatewayCore", "TestSupport",

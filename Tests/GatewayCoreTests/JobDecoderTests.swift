@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import GatewayCore
 
 let sampleJob = """
@@ -192,14 +193,15 @@ func mutated(_ path: [String], _ value: Any?) -> String {
     @Test func theFastPathAgreesWithFoundation() {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom()
+        let seed = generator.description
         for _ in 0..<5000 {
             // 1900 to 2200, millisecond precision
             let milliseconds = Int64.random(in: -2_208_988_800_000...7_258_118_400_000, using: &generator)
             let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
             let text = formatTimestamp(date)
-            #expect(text == formatter.string(from: date))
-            #expect(parseTimestamp(text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } == milliseconds)
+            #expect(text == formatter.string(from: date), "\(seed)")
+            #expect(parseTimestamp(text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } == milliseconds, "\(seed)")
         }
         #expect(parseTimestamp("2026-02-29T00:00:00Z") == nil)
         #expect(parseTimestamp("2028-02-29T23:59:59Z") != nil)
@@ -257,7 +259,8 @@ func mutated(_ path: [String], _ value: Any?) -> String {
 
 @Suite struct LocalTimeTests {
     @Test func localTimeAgreesWithCalendarAcrossDST() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom()
+        let seed = generator.description
         for zone in ["America/New_York", "America/Santiago", "America/Mexico_City", "America/Bogota", "America/Costa_Rica", "America/Los_Angeles", "UTC"] {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: zone)!
@@ -265,8 +268,8 @@ func mutated(_ path: [String], _ value: Any?) -> String {
                 let date = Date(timeIntervalSince1970: Double(Int64.random(in: 1_700_000_000...1_900_000_000, using: &generator)))
                 let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: date)
                 let local = HoursPolicy.local(date, zone)
-                #expect(local.weekday == c.weekday && local.minute == c.hour! * 60 + c.minute!, "\(zone) \(date)")
-                #expect(local.day == String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!), "\(zone) \(date)")
+                #expect(local.weekday == c.weekday && local.minute == c.hour! * 60 + c.minute!, "\(zone) \(date), \(seed)")
+                #expect(local.day == String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!), "\(zone) \(date), \(seed)")
             }
         }
     }

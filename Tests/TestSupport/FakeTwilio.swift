@@ -17,6 +17,12 @@ public final class FakeTwilio: @unchecked Sendable {
         case rateLimited(retryAfter: Int)
         case serverError
         case slow(seconds: Double)
+        /// Answers the first request at once (libcurl waits for its first connection's answer
+        /// to learn whether the host multiplexes before opening more), then holds each request
+        /// until `count` are being handled at the same moment (then answers them all), or until
+        /// `limit` seconds pass (then answers 503): a client that sends one request at a time never
+        /// gets past it, however fast or slow the machine is.
+        case gate(count: Int, limit: Double)
     }
 
     public struct Received: Sendable {
@@ -33,6 +39,8 @@ public final class FakeTwilio: @unchecked Sendable {
     private var defaultBehavior: Behavior = .accept
     private var received: [Received] = []
     private var counter = 0
+    private var inFlight = 0
+    private var mostInFlight = 0
 
     public init(accountSID: String = "AC" + String(repeating: "a1", count: 16), authToken: String = "test-token-\(UUID().uuidString)") {
         self.accountSID = accountSID
@@ -43,6 +51,8 @@ public final class FakeTwilio: @unchecked Sendable {
     public func enqueue(_ behaviors: Behavior...) { lock.withLock { script += behaviors } }
     public func setDefault(_ behavior: Behavior) { lock.withLock { defaultBehavior = behavior } }
     public var requests: [Received] { lock.withLock { received } }
+    /// The largest number of requests this server was handling at the same moment.
+    public var peakInFlight: Int { lock.withLock { mostInFlight } }
 
     private func next() -> Behavior {
         lock.withLock { script.isEmpty ? defaultBehavior : script.removeFirst() }
@@ -57,6 +67,11 @@ public final class FakeTwilio: @unchecked Sendable {
     }
 
     func respond(_ request: Request) async throws -> Response {
+        lock.withLock {
+            inFlight += 1
+            mostInFlight = max(mostInFlight, inFlight)
+        }
+        defer { lock.withLock { inFlight -= 1 } }
         let bytes = try await request.body.collect(upTo: 1 << 20)
         let body = String(buffer: bytes)
         let path = request.uri.path
@@ -97,6 +112,12 @@ public final class FakeTwilio: @unchecked Sendable {
             return Self.error(500, 20500, "Internal Server Error")
         case .slow(let seconds):
             try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        case .gate(let count, let limit):
+            let deadline = Date().addingTimeInterval(limit)
+            while number > 1, lock.withLock({ mostInFlight }) < count {
+                guard Date() < deadline else { return Self.error(503, 20503, "gate: never \(count) requests at once") }
+                try await Task.sleep(for: .milliseconds(5))
+            }
         }
         let sid = "SM" + String(format: "%032x", number)
         let resource: [String: Any] = [

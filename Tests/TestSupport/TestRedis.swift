@@ -17,8 +17,11 @@ public enum TestRedis {
     }
 }
 
-/// Polls `condition` until it holds or `seconds` pass.
-public func eventually(_ seconds: Double = 10, _ condition: @Sendable () async throws -> Bool) async throws -> Bool {
+/// Polls `condition` until it holds. For something that must happen: the limit is only a safety
+/// net against a test hanging for ever (a busy CI machine can be many times slower than a quiet
+/// one), never a claim about speed; a test that needs "not yet" waits for an event instead (see
+/// TestClock.set(_:thenWaitForReads:)).
+public func eventually(_ seconds: Double = 180, _ condition: @Sendable () async throws -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try await condition() { return true }

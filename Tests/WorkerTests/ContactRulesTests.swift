@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Testing
+import TestSupport
 @testable import Worker
 
 let shippedRules = try! ContactRulesFile.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path)
@@ -208,19 +209,9 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
         }
     }
 
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func noSendInForbiddenHoursAndNoDeferralPastAnAllowedMoment() {
-        var random = SeededGenerator(state: 20261124)
+        var random = SeededRandom()
+        let seed = random.description
         let phones = ["+573001234567", "+51987654321", "+56912345678", "+525512345678", "+14155550123", "+50688887777", "+34600123456"]
         let zones: [String?] = [nil, nil, "America/Bogota", "America/Santiago", "America/New_York", "America/Los_Angeles", "America/Mexico_City", "Pacific/Easter"]
         let start = at("2026-01-01T00:00:00Z").timeIntervalSince1970
@@ -238,25 +229,25 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
             case .send(let channel, _):
                 sends += 1
                 for zone in location.timeZones {
-                    #expect(Self.lawAllows(country: location.country, zone: zone, date: now, channel: channel), "sent \(channel) at \(now) in \(zone)")
+                    #expect(Self.lawAllows(country: location.country, zone: zone, date: now, channel: channel), "sent \(channel) at \(now) in \(zone), \(seed)")
                 }
             case .defer(let until, _, _):
                 deferrals += 1
                 // The moment chosen is allowed for some requested channel in every zone...
                 #expect(channels.contains { channel in location.timeZones.allSatisfy { Self.lawAllows(country: location.country, zone: $0, date: until, channel: channel) } },
-                        "deferred to a forbidden moment \(until)")
+                        "deferred to a forbidden moment \(until), \(seed)")
                 // ...and no earlier moment (on the 5-minute grid) was allowed for any of them.
                 var probe = now.addingTimeInterval(300 - now.timeIntervalSince1970.truncatingRemainder(dividingBy: 300))
                 while probe < until {
                     let open = channels.contains { channel in location.timeZones.allSatisfy { Self.lawAllows(country: location.country, zone: $0, date: probe, channel: channel) } }
-                    #expect(!open, "deferred to \(until) but \(probe) was allowed")
+                    #expect(!open, "deferred to \(until) but \(probe) was allowed, \(seed)")
                     if open { break }
                     probe = probe.addingTimeInterval(300)
                 }
             default:
-                Issue.record("unexpected decision at \(now)")
+                Issue.record("unexpected decision at \(now), \(seed)")
             }
         }
-        #expect(sends > 300 && deferrals > 300)
+        #expect(sends > 300 && deferrals > 300, "\(seed)")
     }
 }

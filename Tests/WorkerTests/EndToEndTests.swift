@@ -43,7 +43,7 @@ import TestSupport
         try await a.running { _ in
             try await b.running { _ in
                 for n in 0..<40 { try await a.enqueue(job("PG-\(n)")) }
-                #expect(try await eventually(30) { a.outbox().count == 40 })
+                #expect(try await eventually { a.outbox().count == 40 })
                 #expect(try await eventually { try await a.pendingCount() == 0 })
             }
         }

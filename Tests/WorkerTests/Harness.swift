@@ -144,8 +144,8 @@ struct Harness {
         try await events(job: job).first { $0.kind.isTerminal }
     }
 
-    func waitForOutcome(job: String, seconds: Double = 15) async throws -> ContactEvent {
-        _ = try await eventually(seconds) { try await outcome(job: job) != nil }
+    func waitForOutcome(job: String) async throws -> ContactEvent {
+        _ = try await eventually { try await outcome(job: job) != nil }
         return try #require(try await outcome(job: job), "job \(job) has no outcome")
     }
 

@@ -67,7 +67,7 @@ import TestSupport
         // A check that throws must not leave the gateway running after the test.
         defer { if process.isRunning { process.terminate() } }
         try await harness.enqueue(job("PROC-1"))
-        #expect(try await eventually(20) { harness.outbox().count == 1 })
+        #expect(try await eventually { harness.outbox().count == 1 })
         #expect(try await eventually { try await harness.pendingCount() == 0 })
         let health = try await CurlHTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/health"))
         #expect(health.status == 200)

@@ -7,14 +7,27 @@ import TestSupport
 @testable import RedisQueue
 @testable import Worker
 
-/// A clock the test moves by hand.
+/// A clock the test moves by hand. It counts how often the gateway read it, so a test can wait
+/// until the worker has looked at the time it set (rather than sleeping and hoping it did).
 final class TestClock: @unchecked Sendable {
-    // @unchecked: `now` is guarded by `lock`.
+    // @unchecked: `current` and `readings` are guarded by `lock`.
     private let lock = NSLock()
     private var current: Date
+    private var readings = 0
     init(_ start: Date) { current = start }
-    var now: Date { lock.withLock { current } }
+    var now: Date { lock.withLock { readings += 1; return current } }
+    /// How many times the gateway has read the clock.
+    var reads: Int { lock.withLock { readings } }
     func set(_ date: Date) { lock.withLock { current = date } }
+
+    /// Sets the time, then waits until the gateway has read it `reads` times. An idle worker reads
+    /// the clock only when its maintenance lane looks for due jobs, so two readings after `set`
+    /// mean one whole promotion pass ran with the new time.
+    func set(_ date: Date, thenWaitForReads count: Int) async throws {
+        let before = lock.withLock { current = date; return readings }
+        let seen = try await eventually { self.reads >= before + count }
+        #expect(seen, "the gateway did not read the clock \(count) times after it was set to \(date)")
+    }
 }
 
 func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"]"#, expires: String? = nil) -> String {
@@ -37,9 +50,9 @@ func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"
             #expect(deferred.detail == "deferred to 2026-12-07 07:00 America/Bogota: Colombia allows 07:00-19:00 Mon-Fri, 08:00-15:00 Sat; never Sundays or holidays; now 21:14 Sat America/Bogota (phone +57)")
             #expect(try await harness.redis.command(["ZCARD", harness.configuration.scheduledKey]) == .integer(1))
             #expect(harness.outbox().isEmpty)
-            // Monday 06:59: still waiting. 07:00: promoted once and sent.
-            clock.set(at("2026-12-07T11:59:00Z"))
-            try await Task.sleep(for: .milliseconds(1500))
+            // Monday 06:59: still waiting after a whole promotion pass saw that time. 07:00: promoted once and sent.
+            try await clock.set(at("2026-12-07T11:59:00Z"), thenWaitForReads: 2)
+            #expect(try await harness.redis.command(["ZCARD", harness.configuration.scheduledKey]) == .integer(1))
             #expect(harness.outbox().isEmpty)
             clock.set(at("2026-12-07T12:00:00Z"))
             _ = try await harness.waitForOutcome(job: "LATE-1")
