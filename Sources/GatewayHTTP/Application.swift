@@ -58,6 +58,8 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
     let router = Router()
     // First, so that every route below gets its {parameters} percent-decoded (once, here).
     router.add(middleware: PathParameterDecoding())
+    // The largest body any route below takes: the webhooks' 4 MiB, or a job's max_job_bytes.
+    router.add(middleware: DeclaredBodyLimit(maxBytes: max(4 << 20, configuration.maxJobBytes)))
     /// Runs `handler` for a caller with `role`; otherwise answers 401 or 403. Refused requests
     /// the handler throws as APIError become 400s with their reason.
     func guarded(_ role: Role, _ handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response)

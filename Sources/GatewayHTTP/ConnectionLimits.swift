@@ -296,3 +296,18 @@ final class RefusedConnection: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }
+
+/// A request that declares a body larger than any route takes (Content-Length) is answered 413 at
+/// once, before a byte of it is read; each route still enforces its own, smaller limit as it reads.
+/// What the client goes on sending is read and dropped until the body timeout closes the connection.
+struct DeclaredBodyLimit<Context: RequestContext>: RouterMiddleware {
+    let maxBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let declared = request.headers[.contentLength], let length = Int(declared), length > maxBytes {
+            return JSONResponse.error(.contentTooLarge, "too_large",
+                                      "the body declares \(length) bytes; no request here takes more than \(maxBytes) (Content-Length)")
+        }
+        return try await next(request, context)
+    }
+}

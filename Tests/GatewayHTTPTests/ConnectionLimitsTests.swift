@@ -64,17 +64,25 @@ import Glibc
         let limits = ConnectionLimits(headerTimeout: Self.never, bodyTimeout: .milliseconds(500), idleTimeout: Self.never, maxConnections: 100)
         try await app(limits).test(.live) { client in
             let token = auth.plain["compliance-ana"]!
-            // 10 GB declared, one byte sent: the handler is still waiting for the body.
+            // 1,000 bytes declared, one sent: the handler is still waiting for the body.
             let upload = try RawConnection(port: client.port!)
             #expect(upload.send("POST /contacts/C-1/opt-outs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
-                                + "Content-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n{"))
+                                + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"))
             let cut = await upload.readUntilClosed(within: Self.patience)
             #expect(cut.closed)
             #expect(cut.received.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), "\(cut.received)")
+            // 10 GB declared: refused before the body is read (413), then the rest is only drained, within the limit.
+            let huge = try RawConnection(port: client.port!)
+            #expect(huge.send("POST /contacts/C-1/opt-outs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
+                              + "Content-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n{"))
+            let refused = await huge.readUntilClosed(within: Self.patience)
+            #expect(refused.closed)
+            #expect(refused.received.hasPrefix("HTTP/1.1 413 "), "\(refused.received)")
+            #expect(refused.received.contains("the body declares 10737418240 bytes; no request here takes more than 4194304 (Content-Length)"))
             // Answered at once (it has no use for a body), then the server drains the body it was
             // promised: that drain is limited too.
             let drained = try RawConnection(port: client.port!)
-            #expect(drained.send("GET /health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10737418240\r\n\r\nx"))
+            #expect(drained.send("GET /health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\nx"))
             let end = await drained.readUntilClosed(within: Self.patience)
             #expect(end.closed)
             #expect(end.received.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(end.received)")
