@@ -109,7 +109,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
     private static func seconds(_ value: String, _ key: String, _ range: ClosedRange<Double>) throws -> Double {
         guard let number = Double(value), range.contains(number) else {
-            throw ConfigurationError("\(key) must be a number of seconds from \(range.lowerBound) to \(range.upperBound), got \"\(value)\"")
+            func text(_ bound: Double) -> String { bound.rounded() == bound ? String(Int(bound)) : String(bound) }
+            throw ConfigurationError("\(key) must be a number of seconds from \(text(range.lowerBound)) to \(text(range.upperBound)), got \"\(value)\"")
         }
         return number
     }

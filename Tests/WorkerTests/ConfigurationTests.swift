@@ -32,7 +32,7 @@ import Testing
         ("- a\n- b", "must be a mapping of key: value lines"),
         ("stream: [unclosed", "not valid YAML"),
         ("retry_base_seconds: -1", "retry_base_seconds must be a number of seconds between 0.01 and 86400"),
-        ("http_header_timeout_seconds: 0", "http_header_timeout_seconds must be a number of seconds from 0.1 to 3600.0, got \"0\""),
+        ("http_header_timeout_seconds: 0", "http_header_timeout_seconds must be a number of seconds from 0.1 to 3600, got \"0\""),
         ("http_max_connections: none", "http_max_connections must be a whole number from 1 to 1000000, got \"none\""),
     ])
     func mistakesNameTheFileAndTheKey(text: String, message: String) throws {
