@@ -22,6 +22,21 @@ import TestSupport
         (String(repeating: "á", count: 135), .ucs2, 135, 3),
         // An emoji is two UTF-16 units.
         ("Gracias 😀", .ucs2, 10, 1),
+        // As carriers split: a part never ends inside an escape pair or a surrogate pair, and the
+        // encoding is decided on the scalars actually sent.
+        // 152 septets + € (escape + €) would end at 154 > 153: the € opens part 2, which then
+        // holds € (2) + 151 'a' = 153, and the last 'a' needs part 3.
+        (String(repeating: "a", count: 152) + "€" + String(repeating: "a", count: 152), .gsm7, 306, 3),
+        // Alone it fits one message (154 ≤ 160).
+        (String(repeating: "a", count: 152) + "€", .gsm7, 154, 1),
+        // The escape lands exactly at the end of part 1: nothing straddles.
+        (String(repeating: "a", count: 151) + "€" + String(repeating: "a", count: 153), .gsm7, 306, 2),
+        // A surrogate pair is never split either: 66 units + 😀 (2) would make 68 > 67.
+        (String(repeating: "á", count: 66) + "😀" + String(repeating: "á", count: 66), .ucs2, 134, 3),
+        (String(repeating: "á", count: 65) + "😀" + String(repeating: "á", count: 67), .ucs2, 134, 2),
+        // A combining accent is its own scalar, outside GSM-7: these exact bytes go out as UCS-2.
+        ("Jose\u{301}", .ucs2, 5, 1),
+        (String(repeating: "a", count: 69) + "e\u{301}", .ucs2, 71, 2),
     ])
     func countsSegmentsExactly(text: String, encoding: SMSInfo.Encoding, units: Int, segments: Int) {
         let info = SMSEncoding.analyze(text)
