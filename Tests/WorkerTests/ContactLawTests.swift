@@ -89,6 +89,72 @@ import TestSupport
         #expect(checked > 60, "only \(checked) holiday moments checked")
     }
 
+    // MARK: Canada's and the Dominican Republic's public holidays (Quebec's collection act; INDOTEL Res. 019-16)
+
+    /// (phone, now, deferred until, the holiday note the sentence must carry). Canada is every Canadian
+    /// zone at once: its next moment is 08:00 in Vancouver, and its holidays are every province's.
+    @Test(arguments: [
+        // Christmas, a Friday, at noon in Montreal (UTC-5): Saturday is Boxing Day (Ontario), Sunday is
+        // closed, Monday is Boxing Day observed: Tuesday 29 December 08:00 in Vancouver.
+        ("+15145550123", "2026-12-25T17:00:00Z", "2026-12-29T16:00:00Z",
+         "closed: Christmas Day (public holiday), Boxing Day (public holiday, Sat 2026-12-26), Boxing Day (observed) (public holiday, Mon 2026-12-28)"),
+        // Quebec's Fête nationale, a Wednesday, at noon in Montreal (UTC-4): Thursday 08:00 in Vancouver (UTC-7).
+        ("+15145550123", "2026-06-24T16:00:00Z", "2026-06-25T15:00:00Z", "closed: Saint Jean Baptiste Day (public holiday)"),
+        // Christmas at noon in Santo Domingo (UTC-4): Saturday 26 December 09:00.
+        ("+18095550123", "2026-12-25T16:00:00Z", "2026-12-26T13:00:00Z", "closed: Día de Navidad (public holiday)"),
+        // Christmas Eve after 18:00: the next day is the holiday, and the sentence says so.
+        ("+18095550123", "2026-12-24T23:00:00Z", "2026-12-26T13:00:00Z", "closed: Día de Navidad (public holiday, Fri 2026-12-25)"),
+        // Independence Day, a Friday: Saturday 09:00.
+        ("+18095550123", "2026-02-27T16:00:00Z", "2026-02-28T13:00:00Z", "closed: Día de la Independencia Nacional (public holiday)"),
+    ])
+    func canadaAndTheDominicanRepublicAreClosedOnTheirHolidays(phone: String, now: String, until: String, note: String) throws {
+        let job = contactJob(phone: phone)
+        let location = shippedRules.locate(job)
+        let decision = decide(job, at(now))
+        guard case .defer(let deferredTo, let rule, let detail) = decision else {
+            Issue.record("\(phone) at \(now): \(decision), expected a deferral")
+            return
+        }
+        #expect(rule == "hours-\(location.country)")
+        #expect(deferredTo == at(until), "deferred to \(formatTimestamp(deferredTo))")
+        #expect(detail.contains("never Sundays or holidays; \(note); now "), "\(detail)")
+        let holidays = try #require(shippedRules.hours.holidays[location.country])
+        for zone in location.timeZones {
+            let localDay = String(HoursPolicy.describeLocal(deferredTo, zone: zone).prefix(10))
+            #expect(holidays[localDay] == nil, "\(phone): deferred onto the holiday \(localDay) in \(zone)")
+            #expect(PhoneRegionRulesTests.lawAllows(phone: phone, zone: zone, date: deferredTo), "\(phone): deferred to \(deferredTo) in \(zone)")
+        }
+    }
+
+    /// Every Canadian and Dominican holiday of 2026-2028 that falls Monday to Saturday, at noon local
+    /// time (Montreal for Canada): never sent, and the deferral lands on an allowed moment that is not a holiday.
+    @Test(arguments: [("+15145550123", "CA", "America/Toronto"), ("+18095550123", "DO", "America/Santo_Domingo")])
+    func noCanadianOrDominicanHolidayIsUsed(phone: String, country: String, zone: String) throws {
+        let holidays = try #require(shippedRules.hours.holidays[country])
+        let job = contactJob(phone: phone)
+        let zones = shippedRules.locate(job).timeZones
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: zone)!
+        var checked = 0
+        for day in holidays.keys.sorted() {
+            let date = try #require(CalendarDate(day))
+            let now = try #require(calendar.date(from: DateComponents(year: date.year, month: date.month, day: date.day, hour: 12)))
+            guard calendar.component(.weekday, from: now) != 1 else { continue }  // Sundays are closed anyway
+            guard case .defer(let until, _, let detail) = decide(job, now) else {
+                Issue.record("\(phone) \(day) 12:00: not deferred")
+                continue
+            }
+            checked += 1
+            #expect(detail.contains("closed: \(holidays[day]!) (public holiday)"), "\(day): \(detail)")
+            for zone in zones {
+                let localDay = String(HoursPolicy.describeLocal(until, zone: zone).prefix(10))
+                #expect(holidays[localDay] == nil, "\(day): deferred onto the holiday \(localDay) in \(zone)")
+                #expect(PhoneRegionRulesTests.lawAllows(phone: phone, zone: zone, date: until), "\(day): deferred to \(until) in \(zone)")
+            }
+        }
+        #expect(checked > 25, "only \(checked) holiday moments checked")
+    }
+
     // MARK: Frequency laws, through the shared ledger
 
     /// (case, phone, time zone, earlier sends as (time, channels), then (time, channels, category),

@@ -165,6 +165,9 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
         #expect(shippedRules.hours.byCountry.keys.sorted() == ["CA", "CL", "CO", "CR", "DO", "MX", "PE", "US"])
         #expect(shippedRules.hours.holidays["CO"]?["2028-12-25"] == "Navidad")
         #expect(shippedRules.hours.byCountry["CL"]?.holidaysClosed == true)
+        #expect(shippedRules.hours.byCountry["CA"]?.holidaysClosed == true && shippedRules.hours.byCountry["DO"]?.holidaysClosed == true)
+        #expect(shippedRules.hours.holidays["CA"]?["2026-06-24"] == "Saint Jean Baptiste Day")
+        #expect(shippedRules.hours.holidays["DO"]?["2028-12-25"] == "Día de Navidad")
         #expect(shippedRules.caps.count == 7 && shippedRules.gaps.count == 1)
         #expect(try load(Self.base).hours.fallback.description == "Other countries: allows 08:00-20:00 Mon-Fri")
     }

@@ -144,17 +144,20 @@ import Testing
 
     /// The laws for these numbers, written out again apart from the rules file and the engine: the
     /// US territories keep Regulation F's 08:00-21:00 on their own clock, the Dominican Republic
-    /// INDOTEL's Mon-Fri 07:00-18:00 and Sat 09:00-13:00, Canada Mon-Sat 08:00-20:00 in every zone.
+    /// INDOTEL's Mon-Fri 07:00-18:00 and Sat 09:00-13:00, Canada Mon-Sat 08:00-20:00 in every zone;
+    /// both never on their public holidays (the local date in the zone looked up in the holiday file).
     static func lawAllows(phone: String, zone: String, date: Date) -> Bool {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: zone)!
-        let c = calendar.dateComponents([.hour, .minute, .weekday], from: date)
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: date)
         let minute = c.hour! * 60 + c.minute!
+        let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        func holiday(_ country: String) -> Bool { shippedRules.hours.holidays[country]?[day] != nil }
         func within(_ from: Int, _ to: Int) -> Bool { minute >= from * 60 && minute < to * 60 }
         switch phone.prefix(5) {
         case "+1787", "+1671", "+1684", "+1340", "+1670": return within(8, 21)
-        case "+1809": return (2...6).contains(c.weekday!) ? within(7, 18) : c.weekday! == 7 && within(9, 13)
-        case "+1709": return (2...7).contains(c.weekday!) && within(8, 20)
+        case "+1809": return !holiday("DO") && ((2...6).contains(c.weekday!) ? within(7, 18) : c.weekday! == 7 && within(9, 13))
+        case "+1709", "+1514": return !holiday("CA") && (2...7).contains(c.weekday!) && within(8, 20)
         default: return false
         }
     }
@@ -170,7 +173,7 @@ import Testing
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        let phones = ["+17875550123", "+16715550123", "+16845550123", "+13405550123", "+16705550123", "+18095550123", "+17095550123"]
+        let phones = ["+17875550123", "+16715550123", "+16845550123", "+13405550123", "+16705550123", "+18095550123", "+17095550123", "+15145550123"]
         let start = at("2026-01-01T00:00:00Z").timeIntervalSince1970
         var sends = 0
         var deferrals = 0
