@@ -293,7 +293,13 @@ public enum RulesEngine {
         }
         for (channel, verdict) in plan.verdicts {
             if case .allowedNow(let sentence) = verdict, caps[channel] == .reserved {
-                return .send(channel: channel, detail: "\(channel.rawValue) allowed: \(sentence)")
+                // An earlier channel passed over because it cannot reach the contact is named with why.
+                var passedOver = ""
+                for (earlier, earlierVerdict) in plan.verdicts {
+                    if earlier == channel { break }
+                    if case .unreachable(let reason) = earlierVerdict { passedOver += "; \(earlier.rawValue) not used: \(reason)" }
+                }
+                return .send(channel: channel, detail: "\(channel.rawValue) allowed: \(sentence)\(passedOver)")
             }
         }
         // Nothing can go now: when is the earliest moment something could?

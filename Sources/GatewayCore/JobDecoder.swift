@@ -57,11 +57,12 @@ public struct JobDecoder: Sendable {
 
     /// E.164: a plus sign, a country code that does not start with 0, 7 to 15 digits in all.
     public static func isE164(_ phone: String) -> Bool {
-        let utf8 = Array(phone.utf8)
-        guard utf8.count >= 8, utf8.count <= 16, utf8[0] == UInt8(ascii: "+"), utf8[1] != UInt8(ascii: "0") else {
-            return false
+        PhoneNumbering.withUTF8(phone) { utf8 in
+            guard utf8.count >= 8, utf8.count <= 16, utf8[0] == UInt8(ascii: "+"), utf8[1] != UInt8(ascii: "0") else {
+                return false
+            }
+            return utf8.dropFirst().allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
         }
-        return utf8.dropFirst().allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// A pragmatic address check: one @, a non-empty local part, a dotted domain, no spaces or
@@ -194,8 +195,10 @@ private struct Reader {
             throw JobRejection(code: "invalid_phone",
                                message: "contact.phone must be E.164 (a plus sign, country code and number, digits only, like +50688887777), got \"\(phone)\"")
         }
-        // The number's length for its country (and, for SMS, that it can be a mobile), from libphonenumber's metadata.
-        if let phone = contact.phone, let problem = PhoneNumbering.problem(with: phone, forSMS: channels.contains(.sms)) {
+        // The number's length for its country, from libphonenumber's metadata. That it can be a mobile is
+        // asked here only when sms is every channel requested; with another channel to fall back on, the
+        // worker finds sms unreachable for a fixed line (PhoneNumbering.smsUnreachable) and uses the next.
+        if let phone = contact.phone, let problem = PhoneNumbering.problem(with: phone, forSMS: !channels.contains { $0 != .sms }) {
             throw JobRejection(code: "invalid_phone", message: "contact.phone " + problem)
         }
         if let email = contact.email, !JobDecoder.isEmailAddress(email) {

@@ -36,23 +36,32 @@ public enum PhoneNumbering {
     /// The calling code of an E.164 number (one that passed `JobDecoder.isE164`) and the length of its
     /// national number; nil for a code no numbering plan uses.
     public static func callingCode(of phone: String) -> CallingCode? {
-        split(Array(phone.utf8))?.code
+        withUTF8(phone) { split($0)?.code }
     }
 
     /// The region a number belongs to: for +1 the area code's country or territory (an area code not
     /// assigned in the metadata counts as the US); for a code shared by several regions, the main one.
     public static func region(ofPhone phone: String) -> String? {
-        let digits = Array(phone.utf8)
-        guard let (code, start) = split(digits) else { return nil }
-        if code.code == 1 {
-            return areaCode(digits, start).flatMap { tables.nanp[$0] } ?? "US"
+        withUTF8(phone) { digits in
+            guard let (code, start) = split(digits) else { return nil }
+            if code.code == 1 {
+                return areaCode(digits, start).flatMap { tables.nanp[$0] } ?? "US"
+            }
+            let main = code.regions[0]
+            return main == "001" ? nil : main
         }
-        let main = code.regions[0]
-        return main == "001" ? nil : main
+    }
+
+    /// Runs `body` on the phone's UTF-8 bytes in place (a small string's on the stack), without the
+    /// heap copy `Array(phone.utf8)` makes: the worker looks at every job's phone several times.
+    @inline(__always)
+    static func withUTF8<R>(_ phone: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = phone.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(phone.utf8).withUnsafeBufferPointer(body)
     }
 
     /// The +1 area code of a number, when it has three digits after the code.
-    static func areaCode(_ digits: [UInt8], _ start: Int) -> Int? {
+    static func areaCode(_ digits: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int? {
         guard digits.count >= start + 3 else { return nil }
         let value = digits[start..<start + 3].reduce(0) { $0 * 10 + Int($1 &- 48) }
         return (200...999).contains(value) ? value : nil
@@ -77,29 +86,60 @@ public enum PhoneNumbering {
     /// length no number there has, or, when it must take an SMS, a length or leading digits that only
     /// non-mobile numbers have. A number under a code no plan uses is left alone (its E.164 shape was
     /// checked already). Example: "+5068888: Costa Rica mobile numbers have 8 digits after +506; this one has 4".
+    /// The decoder asks `forSMS` only when every requested channel is sms (nothing else could carry the job).
     public static func problem(with phone: String, forSMS: Bool) -> String? {
-        let digits = Array(phone.utf8)
-        guard let (code, start) = split(digits) else { return nil }
-        let length = digits.count - start
-        let allowed = forSMS ? code.smsLengths : code.lengths
-        if length >= 32 || allowed & (1 << UInt32(length)) == 0 {
-            let kind = forSMS && code.smsLengths != code.lengths ? "mobile numbers" : "numbers"
-            return "\(phone): \(displayName(code, digits, start)) \(kind) have \(describe(allowed)) digits after +\(code.code); this one has \(length)"
-        }
-        if forSMS, !code.landlinePrefixes.isEmpty {
-            for prefixLength in code.landlinePrefixLengths where prefixLength <= length {
-                let value = digits[start..<start + prefixLength].reduce(0) { $0 * 10 + Int($1 &- 48) }
-                if code.landlinePrefixes.contains(prefixKey(length: prefixLength, value: value)) {
-                    let leading = String(decoding: digits[start..<start + prefixLength], as: UTF8.self)
-                    return "\(phone) is a fixed line (\(displayName(code, digits, start)) numbers starting \(leading) after +\(code.code) are landlines) and cannot take an SMS: give a mobile number or leave sms out of channels"
-                }
+        withUTF8(phone) { digits in
+            guard let (code, start) = split(digits) else { return nil }
+            let length = digits.count - start
+            let allowed = forSMS ? code.smsLengths : code.lengths
+            if !has(allowed, length) {
+                let kind = forSMS && code.smsLengths != code.lengths ? "mobile numbers" : "numbers"
+                return "\(phone): \(displayName(code, digits, start)) \(kind) have \(describe(allowed)) digits after +\(code.code); this one has \(length)"
             }
+            if forSMS, let prefixLength = landlinePrefixLength(code, digits, start) {
+                let leading = String(decoding: digits[start..<start + prefixLength], as: UTF8.self)
+                return "\(phone) is a fixed line (\(displayName(code, digits, start)) numbers starting \(leading) after +\(code.code) are landlines) and cannot take an SMS: give a mobile number or leave sms out of channels"
+            }
+            return nil
+        }
+    }
+
+    /// Why an SMS cannot reach this number, or nil when it can: its length or leading digits are ones
+    /// only non-mobile numbers of its country have. The worker and `gateway rules check` ask it for the
+    /// sms channel of a job that names another channel too, so the next channel is used and the log
+    /// says why sms was not: "contact.phone +50622223333 is a fixed line (Costa Rica numbers starting
+    /// 22 after +506 are landlines); SMS needs a mobile". Nothing is allocated for a mobile number.
+    public static func smsUnreachable(_ phone: String) -> String? {
+        withUTF8(phone) { digits in
+            guard let (code, start) = split(digits) else { return nil }
+            let length = digits.count - start
+            if !has(code.smsLengths, length) {
+                return "contact.phone \(phone) has \(length) digits after +\(code.code), and \(displayName(code, digits, start)) mobile numbers have \(describe(code.smsLengths)); SMS needs a mobile"
+            }
+            guard let prefixLength = landlinePrefixLength(code, digits, start) else { return nil }
+            let leading = String(decoding: digits[start..<start + prefixLength], as: UTF8.self)
+            return "contact.phone \(phone) is a fixed line (\(displayName(code, digits, start)) numbers starting \(leading) after +\(code.code) are landlines); SMS needs a mobile"
+        }
+    }
+
+    /// Whether `length` is one of the lengths in `bits`.
+    static func has(_ bits: UInt32, _ length: Int) -> Bool {
+        length < 32 && bits & (1 << UInt32(length)) != 0
+    }
+
+    /// How many leading digits of the national number mark it as a fixed line, or nil when none do.
+    static func landlinePrefixLength(_ code: CallingCode, _ digits: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int? {
+        guard !code.landlinePrefixes.isEmpty else { return nil }
+        let length = digits.count - start
+        for prefixLength in code.landlinePrefixLengths where prefixLength <= length {
+            let value = digits[start..<start + prefixLength].reduce(0) { $0 * 10 + Int($1 &- 48) }
+            if code.landlinePrefixes.contains(prefixKey(length: prefixLength, value: value)) { return prefixLength }
         }
         return nil
     }
 
     /// "Costa Rica", "United States" (for +1, the area code's region), "Russia and Kazakhstan".
-    static func displayName(_ code: CallingCode, _ digits: [UInt8], _ start: Int) -> String {
+    static func displayName(_ code: CallingCode, _ digits: UnsafeBufferPointer<UInt8>, _ start: Int) -> String {
         if code.code == 1, let region = areaCode(digits, start).flatMap({ tables.nanp[$0] }), let name = name(ofRegion: region) {
             return name
         }
@@ -123,7 +163,7 @@ public enum PhoneNumbering {
 
     /// The calling code and where the national number starts. Codes are prefix-free, so the first of
     /// the one-, two- and three-digit readings that is a code is the code.
-    static func split(_ digits: [UInt8]) -> (code: CallingCode, start: Int)? {
+    static func split(_ digits: UnsafeBufferPointer<UInt8>) -> (code: CallingCode, start: Int)? {
         guard digits.count >= 2, digits[0] == UInt8(ascii: "+") else { return nil }
         var value = 0
         for index in 1...min(3, digits.count - 1) {

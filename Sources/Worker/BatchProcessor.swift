@@ -408,11 +408,12 @@ public struct BatchProcessor: Sendable {
         return summary
     }
 
-    /// Why a channel cannot carry this job at all, or nil when it can: no provider, no template
-    /// variant, no provider for the job's push token, or push tokens a provider declared dead.
-    /// The worker and `gateway rules check` share it.
+    /// Why a channel cannot carry this job at all, or nil when it can: a phone that cannot take an SMS
+    /// (a fixed line), no provider, no template variant, no provider for the job's push token, or push
+    /// tokens a provider declared dead. The worker and `gateway rules check` share it.
     public static func unreachable(_ channel: Channel, job: Job, providers: ProviderRegistry, catalog: TemplateCatalog,
                                    droppedTokens: Set<String>) -> String? {
+        if channel == .sms, let phone = job.contact.phone, let reason = PhoneNumbering.smsUnreachable(phone) { return reason }
         if providers.provider(for: channel) == nil { return "no provider is configured for \(channel.rawValue)" }
         if !catalog.hasVariant(template: job.template, channel: channel) { return "template \(job.template) has no \(channel.rawValue) variant" }
         if providers.routes(for: job, on: channel, droppedTokens: droppedTokens).isEmpty {

@@ -63,6 +63,35 @@ private func phoneJob(_ phone: String, channels: [String] = ["sms"]) -> String {
         #expect(PhoneNumbering.problem(with: "+12125550123", forSMS: true) == nil)
     }
 
+    /// Channels are an order of preference: a fixed line only refuses the job when sms is all it asks for.
+    @Test func aLandlineWithAnotherChannelDecodesAndOnlySMSOnlyJobsAreRefused() throws {
+        #expect(try decode(phoneJob("+50622223333", channels: ["sms", "email"])).get().channels == [.sms, .email])
+        #expect(try decode(phoneJob("+50622223333", channels: ["email", "sms"])).get().contact.phone == "+50622223333")
+        // A 10-digit Costa Rican number is possible (a service number) but never a mobile: the same.
+        #expect(try decode(phoneJob("+5068001234567", channels: ["sms", "email"])).get().contact.phone == "+5068001234567")
+        guard case .failure(let smsOnly) = decode(phoneJob("+50622223333", channels: ["sms"])),
+              case .failure(let longSMSOnly) = decode(phoneJob("+5068001234567", channels: ["sms"])),
+              case .failure(let tooShort) = decode(phoneJob("+5068888", channels: ["sms", "email"])) else {
+            Issue.record("an sms-only job to a fixed line, or a number too short for any use, was accepted")
+            return
+        }
+        #expect(smsOnly.code == "invalid_phone")
+        #expect(smsOnly.message == "contact.phone +50622223333 is a fixed line (Costa Rica numbers starting 22 after +506 are landlines) and cannot take an SMS: give a mobile number or leave sms out of channels")
+        #expect(longSMSOnly.message == "contact.phone +5068001234567: Costa Rica mobile numbers have 8 digits after +506; this one has 10")
+        // A length impossible for the country is wrong for every channel.
+        #expect(tooShort.code == "invalid_phone")
+        #expect(tooShort.message == "contact.phone +5068888: Costa Rica numbers have 8 or 10 digits after +506; this one has 4")
+    }
+
+    @Test func smsUnreachableSaysWhyAFixedLineCannotTakeAnSMS() {
+        #expect(PhoneNumbering.smsUnreachable("+50622223333") == "contact.phone +50622223333 is a fixed line (Costa Rica numbers starting 22 after +506 are landlines); SMS needs a mobile")
+        #expect(PhoneNumbering.smsUnreachable("+576014567890") == "contact.phone +576014567890 is a fixed line (Colombia numbers starting 6 after +57 are landlines); SMS needs a mobile")
+        #expect(PhoneNumbering.smsUnreachable("+5068001234567") == "contact.phone +5068001234567 has 10 digits after +506, and Costa Rica mobile numbers have 8; SMS needs a mobile")
+        for mobile in ["+50688887777", "+573001234567", "+12125550123", "+5491123456789", "+9990001234"] {
+            #expect(PhoneNumbering.smsUnreachable(mobile) == nil, "\(mobile)")
+        }
+    }
+
     @Test(arguments: [
         ("+17875550123", "PR"), ("+19395550123", "PR"), ("+13405550123", "VI"), ("+16715550123", "GU"),
         ("+16845550123", "AS"), ("+16705550123", "MP"), ("+17095550123", "CA"), ("+14165550123", "CA"),

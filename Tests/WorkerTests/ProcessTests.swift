@@ -235,4 +235,17 @@ import TestSupport
         #expect(show.output.contains("C-CLI: no opt-out in force"))
         #expect(show.output.contains("opt_in  opt-out (email) taken back by agent:jose"))
     }
+
+    /// `rules check` explains a fixed line's sms as the worker does: unreachable, with the reason, then the next channel.
+    @Test func rulesCheckSaysAFixedLineCannotTakeTheSMS() throws {
+        let harness = try Harness()
+        let config = try writeConfig(harness)
+        let jobFile = harness.directory.appendingPathComponent("landline.json").path
+        try #"{"id": "CLI-3", "template": "payment-reminder", "channels": ["sms", "email"], "contact": {"id": "C-CLI-3", "phone": "+50622223333", "email": "a@b.co"}, "data": {"amount_due": "1", "currency": "USD", "due_date": "2026-12-01", "pay_link": "https://p"}}"#
+            .write(toFile: jobFile, atomically: true, encoding: .utf8)
+        let check = try run(["rules", "check", jobFile, "--at", "2026-12-07T15:00:00Z", "--config", config])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("sms       unreachable: contact.phone +50622223333 is a fixed line (Costa Rica numbers starting 22 after +506 are landlines); SMS needs a mobile"), "\(check.output)")
+        #expect(check.output.contains("decision  send now on email"), "\(check.output)")
+    }
 }
