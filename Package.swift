@@ -43,6 +43,10 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Customers' replies -> intents, label, score, promise, with the reasons (lexicons in config/replies/).
+        .target(name: "Replies", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+        ]),
         // hiredis connection on its own thread, stream consumer, scheduled set.
         .target(name: "RedisQueue", dependencies: [
             "CHiredis", "GatewayCore",
@@ -72,7 +76,7 @@ let package = Package(
         ]),
         // The HTTP API (Hummingbird): health, templates.
         .target(name: "GatewayHTTP", dependencies: [
-            "GatewayCore", "Templates", "ContactLog", "Providers", "RedisQueue",
+            "GatewayCore", "Templates", "ContactLog", "Providers", "RedisQueue", "Replies",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -90,7 +94,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
-            "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates", "GatewayHTTP",
+            "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates", "GatewayHTTP", "Replies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,11 +121,12 @@ let package = Package(
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayHTTPTests", dependencies: [
-            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "TestSupport",
+            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "Replies", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .testTarget(name: "RepliesTests", dependencies: ["Replies"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore", "TestSupport"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
         .testTarget(name: "ContactLogTests", dependencies: [

@@ -1,0 +1,360 @@
+import Foundation
+
+/// What a reply says and how it sounds, with the reasons.
+public struct ReplyUnderstanding: Sendable, Equatable, Encodable {
+    public var text: String
+    public var language: String
+    public var label: ReplyLabel
+    /// -1 (very negative) to 1 (very positive), VADER's compound score.
+    public var score: Double
+    public var intents: [ReplyIntent]
+    /// With promise_to_pay: the date and amount, null where the reply does not say.
+    public var promise: PaymentPromise?
+    /// The phrases and rules that decided, in order: intents, refused matches, label, score.
+    public var explain: [String]
+
+    enum CodingKeys: String, CodingKey { case text, lang, label, score, intents, promise, explain }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(text, forKey: .text)
+        try container.encode(language, forKey: .lang)
+        try container.encode(label, forKey: .label)
+        try container.encode((score * 1000).rounded() / 1000, forKey: .score)
+        try container.encode(intents, forKey: .intents)
+        try container.encode(promise, forKey: .promise)
+        try container.encode(explain, forKey: .explain)
+    }
+}
+
+/// A refused request: a stable code and a message saying what to fix.
+public struct ReplyError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// The lexicons in service, one per language. Pure: the loader (ReplyLexiconFile) builds it.
+public struct ReplyLexicons: Sendable, Equatable {
+    public var byLanguage: [String: ReplyLexicon]
+    /// Used when a reply has no language and none of the languages' marker words tell.
+    public var defaultLanguage: String
+
+    public init(_ lexicons: [ReplyLexicon], defaultLanguage: String) {
+        byLanguage = Dictionary(lexicons.map { ($0.language, $0) }, uniquingKeysWith: { a, _ in a })
+        self.defaultLanguage = defaultLanguage
+    }
+
+    public var languages: [String] { byLanguage.keys.sorted() }
+
+    /// "es", "es-MX", "EN_us" -> the lexicon's language.
+    public func language(for code: String?, text: String) throws(ReplyError) -> String {
+        if let code, !code.isEmpty {
+            let base = String(code.lowercased().split(whereSeparator: { $0 == "-" || $0 == "_" }).first ?? "")
+            guard byLanguage[base] != nil else {
+                throw ReplyError(code: "unknown_language", message: "lang \"\(code)\" has no lexicon; use one of \(languages.joined(separator: ", ")) or leave it out")
+            }
+            return base
+        }
+        let tokens = ReplyText.tokenize(text)
+        var best = (language: defaultLanguage, count: 0)
+        for language in languages {
+            guard let lexicon = byLanguage[language] else { continue }
+            let count = tokens.filter { $0.kind == .word && $0.forms.contains(where: lexicon.markers.contains) }.count
+            if count > best.count || count == best.count && count > 0 && language == defaultLanguage { best = (language, count) }
+        }
+        return best.language
+    }
+
+    public func classify(_ text: String, language code: String? = nil) throws(ReplyError) -> ReplyUnderstanding {
+        let language = try language(for: code, text: text)
+        return ReplyClassifier.classify(text, lexicon: byLanguage[language]!)
+    }
+}
+
+public enum ReplyClassifier {
+    /// Tokens with the lexicon's abbreviations spelled out ("q" -> "que", "xfa" -> "por favor").
+    static func tokens(_ text: String, lexicon: ReplyLexicon) -> [ReplyToken] {
+        var result: [ReplyToken] = []
+        for token in ReplyText.tokenize(text) {
+            if token.kind == .word, !token.glued, let expansion = token.forms.lazy.compactMap({ lexicon.abbreviations[$0] }).first {
+                for (offset, word) in expansion.enumerated() {
+                    var expanded = ReplyToken(kind: .word, text: word, original: offset == 0 ? token.original : "")
+                    expanded.shouted = token.shouted
+                    result.append(expanded)
+                }
+            } else {
+                result.append(token)
+            }
+        }
+        return result
+    }
+
+    static func quote(_ tokens: [ReplyToken], _ range: ClosedRange<Int>) -> String {
+        tokens[range].map(\.original).filter { !$0.isEmpty }.joined(separator: " ")
+    }
+
+    /// A negator within three words before `index`, in the same clause.
+    static func negator(before index: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Int? {
+        var back = index - 1
+        var seen = 0
+        while back >= 0, seen < 3 {
+            let token = tokens[back]
+            if token.isBoundary { return nil }
+            if token.kind == .word {
+                if token.forms.contains(where: lexicon.negators.contains) { return back }
+                seen += 1
+            }
+            back -= 1
+        }
+        return nil
+    }
+
+    struct RuleHit {
+        var rule: PhraseRule
+        var start: Int
+        var end: Int
+        var typo: Bool
+    }
+
+    /// The rule's matches that pass its guards; refused matches are explained.
+    static func hits(_ rules: [PhraseRule], name: String, tokens: [ReplyToken], lexicon: ReplyLexicon, promise: PaymentPromise,
+                     explain: inout [String]) -> [RuleHit] {
+        var result: [RuleHit] = []
+        for rule in rules {
+            for found in rule.phrase.matches(in: tokens) {
+                let quoted = quote(tokens, found.start...found.end)
+                if let refusal = refusal(rule, found: found, tokens: tokens, lexicon: lexicon, promise: promise) {
+                    explain.append("not \(name): '\(quoted)' \(refusal)\(rule.note.map { " (\($0))" } ?? "") [\(rule.origin)]")
+                    continue
+                }
+                result.append(RuleHit(rule: rule, start: found.start, end: found.end, typo: found.typo))
+            }
+        }
+        return result
+    }
+
+    static func refusal(_ rule: PhraseRule, found: (start: Int, end: Int, typo: Bool), tokens: [ReplyToken], lexicon: ReplyLexicon,
+                        promise: PaymentPromise) -> String? {
+        if rule.negatable, let at = negator(before: found.start, in: tokens, lexicon: lexicon) {
+            return "negated by '\(tokens[at].original)'"
+        }
+        // A negator the phrase does not itself name, inside the words a gap skipped ("I will not pay").
+        if rule.negatable, found.end > found.start,
+           let at = (found.start...found.end).first(where: { index in
+               tokens[index].kind == .word && tokens[index].forms.contains(where: lexicon.negators.contains)
+                   && !rule.phrase.names(tokens[index])
+           }) {
+            return "negated by '\(tokens[at].original)'"
+        }
+        if !rule.notFollowedBy.isEmpty {
+            var index = found.end + 1
+            var seen = 0
+            while index < tokens.count, seen < rule.window, !tokens[index].isBoundary {
+                if rule.notFollowedBy.contains(where: { $0.matches(tokens[index]).0 }) { return "followed by '\(tokens[index].original)'" }
+                if tokens[index].kind == .word { seen += 1 }
+                index += 1
+            }
+        }
+        if rule.whole {
+            let others = tokens.indices.filter { index in
+                guard index < found.start || index > found.end else { return false }
+                let token = tokens[index]
+                return (token.kind == .word && !token.forms.contains(where: lexicon.filler.contains)) || token.kind == .number
+            }
+            if let first = others.first { return "is not the whole reply (also '\(tokens[first].original)')" }
+        }
+        if !rule.notPrecededBy.isEmpty {
+            var index = found.start - 1
+            var seen = 0
+            while index >= 0, seen < rule.window, !tokens[index].isBoundary {
+                if rule.notPrecededBy.contains(where: { $0.matches(tokens[index]).0 }) { return "preceded by '\(tokens[index].original)'" }
+                if tokens[index].kind == .word { seen += 1 }
+                index -= 1
+            }
+        }
+        if rule.needsDateOrAmount && !promise.hasDate && !promise.hasAmount { return "with no date or amount" }
+        if rule.inQuestion {
+            // The sentence the phrase is in ends with "?" (commas do not end it).
+            var index = found.end + 1
+            while index < tokens.count, !(tokens[index].kind == .punctuation && [".", "!", "?", ";"].contains(tokens[index].text)) { index += 1 }
+            if index >= tokens.count || tokens[index].text != "?" { return "is not in a question" }
+        }
+        return nil
+    }
+
+    public static func classify(_ text: String, lexicon: ReplyLexicon) -> ReplyUnderstanding {
+        let own = ReplyText.withoutQuotedText(text)
+        let tokens = tokens(own, lexicon: lexicon)
+        let promiseDetails = PromiseExtraction.extract(tokens, lexicon: lexicon)
+        var explain: [String] = []
+        var refused: [String] = []
+        if own.count < text.count { explain.append("quoted text ignored: the \(text.count - own.count) characters after the customer's own words") }
+
+        var intents: [ReplyIntent] = []
+        var demands = 0
+        for intent in ReplyIntent.allCases {
+            let found = hits(lexicon.intents[intent] ?? [], name: intent.rawValue, tokens: tokens, lexicon: lexicon, promise: promiseDetails,
+                             explain: &refused)
+            guard let first = found.first else { continue }
+            if intent == .optOut || intent == .ceaseContact { demands = max(demands, Set(found.map(\.start)).count) }
+            intents.append(intent)
+            let typo = first.typo ? " (read through a typo)" : ""
+            explain.append("\(intent.rawValue): '\(quote(tokens, first.start...first.end))'\(typo) [\(first.rule.origin)]")
+        }
+        // A refusal is only worth showing when the intent was not found another way.
+        explain += refused.filter { line in !intents.contains { line.hasPrefix("not \($0.rawValue):") } }
+
+        var promise: PaymentPromise?
+        if intents.contains(.promiseToPay) {
+            promise = promiseDetails
+            var parts: [String] = []
+            if let date = promiseDetails.dateText { parts.append("date '\(date)'") }
+            if let amount = promiseDetails.amountText { parts.append("amount '\(amount)'") }
+            if !parts.isEmpty { explain.append("promise: " + parts.joined(separator: ", ")) }
+        }
+
+        let sentiment = Sentiment.score(tokens, lexicon: lexicon)
+
+        var cueHits: [ReplyLabel: RuleHit] = [:]
+        var cueRefusals: [String] = []
+        for label in [ReplyLabel.upset, .willing, .worried] {
+            if let hit = hits(lexicon.cues[label] ?? [], name: label.rawValue, tokens: tokens, lexicon: lexicon, promise: promiseDetails,
+                              explain: &cueRefusals).first {
+                cueHits[label] = hit
+            }
+        }
+        func cue(_ label: ReplyLabel) -> String? {
+            cueHits[label].map { "'\(quote(tokens, $0.start...$0.end))' [\($0.rule.origin)]" }
+        }
+        // Shouting: a reply of three words or more in capitals, two words in capitals, "!!" or "???".
+        let words = tokens.filter { $0.kind == .word && $0.original.count >= 2 }
+        let letters = own.filter(\.isLetter)
+        var emphasis: [String] = []
+        if words.count >= 3, !letters.isEmpty, letters.allSatisfy({ !$0.isLowercase }) { emphasis.append("all in capitals") }
+        if tokens.filter(\.shouted).count >= 2 { emphasis.append("words in capitals") }
+        if tokens.filter({ $0.text == "!" }).count >= 2 { emphasis.append("'!!'") }
+        if tokens.filter({ $0.text == "?" }).count >= 3 { emphasis.append("'???'") }
+        let offers = intents.contains(.promiseToPay) || cueHits[.willing] != nil
+        let complaint = intents.first { [.optOut, .ceaseContact, .dispute, .paid, .wrongNumber].contains($0) }
+
+        let label: ReplyLabel
+        if let reason = cue(.upset) {
+            label = .upset
+            explain.append("label upset: \(reason)")
+        } else if !emphasis.isEmpty, !offers, !intents.contains(.hardship), complaint != nil || sentiment.score < 0 {
+            label = .upset
+            explain.append("label upset: shouting (\(emphasis.joined(separator: ", "))) with \(complaint.map { "\($0.rawValue)" } ?? "a negative score")")
+        } else if demands >= 3 {
+            label = .upset
+            explain.append("label upset: asks \(demands) times to stop")
+        } else if intents.contains(.paid), intents.contains(.optOut) || intents.contains(.ceaseContact) {
+            label = .upset
+            explain.append("label upset: says it has paid and asks to stop")
+        } else if intents.contains(.wrongNumber) {
+            label = .neutral
+            explain.append("label neutral: wrong_number (not the debtor)")
+        } else if intents.contains(.promiseToPay) {
+            label = .willing
+            explain.append("label willing: promise_to_pay")
+        } else if let reason = cue(.willing) {
+            label = .willing
+            explain.append("label willing: \(reason)")
+        } else if sentiment.score <= lexicon.upsetBelow && !intents.contains(.hardship) {
+            label = .upset
+            explain.append("label upset: score \(format(sentiment.score)) is at or below \(format(lexicon.upsetBelow)) (upset_below) with no hardship")
+        } else if intents.contains(.hardship) {
+            label = .worried
+            explain.append("label worried: hardship")
+        } else if let reason = cue(.worried) {
+            label = .worried
+            explain.append("label worried: \(reason)")
+        } else if sentiment.score <= lexicon.worriedBelow {
+            label = .worried
+            explain.append("label worried: score \(format(sentiment.score)) is at or below \(format(lexicon.worriedBelow)) (worried_below)")
+        } else {
+            label = .neutral
+            explain.append("label neutral: no upset, willing or worried cue")
+        }
+        explain += cueRefusals.filter { line in !cueHits.keys.contains { line.hasPrefix("not \($0.rawValue):") } }
+        if !sentiment.reasons.isEmpty {
+            explain.append("score \(format(sentiment.score)): " + sentiment.reasons.joined(separator: ", "))
+        } else {
+            explain.append("score 0: no sentiment words")
+        }
+        return ReplyUnderstanding(text: text, language: lexicon.language, label: label, score: sentiment.score, intents: intents,
+                                  promise: promise, explain: explain)
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.2f", value) }
+}
+
+/// VADER's rules (Hutto & Gilbert 2014) over the lexicon's valences: intensifiers, negation within
+/// three words (×-0.74), capitals, "but"/"pero" (before ×0.5, after ×1.5), "!" and "?", emoji.
+enum Sentiment {
+    static let capsBoost = 0.733
+    static let negationScale = -0.74
+
+    static func score(_ tokens: [ReplyToken], lexicon: ReplyLexicon) -> (score: Double, reasons: [String]) {
+        var values = [Double](repeating: 0, count: tokens.count)
+        var reasons: [String] = []
+        for (index, token) in tokens.enumerated() {
+            guard let (base, key) = lexicon.valence(of: token) else { continue }
+            // Intensifiers are not themselves sentiment.
+            if token.kind == .word, token.forms.contains(where: { lexicon.intensifiers[$0] != nil }) { continue }
+            var value = base
+            var notes: [String] = []
+            if token.kind == .word {
+                // Intensifiers in the three words before, weaker further away.
+                var back = index - 1
+                var distance = 0
+                while back >= 0, distance < 3, !tokens[back].isBoundary {
+                    if let boost = tokens[back].forms.lazy.compactMap({ lexicon.intensifiers[$0] }).first {
+                        var scalar = boost * [1.0, 0.95, 0.9][distance]
+                        if tokens[back].shouted { scalar += boost > 0 ? capsBoost : -capsBoost }
+                        value += value > 0 ? scalar : -scalar
+                        notes.append("'\(tokens[back].original)' \(boost > 0 ? "boosts" : "softens")")
+                    }
+                    if tokens[back].kind == .word { distance += 1 }
+                    back -= 1
+                }
+                if token.shouted {
+                    value += value > 0 ? capsBoost : -capsBoost
+                    notes.append("capitals")
+                }
+                if let at = ReplyClassifier.negator(before: index, in: tokens, lexicon: lexicon) {
+                    value *= negationScale
+                    notes.append("negated by '\(tokens[at].original)'")
+                }
+            }
+            values[index] = value
+            let shown = token.kind == .emoji ? token.original : key
+            reasons.append("'\(shown)' \(ReplyClassifier.format(base))" + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")) -> \(ReplyClassifier.format(value)))"))
+        }
+        // The last "but" / "pero": the clause after it is what the customer means.
+        if let pivot = tokens.lastIndex(where: { $0.kind == .word && $0.forms.contains(where: lexicon.contrast.contains) }),
+           values.contains(where: { $0 != 0 }) {
+            for index in values.indices where values[index] != 0 { values[index] *= index < pivot ? 0.5 : 1.5 }
+            reasons.append("'\(tokens[pivot].original)' (before ×0.5, after ×1.5)")
+        }
+        var sum = values.reduce(0, +)
+        if sum != 0 {
+            let bangs = min(tokens.filter { $0.text == "!" }.count, 4)
+            let questions = tokens.filter { $0.text == "?" }.count
+            var emphasis = Double(bangs) * 0.292
+            if questions > 1 { emphasis += questions <= 3 ? Double(questions) * 0.18 : 0.96 }
+            if emphasis > 0 {
+                sum += sum > 0 ? emphasis : -emphasis
+                reasons.append("punctuation emphasis \(ReplyClassifier.format(emphasis))")
+            }
+        }
+        let compound = sum / (sum * sum + 15).squareRoot()
+        return (max(-1, min(1, compound)), reasons)
+    }
+}

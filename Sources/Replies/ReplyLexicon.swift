@@ -1,0 +1,322 @@
+import Foundation
+
+/// What a reply may ask or say. Several can hold at once.
+public enum ReplyIntent: String, Sendable, CaseIterable, Codable, Comparable {
+    case optOut = "opt_out"
+    case optIn = "opt_in"
+    case help
+    case dispute
+    case lawyer
+    case bankruptcy
+    case ceaseContact = "cease_contact"
+    case hardship
+    case promiseToPay = "promise_to_pay"
+    case paid
+    case wrongNumber = "wrong_number"
+
+    public static func < (a: ReplyIntent, b: ReplyIntent) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// How a reply sounds. When a reply mixes them: upset > willing > worried > neutral.
+public enum ReplyLabel: String, Sendable, CaseIterable, Codable {
+    case upset, worried, neutral, willing
+}
+
+/// One element of a phrase: a word, a word prefix ("escrib*"), alternatives ("me|nos"), or a gap
+/// of up to three words ("...").
+public enum PhraseElement: Sendable, Equatable {
+    case alternatives([WordPattern])
+    case gap(Int)
+}
+
+public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
+    public var text: String
+    public var prefix: Bool
+
+    public init(text: String, prefix: Bool) {
+        self.text = text
+        self.prefix = prefix
+    }
+
+    public var description: String { prefix ? text + "*" : text }
+
+    /// Exact, prefix, or (for words of six letters or more) one typo away.
+    func matches(_ token: ReplyToken) -> (Bool, typo: Bool) {
+        guard token.kind != .punctuation else { return (false, false) }
+        for form in token.forms {
+            if prefix ? form.hasPrefix(text) : form == text { return (true, false) }
+        }
+        if !prefix, token.kind == .word, text.count >= 5, text.allSatisfy(\.isLetter),
+           token.forms.contains(where: { WordPattern.misspelling($0, of: text) }) {
+            return (true, true)
+        }
+        return (false, false)
+    }
+
+    /// Letters people write for each other (b/v, s/z/c, y/ll, i/y, k/q/c, g/j): "escrivan", "biernes", "desir".
+    static let confusable: Set<String> = ["bv", "vb", "sz", "zs", "sc", "cs", "zc", "cz", "yi", "iy", "kc", "ck", "kq", "qk", "gj", "jg", "mn", "nm"]
+
+    /// A common misspelling of `word`: one confusable letter, two neighbours swapped, a letter
+    /// doubled or undoubled, or a silent h dropped or added. Not any one-letter change: in Spanish
+    /// one letter is often another tense or person ("pago" / "pague"), so those stay different words.
+    static func misspelling(_ written: String, of word: String) -> Bool {
+        let x = Array(written), y = Array(word)
+        guard x != y, abs(x.count - y.count) <= 1, min(x.count, y.count) >= 4 else { return false }
+        if x.count == y.count {
+            let diffs = (0..<x.count).filter { x[$0] != y[$0] }
+            if diffs.count == 1 { return confusable.contains(String([x[diffs[0]], y[diffs[0]]])) }
+            return diffs.count == 2 && diffs[1] == diffs[0] + 1 && x[diffs[0]] == y[diffs[1]] && x[diffs[1]] == y[diffs[0]]
+        }
+        let (long, short) = x.count > y.count ? (x, y) : (y, x)
+        var i = 0
+        while i < short.count && long[i] == short[i] { i += 1 }
+        guard Array(long[(i + 1)...]) == Array(short[i...]) else { return false }
+        let extra = long[i]
+        return extra == "h" || (i > 0 && long[i - 1] == extra) || (i + 1 < long.count && long[i + 1] == extra)
+    }
+
+}
+
+/// A phrase pattern as compliance writes it: `ya no ... escrib*|mand*`.
+public struct Phrase: Sendable, Equatable, CustomStringConvertible {
+    public var elements: [PhraseElement]
+    public var source: String
+
+    public var description: String { source }
+
+    public enum SyntaxError: Error, Equatable { case empty, gapAtEdge, emptyAlternative, badGap(String), badCharacter(String) }
+
+    public init(_ source: String) throws(SyntaxError) {
+        self.source = source
+        var elements: [PhraseElement] = []
+        let parts = ReplyText.tokenizePattern(source)
+        for part in parts {
+            if part == "..." { elements.append(.gap(3)); continue }
+            if part.hasPrefix("...") { throw .badGap(part) }
+            var options: [WordPattern] = []
+            for option in part.split(separator: "|", omittingEmptySubsequences: false) {
+                var text = String(option)
+                let prefix = text.hasSuffix("*") && text.count > 1
+                if prefix { text.removeLast() }
+                if text.count == 1, let character = text.first, ReplyText.isEmoji(character) {
+                    text = ReplyText.emojiBase(character)
+                } else {
+                    text = ReplyText.fold(text)
+                }
+                guard !text.isEmpty, !text.contains("*") else { throw .emptyAlternative }
+                // Replies are split into words, numbers and emoji: "wrong-number" or "again?" would never match.
+                let isEmoji = text.count == 1 && ReplyText.isEmoji(text.first!)
+                guard isEmoji || text.allSatisfy({ $0.isLetter || $0.isNumber }) else { throw .badCharacter(text) }
+                options.append(WordPattern(text: text, prefix: prefix))
+            }
+            elements.append(.alternatives(options))
+        }
+        guard !elements.isEmpty else { throw .empty }
+        if case .gap = elements.first! { throw .gapAtEdge }
+        if case .gap = elements.last! { throw .gapAtEdge }
+        self.elements = elements
+    }
+
+    /// Whether one of the phrase's own words matches this token.
+    func names(_ token: ReplyToken) -> Bool {
+        elements.contains { element in
+            if case .alternatives(let options) = element { return options.contains { $0.matches(token).0 } }
+            return false
+        }
+    }
+
+    /// Every place the phrase matches: (first token, last token, used a typo).
+    func matches(in tokens: [ReplyToken]) -> [(start: Int, end: Int, typo: Bool)] {
+        var found: [(Int, Int, Bool)] = []
+        for start in tokens.indices {
+            if let (end, typo) = match(tokens, at: start, element: 0) { found.append((start, end, typo)) }
+        }
+        return found
+    }
+
+    private func match(_ tokens: [ReplyToken], at index: Int, element: Int) -> (Int, Bool)? {
+        guard index < tokens.count else { return nil }
+        guard case .alternatives(let options) = elements[element] else { return nil }
+        var typo = false
+        var hit = false
+        for option in options {
+            let (ok, viaTypo) = option.matches(tokens[index])
+            if ok { hit = true; typo = viaTypo; if !viaTypo { break } }
+        }
+        guard hit else { return nil }
+        if element == elements.count - 1 { return (index, typo) }
+        if case .gap(let most) = elements[element + 1] {
+            var next = index + 1
+            var skipped = 0
+            while next < tokens.count, skipped <= most {
+                if let (end, t) = match(tokens, at: next, element: element + 2) { return (end, typo || t) }
+                if tokens[next].isBoundary { break }
+                next += 1
+                skipped += 1
+            }
+            return nil
+        }
+        guard let (end, t) = match(tokens, at: index + 1, element: element + 1) else { return nil }
+        return (end, typo || t)
+    }
+}
+
+extension ReplyText {
+    /// Splits a phrase pattern on spaces, keeping emoji as their own parts.
+    static func tokenizePattern(_ source: String) -> [String] {
+        var parts: [String] = []
+        for piece in source.split(whereSeparator: \.isWhitespace) {
+            if piece.contains("|") {
+                parts.append(String(piece).replacingOccurrences(of: "'", with: "").replacingOccurrences(of: "’", with: ""))
+                continue
+            }
+            var word = ""
+            for character in piece {
+                if isEmoji(character) {
+                    if !word.isEmpty { parts.append(word); word = "" }
+                    parts.append(emojiBase(character))
+                } else {
+                    word.append(character == "’" ? "'" : character)
+                }
+            }
+            if !word.isEmpty { parts.append(word.replacingOccurrences(of: "'", with: "")) }
+        }
+        return parts
+    }
+}
+
+/// Where a rule came from, for explanations and lint: "es.yml opt_out #3, line 42".
+public struct RuleOrigin: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var section: String
+    public var number: Int
+    public var line: Int
+
+    public init(file: String, section: String, number: Int, line: Int) {
+        self.file = file
+        self.section = section
+        self.number = number
+        self.line = line
+    }
+
+    public var description: String { "\(file) \(section) #\(number), line \(line)" }
+}
+
+/// A phrase that signals an intent or a label, with its guards.
+public struct PhraseRule: Sendable, Equatable {
+    public var phrase: Phrase
+    /// Not when one of these words comes within `window` words after the phrase ("cancelar" + deuda).
+    public var notFollowedBy: [WordPattern] = []
+    /// Not when one of these words comes within `window` words before it ("can't" + stop).
+    public var notPrecededBy: [WordPattern] = []
+    public var window: Int = 3
+    /// A negator within three words before the phrase, in the same clause, cancels it
+    /// ("no quiero que dejen de escribirme"). Off for phrases that are themselves negative.
+    public var negatable: Bool = true
+    /// Only when the reply says nothing else (apart from filler words, punctuation and emoji): STOP, FIN.
+    public var whole: Bool = false
+    /// Only when the reply states a date or an amount ("I can do" + "$25").
+    public var needsDateOrAmount: Bool = false
+    /// Only in a question: the phrase's sentence ends with "?" ("cuánto debo?", "what are my options?").
+    public var inQuestion: Bool = false
+    /// Why the guards exist, shown when one of them refuses a match ("payment sense").
+    public var note: String?
+    public var origin: RuleOrigin
+
+    public init(phrase: Phrase, origin: RuleOrigin) {
+        self.phrase = phrase
+        self.origin = origin
+    }
+}
+
+/// One language's words, phrases and valences (config/replies/<lang>.yml, with shared.yml merged in).
+public struct ReplyLexicon: Sendable, Equatable {
+    public var language: String
+    /// Common words that tell this language from the others when a reply comes without one.
+    public var markers: Set<String> = []
+    public var negators: Set<String> = []
+    /// Words that strengthen (positive) or soften (negative) the next sentiment word.
+    public var intensifiers: [String: Double] = [:]
+    /// "pero", "but": the clause before counts half, the clause after one and a half.
+    public var contrast: Set<String> = []
+    /// Abbreviations and common misspellings, word -> what it stands for ("q" -> "que", "xfa" -> "por favor").
+    public var abbreviations: [String: [String]] = [:]
+    /// Words that do not stop a reply from being "only" a keyword (please, gracias, ya).
+    public var filler: Set<String> = []
+    public var intents: [ReplyIntent: [PhraseRule]] = [:]
+    public var cues: [ReplyLabel: [PhraseRule]] = [:]
+    /// Sentiment valences from -4 to 4 (VADER's scale). A key ending in * matches word prefixes.
+    public var words: [String: Double] = [:]
+    public var prefixWords: [(String, Double)] = []
+    public var emoji: [String: Double] = [:]
+    public var dates = DateWords()
+    public var amounts = AmountWords()
+    /// Below this sentiment score with no cue, a reply is upset; below `worriedBelow`, worried.
+    public var upsetBelow: Double = -0.6
+    public var worriedBelow: Double = -0.35
+
+    public init(language: String) { self.language = language }
+
+    public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
+        a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.intensifiers == b.intensifiers
+            && a.contrast == b.contrast && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
+            && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
+            && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts
+            && a.upsetBelow == b.upsetBelow && a.worriedBelow == b.worriedBelow
+    }
+
+    func valence(of token: ReplyToken) -> (Double, String)? {
+        if token.kind == .emoji { return emoji[token.text].map { ($0, token.text) } }
+        guard token.kind == .word else { return nil }
+        for form in token.forms { if let value = words[form] { return (value, form) } }
+        for form in token.forms {
+            if let (prefix, value) = prefixWords.first(where: { form.hasPrefix($0.0) }) { return (value, prefix + "*") }
+        }
+        return nil
+    }
+}
+
+/// Words for dates in promises: weekdays, months, and relative days ("mañana", "quincena").
+public struct DateWords: Sendable, Equatable {
+    /// word -> english weekday name (lunes -> monday).
+    public var weekdays: [String: String] = [:]
+    /// word -> month number (diciembre -> 12).
+    public var months: [String: Int] = [:]
+    /// phrase -> normalized name (mañana -> tomorrow, fin de mes -> end_of_month).
+    public var relative: [(Phrase, String)] = []
+    /// Ordinal suffixes after a day number (th, st, nd, rd, ro, avo).
+    public var ordinals: Set<String> = []
+    /// Words before a day number that make it a date ("el 15", "the 15th").
+    public var dayArticles: Set<String> = []
+
+    public init() {}
+
+    /// The word's meaning in `table`, also when misspelled ("biernes").
+    static func lookup<Value>(_ token: ReplyToken, in table: [String: Value]) -> Value? {
+        guard token.kind == .word else { return nil }
+        for form in token.forms { if let value = table[form] { return value } }
+        for form in token.forms where form.count >= 5 {
+            if let key = table.keys.filter({ $0.count >= 5 && WordPattern.misspelling(form, of: $0) }).min() { return table[key] }
+        }
+        return nil
+    }
+
+    public static func == (a: DateWords, b: DateWords) -> Bool {
+        a.weekdays == b.weekdays && a.months == b.months && a.relative.map(\.0) == b.relative.map(\.0)
+            && a.relative.map(\.1) == b.relative.map(\.1) && a.ordinals == b.ordinals && a.dayArticles == b.dayArticles
+    }
+}
+
+/// Words for amounts in promises.
+public struct AmountWords: Sendable, Equatable {
+    /// Words after a number that multiply it (mil -> 1000, lucas -> 1000, k -> 1000).
+    public var multipliers: [String: Double] = [:]
+    /// Currency words and signs -> ISO code (dolares -> USD, colones -> CRC, soles -> PEN), or "" when it depends on the country (pesos).
+    public var currencies: [String: String] = [:]
+    /// Words near a bare number that make it an amount ("pagar 20", "abonar 30").
+    public var payVerbs: [WordPattern] = []
+
+    public init() {}
+}

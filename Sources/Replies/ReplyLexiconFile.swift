@@ -1,0 +1,372 @@
+import Foundation
+import Yams
+
+/// A problem in a lexicon file, with where it is and what to fix.
+public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var message: String
+
+    public init(file: String, line: Int?, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
+}
+
+/// config/replies/: one `<lang>.yml` per language and an optional `shared.yml` (emoji valences
+/// for every language). Reads YAML into a ReplyLexicon and lints it: unknown keys, empty or
+/// malformed phrases, duplicate phrases, valences outside -4...4, with file:line.
+public enum ReplyLexiconFile {
+    static let topKeys: Set<String> = ["language", "markers", "negators", "intensifiers", "contrast", "abbreviations", "filler",
+                                       "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds"]
+    static let sharedKeys: Set<String> = ["emoji"]
+    static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "window", "negatable", "whole",
+                                        "needs_date_or_amount", "in_question", "note"]
+    static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
+    static let amountKeys: Set<String> = ["multipliers", "currencies", "pay_verbs"]
+    static let thresholdKeys: Set<String> = ["upset_below", "worried_below"]
+    static let weekdayNames: Set<String> = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+    /// Reads every *.yml in `directory` (bytes only; parsing is `lexicons(files:)`).
+    public static func read(directory: String) throws(ReplyError) -> [String: Data] {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+            throw ReplyError(code: "no_lexicons", message: "cannot read the reply lexicon folder \(directory): create it with es.yml and en.yml (see README, Replies)")
+        }
+        var files: [String: Data] = [:]
+        for name in names.sorted() where name.hasSuffix(".yml") {
+            guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) else {
+                throw ReplyError(code: "unreadable_lexicon", message: "cannot read \(directory)/\(name)")
+            }
+            files[name] = data
+        }
+        return files
+    }
+
+    /// Lints the files and, when there is no finding, builds the lexicons from the same bytes.
+    public static func lexicons(files: [String: Data], defaultLanguage: String = "es") -> (findings: [ReplyLintFinding], lexicons: ReplyLexicons?) {
+        var findings: [ReplyLintFinding] = []
+        var shared: [String: Double] = [:]
+        if let data = files["shared.yml"] {
+            var parser = Parser(file: "shared.yml")
+            if let top = parser.top(data) {
+                for (key, value) in top {
+                    guard let name = key.string, sharedKeys.contains(name) else {
+                        parser.problem(key, "unknown key \"\(key.string ?? "?")\"; shared.yml has only: emoji")
+                        continue
+                    }
+                    shared = parser.valences(value, section: name, emoji: true)
+                }
+            }
+            findings += parser.findings
+        }
+        var lexicons: [ReplyLexicon] = []
+        for (name, data) in files.sorted(by: { $0.key < $1.key }) where name != "shared.yml" {
+            var parser = Parser(file: name)
+            if var lexicon = parser.lexicon(data, expected: String(name.dropLast(4))) {
+                for (emoji, value) in shared where lexicon.emoji[emoji] == nil { lexicon.emoji[emoji] = value }
+                lexicons.append(lexicon)
+            }
+            findings += parser.findings
+        }
+        if lexicons.isEmpty && findings.isEmpty {
+            findings.append(ReplyLintFinding(file: ".", line: nil, message: "no language file (<lang>.yml, like es.yml) in the reply lexicon folder"))
+        }
+        guard findings.isEmpty else { return (findings, nil) }
+        let fallback = lexicons.contains { $0.language == defaultLanguage } ? defaultLanguage : lexicons[0].language
+        return ([], ReplyLexicons(lexicons, defaultLanguage: fallback))
+    }
+
+    public static func load(directory: String, defaultLanguage: String = "es") throws(ReplyError) -> ReplyLexicons {
+        let (findings, lexicons) = self.lexicons(files: try read(directory: directory), defaultLanguage: defaultLanguage)
+        guard let lexicons else {
+            throw ReplyError(code: "lexicon_lint", message: "the reply lexicons in \(directory) do not pass lint:\n" + findings.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        return lexicons
+    }
+
+    struct Parser {
+        var file: String
+        var findings: [ReplyLintFinding] = []
+
+        mutating func problem(_ node: Node?, _ message: String) {
+            findings.append(ReplyLintFinding(file: file, line: node?.mark?.line, message: message))
+        }
+
+        mutating func top(_ data: Data) -> [(key: Node, value: Node)]? {
+            guard let text = String(data: data, encoding: .utf8) else { problem(nil, "not UTF-8 text"); return nil }
+            let node: Node?
+            do { node = try Yams.compose(yaml: text) } catch { problem(nil, "not valid YAML: \(error)"); return nil }
+            guard let node else { problem(nil, "the file is empty"); return nil }
+            guard let mapping = node.mapping else { problem(node, "must be a mapping of key: value lines"); return nil }
+            return Array(mapping)
+        }
+
+        mutating func pairs(_ node: Node, _ what: String) -> [(key: Node, value: Node)] {
+            guard let mapping = node.mapping else { problem(node, "\(what) must be a mapping (key: value lines)"); return [] }
+            var seen: [String: Int] = [:]
+            for (key, _) in mapping {
+                let name = key.string ?? ""
+                if let first = seen[name] { problem(key, "\(what): \"\(name)\" is given twice (first on line \(first))") }
+                seen[name] = key.mark?.line ?? 0
+            }
+            return Array(mapping)
+        }
+
+        mutating func strings(_ node: Node, _ what: String) -> [String] {
+            guard let sequence = node.sequence else { problem(node, "\(what) must be a list, like [a, b]"); return [] }
+            var result: [String] = []
+            var seen: Set<String> = []
+            for item in sequence {
+                guard let text = item.string?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
+                    problem(item, "\(what): empty entry; remove it"); continue
+                }
+                let folded = ReplyText.fold(text)
+                if !seen.insert(folded).inserted { problem(item, "\(what): \"\(text)\" is listed twice") }
+                result.append(folded)
+            }
+            return result
+        }
+
+        mutating func words(_ node: Node, _ what: String) -> [WordPattern] {
+            strings(node, what).compactMap { text in
+                let prefix = text.hasSuffix("*") && text.count > 1
+                let word = prefix ? String(text.dropLast()) : text
+                guard !word.contains(" "), !word.contains("*") else {
+                    problem(node, "\(what): \"\(text)\" must be one word (a trailing * matches the start of words)"); return nil
+                }
+                return WordPattern(text: word, prefix: prefix)
+            }
+        }
+
+        mutating func number(_ node: Node, _ what: String, range: ClosedRange<Double>) -> Double? {
+            guard let scalar = node.scalar, let value = Double(scalar.string), value.isFinite else {
+                problem(node, "\(what) must be a number, got \"\(node.string ?? "a list or mapping")\""); return nil
+            }
+            guard range.contains(value) else {
+                problem(node, "\(what) is \(scalar.string); it must be between \(range.lowerBound) and \(range.upperBound)"); return nil
+            }
+            return value
+        }
+
+        mutating func bool(_ node: Node, _ what: String) -> Bool? {
+            switch node.string?.lowercased() {
+            case "true", "yes": return true
+            case "false", "no": return false
+            default: problem(node, "\(what) must be true or false"); return nil
+            }
+        }
+
+        mutating func valences(_ node: Node, section: String, emoji: Bool) -> [String: Double] {
+            var result: [String: Double] = [:]
+            for (key, value) in pairs(node, section) {
+                guard let raw = key.string?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { problem(key, "\(section): empty word"); continue }
+                guard let valence = number(value, "\(section).\(raw)", range: -4...4) else { continue }
+                if emoji {
+                    guard raw.count == 1, let character = raw.first, ReplyText.isEmoji(character) else {
+                        problem(key, "\(section): \"\(raw)\" is not a single emoji"); continue
+                    }
+                    result[ReplyText.emojiBase(character)] = valence
+                } else {
+                    let word = ReplyText.fold(raw)
+                    guard !word.contains(" ") else { problem(key, "\(section): \"\(raw)\" must be one word; use cues for phrases"); continue }
+                    if result[word] != nil { problem(key, "\(section): \"\(raw)\" is given twice") }
+                    result[word] = valence
+                }
+            }
+            return result
+        }
+
+        mutating func rules(_ node: Node, section: String) -> [PhraseRule] {
+            guard let sequence = node.sequence else { problem(node, "\(section) must be a list of phrases"); return [] }
+            var result: [PhraseRule] = []
+            var seen: [String: Int] = [:]
+            for (offset, item) in sequence.enumerated() {
+                let origin = RuleOrigin(file: file, section: section, number: offset + 1, line: item.mark?.line ?? 0)
+                var fields: [(key: Node, value: Node)] = []
+                var phraseNode = item
+                if item.mapping != nil {
+                    fields = pairs(item, "\(section) #\(offset + 1)")
+                    guard let found = fields.first(where: { $0.key.string == "phrase" })?.value else {
+                        problem(item, "\(section) #\(offset + 1) has no phrase: give phrase: \"...\""); continue
+                    }
+                    phraseNode = found
+                }
+                // phrase: one string, or a list of strings sharing the same guards.
+                var sources: [(String, Node)] = []
+                if let list = phraseNode.sequence {
+                    sources = list.map { ($0.scalar?.string.trimmingCharacters(in: .whitespaces) ?? "", $0) }
+                    if sources.isEmpty { problem(phraseNode, "\(section) #\(offset + 1): empty phrase list; write the words, or remove the entry") }
+                } else {
+                    sources = [(phraseNode.scalar?.string.trimmingCharacters(in: .whitespaces) ?? "", phraseNode)]
+                }
+                var phrases: [Phrase] = []
+                for (source, node) in sources {
+                    guard !source.isEmpty else {
+                        problem(node, "\(section) #\(offset + 1): empty phrase; write the words, or remove the entry"); continue
+                    }
+                    let phrase: Phrase
+                    do { phrase = try Phrase(source) } catch {
+                        let why: String
+                        switch error {
+                        case .empty: why = "has no words"
+                        case .gapAtEdge: why = "may not start or end with ..."
+                        case .emptyAlternative: why = "has an empty alternative (a|b needs words on both sides of |, * only at a word's end)"
+                        case .badGap(let part): why = "has \"\(part)\"; write ... on its own between words"
+                        case .badCharacter(let word): why = "has \"\(word)\", which no reply word can be (replies are split into words, numbers and emoji; drop punctuation and hyphens)"
+                        }
+                        problem(node, "\(section) #\(offset + 1): \"\(source)\" \(why)"); continue
+                    }
+                    let key = phrase.elements.map { "\($0)" }.joined(separator: " ")
+                    if let first = seen[key] { problem(node, "\(section): \"\(source)\" repeats the phrase on line \(first)") }
+                    seen[key] = node.mark?.line ?? 0
+                    phrases.append(phrase)
+                }
+                guard let first = phrases.first else { continue }
+                var rule = PhraseRule(phrase: first, origin: origin)
+                for (key, value) in fields {
+                    let name = key.string ?? ""
+                    let what = "\(section) #\(offset + 1) \(name)"
+                    switch name {
+                    case "phrase": break
+                    case "not_followed_by": rule.notFollowedBy = words(value, what)
+                    case "not_preceded_by": rule.notPrecededBy = words(value, what)
+                    case "window": rule.window = Int(number(value, what, range: 1...6) ?? 3)
+                    case "negatable": rule.negatable = bool(value, what) ?? true
+                    case "whole": rule.whole = bool(value, what) ?? false
+                    case "needs_date_or_amount": rule.needsDateOrAmount = bool(value, what) ?? false
+                    case "in_question": rule.inQuestion = bool(value, what) ?? false
+                    case "note": rule.note = value.string
+                    default: problem(key, "\(section) #\(offset + 1): unknown key \"\(name)\"; known: \(ruleKeys.sorted().joined(separator: ", "))")
+                    }
+                }
+                for phrase in phrases {
+                    rule.phrase = phrase
+                    result.append(rule)
+                }
+            }
+            return result
+        }
+
+        mutating func lexicon(_ data: Data, expected: String) -> ReplyLexicon? {
+            guard let top = top(data) else { return nil }
+            let before = findings.count
+            guard let languageNode = top.first(where: { $0.key.string == "language" })?.value, let language = languageNode.string else {
+                problem(nil, "no language: key; add language: \(expected)"); return nil
+            }
+            if language != expected { problem(languageNode, "language is \"\(language)\" but the file is \(expected).yml; rename one of them") }
+            var lexicon = ReplyLexicon(language: language)
+            var seenTop: [String: Int] = [:]
+            for (key, value) in top {
+                let name = key.string ?? ""
+                if let first = seenTop[name] { problem(key, "\"\(name)\" is given twice (first on line \(first))") }
+                seenTop[name] = key.mark?.line ?? 0
+                switch name {
+                case "language": break
+                case "markers": lexicon.markers = Set(strings(value, name))
+                case "negators": lexicon.negators = Set(strings(value, name))
+                case "contrast": lexicon.contrast = Set(strings(value, name))
+                case "filler": lexicon.filler = Set(strings(value, name))
+                case "intensifiers":
+                    for (word, boost) in valences(value, section: name, emoji: false) {
+                        lexicon.intensifiers[word] = boost
+                    }
+                case "abbreviations":
+                    for (short, long) in pairs(value, name) {
+                        guard let from = short.string, !from.isEmpty, let to = long.string, !to.isEmpty else {
+                            problem(short, "abbreviations: give word: what it stands for, like q: que"); continue
+                        }
+                        lexicon.abbreviations[ReplyText.fold(from)] = ReplyText.fold(to).split(separator: " ").map(String.init)
+                    }
+                case "intents":
+                    for (intentKey, list) in pairs(value, name) {
+                        guard let intent = intentKey.string.flatMap(ReplyIntent.init(rawValue:)) else {
+                            problem(intentKey, "intents: unknown intent \"\(intentKey.string ?? "?")\"; known: \(ReplyIntent.allCases.map(\.rawValue).joined(separator: ", "))")
+                            continue
+                        }
+                        lexicon.intents[intent] = rules(list, section: intent.rawValue)
+                    }
+                case "cues":
+                    for (labelKey, list) in pairs(value, name) {
+                        guard let label = labelKey.string.flatMap(ReplyLabel.init(rawValue:)), label != .neutral else {
+                            problem(labelKey, "cues: \"\(labelKey.string ?? "?")\" is not upset, willing or worried"); continue
+                        }
+                        lexicon.cues[label] = rules(list, section: label.rawValue)
+                    }
+                case "words":
+                    for (word, valence) in valences(value, section: name, emoji: false) {
+                        if word.hasSuffix("*") && word.count > 1 { lexicon.prefixWords.append((String(word.dropLast()), valence)) }
+                        else { lexicon.words[word] = valence }
+                    }
+                    lexicon.prefixWords.sort { $0.0.count > $1.0.count || $0.0.count == $1.0.count && $0.0 < $1.0 }
+                case "emoji": lexicon.emoji = valences(value, section: name, emoji: true)
+                case "dates":
+                    for (dateKey, list) in pairs(value, name) {
+                        let sub = dateKey.string ?? ""
+                        switch sub {
+                        case "weekdays":
+                            for (word, day) in pairs(list, "dates.weekdays") {
+                                guard let day = day.string?.lowercased(), weekdayNames.contains(day) else {
+                                    problem(day, "dates.weekdays: \"\(word.string ?? "?")\" must map to an English day name (monday ... sunday)"); continue
+                                }
+                                lexicon.dates.weekdays[ReplyText.fold(word.string ?? "")] = day
+                            }
+                        case "months":
+                            for (word, month) in pairs(list, "dates.months") {
+                                guard let number = self.number(month, "dates.months.\(word.string ?? "?")", range: 1...12) else { continue }
+                                lexicon.dates.months[ReplyText.fold(word.string ?? "")] = Int(number)
+                            }
+                        case "relative":
+                            for (phraseKey, meaning) in pairs(list, "dates.relative") {
+                                guard let source = phraseKey.string, let phrase = try? Phrase(source), let meaning = meaning.string, !meaning.isEmpty else {
+                                    problem(phraseKey, "dates.relative: give phrase: meaning, like \"fin de mes\": end_of_month"); continue
+                                }
+                                lexicon.dates.relative.append((phrase, meaning))
+                            }
+                        case "ordinals": lexicon.dates.ordinals = Set(strings(list, "dates.ordinals"))
+                        case "day_articles": lexicon.dates.dayArticles = Set(strings(list, "dates.day_articles"))
+                        default: problem(dateKey, "dates: unknown key \"\(sub)\"; known: \(dateKeys.sorted().joined(separator: ", "))")
+                        }
+                    }
+                case "amounts":
+                    for (amountKey, list) in pairs(value, name) {
+                        let sub = amountKey.string ?? ""
+                        switch sub {
+                        case "multipliers":
+                            for (word, factor) in pairs(list, "amounts.multipliers") {
+                                guard let factor = number(factor, "amounts.multipliers.\(word.string ?? "?")", range: 1...1_000_000_000) else { continue }
+                                lexicon.amounts.multipliers[ReplyText.fold(word.string ?? "")] = factor
+                            }
+                        case "currencies":
+                            for (word, code) in pairs(list, "amounts.currencies") {
+                                let code = code.string ?? ""
+                                guard code.isEmpty || code.count == 3 && code.allSatisfy({ $0.isUppercase && $0.isASCII }) else {
+                                    problem(word, "amounts.currencies: \"\(word.string ?? "?")\" must map to an ISO code like USD, or \"\" when it depends on the country"); continue
+                                }
+                                let key = word.string ?? ""
+                                lexicon.amounts.currencies[key.count == 1 ? key : ReplyText.fold(key)] = code
+                            }
+                        case "pay_verbs": lexicon.amounts.payVerbs = words(list, "amounts.pay_verbs")
+                        default: problem(amountKey, "amounts: unknown key \"\(sub)\"; known: \(amountKeys.sorted().joined(separator: ", "))")
+                        }
+                    }
+                case "thresholds":
+                    for (thresholdKey, number) in pairs(value, name) {
+                        let sub = thresholdKey.string ?? ""
+                        switch sub {
+                        case "upset_below": lexicon.upsetBelow = self.number(number, "thresholds.upset_below", range: -1...0) ?? lexicon.upsetBelow
+                        case "worried_below": lexicon.worriedBelow = self.number(number, "thresholds.worried_below", range: -1...0) ?? lexicon.worriedBelow
+                        default: problem(thresholdKey, "thresholds: unknown key \"\(sub)\"; known: \(thresholdKeys.sorted().joined(separator: ", "))")
+                        }
+                    }
+                default:
+                    problem(key, "unknown key \"\(name)\"; known: \(topKeys.sorted().joined(separator: ", "))")
+                }
+            }
+            return findings.count == before ? lexicon : nil
+        }
+    }
+}

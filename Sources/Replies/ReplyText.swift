@@ -1,0 +1,197 @@
+import Foundation
+
+/// One piece of a reply, after normalization.
+public struct ReplyToken: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case word
+        case number
+        /// A currency sign: $, ₡, €, £.
+        case currency
+        /// A clause boundary (. , ; : ! ?) or a slash; negation and phrases do not cross boundaries.
+        case punctuation
+        case emoji
+    }
+
+    public var kind: Kind
+    /// Lowercased, accents folded (ñ reads as n, so "manana" and "mañana" are one word), apostrophes
+    /// dropped, runs of three or more of a letter collapsed to one ("noooo" -> "no").
+    public var text: String
+    /// The same word with those runs collapsed to two letters ("goood" -> "good"), when it differs.
+    public var alternative: String?
+    /// As written (for explanations and the promise's text).
+    public var original: String
+    /// Written in capitals (two letters or more) in a reply that is not all capitals.
+    public var shouted: Bool = false
+    /// Glued to the token before it, with no space ("25k", "15th").
+    public var glued: Bool = false
+
+    public init(kind: Kind, text: String, alternative: String? = nil, original: String) {
+        self.kind = kind
+        self.text = text
+        self.alternative = alternative
+        self.original = original
+    }
+
+    /// The forms a lexicon entry may match.
+    var forms: [String] { alternative.map { [text, $0] } ?? [text] }
+    var isBoundary: Bool { kind == .punctuation && text != "/" }
+}
+
+/// Text normalization: the same steps for replies and for the phrases in the lexicon files.
+public enum ReplyText {
+    /// Lowercase and fold accents (á -> a, ñ -> n, ü -> u).
+    public static func fold(_ text: String) -> String {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil).lowercased()
+    }
+
+    static func isEmoji(_ character: Character) -> Bool {
+        guard let first = character.unicodeScalars.first else { return false }
+        if first.properties.isEmojiPresentation { return true }
+        // Text-style emoji made emoji by a variation selector (❤️, ☹️).
+        return first.properties.isEmoji && first.value > 0x203C && character.unicodeScalars.count > 1
+            || (first.properties.isEmoji && (0x2600...0x27BF).contains(first.value))
+    }
+
+    /// The emoji's base (no skin tone or variation selector), so 👍🏽 reads as 👍.
+    static func emojiBase(_ character: Character) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in character.unicodeScalars {
+            if (0x1F3FB...0x1F3FF).contains(scalar.value) || scalar.value == 0xFE0F || scalar.value == 0xFE0E { continue }
+            scalars.append(scalar)
+        }
+        return String(scalars)
+    }
+
+    static let emoticons: [(String, String)] = [
+        (":-)", "🙂"), (":)", "🙂"), ("(:", "🙂"), (":-(", "🙁"), (":(", "🙁"), (":'(", "😢"), (":D", "😀"), ("xD", "😆"), ("XD", "😆"),
+        ("<3", "❤"), (":/", "😕"), (":-/", "😕"), (":@", "😠"),
+    ]
+
+    static func collapseRuns(_ word: String, keep: Int) -> String {
+        var result = ""
+        let chars = Array(word)
+        var index = 0
+        while index < chars.count {
+            let character = chars[index]
+            var end = index
+            while end + 1 < chars.count && chars[end + 1] == character { end += 1 }
+            let length = end - index + 1
+            let copies = character.isLetter && length >= 3 ? keep : length
+            result.append(contentsOf: String(repeating: String(character), count: copies))
+            index = end + 1
+        }
+        return result
+    }
+
+    /// The reply without the message it answers: e-mail lines quoted with ">" and everything from
+    /// "On ... wrote:" / "El ... escribió:" / "-----Original Message-----" on (our own text, with its
+    /// "Reply STOP", must not count as the customer's words).
+    public static func withoutQuotedText(_ text: String) -> String {
+        var kept: [Substring] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let lower = fold(line.trimmingCharacters(in: .whitespaces))
+            if lower.hasPrefix(">") { continue }
+            let header = (lower.hasPrefix("on ") && lower.hasSuffix("wrote:")) || (lower.hasPrefix("el ") && lower.hasSuffix("escribio:"))
+                || lower.hasPrefix("-----original message") || lower.hasPrefix("-----mensaje original")
+                || (!kept.isEmpty && (lower.hasPrefix("from: ") || lower.hasPrefix("de: ")))
+            if header { break }
+            kept.append(line)
+        }
+        return kept.joined(separator: "\n")
+    }
+
+    /// Splits a reply into tokens. Contractions: "n't" stays on its word (don't -> dont, a negator),
+    /// "'ll" / "'m" / "'re" / "'ve" / "'d" become will / am / are / have / would.
+    public static func tokenize(_ input: String) -> [ReplyToken] {
+        var text = input
+        for (emoticon, emoji) in emoticons {
+            text = text.replacingOccurrences(of: " \(emoticon)", with: " \(emoji) ")
+            if text.hasPrefix(emoticon) { text = emoji + " " + text.dropFirst(emoticon.count) }
+            if text.hasSuffix(" " + emoticon) || text == emoticon { text = String(text.dropLast(emoticon.count)) + " " + emoji }
+        }
+        let letters = text.filter(\.isLetter)
+        let allCaps = !letters.isEmpty && letters.allSatisfy { !$0.isLowercase }
+        var tokens: [ReplyToken] = []
+        var current = ""
+        var currentKind: ReplyToken.Kind?
+        var spaceBefore = true
+        var gluedNext = false
+
+        func flush() {
+            guard let kind = currentKind, !current.isEmpty else { current = ""; currentKind = nil; return }
+            defer { current = ""; currentKind = nil }
+            if kind == .number {
+                var token = ReplyToken(kind: .number, text: current.trimmingCharacters(in: CharacterSet(charactersIn: ".,")), original: current)
+                token.glued = gluedNext
+                tokens.append(token)
+                return
+            }
+            var word = current.replacingOccurrences(of: "’", with: "'")
+            var extra: String?
+            let lower = word.lowercased()
+            for (suffix, expansion) in [("'ll", "will"), ("'m", "am"), ("'re", "are"), ("'ve", "have"), ("'d", "would")] where lower.hasSuffix(suffix) && lower.count > suffix.count {
+                word = String(word.dropLast(suffix.count))
+                extra = expansion
+                break
+            }
+            word = word.replacingOccurrences(of: "'", with: "")
+            guard !word.isEmpty else { return }
+            let folded = fold(word)
+            let single = collapseRuns(folded, keep: 1)
+            let double = collapseRuns(folded, keep: 2)
+            var token = ReplyToken(kind: .word, text: single, alternative: double != single ? double : nil, original: word)
+            let wordLetters = word.filter(\.isLetter)
+            token.shouted = !allCaps && wordLetters.count >= 2 && wordLetters.allSatisfy { !$0.isLowercase }
+            token.glued = gluedNext
+            tokens.append(token)
+            if let extra { tokens.append(ReplyToken(kind: .word, text: extra, original: extra)) }
+        }
+
+        let characters = Array(text)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            let next: Character? = index + 1 < characters.count ? characters[index + 1] : nil
+            if character.isLetter || ((character == "'" || character == "’") && currentKind == .word && next?.isLetter == true) {
+                if currentKind != .word {
+                    let glued = currentKind == .number
+                    flush()
+                    gluedNext = glued
+                    currentKind = .word
+                }
+                current.append(character)
+            } else if character.isNumber && character.isASCII {
+                if currentKind != .number {
+                    let glued = currentKind != nil || (!spaceBefore && tokens.last?.kind == .currency)
+                    flush()
+                    gluedNext = glued
+                    currentKind = .number
+                }
+                current.append(character)
+            } else if (character == "." || character == ",") && currentKind == .number && next?.isNumber == true {
+                current.append(character)
+            } else {
+                flush()
+                gluedNext = false
+                if character.isWhitespace {
+                    spaceBefore = true
+                    index += 1
+                    continue
+                }
+                if isEmoji(character) {
+                    tokens.append(ReplyToken(kind: .emoji, text: emojiBase(character), original: String(character)))
+                } else if "$₡€£".contains(character) {
+                    tokens.append(ReplyToken(kind: .currency, text: String(character), original: String(character)))
+                } else if ".,;:!?/".contains(character) || character == "…" {
+                    let mark = character == "…" ? "." : String(character)
+                    tokens.append(ReplyToken(kind: .punctuation, text: mark, original: String(character)))
+                }
+                // Anything else (¿ ¡ quotes, hyphens, #) separates words and is otherwise ignored.
+            }
+            spaceBefore = character.isWhitespace
+            index += 1
+        }
+        flush()
+        return tokens
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+@testable import Replies
+
+/// Checks written for the rules, in customers' voices (not taken from any evaluation set).
+@Suite struct ReplyUnderstandingTests {
+    func intents(_ text: String, _ language: String? = nil) -> Set<ReplyIntent> { Set(Shipped.classify(text, language).intents) }
+
+    // The known failures of the STOP matcher.
+    @Test(arguments: ["Quiero cancelar la deuda hoy mismo", "Voy a cancelar el saldo total el viernes", "le cancelo la cuota el lunes",
+                      "cancelar deuda", "Necesito cancelar mi prestamo"])
+    func payingOffIsNotOptingOut(_ text: String) {
+        let result = Shipped.classify(text, "es")
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+        #expect(result.label == .willing || text == "cancelar deuda" || text == "Necesito cancelar mi prestamo", "\(result.explain)")
+    }
+
+    @Test func cancellingTheDebtExplainsWhyItIsNotAnOptOut() {
+        let result = Shipped.classify("cancelar la deuda", "es")
+        #expect(result.explain.contains { $0.hasPrefix("not opt_out: 'cancelar' followed by 'deuda'") }, "\(result.explain)")
+    }
+
+    @Test(arguments: ["no más", "NO MAS!!!", "No más mensajes por favor", "noooo mas", "ya no me escriban", "dejen de escribirme",
+                      "BAJA", "Stop", "stop por favor", "cancelar", "no me manden mas mensajes", "quiero que dejen de mandarme mensajes",
+                      "ya no quiero recibir mensajes", "Borren mi número de su lista", "no me vuelvan a escribir", "Paren de molestar!!",
+                      "ya no me escrivan", "desuscribirme"])
+    func spanishOptOuts(_ text: String) {
+        let result = Shipped.classify(text, "es")
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: ["STOP", "stop texting me", "please remove this number", "unsubscribe", "Take me off your list", "quit", "END", "cancel",
+                      "opt out", "don't text me again", "do not message me anymore", "I no longer want these texts", "revoke", "no more texts pls",
+                      "STOPPPP", "Stop all messages now"])
+    func englishOptOuts(_ text: String) {
+        let result = Shipped.classify(text, "en")
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [("no quiero que dejen de escribirme", "es"), ("nomás quería saber cuánto debo", "es"), ("¿a qué hora cierran?", "es"),
+                      ("I can't stop worrying about this", "en"), ("stop calling my work", "en"), ("I'll stop by the branch friday", "en"),
+                      ("don't call my job", "en"), ("dejen de llamar a mi trabajo", "es"), ("el fin de mes le pago", "es"),
+                      ("by the end of the month I can pay 50", "en"), ("me dieron de baja en el trabajo", "es"), ("no dejen de avisarme", "es")])
+    func notOptOuts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [
+        ("esa deuda no es mía", "es", ReplyIntent.dispute), ("yo nunca saqué esa tarjeta", "es", .dispute), ("el monto está mal, me cobran de más", "es", .dispute),
+        ("no reconozco ese cargo", "es", .dispute), ("I never opened that card", "en", .dispute), ("the fees are wrong", "en", .dispute),
+        ("this is not my debt", "en", .dispute), ("I don't owe you anything", "en", .dispute),
+        ("ya hablé con mi abogado", "es", .lawyer), ("los voy a demandar", "es", .lawyer), ("talk to my attorney", "en", .lawyer),
+        ("I'm going to sue you", "en", .lawyer),
+        ("me declaré en quiebra", "es", .bankruptcy), ("estoy en proceso de insolvencia", "es", .bankruptcy), ("I filed Chapter 7 last month", "en", .bankruptcy),
+        ("we filed for bankruptcy", "en", .bankruptcy),
+        ("no me contacten más por ningún medio", "es", .ceaseContact), ("cease all contact with me", "en", .ceaseContact),
+        ("stop contacting me", "en", .ceaseContact), ("déjenme en paz", "es", .ceaseContact),
+        ("perdí mi trabajo y no tengo dinero", "es", .hardship), ("mi mamá está en el hospital", "es", .hardship), ("I lost my job last month", "en", .hardship),
+        ("I can't afford it right now", "en", .hardship), ("ando bien pelado este mes", "es", .hardship),
+        ("le pago el viernes", "es", .promiseToPay), ("I can do $25 on the 15th", "en", .promiseToPay), ("te abono 20 mil en la quincena", "es", .promiseToPay),
+        ("I'll pay on Friday", "en", .promiseToPay), ("mañana le deposito", "es", .promiseToPay),
+        ("ya pagué", "es", .paid), ("ya hice el pago ayer", "es", .paid), ("I already paid this", "en", .paid), ("payment was sent yesterday", "en", .paid),
+        ("número equivocado", "es", .wrongNumber), ("no conozco a esa persona", "es", .wrongNumber), ("wrong number", "en", .wrongNumber),
+        ("nobody by that name lives here", "en", .wrongNumber),
+        ("AYUDA", "es", .help), ("necesito información", "es", .help), ("HELP", "en", .help), ("who is this?", "en", .help),
+        ("START", "en", .optIn), ("ALTA", "es", .optIn), ("vuelvan a escribirme por favor", "es", .optIn), ("please text me again", "en", .optIn),
+    ])
+    func intentInBothLanguages(_ text: String, _ language: String, _ intent: ReplyIntent) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(intent), "\(result.explain)")
+        #expect(result.explain.contains { $0.hasPrefix("\(intent.rawValue): '") }, "\(result.explain)")
+    }
+
+    @Test(arguments: [("no me he declarado en quiebra", "es", ReplyIntent.bankruptcy), ("no tengo abogado", "es", .lawyer),
+                      ("are you going to sue me?", "en", .lawyer), ("¿me van a demandar?", "es", .lawyer), ("I get paid friday", "en", .paid),
+                      ("I will not pay friday", "en", .promiseToPay), ("no le voy a pagar nada", "es", .promiseToPay),
+                      ("ese número no es mío", "es", .dispute), ("I'm not sick", "en", .hardship)])
+    func negationAndSenses(_ text: String, _ language: String, _ intent: ReplyIntent) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(intent), "\(result.explain)")
+    }
+
+    @Test(arguments: [
+        ("I'll pay Friday, you idiots", "en", ReplyLabel.upset), ("lost my job but I can do $25 a month", "en", .willing),
+        ("no tengo trabajo, no sé qué hacer", "es", .worried), ("STOP", "en", .neutral), ("ok gracias", "es", .neutral),
+        ("son unos ladrones", "es", .upset), ("LADRONES!!! 😡", "es", .upset), ("¿cómo puedo pagar?", "es", .willing),
+        ("quiero un plan de pagos", "es", .willing), ("estoy muy preocupada, no me alcanza", "es", .worried),
+        ("gracias por nada 🙄", "es", .upset), ("this is harassment", "en", .upset), ("I'm scared I'll lose my house", "en", .worried),
+        ("número equivocado", "es", .neutral), ("¿quién es?", "es", .neutral), ("no estoy enojado, solo preocupado", "es", .worried),
+        ("ya no me escriban malditos", "es", .upset), ("I'm not angry, just want to set up a payment plan", "en", .willing),
+    ])
+    func labels(_ text: String, _ language: String, _ label: ReplyLabel) {
+        let result = Shipped.classify(text, language)
+        #expect(result.label == label, "\(result.explain)")
+        #expect(result.explain.contains { $0.hasPrefix("label \(label.rawValue):") })
+    }
+
+    @Test func sentimentFollowsVadersRules() {
+        let plain = Shipped.classify("es malo", "es").score
+        let boosted = Shipped.classify("es muy malo", "es").score
+        let negated = Shipped.classify("no es malo", "es").score
+        let shouted = Shipped.classify("es MALO", "es").score
+        let exclaimed = Shipped.classify("es malo!!!", "es").score
+        #expect(plain < 0)
+        #expect(boosted < plain)
+        #expect(negated > 0)
+        #expect(shouted < plain)
+        #expect(exclaimed < plain)
+        // "pero": the clause after counts more.
+        let after = Shipped.classify("the service is good but the fees are terrible", "en").score
+        let before = Shipped.classify("the fees are terrible but the service is good", "en").score
+        #expect(after < 0 && before > 0, "\(after) \(before)")
+        #expect(Shipped.classify("😡", "es").score < 0)
+        #expect((-1...1).contains(Shipped.classify("HORRIBLE HORRIBLE HORRIBLE MALDITOS LADRONES!!!!", "es").score))
+    }
+
+    @Test func languageIsGuessedWhenMissing() throws {
+        #expect(Shipped.classify("I will pay next week").language == "en")
+        #expect(Shipped.classify("le pago la otra semana").language == "es")
+        #expect(Shipped.classify("STOP").language == "es")  // the default language; STOP is an opt-out in both
+        #expect(try Shipped.lexicons.classify("stop", language: "es-MX").language == "es")
+        #expect(throws: ReplyError.self) { try Shipped.lexicons.classify("hola", language: "pt") }
+    }
+}
