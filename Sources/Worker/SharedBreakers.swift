@@ -9,7 +9,8 @@ import RedisQueue
 /// sends its own probe when the time is up.
 ///
 /// A provider's Retry-After is shared the same way: `<prefix><provider>:retry_after` = the time
-/// before which it must not be called (ms since 1970), expiring then, read by the same MGET.
+/// before which it must not be called (ms since 1970), expiring then, read by the same MGET. That
+/// hold only rises: a later, shorter Retry-After from another worker does not replace it.
 struct SharedBreakers: Sendable {
     let client: RedisClient
     let prefix: String
@@ -37,16 +38,31 @@ struct SharedBreakers: Sendable {
         }
     }
 
-    /// Tells the other workers which providers asked not to be called before when.
+    /// Raises a provider's shared hold, never lowers it: KEYS[1] the hold key, ARGV[1] the new
+    /// "until" (ms since 1970), ARGV[2] its time to live (ms). A hold already as late or later stays
+    /// as it is, with its own expiry; otherwise the new one replaces it. So one worker's short
+    /// Retry-After (1 s) never cuts short the 60 s another worker was told. Returns 1 if it raised.
+    static let raiseHold = RedisScript("""
+        local current = tonumber(redis.call('GET', KEYS[1]))
+        local later = tonumber(ARGV[1])
+        if current and current >= later then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+        """)
+
+    /// Tells the other workers which providers asked not to be called before when: a hold only
+    /// ever gets later (see `raiseHold`).
     func publishHolds(_ holds: [(name: String, until: Date)], now: Date) async throws {
-        let commands: [[String]] = holds.compactMap { name, until in
+        let calls: [[String]] = holds.compactMap { name, until in
             let milliseconds = Int64(until.timeIntervalSince1970 * 1000)
             let ttl = milliseconds - Int64(now.timeIntervalSince1970 * 1000)
             guard ttl > 0 else { return nil }
-            return ["SET", holdKey(name), String(milliseconds), "PX", String(ttl)]
+            return ["1", holdKey(name), String(milliseconds), String(ttl)]
         }
-        guard !commands.isEmpty else { return }
-        _ = try await client.pipeline(commands)
+        guard !calls.isEmpty else { return }
+        for reply in try await Self.raiseHold.run(client, calls) {
+            if case .error(let message) = reply { throw RedisError(code: .server, message: "raising a shared Retry-After hold: \(message)") }
+        }
     }
 
     /// Tells the other workers which breakers opened here, and until when.
