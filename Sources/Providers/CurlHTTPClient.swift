@@ -7,9 +7,24 @@ import Foundation
 public final class CurlHTTPClient: Sendable {
     private let engine: Engine
 
-    public init(maxConnectionsPerHost: Int = 32) {
+    /// How long, in seconds, a kept-alive connection may sit idle and still be used again (libcurl's
+    /// own default is 118 s). A server closes an idle connection after its own timeout, and a
+    /// request written at the moment it does is lost on the way, possibly after the server read it:
+    /// that ends as `possiblyDelivered`, never sent again. libcurl already checks a pooled
+    /// connection before reusing it (a close that arrived earlier is seen and the connection
+    /// dropped), so only that moment is at risk; staying under the servers' idle timeouts avoids it.
+    /// Common ones: AWS ALB and GCP load balancers 60 s idle, Azure 4 min, nginx keepalive_timeout
+    /// 75 s, Envoy 1 h; 25 s is under all of these. (Apache httpd's and Node's 5 s defaults are not
+    /// covered; a provider behind one of those still races, rarely, once per idle connection.)
+    public static let defaultMaxIdleSeconds = 25
+
+    /// The idle age above which a kept-alive connection is not used again (`CURLOPT_MAXAGE_CONN`).
+    public let maxIdleSeconds: Int
+
+    public init(maxConnectionsPerHost: Int = 32, maxIdleSeconds: Int = CurlHTTPClient.defaultMaxIdleSeconds) {
         CurlGlobal.initialize()
-        engine = Engine(maxConnectionsPerHost: maxConnectionsPerHost)
+        self.maxIdleSeconds = max(1, maxIdleSeconds)
+        engine = Engine(maxConnectionsPerHost: maxConnectionsPerHost, maxIdleSeconds: max(1, maxIdleSeconds))
         let thread = Thread { [engine] in engine.loop() }
         thread.name = "curl multi"
         thread.start()
@@ -107,9 +122,36 @@ private struct HandleShape: Equatable {
     }
 }
 
+/// Whether libcurl may send a request again by itself, within one call (`prereqCallback` asks).
+/// libcurl 7.88 sends a request anew when (lib/transfer.c, Curl_retry_request): a reused
+/// connection died before any byte of the answer (HTTP/1.1: the server closed it as the request
+/// went out; HTTP/2: a read or write error on it), or an HTTP/2 stream was refused. Only the last is
+/// safe: RFC 9113 §8.7 says a stream reset with REFUSED_STREAM, and every stream above a GOAWAY's
+/// last-stream-id, was not processed, so the request can go again (libcurl reaches this on either:
+/// nghttp2 closes a GOAWAY's unprocessed streams with REFUSED_STREAM). libcurl reports no error for
+/// a refused stream (it logs at debug level only), while every other way a sending dies records
+/// one (lib/cf-socket.c "Send failure"/"Recv failure", the TLS layer's, lib/http2.c "Failed
+/// receiving HTTP2 data") in the transfer's error buffer. HTTP/1.1's closed-on-reuse records none,
+/// hence the HTTP/2 condition. The connection's HTTP version cannot be read in the callback:
+/// CURLINFO_HTTP_VERSION is 0 until a status line arrives (Curl_initinfo, Curl_http_statusline),
+/// and a request is only sent again when none did; so "HTTP/2" here is the origin's last answer.
+enum ResendPolicy {
+    /// - Parameters:
+    ///   - requestBytesSent: CURLINFO_REQUEST_SIZE, the request bytes this call already put out.
+    ///   - multiplexedOrigin: the origin's last answer came over HTTP/2 (or 3).
+    ///   - errorRecorded: libcurl wrote an error for this call (its error buffer is not empty).
+    static func mayResend(requestBytesSent: Int, multiplexedOrigin: Bool, errorRecorded: Bool) -> Bool {
+        // Nothing went out yet: this is the first sending, or a retry of one that never left.
+        if requestBytesSent == 0 { return true }
+        return multiplexedOrigin && !errorRecorded
+    }
+}
+
 /// One request in flight: its easy handle, what has arrived so far, and who to tell.
 private final class Transfer {
     let easy: UnsafeMutableRawPointer
+    /// The handle's error buffer (CURLOPT_ERRORBUFFER, CURL_ERROR_SIZE bytes), kept with the handle.
+    let errors: UnsafeMutablePointer<CChar>
     let shape: HandleShape
     /// The scheme, host and port this request goes to: what the in-flight limit counts by.
     let origin: Substring
@@ -123,11 +165,15 @@ private final class Transfer {
     var bodyLength = 0
     /// libcurl was about to send the request again, after bytes of it had gone out, and was refused.
     var resendRefused = false
+    /// The origin's last answer came over HTTP/2 or 3, when this request started (see `ResendPolicy`).
+    var multiplexedOrigin = false
     var body: [UInt8] = []
     var headers: [(String, String)] = []
 
-    init(easy: UnsafeMutableRawPointer, shape: HandleShape, origin: Substring, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
+    init(easy: UnsafeMutableRawPointer, errors: UnsafeMutablePointer<CChar>, shape: HandleShape, origin: Substring,
+         completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
         self.easy = easy
+        self.errors = errors
         self.shape = shape
         self.origin = origin
         self.completion = completion
@@ -152,11 +198,12 @@ private final class Engine: @unchecked Sendable {
     // Curl-thread only:
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
     /// Handles kept for reuse (with their kept-alive connections), each with the shape of its last request.
-    private var idleHandles: [(handle: UnsafeMutableRawPointer, shape: HandleShape)] = []
+    private var idleHandles: [(handle: UnsafeMutableRawPointer, errors: UnsafeMutablePointer<CChar>, shape: HandleShape)] = []
     /// Per origin: requests handed to libcurl and not finished, requests waiting for one of those to
     /// finish, and whether the origin answers over HTTP/2 or 3 (many requests share a connection).
     private var origins: [Substring: Origin] = [:]
     private let maxConnectionsPerHost: Int
+    private let maxIdleSeconds: Int
 
     /// libcurl gets at most as many requests for an origin as it may open connections to it (a
     /// hundred times that once the origin multiplexes); the rest wait here, in order. Requests over
@@ -170,7 +217,8 @@ private final class Engine: @unchecked Sendable {
         var multiplexed = false
     }
 
-    init(maxConnectionsPerHost: Int) {
+    init(maxConnectionsPerHost: Int, maxIdleSeconds: Int) {
+        self.maxIdleSeconds = maxIdleSeconds
         multi = curl_multi_init()
         epollFD = gw_epoll_open()
         wakeFD = gw_eventfd_open()
@@ -228,7 +276,10 @@ private final class Engine: @unchecked Sendable {
                     finish(transfer, .failure(Self.shutDown))
                 }
                 active.removeAll()
-                for (handle, _) in idleHandles { curl_easy_cleanup(handle) }
+                for (handle, errors, _) in idleHandles {
+                    curl_easy_cleanup(handle)
+                    errors.deallocate()
+                }
                 idleHandles.removeAll()
                 curl_multi_cleanup(multi)
                 close(epollFD)
@@ -263,7 +314,7 @@ private final class Engine: @unchecked Sendable {
         let state = origins[origin] ?? { let fresh = Origin(); origins[origin] = fresh; return fresh }()
         if state.inFlight < limit(state) {
             state.inFlight += 1
-            start(request, origin: origin, completion: completion, waited: 0)
+            start(request, origin: origin, multiplexed: state.multiplexed, completion: completion, waited: 0)
         } else {
             state.waiting.append((request, completion, since))
         }
@@ -304,31 +355,39 @@ private final class Engine: @unchecked Sendable {
             completion(.failure(HTTPClientError(kind: .connect, curlCode: Int(CURLE_OPERATION_TIMEDOUT.rawValue),
                                                 message: "not sent: no connection to \(origin) came free within the \(waited) ms time limit")))
         }
-        for (request, completion, waited) in starts { start(request, origin: origin, completion: completion, waited: waited) }
+        for (request, completion, waited) in starts {
+            start(request, origin: origin, multiplexed: state.multiplexed, completion: completion, waited: waited)
+        }
     }
 
     /// Hands the request to libcurl; `waited` ms of its time limit were spent waiting for a connection.
-    private func start(_ request: HTTPRequest, origin: Substring, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void, waited: Int64) {
+    private func start(_ request: HTTPRequest, origin: Substring, multiplexed: Bool,
+                       completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void, waited: Int64) {
         let easy: UnsafeMutableRawPointer
+        let errors: UnsafeMutablePointer<CChar>
         let shape = HandleShape(request)
         // Same shape: the handle keeps the options the shape decides, and every option that varies
         // within a shape is set again below, so neither a reset nor setting those again is needed.
         // (Mail is always reset: its options vary more, and it is rare.)
         var sameShape = false
         if !shape.mail, let index = idleHandles.lastIndex(where: { $0.shape == shape }) {
-            easy = idleHandles.remove(at: index).handle
+            (easy, errors, _) = idleHandles.remove(at: index)
             sameShape = true
-        } else if let (reused, _) = idleHandles.popLast() {
+        } else if let (reused, buffer, _) = idleHandles.popLast() {
             curl_easy_reset(reused)
             easy = reused
+            errors = buffer
         } else if let fresh = curl_easy_init() {
             easy = fresh
+            errors = .allocate(capacity: Int(CURL_ERROR_SIZE))
+            errors.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         } else {
             completion(.failure(HTTPClientError(kind: .other, curlCode: -1, message: "curl_easy_init failed")))
             release(origin, multiplexed: nil)
             return
         }
-        let transfer = Transfer(easy: easy, shape: shape, origin: origin, completion: completion)
+        let transfer = Transfer(easy: easy, errors: errors, shape: shape, origin: origin, completion: completion)
+        transfer.multiplexedOrigin = multiplexed
         let userdata = Unmanaged.passUnretained(transfer).toOpaque()
         var code = CURLE_OK
         func set(_ result: CURLcode) { if result != CURLE_OK, code == CURLE_OK { code = result } }
@@ -344,6 +403,10 @@ private final class Engine: @unchecked Sendable {
             set(gw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
             set(gw_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
             set(gw_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+            // See `CurlHTTPClient.maxIdleSeconds`. (Kept with the handle, like every option here.)
+            set(gw_easy_setopt_long(easy, CURLOPT_MAXAGE_CONN, maxIdleSeconds))
+            // libcurl empties it as each request starts (curl_multi_add_handle); see `ResendPolicy`.
+            set(gw_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errors)))
             set(gw_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, bodyCallback))
             set(gw_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, headerCallback))
         }
@@ -395,7 +458,8 @@ private final class Engine: @unchecked Sendable {
         // When a kept-alive connection dies before the first byte of the answer, libcurl sends the
         // request again by itself, on another connection, up to five times: one call could reach a
         // provider several times. `prereqCallback` refuses every sending of the request after the
-        // first that put bytes on the wire, and the caller learns it may have been received.
+        // first that put bytes on the wire, and the caller learns it may have been received; except
+        // after an HTTP/2 stream the server refused, which it did not process (see `ResendPolicy`).
         // (Reading the body through a callback whose rewind is refused does the same, but costs
         // libcurl a separate send for the body: 24-27 -> 31-36 µs of client CPU a request, measured
         // with 32 requests in flight on loopback, libcurl 7.88.)
@@ -473,7 +537,7 @@ private final class Engine: @unchecked Sendable {
         if let list = transfer.recipientList { curl_slist_free_all(list) }
         transfer.headerList = nil
         transfer.recipientList = nil
-        idleHandles.append((transfer.easy, transfer.shape))
+        idleHandles.append((transfer.easy, transfer.errors, transfer.shape))
         transfer.completion(result)
         // Its place goes to the next request waiting for the origin.
         var multiplexed: Bool?
@@ -512,12 +576,15 @@ private let readCallback: gw_write_callback = { buffer, size, count, userdata in
 /// libcurl is about to send the request on a connection. CURLINFO_REQUEST_SIZE counts the request
 /// bytes this transfer already put on the wire (it starts at 0 for each transfer, and adds up over
 /// libcurl's own resends): more than 0 means this would be a second sending, which is refused, and
-/// libcurl fails the transfer instead (see `start`). A first try that got nothing out may go again.
+/// libcurl fails the transfer instead (see `start`), unless `ResendPolicy` says it is a refused
+/// HTTP/2 stream. A first try that got nothing out may go again.
 private let prereqCallback: curl_prereq_callback = { userdata, _, _, _, _ in
     guard let userdata else { return CURL_PREREQFUNC_ABORT }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
     var sent = 0
-    guard gw_easy_getinfo_long(transfer.easy, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK, sent == 0 else {
+    guard gw_easy_getinfo_long(transfer.easy, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK,
+          ResendPolicy.mayResend(requestBytesSent: sent, multiplexedOrigin: transfer.multiplexedOrigin,
+                                 errorRecorded: transfer.errors.pointee != 0) else {
         transfer.resendRefused = true
         return CURL_PREREQFUNC_ABORT
     }
