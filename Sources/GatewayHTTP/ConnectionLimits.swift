@@ -101,11 +101,13 @@ struct LimitedHTTP1Channel: ServerChildChannel {
 }
 
 /// First in the pipeline, next to the socket: sees a request's first bytes (before the HTTP
-/// decoder has a whole header) and holds the one deadline the connection has at any moment.
-final class ConnectionTimer: ChannelInboundHandler, RemovableChannelHandler {
+/// decoder has a whole header), sees which writes reach the socket, and holds the one deadline
+/// the connection has at any moment.
+final class ConnectionTimer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
 
     enum Phase: String {
         /// No request in progress: the idle timeout runs.
@@ -114,7 +116,11 @@ final class ConnectionTimer: ChannelInboundHandler, RemovableChannelHandler {
         case header
         /// The header came, the body has not ended: the body timeout runs.
         case body
-        /// The whole request came; the handler is answering (no limit: that is the server's own time).
+        /// The whole request came; the handler is answering. No limit while it works (that is the
+        /// server's own time), but while its answer waits on a client that does not read (the
+        /// channel is not writable), the body timeout runs from the last write that reached the
+        /// socket: such a client would otherwise hold its connection, and a place under
+        /// `http_max_connections`, for ever.
         case handling
     }
 
@@ -153,6 +159,20 @@ final class ConnectionTimer: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         cancel()
         context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if phase == .handling { watchWrites() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // The promise completes once the bytes are handed to the socket: the client is reading.
+        let written = promise ?? context.eventLoop.makePromise()
+        written.futureResult.assumeIsolated().whenSuccess { [self] in
+            if phase == .handling { watchWrites() }
+        }
+        context.write(data, promise: written)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -198,13 +218,23 @@ final class ConnectionTimer: ChannelInboundHandler, RemovableChannelHandler {
     private func enter(_ next: Phase) {
         cancel()
         phase = next
-        let limit: Duration
         switch next {
-        case .idle: limit = limits.idleTimeout
-        case .header: limit = limits.headerTimeout
-        case .body: limit = limits.bodyTimeout
-        case .handling: return
+        case .idle: schedule(limits.idleTimeout)
+        case .header: schedule(limits.headerTimeout)
+        case .body: schedule(limits.bodyTimeout)
+        case .handling: watchWrites()
         }
+    }
+
+    /// While answering: a deadline only when the answer cannot be written (the client is not
+    /// reading), restarted each time a write reaches the socket, gone once it can be written again.
+    private func watchWrites() {
+        cancel()
+        guard let context, !context.channel.isWritable else { return }
+        schedule(limits.bodyTimeout)
+    }
+
+    private func schedule(_ limit: Duration) {
         guard let context else { return }
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limit)) { [self] in expire(limit) }
     }
@@ -217,7 +247,7 @@ final class ConnectionTimer: ChannelInboundHandler, RemovableChannelHandler {
     private func expire(_ limit: Duration) {
         timer = nil
         guard let context, context.channel.isActive else { return }
-        logger.debug("HTTP connection closed: too slow", metadata: ["phase": "\(phase.rawValue)", "limit": "\(limit)",
+        logger.debug(phase == .handling ? "HTTP connection closed: the client does not read its response" : "HTTP connection closed: too slow", metadata: ["phase": "\(phase.rawValue)", "limit": "\(limit)",
                                                                     "peer": "\(context.remoteAddress?.description ?? "-")"])
         // A client still sending its request is told why; an idle one is simply closed.
         if phase == .header || (phase == .body && !responseStarted) {
@@ -225,7 +255,8 @@ final class ConnectionTimer: ChannelInboundHandler, RemovableChannelHandler {
             let response = "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=utf-8\r\nconnection: close\r\n"
                 + "content-length: \(body.utf8.count)\r\n\r\n" + body
             // Closed once written: closing first could drop the answer.
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer(string: response)))).assumeIsolated()
+                .whenComplete { _ in context.close(promise: nil) }
         } else {
             context.close(promise: nil)
         }
