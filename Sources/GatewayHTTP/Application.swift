@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import Providers
 import RedisQueue
+import Replies
 import Templates
 
 /// Where the HTTP API listens and what it needs to know.
@@ -33,10 +34,10 @@ public struct HTTPConfiguration: Sendable {
 public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                              twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                              infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
-                             intake: JobIntake? = nil, logger: Logger) -> some ApplicationProtocol {
+                             intake: JobIntake? = nil, replies: RepliesStore? = nil, logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
                                     twilioInbound: twilioInbound, sendGridEvents: sendGridEvents, infobipReports: infobipReports,
-                                    tokens: tokens, tokenFile: tokenFile, intake: intake),
+                                    tokens: tokens, tokenFile: tokenFile, intake: intake, replies: replies),
                 server: limitedHTTP1(configuration.limits),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
@@ -54,7 +55,7 @@ func limitedHTTP1(_ limits: ConnectionLimits) -> HTTPServerBuilder {
 public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                         twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                         infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
-                        intake: JobIntake? = nil) -> Router<BasicRequestContext> {
+                        intake: JobIntake? = nil, replies: RepliesStore? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     // First, so that every route below gets its {parameters} percent-decoded (once, here).
     router.add(middleware: PathParameterDecoding())
@@ -62,10 +63,19 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
     router.add(middleware: DeclaredBodyLimit(maxBytes: max(4 << 20, configuration.maxJobBytes)))
     /// Runs `handler` for a caller with `role`; otherwise answers 401 or 403. Refused requests
     /// the handler throws as APIError become 400s with their reason.
-    func guarded(_ role: Role, _ handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response)
+    func guarded(_ role: Role, _ others: Role..., handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response)
         -> @Sendable (Request, BasicRequestContext) async throws -> Response {
         { request, context in
-            switch (tokenFile?.current() ?? tokens).authorize(request, role) {
+            let current = tokenFile?.current() ?? tokens
+            var result = current.authorize(request, role)
+            // A route open to several roles: any one of them will do.
+            for other in others { if case .failure(let refusal) = result, refusal.status == .forbidden { result = current.authorize(request, other) } }
+            if !others.isEmpty, case .failure(var refusal) = result, refusal.status == .forbidden {
+                refusal.message = refusal.message.replacingOccurrences(of: "the \(others.last!.rawValue) role",
+                                                                       with: "one of the roles \(([role] + others).map(\.rawValue).joined(separator: ", "))")
+                result = .failure(refusal)
+            }
+            switch result {
             case .failure(let refusal):
                 context.logger.notice("API request refused", metadata: ["path": "\(request.uri.path)", "status": "\(refusal.status.code)"])
                 return refusal.response
@@ -85,6 +95,13 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
             return JSONResponse.error(.contentTooLarge, "request_too_large", "the request body may be at most 1 MiB")
         }
         return TemplatesAPI.preview(name: name, body: Array(buffer: body), store: templates, defaultLocale: configuration.defaultLocale)
+    })
+    router.post("/replies/classify", use: guarded(.compliance, .marketing) { request, _, _ in
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: 4 << 20) } catch {
+            return JSONResponse.error(.contentTooLarge, "request_too_large", "the request body may be at most 4 MiB")
+        }
+        return try RepliesAPI.classify(body: Array(buffer: body), store: replies)
     })
     router.get("/contacts/:id/opt-outs", use: guarded(.compliance) { _, context, _ in
         try await ContactsAPI.list(contact: context.parameters.get("id") ?? "", store: store)

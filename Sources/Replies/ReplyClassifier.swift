@@ -131,6 +131,8 @@ public enum ReplyClassifier {
             for found in rule.phrase.matches(in: tokens) {
                 let quoted = quote(tokens, found.start...found.end)
                 if let refusal = refusal(rule, found: found, tokens: tokens, lexicon: lexicon, promise: promise) {
+                    // Question words outside a question are not worth a line each.
+                    if rule.inQuestion && refusal == "is not in a question" { continue }
                     explain.append("not \(name): '\(quoted)' \(refusal)\(rule.note.map { " (\($0))" } ?? "") [\(rule.origin)]")
                     continue
                 }
@@ -198,12 +200,16 @@ public enum ReplyClassifier {
         if own.count < text.count { explain.append("quoted text ignored: the \(text.count - own.count) characters after the customer's own words") }
 
         var intents: [ReplyIntent] = []
-        var demands = 0
+        var firstHit: [ReplyIntent: Int] = [:]
+        // Sentences or clauses (split at . , ; : ! ?) that ask to stop: "Don't call, don't text, don't email."
+        var demandClauses = Set<Int>()
+        func clause(_ index: Int) -> Int { tokens[..<index].filter(\.isBoundary).count }
         for intent in ReplyIntent.allCases {
             let found = hits(lexicon.intents[intent] ?? [], name: intent.rawValue, tokens: tokens, lexicon: lexicon, promise: promiseDetails,
                              explain: &refused)
             guard let first = found.first else { continue }
-            if intent == .optOut || intent == .ceaseContact { demands = max(demands, Set(found.map(\.start)).count) }
+            if intent == .optOut || intent == .ceaseContact { demandClauses.formUnion(found.map { clause($0.start) }) }
+            firstHit[intent] = first.start
             intents.append(intent)
             let typo = first.typo ? " (read through a typo)" : ""
             explain.append("\(intent.rawValue): '\(quote(tokens, first.start...first.end))'\(typo) [\(first.rule.origin)]")
@@ -251,15 +257,20 @@ public enum ReplyClassifier {
         } else if !emphasis.isEmpty, !offers, !intents.contains(.hardship), complaint != nil || sentiment.score < 0 {
             label = .upset
             explain.append("label upset: shouting (\(emphasis.joined(separator: ", "))) with \(complaint.map { "\($0.rawValue)" } ?? "a negative score")")
-        } else if demands >= 3 {
+        } else if demandClauses.count >= 3 {
             label = .upset
-            explain.append("label upset: asks \(demands) times to stop")
-        } else if intents.contains(.paid), intents.contains(.optOut) || intents.contains(.ceaseContact) {
+            explain.append("label upset: asks to stop in \(demandClauses.count) clauses")
+        } else if intents.contains(.paid), intents.contains(.optOut) || intents.contains(.ceaseContact), sentiment.score <= 0 {
             label = .upset
             explain.append("label upset: says it has paid and asks to stop")
         } else if intents.contains(.wrongNumber) {
             label = .neutral
             explain.append("label neutral: wrong_number (not the debtor)")
+        } else if let hardship = firstHit[.hardship], let offer = firstHit[.promiseToPay] ?? cueHits[.willing]?.start,
+                  let pivot = tokens.lastIndex(where: { $0.kind == .word && $0.forms.contains(where: lexicon.contrast.contains) }),
+                  offer < pivot, pivot < hardship {
+            label = .worried
+            explain.append("label worried: the hardship comes after '\(tokens[pivot].original)', the offer before it")
         } else if intents.contains(.promiseToPay) {
             label = .willing
             explain.append("label willing: promise_to_pay")
@@ -275,7 +286,7 @@ public enum ReplyClassifier {
         } else if let reason = cue(.worried) {
             label = .worried
             explain.append("label worried: \(reason)")
-        } else if sentiment.score <= lexicon.worriedBelow {
+        } else if sentiment.score <= lexicon.worriedBelow, !intents.contains(where: { [ReplyIntent.dispute, .paid, .wrongNumber].contains($0) }) {
             label = .worried
             explain.append("label worried: score \(format(sentiment.score)) is at or below \(format(lexicon.worriedBelow)) (worried_below)")
         } else {

@@ -37,6 +37,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var providersDirectory = "providers"
     /// Compliance's rules; its `templates:` section is what every template must carry.
     public var contactRulesPath = "config/contact-rules.yml"
+    /// Compliance's reply lexicons (es.yml, en.yml, shared.yml) for `gateway replies` and POST /replies/classify.
+    public var repliesDirectory = "config/replies"
     /// How often templates/ is checked for edits.
     public var templatesReloadSeconds = 2.0
     /// Where the HTTP API listens (health, templates). Port 0 turns it off.
@@ -83,6 +85,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "templates": { c, v, _ in c.templatesDirectory = v },
         "providers": { c, v, _ in c.providersDirectory = v },
         "contact_rules": { c, v, _ in c.contactRulesPath = v },
+        "replies": { c, v, _ in c.repliesDirectory = v },
         "templates_reload_seconds": { c, v, k in
             guard let seconds = Double(v), seconds >= 0.05, seconds <= 3600 else {
                 throw ConfigurationError("\(k) must be a number of seconds between 0.05 and 3600, got \"\(v)\"")

@@ -5,6 +5,7 @@ import GatewayCore
 import GatewayHTTP
 import Logging
 import RedisQueue
+import Replies
 import ServiceLifecycle
 import Worker
 
@@ -13,7 +14,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "Collections notification gateway: Redis jobs in, SMS/email/push out, every decision in the contact log.",
-        subcommands: [Run.self, Log.self, Audit.self, Tokens.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self],
+        subcommands: [Run.self, Log.self, Audit.self, Tokens.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self, RepliesCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -108,12 +109,19 @@ struct Run: AsyncParsableCommand {
                     "fix": "raise the hard open-file limit (ulimit -Hn, LimitNOFILE=, docker --ulimit nofile=) or lower http_max_connections",
                 ])
             }
+            // Compliance's reply lexicons for POST /replies/classify; edits are picked up within seconds.
+            var replies: RepliesStore?
+            if FileManager.default.fileExists(atPath: configuration.repliesDirectory) {
+                do { replies = try RepliesStore(directory: configuration.repliesDirectory) } catch { throw ValidationError(error.message) }
+            } else {
+                logger.notice("no reply lexicons: POST /replies/classify answers 503", metadata: ["replies": "\(configuration.repliesDirectory)"])
+            }
             let http = buildApplication(
                 configuration: HTTPConfiguration(host: configuration.httpHost, port: configuration.httpPort, defaultLocale: configuration.defaultLocale,
                                                  maxJobBytes: configuration.maxJobBytes, limits: limits),
                 templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts,
                 twilioInbound: gateway.providers.twilioInbound, sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports,
-                tokenFile: tokenFile, intake: JobIntake(client: redis, stream: configuration.stream), logger: logger)
+                tokenFile: tokenFile, intake: JobIntake(client: redis, stream: configuration.stream), replies: replies, logger: logger)
             services.append(.init(service: http))
             logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)", "api_tokens": "\(tokens.entries.count)"])
         }
