@@ -165,11 +165,16 @@ import Glibc
         let limits = ConnectionLimits(headerTimeout: Self.never, bodyTimeout: .milliseconds(500), idleTimeout: Self.never, maxConnections: 2)
         let router = Router()
         router.get("/health") { _, _ in "ok" }
-        // An answer with no end: only the client not reading can stop it.
+        // An answer far larger than any socket buffer (1 GiB): only a client that reads it could
+        // take it all. Bounded, and stopping when cancelled, so that a handler whose connection
+        // was closed under it cannot spin for the rest of the test run.
         router.get("/endless") { _, _ in
             Response(status: .ok, body: ResponseBody { writer in
                 let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 65536)
-                while true { try await writer.write(chunk) }
+                for _ in 0..<16_384 {
+                    try Task.checkCancellation()
+                    try await writer.write(chunk)
+                }
             })
         }
         let app = Application(router: router, server: limitedHTTP1(limits), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
