@@ -126,7 +126,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "RepliesTests", dependencies: ["Replies"]),
+        .testTarget(name: "RepliesTests", dependencies: ["Replies", "TestSupport"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore", "TestSupport"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
         .testTarget(name: "ContactLogTests", dependencies: [

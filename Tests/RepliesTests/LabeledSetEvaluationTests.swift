@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Replies
 
 /// Figures on the project's labeled replies (Tests/Fixtures/replies/labeled.jsonl), on all of it and
@@ -114,13 +115,13 @@ import Testing
         return figures
     }
 
-    @Test func figuresOnTheLabeledSet() throws {
+    @Test func figuresOnTheLabeledSet() async throws {
         guard let examples = try Self.examples() else {
             print("no \(Self.path): nothing to measure")
             return
         }
-        let all = Self.evaluate(examples)
-        let test = Self.evaluate(examples.filter { $0.split == "test" })
+        // Hundreds of replies classified: off Swift's cooperative pool (see offThePool).
+        let (all, test) = try await offThePool { (Self.evaluate(examples), Self.evaluate(examples.filter { $0.split == "test" })) }
         print("ALL (\(examples.count) replies)\n\(all)\n\nTEST SPLIT (\(test.total) replies)\n\(test)")
         if ProcessInfo.processInfo.environment["REPLIES_SHOW_MISSES"] != nil {
             print(all.misses.joined(separator: "\n"))
