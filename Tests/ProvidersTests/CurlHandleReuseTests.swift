@@ -70,7 +70,7 @@ import TestSupport
             // Three rounds, so handles and connections are reused between them.
             for round in 0..<3 {
                 all += await client.sendAll((0..<50).map { n in
-                    Providers.HTTPRequest(method: "POST", url: base + "/echo", headers: [("X-Tag", "\(round)-\(n)")], body: Array("n=\(round)-\(n)".utf8))
+                    Providers.HTTPRequest(method: "POST", url: base + "/echo", headers: [("X-Tag", "\(round)-\(n)")], body: Array("n=\(round)-\(n)".utf8), timeout: 120)
                 })
             }
             return try all.map(Self.echo)

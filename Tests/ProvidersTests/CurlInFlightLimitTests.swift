@@ -43,7 +43,7 @@ import TestSupport
         defer { client.shutdown() }
         let answers = try await LoopbackServer.serve(Self.router(counter)) { base in
             await client.sendAll((0..<40).map { n in
-                Providers.HTTPRequest(method: "POST", url: base + "/work?delay=10", body: Array("n=\(n)".utf8))
+                Providers.HTTPRequest(method: "POST", url: base + "/work?delay=10", body: Array("n=\(n)".utf8), timeout: 120)
             })
         }
         #expect(try answers.map { String(decoding: try $0.get().body, as: UTF8.self) } == (0..<40).map { "n=\($0)" })
@@ -80,7 +80,7 @@ import TestSupport
         defer { client.shutdown() }
         let answers = try await LoopbackServer.serve(Self.router(counter)) { base in
             await client.sendAll([
-                Providers.HTTPRequest(method: "POST", url: base + "/work?delay=1000", body: Array("first".utf8), timeout: 5),
+                Providers.HTTPRequest(method: "POST", url: base + "/work?delay=1000", body: Array("first".utf8), timeout: 120),
                 Providers.HTTPRequest(method: "POST", url: base + "/work", body: Array("second".utf8), timeout: 0.3),
                 Providers.HTTPRequest(method: "POST", url: base + "/work", body: Array("third".utf8), timeout: 0.3),
             ])

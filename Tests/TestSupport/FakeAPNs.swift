@@ -44,7 +44,7 @@ public final class FakeAPNs: @unchecked Sendable {
 
     public func configuration(_ base: String) -> APNsProvider.Configuration {
         APNsProvider.Configuration(keyID: keyID, teamID: teamID, topic: topic, privateKeyPEM: key.pemRepresentation,
-                                   baseURL: base, timeToLive: 600, timeout: 5, caFile: certificate.cert)
+                                   baseURL: base, timeToLive: 600, timeout: 120, caFile: certificate.cert)  // a safety net: a busy CI machine can stall for seconds
     }
 
     static func reason(_ status: Int, _ reason: String) -> Response {
