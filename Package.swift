@@ -76,7 +76,7 @@ let package = Package(
         ]),
         // The HTTP API (Hummingbird): health, templates.
         .target(name: "GatewayHTTP", dependencies: [
-            "GatewayCore", "Templates", "ContactLog", "Providers", "RedisQueue", "Replies",
+            "GatewayCore", "Templates", "ContactLog", "Providers", "RedisQueue", "Replies", "Conversations",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -86,9 +86,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Customers' replies acted on (opt-outs, pauses, escalations) and what people do with escalations.
+        .target(name: "Conversations", dependencies: [
+            "GatewayCore", "ContactLog", "Replies", "RedisQueue",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         // The batch pipeline: decode, decide, render, dispatch, record, ack.
         .target(name: "Worker", dependencies: [
-            "GatewayCore", "Templates", "RedisQueue", "Providers", "ContactLog", "PostgresContactLog",
+            "GatewayCore", "Templates", "RedisQueue", "Providers", "ContactLog", "PostgresContactLog", "Conversations",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),

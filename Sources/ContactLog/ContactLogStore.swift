@@ -52,6 +52,24 @@ public enum LogSQL {
         """
 }
 
+extension LogSQL {
+    /// What replies set (holds, escalations, moods, answers), one row each, beside the log: every
+    /// change is also an event in `events`, which is what compliance reads.
+    public static let contactStateTable = [
+        """
+        CREATE TABLE contact_state (
+            key TEXT PRIMARY KEY, kind TEXT NOT NULL, contact_id TEXT, debt_id TEXT, address TEXT, source TEXT,
+            active INTEGER NOT NULL, version INTEGER NOT NULL, value TEXT NOT NULL, updated_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX contact_state_contact ON contact_state(contact_id)",
+        "CREATE INDEX contact_state_debt ON contact_state(debt_id)",
+        "CREATE INDEX contact_state_address ON contact_state(address)",
+        "CREATE INDEX contact_state_source ON contact_state(source)",
+        "CREATE INDEX contact_state_kind ON contact_state(kind, active)",
+    ]
+}
+
 /// A stored event with its position in the log.
 public struct StoredEvent: Sendable, Equatable {
     public var sequence: Int64
@@ -102,11 +120,19 @@ public protocol ContactLogStore: Sendable {
     /// Takes a mark back, recording who did it and why; false when there was none.
     func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool
 
-    /// Records a customer's message once (by provider and message id): an `inbound` event for each
-    /// contact we have sent SMS to at that number (or one without a contact, kept for review), and
-    /// for a STOP-like reply an SMS opt-out for each of them. Returns those contact ids, or nil
-    /// when the message was already recorded.
-    func recordInbound(_ message: InboundMessage) async throws -> [String]?
+    /// Records a customer's reply once (by provider and message id), in one transaction: finds the
+    /// contacts sent a message on its channel at its address (with the debt of the latest), reads
+    /// their opt-outs and the holds in force, and writes what `plan` makes of them (events,
+    /// opt-outs, holds, escalations, moods, answers). Returns the plan, or nil when the reply was
+    /// already recorded (a webhook delivered twice).
+    func recordReply(_ message: InboundMessage, plan: @escaping @Sendable (ReplyMatch) -> ReplyPlan) async throws -> ReplyPlan?
+
+    /// Contact state rows (holds, escalations, moods, answers) matching the query, by key.
+    func states(_ query: StateQuery) async throws -> [StateRecord]
+
+    /// Writes every row and appends the events in one transaction, or nothing (false) when a row's
+    /// version is not the one its write expects (someone else changed it first).
+    func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool
 
     /// Recomputes the hash chain from the first kept event (see EventChain) and names the first
     /// event that does not match.
@@ -226,28 +252,25 @@ public struct EventFilter: Sendable, Equatable {
     }
 }
 
-extension InboundMessage {
-    /// The events an inbound message leaves for `contacts` (none known: one event, kept for review).
-    public func events(contacts: [String]) -> [ContactEvent] {
-        let intent = self.intent
-        let meaning = switch intent {
-        case .stop: ": a STOP reply, so SMS to this contact stop"
-        case .start: ": a START reply; messages stay stopped until compliance takes the opt-out back"
-        case .help: ": a HELP request"
-        case .message: ""
-        }
-        let detail = "\(from) wrote to \(to) through \(provider)" + meaning
-            + (contacts.isEmpty ? "; no contact has been sent SMS at this number (kept for review)" : "")
-        return (contacts.isEmpty ? [nil] : contacts.map(Optional.some)).map { contact in
-            ContactEvent(jobID: nil, contactID: contact, kind: .inbound, at: at, channel: .sms, provider: provider,
-                         providerMessageID: messageID, reason: intent.rawValue, detail: detail, body: body, address: from, data: raw)
+extension StateWrite {
+    /// The version the row gets, or nil when the row's current version (nil: no row) is not the
+    /// expected one. Both stores decide the same way.
+    public func newVersion(current: Int?) -> Int? {
+        switch expect {
+        case .absent: current == nil ? 1 : nil
+        case .version(let expected): current == expected ? expected + 1 : nil
+        case .any: (current ?? 0) + 1
         }
     }
+}
 
-    /// The opt-out a STOP reply records for a contact.
-    public func optOut(contact: String) -> OptOut {
-        OptOut(contactID: contact, channel: .sms, kind: .optOut, setBy: "inbound:\(provider)", setAt: at,
-               reason: "replied \"\(body.prefix(40))\" from \(from)")
+extension ReplyMatch {
+    /// The contacts from `sent` rows (contact, debt) read oldest first: each contact once, in id
+    /// order, with the debt of its latest message.
+    public static func contacts(fromSent rows: [(contact: String, debt: String?)]) -> [Contact] {
+        var latest: [String: String?] = [:]
+        for row in rows { latest[row.contact] = row.debt }
+        return latest.keys.sorted().map { Contact(id: $0, debtID: latest[$0] ?? nil) }
     }
 }
 

@@ -5,7 +5,7 @@ import GRDBSQLite
 
 /// The contact log in SQLite (WAL), the embedded default.
 public final class SQLiteContactLog: ContactLogStore {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let checkpointer: WALCheckpointer
     public let path: String
 
@@ -168,6 +168,9 @@ public final class SQLiteContactLog: ContactLogStore {
                 DROP INDEX events_one_terminal;
                 CREATE UNIQUE INDEX events_one_terminal ON events(job_id) WHERE job_id IS NOT NULL AND (\(terminal));
                 """)
+        }
+        migrator.registerMigration("v7-contact-state") { db in
+            try db.execute(sql: LogSQL.contactStateTable.joined(separator: ";\n"))
         }
         return migrator
     }
@@ -332,19 +335,7 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] {
         guard !contactIDs.isEmpty else { return [:] }
-        return try await pool.read { db in
-            var result: [String: [OptOut]] = [:]
-            for (placeholders, chunk) in Self.inLists(contactIDs) {
-                try ExactSQL.run(db, "SELECT * FROM opt_outs WHERE contact_id IN (\(placeholders)) ORDER BY channel", chunk) { row in
-                    let mark = OptOut(contactID: row.text("contact_id") ?? "", channel: Channel(rawValue: row.text("channel") ?? "*"),
-                                      kind: OptOut.Kind(rawValue: row.text("kind") ?? "") ?? .doNotContact, setBy: row.text("set_by") ?? "",
-                                      setAt: parseTimestamp(row.text("set_at") ?? "") ?? Date(timeIntervalSince1970: 0), reason: row.text("reason"))
-                    result[mark.contactID, default: []].append(mark)
-                    return true
-                }
-            }
-            return result
-        }
+        return try await pool.read { db in try Self.optOuts(contactIDs, db) }
     }
 
     public func setOptOut(_ mark: OptOut) async throws {
@@ -362,24 +353,6 @@ public final class SQLiteContactLog: ContactLogStore {
             """, [.text(mark.contactID), .text(mark.channel?.rawValue ?? "*"), .text(mark.kind.rawValue), .text(mark.setBy),
                   .text(formatTimestamp(mark.setAt)), .text(mark.reason)])
         try insert(.optOutSet(mark), db, head: &head)
-    }
-
-    public func recordInbound(_ message: InboundMessage) async throws -> [String]? {
-        try await pool.write { db in
-            let seen = try !ExactSQL.all(db, "SELECT 1 AS found FROM events WHERE kind = 'inbound' AND provider = ? AND provider_message_id = ? LIMIT 1",
-                                         [.text(message.provider), .text(message.messageID)]) { $0.integer("found") }.isEmpty
-            if seen { return nil }
-            let contacts = try ExactSQL.all(db, """
-                SELECT DISTINCT contact_id FROM events WHERE address = ? AND channel = 'sms' AND kind = 'sent' AND contact_id IS NOT NULL
-                ORDER BY contact_id
-                """, [.text(message.from)]) { $0.text("contact_id") ?? "" }
-            var head = try Self.head(db)
-            for event in message.events(contacts: contacts) { try Self.insert(event, db, head: &head) }
-            if message.intent == .stop {
-                for contact in contacts { try Self.upsertOptOut(message.optOut(contact: contact), db, head: &head) }
-            }
-            return contacts
-        }
     }
 
     public func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool {

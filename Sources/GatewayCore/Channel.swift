@@ -13,8 +13,12 @@ public enum PushPlatform: String, Sendable, Codable, Hashable {
 }
 
 /// Why the job exists, which decides which rules apply (collection follows every rule;
-/// transactional skips frequency caps but never opt-outs).
+/// transactional skips frequency caps and reply pauses but never opt-outs; reply is the gateway's
+/// own answer to a customer's message, see `ReplyAnswer`).
 public enum Category: String, Sendable, Codable, Hashable {
     case collection
     case transactional
+    /// The opt-out confirmation or help text the gateway sends in answer to a reply: allowed at any
+    /// hour and past the opt-out it confirms, only for a job id the gateway itself recorded.
+    case reply
 }

@@ -243,9 +243,12 @@ public enum RulesEngine {
     public struct Plan: Sendable, Equatable {
         public var location: ContactLocation
         public var verdicts: [(channel: Channel, verdict: ChannelVerdict)]
+        /// A reply's pause over this collection job (dispute, lawyer, promise ...): it is suppressed.
+        public var pause: Hold?
 
         public static func == (a: Plan, b: Plan) -> Bool {
             a.location == b.location && a.verdicts.map(\.channel) == b.verdicts.map(\.channel) && a.verdicts.map(\.verdict) == b.verdicts.map(\.verdict)
+                && a.pause == b.pause
         }
 
         /// Channels that may be used now, in the job's order.
@@ -254,18 +257,38 @@ public enum RulesEngine {
         }
     }
 
-    public static func plan(job: Job, now: Date, rules: ContactRules, optOuts: [OptOut], unreachable: (Channel) -> String?) -> Plan {
+    /// - Parameters:
+    ///   - category: collection jobs are paused by a reply's pause; `reply` jobs (the gateway's own
+    ///     answer to a reply) pass opt-outs of their channel, pauses, blocks and allowed hours.
+    ///   - state: the holds in force for the contact, its debt and its addresses.
+    public static func plan(job: Job, now: Date, rules: ContactRules, optOuts: [OptOut], category: Category = .collection,
+                            state: ContactStateSnapshot = ContactStateSnapshot(), unreachable: (Channel) -> String?) -> Plan {
         let location = rules.locate(job)
         let zone = location.timeZones[0]
         let zones = location.timeZones.count == 1 ? zone : "\(location.timeZones.count) zones of \(Geography.countryNames[location.country] ?? location.country)"
         var verdicts: [(Channel, ChannelVerdict)] = []
+        let answering = category == .reply
         for channel in job.channels {
-            if let mark = optOuts.first(where: { $0.kind == .doNotContact }) ?? optOuts.first(where: { $0.channel == nil || $0.channel == channel }) {
+            if let mark = optOuts.first(where: { $0.kind == .doNotContact })
+                ?? (answering ? nil : optOuts.first(where: { $0.channel == nil || $0.channel == channel })) {
                 verdicts.append((channel, .optedOut(mark)))
                 continue
             }
             if let reason = unreachable(channel) {
                 verdicts.append((channel, .unreachable(reason)))
+                continue
+            }
+            if answering {
+                verdicts.append((channel, .allowedNow(sentence: "an answer to the customer's own reply (opt-out confirmation or help text): sent at any hour, once")))
+                continue
+            }
+            let address: String? = switch channel {
+            case .sms: job.contact.phone
+            case .email: job.contact.email
+            case .push: nil
+            }
+            if let block = state.block(address: address, at: now) {
+                verdicts.append((channel, .unreachable(block.sentence)))
                 continue
             }
             let rule = rules.hours.rule(country: location.country, channel: channel)
@@ -279,7 +302,8 @@ public enum RulesEngine {
                 verdicts.append((channel, .closed(until: next, ruleID: rule.id, sentence: "\(rule.description); \(holidays.isEmpty ? "" : holidays + "; ")\(now_)")))
             }
         }
-        return Plan(location: location, verdicts: verdicts)
+        let pause = category == .collection ? state.pause(contactID: job.contact.id, debtID: job.debtID, at: now) : nil
+        return Plan(location: location, verdicts: verdicts, pause: pause)
     }
 
     /// The decision, given the plan and what the ledger answered for the channels tried (in order;
@@ -290,6 +314,9 @@ public enum RulesEngine {
         }
         if let dnc = plan.verdicts.lazy.compactMap({ v -> OptOut? in if case .optedOut(let o) = v.verdict, o.kind == .doNotContact { o } else { nil } }).first {
             return .suppress(code: "do_not_contact", ruleID: "do-not-contact", detail: "contact is \(dnc.sentence)")
+        }
+        if let pause = plan.pause {
+            return .suppress(code: "paused", ruleID: "reply-\(pause.intent)", detail: "collection \(pause.sentence)")
         }
         for (channel, verdict) in plan.verdicts {
             if case .allowedNow(let sentence) = verdict, caps[channel] == .reserved {

@@ -4,7 +4,7 @@ import Foundation
 public struct InboundMessage: Sendable, Equatable {
     public var provider: String
     public var messageID: String
-    /// The customer's address (E.164 phone number).
+    /// The customer's address (E.164 phone number, or the e-mail address for an e-mail reply).
     public var from: String
     /// Our number or sender it was sent to.
     public var to: String
@@ -12,8 +12,15 @@ public struct InboundMessage: Sendable, Equatable {
     public var at: Date
     /// The provider's report as received (JSON).
     public var raw: String
+    /// SMS, or e-mail for a reply by mail.
+    public var channel: Channel
+    /// An e-mail's subject.
+    public var subject: String?
 
-    public init(provider: String, messageID: String, from: String, to: String, body: String, at: Date, raw: String) {
+    public init(provider: String, messageID: String, from: String, to: String, body: String, at: Date, raw: String,
+                channel: Channel = .sms, subject: String? = nil) {
+        self.channel = channel
+        self.subject = subject
         self.provider = provider
         self.messageID = messageID
         self.from = from
@@ -23,8 +30,12 @@ public struct InboundMessage: Sendable, Equatable {
         self.raw = raw
     }
 
-    /// What the reply asks for.
+    /// What the reply asks for, by keywords alone (the reply understanding reads more).
     public var intent: InboundIntent { InboundIntent(body) }
+
+    /// Where the reply came from, "<provider>:<message id>": what it set is found by this when its
+    /// webhook comes again.
+    public var source: String { "\(provider):\(messageID)" }
 }
 
 /// STOP-like replies revoke consent to SMS. US carriers' and the FCC's words (STOP, QUIT, END,

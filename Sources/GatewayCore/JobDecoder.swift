@@ -120,7 +120,7 @@ private struct Reader {
         var category: Category?
         if let text = try optionalString(root, "category", path: "category") {
             guard let parsed = Category(rawValue: text) else {
-                throw invalid("category", "must be \"collection\" or \"transactional\", got \"\(text)\"")
+                throw invalid("category", "must be \"collection\" or \"transactional\" (\"reply\" is the gateway's own answers to replies), got \"\(text)\"")
             }
             category = parsed
         }

@@ -26,6 +26,12 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     /// A message the customer sent (an SMS reply): its text, and what it asked for (reason: stop,
     /// start, help, message). A STOP also records an opt-out.
     case inbound
+    /// A reply a person must look at (reason: its intents; data: the escalation id and the holds it set).
+    case escalation
+    /// A person resolved an escalation (who, why, whether its pauses were lifted).
+    case escalationResolved = "escalation_resolved"
+    /// A pause or block set by a reply was lifted (by a person, or kept by a payment-received job).
+    case holdChanged = "hold_changed"
     /// Someone read the log through the API (who, which query, how many rows): reads are on the record too.
     case logRead = "log_read"
     /// A retention prune removed whole expired months from the start of the log.
@@ -40,7 +46,8 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     public var isTerminal: Bool {
         switch self {
         case .sent, .suppressed, .failed, .expired, .invalid: true
-        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned, .inbound: false
+        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned, .inbound,
+             .escalation, .escalationResolved, .holdChanged: false
         }
     }
 }

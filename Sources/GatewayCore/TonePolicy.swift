@@ -14,6 +14,8 @@ public struct TonePolicy: Sendable, Equatable {
         public var daysPastDueMin: Int?
         public var daysPastDueMax: Int?
         public var categories: [Category]?
+        /// Any of these intents in the contact's latest reply (hardship, promise_to_pay ...), while it is fresh.
+        public var replyIntents: [String]?
 
         public init(id: String, tone: String, sentimentLabels: [String]? = nil, scoreMin: Double? = nil, scoreMax: Double? = nil,
                     segments: [String]? = nil, daysPastDueMin: Int? = nil, daysPastDueMax: Int? = nil, categories: [Category]? = nil) {
@@ -46,6 +48,9 @@ public struct TonePolicy: Sendable, Equatable {
                 if let max = daysPastDueMax, days > max { return false }
             }
             if let categories, !categories.contains(facts.category) { return false }
+            if let replyIntents {
+                guard facts.replyIntents.contains(where: { replyIntents.contains($0) }) else { return false }
+            }
             return true
         }
     }
@@ -82,6 +87,10 @@ public struct ToneFacts: Sendable, Equatable {
     public var segment: String?
     public var daysPastDue: Int?
     public var category: Category
+    /// The intents of the contact's latest reply, while it counts (ReplyPolicy.moodMaxAge).
+    public var replyIntents: [String] = []
+    /// Where the sentiment came from: "job" (the scoring service) or "reply" (the contact's latest reply).
+    public var sentimentSource = "job"
 
     public init(sentimentLabel: String? = nil, sentimentScore: Double? = nil, segment: String? = nil, daysPastDue: Int? = nil,
                 category: Category = .collection) {
@@ -97,6 +106,17 @@ public struct ToneFacts: Sendable, Equatable {
     public init(job: Job, category: Category, now: Date) {
         self.init(sentimentLabel: job.sentiment?.label, sentimentScore: job.sentiment?.score, segment: job.segment,
                   daysPastDue: Self.daysPastDue(job.data, now: now), category: category)
+    }
+
+    /// The job's facts, with the sentiment of the contact's latest reply instead of the job's when
+    /// that reply is younger than `maxAge` and newer than the job (`enqueuedAt`).
+    public init(job: Job, category: Category, now: Date, mood: ReplyMood?, maxAge: TimeInterval, enqueuedAt: Date?) {
+        self.init(job: job, category: category, now: now)
+        guard let mood, now.timeIntervalSince(mood.at) <= maxAge, mood.at > (enqueuedAt ?? .distantPast) else { return }
+        sentimentLabel = mood.label
+        sentimentScore = mood.score
+        replyIntents = mood.intents
+        sentimentSource = "reply"
     }
 
     static func daysPastDue(_ data: [String: JSONValue], now: Date) -> Int? {

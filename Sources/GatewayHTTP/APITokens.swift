@@ -14,6 +14,8 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
     case compliance
     /// Lists and previews templates.
     case marketing
+    /// Works the escalations: lists, reads and resolves them (GET /escalations, POST /escalations/{id}/resolve).
+    case agent
     case admin
 
     public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }

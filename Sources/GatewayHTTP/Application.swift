@@ -1,4 +1,5 @@
 import ContactLog
+import Conversations
 import Foundation
 import GatewayCore
 import HTTPTypes
@@ -34,10 +35,12 @@ public struct HTTPConfiguration: Sendable {
 public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                              twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                              infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
-                             intake: JobIntake? = nil, replies: RepliesStore? = nil, logger: Logger) -> some ApplicationProtocol {
+                             intake: JobIntake? = nil, replies: RepliesStore? = nil, replyDesk: ReplyDesk? = nil,
+                             sendGridInbound: [SendGridInboundRoute] = [], logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
                                     twilioInbound: twilioInbound, sendGridEvents: sendGridEvents, infobipReports: infobipReports,
-                                    tokens: tokens, tokenFile: tokenFile, intake: intake, replies: replies),
+                                    tokens: tokens, tokenFile: tokenFile, intake: intake, replies: replies, replyDesk: replyDesk,
+                                    sendGridInbound: sendGridInbound),
                 server: limitedHTTP1(configuration.limits),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 logger: logger)
@@ -55,8 +58,13 @@ func limitedHTTP1(_ limits: ConnectionLimits) -> HTTPServerBuilder {
 public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                         twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                         infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
-                        intake: JobIntake? = nil, replies: RepliesStore? = nil) -> Router<BasicRequestContext> {
+                        intake: JobIntake? = nil, replies: RepliesStore? = nil, replyDesk: ReplyDesk? = nil,
+                        sendGridInbound: [SendGridInboundRoute] = []) -> Router<BasicRequestContext> {
     let router = Router()
+    // Without one of its own (tests), replies are read with the lexicons given and the standard policy.
+    let desk = replyDesk ?? ReplyDesk(store: store, lexicons: replies, policy: .standard, intake: intake, escalations: nil,
+                                      timeZone: TimeZone(identifier: "UTC")!, logger: Logger(label: "replies"))
+    let escalations = EscalationDesk(store: store)
     // First, so that every route below gets its {parameters} percent-decoded (once, here).
     router.add(middleware: PathParameterDecoding())
     // The largest body any route below takes: the webhooks' 4 MiB, or a job's max_job_bytes.
@@ -147,7 +155,7 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
     router.post("/webhooks/twilio/inbound") { request, context in
         let body = try await request.body.collect(upTo: 64 * 1024)
         return try await ReceiptsAPI.twilioInbound(body: Array(buffer: body), signature: request.headers[HTTPField.Name("X-Twilio-Signature")!],
-                                                   verifiers: twilioInbound, store: store, logger: context.logger)
+                                                   verifiers: twilioInbound, desk: desk, logger: context.logger)
     }
     router.post("/webhooks/sendgrid/events") { request, context in
         let body = try await request.body.collect(upTo: 4 << 20)
@@ -160,8 +168,30 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
     router.post("/webhooks/infobip/inbound") { request, context in
         let body = try await request.body.collect(upTo: 4 << 20)
         return try await ReceiptsAPI.infobipInbound(body: Array(buffer: body), token: request.uri.queryParameters.get("token"),
-                                                    checks: infobipReports, store: store, logger: context.logger)
+                                                    checks: infobipReports, desk: desk, logger: context.logger)
     }
+    router.post("/webhooks/sendgrid/inbound") { request, context in
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: 30 << 20) } catch {
+            return JSONResponse.error(.contentTooLarge, "request_too_large", "an inbound e-mail may be at most 30 MiB (SendGrid's own limit)")
+        }
+        return try await EscalationsAPI.sendGridInbound(body: Array(buffer: body), contentType: request.headers[.contentType],
+                                                        token: request.uri.queryParameters.get("token"), routes: sendGridInbound,
+                                                        desk: desk, logger: context.logger)
+    }
+    router.get("/escalations", use: guarded(.agent, .compliance) { request, _, _ in
+        try await EscalationsAPI.list(request, desk: escalations)
+    })
+    router.get("/escalations/:id", use: guarded(.agent, .compliance) { _, context, _ in
+        try await EscalationsAPI.show(context.parameters.get("id") ?? "", desk: escalations)
+    })
+    router.post("/escalations/:id/resolve", use: guarded(.agent) { request, context, caller in
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: 64 * 1024) } catch {
+            return JSONResponse.error(.contentTooLarge, "request_too_large", "the request body may be at most 64 KiB")
+        }
+        return try await EscalationsAPI.resolve(context.parameters.get("id") ?? "", body: Array(buffer: body), caller: caller, desk: escalations)
+    })
     router.post("/webhooks/infobip/reports") { request, context in
         let body = try await request.body.collect(upTo: 4 << 20)
         return try await ReceiptsAPI.infobip(body: Array(buffer: body), token: request.uri.queryParameters.get("token"),

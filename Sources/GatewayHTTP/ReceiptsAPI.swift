@@ -1,4 +1,5 @@
 import ContactLog
+import Conversations
 import Foundation
 import GatewayCore
 import Hummingbird
@@ -47,10 +48,10 @@ enum ReceiptsAPI {
     }
 
     /// POST /webhooks/twilio/inbound: a customer's SMS to one of our numbers (Twilio's messaging
-    /// webhook, signed like status callbacks). Recorded once; a STOP-like reply opts the contacts
-    /// we have texted at that number out of SMS. Answers empty TwiML: no automatic reply (Twilio's
-    /// own opt-out handling confirms STOP to the customer).
-    static func twilioInbound(body: [UInt8], signature: String?, verifiers: [TwilioReceipts], store: any ContactLogStore, logger: Logger) async throws -> Response {
+    /// webhook, signed like status callbacks). Handed to the reply desk (recorded once, read, acted
+    /// on). Answers empty TwiML: the gateway's own answers go out as jobs (Twilio's opt-out handling
+    /// confirms bare STOP keywords itself, so the gateway does not confirm those a second time).
+    static func twilioInbound(body: [UInt8], signature: String?, verifiers: [TwilioReceipts], desk: ReplyDesk, logger: Logger) async throws -> Response {
         let verifier: TwilioReceipts, parameters: [(String, String)]
         switch verifiedTwilio(body: body, signature: signature, verifiers: verifiers, what: "inbound message", urlKey: "inbound_url",
                              unconfigured: "no Twilio provider with an inbound_url is configured", logger: logger) {
@@ -61,16 +62,9 @@ enum ReceiptsAPI {
         case .failure(let rejection):
             return JSONResponse.error(.badRequest, "bad_message", rejection.message)
         case .success(let message):
-            try await record(message, store: store, logger: logger)
+            _ = try await desk.handle(message)
             return Response(status: .ok, headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")))
-        }
-    }
-
-    /// Records a customer's message once (a replay changes nothing); a STOP-like one opts out.
-    static func record(_ message: InboundMessage, store: any ContactLogStore, logger: Logger) async throws {
-        if let contacts = try await store.recordInbound(message) {
-            logger.notice("inbound message recorded", metadata: ["intent": "\(message.intent.rawValue)", "contacts": "\(contacts.count)"])
         }
     }
 
@@ -116,9 +110,8 @@ enum ReceiptsAPI {
     }
 
     /// POST /webhooks/infobip/inbound?token=...: customers' SMS to our Infobip numbers, accepted only
-    /// with the secret token. Each is recorded once; a STOP-like reply opts the contacts we have
-    /// texted at that number out of SMS, as for Twilio.
-    static func infobipInbound(body: [UInt8], token: String?, checks: [InfobipReports], store: any ContactLogStore, logger: Logger) async throws -> Response {
+    /// with the secret token. Each goes to the reply desk, as for Twilio.
+    static func infobipInbound(body: [UInt8], token: String?, checks: [InfobipReports], desk: ReplyDesk, logger: Logger) async throws -> Response {
         let check: InfobipReports
         switch infobipCheck(token: token, checks: checks, what: "inbound message", logger: logger) {
         case .failure(let refusal): return refusal.response
@@ -128,7 +121,7 @@ enum ReceiptsAPI {
         case .failure(let rejection):
             return JSONResponse.error(.badRequest, "bad_message", rejection.message)
         case .success(let messages):
-            for message in messages { try await record(message, store: store, logger: logger) }
+            for message in messages { _ = try await desk.handle(message) }
             return Response(status: .noContent)
         }
     }

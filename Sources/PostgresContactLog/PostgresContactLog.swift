@@ -8,9 +8,9 @@ import PostgresNIO
 /// SQLite store (ContactLogStore), same hash chain (EventChain): appends from every worker are
 /// serialized on the one-row `chain_head` table, so the chain stays a single line in `seq` order.
 public final class PostgresContactLog: ContactLogStore {
-    private let client: PostgresClient
+    let client: PostgresClient
     private let runner: Task<Void, Never>
-    private let logger: Logger
+    let logger: Logger
     public let url: String
 
     /// `url`: postgres://user:password@host:port/database[?sslmode=disable|prefer|require].
@@ -81,6 +81,13 @@ public final class PostgresContactLog: ContactLogStore {
             }
             if !versions.contains(2) {
                 try await connection.query("INSERT INTO gateway_schema (version) VALUES (2)", logger: logger)
+            }
+            if !versions.contains(3) {
+                // Version 3: the contact state replies set (holds, escalations, moods, answers).
+                for statement in LogSQL.contactStateTable {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO gateway_schema (version) VALUES (3)", logger: logger)
             }
         }
     }
@@ -386,26 +393,6 @@ public final class PostgresContactLog: ContactLogStore {
                 set_at = excluded.set_at, reason = excluded.reason
             """, logger: logger)
         try await insert(.optOutSet(mark), head: &head, connection, logger)
-    }
-
-    public func recordInbound(_ message: InboundMessage) async throws -> [String]? {
-        let logger = self.logger
-        return try await appending { connection, head in
-            let seen = try await connection.query("""
-                SELECT 1 FROM events WHERE kind = 'inbound' AND provider = \(StoredText.encode(message.provider))
-                AND provider_message_id = \(StoredText.encode(message.messageID)) LIMIT 1
-                """, logger: logger).collect()
-            guard seen.isEmpty else { return nil }
-            let contacts = try await connection.query("""
-                SELECT DISTINCT contact_id FROM events WHERE address = \(StoredText.encode(message.from)) AND channel = 'sms' AND kind = 'sent' AND contact_id IS NOT NULL
-                ORDER BY contact_id
-                """, logger: logger).collect().compactMap { Self.text($0.makeRandomAccess(), "contact_id") }
-            for event in message.events(contacts: contacts) { try await Self.insert(event, head: &head, connection, logger) }
-            if message.intent == .stop {
-                for contact in contacts { try await Self.upsertOptOut(message.optOut(contact: contact), head: &head, connection, logger) }
-            }
-            return contacts
-        }
     }
 
     public func removeOptOut(contactID: String, channel: GatewayCore.Channel?, by: String, reason: String?, at: Date) async throws -> Bool {

@@ -38,7 +38,7 @@ public struct TemplateSettings: Sendable, Equatable {
                 settings.description = value.string
             case "category":
                 guard let text = value.string, let category = Category(rawValue: text) else {
-                    throw TemplateLoadError(file: relative, message: "category must be collection or transactional")
+                    throw TemplateLoadError(file: relative, message: "category must be collection, transactional or reply (the gateway's own answers to replies)")
                 }
                 settings.category = category
             case "sms_encoding":

@@ -57,6 +57,7 @@ enum TonePolicyFile {
                     switch name {
                     case "sentiment": parsed.sentimentLabels = try list(value, "\(place) (\(id)).when.sentiment")
                     case "segment": parsed.segments = try list(value, "\(place) (\(id)).when.segment")
+                    case "reply_intents": parsed.replyIntents = try list(value, "\(place) (\(id)).when.reply_intents")
                     case "category":
                         let names = try list(value, "\(place) (\(id)).when.category")
                         parsed.categories = try names.map { name throws(TemplateLoadError) in
@@ -75,7 +76,7 @@ enum TonePolicyFile {
                         parsed.daysPastDueMin = min.map { Int($0) }
                         parsed.daysPastDueMax = max.map { Int($0) }
                     default:
-                        throw fail("\(place) (\(id)).when: unknown condition \"\(name)\" (known: sentiment, score, segment, days_past_due, category)")
+                        throw fail("\(place) (\(id)).when: unknown condition \"\(name)\" (known: sentiment, score, segment, days_past_due, category, reply_intents)")
                     }
                 }
             }

@@ -25,11 +25,14 @@ public struct BatchProcessor: Sendable {
     public var ledger: CapLedger
     public var clock: @Sendable () -> Date
     public var logger: Logger
+    /// How replies steer the next message (the mood's age, the payment-received template).
+    public var replyPolicy: ReplyPolicy
 
     public init(configuration: GatewayConfiguration, consumer: StreamConsumer, store: any ContactLogStore,
                 providers: ProviderRegistry, templates: @escaping @Sendable () -> TemplateCatalog,
                 scheduler: RetryScheduler, rules: ContactRules, ledger: CapLedger,
-                clock: @escaping @Sendable () -> Date = Date.init, logger: Logger) {
+                clock: @escaping @Sendable () -> Date = Date.init, replyPolicy: ReplyPolicy = .standard, logger: Logger) {
+        self.replyPolicy = replyPolicy
         self.configuration = configuration
         self.consumer = consumer
         self.store = store
@@ -131,6 +134,12 @@ public struct BatchProcessor: Sendable {
         let optOuts = try await store.optOuts(Array(Set(contactIDs)))
         let pushTokens = decoded.flatMap { item -> [String] in if case .success(let job) = item.2 { job.pushTokens } else { [] } }
         let droppedTokens = try await store.droppedPushTokens(Array(Set(pushTokens)))
+        // What replies set for these contacts, debts and addresses: pauses, blocks, moods, answers.
+        let jobs = Array(jobsByID.values)
+        let contactState = jobs.isEmpty ? ContactStateSnapshot() : ContactStateSnapshot(records: try await store.states(StateQuery(
+            kinds: [.hold, .mood, .answer], contactIDs: Array(Set(contactIDs)), debtIDs: Array(Set(jobs.compactMap(\.debtID))),
+            addresses: Array(Set(jobs.flatMap { [$0.contact.phone, $0.contact.email].compactMap { $0 } })), activeOnly: true)))
+        var keptPromises: [(hold: Hold, job: Job)] = []
         var deferrals: [(raw: [UInt8], attempt: Int, at: Date)] = []
         var releases: [(checks: [CapCheck], member: String)] = []
 
@@ -208,9 +217,26 @@ public struct BatchProcessor: Sendable {
                     continue
                 }
                 let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
-                let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts[job.contact.id] ?? []) { channel in
+                if category == .reply, contactState.answers[job.id] == nil {
+                    // Only the gateway's own answers may pass opt-outs and hours: a job that claims to be one is not sent.
+                    summary.suppressed += 1
+                    events.append(received(job.id, job.contact.id, attempt: job.attempt))
+                    events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .suppressed, at: now, attempt: job.attempt, template: job.template,
+                                               reason: "not_an_answer", detail: "category reply is for the gateway's own answers to customers' replies, and no reply asked for job \(job.id); send collection or transactional [rule reply-answer]",
+                                               streamID: entry.id))
+                    continue
+                }
+                if job.template == replyPolicy.paymentReceivedTemplate, let debt = job.debtID {
+                    for hold in contactState.holds where hold.intent == "promise_to_pay" && hold.debtID == debt && hold.keptBy == nil && hold.liftedAt == nil {
+                        keptPromises.append((hold, job))
+                    }
+                }
+                let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts[job.contact.id] ?? [], category: category,
+                                            state: contactState) { channel in
                     Self.unreachable(channel, job: job, providers: providers, catalog: catalog, droppedTokens: droppedTokens)
                 }
+                let toneFacts = ToneFacts(job: job, category: category, now: now, mood: contactState.moods[job.contact.id],
+                                          maxAge: replyPolicy.moodMaxAge, enqueuedAt: Self.enqueuedAt(entry.id))
                 /// A job that cannot be rendered is refused as invalid, with the reason, and dead-lettered.
                 func refuse(_ error: RenderError, channel: Channel, tone: String) {
                     summary.invalid += 1
@@ -239,7 +265,7 @@ public struct BatchProcessor: Sendable {
                     case .defer(let until, let ruleID, let detail):
                         // A job that cannot be rendered is refused now, not hours later when it comes back.
                         if let channel = plan.verdicts.first(where: { if case .optedOut = $0.verdict { false } else if case .unreachable = $0.verdict { false } else { true } })?.channel {
-                            let tone = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now)).tone
+                            let tone = catalog.tonePolicy.tone(for: toneFacts).tone
                             do throws(RenderError) {
                                 _ = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
                                                        defaultLocale: configuration.defaultLocale)
@@ -256,7 +282,7 @@ public struct BatchProcessor: Sendable {
                     case .send(let channel, let rulesDetail):
                         let routes = providers.routes(for: job, on: channel, droppedTokens: droppedTokens)
                         let provider = routes[0].provider
-                        let (tone, toneRule) = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now))
+                        let (tone, toneRule) = catalog.tonePolicy.tone(for: toneFacts)
                         let rendered: RenderedMessage
                         do throws(RenderError) {
                             rendered = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
@@ -269,14 +295,14 @@ public struct BatchProcessor: Sendable {
                         let address = routes[0].address
                         let message = OutboundMessage(jobID: job.id, contactID: job.contact.id, attempt: job.attempt, channel: channel,
                                                       to: address, subject: rendered.subject, body: rendered.body, html: rendered.html)
-                        var toneNote = "tone \(tone) (\(toneRule == "default" ? "policy default" : "rule \(toneRule)"))"
+                        var toneNote = "tone \(tone) (\(toneRule == "default" ? "policy default" : "rule \(toneRule)"); sentiment from the \(toneFacts.sentimentSource == "reply" ? "contact's latest reply" : "job"))"
                         if rendered.tone != tone { toneNote += "; no \(tone) variant, \(rendered.tone) used" }
                         dispatchEventIndex.append(events.count)
                         events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .dispatching, at: now, attempt: job.attempt,
                                                    channel: channel, template: job.template, tone: rendered.tone, variant: rendered.variant,
                                                    provider: provider.name, detail: "sending through \(provider.name); \(category.rawValue); \(toneNote); \(rulesDetail)",
                                                    body: rendered.body, address: address, streamID: entry.id,
-                                                   data: Self.renderingFacts(rendered, toneRule: toneRule, category: category)))
+                                                   data: Self.renderingFacts(rendered, toneRule: toneRule, category: category, toneFacts: toneFacts)))
                         sends.append(Send(job: job, entry: entry, raw: raw ?? [], message: message, provider: provider, routes: routes, rendered: rendered,
                                           capChecks: capChecks))
                     }
@@ -309,6 +335,16 @@ public struct BatchProcessor: Sendable {
         try await consumer.deadLetter(deadLetters, at: formatTimestamp(now))
         try await scheduler.schedule(deferrals)
         let written = try await store.append(Self.stamped(events, jobs: jobsByID))
+        // A payment-received job for a debt keeps its promise pause from lifting by itself.
+        for (hold, job) in keptPromises {
+            var kept = hold
+            kept.keptBy = "job \(job.id) (\(job.template))"
+            _ = try await store.writeStates([StateWrite(.hold(kept, at: now), expect: .any)], events: [
+                ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, reason: "promise_kept",
+                             detail: "promise pause \(hold.id) of debt \(job.debtID ?? "?") kept: job \(job.id) (\(job.template)) came, so collection does not resume at \(hold.until.map(formatTimestamp) ?? "its date"); a person lifts it",
+                             data: JSONValue.object(["hold": .string(hold.id), "job": .string(job.id)]).serialized, debtID: job.debtID),
+            ])
+        }
         // A `dispatching` row the database refused means another worker holds this attempt. Its cap
         // slot is not given back: the ledger's member is the job id, so the slot this batch reserved
         // is the one the other worker's send counts on (and gives back itself if that send fails).
@@ -426,6 +462,12 @@ public struct BatchProcessor: Sendable {
         return nil
     }
 
+    /// When the entry was added to the stream (its id's milliseconds), nil for an id that is not one.
+    static func enqueuedAt(_ entryID: String) -> Date? {
+        guard let milliseconds = entryID.split(separator: "-").first.flatMap({ Double($0) }) else { return nil }
+        return Date(timeIntervalSince1970: milliseconds / 1000)
+    }
+
     /// Events carry their job's debt and segment, for the log's filters and reports.
     static func stamped(_ events: [ContactEvent], jobs: [String: Job]) -> [ContactEvent] {
         events.map { event in
@@ -438,8 +480,11 @@ public struct BatchProcessor: Sendable {
     }
 
     /// What compliance needs beyond the text: the other parts of the message, why this tone, what it costs.
-    static func renderingFacts(_ rendered: RenderedMessage, toneRule: String, category: Category) -> String {
-        var facts: [String: JSONValue] = ["tone_rule": .string(toneRule), "category": .string(category.rawValue)]
+    static func renderingFacts(_ rendered: RenderedMessage, toneRule: String, category: Category, toneFacts: ToneFacts) -> String {
+        var facts: [String: JSONValue] = ["tone_rule": .string(toneRule), "category": .string(category.rawValue),
+                                          "tone_source": .string(toneFacts.sentimentSource)]
+        if let label = toneFacts.sentimentLabel { facts["sentiment_label"] = .string(label) }
+        if let score = toneFacts.sentimentScore { facts["sentiment_score"] = .number(score) }
         if let subject = rendered.subject { facts["subject"] = .string(subject) }
         if let html = rendered.html { facts["html"] = .string(html) }
         if let sms = rendered.sms {

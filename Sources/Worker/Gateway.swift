@@ -1,4 +1,5 @@
 import ContactLog
+import Conversations
 import Foundation
 import GatewayCore
 import Logging
@@ -18,6 +19,8 @@ public struct Gateway: Sendable {
     public let providers: ProviderRegistry
     public let templates: TemplateStore
     public let rules: ContactRules
+    /// What replies do (config/reply-actions.yml).
+    public let replyPolicy: ReplyPolicy
     public let worker: QueueWorker
     public let reloader: TemplateReloader
 
@@ -40,6 +43,8 @@ public struct Gateway: Sendable {
         }
         self.templates = templates
         rules = try ContactRulesFile.load(path: configuration.contactRulesPath)
+        do { replyPolicy = try ReplyActionsFile.load(path: configuration.replyActionsPath) } catch { throw ConfigurationError(error.message) }
+        let replyPolicy = self.replyPolicy
         let http = CurlHTTPClient()
         self.http = http
         providers = try ProviderRegistry.load(directory: configuration.providersDirectory, outboxPath: configuration.outboxPath,
@@ -67,7 +72,8 @@ public struct Gateway: Sendable {
                                            baseSeconds: configuration.retryBaseSeconds)
             lanes.append(BatchProcessor(configuration: configuration, consumer: consumer, store: store, providers: providers,
                                         templates: { templates.current }, scheduler: scheduler, rules: rules,
-                                        ledger: CapLedger(client: client, prefix: configuration.capsPrefix), clock: clock, logger: logger))
+                                        ledger: CapLedger(client: client, prefix: configuration.capsPrefix), clock: clock,
+                                        replyPolicy: replyPolicy, logger: logger))
         }
         redis = clients[0]
         redisClients = clients

@@ -39,6 +39,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var contactRulesPath = "config/contact-rules.yml"
     /// Compliance's reply lexicons (es.yml, en.yml, shared.yml) for `gateway replies` and POST /replies/classify.
     public var repliesDirectory = "config/replies"
+    /// What each reply intent does (pauses, blocks, escalations, answers); missing: the standard policy.
+    public var replyActionsPath = "config/reply-actions.yml"
+    /// The Redis stream escalations are published on, for the agents' tools.
+    public var escalationStream = "gateway:escalations"
     /// How often templates/ is checked for edits.
     public var templatesReloadSeconds = 2.0
     /// Where the HTTP API listens (health, templates). Port 0 turns it off.
@@ -86,6 +90,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "providers": { c, v, _ in c.providersDirectory = v },
         "contact_rules": { c, v, _ in c.contactRulesPath = v },
         "replies": { c, v, _ in c.repliesDirectory = v },
+        "reply_actions": { c, v, _ in c.replyActionsPath = v },
+        "escalation_stream": { c, v, _ in c.escalationStream = v },
         "templates_reload_seconds": { c, v, k in
             guard let seconds = Double(v), seconds >= 0.05, seconds <= 3600 else {
                 throw ConfigurationError("\(k) must be a number of seconds between 0.05 and 3600, got \"\(v)\"")

@@ -29,6 +29,8 @@ public struct ProviderRegistry: Sendable {
     public var sendGridEvents: [SendGridEvents] = []
     /// Token checks for the delivery reports of the Infobip providers.
     public var infobipReports: [InfobipReports] = []
+    /// The inbound e-mail (Inbound Parse) URLs of the SendGrid providers that set an inbound_token.
+    public var sendGridInbound: [SendGridInboundRoute] = []
     private var byChannel: [Channel: [any MessageProvider]]
 
     public init(providers: [(provider: any MessageProvider, priority: Int)]) {
@@ -78,6 +80,7 @@ public struct ProviderRegistry: Sendable {
         var inbound: [TwilioReceipts] = []
         var events: [SendGridEvents] = []
         var reports: [InfobipReports] = []
+        var inboundMail: [SendGridInboundRoute] = []
         for file in files {
             let path = (directory as NSString).appendingPathComponent(file)
             let name = String(file.prefix { $0 != "." })
@@ -100,6 +103,7 @@ public struct ProviderRegistry: Sendable {
             if let replies = entry.inbound { inbound.append(replies) }
             if let verifier = entry.events { events.append(verifier) }
             if let check = entry.reports { reports.append(check) }
+            if let route = entry.inboundMail { inboundMail.append(route) }
         }
         if loaded.isEmpty {
             loaded.append((try SandboxProvider(outboxPath: outboxPath), 1000))
@@ -110,12 +114,13 @@ public struct ProviderRegistry: Sendable {
         registry.twilioInbound = inbound
         registry.sendGridEvents = events
         registry.infobipReports = reports
+        registry.sendGridInbound = inboundMail
         return registry
     }
 
     static func provider(named name: String, values: [String: String], file: String, outboxPath: String,
                          client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int, receipts: TwilioReceipts?, inbound: TwilioReceipts?,
-                                            events: SendGridEvents?, reports: InfobipReports?) {
+                                            events: SendGridEvents?, reports: InfobipReports?, inboundMail: SendGridInboundRoute?) {
         var values = values
         func take(_ key: String) -> String? { values.removeValue(forKey: key) }
         func required(_ key: String) throws -> String {
@@ -132,6 +137,7 @@ public struct ProviderRegistry: Sendable {
         var inbound: TwilioReceipts?
         var events: SendGridEvents?
         var reports: InfobipReports?
+        var inboundMail: SendGridInboundRoute?
         func timeoutValue() throws -> Double {
             let text = take("timeout_seconds") ?? "10"
             guard let timeout = Double(text), timeout > 0, timeout <= 120 else {
@@ -300,6 +306,11 @@ public struct ProviderRegistry: Sendable {
                 throw ConfigurationError("\(file): event_webhook_public_key: \((error as? ReceiptRejection)?.message ?? "\(error)")")
             }
             if key == nil && !unsigned { events = nil }
+            if let token = take("inbound_token") {
+                guard token.utf8.count >= 16 else { throw ConfigurationError("\(file): inbound_token must be at least 16 characters (use ${ENV_VAR}); it is the secret in the Inbound Parse URL") }
+                let parser = SendGridInbound(provider: name)
+                inboundMail = SendGridInboundRoute(provider: name, token: token) { body, type, at in parser.parse(body: body, contentType: type, at: at) }
+            }
             provider = SendGridProvider(name: name, configuration: .init(
                 apiKey: try required("api_key"), fromEmail: from, fromName: take("from_name"), listUnsubscribe: take("list_unsubscribe"),
                 baseURL: try baseURL("https://api.sendgrid.com"), timeout: try timeoutValue()), client: client)
@@ -312,7 +323,7 @@ public struct ProviderRegistry: Sendable {
         if let unknown = values.keys.sorted().first {
             throw ConfigurationError("\(file): unknown key \"\(unknown)\" for a \(type) provider")
         }
-        return (provider, priority, receipts, inbound, events, reports)
+        return (provider, priority, receipts, inbound, events, reports, inboundMail)
     }
 
     /// Keys every provider file may have: rate_per_second, burst, and the breaker_* settings.
@@ -339,7 +350,7 @@ public struct ProviderRegistry: Sendable {
 
     /// Replaces `${NAME}` with the environment variable NAME; an unset one is an error naming it.
     /// Keys whose value is a credential: only `${ENV_VAR}` is accepted for them.
-    static let secretKeys: Set<String> = ["auth_token", "api_key", "password", "secret", "report_token"]
+    static let secretKeys: Set<String> = ["auth_token", "api_key", "password", "secret", "report_token", "inbound_token"]
 
     /// Exactly one `${NAME}`, nothing around it.
     static func isEnvironmentReference(_ value: String) -> Bool {

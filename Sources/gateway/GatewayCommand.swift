@@ -1,5 +1,6 @@
 import ArgumentParser
 import ContactLog
+import Conversations
 import Foundation
 import GatewayCore
 import GatewayHTTP
@@ -14,7 +15,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "Collections notification gateway: Redis jobs in, SMS/email/push out, every decision in the contact log.",
-        subcommands: [Run.self, Log.self, Audit.self, Tokens.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self, RepliesCommand.self],
+        subcommands: [Run.self, Log.self, Audit.self, Tokens.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self, RepliesCommand.self, EscalationsCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -121,7 +122,13 @@ struct Run: AsyncParsableCommand {
                                                  maxJobBytes: configuration.maxJobBytes, limits: limits),
                 templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts,
                 twilioInbound: gateway.providers.twilioInbound, sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports,
-                tokenFile: tokenFile, intake: JobIntake(client: redis, stream: configuration.stream), replies: replies, logger: logger)
+                tokenFile: tokenFile, intake: JobIntake(client: redis, stream: configuration.stream), replies: replies,
+                replyDesk: ReplyDesk(store: gateway.store, lexicons: replies, policy: gateway.replyPolicy,
+                                     intake: JobIntake(client: redis, stream: configuration.stream),
+                                     escalations: StreamOnce(client: redis, stream: configuration.escalationStream, prefix: configuration.escalationStream + ":published:"),
+                                     timeZone: TimeZone(identifier: gateway.rules.defaultTimeZone) ?? TimeZone(identifier: "UTC")!,
+                                     confirmingKeywords: Set(gateway.providers.twilioInbound.map(\.provider)), logger: logger),
+                sendGridInbound: gateway.providers.sendGridInbound, logger: logger)
             services.append(.init(service: http))
             logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)", "api_tokens": "\(tokens.entries.count)"])
         }

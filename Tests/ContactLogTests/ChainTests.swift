@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import GatewayCore
 import GRDB
@@ -263,19 +264,47 @@ import Testing
         #expect(try await log.events(EventFilter(afterSeq: existing[1], throughSeq: existing[3])).map(\.sequence) == [existing[2], existing[3]])
     }
 
-    @Test(arguments: StoreKind.available) func aSTOPReplyIsRecordedOnceAndOptsOutTheTextedContacts(_ kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.available) func aReplyIsRecordedOnceWithWhatItSetsAndStateWritesNeedTheVersionTheyRead(_ kind: StoreKind) async throws {
         let log = try await TestStore.make(kind).log
         var sent = event("J1", .sent, contact: "C-7")
         sent.address = "+50688887777"
-        _ = try await log.append([sent])
-        let stop = InboundMessage(provider: "twilio", messageID: "SM-in", from: "+50688887777", to: "+15005550006", body: "BAJA",
-                                  at: Date(timeIntervalSince1970: 1_796_000_500), raw: "{}")
-        #expect(try await log.recordInbound(stop) == ["C-7"])
-        #expect(try await log.recordInbound(stop) == nil)
+        sent.debtID = "LN-1"
+        var later = event("J2", .sent, contact: "C-7")
+        later.address = "+50688887777"
+        later.debtID = "LN-2"
+        _ = try await log.append([sent, later])
+        let at = Date(timeIntervalSince1970: 1_796_000_500)
+        let reply = InboundMessage(provider: "twilio", messageID: "SM-in", from: "+50688887777", to: "+15005550006", body: "esa deuda no es mía, no me escriban más",
+                                   at: at, raw: "{}")
+        let reading = ReplyReading(language: "es", label: "upset", score: -0.5, intents: ["opt_out", "dispute"])
+        let seen = Mutex<[ReplyMatch]>([])
+        let plan = try await log.recordReply(reply) { match in
+            seen.withLock { $0.append(match) }
+            return ReplyPlanner.plan(message: reply, reading: reading, match: match, policy: .standard)
+        }
+        // The contact texted at that number, with the debt of the latest message.
+        #expect(seen.withLock { $0 } == [ReplyMatch(contacts: [.init(id: "C-7", debtID: "LN-2")])])
+        #expect(plan?.answers.count == 1)
+        #expect(try await log.recordReply(reply) { _ in ReplyPlan() } == nil)
         #expect(try await log.optOuts(["C-7"])["C-7"]?.map(\.channel) == [.sms])
-        let stranger = InboundMessage(provider: "twilio", messageID: "SM-in-2", from: "+15550001111", to: "+15005550006", body: "STOP",
-                                      at: Date(timeIntervalSince1970: 1_796_000_600), raw: "{}")
-        #expect(try await log.recordInbound(stranger) == [])
+        let holds = try await log.states(StateQuery(kinds: [.hold], debtIDs: ["LN-2"], activeOnly: true))
+        #expect(holds.compactMap(\.hold).map(\.intent) == ["dispute"])
+        #expect(try await log.states(StateQuery(kinds: [.hold], debtIDs: ["LN-1"])).isEmpty)
+        let bySource = try await log.states(StateQuery(kinds: [.answer, .escalation], sources: [reply.source]))
+        #expect(Set(bySource.map(\.kind)) == [.answer, .escalation])
+        // A write names the version it read: the second of two writers with the same version loses, writing nothing.
+        let escalation = try #require(bySource.first { $0.kind == .escalation })
+        var resolved = try #require(escalation.escalation)
+        resolved.status = .resolved
+        let note = ContactEvent(jobID: nil, contactID: "C-7", kind: .escalationResolved, at: at, reason: "resolved")
+        #expect(try await log.writeStates([StateWrite(.escalation(resolved, at: at), expect: .version(escalation.version))], events: [note]))
+        #expect(try await !log.writeStates([StateWrite(.escalation(resolved, at: at), expect: .version(escalation.version))], events: [note]))
+        #expect(try await log.events(EventFilter(kinds: [.escalationResolved])).count == 1)
+        #expect(try await log.states(StateQuery(kinds: [.escalation], activeOnly: true)).isEmpty)
+        let stranger = InboundMessage(provider: "twilio", messageID: "SM-in-2", from: "+15550001111", to: "+15005550006", body: "STOP", at: at, raw: "{}")
+        _ = try await log.recordReply(stranger) { match in
+            ReplyPlanner.plan(message: stranger, reading: ReplyReading(language: "en", label: "neutral", score: 0, intents: ["opt_out"]), match: match, policy: .standard)
+        }
         #expect(try await log.events(EventFilter(kinds: [.inbound])).map(\.event.contactID) == ["C-7", nil])
         #expect(try await log.verifyChain().problem == nil)
     }

@@ -59,10 +59,10 @@ import Testing
             }
         }
         #expect(try await store.optOuts(["C1", "C2"]).mapValues { $0.map(\.channel) } == ["C1": [.sms], "C2": [.sms]])
-        #expect(try await store.optOuts(["C1"])["C1"]?.first?.setBy == "inbound:twilio")
+        #expect(try await store.optOuts(["C1"])["C1"]?.first?.setBy == "reply:twilio:SM-in-1")
         let inboundEvents = try await store.events(EventFilter(kinds: [.inbound])).map(\.event)
         #expect(inboundEvents.map(\.contactID) == ["C1", "C2", nil])
-        #expect(inboundEvents.map(\.reason) == ["stop", "stop", "message"])
+        #expect(inboundEvents.map(\.reason) == ["opt_out", "opt_out", "message"])
         #expect(inboundEvents[0].body == "Stop, por favor" && inboundEvents[0].address == phone)
         #expect(inboundEvents[2].detail?.contains("kept for review") == true)
     }
@@ -206,9 +206,9 @@ import Testing
             }
         }
         #expect(try await store.optOuts(["C-IB"])["C-IB"]?.map(\.channel) == [.sms])
-        #expect(try await store.optOuts(["C-IB"])["C-IB"]?.first?.setBy == "inbound:infobip")
+        #expect(try await store.optOuts(["C-IB"])["C-IB"]?.first?.setBy.hasPrefix("reply:infobip:") == true)
         let inbound = try await store.events(EventFilter(kinds: [.inbound])).map(\.event)
         #expect(inbound.count == 1)
-        #expect(inbound.first?.reason == "stop" && inbound.first?.address == phone && inbound.first?.body == "BAJA por favor")
+        #expect(inbound.first?.reason == "opt_out" && inbound.first?.address == phone && inbound.first?.body == "BAJA por favor")
     }
 }

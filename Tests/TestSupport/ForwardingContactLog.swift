@@ -24,7 +24,11 @@ extension ForwardingContactLog {
     public func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
         try await inner.removeOptOut(contactID: contactID, channel: channel, by: by, reason: reason, at: at)
     }
-    public func recordInbound(_ message: InboundMessage) async throws -> [String]? { try await inner.recordInbound(message) }
+    public func recordReply(_ message: InboundMessage, plan: @escaping @Sendable (ReplyMatch) -> ReplyPlan) async throws -> ReplyPlan? {
+        try await inner.recordReply(message, plan: plan)
+    }
+    public func states(_ query: StateQuery) async throws -> [StateRecord] { try await inner.states(query) }
+    public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool { try await inner.writeStates(writes, events: events) }
     public func verifyChain() async throws -> ChainReport { try await inner.verifyChain() }
     public func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport { try await inner.prune(before: cutoff, at: at, by: by) }
     public func summary(from: Date, to: Date) async throws -> LogSummary { try await inner.summary(from: from, to: to) }

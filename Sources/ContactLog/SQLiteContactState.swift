@@ -1,0 +1,99 @@
+import Foundation
+import GatewayCore
+import GRDB
+
+/// Replies and the contact state they set (holds, escalations, moods, answers), in SQLite.
+extension SQLiteContactLog {
+    public func recordReply(_ message: InboundMessage, plan: @escaping @Sendable (ReplyMatch) -> ReplyPlan) async throws -> ReplyPlan? {
+        try await pool.write { db in
+            let seen = try !ExactSQL.all(db, "SELECT 1 AS found FROM events WHERE kind = 'inbound' AND provider = ? AND provider_message_id = ? LIMIT 1",
+                                         [.text(message.provider), .text(message.messageID)]) { $0.integer("found") }.isEmpty
+            if seen { return nil }
+            let sent = try ExactSQL.all(db, """
+                SELECT contact_id, debt_id FROM events WHERE address = ? AND channel = ? AND kind = 'sent' AND contact_id IS NOT NULL ORDER BY seq
+                """, [.text(message.from), .text(message.channel.rawValue)]) { row in (contact: row.text("contact_id") ?? "", debt: row.text("debt_id")) }
+            let contacts = ReplyMatch.contacts(fromSent: sent)
+            let optOuts = try Self.optOuts(contacts.map(\.id), db)
+            let holds = try Self.states(StateQuery(kinds: [.hold], contactIDs: contacts.map(\.id), debtIDs: contacts.compactMap(\.debtID),
+                                                   addresses: [message.from], activeOnly: true), db).compactMap(\.hold)
+            let plan = plan(ReplyMatch(contacts: contacts, optOuts: optOuts, holds: holds))
+            var head = try Self.head(db)
+            for event in plan.events { try Self.insert(event, db, head: &head) }
+            for mark in plan.setOptOuts { try Self.upsertOptOut(mark, db, head: &head) }
+            for lift in plan.liftOptOuts {
+                try ExactSQL.run(db, "DELETE FROM opt_outs WHERE contact_id = ? AND channel = ?", [.text(lift.contactID), .text(lift.channel.rawValue)])
+                if db.changesCount > 0 {
+                    try Self.insert(.optOutRemoved(contactID: lift.contactID, channel: lift.channel, by: ReplyPlanner.setByPrefix + message.source,
+                                                   reason: "opt-in reply \"\(message.body.prefix(60))\"", at: message.at), db, head: &head)
+                }
+            }
+            guard try Self.write(plan.writes, db) else {
+                throw ContactLogError("a reply's contact state was written by someone else at the same moment; the reply was not recorded (the webhook is answered 500, so the provider delivers it again)")
+            }
+            return plan
+        }
+    }
+
+    public func states(_ query: StateQuery) async throws -> [StateRecord] {
+        try await pool.read { db in try Self.states(query, db) }
+    }
+
+    public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool {
+        do {
+            return try await pool.write { db in
+                guard try Self.write(writes, db) else { throw Conflict() }
+                var head = try Self.head(db)
+                for event in events { try Self.insert(event, db, head: &head) }
+                return true
+            }
+        } catch is Conflict {
+            return false
+        }
+    }
+
+    private struct Conflict: Error {}
+
+    static func optOuts(_ contactIDs: [String], _ db: Database) throws -> [String: [OptOut]] {
+        var result: [String: [OptOut]] = [:]
+        for (placeholders, chunk) in inLists(contactIDs) {
+            try ExactSQL.run(db, "SELECT * FROM opt_outs WHERE contact_id IN (\(placeholders)) ORDER BY channel", chunk) { row in
+                let mark = OptOut(contactID: row.text("contact_id") ?? "", channel: Channel(rawValue: row.text("channel") ?? "*"),
+                                  kind: OptOut.Kind(rawValue: row.text("kind") ?? "") ?? .doNotContact, setBy: row.text("set_by") ?? "",
+                                  setAt: parseTimestamp(row.text("set_at") ?? "") ?? Date(timeIntervalSince1970: 0), reason: row.text("reason"))
+                result[mark.contactID, default: []].append(mark)
+                return true
+            }
+        }
+        return result
+    }
+
+    static func states(_ query: StateQuery, _ db: Database) throws -> [StateRecord] {
+        let (clause, arguments) = query.sqlConditions()
+        return try ExactSQL.all(db, "SELECT * FROM contact_state WHERE \(clause) ORDER BY key", arguments.map(ExactSQL.Argument.text)) { row in
+            StateRecord(key: row.text("key") ?? "", kind: StateRecord.Kind(rawValue: row.text("kind") ?? "") ?? .hold,
+                        contactID: row.text("contact_id"), debtID: row.text("debt_id"), address: row.text("address"), source: row.text("source"),
+                        active: row.integer("active") == 1, version: Int(row.integer("version") ?? 0), value: row.text("value") ?? "{}",
+                        updatedAt: parseTimestamp(row.text("updated_at") ?? "") ?? Date(timeIntervalSince1970: 0))
+        }
+    }
+
+    /// Writes every row whose version is as expected; false (and nothing more written: the caller's
+    /// transaction rolls back) at the first that is not.
+    static func write(_ writes: [StateWrite], _ db: Database) throws -> Bool {
+        for write in writes {
+            let record = write.record
+            let current = try ExactSQL.all(db, "SELECT version FROM contact_state WHERE key = ?", [.text(record.key)]) { $0.integer("version") }.first ?? nil
+            guard let version = write.newVersion(current: current.map { Int($0) }) else { return false }
+            try ExactSQL.run(db, """
+                INSERT INTO contact_state (key, kind, contact_id, debt_id, address, source, active, version, value, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, contact_id = excluded.contact_id, debt_id = excluded.debt_id,
+                    address = excluded.address, source = excluded.source, active = excluded.active, version = excluded.version,
+                    value = excluded.value, updated_at = excluded.updated_at
+                """, [.text(record.key), .text(record.kind.rawValue), .text(record.contactID), .text(record.debtID), .text(record.address),
+                      .text(record.source), .integer(record.active ? 1 : 0), .integer(Int64(version)), .text(record.value),
+                      .text(formatTimestamp(record.updatedAt))])
+        }
+        return true
+    }
+}

@@ -1,0 +1,126 @@
+import ContactLog
+import Conversations
+import Foundation
+import GatewayCore
+import Hummingbird
+import Logging
+import Providers
+
+/// Escalations for people (`agent` role) and the e-mail reply webhook.
+enum EscalationsAPI {
+    /// POST /webhooks/sendgrid/inbound?token=...: a customer's e-mail, as SendGrid's Inbound Parse
+    /// posts it (multipart/form-data) to the secret URL. Answers 200 once recorded (SendGrid retries
+    /// for 3 days on anything else), 403 for a wrong token, 400 for a body that is not a parse post.
+    static func sendGridInbound(body: [UInt8], contentType: String?, token: String?, routes: [SendGridInboundRoute], desk: ReplyDesk,
+                                logger: Logger) async throws -> Response {
+        guard let token, let route = routes.first(where: { ConstantTime.equal(Array($0.token.utf8), Array(token.utf8)) }) else {
+            logger.warning("sendgrid inbound e-mail refused: missing or wrong token", metadata: ["token_present": "\(token != nil)"])
+            return JSONResponse.error(.forbidden, "bad_token", routes.isEmpty
+                ? "no SendGrid provider with an inbound_token is configured"
+                : "the token in the URL does not match inbound_token")
+        }
+        switch route.parse(body, contentType, Date()) {
+        case .failure(let rejection):
+            logger.warning("sendgrid inbound e-mail refused", metadata: ["reason": "\(rejection.message)"])
+            return JSONResponse.error(.badRequest, "bad_message", rejection.message)
+        case .success(let message):
+            _ = try await desk.handle(message)
+            return Response(status: .ok)
+        }
+    }
+
+    static func list(_ request: Request, desk: EscalationDesk) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        for (key, _) in parameters where !["status", "limit"].contains(String(key)) {
+            throw APIError.badRequest("unknown parameter \"\(key)\" (known: status, limit)")
+        }
+        var status: Escalation.Status? = .open
+        if let text = parameters.get("status") {
+            switch text {
+            case "open": status = .open
+            case "resolved": status = .resolved
+            case "all": status = nil
+            default: throw APIError.badRequest("status must be open, resolved or all, got \"\(text)\"")
+            }
+        }
+        var limit = 100
+        if let text = parameters.get("limit") {
+            guard let number = Int(text), (1...1000).contains(number) else { throw APIError.badRequest("limit must be a number from 1 to 1000, got \"\(text)\"") }
+            limit = number
+        }
+        let escalations = try await desk.list(status: status, limit: limit)
+        return JSONResponse.ok(JSONValue.object(["escalations": .array(escalations.map(json))]))
+    }
+
+    static func show(_ id: String, desk: EscalationDesk) async throws -> Response {
+        do {
+            let (escalation, holds) = try await desk.show(id)
+            var value = json(escalation)
+            if case .object(var fields) = value {
+                fields["hold_details"] = .array(holds.map(json))
+                value = .object(fields)
+            }
+            return JSONResponse.ok(value)
+        } catch {
+            throw apiError(error)
+        }
+    }
+
+    /// Body {"note": "...", "lift": true}; the resolver is the caller's token name.
+    static func resolve(_ id: String, body: [UInt8], caller: Caller, desk: EscalationDesk) async throws -> Response {
+        let example = #"{"note": "debt verified, letter sent", "lift": true}"#
+        let request = try RequestJSON.object(body, example: example)
+        if let unknown = request.keys.sorted().first(where: { $0 != "note" && $0 != "lift" }) {
+            throw APIError.badRequest("unknown field \"\(unknown)\"; send \(example)")
+        }
+        guard case .string(let note)? = request["note"] else { throw APIError.badRequest("note is required, as a string: why it is resolved; send \(example)") }
+        var lift = false
+        switch request["lift"] {
+        case nil: lift = false
+        case .bool(let flag)?: lift = flag
+        case let other?: throw APIError.badRequest("lift must be true or false, got \(other.typeName)")
+        }
+        do {
+            let (escalation, lifted) = try await desk.resolve(id, by: caller.name, note: note, lift: lift, at: Date())
+            var value = json(escalation)
+            if case .object(var fields) = value {
+                fields["lifted"] = .array(lifted.map { .string($0.id) })
+                value = .object(fields)
+            }
+            return JSONResponse.ok(value)
+        } catch {
+            throw apiError(error)
+        }
+    }
+
+    static func apiError(_ failure: EscalationDesk.Failure) -> APIError {
+        let status: HTTPResponse.Status = switch failure.code {
+        case .notFound: .notFound
+        case .alreadyResolved, .conflict: .conflict
+        case .badRequest: .badRequest
+        }
+        return APIError(status: status, code: failure.code.rawValue, message: failure.message)
+    }
+
+    static func json(_ escalation: Escalation) -> JSONValue {
+        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        return .object([
+            "id": .string(escalation.id), "contact": text(escalation.contactID), "debt": text(escalation.debtID),
+            "intents": .array(escalation.intents.map(JSONValue.string)), "reply_text": .string(escalation.replyText),
+            "channel": .string(escalation.channel.rawValue), "address": .string(escalation.address),
+            "received_at": .string(formatTimestamp(escalation.receivedAt)), "priority": .string(escalation.priority),
+            "due_by": .string(formatTimestamp(escalation.dueBy)), "label": .string(escalation.label), "score": .number(escalation.score),
+            "holds": .array(escalation.holds.map(JSONValue.string)), "status": .string(escalation.status.rawValue),
+            "resolved_at": escalation.resolvedAt.map { .string(formatTimestamp($0)) } ?? .null, "resolved_by": text(escalation.resolvedBy),
+            "resolution_note": text(escalation.resolutionNote), "lifted_holds": escalation.liftedHolds.map(JSONValue.bool) ?? .null,
+        ])
+    }
+
+    static func json(_ hold: Hold) -> JSONValue {
+        .object([
+            "id": .string(hold.id), "kind": .string(hold.kind.rawValue), "scope": .string(hold.scope.rawValue), "intent": .string(hold.intent),
+            "in_force": .bool(hold.inForce(at: Date())), "sentence": .string(hold.sentence),
+            "lifted_at": hold.liftedAt.map { .string(formatTimestamp($0)) } ?? .null, "lifted_by": hold.liftedBy.map(JSONValue.string) ?? .null,
+        ])
+    }
+}

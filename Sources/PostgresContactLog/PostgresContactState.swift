@@ -1,0 +1,116 @@
+import ContactLog
+import Foundation
+import GatewayCore
+import Logging
+import PostgresNIO
+
+/// Replies and the contact state they set (holds, escalations, moods, answers), in PostgreSQL.
+extension PostgresContactLog {
+    public func recordReply(_ message: InboundMessage, plan: @escaping @Sendable (ReplyMatch) -> ReplyPlan) async throws -> ReplyPlan? {
+        let logger = self.logger
+        return try await appending { connection, head in
+            let seen = try await connection.query("""
+                SELECT 1 FROM events WHERE kind = 'inbound' AND provider = \(StoredText.encode(message.provider))
+                AND provider_message_id = \(StoredText.encode(message.messageID)) LIMIT 1
+                """, logger: logger).collect()
+            guard seen.isEmpty else { return nil }
+            let sent = try await connection.query("""
+                SELECT contact_id, debt_id FROM events WHERE address = \(StoredText.encode(message.from)) AND channel = \(message.channel.rawValue)
+                AND kind = 'sent' AND contact_id IS NOT NULL ORDER BY seq
+                """, logger: logger).collect().map { row in
+                let row = row.makeRandomAccess()
+                return (contact: Self.text(row, "contact_id") ?? "", debt: Self.text(row, "debt_id"))
+            }
+            let contacts = ReplyMatch.contacts(fromSent: sent)
+            let optOuts = try await Self.optOuts(contacts.map(\.id), connection, logger)
+            let holds = try await Self.states(StateQuery(kinds: [.hold], contactIDs: contacts.map(\.id), debtIDs: contacts.compactMap(\.debtID),
+                                                         addresses: [message.from], activeOnly: true), connection, logger).compactMap(\.hold)
+            let plan = plan(ReplyMatch(contacts: contacts, optOuts: optOuts, holds: holds))
+            _ = try await Self.insertAll(plan.events, head: &head, connection, logger)
+            for mark in plan.setOptOuts { try await Self.upsertOptOut(mark, head: &head, connection, logger) }
+            for lift in plan.liftOptOuts {
+                let removed = try await connection.query("""
+                    DELETE FROM opt_outs WHERE contact_id = \(StoredText.encode(lift.contactID)) AND channel = \(lift.channel.rawValue) RETURNING contact_id
+                    """, logger: logger).collect()
+                if !removed.isEmpty {
+                    try await Self.insert(.optOutRemoved(contactID: lift.contactID, channel: lift.channel, by: ReplyPlanner.setByPrefix + message.source,
+                                                         reason: "opt-in reply \"\(message.body.prefix(60))\"", at: message.at), head: &head, connection, logger)
+                }
+            }
+            guard try await Self.write(plan.writes, connection, logger) else {
+                throw ContactLogError("a reply's contact state was written by someone else at the same moment; the reply was not recorded (the webhook is answered 500, so the provider delivers it again)")
+            }
+            return plan
+        }
+    }
+
+    public func states(_ query: StateQuery) async throws -> [StateRecord] {
+        let logger = self.logger
+        return try await client.withConnection { connection in try await Self.states(query, connection, logger) }
+    }
+
+    public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool {
+        let logger = self.logger
+        do {
+            return try await appending { connection, head in
+                guard try await Self.write(writes, connection, logger) else { throw Conflict() }
+                _ = try await Self.insertAll(events, head: &head, connection, logger)
+                return true
+            }
+        } catch is Conflict {
+            return false
+        } catch let error as PostgresTransactionError where error.closureError is Conflict {
+            return false
+        }
+    }
+
+    private struct Conflict: Error {}
+
+    static func optOuts(_ contactIDs: [String], _ connection: PostgresConnection, _ logger: Logger) async throws -> [String: [OptOut]] {
+        guard !contactIDs.isEmpty else { return [:] }
+        var result: [String: [OptOut]] = [:]
+        let rows = try await connection.query("SELECT * FROM opt_outs WHERE contact_id = ANY(\(contactIDs.map { StoredText.encode($0) })) ORDER BY contact_id, channel",
+                                              logger: logger).collect()
+        for row in rows.map({ $0.makeRandomAccess() }) {
+            let mark = OptOut(contactID: text(row, "contact_id") ?? "", channel: Channel(rawValue: text(row, "channel") ?? "*"),
+                              kind: OptOut.Kind(rawValue: text(row, "kind") ?? "") ?? .doNotContact, setBy: text(row, "set_by") ?? "",
+                              setAt: parseTimestamp(text(row, "set_at") ?? "") ?? Date(timeIntervalSince1970: 0), reason: text(row, "reason"))
+            result[mark.contactID, default: []].append(mark)
+        }
+        return result
+    }
+
+    static func states(_ query: StateQuery, _ connection: PostgresConnection, _ logger: Logger) async throws -> [StateRecord] {
+        let (clause, arguments) = query.sqlConditions()
+        let sql = "SELECT * FROM contact_state WHERE \(numbered([clause])[0]) ORDER BY key"
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings(arguments)), logger: logger).collect()
+        return try rows.map { row in
+            let row = row.makeRandomAccess()
+            return StateRecord(key: text(row, "key") ?? "", kind: StateRecord.Kind(rawValue: text(row, "kind") ?? "") ?? .hold,
+                               contactID: text(row, "contact_id"), debtID: text(row, "debt_id"), address: text(row, "address"), source: text(row, "source"),
+                               active: try row["active"].decode(Int.self) == 1, version: try row["version"].decode(Int.self), value: text(row, "value") ?? "{}",
+                               updatedAt: parseTimestamp(text(row, "updated_at") ?? "") ?? Date(timeIntervalSince1970: 0))
+        }
+    }
+
+    /// Writes every row whose version is as expected; false at the first that is not (the caller's
+    /// transaction rolls back).
+    static func write(_ writes: [StateWrite], _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
+        for write in writes {
+            let record = write.record
+            let current = try await connection.query("SELECT version FROM contact_state WHERE key = \(StoredText.encode(record.key)) FOR UPDATE",
+                                                     logger: logger).collect().first.map { try $0.makeRandomAccess()["version"].decode(Int.self) }
+            guard let version = write.newVersion(current: current) else { return false }
+            try await connection.query("""
+                INSERT INTO contact_state (key, kind, contact_id, debt_id, address, source, active, version, value, updated_at)
+                VALUES (\(StoredText.encode(record.key)), \(record.kind.rawValue), \(StoredText.encode(record.contactID)), \(StoredText.encode(record.debtID)),
+                        \(StoredText.encode(record.address)), \(StoredText.encode(record.source)), \(record.active ? 1 : 0), \(version),
+                        \(StoredText.encode(record.value)), \(formatTimestamp(record.updatedAt)))
+                ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, contact_id = excluded.contact_id, debt_id = excluded.debt_id,
+                    address = excluded.address, source = excluded.source, active = excluded.active, version = excluded.version,
+                    value = excluded.value, updated_at = excluded.updated_at
+                """, logger: logger)
+        }
+        return true
+    }
+}
