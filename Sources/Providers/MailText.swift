@@ -206,6 +206,7 @@ public enum MailText {
             case "\"": inQuote = true
             case "(": depth = 1
             case "<": angle = String.UnicodeScalarView()
+            case ":": plain = String.UnicodeScalarView()  // "Team: ana@x.example, ...;" (a group's name)
             case ",", ";":
                 if let address = validAddress(String(plain)) { return address }
                 plain = String.UnicodeScalarView()

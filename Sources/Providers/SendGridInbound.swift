@@ -137,12 +137,12 @@ public struct SendGridInbound: Sendable {
 
         var raw: [String: JSONValue] = [:]
         for (name, part) in fields {
-            if let filename = part.filename {
+            if name == "email", let rawEmail {
+                raw[name] = rawEmail
+            } else if let filename = part.filename {
                 var file: [String: JSONValue] = ["filename": .string(filename), "size": .number(Double(part.body.count))]
                 if let type = part.contentType { file["type"] = .string(type) }
                 raw[name] = .object(file)
-            } else if name == "email", let rawEmail {
-                raw[name] = rawEmail
             } else {
                 let charset = charsets[name].flatMap(MailCharset.init(label:)) ?? Self.partCharset(part) ?? .utf8
                 raw[name] = .string(charset.decode(part.body))
@@ -313,8 +313,11 @@ struct RawMail {
         if bytes.starts(with: [0x0D, 0x0A]) { return (MIMEHeaders(), "", Array(bytes.dropFirst(2))) }
         if bytes.first == 0x0A { return (MIMEHeaders(), "", Array(bytes.dropFirst())) }
         let (headerEnd, bodyStart): (Int, Int)
-        if let found = MIMEMultipart.headerBlockEnd(bytes, allowBareLF: true, limit: max(limits.maxHeaderBytes, 256 << 10)) {
+        let limit = max(limits.maxHeaderBytes, 256 << 10)
+        if let found = MIMEMultipart.headerBlockEnd(bytes, allowBareLF: true, limit: limit) {
             (headerEnd, bodyStart) = found
+        } else if bytes.count > limit {
+            throw ReceiptRejection(message: "email: its headers run past \(limit) bytes without the empty line that ends them")
         } else {
             // Headers only, no content.
             (headerEnd, bodyStart) = (bytes.endIndex, bytes.endIndex)

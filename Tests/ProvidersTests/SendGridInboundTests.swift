@@ -334,6 +334,8 @@ enum InboundFixtures {
         #expect(MailText.firstAddress("ana@example.com (Ana Mora)") == "ana@example.com")
         #expect(MailText.firstAddress("=?UTF-8?Q?Jos=C3=A9?= <jose@x.example>".description) == "jose@x.example")
         #expect(MailText.firstAddress("Ana <broken") == nil)
+        #expect(MailText.firstAddress("Cobranza: Ana@X.example, bob@y.example;") == "ana@x.example")
+        #expect(MailText.firstAddress("mailto:Ana@X.example") == "ana@x.example")
         var fields = [("text", Array("ok".utf8)), ("subject", Array("x".utf8)), ("envelope", Array(#"{"to":["a@b.example"]}"#.utf8))]
         #expect(rejection(InboundFixtures.form(fields)).contains("the sender is unknown"))
         fields.append(("from", Array("ana@example.com".utf8)))
@@ -536,6 +538,14 @@ enum InboundFixtures {
         #expect(failure(Array("--b\r\nContent-Disposition: form-data; name=a\r\n--b--".utf8))?.code == .unterminatedHeaders)
         #expect(failure(Array("--b\r\nContent-Disposition: form-data; name=a; name=b\r\n\r\nx\r\n--b--".utf8))?.code == .badParameter)
         #expect(failure(whole, limits: MultipartLimits(maxTotalBytes: 10))?.code == .tooLarge)
+        // Through SendGridInbound: a rejection that names the problem.
+        func rejection(_ body: [UInt8], _ contentType: String?) -> String {
+            if case .failure(let reason) = SendGridInbound(provider: "sg").parse(body: body, contentType: contentType, at: Date()) { return reason.message }
+            return "accepted"
+        }
+        #expect(rejection(whole, "multipart/form-data").contains("no boundary parameter"))
+        #expect(rejection(whole, nil).contains("no Content-Type"))
+        #expect(rejection(Array(whole.prefix(40)), "multipart/form-data; boundary=b").contains("without the closing line --b--"))
     }
 
     @Test func aHugeHeaderLineIsRefusedWithoutReadingIt() {
@@ -611,6 +621,10 @@ enum InboundFixtures {
             _ = MailText.htmlToText(String(decoding: body, as: UTF8.self))
             _ = MailText.decodeEncodedWords(String(decoding: body.prefix(2000), as: UTF8.self))
             _ = try? RawMail(body, limits: MultipartLimits(maxParts: 64, maxTotalBytes: 1 << 20, maxHeaderBytes: 2048))
+            // Random Content-Type headers made of the same pieces.
+            let header = String(decoding: (0..<Int.random(in: 0...8, using: &random)).flatMap { _ in pieces.randomElement(using: &random)! }, as: UTF8.self)
+            _ = try? MultipartFormData.boundary(contentType: "multipart/form-data; boundary=" + header)
+            _ = try? HeaderParameters.parse(header, context: "fuzz")
         }
         print("fuzz: \(accepted) of 1500 damaged bodies still read as messages (\(random))")
     }
