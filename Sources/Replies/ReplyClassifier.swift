@@ -100,16 +100,19 @@ public enum ReplyClassifier {
         tokens[range].map(\.original).filter { !$0.isEmpty }.joined(separator: " ")
     }
 
-    /// A negator within three words before `index`, in the same clause.
+    /// A negator within three words before `index`, in the same clause; or within two words before a
+    /// verb of wanting that is itself that close ("no quiero que me dejen de escribir").
     static func negator(before index: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Int? {
         var back = index - 1
         var seen = 0
-        while back >= 0, seen < 3 {
+        var reach = 3
+        while back >= 0, seen < reach {
             let token = tokens[back]
             if token.isBoundary { return nil }
             if token.kind == .word {
                 if token.forms.contains(where: lexicon.negators.contains) { return back }
                 seen += 1
+                if token.forms.contains(where: lexicon.wishes.contains) { reach = max(reach, seen + 2) }
             }
             back -= 1
         }

@@ -34,17 +34,32 @@ public enum PhraseElement: Sendable, Equatable {
 public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
     public var text: String
     public var prefix: Bool
+    /// `<name>` in a phrase: a word written with a capital and then small letters ("no soy Guadalupe",
+    /// "I am not Derek"), as people write names. Words in capitals only ("NO SOY YO") are not names.
+    public var name: Bool = false
 
     public init(text: String, prefix: Bool) {
         self.text = text
         self.prefix = prefix
     }
 
-    public var description: String { prefix ? text + "*" : text }
+    /// The `<name>` placeholder.
+    public static let anyName: WordPattern = {
+        var pattern = WordPattern(text: "<name>", prefix: false)
+        pattern.name = true
+        return pattern
+    }()
+
+    public var description: String { name ? "<name>" : prefix ? text + "*" : text }
 
     /// Exact, prefix, or (for words of six letters or more) one typo away.
     func matches(_ token: ReplyToken) -> (Bool, typo: Bool) {
         guard token.kind != .punctuation else { return (false, false) }
+        if name {
+            guard token.kind == .word, let first = token.original.first, first.isUppercase, token.original.count >= 2,
+                  token.original.dropFirst().contains(where: \.isLowercase) else { return (false, false) }
+            return (true, false)
+        }
         for form in token.forms {
             if prefix ? form.hasPrefix(text) : form == text { return (true, false) }
         }
@@ -97,6 +112,7 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
             if part.hasPrefix("...") { throw .badGap(part) }
             var options: [WordPattern] = []
             for option in part.split(separator: "|", omittingEmptySubsequences: false) {
+                if option == "<name>" { options.append(.anyName); continue }
                 var text = String(option)
                 let prefix = text.hasSuffix("*") && text.count > 1
                 if prefix { text.removeLast() }
@@ -237,6 +253,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// Common words that tell this language from the others when a reply comes without one.
     public var markers: Set<String> = []
     public var negators: Set<String> = []
+    /// Verbs of wanting (quiero, deseo, want): a negator before one reaches further, to the verb the
+    /// wish is about ("no quiero que me dejen de escribir", "I don't want you to stop texting").
+    public var wishes: Set<String> = []
     /// Words that strengthen (positive) or soften (negative) the next sentiment word.
     public var intensifiers: [String: Double] = [:]
     /// "pero", "but": the clause before counts half, the clause after one and a half.
@@ -260,7 +279,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public init(language: String) { self.language = language }
 
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
-        a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.intensifiers == b.intensifiers
+        a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts

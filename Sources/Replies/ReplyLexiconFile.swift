@@ -20,7 +20,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 /// for every language). Reads YAML into a ReplyLexicon and lints it: unknown keys, empty or
 /// malformed phrases, duplicate phrases, valences outside -4...4, with file:line.
 public enum ReplyLexiconFile {
-    static let topKeys: Set<String> = ["language", "markers", "negators", "intensifiers", "contrast", "abbreviations", "filler",
+    static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "window", "negatable", "whole",
@@ -268,6 +268,7 @@ public enum ReplyLexiconFile {
                 case "language": break
                 case "markers": lexicon.markers = Set(strings(value, name))
                 case "negators": lexicon.negators = Set(strings(value, name))
+                case "wishes": lexicon.wishes = Set(strings(value, name))
                 case "contrast": lexicon.contrast = Set(strings(value, name))
                 case "filler": lexicon.filler = Set(strings(value, name))
                 case "intensifiers":
