@@ -1,0 +1,89 @@
+import ContactLog
+import Foundation
+import GatewayCore
+import Testing
+
+/// `gateway escalations` from the built executable, over a contact log where replies were recorded
+/// as the reply desk records them.
+extension GatewayProcessTests {
+    /// Records a reply from `from` as ReplyDesk does (ReplyPlanner inside the store's transaction).
+    func recordReply(_ store: SQLiteContactLog, id: String, from: String, body: String, at: Date, intents: [String], label: String, score: Double) async throws -> ReplyPlan {
+        let message = InboundMessage(provider: "twilio", messageID: id, from: from, to: "+15005550006", body: body, at: at, raw: "{}")
+        let reading = ReplyReading(language: "es", label: label, score: score, intents: intents)
+        return try #require(try await store.recordReply(message) { match in
+            ReplyPlanner.plan(message: message, reading: reading, match: match, policy: .standard)
+        })
+    }
+
+    @Test func escalationsAreListedShownAndResolvedFromTheCommandLine() async throws {
+        let harness = try Harness()
+        let config = try writeConfig(harness)
+        let store = try SQLiteContactLog(path: harness.configuration.contactLogPath)
+        let now = Date()
+        let toAna = ContactEvent(jobID: "ESC-0", contactID: "C-ESC", kind: .sent, at: now.addingTimeInterval(-7 * 86_400), channel: .sms,
+                                     template: "payment-reminder", address: "+573001234567", debtID: "LN-77")
+        var toBeto = toAna
+        toBeto.jobID = "ESC-1"
+        toBeto.contactID = "C-ESC-2"
+        toBeto.address = "+573009999999"
+        toBeto.debtID = "LN-88"
+        _ = try await store.append([toAna, toBeto])
+        // A dispute two hours ago (high priority, due in 24 h: 22 h left) pauses debt LN-77.
+        let dispute = try await recordReply(store, id: "SM-esc-1", from: "+573001234567", body: "esa deuda no es mía", at: now.addingTimeInterval(-2 * 3600),
+                                            intents: ["dispute"], label: "upset", score: -0.6)
+        let disputeID = try #require(dispute.escalations.first?.id)
+        // Hardship five days ago (normal, due in 72 h): overdue by two days. Its text carries a terminal escape sequence.
+        let hardship = try await recordReply(store, id: "SM-esc-2", from: "+573009999999", body: "perdí el trabajo\u{1B}[2J\nno puedo pagar",
+                                             at: now.addingTimeInterval(-5 * 86_400), intents: ["hardship"], label: "sad", score: -0.4)
+        let hardshipID = try #require(hardship.escalations.first?.id)
+
+        let list = try run(["escalations", "list", "--config", config])
+        #expect(list.status == 0, "\(list.output)")
+        let hardshipAt = try #require(list.output.range(of: "\(hardshipID)  normal  due by "))
+        let disputeAt = try #require(list.output.range(of: "\(disputeID)  high  due by "))
+        #expect(hardshipAt.lowerBound < disputeAt.lowerBound, "the soonest due first: \(list.output)")
+        #expect(list.output.contains("OVERDUE by 1 d 23 h") || list.output.contains("OVERDUE by 2 d"), "\(list.output)")
+        #expect(list.output.contains("(in 21 h") || list.output.contains("(in 22 h"), "\(list.output)")
+        #expect(list.output.contains("contact C-ESC, debt LN-77; sms from +573001234567"), "\(list.output)")
+        #expect(list.output.contains("read as upset (-0.60), intents dispute"), "\(list.output)")
+        #expect(list.output.contains("replied \"perdí el trabajo\\u{1b}[2J ⏎ no puedo pagar\""), "\(list.output)")
+        #expect(!list.output.contains("\u{1B}"))
+        #expect(list.output.contains("2 shown: 2 open (1 overdue), 0 resolved"), "\(list.output)")
+
+        let show = try run(["escalations", "show", disputeID, "--config", config])
+        #expect(show.status == 0, "\(show.output)")
+        #expect(show.output.contains("status      open, high priority, due by "), "\(show.output)")
+        #expect(show.output.contains("text        esa deuda no es mía"), "\(show.output)")
+        #expect(show.output.contains("IN FORCE: paused by dispute (debt LN-77), escalation \(disputeID), since "), "\(show.output)")
+
+        // Refusals say what is wrong and exit non-zero.
+        let noNote = try run(["escalations", "resolve", disputeID, "--by", "agent:maria", "--note", "  ", "--config", config])
+        #expect(noNote.status != 0 && noNote.output.contains("say why in a note"), "\(noNote.output)")
+        let missing = try run(["escalations", "resolve", "E-0000000000000000", "--by", "agent:maria", "--note", "x", "--config", config])
+        #expect(missing.status == 1 && missing.output.contains("error (not_found): no escalation E-0000000000000000"), "\(missing.output)")
+        #expect(try run(["escalations", "list", "--status", "closed", "--config", config]).output.contains("--status must be open, resolved or all; got closed"))
+
+        let resolved = try run(["escalations", "resolve", disputeID, "--by", "agent:maria", "--note", "debt verified, letter sent", "--lift", "--config", config])
+        #expect(resolved.status == 0, "\(resolved.output)")
+        #expect(resolved.output.contains("\(disputeID) resolved by agent:maria at "), "\(resolved.output)")
+        #expect(resolved.output.contains("lifted:\n  paused by dispute (debt LN-77)"), "\(resolved.output)")
+        let again = try run(["escalations", "resolve", disputeID, "--by", "agent:jose", "--note", "again", "--config", config])
+        #expect(again.status == 1 && again.output.contains("error (already_resolved): escalation \(disputeID) was already resolved by agent:maria"), "\(again.output)")
+
+        let shown = try run(["escalations", "show", disputeID, "--config", config])
+        #expect(shown.output.contains("lifted by agent:maria at "), "\(shown.output)")
+        #expect(shown.output.contains("note        debt verified, letter sent"), "\(shown.output)")
+
+        let open = try run(["escalations", "list", "--config", config])
+        #expect(open.output.contains(hardshipID) && !open.output.contains(disputeID), "\(open.output)")
+        let json = try run(["escalations", "list", "--status", "resolved", "--format", "json", "--config", config])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any], "\(json.output)")
+        let items = try #require(object["escalations"] as? [[String: Any]])
+        #expect(items.count == 1)
+        #expect(items.first?["id"] as? String == disputeID)
+        #expect(items.first?["resolved_by"] as? String == "agent:maria")
+        #expect(items.first?["lifted_holds"] as? Bool == true)
+        #expect(items.first?["overdue"] as? Bool == false)
+        #expect(try await store.events(EventFilter(kinds: [.escalationResolved, .holdChanged])).map(\.event.kind) == [.escalationResolved, .holdChanged])
+    }
+}
