@@ -399,8 +399,11 @@ public enum MailText {
         }
         // Separators left above the cut (Outlook's "_____" line, a row of dashes) go too.
         while let last = kept.last, last.trimmingCharacters(in: .whitespaces).isEmpty || isSeparator(last) { kept.removeLast() }
-        while let first = kept.first, first.trimmingCharacters(in: .whitespaces).isEmpty { kept.removeFirst() }
-        return kept.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "\n")
+        var result: [String] = []
+        for line in kept.map({ $0.trimmingCharacters(in: .whitespaces) }) where !(line.isEmpty && (result.last?.isEmpty ?? true)) {
+            result.append(line)  // leading blank lines and runs of them go
+        }
+        return result.joined(separator: "\n")
     }
 
     static let mobileSignatures = ["sent from my ", "enviado desde mi ", "get outlook for ", "obtener outlook para ", "enviado desde outlook"]

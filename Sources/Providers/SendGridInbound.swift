@@ -83,15 +83,16 @@ public struct SendGridInbound: Sendable {
         var replySource: String
         var hashedText: String
         var rawEmail: JSONValue?
-        var fromHeader: String? = fromField
-        var toHeader: String? = toField
+        // Where the addresses may be read, best first.
+        var fromCandidates: [String?] = [fromField]
+        var toCandidates: [String?] = [toField]
 
         if let emailPart = fields["email"] {
             // Raw mode: the whole message.
             let mail = try RawMail(emailPart.body, limits: limits)
             headerMessageID = mail.headers["Message-ID"]
-            if let from = mail.headers["From"] { fromHeader = from }
-            if let to = mail.headers["To"] { toHeader = to }
+            fromCandidates.insert(mail.headers["From"], at: 0)
+            toCandidates.insert(mail.headers["To"], at: 0)
             if let mailSubject = mail.headers["Subject"] { subject = MailText.decodeEncodedWords(mailSubject) }
             let (reply, isHTML) = try mail.readableText()
             replySource = isHTML ? MailText.htmlToText(reply) : reply
@@ -113,10 +114,13 @@ public struct SendGridInbound: Sendable {
         }
         subject = subject.trimmingCharacters(in: .whitespacesAndNewlines)
 
-        guard let from = fromHeader.map(MailText.decodeEncodedWords).flatMap(MailText.firstAddress) ?? envelope.from.flatMap(MailText.firstAddress) else {
+        func address(_ candidates: [String?]) -> String? {
+            candidates.lazy.compactMap { $0.map(MailText.decodeEncodedWords).flatMap(MailText.firstAddress) }.first
+        }
+        guard let from = address(fromCandidates + [envelope.from]) else {
             throw ReceiptRejection(message: "the sender is unknown: neither the from field (or the e-mail's From header) nor envelope.from has an e-mail address")
         }
-        guard let to = envelope.to.lazy.compactMap(MailText.firstAddress).first ?? toHeader.map(MailText.decodeEncodedWords).flatMap(MailText.firstAddress) else {
+        guard let to = address(envelope.to + toCandidates) else {
             throw ReceiptRejection(message: "the recipient is unknown: neither envelope.to nor the to field has an e-mail address")
         }
 
@@ -131,7 +135,7 @@ public struct SendGridInbound: Sendable {
         if let id = headerMessageID.map(Self.bareMessageID), !id.isEmpty {
             messageID = id
         } else {
-            let material = [fromField ?? fromHeader ?? "", toField ?? toHeader ?? "", subject, hashedText].joined(separator: "\u{0}")
+            let material = [fromCandidates.compactMap { $0 }.first ?? "", toCandidates.compactMap { $0 }.first ?? "", subject, hashedText].joined(separator: "\u{0}")
             messageID = SHA256.hash(data: Data(material.utf8)).hexString
         }
 

@@ -255,6 +255,7 @@ enum InboundFixtures {
         #expect(try parse(InboundFixtures.reply(subject: "RE: Recordatorio de pago", text: outlook)).body == "Pagaré el viernes.")
         let mobile = "Ok, mañana pago\n\nEnviado desde mi iPhone\n\nEl 3 jun 2024, a las 10:00, Banco <cobros@banco.example> escribió:\n\n> Responda STOP"
         #expect(try parse(InboundFixtures.reply(subject: "Re: Aviso", text: mobile)).body == "Ok, mañana pago")
+        #expect(try parse(InboundFixtures.reply(subject: "Re: Aviso", text: "\n\n  Hola\n\n\n\nPagué  \n\n")).body == "Hola\n\nPagué")
     }
 
     @Test func quotedHistoryAndSignatureInEnglish() throws {
@@ -429,6 +430,9 @@ enum InboundFixtures {
         #expect(latinMessage.intent == .stop)
         // No Message-ID in raw mode: the hash.
         #expect(latinMessage.messageID.count == 64)
+        // An unreadable From header in the e-mail: the form's from field, then the envelope.
+        let noFrom = "From: undisclosed-recipients:;\nSubject: Re: x\n\nok\n"
+        #expect(try parse(rawForm(noFrom)).from == "jose.perez@example.com")
     }
 
     @Test func rawModeErrorsSayWhatIsWrong() {
