@@ -51,12 +51,18 @@ struct RulesCommand: AsyncParsableCommand {
             let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
             var optOuts: [OptOut] = []
             var droppedTokens: Set<String> = []
+            var state = ContactStateSnapshot()
             if ContactLogs.exists(configuration.contactLogPath) {
                 let store = try await ContactLogs.open(configuration.contactLogPath)
                 optOuts = try await store.optOuts([job.contact.id])[job.contact.id] ?? []
                 droppedTokens = try await store.droppedPushTokens(job.pushTokens)
+                // What customers' replies set, read as the worker reads it: pauses and blocks for the
+                // contact, its debt and its addresses, and the answers the gateway itself enqueued.
+                state = ContactStateSnapshot(records: try await store.states(StateQuery(
+                    kinds: [.hold, .answer], contactIDs: [job.contact.id], debtIDs: job.debtID.map { [$0] } ?? [],
+                    addresses: [job.contact.phone, job.contact.email].compactMap { $0 }, activeOnly: true)))
             }
-            let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts) { channel in
+            let plan = RulesEngine.plan(job: job, now: now, rules: rules, optOuts: optOuts, category: category, state: state) { channel in
                 BatchProcessor.unreachable(channel, job: job, providers: providers, catalog: catalog, droppedTokens: droppedTokens)
             }
             let zone = plan.location.timeZones[0]
@@ -64,6 +70,14 @@ struct RulesCommand: AsyncParsableCommand {
             print("contact   \(job.contact.id) in \(plan.location.country), \(plan.location.timeZones.joined(separator: ", ")) (\(plan.location.source))")
             print("at        \(formatTimestamp(now)) = \(HoursPolicy.describe(now, zone: zone)) \(zone)")
             if !optOuts.isEmpty { for mark in optOuts { print("opt-out   \(mark.sentence)") } }
+            for hold in state.holds.sorted(by: { $0.since < $1.since }) where hold.inForce(at: now) {
+                print("hold      \(EscalationText.printable(hold.sentence))\(Self.note(hold, job: job, category: category))")
+            }
+            if category == .reply, state.answers[job.id] == nil {
+                // As the worker decides: only the gateway's own answers may pass opt-outs and hours.
+                print("decision  suppress (not_an_answer): category reply is for the gateway's own answers to customers' replies, and no reply asked for job \(job.id); send collection or transactional [rule reply-answer]")
+                return
+            }
 
             // Caps, read-only: the ledger is asked, nothing is counted.
             var caps: [Channel: CapResult] = [:]
@@ -97,7 +111,7 @@ struct RulesCommand: AsyncParsableCommand {
                 case .optedOut(let mark):
                     print("\(channel.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))\(mark.sentence)")
                 case .unreachable(let reason):
-                    print("\(channel.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))unreachable: \(reason)")
+                    print("\(channel.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))unreachable: \(EscalationText.printable(reason))")
                 }
             }
             await client?.shutdown()
@@ -111,8 +125,22 @@ struct RulesCommand: AsyncParsableCommand {
             switch RulesEngine.resolve(job: job, now: now, plan: plan, caps: firstCaps, rules: rules) {
             case .send(let channel, _): print("decision  send now on \(channel.rawValue)")
             case .defer(_, let ruleID, let detail): print("decision  \(detail) [rule \(ruleID)]")
-            case .suppress(let code, let ruleID, let detail): print("decision  suppress (\(code)): \(detail) [rule \(ruleID)]")
+            case .suppress(let code, let ruleID, let detail): print("decision  suppress (\(code)): \(EscalationText.printable(detail)) [rule \(ruleID)]")
             case .expire(let detail): print("decision  expire: \(detail)")
+            }
+        }
+
+        /// Why a hold in force does or does not bear on this job.
+        static func note(_ hold: Hold, job: Job, category: Category) -> String {
+            switch hold.kind {
+            case .block:
+                return [job.contact.phone, job.contact.email].contains(hold.address) ? "" : " (not an address of this job)"
+            case .pause:
+                guard category == .collection else { return " (does not apply: \(category.rawValue) messages are not paused)" }
+                switch hold.scope {
+                case .contact, .address: return hold.contactID == job.contact.id ? "" : " (another contact's)"
+                case .debt: return hold.debtID == job.debtID ? "" : " (does not apply: debt \(hold.debtID ?? "?") is not this job's debt \(job.debtID ?? "(none)"))"
+                }
             }
         }
     }

@@ -86,4 +86,42 @@ extension GatewayProcessTests {
         #expect(items.first?["overdue"] as? Bool == false)
         #expect(try await store.events(EventFilter(kinds: [.escalationResolved, .holdChanged])).map(\.event.kind) == [.escalationResolved, .holdChanged])
     }
+
+    /// `rules check` reads the holds replies set, as the worker does, and names the one that pauses the job.
+    @Test func rulesCheckNamesTheReplyPauseThatSuppressesACollectionJob() async throws {
+        let harness = try Harness()
+        let config = try writeConfig(harness)
+        let store = try SQLiteContactLog(path: harness.configuration.contactLogPath)
+        let now = Date()
+        _ = try await store.append([ContactEvent(jobID: "ESC-0", contactID: "C-ESC", kind: .sent, at: now.addingTimeInterval(-7 * 86_400), channel: .sms,
+                                                 template: "payment-reminder", address: "+573001234567", debtID: "LN-77")])
+        let dispute = try await recordReply(store, id: "SM-esc-1", from: "+573001234567", body: "esa deuda no es mía", at: now.addingTimeInterval(-2 * 3600),
+                                            intents: ["dispute"], label: "upset", score: -0.6)
+        let disputeID = try #require(dispute.escalations.first?.id)
+        let job = #"{"id": "ESC-2", "template": "payment-reminder", "channels": ["sms"], "contact": {"id": "C-ESC", "phone": "+573001234567"}, "debt_id": "LN-77", "data": {"amount_due": "1", "currency": "COP", "due_date": "2026-12-01", "pay_link": "https://p"}}"#
+        let paused = harness.directory.appendingPathComponent("paused.json").path
+        try job.write(toFile: paused, atomically: true, encoding: .utf8)
+        let other = harness.directory.appendingPathComponent("other.json").path
+        try job.replacingOccurrences(of: "LN-77", with: "LN-99").write(toFile: other, atomically: true, encoding: .utf8)
+        let transactional = harness.directory.appendingPathComponent("transactional.json").path
+        try job.replacingOccurrences(of: #""debt_id""#, with: #""category": "transactional", "debt_id""#).write(toFile: transactional, atomically: true, encoding: .utf8)
+
+        let check = try run(["rules", "check", paused, "--config", config])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("hold      paused by dispute (debt LN-77), escalation \(disputeID), since "), "\(check.output)")
+        #expect(check.output.contains("decision  suppress (paused): collection paused by dispute (debt LN-77), escalation \(disputeID), since "), "\(check.output)")
+        #expect(check.output.contains("until a person resolves it: replied \"esa deuda no es mía\" [rule reply-dispute]"), "\(check.output)")
+        // Another debt of the same contact, and a transactional message, are not paused; the hold is named with why.
+        let otherDebt = try run(["rules", "check", other, "--config", config])
+        #expect(otherDebt.output.contains("(does not apply: debt LN-77 is not this job's debt LN-99)"), "\(otherDebt.output)")
+        #expect(otherDebt.output.contains("decision  send now on sms"), "\(otherDebt.output)")
+        let notPaused = try run(["rules", "check", transactional, "--config", config])
+        #expect(notPaused.output.contains("(does not apply: transactional messages are not paused)"), "\(notPaused.output)")
+        #expect(notPaused.output.contains("decision  send now on sms"), "\(notPaused.output)")
+
+        let resolved = try run(["escalations", "resolve", disputeID, "--by", "agent:maria", "--note", "debt verified, letter sent", "--lift", "--config", config])
+        #expect(resolved.status == 0, "\(resolved.output)")
+        let after = try run(["rules", "check", paused, "--config", config])
+        #expect(!after.output.contains("hold ") && after.output.contains("decision  send now on sms"), "\(after.output)")
+    }
 }
