@@ -146,7 +146,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
-            "Worker", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport",
+            "Worker", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport", "Conversations", "Replies",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),

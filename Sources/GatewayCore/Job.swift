@@ -34,9 +34,12 @@ public struct Job: Sendable, Equatable {
     public struct Sentiment: Sendable, Equatable {
         public var label: String?
         public var score: Double?
-        public init(label: String? = nil, score: Double? = nil) {
+        /// When the scoring service judged it (`sentiment.at`): a customer's reply after this sets the tone instead.
+        public var at: Date?
+        public init(label: String? = nil, score: Double? = nil, at: Date? = nil) {
             self.label = label
             self.score = score
+            self.at = at
         }
     }
 

@@ -233,7 +233,14 @@ private struct Reader {
             case let other?: throw wrongType("sentiment.score", "a number in [-1, 1]", other)
             }
             guard label != nil || score != nil else { throw invalid("sentiment", "needs a label, a score, or both") }
-            return Job.Sentiment(label: label, score: score)
+            var at: Date?
+            if let text = try optionalString(object, "at", path: "sentiment.at") {
+                guard let date = parseTimestamp(text) else {
+                    throw invalid("sentiment.at", "must be an ISO 8601 time with a zone, like 2026-12-01T15:00:00Z, got \"\(text)\"")
+                }
+                at = date
+            }
+            return Job.Sentiment(label: label, score: score, at: at)
         case let other?: throw wrongType("sentiment", "a label string or an object with label and score", other)
         }
     }

@@ -109,10 +109,12 @@ public struct ToneFacts: Sendable, Equatable {
     }
 
     /// The job's facts, with the sentiment of the contact's latest reply instead of the job's when
-    /// that reply is younger than `maxAge` and newer than the job (`enqueuedAt`).
-    public init(job: Job, category: Category, now: Date, mood: ReplyMood?, maxAge: TimeInterval, enqueuedAt: Date?) {
+    /// that reply is younger than `maxAge` and newer than the job's sentiment (`sentiment.at`; a
+    /// job that does not say when its sentiment was judged cannot show it is newer than a reply
+    /// the scoring service never saw).
+    public init(job: Job, category: Category, now: Date, mood: ReplyMood?, maxAge: TimeInterval) {
         self.init(job: job, category: category, now: now)
-        guard let mood, now.timeIntervalSince(mood.at) <= maxAge, mood.at > (enqueuedAt ?? .distantPast) else { return }
+        guard let mood, now.timeIntervalSince(mood.at) <= maxAge, mood.at > (job.sentiment?.at ?? .distantPast) else { return }
         sentimentLabel = mood.label
         sentimentScore = mood.score
         replyIntents = mood.intents

@@ -236,7 +236,7 @@ public struct BatchProcessor: Sendable {
                     Self.unreachable(channel, job: job, providers: providers, catalog: catalog, droppedTokens: droppedTokens)
                 }
                 let toneFacts = ToneFacts(job: job, category: category, now: now, mood: contactState.moods[job.contact.id],
-                                          maxAge: replyPolicy.moodMaxAge, enqueuedAt: Self.enqueuedAt(entry.id))
+                                          maxAge: replyPolicy.moodMaxAge)
                 /// A job that cannot be rendered is refused as invalid, with the reason, and dead-lettered.
                 func refuse(_ error: RenderError, channel: Channel, tone: String) {
                     summary.invalid += 1
@@ -460,12 +460,6 @@ public struct BatchProcessor: Sendable {
             return "no push provider takes the job's token: contact.push.\(job.contact.push?.fcm == nil ? "apns" : "fcm") is given, the configured push providers take \(Set(kinds).sorted().joined(separator: " and ")) tokens"
         }
         return nil
-    }
-
-    /// When the entry was added to the stream (its id's milliseconds), nil for an id that is not one.
-    static func enqueuedAt(_ entryID: String) -> Date? {
-        guard let milliseconds = entryID.split(separator: "-").first.flatMap({ Double($0) }) else { return nil }
-        return Date(timeIntervalSince1970: milliseconds / 1000)
     }
 
     /// Events carry their job's debt and segment, for the log's filters and reports.

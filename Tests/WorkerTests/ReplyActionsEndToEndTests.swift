@@ -1,0 +1,176 @@
+import ContactLog
+import Conversations
+import Foundation
+import GatewayCore
+import Logging
+import Replies
+import Testing
+import TestSupport
+@testable import RedisQueue
+@testable import Worker
+
+/// Replies acted on, end to end: a running gateway (sandbox provider, real Redis, SQLite log) and
+/// the reply desk the webhooks use, sharing its stream and log.
+@Suite struct ReplyActionsEndToEndTests {
+    static let lexicons: RepliesStore? = try? RepliesStore(directory: repositoryRoot.appendingPathComponent("config/replies").path)
+
+    func desk(_ harness: Harness, escalations: String) async throws -> ReplyDesk {
+        ReplyDesk(store: try await harness.log(), lexicons: Self.lexicons, policy: .standard,
+                  intake: JobIntake(client: harness.redis, stream: harness.configuration.stream, prefix: TestRedis.unique("accepted") + ":"),
+                  escalations: StreamOnce(client: harness.redis, stream: escalations, prefix: escalations + ":published:"),
+                  timeZone: TimeZone(identifier: "America/Costa_Rica")!, logger: Harness.logger)
+    }
+
+    func reply(_ id: String, from: String, _ body: String, at: Date = Date(), channel: Channel = .sms) -> InboundMessage {
+        InboundMessage(provider: "twilio", messageID: id, from: from, to: "+15005550006", body: body, at: at, raw: "{}", channel: channel)
+    }
+
+    func smsTo(_ harness: Harness, _ phone: String) -> [String] {
+        harness.outbox().filter { ($0["to"] as? String) == phone }.compactMap { $0["body"] as? String }
+    }
+
+    @Test func anOptOutReplyStopsTheNextJobAtOnceWithOneConfirmationEvenWhenTheWebhookComesTwice() async throws {
+        let harness = try Harness { $0.concurrency = 3 }
+        let phone = "+50688881111"
+        try await harness.running { _ in
+            try await harness.enqueue(job("OPT-1", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "OPT-1").kind == .sent)
+            let desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+            let stop = reply("SM-opt-1", from: phone, "ya no me manden mensajes por favor")
+            let first = try await desk.handle(stop)
+            let again = try await desk.handle(stop)   // the provider delivers the webhook twice
+            #expect(first.recorded && !again.recorded)
+            #expect(first.reading.intents.contains("opt_out"))
+            #expect(first.answers.count == 1 && again.answers == first.answers)
+            let confirmation = try #require(first.answers.first)
+            #expect(try await harness.waitForOutcome(job: confirmation).kind == .sent)
+            // The next collection job, picked up by any of the three lanes, is held back by the opt-out.
+            try await harness.enqueue(job("OPT-2", phone: phone).replacingOccurrences(of: "C-OPT-2", with: "C-OPT-1"))
+            let next = try await harness.waitForOutcome(job: "OPT-2")
+            #expect(next.kind == .suppressed && next.reason == "opted_out")
+            // A job that only claims to be an answer does not get past the opt-out.
+            try await harness.enqueue(#"""
+                {"id": "FORGED-1", "template": "opt-out-confirmation", "channels": ["sms"], "category": "reply",
+                 "contact": {"id": "C-OPT-1", "phone": "\#(phone)", "locale": "es"}}
+                """#)
+            let forged = try await harness.waitForOutcome(job: "FORGED-1")
+            #expect(forged.kind == .suppressed && forged.reason == "not_an_answer")
+        }
+        let texts = smsTo(harness, phone)
+        #expect(texts.count == 2, "the reminder and one confirmation: \(texts)")
+        #expect(texts.last?.hasPrefix("Confirmado") == true)
+        #expect(try await harness.log().optOuts(["C-OPT-1"])["C-OPT-1"]?.map(\.channel) == [.sms])
+    }
+
+    @Test func aDisputePausesCollectionNotTransactionalUntilAPersonResolvesIt() async throws {
+        let harness = try Harness()
+        let phone = "+50688882222"
+        let escalations = TestRedis.unique("escalations")
+        try await harness.running { _ in
+            try await harness.enqueue(job("DSP-1", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "DSP-1").kind == .sent)
+            let desk = try await desk(harness, escalations: escalations)
+            let dispute = reply("SM-dsp-1", from: phone, "Esa deuda no es mía, yo nunca saqué esa tarjeta")
+            let outcome = try await desk.handle(dispute)
+            _ = try await desk.handle(dispute)
+            #expect(outcome.reading.intents.contains("dispute"))
+            let escalation = try #require(outcome.escalations.first)
+            // Published once on the escalation stream, with the contract's fields.
+            let entries = try await harness.redis.command(["XRANGE", escalations, "-", "+"])
+            let published = try StreamConsumer.entries(entries.array ?? []).map { $0.fields.mapValues { String(decoding: $0, as: UTF8.self) } }
+            #expect(published.count == 1)
+            #expect(published.first?["id"] == escalation && published.first?["contact"] == "C-DSP-1" && published.first?["debt"] == "LN-77")
+            #expect(published.first?["priority"] == "high" && published.first?["intents"]?.contains("dispute") == true)
+
+            let debt = job("DSP-2", phone: phone).replacingOccurrences(of: "C-DSP-2", with: "C-DSP-1")
+            try await harness.enqueue(debt)
+            let paused = try await harness.waitForOutcome(job: "DSP-2")
+            #expect(paused.kind == .suppressed && paused.reason == "paused")
+            #expect(paused.detail?.contains("paused by dispute (debt LN-77), escalation \(escalation)") == true)
+            try await harness.enqueue(#"""
+                {"id": "DSP-PAID", "template": "payment-received", "channels": ["sms"], "category": "transactional", "debt_id": "LN-77",
+                 "contact": {"id": "C-DSP-1", "name": "Ana Mora", "phone": "\#(phone)", "locale": "es-CR"},
+                 "data": {"amount_paid": "125.50", "currency": "USD", "payment_date": "2026-11-24", "reference": "PAY-1"}}
+                """#)
+            #expect(try await harness.waitForOutcome(job: "DSP-PAID").kind == .sent)
+
+            let people = EscalationDesk(store: try await harness.log())
+            #expect(try await people.list(status: .open).map(\.id) == [escalation])
+            let resolved = try await people.resolve(escalation, by: "agent.ana", note: "debt verified, validation letter sent", lift: true, at: Date())
+            #expect(resolved.lifted.map(\.intent) == ["dispute"])
+            await #expect(throws: EscalationDesk.Failure.self) {
+                _ = try await people.resolve(escalation, by: "agent.bo", note: "again", lift: true, at: Date())
+            }
+            try await harness.enqueue(job("DSP-3", phone: phone).replacingOccurrences(of: "C-DSP-3", with: "C-DSP-1"))
+            #expect(try await harness.waitForOutcome(job: "DSP-3").kind == .sent)
+        }
+        let resolvedEvents = try await harness.log().events(EventFilter(kinds: [.escalationResolved, .holdChanged])).map(\.event)
+        #expect(resolvedEvents.map(\.kind) == [.escalationResolved, .holdChanged])
+        #expect(resolvedEvents.first?.detail?.contains("resolved by agent.ana: debt verified") == true)
+    }
+
+    @Test func aPromisePauseLiftsAtItsDatePlusGrace() async throws {
+        let harness = try Harness()
+        let phone = "+50688883333"
+        let monday = at("2026-12-07T15:00:00Z")   // 09:00 in Costa Rica
+        let clock = TestClock(monday)
+        try await harness.running(clock: { clock.now }) { _ in
+            try await harness.enqueue(job("PRM-1", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "PRM-1").kind == .sent)
+            let desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+            let promise = try await desk.handle(reply("SM-prm-1", from: phone, "el viernes le pago los 50 mil", at: monday))
+            #expect(promise.reading.intents.contains("promise_to_pay"))
+            // Friday 2026-12-11 in Costa Rica, plus the standard 3 days of grace: Monday 2026-12-14 00:00 local.
+            #expect(promise.reading.promiseDate == at("2026-12-11T06:00:00Z"))
+            clock.set(at("2026-12-14T05:59:00Z"))
+            try await harness.enqueue(job("PRM-2", phone: phone).replacingOccurrences(of: "C-PRM-2", with: "C-PRM-1"))
+            let paused = try await harness.waitForOutcome(job: "PRM-2")
+            #expect(paused.kind == .suppressed && paused.reason == "paused")
+            #expect(paused.detail?.contains("until 2026-12-14T06:00:00") == true)
+            clock.set(at("2026-12-14T06:00:00Z"))
+            try await harness.enqueue(job("PRM-3", phone: phone).replacingOccurrences(of: "C-PRM-3", with: "C-PRM-1"))
+            #expect(try await harness.waitForOutcome(job: "PRM-3").kind == .sent)
+        }
+    }
+
+    @Test func aWrongNumberBlocksThatNumberForEveryContactUntilCleared() async throws {
+        let harness = try Harness()
+        let phone = "+50688884444"
+        try await harness.running { _ in
+            try await harness.enqueue(job("WRN-1", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "WRN-1").kind == .sent)
+            let desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+            let wrong = try await desk.handle(reply("SM-wrn-1", from: phone, "Número equivocado, no conozco a esa persona"))
+            #expect(wrong.reading.intents.contains("wrong_number"))
+            // Another contact (never texted) at the same number: blocked too, transactional included.
+            try await harness.enqueue(job("WRN-2", phone: phone))
+            let blocked = try await harness.waitForOutcome(job: "WRN-2")
+            #expect(blocked.kind == .suppressed && blocked.reason == "no_reachable_channel")
+            #expect(blocked.detail?.contains("\(phone) blocked by wrong_number") == true)
+            let escalation = try #require(wrong.escalations.first)
+            _ = try await EscalationDesk(store: try await harness.log()).resolve(escalation, by: "agent.ana", note: "number confirmed with the customer", lift: true, at: Date())
+            try await harness.enqueue(job("WRN-3", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "WRN-3").kind == .sent)
+        }
+    }
+
+    @Test func aFreshReplyMoodChoosesTheToneAndTheLogSaysWhichSourceDid() async throws {
+        let harness = try Harness()
+        let phone = "+50688885555"
+        try await harness.running { _ in
+            let calm = job("MOOD-1", phone: phone).replacingOccurrences(of: #"{"label": "upset", "score": -0.7}"#, with: #"{"label": "neutral", "score": 0.1}"#)
+            try await harness.enqueue(calm)
+            #expect(try await harness.waitForOutcome(job: "MOOD-1").kind == .sent)
+            let desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+            let worried = try await desk.handle(reply("SM-mood-1", from: phone, "perdí mi trabajo y no sé cómo voy a pagar, estoy muy preocupada"))
+            #expect(worried.reading.intents.contains("hardship"))
+            try await harness.enqueue(calm.replacingOccurrences(of: "MOOD-1", with: "MOOD-2").replacingOccurrences(of: "C-MOOD-2", with: "C-MOOD-1"))
+            #expect(try await harness.waitForOutcome(job: "MOOD-2").kind == .sent)
+        }
+        let dispatching = try #require(try await harness.events(job: "MOOD-2").first { $0.kind == .dispatching })
+        #expect(dispatching.data?.contains(#""tone_source":"reply""#) == true)
+        #expect(dispatching.detail?.contains("tone empathetic (rule hardship-reply; sentiment from the contact's latest reply)") == true)
+        let first = try #require(try await harness.events(job: "MOOD-1").first { $0.kind == .dispatching })
+        #expect(first.data?.contains(#""tone_source":"job""#) == true)
+    }
+}
