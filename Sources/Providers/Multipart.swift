@@ -370,23 +370,14 @@ struct DelimiterScanner {
     let body: [UInt8]
     let boundary: [UInt8]
     let allowBareLF: Bool
-    /// "\n--boundary", and its KMP failure table.
+    /// "\n--boundary".
     let pattern: [UInt8]
-    let failure: [Int]
 
     init(body: [UInt8], boundary: [UInt8], allowBareLF: Bool) {
         self.body = body
         self.boundary = boundary
         self.allowBareLF = allowBareLF
         pattern = [0x0A, 0x2D, 0x2D] + boundary
-        var failure = [Int](repeating: 0, count: pattern.count)
-        var k = 0
-        for i in 1..<pattern.count {
-            while k > 0 && pattern[i] != pattern[k] { k = failure[k - 1] }
-            if pattern[i] == pattern[k] { k += 1 }
-            failure[i] = k
-        }
-        self.failure = failure
     }
 
     /// The opening boundary line (a preamble before it is skipped).
@@ -435,18 +426,24 @@ struct DelimiterScanner {
         return nil  // "--boundaryX...": content that starts like the boundary
     }
 
-    /// Knuth–Morris–Pratt: the index of the next "\n--boundary" at or after `start`.
+    /// The index of the next "\n--boundary" at or after `start`. Each line break is found once
+    /// (memchr), and the comparison after it stops where the bytes differ, at the next line break
+    /// at the latest (a boundary has none): linear in the body, even in a debug build.
     func find(from start: Int) -> Int? {
-        var k = 0
-        var i = start
-        while i < body.count {
-            let byte = body[i]
-            while k > 0 && byte != pattern[k] { k = failure[k - 1] }
-            if byte == pattern[k] { k += 1 }
-            if k == pattern.count { return i - pattern.count + 1 }
-            i += 1
+        guard start < body.count else { return nil }
+        return body.withUnsafeBufferPointer { bytes -> Int? in
+            pattern.withUnsafeBufferPointer { pattern -> Int? in
+                guard let base = bytes.baseAddress, let patternBase = pattern.baseAddress else { return nil }
+                var position = start
+                while position < bytes.count {
+                    guard let found = memchr(base + position, 0x0A, bytes.count - position) else { return nil }
+                    let index = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+                    if bytes.count - index >= pattern.count, memcmp(base + index, patternBase, pattern.count) == 0 { return index }
+                    position = index + 1
+                }
+                return nil
+            }
         }
-        return nil
     }
 }
 

@@ -587,6 +587,24 @@ enum InboundFixtures {
         #expect(reason.message.contains("more than 256 parts"))
     }
 
+    /// A large attachment is read in one linear pass and comes out byte for byte (the time is
+    /// printed, not asserted).
+    @Test func aLargeBinaryAttachmentIsReadWhole() throws {
+        var random = SeededRandom()
+        var file = (0..<(1 << 20)).flatMap { _ in withUnsafeBytes(of: random.next()) { Array($0) } }
+        // Boundary look-alikes inside the file: a line break and dashes, without the full boundary.
+        for offset in stride(from: 1000, to: file.count - 100, by: 65_536) { file.replaceSubrange(offset..<offset + 10, with: Array("\r\n--xYzZ\r\n".utf8)) }
+        var body = Array("--xYzZY\r\nContent-Disposition: form-data; name=\"from\"\r\n\r\nana@example.com\r\n".utf8)
+        body += Array("--xYzZY\r\nContent-Disposition: form-data; name=\"attachment1\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n".utf8)
+        body += file + Array("\r\n--xYzZY--\r\n".utf8)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let parts = try MultipartFormData.parse(body, contentType: "multipart/form-data; boundary=xYzZY")
+        print("multipart: \(body.count) bytes in \(clock.now - start) (debug build, \(random))")
+        #expect(parts.count == 2 && parts[1].body == file, "\(random)")
+        #expect(failure(body, boundary: "xYzZY", limits: MultipartLimits(maxTotalBytes: 8 << 20))?.code == .tooLarge)
+    }
+
     /// Random damage to the documented payload and random bytes around boundaries: every body gets
     /// an answer (parts or an error), none crashes or hangs, and parts never hold more bytes than came in.
     @Test func fuzzedBodiesNeverCrashOrHang() {
