@@ -127,7 +127,7 @@ let package = Package(
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayHTTPTests", dependencies: [
-            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "Replies", "TestSupport",
+            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "Replies", "TestSupport", "Conversations",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),

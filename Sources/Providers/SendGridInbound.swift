@@ -152,7 +152,8 @@ public struct SendGridInbound: Sendable {
                 raw[name] = .string(charset.decode(part.body))
             }
         }
-        return InboundMessage(provider: provider, messageID: messageID, from: from, to: to, body: message, at: at, raw: JSONValue.object(raw).serialized)
+        return InboundMessage(provider: provider, messageID: messageID, from: from, to: to, body: message, at: at, raw: JSONValue.object(raw).serialized,
+                              channel: .email, subject: subject)
     }
 
     // MARK: Fields

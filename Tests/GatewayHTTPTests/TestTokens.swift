@@ -12,7 +12,8 @@ struct TestTokens {
         var plain: [String: String] = [:]
         var entries: [APITokens.Entry] = []
         let people: [(String, Set<Role>)] = [("scoring-service", [.scoring]), ("compliance-ana", [.compliance]),
-                                             ("marketing-luis", [.marketing]), ("ops-admin", [.admin])]
+                                             ("marketing-luis", [.marketing]), ("ops-admin", [.admin]),
+                                             ("agent-bea", [.agent])]
         for (name, roles) in people {
             let (token, hash) = APITokens.generate()
             plain[name] = token
@@ -29,4 +30,5 @@ struct TestTokens {
     var compliance: HTTPFields { headers("compliance-ana") }
     var marketing: HTTPFields { headers("marketing-luis") }
     var scoring: HTTPFields { headers("scoring-service") }
+    var agent: HTTPFields { headers("agent-bea") }
 }
