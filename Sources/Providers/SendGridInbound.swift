@@ -364,12 +364,20 @@ struct RawMail {
         leaves.append(Leaf(headers: headers, type: type, body: body, isAttachment: disposition == "attachment" || type["name"] != nil && !type.value.hasPrefix("text/")))
     }
 
-    /// The first text/plain part that is not an attachment, else the first text/html one, decoded;
-    /// and whether it is HTML. Nothing readable: "".
+    /// The first text/plain part that is not an attachment and not blank, else the first text/html
+    /// one that shows some text (Outlook sends a blank text/plain beside the HTML it wrote in),
+    /// decoded; and whether it is HTML. Nothing readable: "".
     func readableText() throws -> (String, Bool) {
         let candidates = leaves.filter { !$0.isAttachment }
-        if let plain = candidates.first(where: { $0.type.value == "text/plain" }) { return (try decoded(plain), false) }
-        if let html = candidates.first(where: { $0.type.value == "text/html" }) { return (try decoded(html), true) }
+        func blank(_ text: String) -> Bool { text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        for leaf in candidates where leaf.type.value == "text/plain" {
+            let text = try decoded(leaf)
+            if !blank(text) { return (text, false) }
+        }
+        for leaf in candidates where leaf.type.value == "text/html" {
+            let html = try decoded(leaf)
+            if !blank(MailText.htmlToText(html)) { return (html, true) }
+        }
         return ("", false)
     }
 

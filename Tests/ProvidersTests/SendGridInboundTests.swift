@@ -418,6 +418,66 @@ enum InboundFixtures {
         }
     }
 
+    /// Raw mode as SendGrid posts an Outlook message (the shape of a captured delivery: CRLF, the
+    /// `email` field first, a folded ISO-8859-1 subject in two encoded words, a folded charset
+    /// parameter, a blank text/plain part beside the HTML the customer wrote in, Outlook's
+    /// "De:/Enviado:" block under the reply).
+    @Test func rawModeOutlookMessageWithABlankPlainPart() throws {
+        let email = """
+        Received: from mail.example.net (mxd [203.0.113.7]) by mx.sendgrid.net with ESMTP id JzyvEQCS for <cobros@reply.banco.example>; Fri, 15 Mar 2024 19:05:13.908 +0000 (UTC)
+        From: "Mora, Ana" <Ana.Mora@Example.cl>
+        To: <cobros@reply.banco.example>
+        Subject: =?iso-8859-1?Q?No_quiero_recibir_m=E1s_correos=2C_den_de_?=
+        	=?iso-8859-1?Q?baja_mi_direcci=F3n?=
+        Date: Fri, 15 Mar 2024 16:05:09 -0300
+        Message-ID: <00a901da770b$b425e960$1c71bc20$@example.cl>
+        MIME-Version: 1.0
+        Content-Type: multipart/alternative;
+        	boundary="----=_NextPart_000_00AA_01DA76F2.8ED8FF80"
+        X-Mailer: Microsoft Outlook 16.0
+
+        This is a multipart message in MIME format.
+
+        ------=_NextPart_000_00AA_01DA76F2.8ED8FF80
+        Content-Type: text/plain;
+        	charset="us-ascii"
+        Content-Transfer-Encoding: 7bit
+
+         
+
+
+        ------=_NextPart_000_00AA_01DA76F2.8ED8FF80
+        Content-Type: text/html;
+        	charset="iso-8859-1"
+        Content-Transfer-Encoding: quoted-printable
+
+        <html xmlns:o=3D"urn:schemas-microsoft-com:office:office"><head><meta =
+        http-equiv=3DContent-Type content=3D"text/html; charset=3Diso-8859-1"><style><!--
+        p.MsoNormal {margin:0cm;}
+        --></style><!--[if gte mso 9]><xml>
+        <o:shapedefaults v:ext=3D"edit" spidmax=3D"1026" />
+        </xml><![endif]--></head><body lang=3DES-CL><div class=3DWordSection1><p =
+        class=3DMsoNormal>Por favor no me escriban m=E1s.<o:p></o:p></p><p class=3DMsoNormal><o:p>&nbsp;</o:p></p>
+        <div style=3D'border:none;border-top:solid #E1E1E1 1.0pt'><p class=3DMsoNormal><b>De:</b> Banco Ejemplo &lt;cobros@banco.example&gt;<br><b>Enviado:</b> lunes, 3 de junio de 2024 10:00<br><b>Asunto:</b> Recordatorio</p></div><p>Responda STOP para no recibir m=E1s</p></div></body></html>
+        ------=_NextPart_000_00AA_01DA76F2.8ED8FF80--
+
+
+        """.replacingOccurrences(of: "\n", with: "\r\n")
+        let body = InboundFixtures.form([
+            ("email", Array(email.utf8)), ("charsets", Array(#"{"to":"UTF-8","from":"UTF-8","subject":"UTF-8"}"#.utf8)),
+            ("subject", Array("No quiero recibir más correos, den de baja mi dirección".utf8)),
+            ("envelope", Array(#"{"to":["cobros@reply.banco.example"],"from":"ana.mora@example.cl"}"#.utf8)), ("spam_score", Array("2.3".utf8)),
+            ("dkim", Array("{@example.cl : pass}".utf8)), ("sender_ip", Array("203.0.113.7".utf8)), ("SPF", Array("pass".utf8)),
+            ("to", Array("<cobros@reply.banco.example>".utf8)), ("from", Array(#""Mora, Ana" <ana.mora@example.cl>"#.utf8)),
+        ])
+        let message = try parse(body)
+        #expect(message.from == "ana.mora@example.cl" && message.to == "cobros@reply.banco.example")
+        #expect(message.messageID == "00a901da770b$b425e960$1c71bc20$@example.cl")
+        #expect(message.body == "No quiero recibir más correos, den de baja mi dirección\nPor favor no me escriban más.")
+        #expect(message.intent == .stop)
+        #expect(message.channel == .email)
+    }
+
     @Test func rawModeHTMLOnlyAndBase64Latin1() throws {
         let html = Data("<p>Ya pagu&eacute;, gracias</p><blockquote>Responda STOP</blockquote>".utf8).base64EncodedString()
         let htmlOnly = "From: ana@example.com\r\nSubject: Re: Aviso\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n\(html)\r\n"
