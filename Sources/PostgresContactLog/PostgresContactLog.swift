@@ -327,7 +327,9 @@ public final class PostgresContactLog: ContactLogStore {
         let numbered = Self.numbered(clauses)
         let whereClause = numbered.isEmpty ? "" : "WHERE " + numbered.joined(separator: " AND ")
         binds.append(filter.limit)
-        return try await rows("SELECT * FROM events \(whereClause) ORDER BY seq LIMIT $\(clauses.count + 1)", binds).map(Self.storedEvent)
+        // The limit's number follows every `?` (a `kind IN (?,?)` clause has several, not one).
+        let limit = clauses.reduce(0) { $0 + $1.filter { $0 == "?" }.count } + 1
+        return try await rows("SELECT * FROM events \(whereClause) ORDER BY seq LIMIT $\(limit)", binds).map(Self.storedEvent)
     }
 
     /// Appends hold the chain head, so seq order is commit order: no event below this one can
