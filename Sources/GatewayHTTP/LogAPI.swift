@@ -155,6 +155,7 @@ enum LogAPI {
         guard from < to else { throw APIError.badRequest("from must be before to") }
         guard to.timeIntervalSince(from) <= 400 * 86_400 else { throw APIError.badRequest("a summary covers at most 400 days; narrow from and to") }
         let summary = try await store.summary(from: from, to: to)
+        let replies = try await store.replySummary(from: from, to: to)
         try await recordRead(caller, request, filter: EventFilter(), rows: summary.rows.count, store: store)
         let rows: [JSONValue] = summary.rows.map { row in
             var object: [String: JSONValue] = ["day": .string(row.day), "outcome": .string(row.outcome), "count": .number(Double(row.count))]
@@ -170,6 +171,7 @@ enum LogAPI {
                      "delivery_rate": .number((provider.deliveryRate * 10_000).rounded() / 10_000)])
         }
         return JSONResponse.ok(JSONValue.object(["from": .string(formatTimestamp(from)), "to": .string(formatTimestamp(to)),
-                                                 "rows": .array(rows), "providers": .array(providers)]))
+                                                 "rows": .array(rows), "providers": .array(providers),
+                                                 "replies": replies.repliesJSON, "escalations": replies.escalationsJSON]))
     }
 }
