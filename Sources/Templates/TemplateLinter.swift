@@ -227,7 +227,7 @@ public enum TemplateLinter {
             if let categories = rule.categories, !categories.contains(category) { continue }
             add(rule.tone, rule.id)
             let catchAll = rule.sentimentLabels == nil && rule.scoreMin == nil && rule.scoreMax == nil && rule.segments == nil
-                && rule.daysPastDueMin == nil && rule.daysPastDueMax == nil
+                && rule.daysPastDueMin == nil && rule.daysPastDueMax == nil && rule.replyIntents == nil
             if catchAll { return result }
         }
         add(policy.defaultTone, "default")

@@ -295,7 +295,8 @@ public struct BatchProcessor: Sendable {
                         let address = routes[0].address
                         let message = OutboundMessage(jobID: job.id, contactID: job.contact.id, attempt: job.attempt, channel: channel,
                                                       to: address, subject: rendered.subject, body: rendered.body, html: rendered.html)
-                        var toneNote = "tone \(tone) (\(toneRule == "default" ? "policy default" : "rule \(toneRule)"); sentiment from the \(toneFacts.sentimentSource == "reply" ? "contact's latest reply" : "job"))"
+                        var toneNote = "tone \(tone) (\(toneRule == "default" ? "policy default" : "rule \(toneRule)"))"
+                        if toneFacts.sentimentSource == "reply" { toneNote += "; sentiment \(toneFacts.sentimentLabel ?? "?") from the contact's latest reply" }
                         if rendered.tone != tone { toneNote += "; no \(tone) variant, \(rendered.tone) used" }
                         dispatchEventIndex.append(events.count)
                         events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .dispatching, at: now, attempt: job.attempt,

@@ -45,7 +45,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 #expect(response.status == .ok)
                 let body = Self.json(response.body)
                 let templates = body["templates"] as? [[String: Any]] ?? []
-                #expect(templates.map { $0["name"] as? String } == ["due-today", "early-delinquency", "late-delinquency", "payment-received", "payment-reminder", "restructuring-offer"])
+                #expect(templates.map { $0["name"] as? String } == ["due-today", "early-delinquency", "late-delinquency", "opt-out-confirmation", "payment-received", "payment-reminder", "reply-help", "restructuring-offer"])
                 let receipt = templates.first { $0["name"] as? String == "payment-received" }
                 #expect(receipt?["category"] as? String == "transactional")
                 #expect(receipt?["channels"] as? [String] == ["sms", "email", "push"])

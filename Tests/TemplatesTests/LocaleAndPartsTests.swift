@@ -180,7 +180,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("category: marketing", "t/template.yml: category must be collection or transactional"),
+        ("category: marketing", "t/template.yml: category must be collection, transactional or reply (the gateway's own answers to replies)"),
         ("max_segments: 40", "t/template.yml: max_segments must be a whole number from 1 to 10"),
         ("sms_encoding: ascii", "t/template.yml: sms_encoding must be unicode or gsm7-transliterate"),
         ("colour: red", "t/template.yml: unknown key \"colour\" (known: description, category, sms_encoding, max_segments, tones)"),
@@ -205,7 +205,7 @@ import Testing
 
     @Test(arguments: [
         ("rules: []", "tones.yml: default is required: the tone used when no rule matches, e.g. default: neutral"),
-        ("default: neutral\nrules:\n  - id: a\n    tone: firm\n    when: {mood: [x]}", "tones.yml: rules[0] (a).when: unknown condition \"mood\" (known: sentiment, score, segment, days_past_due, category)"),
+        ("default: neutral\nrules:\n  - id: a\n    tone: firm\n    when: {mood: [x]}", "tones.yml: rules[0] (a).when: unknown condition \"mood\" (known: sentiment, score, segment, days_past_due, category, reply_intents)"),
         ("default: neutral\nrules:\n  - id: a\n    tone: firm\n    when: {score: {min: -2}}", "tones.yml: rules[0] (a).when.score must stay within -1 and 1"),
         ("default: neutral\nrules:\n  - id: a\n    tone: firm\n    when: {days_past_due: {min: 90, max: 30}}", "tones.yml: rules[0] (a).when.days_past_due: min is above max"),
         ("default: neutral\nrules:\n  - {id: a, tone: firm}\n  - {id: a, tone: neutral}", "tones.yml: rules[1]: id \"a\" is used twice"),

@@ -157,7 +157,7 @@ import TestSupport
     @Test func aFreshReplyMoodChoosesTheToneAndTheLogSaysWhichSourceDid() async throws {
         let harness = try Harness()
         let phone = "+50688885555"
-        try await harness.running { _ in
+        let label = try await harness.running { _ in
             let calm = job("MOOD-1", phone: phone).replacingOccurrences(of: #"{"label": "upset", "score": -0.7}"#, with: #"{"label": "neutral", "score": 0.1}"#)
             try await harness.enqueue(calm)
             #expect(try await harness.waitForOutcome(job: "MOOD-1").kind == .sent)
@@ -166,10 +166,11 @@ import TestSupport
             #expect(worried.reading.intents.contains("hardship"))
             try await harness.enqueue(calm.replacingOccurrences(of: "MOOD-1", with: "MOOD-2").replacingOccurrences(of: "C-MOOD-2", with: "C-MOOD-1"))
             #expect(try await harness.waitForOutcome(job: "MOOD-2").kind == .sent)
+            return worried.reading.label
         }
         let dispatching = try #require(try await harness.events(job: "MOOD-2").first { $0.kind == .dispatching })
         #expect(dispatching.data?.contains(#""tone_source":"reply""#) == true)
-        #expect(dispatching.detail?.contains("tone empathetic (rule hardship-reply; sentiment from the contact's latest reply)") == true)
+        #expect(dispatching.detail?.contains("tone empathetic (rule hardship-reply); sentiment \(label) from the contact's latest reply") == true)
         let first = try #require(try await harness.events(job: "MOOD-1").first { $0.kind == .dispatching })
         #expect(first.data?.contains(#""tone_source":"job""#) == true)
     }
