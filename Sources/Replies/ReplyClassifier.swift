@@ -158,6 +158,12 @@ public enum ReplyClassifier {
            }) {
             return "negated by '\(tokens[at].original)'"
         }
+        if !rule.notWithin.isEmpty, found.end > found.start,
+           let at = (found.start...found.end).first(where: { index in
+               !rule.phrase.names(tokens[index]) && rule.notWithin.contains(where: { $0.matches(tokens[index]).0 })
+           }) {
+            return "has '\(tokens[at].original)' in between"
+        }
         if !rule.notFollowedBy.isEmpty {
             var index = found.end + 1
             var seen = 0

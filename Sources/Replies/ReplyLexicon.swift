@@ -227,6 +227,9 @@ public struct PhraseRule: Sendable, Equatable {
     public var notFollowedBy: [WordPattern] = []
     /// Not when one of these words comes within `window` words before it ("can't" + stop).
     public var notPrecededBy: [WordPattern] = []
+    /// Not when one of these words is among the words a gap (...) skipped: "I don't want ... texts"
+    /// is no opt-out in "I don't want to stop getting these texts".
+    public var notWithin: [WordPattern] = []
     public var window: Int = 3
     /// A negator within three words before the phrase, in the same clause, cancels it
     /// ("no quiero que dejen de escribirme"). Off for phrases that are themselves negative.

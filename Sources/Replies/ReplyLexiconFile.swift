@@ -23,7 +23,7 @@ public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds"]
     static let sharedKeys: Set<String> = ["emoji"]
-    static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "window", "negatable", "whole",
+    static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
     static let amountKeys: Set<String> = ["multipliers", "currencies", "pay_verbs"]
@@ -234,6 +234,7 @@ public enum ReplyLexiconFile {
                     case "phrase": break
                     case "not_followed_by": rule.notFollowedBy = words(value, what)
                     case "not_preceded_by": rule.notPrecededBy = words(value, what)
+                    case "not_within": rule.notWithin = words(value, what)
                     case "window": rule.window = Int(number(value, what, range: 1...6) ?? 3)
                     case "negatable": rule.negatable = bool(value, what) ?? true
                     case "whole": rule.whole = bool(value, what) ?? false

@@ -23,6 +23,29 @@ import Testing
         #expect(lexicons?.byLanguage["es"]?.intents[.optOut]?.count == 1)
     }
 
+    @Test func wishesNotWithinAndNamesLoad() {
+        let text = """
+            language: en
+            negators: [dont]
+            wishes: [want]
+            intents:
+              opt_out:
+                - {phrase: "dont ... want ... texts", not_within: [stop]}
+              wrong_number:
+                - "am not <name>"
+            """
+        let (findings, lexicons) = ReplyLexiconFile.lexicons(files: ["en.yml": Data(text.utf8)])
+        #expect(findings.isEmpty, "\(findings)")
+        let lexicon = lexicons?.byLanguage["en"]
+        #expect(lexicon?.wishes == ["want"])
+        #expect(lexicon?.intents[.optOut]?.first?.notWithin.map(\.text) == ["stop"])
+        #expect(lexicon?.intents[.wrongNumber]?.first?.phrase.description == "am not <name>")
+        guard let lexicon else { return }
+        #expect(ReplyClassifier.classify("I dont want to stop the texts", lexicon: lexicon).intents.isEmpty)
+        #expect(ReplyClassifier.classify("I dont want your texts", lexicon: lexicon).intents == [.optOut])
+        #expect(ReplyClassifier.classify("I am not Derek", lexicon: lexicon).intents == [.wrongNumber])
+    }
+
     @Test func findingsNameTheFileTheLineAndTheFix() {
         let text = """
             language: es

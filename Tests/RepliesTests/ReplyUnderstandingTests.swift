@@ -96,6 +96,63 @@ import Testing
         #expect(result.explain.contains { $0.hasPrefix("label \(label.rawValue):") })
     }
 
+    // A negator before a verb of wanting cancels the request the wish is about, however many words on.
+    @Test(arguments: [("No quiero que me dejen de escribir", "es"), ("no quiero que me dejen de mandar los recordatorios", "es"),
+                      ("I don't want you to stop texting me", "en"), ("I don't want to stop getting these", "en"),
+                      ("no quiero dejar de recibir los mensajes", "es"), ("please don't remove me, I want the reminders", "en")])
+    func aNegatedWishIsNoOptOut(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    // Opt-outs in wordings the first lexicons missed: verbs with objects, infinitives, "no autorizo", slang.
+    @Test(arguments: [("Favor de no enviarme más mensajes", "es"), ("no autorizo el envío de mensajes a mi celular", "es"),
+                      ("ya dejen de estar mandando mensajes", "es"), ("no les autorizo a escribirme", "es"), ("ALTO A LOS MENSAJES", "es"),
+                      ("Solicito que me retiren de sus envíos de SMS", "es"), ("sáquenme de la lista", "es"), ("que no me lleguen más mensajes", "es"),
+                      ("I'd rather not get texts", "en"), ("remove from list", "en"), ("no texts", "en"), ("i want these texts to stop", "en"),
+                      ("how do i unsubscribe from these texts?", "en"), ("put me on your do not call list", "en"), ("I do not consent to receiving text messages", "en")])
+    func broaderOptOuts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [("me dejaron de llegar los mensajes", "es"), ("dejen de cobrarme esa comisión", "es"), ("borren ese cargo de mi cuenta", "es"),
+                      ("will the calls stop if I pay?", "en"), ("remove the late fee from my account please", "en"), ("I stopped working in May", "en"),
+                      ("you guys text me non stop", "en")])
+    func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    // <name>: a capitalized word where people write a name.
+    @Test(arguments: [("no soy Guadalupe, se equivocaron", "es"), ("This isn't Mike. Got this phone last month", "en"), ("I'm not Brenda", "en"),
+                      ("no Carlos here", "en"), ("acá no hay ningún Rodrigo", "es")])
+    func namesTellAWrongNumber(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.wrongNumber), "\(result.explain)")
+    }
+
+    @Test func aNameIsWrittenWithACapitalThenSmallLetters() throws {
+        let phrase = try Phrase("no soy <name>")
+        #expect(phrase.matches(in: ReplyText.tokenize("no soy Guadalupe")).count == 1)
+        #expect(phrase.matches(in: ReplyText.tokenize("no soy guadalupe")).isEmpty)
+        #expect(phrase.matches(in: ReplyText.tokenize("NO SOY YO")).isEmpty)
+        #expect(phrase.description == "no soy <name>")
+    }
+
+    @Test func notWithinRefusesWhatAGapSkipped() throws {
+        let result = Shipped.classify("I don't want to stop getting these texts", "en")
+        #expect(result.explain.contains { $0.contains("has 'stop' in between") }, "\(result.explain)")
+    }
+
+    @Test(arguments: [("Si siguen así los demando", "es", ReplyLabel.upset), ("Qué bonito, tercer mensaje del día 🙃", "es", .upset),
+                      ("thanks for the 4th reminder today, super helpful", "en", .upset), ("no dejo de pensar en esta deuda", "es", .worried),
+                      ("I can't stop stressing about this", "en", .worried)])
+    func angerWithoutInsultsAndWorry(_ text: String, _ language: String, _ label: ReplyLabel) {
+        let result = Shipped.classify(text, language)
+        #expect(result.label == label, "\(result.explain)")
+    }
+
     @Test func sentimentFollowsVadersRules() {
         let plain = Shipped.classify("es malo", "es").score
         let boosted = Shipped.classify("es muy malo", "es").score
