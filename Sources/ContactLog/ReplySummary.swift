@@ -80,67 +80,66 @@ extension ContactLogStore {
     /// and escalations opened, resolved, open and overdue now, with the time to resolution, in all
     /// and by intent, for events at or after `from` and before `to`.
     ///
-    /// Cost: one pass over the period's `inbound`, `escalation` and `escalation_resolved` events
-    /// (a page at a time), one indexed read of the sent messages of each contact that replied (for
-    /// the segment), the escalation rows of the period by key, and the open escalation rows.
+    /// Cost: one pass over the period's `inbound`, `escalation` and `escalation_resolved` events,
+    /// a page at a time; for each contact that replied, one indexed read of its sent messages (for
+    /// the segment; eight at a time); the period's escalation rows by key; and the open ones.
     public func replySummary(from: Date, to: Date, now: Date = Date()) async throws -> ReplySummary {
         var groups: [GroupKey: ReplySummary.Row] = [:]
-        var counted: Set<String> = []
-        var sentSegments: [String: [(at: Date, segment: String?)]] = [:]
+        // The inbound events of one reply (one per contact it matched) are written together:
+        // within a group the reply counts once.
+        var lastReply: (message: String, groups: Set<GroupKey>)?
+        /// Per contact, where the segment of its sent messages changed (oldest first).
+        var segmentChanges: [String: [(at: Date, segment: String?)]] = [:]
         var opened: [String] = []
         var resolved: [String] = []
         var eventIntents: [String: [String]] = [:]
 
-        // A page is read whole before its events are looked at, so the segment lookups (reads of
-        // their own) never run inside another read.
-        try await forEachEvent(EventFilter(kinds: [.inbound, .escalation, .escalationResolved], from: from, to: to)) { stored in
-            let event = stored.event
-            let facts = event.rawData.flatMap { try? JSONParser.parse($0) }
-            switch event.kind {
-            case .inbound:
-                var segment: String?
-                if let contact = event.contactID {
-                    if sentSegments[contact] == nil {
-                        var sent: [(at: Date, segment: String?)] = []
-                        try await forEachEvent(EventFilter(contactID: contact, kinds: [.sent], to: to)) { message in
-                            sent.append((message.event.at, message.event.segment))
-                            return true
+        var page = EventFilter(kinds: [.inbound, .escalation, .escalationResolved], from: from, to: to, limit: 1000)
+        page.throughSeq = try await lastSequence()
+        while true {
+            let events = try await self.events(page)
+            // The segments of this page's contacts not seen yet, read before the page is counted.
+            let unseen = Set(events.compactMap { $0.event.kind == .inbound ? $0.event.contactID : nil }).filter { segmentChanges[$0] == nil }
+            for (contact, changes) in try await self.segmentChanges(of: unseen.sorted(), before: to) { segmentChanges[contact] = changes }
+            for stored in events {
+                let event = stored.event
+                let facts = event.rawData.flatMap { try? JSONParser.parse($0) }
+                switch event.kind {
+                case .inbound:
+                    let segment = event.contactID.flatMap { segmentChanges[$0]?.last { $0.at <= event.at }?.segment ?? nil }
+                    let key = GroupKey(day: String(formatTimestamp(event.at).prefix(10)), channel: event.channel?.rawValue, segment: segment)
+                    if let provider = event.provider, let messageID = event.providerMessageID {
+                        let message = "\(provider)|\(messageID)"
+                        if lastReply?.message != message { lastReply = (message, []) }
+                        guard lastReply?.groups.insert(key).inserted == true else { continue }
+                    }
+                    var row = groups[key] ?? ReplySummary.Row(day: key.day, channel: key.channel, segment: key.segment)
+                    row.replies += 1
+                    if case .string(let label)? = facts?["label"], case .array(let intents)? = facts?["intents"] {
+                        row.labels[label, default: 0] += 1
+                        for case .string(let intent) in intents { row.intents[intent, default: 0] += 1 }
+                        if case .string(let language)? = facts?["language"] { row.languages[language, default: 0] += 1 }
+                        if case .number(let score)? = facts?["score"], score.isFinite {
+                            row.scoreSum += score
+                            row.scored += 1
                         }
-                        sentSegments[contact] = sent
+                    } else {
+                        row.unclassified += 1
                     }
-                    segment = sentSegments[contact]?.last { $0.at <= event.at }?.segment ?? nil
+                    groups[key] = row
+                case .escalation:
+                    guard case .string(let id)? = facts?["escalation"] else { continue }
+                    opened.append(id)
+                    eventIntents[id] = (event.reason ?? "").split(separator: ",").map(String.init)
+                case .escalationResolved:
+                    guard case .string(let id)? = facts?["escalation"] else { continue }
+                    resolved.append(id)
+                default:
+                    break
                 }
-                let key = GroupKey(day: String(formatTimestamp(event.at).prefix(10)), channel: event.channel?.rawValue, segment: segment)
-                // A reply matched to several contacts is one event each: within a group it counts once.
-                if let provider = event.provider, let messageID = event.providerMessageID,
-                   !counted.insert("\(key.day)|\(key.channel ?? "")|\(key.segment ?? "")|\(provider)|\(messageID)").inserted {
-                    return true
-                }
-                var row = groups[key] ?? ReplySummary.Row(day: key.day, channel: key.channel, segment: key.segment)
-                row.replies += 1
-                if case .string(let label)? = facts?["label"], case .array(let intents)? = facts?["intents"] {
-                    row.labels[label, default: 0] += 1
-                    for case .string(let intent) in intents { row.intents[intent, default: 0] += 1 }
-                    if case .string(let language)? = facts?["language"] { row.languages[language, default: 0] += 1 }
-                    if case .number(let score)? = facts?["score"], score.isFinite {
-                        row.scoreSum += score
-                        row.scored += 1
-                    }
-                } else {
-                    row.unclassified += 1
-                }
-                groups[key] = row
-            case .escalation:
-                guard case .string(let id)? = facts?["escalation"] else { return true }
-                opened.append(id)
-                eventIntents[id] = (event.reason ?? "").split(separator: ",").map(String.init)
-            case .escalationResolved:
-                guard case .string(let id)? = facts?["escalation"] else { return true }
-                resolved.append(id)
-            default:
-                break
             }
-            return true
+            guard events.count == page.limit, let last = events.last else { break }
+            page.afterSeq = last.sequence
         }
 
         // The escalation rows of the period (their intents and times), by key, a few hundred a query.
@@ -182,6 +181,36 @@ extension ContactLogStore {
         }
         let sortedRows = groups.values.sorted { ($0.day, $0.channel ?? "", $0.segment ?? "") < ($1.day, $1.channel ?? "", $1.segment ?? "") }
         return ReplySummary(rows: sortedRows, escalations: total, escalationsByIntent: intents, asOf: now)
+    }
+
+    /// For each contact, the moments its sent messages (before `end`) changed segment, read eight
+    /// contacts at a time.
+    func segmentChanges(of contacts: [String], before end: Date) async throws -> [String: [(at: Date, segment: String?)]] {
+        try await withThrowingTaskGroup(of: (String, [(at: Date, segment: String?)]).self) { group in
+            var results: [String: [(at: Date, segment: String?)]] = [:]
+            var next = contacts.makeIterator()
+            func start(_ contact: String) {
+                group.addTask {
+                    var changes: [(at: Date, segment: String?)] = []
+                    var filter = EventFilter(contactID: contact, kinds: [.sent], to: end, limit: 1000)
+                    while true {
+                        let sent = try await self.events(filter)
+                        for message in sent where changes.isEmpty || changes[changes.count - 1].segment != message.event.segment {
+                            changes.append((message.event.at, message.event.segment))
+                        }
+                        guard sent.count == filter.limit, let last = sent.last else { break }
+                        filter.afterSeq = last.sequence
+                    }
+                    return (contact, changes)
+                }
+            }
+            for _ in 0..<8 { if let contact = next.next() { start(contact) } }
+            while let (contact, changes) = try await group.next() {
+                results[contact] = changes
+                if let contact = next.next() { start(contact) }
+            }
+            return results
+        }
     }
 }
 

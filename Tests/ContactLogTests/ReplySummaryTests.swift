@@ -46,6 +46,9 @@ import Testing
             Self.sent("J3", contact: "C-3", channel: .email, address: "ana@example.com", debt: "LN-3", segment: "late", at: "2026-11-01T10:00:00Z"),
             // C-1 moves to the late segment after its first reply: its second reply is counted there.
             Self.sent("J4", contact: "C-1", channel: .sms, address: "+50688880001", debt: "LN-1", segment: "late", at: "2026-11-03T10:00:00Z"),
+            // Two contacts at one number: a reply from it is an inbound event for each, counted once.
+            Self.sent("J5", contact: "C-5", channel: .sms, address: "+50688880005", debt: "LN-5", segment: "mid", at: "2026-11-01T10:00:00Z"),
+            Self.sent("J6", contact: "C-6", channel: .sms, address: "+50688880005", debt: "LN-6", segment: "mid", at: "2026-11-01T10:00:00Z"),
         ])
         let dispute = try await Self.reply(log, "R1", from: "+50688880001", at: "2026-11-02T09:00:00Z", "esa deuda no es mía", intents: ["dispute"], label: "upset", score: -0.6)
         let paid = try await Self.reply(log, "R2", from: "+50688880002", at: "2026-11-02T15:00:00Z", "ya pagué", intents: ["paid"], label: "neutral", score: 0.1)
@@ -53,6 +56,7 @@ import Testing
                              score: 0, language: "en")
         try await Self.reply(log, "R5", from: "+15550009999", at: "2026-11-02T20:00:00Z", "STOP", intents: ["opt_out"], label: "neutral", score: 0)
         try await Self.reply(log, "R6", from: "+50688880002", at: "2026-11-02T18:00:00Z", "gracias, muy amables", intents: [], label: "positive", score: 0.5)
+        try await Self.reply(log, "R7", from: "+50688880005", at: "2026-11-02T21:00:00Z", "STOP", intents: ["opt_out"], label: "neutral", score: 0)
         let hardship = try await Self.reply(log, "R4", from: "+50688880001", at: "2026-11-04T08:00:00Z", "perdí el trabajo", intents: ["hardship"], label: "sad", score: -0.4)
         // The same webhook again is not a second reply.
         #expect(try await Self.reply(log, "R1", from: "+50688880001", at: "2026-11-02T09:00:00Z", "esa deuda no es mía", intents: ["dispute"], label: "upset", score: -0.6) == nil)
@@ -65,15 +69,17 @@ import Testing
         // The hardship escalation (72 h from 2026-11-04T08:00) is overdue on the 8th.
         let summary = try await log.replySummary(from: Self.at("2026-11-01T00:00:00Z"), to: Self.at("2026-11-05T00:00:00Z"), now: Self.at("2026-11-08T00:00:00Z"))
         #expect(summary.rows.map { "\($0.day) \($0.channel ?? "-") \($0.segment ?? "-") \($0.replies)" } == [
-            "2026-11-02 email late 1", "2026-11-02 sms - 1", "2026-11-02 sms early 1", "2026-11-02 sms late 2", "2026-11-04 sms late 1",
+            "2026-11-02 email late 1", "2026-11-02 sms - 1", "2026-11-02 sms early 1", "2026-11-02 sms late 2", "2026-11-02 sms mid 1", "2026-11-04 sms late 1",
         ])
+        #expect(try await log.events(EventFilter(kinds: [.inbound], from: Self.at("2026-11-02T21:00:00Z"))).map(\.event.contactID) == ["C-5", "C-6", "C-1"])
+        #expect(summary.rows[4].intents == ["opt_out": 1] && summary.rows[4].languages == ["es": 1])
         let late = summary.rows[3]
         #expect(late.intents == ["paid": 1] && late.labels == ["neutral": 1, "positive": 1] && late.languages == ["es": 2])
         #expect(abs((late.averageScore ?? 0) - 0.3) < 1e-9)
         #expect(summary.rows[0].intents == ["help": 1] && summary.rows[0].languages == ["en": 1] && summary.rows[0].averageScore == 0)
         #expect(summary.rows[1].intents == ["opt_out": 1])  // from an address no message went to: no contact, no segment
         #expect(summary.rows[2].intents == ["dispute": 1] && summary.rows[2].labels == ["upset": 1] && summary.rows[2].averageScore == -0.6)
-        #expect(summary.rows[4].intents == ["hardship": 1] && summary.rows[4].labels == ["sad": 1])
+        #expect(summary.rows[5].intents == ["hardship": 1] && summary.rows[5].labels == ["sad": 1])
 
         let all = summary.escalations
         #expect((all.opened, all.resolved, all.openNow, all.overdueNow) == (3, 2, 1, 1))
