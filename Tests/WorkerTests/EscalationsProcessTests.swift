@@ -119,6 +119,24 @@ extension GatewayProcessTests {
         #expect(notPaused.output.contains("(does not apply: transactional messages are not paused)"), "\(notPaused.output)")
         #expect(notPaused.output.contains("decision  send now on sms"), "\(notPaused.output)")
 
+        // A wrong-number reply blocks its address: that channel is unreachable with the block's sentence, the next one is used.
+        _ = try await store.append([ContactEvent(jobID: "ESC-9", contactID: "C-ESC-3", kind: .sent, at: now.addingTimeInterval(-86_400), channel: .sms,
+                                                 template: "payment-reminder", address: "+573005550000", debtID: "LN-3")])
+        _ = try await recordReply(store, id: "SM-esc-9", from: "+573005550000", body: "número equivocado", at: now.addingTimeInterval(-3600),
+                                  intents: ["wrong_number"], label: "neutral", score: 0)
+        let blockedJob = harness.directory.appendingPathComponent("blocked.json").path
+        try #"{"id": "ESC-4", "template": "payment-reminder", "channels": ["sms", "email"], "contact": {"id": "C-ESC-3", "phone": "+573005550000", "email": "c3@example.com"}, "debt_id": "LN-3", "data": {"amount_due": "1", "currency": "COP", "due_date": "2026-12-01", "pay_link": "https://p"}}"#
+            .write(toFile: blockedJob, atomically: true, encoding: .utf8)
+        let blocked = try run(["rules", "check", blockedJob, "--config", config])
+        #expect(blocked.output.contains("hold      +573005550000 blocked by wrong_number, escalation E-"), "\(blocked.output)")
+        #expect(blocked.output.contains("sms       unreachable: +573005550000 blocked by wrong_number"), "\(blocked.output)")
+        #expect(blocked.output.contains("decision  send now on email"), "\(blocked.output)")
+        // A job claiming to be the gateway's own answer to a reply, which no reply asked for, is refused as the worker refuses it.
+        let fakeAnswer = harness.directory.appendingPathComponent("answer.json").path
+        try job.replacingOccurrences(of: #""debt_id""#, with: #""category": "reply", "debt_id""#).write(toFile: fakeAnswer, atomically: true, encoding: .utf8)
+        let answer = try run(["rules", "check", fakeAnswer, "--config", config])
+        #expect(answer.output.contains("decision  suppress (not_an_answer): category reply is for the gateway's own answers"), "\(answer.output)")
+
         let resolved = try run(["escalations", "resolve", disputeID, "--by", "agent:maria", "--note", "debt verified, letter sent", "--lift", "--config", config])
         #expect(resolved.status == 0, "\(resolved.output)")
         let after = try run(["rules", "check", paused, "--config", config])
