@@ -68,6 +68,14 @@ extension SQLiteContactLog {
     }
 
     static func states(_ query: StateQuery, _ db: Database) throws -> [StateRecord] {
+        var byKey: [String: StateRecord] = [:]
+        for part in query.chunked() {
+            for record in try statesOnce(part, db) { byKey[record.key] = record }
+        }
+        return byKey.keys.sorted().compactMap { byKey[$0] }
+    }
+
+    static func statesOnce(_ query: StateQuery, _ db: Database) throws -> [StateRecord] {
         let (clause, arguments) = query.sqlConditions()
         return try ExactSQL.all(db, "SELECT * FROM contact_state WHERE \(clause) ORDER BY key", arguments.map(ExactSQL.Argument.text)) { row in
             StateRecord(key: row.text("key") ?? "", kind: StateRecord.Kind(rawValue: row.text("kind") ?? "") ?? .hold,

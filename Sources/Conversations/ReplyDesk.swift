@@ -82,7 +82,8 @@ public struct ReplyDesk: Sendable {
         var reading: ReplyReading
         if let lexicons {
             do {
-                let understanding = try lexicons.current(lookingEvery: 2).classify(message.body)
+                // The customer's words come first; a mail of megabytes is read for its first 5,000 characters.
+                let understanding = try lexicons.current(lookingEvery: 2).classify(String(message.body.prefix(Self.maxReadCharacters)))
                 reading = ReplyReading(language: understanding.language, label: understanding.label.rawValue, score: understanding.score,
                                        intents: understanding.intents.map(\.rawValue),
                                        promiseDate: understanding.promise?.date(after: message.at, zone: timeZone),
@@ -109,6 +110,8 @@ public struct ReplyDesk: Sendable {
         }
         return ReplyReading(language: "es", label: "neutral", score: 0, intents: intent, explain: [note])
     }
+
+    static let maxReadCharacters = 5000
 
     /// "STOP", " baja. ", "Opt-Out": the reply is one keyword and nothing else.
     static func isBareKeyword(_ body: String, _ words: Set<String>) -> Bool {

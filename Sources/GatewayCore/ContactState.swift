@@ -298,6 +298,24 @@ public struct StateQuery: Sendable, Equatable {
         self.activeOnly = activeOnly
     }
 
+    /// The same rows read as several queries of at most `size` listed values each (a batch of 10,000
+    /// jobs lists more values than SQLite and PostgreSQL take in one statement). The stores merge
+    /// the answers by key.
+    public func chunked(_ size: Int = 500) -> [StateQuery] {
+        let lists: [WritableKeyPath<StateQuery, [String]?>] = [\.contactIDs, \.debtIDs, \.addresses, \.keys, \.sources]
+        guard lists.reduce(0, { $0 + (self[keyPath: $1]?.count ?? 0) }) > size else { return [self] }
+        var parts: [StateQuery] = []
+        for list in lists {
+            guard let values = self[keyPath: list], !values.isEmpty else { continue }
+            for start in stride(from: 0, to: values.count, by: size) {
+                var part = StateQuery(kinds: kinds, activeOnly: activeOnly)
+                part[keyPath: list] = Array(values[start..<min(start + size, values.count)])
+                parts.append(part)
+            }
+        }
+        return parts
+    }
+
     /// The WHERE clause over `contact_state` and its arguments (`?` placeholders), shared by the SQL stores.
     public func sqlConditions() -> (clause: String, arguments: [String]) {
         var clauses = ["kind IN (\(kinds.map { "'\($0.rawValue)'" }.joined(separator: ",")))"]

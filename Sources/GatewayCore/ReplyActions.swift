@@ -272,7 +272,8 @@ public enum ReplyPlanner {
                 did.append(hold.sentence)
             }
             if !escalated.isEmpty {
-                let escalation = Escalation(id: escalationID, contactID: target?.id, debtID: target?.debtID, intents: escalated, replyText: message.body,
+                let escalation = Escalation(id: escalationID, contactID: target?.id, debtID: target?.debtID, intents: escalated,
+                                            replyText: String(message.body.prefix(4000)),
                                             channel: message.channel, address: message.from, receivedAt: now, priority: priority,
                                             dueBy: now.addingTimeInterval(sla), label: reading.label, score: reading.score,
                                             holds: holds.filter { $0.escalationID == escalationID }.map(\.id), source: source)

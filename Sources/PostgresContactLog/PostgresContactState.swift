@@ -81,6 +81,14 @@ extension PostgresContactLog {
     }
 
     static func states(_ query: StateQuery, _ connection: PostgresConnection, _ logger: Logger) async throws -> [StateRecord] {
+        var byKey: [String: StateRecord] = [:]
+        for part in query.chunked() {
+            for record in try await statesOnce(part, connection, logger) { byKey[record.key] = record }
+        }
+        return byKey.keys.sorted().compactMap { byKey[$0] }
+    }
+
+    static func statesOnce(_ query: StateQuery, _ connection: PostgresConnection, _ logger: Logger) async throws -> [StateRecord] {
         let (clause, arguments) = query.sqlConditions()
         let sql = "SELECT * FROM contact_state WHERE \(numbered([clause])[0]) ORDER BY key"
         let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings(arguments)), logger: logger).collect()

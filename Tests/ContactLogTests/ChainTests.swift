@@ -309,6 +309,17 @@ import Testing
         #expect(try await log.verifyChain().problem == nil)
     }
 
+    @Test(arguments: StoreKind.available) func stateForABatchOfThousandsOfContactsIsReadWhole(_ kind: StoreKind) async throws {
+        let log = try await TestStore.make(kind).log
+        let at = Date(timeIntervalSince1970: 1_796_000_500)
+        let moods = ["C-3", "C-777", "C-1499"].map { StateWrite(.mood(ReplyMood(label: "worried", score: -0.3, at: at, intents: [], source: "t:\($0)"), contactID: $0), expect: .absent) }
+        #expect(try await log.writeStates(moods, events: []))
+        // A 10,000-job batch: 40,000 values, more than SQLite binds in one statement (32,766).
+        let found = try await log.states(StateQuery(kinds: [.hold, .mood, .answer], contactIDs: (0..<10_000).map { "C-\($0)" },
+                                                    debtIDs: (0..<10_000).map { "LN-\($0)" }, addresses: (0..<20_000).map { "+1555\($0)" }, activeOnly: true))
+        #expect(found.map(\.contactID) == ["C-1499", "C-3", "C-777"])
+    }
+
     @Test func hashIsPinnedToAnIndependentComputation() {
         // The format is a contract with every log already written: computed with Python's hashlib
         // over "0"*64 followed by name=<byte count>:<bytes> (or name=-) lines.

@@ -146,3 +146,17 @@ import Testing
         #expect(job.category == .reply && job.contact.phone == Self.phone && job.channels == [.sms] && job.template == "opt-out-confirmation")
     }
 }
+
+@Suite struct StateQueryTests {
+    @Test func aLargeBatchIsReadInChunksThatCoverEveryValueOnce() {
+        let query = StateQuery(kinds: [.hold, .mood], contactIDs: (0..<1200).map { "C-\($0)" }, debtIDs: (0..<700).map { "D-\($0)" },
+                               addresses: ["+1"], activeOnly: true)
+        let parts = query.chunked(500)
+        #expect(parts.count == 3 + 2 + 1)
+        #expect(parts.allSatisfy { $0.kinds == [.hold, .mood] && $0.activeOnly && $0.sqlConditions().arguments.count <= 500 })
+        #expect(parts.flatMap { $0.contactIDs ?? [] } == query.contactIDs)
+        #expect(parts.flatMap { $0.debtIDs ?? [] } == query.debtIDs)
+        #expect(StateQuery(kinds: [.hold], contactIDs: ["C-1"]).chunked(500) == [StateQuery(kinds: [.hold], contactIDs: ["C-1"])])
+        #expect(StateQuery(kinds: [.hold], contactIDs: []).sqlConditions().clause.contains("0 = 1"), "an empty list matches nothing, not everything")
+    }
+}
