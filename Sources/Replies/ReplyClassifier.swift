@@ -286,9 +286,9 @@ public enum ReplyClassifier {
         } else if let reason = cue(.willing) {
             label = .willing
             explain.append("label willing: \(reason)")
-        } else if sentiment.score <= lexicon.upsetBelow && !intents.contains(.hardship) {
+        } else if sentiment.score <= lexicon.upsetBelow && !intents.contains(.hardship) && cueHits[.worried] == nil {
             label = .upset
-            explain.append("label upset: score \(format(sentiment.score)) is at or below \(format(lexicon.upsetBelow)) (upset_below) with no hardship")
+            explain.append("label upset: score \(format(sentiment.score)) is at or below \(format(lexicon.upsetBelow)) (upset_below) with no hardship or worried phrase")
         } else if intents.contains(.hardship) {
             label = .worried
             explain.append("label worried: hardship")
