@@ -100,7 +100,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
-            "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates", "GatewayHTTP", "Replies",
+            "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates", "GatewayHTTP", "Replies", "Conversations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,13 +1,82 @@
 import ArgumentParser
+import Conversations
 import Foundation
 import GatewayCore
+import Logging
+import RedisQueue
 import Replies
+import Worker
 
 struct RepliesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replies",
-        abstract: "Compliance's tools for customers' replies: classify them, check the lexicons.",
-        subcommands: [Classify.self, Lint.self])
+        abstract: "Compliance's tools for customers' replies: classify them, check the lexicons, record one that came another way.",
+        subcommands: [Classify.self, Lint.self, Receive.self])
+
+    struct Receive: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a customer's reply that came another way (a letter, a call) and act on it as the webhooks do.",
+            discussion: """
+                The reply is read, recorded once (by --id) in the contact log, matched to the contacts sent a message on \
+                --channel at --from, and acted on: opt-out, pauses, blocks, escalations, answers (enqueued on the jobs \
+                stream). Prints what it read and did as JSON.
+                Examples:
+                  gateway replies receive --from +50688887777 --text "ya no me escriban" --id letter-2026-0142
+                  gateway replies receive --channel email --from ana@example.com --text "I have a lawyer now" --id call-881
+                """)
+
+        @Option(help: "The customer's phone number (E.164) or e-mail address.")
+        var from: String
+
+        @Option(help: "What the customer said or wrote.")
+        var text: String
+
+        @Option(help: "sms or email: the channel whose contacts it is matched to and which an opt-out stops.")
+        var channel: String = "sms"
+
+        @Option(help: "A reference for this reply (the letter's or the call's): recording it again changes nothing.")
+        var id: String
+
+        @Option(help: "Who records it (kept as the reply's provider, manual:<by>).")
+        var by: String = "compliance"
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            guard let channel = Channel(rawValue: channel), channel != .push else { throw ValidationError("--channel must be sms or email") }
+            guard channel == .email ? JobDecoder.isEmailAddress(from) : JobDecoder.isE164(from) else {
+                throw ValidationError("--from must be \(channel == .email ? "an e-mail address" : "an E.164 phone number like +50688887777")")
+            }
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, !id.isEmpty, !by.isEmpty else {
+                throw ValidationError("--text, --id and --by must not be empty")
+            }
+            let configuration = try options.load()
+            let store = try await options.contactLog(configuration, mustExist: false)
+            let policy: ReplyPolicy
+            do { policy = try ReplyActionsFile.load(path: configuration.replyActionsPath) } catch { throw ValidationError(error.message) }
+            let rules = try ContactRulesFile.load(path: configuration.contactRulesPath)
+            let lexicons: RepliesStore?
+            do { lexicons = try RepliesStore(directory: configuration.repliesDirectory) } catch { throw ValidationError(error.message) }
+            let redis = RedisClient(configuration: try RedisConfiguration(url: configuration.redisURL))
+            let desk = ReplyDesk(store: store, lexicons: lexicons, policy: policy, intake: JobIntake(client: redis, stream: configuration.stream),
+                                 escalations: StreamOnce(client: redis, stream: configuration.escalationStream, prefix: configuration.escalationStream + ":published:"),
+                                 timeZone: TimeZone(identifier: rules.defaultTimeZone) ?? TimeZone(identifier: "UTC")!, logger: Logger(label: "replies"))
+            let message = InboundMessage(provider: "manual:\(by)", messageID: id, from: channel == .email ? from.lowercased() : from, to: "",
+                                         body: text, at: Date(), raw: JSONValue.object(["recorded_by": .string(by)]).serialized, channel: channel)
+            let outcome: ReplyDesk.Outcome
+            do { outcome = try await desk.handle(message) } catch {
+                await redis.shutdown()
+                throw ValidationError("could not record the reply: \(error)")
+            }
+            await redis.shutdown()
+            print(JSONValue.object([
+                "recorded": .bool(outcome.recorded), "label": .string(outcome.reading.label), "score": .number(outcome.reading.score),
+                "intents": .array(outcome.reading.intents.map(JSONValue.string)), "answers": .array(outcome.answers.map(JSONValue.string)),
+                "escalations": .array(outcome.escalations.map(JSONValue.string)), "explain": .array(outcome.reading.explain.map(JSONValue.string)),
+            ]).serialized)
+            if !outcome.recorded { FileHandle.standardError.write(Data("reply \(id) was recorded before: nothing changed\n".utf8)) }
+        }
+    }
 
     struct Classify: ParsableCommand {
         static let configuration = CommandConfiguration(
