@@ -54,7 +54,7 @@ import TestSupport
         defer { client.shutdown() }
         let twilio = TwilioProvider(name: "twilio", configuration: .init(
             accountSID: "AC" + String(repeating: "a1", count: 16), authToken: "token", from: "+15005550006",
-            messagingServiceSID: nil, baseURL: server.baseURL + "/", statusCallback: nil, timeout: 5), client: client)
+            messagingServiceSID: nil, baseURL: server.baseURL + "/", statusCallback: nil, timeout: 120), client: client)
         let results = await twilio.send([message(1)])
         guard case .possiblyDelivered(code: "possibly_delivered", let detail) = results[0] else {
             Issue.record("expected possibly_delivered, got \(results[0])")

@@ -78,7 +78,7 @@ final class SMTPServer: @unchecked Sendable {
     func provider(_ server: SMTPServer, password: String = "s3cret-pass") -> SMTPProvider {
         SMTPProvider(name: "smtp", configuration: .init(url: "smtp://127.0.0.1:\(server.port)", fromEmail: "cobros@banco.example", fromName: "Banco Ñandú",
                                                         username: "gateway", password: password, caFile: server.cert,
-                                                        listUnsubscribe: "<mailto:baja@banco.example>", timeout: 5), client: CurlHTTPClient())
+                                                        listUnsubscribe: "<mailto:baja@banco.example>", timeout: 120), client: CurlHTTPClient())
     }
 
     func email(to: String) -> OutboundMessage {

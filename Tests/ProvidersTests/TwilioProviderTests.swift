@@ -12,7 +12,7 @@ func message(_ n: Int = 1, to: String = "+50688887777", body: String = "Hola Ana
     let client = CurlHTTPClient()
 
     func provider(_ fake: FakeTwilio, _ baseURL: String, token: String? = nil, from: String? = "+15005550006",
-                  service: String? = nil, timeout: Double = 5) -> TwilioProvider {
+                  service: String? = nil, timeout: Double = 120) -> TwilioProvider {
         TwilioProvider(name: "twilio", configuration: .init(
             accountSID: fake.accountSID, authToken: token ?? fake.authToken, from: from, messagingServiceSID: service,
             baseURL: baseURL + "/", statusCallback: "https://gw.example/webhooks/twilio/status", timeout: timeout), client: client)
