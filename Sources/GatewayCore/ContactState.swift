@@ -339,6 +339,8 @@ public struct ContactStateSnapshot: Sendable, Equatable {
     public var holds: [Hold]
     public var moods: [String: ReplyMood]
     public var answers: [String: ReplyAnswer]
+    /// The version each hold was read at (by hold id), for a write that changes one.
+    public var holdVersions: [String: Int] = [:]
 
     public init(holds: [Hold] = [], moods: [String: ReplyMood] = [:], answers: [String: ReplyAnswer] = [:]) {
         self.holds = holds
@@ -350,7 +352,11 @@ public struct ContactStateSnapshot: Sendable, Equatable {
         self.init()
         for record in records {
             switch record.kind {
-            case .hold: if let hold = record.hold { holds.append(hold) }
+            case .hold:
+                if let hold = record.hold {
+                    holds.append(hold)
+                    holdVersions[hold.id] = record.version
+                }
             case .mood: if let mood = record.mood, let contact = record.contactID { moods[contact] = mood }
             case .answer: if let answer = record.answer { answers[answer.jobID] = answer }
             case .escalation: break

@@ -336,11 +336,13 @@ public struct BatchProcessor: Sendable {
         try await consumer.deadLetter(deadLetters, at: formatTimestamp(now))
         try await scheduler.schedule(deferrals)
         let written = try await store.append(Self.stamped(events, jobs: jobsByID))
-        // A payment-received job for a debt keeps its promise pause from lifting by itself.
+        // A payment-received job for a debt keeps its promise pause from lifting by itself (unless
+        // someone changed the pause since it was read: a person lifting it wins).
         for (hold, job) in keptPromises {
             var kept = hold
             kept.keptBy = "job \(job.id) (\(job.template))"
-            _ = try await store.writeStates([StateWrite(.hold(kept, at: now), expect: .any)], events: [
+            guard let version = contactState.holdVersions[hold.id] else { continue }
+            _ = try await store.writeStates([StateWrite(.hold(kept, at: now), expect: .version(version))], events: [
                 ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, reason: "promise_kept",
                              detail: "promise pause \(hold.id) of debt \(job.debtID ?? "?") kept: job \(job.id) (\(job.template)) came, so collection does not resume at \(hold.until.map(formatTimestamp) ?? "its date"); a person lifts it",
                              data: JSONValue.object(["hold": .string(hold.id), "job": .string(job.id)]).serialized, debtID: job.debtID),

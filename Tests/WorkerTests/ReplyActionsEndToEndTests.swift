@@ -133,6 +133,34 @@ import TestSupport
         }
     }
 
+    @Test func aPromiseKeptByAPaymentReceivedJobDoesNotLiftByItself() async throws {
+        let harness = try Harness()
+        let phone = "+50688883334"
+        let monday = at("2026-12-07T15:00:00Z")
+        let clock = TestClock(monday)
+        try await harness.running(clock: { clock.now }) { _ in
+            try await harness.enqueue(job("KPT-1", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "KPT-1").kind == .sent)
+            let desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+            let promise = try await desk.handle(reply("SM-kpt-1", from: phone, "el viernes le pago los 50 mil", at: monday))
+            #expect(promise.reading.promiseDate != nil)
+            try await harness.enqueue(#"""
+                {"id": "KPT-PAID", "template": "payment-received", "channels": ["sms"], "category": "transactional", "debt_id": "LN-77",
+                 "contact": {"id": "C-KPT-1", "name": "Ana Mora", "phone": "\#(phone)", "locale": "es-CR"},
+                 "data": {"amount_paid": "50000", "currency": "CRC", "payment_date": "2026-12-11", "reference": "PAY-9"}}
+                """#)
+            #expect(try await harness.waitForOutcome(job: "KPT-PAID").kind == .sent)
+            // Long after the promised day plus grace, collection of the debt stays paused: the promise was kept.
+            clock.set(at("2026-12-20T15:00:00Z"))
+            try await harness.enqueue(job("KPT-2", phone: phone).replacingOccurrences(of: "C-KPT-2", with: "C-KPT-1"))
+            let paused = try await harness.waitForOutcome(job: "KPT-2")
+            #expect(paused.kind == .suppressed && paused.reason == "paused")
+            #expect(paused.detail?.contains("promise kept (job KPT-PAID (payment-received))") == true, "\(paused.detail ?? "")")
+        }
+        let kept = try await harness.log().events(EventFilter(kinds: [.holdChanged])).map(\.event)
+        #expect(kept.map(\.reason) == ["promise_kept"])
+    }
+
     @Test func aWrongNumberBlocksThatNumberForEveryContactUntilCleared() async throws {
         let harness = try Harness()
         let phone = "+50688884444"
