@@ -24,11 +24,14 @@ public enum ReplyLabel: String, Sendable, CaseIterable, Codable {
     case upset, worried, neutral, willing
 }
 
-/// One element of a phrase: a word, a word prefix ("escrib*"), alternatives ("me|nos"), or a gap
-/// of up to three words ("...").
+/// One element of a phrase: a word, a word prefix ("escrib*"), alternatives ("me|nos"), a gap
+/// of up to three words ("..."), or a gap to the end of the clause ("~").
 public enum PhraseElement: Sendable, Equatable {
     case alternatives([WordPattern])
     case gap(Int)
+
+    /// The gap of `~`: up to the end of the clause.
+    public static let clause = 1000
 }
 
 public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
@@ -109,6 +112,8 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
         let parts = ReplyText.tokenizePattern(source)
         for part in parts {
             if part == "..." { elements.append(.gap(3)); continue }
+            // "~": any number of words, within the same clause ("paren ~ mensajes": "paren ya con todos esos mensajes").
+            if part == "~" { elements.append(.gap(PhraseElement.clause)); continue }
             if part.hasPrefix("...") { throw .badGap(part) }
             var options: [WordPattern] = []
             for option in part.split(separator: "|", omittingEmptySubsequences: false) {

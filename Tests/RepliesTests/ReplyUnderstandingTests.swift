@@ -140,6 +140,15 @@ import Testing
         #expect(phrase.description == "no soy <name>")
     }
 
+    @Test func aTildeSpansTheClause() throws {
+        let phrase = try Phrase("paren ~ mensajes")
+        #expect(phrase.matches(in: ReplyText.tokenize("paren ya con todos esos benditos mensajes")).count == 1)
+        #expect(phrase.matches(in: ReplyText.tokenize("paren, que me llegan mensajes")).isEmpty)
+        #expect(Shipped.classify("wn ya córtenla con todos los mensajes", "es").intents.contains(.optOut))
+        #expect(Shipped.classify("stop sending me all this junk", "en").intents.contains(.optOut))
+        #expect(!Shipped.classify("No dejen de enviarme los estados de cuenta al correo", "es").intents.contains(.optOut))
+    }
+
     @Test func notWithinRefusesWhatAGapSkipped() throws {
         let result = Shipped.classify("I don't want to stop getting these texts", "en")
         #expect(result.explain.contains { $0.contains("has 'stop' in between") }, "\(result.explain)")
