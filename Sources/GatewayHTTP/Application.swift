@@ -175,9 +175,9 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
         do { body = try await request.body.collect(upTo: 30 << 20) } catch {
             return JSONResponse.error(.contentTooLarge, "request_too_large", "an inbound e-mail may be at most 30 MiB (SendGrid's own limit)")
         }
-        return try await EscalationsAPI.sendGridInbound(body: Array(buffer: body), contentType: request.headers[.contentType],
-                                                        token: request.uri.queryParameters.get("token"), routes: sendGridInbound,
-                                                        desk: desk, logger: context.logger)
+        return try await ReceiptsAPI.sendGridInbound(body: Array(buffer: body), contentType: request.headers[.contentType],
+                                                      token: request.uri.queryParameters.get("token"), routes: sendGridInbound,
+                                                      desk: desk, logger: context.logger)
     }
     router.get("/escalations", use: guarded(.agent, .compliance) { request, _, _ in
         try await EscalationsAPI.list(request, desk: escalations)

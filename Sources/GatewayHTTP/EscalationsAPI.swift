@@ -3,32 +3,9 @@ import Conversations
 import Foundation
 import GatewayCore
 import Hummingbird
-import Logging
-import Providers
 
-/// Escalations for people (`agent` role) and the e-mail reply webhook.
+/// Escalations for people (`agent` role; compliance may read them).
 enum EscalationsAPI {
-    /// POST /webhooks/sendgrid/inbound?token=...: a customer's e-mail, as SendGrid's Inbound Parse
-    /// posts it (multipart/form-data) to the secret URL. Answers 200 once recorded (SendGrid retries
-    /// for 3 days on anything else), 403 for a wrong token, 400 for a body that is not a parse post.
-    static func sendGridInbound(body: [UInt8], contentType: String?, token: String?, routes: [SendGridInboundRoute], desk: ReplyDesk,
-                                logger: Logger) async throws -> Response {
-        guard let token, let route = routes.first(where: { ConstantTime.equal(Array($0.token.utf8), Array(token.utf8)) }) else {
-            logger.warning("sendgrid inbound e-mail refused: missing or wrong token", metadata: ["token_present": "\(token != nil)"])
-            return JSONResponse.error(.forbidden, "bad_token", routes.isEmpty
-                ? "no SendGrid provider with an inbound_token is configured"
-                : "the token in the URL does not match inbound_token")
-        }
-        switch route.parse(body, contentType, Date()) {
-        case .failure(let rejection):
-            logger.warning("sendgrid inbound e-mail refused", metadata: ["reason": "\(rejection.message)"])
-            return JSONResponse.error(.badRequest, "bad_message", rejection.message)
-        case .success(let message):
-            _ = try await desk.handle(message)
-            return Response(status: .ok)
-        }
-    }
-
     static func list(_ request: Request, desk: EscalationDesk) async throws -> Response {
         let parameters = request.uri.queryParameters
         for (key, _) in parameters where !["status", "limit"].contains(String(key)) {
