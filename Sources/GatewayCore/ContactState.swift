@@ -165,6 +165,10 @@ public struct ReplyAnswer: Sendable, Equatable, Codable {
         self.at = at
     }
 
+    /// An answer not sent within this long is not sent at all (it ends `expired`): the FCC asks for
+    /// the opt-out confirmation within five minutes, and a day-old one would only confuse.
+    public static let validFor: TimeInterval = 3600
+
     /// The job the gateway enqueues for it (the job contract, category `reply`).
     public var jobJSON: String {
         var contact: [String: JSONValue] = ["id": .string(contactID), "locale": .string(locale)]
@@ -173,6 +177,7 @@ public struct ReplyAnswer: Sendable, Equatable, Codable {
             "id": .string(jobID), "template": .string(template), "channels": .array([.string(channel.rawValue)]),
             "contact": .object(contact), "category": .string(Category.reply.rawValue),
             "data": .object(["reply_intent": .string(intent), "reply_received_at": .string(formatTimestamp(at))]),
+            "expires_at": .string(formatTimestamp(at.addingTimeInterval(Self.validFor))),
         ]).serialized
     }
 }

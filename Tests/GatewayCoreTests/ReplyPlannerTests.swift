@@ -144,6 +144,7 @@ import Testing
                                  contactID: "C-1", locale: "es", source: "twilio:SM-1", at: Self.at)
         let job = try JobDecoder(maxJobBytes: 65_536).decode(Array(answer.jobJSON.utf8)).get()
         #expect(job.category == .reply && job.contact.phone == Self.phone && job.channels == [.sms] && job.template == "opt-out-confirmation")
+        #expect(job.expiresAt == Self.at.addingTimeInterval(3600))
     }
 }
 
