@@ -45,6 +45,11 @@ public struct Gateway: Sendable {
         rules = try ContactRulesFile.load(path: configuration.contactRulesPath)
         do { replyPolicy = try ReplyActionsFile.load(path: configuration.replyActionsPath) } catch { throw ConfigurationError(error.message) }
         let replyPolicy = self.replyPolicy
+        for name in [replyPolicy.optOutConfirmationTemplate, replyPolicy.helpTemplate] where !templates.current.hasTemplate(name) {
+            logger.warning("a template replies are answered with does not exist: those answers will be refused as unknown_template", metadata: [
+                "template": "\(name)", "reply_actions": "\(configuration.replyActionsPath)", "fix": "add templates/\(name)/ or name another in reply-actions.yml",
+            ])
+        }
         let http = CurlHTTPClient()
         self.http = http
         providers = try ProviderRegistry.load(directory: configuration.providersDirectory, outboxPath: configuration.outboxPath,

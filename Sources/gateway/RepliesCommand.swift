@@ -158,7 +158,7 @@ struct RepliesCommand: ParsableCommand {
 
     struct Lint: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the reply lexicons: unknown keys, empty or malformed phrases, duplicates, valences outside -4...4, with file:line.")
+            abstract: "Check the reply lexicons (unknown keys, empty or malformed phrases, duplicates, valences outside -4...4, with file:line) and config/reply-actions.yml (its keys, and that its answer templates exist).")
 
         @Argument(help: "The lexicon folder (default: replies from the gateway configuration, config/replies).")
         var path: String?
@@ -181,6 +181,21 @@ struct RepliesCommand: ParsableCommand {
                 print("\(language): \(phrases) phrases, \(lexicon.words.count + lexicon.prefixWords.count) sentiment words, \(lexicon.emoji.count) emoji")
             }
             print("\(directory): the reply lexicons are fine")
+            // What replies do: the file, and the templates its answers are sent with.
+            let configuration = try options.load()
+            let policy: ReplyPolicy
+            do { policy = try ReplyActionsFile.load(path: configuration.replyActionsPath) } catch {
+                print(error.message)
+                throw ExitCode(1)
+            }
+            let missing = [policy.optOutConfirmationTemplate, policy.helpTemplate].filter { name in
+                !FileManager.default.fileExists(atPath: (configuration.templatesDirectory as NSString).appendingPathComponent(name + "/template.yml"))
+            }
+            guard missing.isEmpty else {
+                print("\(configuration.replyActionsPath): templates \(missing.joined(separator: ", ")) do not exist in \(configuration.templatesDirectory)/: opt-out confirmations and help texts would be refused as unknown_template")
+                throw ExitCode(1)
+            }
+            print("\(configuration.replyActionsPath): fine (\(FileManager.default.fileExists(atPath: configuration.replyActionsPath) ? "as written" : "missing: the standard policy applies"))")
         }
     }
 }
