@@ -108,6 +108,20 @@ import Testing
         }
     }
 
+    @Test func aSendGridProviderWithAnInboundTokenTakesEmailReplies() throws {
+        let base = "type: sendgrid\napi_key: ${TOKEN}\nfrom_email: cobros@banco.example\n"
+        let registry = try load(["sendgrid.yml": base + "inbound_token: ${INBOUND}\n"], environment: ["TOKEN": "s3cret", "INBOUND": "0123456789abcdef-inbound"])
+        #expect(registry.sendGridInbound.map(\.provider) == ["sendgrid"])
+        #expect(registry.sendGridInbound.first?.token == "0123456789abcdef-inbound")
+        #expect(try load(["sendgrid.yml": base]).sendGridInbound.isEmpty)
+        #expect { try load(["sendgrid.yml": base + "inbound_token: ${INBOUND}\n"], environment: ["TOKEN": "s3cret", "INBOUND": "short"]) } throws: { error in
+            "\(error)".contains("inbound_token must be at least 16 characters")
+        }
+        #expect { try load(["sendgrid.yml": base + "inbound_token: the-secret-itself-1234\n"]) } throws: { error in
+            "\(error)".contains("inbound_token must be an environment reference")
+        }
+    }
+
     static let p8Path: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("AuthKey-\(UUID().uuidString).p8").path
         try? P256.Signing.PrivateKey().pemRepresentation.write(toFile: path, atomically: true, encoding: .utf8)
