@@ -35,8 +35,12 @@ public enum PhraseElement: Sendable, Equatable {
 }
 
 public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
-    public var text: String
+    public var text: String {
+        didSet { typoEligible = WordPattern.typoEligible(text) }
+    }
     public var prefix: Bool
+    /// Whether a misspelling of `text` counts (five letters or more), worked out once.
+    private var typoEligible: Bool
     /// `<name>` in a phrase: a word written with a capital and then small letters ("no soy Guadalupe",
     /// "I am not Derek"), as people write names. Words in capitals only ("NO SOY YO") are not names.
     public var name: Bool = false
@@ -44,7 +48,10 @@ public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
     public init(text: String, prefix: Bool) {
         self.text = text
         self.prefix = prefix
+        typoEligible = WordPattern.typoEligible(text)
     }
+
+    static func typoEligible(_ text: String) -> Bool { text.count >= 5 && text.allSatisfy(\.isLetter) }
 
     /// The `<name>` placeholder.
     public static let anyName: WordPattern = {
@@ -55,7 +62,7 @@ public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { name ? "<name>" : prefix ? text + "*" : text }
 
-    /// Exact, prefix, or (for words of six letters or more) one typo away.
+    /// Exact, prefix, or (for words of five letters or more) one typo away.
     func matches(_ token: ReplyToken) -> (Bool, typo: Bool) {
         guard token.kind != .punctuation else { return (false, false) }
         if name {
@@ -63,11 +70,14 @@ public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
                   token.original.dropFirst().contains(where: \.isLowercase) else { return (false, false) }
             return (true, false)
         }
-        for form in token.forms {
-            if prefix ? form.hasPrefix(text) : form == text { return (true, false) }
+        // The token's forms without building an array: this runs for every phrase word against every reply word.
+        if prefix {
+            if token.text.hasPrefix(text) || token.alternative?.hasPrefix(text) == true { return (true, false) }
+            return (false, false)
         }
-        if !prefix, token.kind == .word, text.count >= 5, text.allSatisfy(\.isLetter),
-           token.forms.contains(where: { WordPattern.misspelling($0, of: text) }) {
+        if token.text == text || token.alternative == text { return (true, false) }
+        if typoEligible, token.kind == .word,
+           WordPattern.misspelling(token.text, of: text) || token.alternative.map({ WordPattern.misspelling($0, of: text) }) == true {
             return (true, true)
         }
         return (false, false)
@@ -80,6 +90,9 @@ public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
     /// doubled or undoubled, or a silent h dropped or added. Not any one-letter change: in Spanish
     /// one letter is often another tense or person ("pago" / "pague"), so those stay different words.
     static func misspelling(_ written: String, of word: String) -> Bool {
+        // Cheap refusals first (this runs for every phrase word against every reply word).
+        let a = written.utf8, b = word.utf8
+        guard abs(a.count - b.count) <= 2, a.count >= 4, b.count >= 4 else { return false }
         let x = Array(written), y = Array(word)
         guard x != y, abs(x.count - y.count) <= 1, min(x.count, y.count) >= 4 else { return false }
         if x.count == y.count {
