@@ -87,8 +87,9 @@ public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
     static let confusable: Set<String> = ["bv", "vb", "sz", "zs", "sc", "cs", "zc", "cz", "yi", "iy", "kc", "ck", "kq", "qk", "gj", "jg", "mn", "nm"]
 
     /// A common misspelling of `word`: one confusable letter, two neighbours swapped, a letter
-    /// doubled or undoubled, or a silent h dropped or added. Not any one-letter change: in Spanish
-    /// one letter is often another tense or person ("pago" / "pague"), so those stay different words.
+    /// doubled or undoubled, a silent h dropped or added, or any letter dropped from a word of nine
+    /// letters or more ("unsubcribe"). Not any one-letter change: in Spanish one letter is often
+    /// another tense or person ("pago" / "pague"), so short words stay different words.
     static func misspelling(_ written: String, of word: String) -> Bool {
         // Cheap refusals first (this runs for every phrase word against every reply word).
         let a = written.utf8, b = word.utf8
@@ -104,6 +105,8 @@ public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
         var i = 0
         while i < short.count && long[i] == short[i] { i += 1 }
         guard Array(long[(i + 1)...]) == Array(short[i...]) else { return false }
+        // A letter dropped from a long word ("unsubcribe", "notificacones"): too long to be another word.
+        if x.count < y.count && y.count >= 9 { return true }
         let extra = long[i]
         return extra == "h" || (i > 0 && long[i - 1] == extra) || (i + 1 < long.count && long[i + 1] == extra)
     }

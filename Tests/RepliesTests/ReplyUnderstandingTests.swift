@@ -110,7 +110,9 @@ import Testing
                       ("ya dejen de estar mandando mensajes", "es"), ("no les autorizo a escribirme", "es"), ("ALTO A LOS MENSAJES", "es"),
                       ("Solicito que me retiren de sus envíos de SMS", "es"), ("sáquenme de la lista", "es"), ("que no me lleguen más mensajes", "es"),
                       ("I'd rather not get texts", "en"), ("remove from list", "en"), ("no texts", "en"), ("i want these texts to stop", "en"),
-                      ("how do i unsubscribe from these texts?", "en"), ("put me on your do not call list", "en"), ("I do not consent to receiving text messages", "en")])
+                      ("how do i unsubscribe from these texts?", "en"), ("put me on your do not call list", "en"), ("I do not consent to receiving text messages", "en"),
+                      ("unsubcribe", "en"), ("I no longer consent to texts", "en"), ("no further texts please", "en"), ("cut it out with the texts", "en"),
+                      ("les pido que se abstengan de enviarme mensajes", "es"), ("please don't reach out to me again", "en")])
     func broaderOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(result.intents.contains(.optOut), "\(result.explain)")
@@ -118,7 +120,8 @@ import Testing
 
     @Test(arguments: [("me dejaron de llegar los mensajes", "es"), ("dejen de cobrarme esa comisión", "es"), ("borren ese cargo de mi cuenta", "es"),
                       ("will the calls stop if I pay?", "en"), ("remove the late fee from my account please", "en"), ("I stopped working in May", "en"),
-                      ("you guys text me non stop", "en")])
+                      ("you guys text me non stop", "en"), ("no more money until Friday", "en"), ("le dejé un mensaje a su asesor", "es"),
+                      ("I never got the text with the link", "en")])
     func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
