@@ -220,6 +220,12 @@ public enum ReplyLexiconFile {
                         }
                         problem(node, "\(section) #\(offset + 1): \"\(source)\" \(why)"); continue
                     }
+                    // Replies read "noooo" as "no" (runs of three letters or more collapse), so such a word never matches.
+                    for case .alternatives(let options) in phrase.elements {
+                        for option in options where !option.name && ReplyText.collapseRuns(option.text, keep: 2) != option.text {
+                            problem(node, "\(section) #\(offset + 1): \"\(source)\" has \"\(option.text)\", which no reply word can be (a letter three times or more reads as two: write \"\(ReplyText.collapseRuns(option.text, keep: 2))\")")
+                        }
+                    }
                     let key = phrase.elements.map { "\($0)" }.joined(separator: " ")
                     if let first = seen[key] { problem(node, "\(section): \"\(source)\" repeats the phrase on line \(first)") }
                     seen[key] = node.mark?.line ?? 0

@@ -46,6 +46,16 @@ import Testing
         #expect(ReplyClassifier.classify("I am not Derek", lexicon: lexicon).intents == [.wrongNumber])
     }
 
+    @Test func aWordWithALetterThreeTimesIsAFinding() {
+        let findings = lint("""
+            language: en
+            intents:
+              opt_out:
+                - "report to bbb"
+            """, file: "en.yml")
+        #expect(findings.contains { $0.contains("\"bbb\"") && $0.contains("write \"bb\"") }, "\(findings)")
+    }
+
     @Test func findingsNameTheFileTheLineAndTheFix() {
         let text = """
             language: es
