@@ -151,10 +151,10 @@ import TestSupport
         static let accuracy = 0.92
         static let optOutPrecision = 0.97
         static let optOutRecall = 0.95
-        static let legalRecall = 0.90
-        static let testAccuracy = 0.84
-        static let testOptOutRecall = 0.91
-        static let testOptOutPrecision = 0.95
-        static let testLegalRecall = 0.82
+        static let legalRecall = 0.87
+        static let testAccuracy = 0.85
+        static let testOptOutRecall = 0.90
+        static let testOptOutPrecision = 0.94
+        static let testLegalRecall = 0.76
     }
 }
