@@ -121,7 +121,9 @@ import Testing
     @Test(arguments: [("me dejaron de llegar los mensajes", "es"), ("dejen de cobrarme esa comisión", "es"), ("borren ese cargo de mi cuenta", "es"),
                       ("will the calls stop if I pay?", "en"), ("remove the late fee from my account please", "en"), ("I stopped working in May", "en"),
                       ("you guys text me non stop", "en"), ("no more money until Friday", "en"), ("le dejé un mensaje a su asesor", "es"),
-                      ("I never got the text with the link", "en")])
+                      ("I never got the text with the link", "en"), ("paren las llamadas a mi mamá, a mí sí me pueden escribir", "es"),
+                      ("no me manden al buró, ya voy a pagar", "es"), ("ya no es necesario que me manden el link, ya pagué", "es"),
+                      ("stop the late fees and I'll pay the balance", "en")])
     func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
@@ -155,6 +157,13 @@ import Testing
     @Test func notWithinRefusesWhatAGapSkipped() throws {
         let result = Shipped.classify("I don't want to stop getting these texts", "en")
         #expect(result.explain.contains { $0.contains("has 'stop' in between") }, "\(result.explain)")
+    }
+
+    @Test(arguments: [("ese cobro no procede", "es"), ("esa deuda fue condonada el año pasado", "es"), ("this debt was forgiven", "en"),
+                      ("the account was settled years ago", "en"), ("no estoy de acuerdo con el monto que me cobran", "es"), ("I don't agree with this balance", "en")])
+    func disputesReadAcrossTheClause(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.dispute), "\(result.explain)")
     }
 
     @Test(arguments: [("Si siguen así los demando", "es", ReplyLabel.upset), ("Qué bonito, tercer mensaje del día 🙃", "es", .upset),
