@@ -68,6 +68,10 @@ public struct ReplyPolicy: Sendable, Equatable {
     ])
 
     static func rank(_ priority: String) -> Int { priority == "high" ? 2 : priority == "normal" ? 1 : 0 }
+
+    /// A reply with a stop word the understanding did not read as an opt-out goes to a person, fast:
+    /// a revocation missed is the costlier mistake, an opt-out set by mistake the other.
+    public static let possibleOptOut = Action(escalate: true, priority: "high", sla: 4 * 3600)
 }
 
 /// A reply as the reply understanding read it, in the terms the actions need.
@@ -80,6 +84,9 @@ public struct ReplyReading: Sendable, Equatable {
     public var promiseDate: Date?
     public var promiseAmount: String?
     public var explain: [String]
+    /// Doubts a person should settle, beside the intents: `possible_opt_out` when the reply has a
+    /// stop word (STOP, BAJA, cancelar ...) that was not read as an opt-out.
+    public var reviews: [String] = []
 
     public init(language: String, label: String, score: Double, intents: [String], promiseDate: Date? = nil, promiseAmount: String? = nil, explain: [String] = []) {
         self.language = language
@@ -225,7 +232,13 @@ public enum ReplyPlanner {
             var priority = ""
             var sla = TimeInterval.infinity
             let escalationID = identifier("E", source, target?.id ?? "")
-            for intent in reading.intents {
+            for intent in reading.intents + reading.reviews {
+                if intent == "possible_opt_out" {
+                    escalated.append(intent)
+                    priority = "high"
+                    sla = min(sla, ReplyPolicy.possibleOptOut.sla)
+                    continue
+                }
                 if intent == "promise_to_pay" {
                     guard let date = reading.promiseDate, let target else { continue }
                     let until = date.addingTimeInterval(policy.promiseGrace)

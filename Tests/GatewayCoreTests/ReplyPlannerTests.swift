@@ -161,3 +161,18 @@ import Testing
         #expect(StateQuery(kinds: [.hold], contactIDs: []).sqlConditions().clause.contains("0 = 1"), "an empty list matches nothing, not everything")
     }
 }
+
+@Suite struct PossibleOptOutTests {
+    @Test func aStopWordNotReadAsAnOptOutGoesToAPersonWithinHoursAndStopsNothing() throws {
+        let at = Date(timeIntervalSince1970: 1_796_000_000)
+        let message = InboundMessage(provider: "twilio", messageID: "SM-9", from: "+50688887777", to: "+15005550006",
+                                     body: "quiero cancelar la deuda hoy", at: at, raw: "{}")
+        var reading = ReplyReading(language: "es", label: "willing", score: 0.3, intents: [])
+        reading.reviews = ["possible_opt_out"]
+        let plan = ReplyPlanner.plan(message: message, reading: reading, match: ReplyMatch(contacts: [.init(id: "C-1", debtID: "LN-1")]), policy: .standard)
+        let escalation = try #require(plan.escalations.first)
+        #expect(escalation.intents == ["possible_opt_out"] && escalation.priority == "high" && escalation.dueBy == at.addingTimeInterval(4 * 3600))
+        #expect(plan.setOptOuts.isEmpty && plan.answers.isEmpty && plan.writes.compactMap(\.record.hold).isEmpty)
+        #expect(plan.events.first?.reason == "message", "the reply's intents stay what was read")
+    }
+}

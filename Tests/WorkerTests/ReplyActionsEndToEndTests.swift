@@ -161,6 +161,23 @@ import TestSupport
         #expect(kept.map(\.reason) == ["promise_kept"])
     }
 
+    @Test func payingOffTheDebtIsNoOptOutButAPersonChecksTheStopWord() async throws {
+        let harness = try Harness()
+        let phone = "+50688883335"
+        try await harness.running { _ in
+            try await harness.enqueue(job("CNL-1", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "CNL-1").kind == .sent)
+            let desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+            let payoff = try await desk.handle(reply("SM-cnl-1", from: phone, "Voy a cancelar el saldo total el viernes"))
+            #expect(!payoff.reading.intents.contains("opt_out"))
+            #expect(payoff.reading.reviews == ["possible_opt_out"] && payoff.escalations.count == 1)
+            try await harness.enqueue(job("CNL-2", phone: phone).replacingOccurrences(of: "C-CNL-2", with: "C-CNL-1"))
+            let next = try await harness.waitForOutcome(job: "CNL-2")
+            #expect(next.kind == .sent || next.reason == "paused", "not opted out: \(next.reason ?? "")")
+        }
+        #expect(try await harness.log().optOuts(["C-CNL-1"]).isEmpty)
+    }
+
     @Test func aWrongNumberBlocksThatNumberForEveryContactUntilCleared() async throws {
         let harness = try Harness()
         let phone = "+50688884444"
