@@ -130,6 +130,10 @@ public protocol ContactLogStore: Sendable {
     /// Contact state rows (holds, escalations, moods, answers) matching the query, by key.
     func states(_ query: StateQuery) async throws -> [StateRecord]
 
+    /// The opt-outs of these contacts and the state rows of the query, read together (the worker
+    /// reads both for every batch: one round trip instead of two).
+    func optOutsAndStates(_ contactIDs: [String], _ query: StateQuery) async throws -> ([String: [OptOut]], [StateRecord])
+
     /// Writes every row and appends the events in one transaction, or nothing (false) when a row's
     /// version is not the one its write expects (someone else changed it first).
     func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool
@@ -275,6 +279,10 @@ extension ReplyMatch {
 }
 
 extension ContactLogStore {
+    public func optOutsAndStates(_ contactIDs: [String], _ query: StateQuery) async throws -> ([String: [OptOut]], [StateRecord]) {
+        (try await optOuts(contactIDs), try await states(query))
+    }
+
     /// Every event matching the filter, oldest first, read a page at a time (keyset pagination on
     /// `seq`): a million rows never sit in memory. `body` returns false to stop. What is read is the
     /// log as it was when this began (unless the filter already ends at a `throughSeq`): events

@@ -304,9 +304,9 @@ public struct StateQuery: Sendable, Equatable {
     }
 
     /// The same rows read as several queries of at most `size` listed values each (a batch of 10,000
-    /// jobs lists more values than SQLite and PostgreSQL take in one statement). The stores merge
-    /// the answers by key.
-    public func chunked(_ size: Int = 500) -> [StateQuery] {
+    /// jobs lists more values than SQLite and PostgreSQL take in one statement: 32,766 and 65,535).
+    /// The stores merge the answers by key.
+    public func chunked(_ size: Int = 8000) -> [StateQuery] {
         let lists: [WritableKeyPath<StateQuery, [String]?>] = [\.contactIDs, \.debtIDs, \.addresses, \.keys, \.sources]
         guard lists.reduce(0, { $0 + (self[keyPath: $1]?.count ?? 0) }) > size else { return [self] }
         var parts: [StateQuery] = []

@@ -131,14 +131,16 @@ public struct BatchProcessor: Sendable {
         }
         let states = try await store.jobStates(Array(Set(ids)))
         let contactIDs = decoded.compactMap { item -> String? in if case .success(let job) = item.2 { job.contact.id } else { nil } }
-        let optOuts = try await store.optOuts(Array(Set(contactIDs)))
+        // The contacts' opt-outs, and what replies set for these contacts, debts and addresses
+        // (pauses, blocks, moods, answers), in one read.
+        let jobs = Array(jobsByID.values)
+        let uniqueContacts = Array(Set(contactIDs))
+        let (optOuts, stateRecords) = jobs.isEmpty ? ([:], []) : try await store.optOutsAndStates(uniqueContacts, StateQuery(
+            kinds: [.hold, .mood, .answer], contactIDs: uniqueContacts, debtIDs: Array(Set(jobs.compactMap(\.debtID))),
+            addresses: Array(Set(jobs.flatMap { [$0.contact.phone, $0.contact.email].compactMap { $0 } })), activeOnly: true))
+        let contactState = ContactStateSnapshot(records: stateRecords)
         let pushTokens = decoded.flatMap { item -> [String] in if case .success(let job) = item.2 { job.pushTokens } else { [] } }
         let droppedTokens = try await store.droppedPushTokens(Array(Set(pushTokens)))
-        // What replies set for these contacts, debts and addresses: pauses, blocks, moods, answers.
-        let jobs = Array(jobsByID.values)
-        let contactState = jobs.isEmpty ? ContactStateSnapshot() : ContactStateSnapshot(records: try await store.states(StateQuery(
-            kinds: [.hold, .mood, .answer], contactIDs: Array(Set(contactIDs)), debtIDs: Array(Set(jobs.compactMap(\.debtID))),
-            addresses: Array(Set(jobs.flatMap { [$0.contact.phone, $0.contact.email].compactMap { $0 } })), activeOnly: true)))
         var keptPromises: [(hold: Hold, job: Job)] = []
         var deferrals: [(raw: [UInt8], attempt: Int, at: Date)] = []
         var releases: [(checks: [CapCheck], member: String)] = []
