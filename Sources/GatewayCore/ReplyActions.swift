@@ -87,6 +87,9 @@ public struct ReplyReading: Sendable, Equatable {
     /// Doubts a person should settle, beside the intents: `possible_opt_out` when the reply has a
     /// stop word (STOP, BAJA, cancelar ...) that was not read as an opt-out.
     public var reviews: [String] = []
+    /// The reply asks for help in a keyword (HELP, AYUDA, INFO in three words at most): only then is
+    /// the help text sent.
+    public var helpKeyword = false
 
     public init(language: String, label: String, score: Double, intents: [String], promiseDate: Date? = nil, promiseAmount: String? = nil, explain: [String] = []) {
         self.language = language
@@ -217,7 +220,9 @@ public enum ReplyPlanner {
                 }
             }
         }
-        if intents.contains("help"), let first = match.contacts.first {
+        // The help text goes at any hour, so only to a reply that asks for it in a keyword (HELP,
+        // AYUDA, INFO): a question read as help in a longer reply is left to the bank's people.
+        if intents.contains("help"), reading.helpKeyword, let first = match.contacts.first {
             plan.answers.append(ReplyAnswer(jobID: identifier("answer", source, "help"), intent: "help", template: policy.helpTemplate,
                                             channel: message.channel, address: message.from, contactID: first.id, locale: reading.language, source: source, at: now))
             did.append("help text sent")

@@ -13,7 +13,17 @@ import Testing
     }
 
     func reading(_ intents: [String], label: String = "neutral", promise: Date? = nil) -> ReplyReading {
-        ReplyReading(language: "es", label: label, score: 0, intents: intents, promiseDate: promise)
+        var reading = ReplyReading(language: "es", label: label, score: 0, intents: intents, promiseDate: promise)
+        reading.helpKeyword = intents.contains("help")
+        return reading
+    }
+
+    @Test func theHelpTextAnswersOnlyAHelpKeyword() {
+        var question = reading(["help"])
+        question.helpKeyword = false   // "¿me pueden ayudar con una duda?" read as help, not the keyword
+        let plan = ReplyPlanner.plan(message: message("¿me pueden ayudar con una duda?"), reading: question, match: ReplyMatch(contacts: [ana]), policy: .standard)
+        #expect(plan.answers.isEmpty)
+        #expect(self.plan(["help"]).answers.map(\.template) == ["reply-help"])
     }
 
     let ana = ReplyMatch.Contact(id: "C-1", debtID: "LN-1")
