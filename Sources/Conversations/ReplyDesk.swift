@@ -94,7 +94,8 @@ public struct ReplyDesk: Sendable {
         } else {
             reading = Self.keywordReading(message, note: "no reply lexicons configured; keywords only")
         }
-        if Self.isBareKeyword(message.body, InboundIntent.stopWords), !reading.intents.contains("opt_out") {
+        let bareStop = Self.isBareKeyword(message.body, InboundIntent.stopWords)
+        if bareStop, !reading.intents.contains("opt_out") {
             reading.intents.insert("opt_out", at: 0)
             reading.explain.append("opt_out: the whole reply is a carrier opt-out keyword")
         }
@@ -102,7 +103,7 @@ public struct ReplyDesk: Sendable {
             reading.helpKeyword = true
             if !reading.intents.contains("help") { reading.intents.append("help") }
         }
-        if message.intent == .stop, !reading.intents.contains("opt_out"), !Self.isBareKeyword(message.body, InboundIntent.stopWords) {
+        if message.intent == .stop, !reading.intents.contains("opt_out"), !bareStop {
             // A stop word the understanding read otherwise ("cancelar la deuda"): a person looks, within hours.
             reading.reviews.append("possible_opt_out")
             reading.explain.append("possible_opt_out: a stop word (\(InboundIntent.stopWords.sorted().joined(separator: ", "))) not read as an opt-out; escalated for a person to decide")

@@ -123,6 +123,23 @@ public struct Escalation: Sendable, Equatable, Codable {
     }
 }
 
+extension Escalation {
+    /// Its fields as GET /escalations, the escalation stream and `gateway escalations --format json` name them.
+    public var json: JSONValue {
+        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        return .object([
+            "id": .string(id), "contact": text(contactID), "debt": text(debtID),
+            "intents": .array(intents.map(JSONValue.string)), "reply_text": .string(replyText),
+            "channel": .string(channel.rawValue), "address": .string(address),
+            "received_at": .string(formatTimestamp(receivedAt)), "priority": .string(priority),
+            "due_by": .string(formatTimestamp(dueBy)), "label": .string(label), "score": .number(score),
+            "holds": .array(holds.map(JSONValue.string)), "status": .string(status.rawValue),
+            "resolved_at": resolvedAt.map { .string(formatTimestamp($0)) } ?? .null, "resolved_by": text(resolvedBy),
+            "resolution_note": text(resolutionNote), "lifted_holds": liftedHolds.map(JSONValue.bool) ?? .null,
+        ])
+    }
+}
+
 /// The mood of a contact's latest reply, for the tone of the next message.
 public struct ReplyMood: Sendable, Equatable, Codable {
     public var label: String

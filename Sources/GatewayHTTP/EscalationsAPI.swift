@@ -26,13 +26,13 @@ enum EscalationsAPI {
             limit = number
         }
         let escalations = try await desk.list(status: status, limit: limit)
-        return JSONResponse.ok(JSONValue.object(["escalations": .array(escalations.map(json))]))
+        return JSONResponse.ok(JSONValue.object(["escalations": .array(escalations.map(\.json))]))
     }
 
     static func show(_ id: String, desk: EscalationDesk) async throws -> Response {
         do {
             let (escalation, holds) = try await desk.show(id)
-            var value = json(escalation)
+            var value = escalation.json
             if case .object(var fields) = value {
                 fields["hold_details"] = .array(holds.map(json))
                 value = .object(fields)
@@ -59,7 +59,7 @@ enum EscalationsAPI {
         }
         do {
             let (escalation, lifted) = try await desk.resolve(id, by: caller.name, note: note, lift: lift, at: Date())
-            var value = json(escalation)
+            var value = escalation.json
             if case .object(var fields) = value {
                 fields["lifted"] = .array(lifted.map { .string($0.id) })
                 value = .object(fields)
@@ -77,20 +77,6 @@ enum EscalationsAPI {
         case .badRequest: .badRequest
         }
         return APIError(status: status, code: failure.code.rawValue, message: failure.message)
-    }
-
-    static func json(_ escalation: Escalation) -> JSONValue {
-        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-        return .object([
-            "id": .string(escalation.id), "contact": text(escalation.contactID), "debt": text(escalation.debtID),
-            "intents": .array(escalation.intents.map(JSONValue.string)), "reply_text": .string(escalation.replyText),
-            "channel": .string(escalation.channel.rawValue), "address": .string(escalation.address),
-            "received_at": .string(formatTimestamp(escalation.receivedAt)), "priority": .string(escalation.priority),
-            "due_by": .string(formatTimestamp(escalation.dueBy)), "label": .string(escalation.label), "score": .number(escalation.score),
-            "holds": .array(escalation.holds.map(JSONValue.string)), "status": .string(escalation.status.rawValue),
-            "resolved_at": escalation.resolvedAt.map { .string(formatTimestamp($0)) } ?? .null, "resolved_by": text(escalation.resolvedBy),
-            "resolution_note": text(escalation.resolutionNote), "lifted_holds": escalation.liftedHolds.map(JSONValue.bool) ?? .null,
-        ])
     }
 
     static func json(_ hold: Hold) -> JSONValue {

@@ -366,17 +366,8 @@ public final class PostgresContactLog: ContactLogStore {
 
     public func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] {
         guard !contactIDs.isEmpty else { return [:] }
-        var binds = PostgresBindings()
-        binds.append(contactIDs.map { StoredText.encode($0) })
-        var result: [String: [OptOut]] = [:]
-        for row in try await rows("SELECT * FROM opt_outs WHERE contact_id = ANY($1) ORDER BY contact_id, channel", binds) {
-            let channel = Self.text(row, "channel") ?? "*"
-            let mark = OptOut(contactID: Self.text(row, "contact_id") ?? "", channel: Channel(rawValue: channel),
-                              kind: OptOut.Kind(rawValue: Self.text(row, "kind") ?? "") ?? .doNotContact, setBy: Self.text(row, "set_by") ?? "",
-                              setAt: parseTimestamp(Self.text(row, "set_at") ?? "") ?? Date(timeIntervalSince1970: 0), reason: Self.text(row, "reason"))
-            result[mark.contactID, default: []].append(mark)
-        }
-        return result
+        let logger = self.logger
+        return try await client.withConnection { connection in try await Self.optOuts(contactIDs, connection, logger) }
     }
 
     public func setOptOut(_ mark: OptOut) async throws {

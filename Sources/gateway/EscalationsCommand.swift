@@ -221,17 +221,8 @@ enum EscalationText {
 
     /// The API's fields (GET /escalations), plus `overdue`.
     static func json(_ escalation: Escalation, now: Date) -> JSONValue {
-        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-        return .object([
-            "id": .string(escalation.id), "contact": text(escalation.contactID), "debt": text(escalation.debtID),
-            "intents": .array(escalation.intents.map(JSONValue.string)), "reply_text": .string(escalation.replyText),
-            "channel": .string(escalation.channel.rawValue), "address": .string(escalation.address),
-            "received_at": .string(formatTimestamp(escalation.receivedAt)), "priority": .string(escalation.priority),
-            "due_by": .string(formatTimestamp(escalation.dueBy)), "overdue": .bool(isOverdue(escalation, now: now)),
-            "label": .string(escalation.label), "score": .number(escalation.score),
-            "holds": .array(escalation.holds.map(JSONValue.string)), "status": .string(escalation.status.rawValue),
-            "resolved_at": escalation.resolvedAt.map { .string(formatTimestamp($0)) } ?? .null, "resolved_by": text(escalation.resolvedBy),
-            "resolution_note": text(escalation.resolutionNote), "lifted_holds": escalation.liftedHolds.map(JSONValue.bool) ?? .null,
-        ])
+        guard case .object(var fields) = escalation.json else { return escalation.json }
+        fields["overdue"] = .bool(isOverdue(escalation, now: now))
+        return .object(fields)
     }
 }
