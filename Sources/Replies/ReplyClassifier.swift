@@ -45,10 +45,13 @@ public struct ReplyLexicons: Sendable, Equatable {
     public var byLanguage: [String: ReplyLexicon]
     /// Used when a reply has no language and none of the languages' marker words tell.
     public var defaultLanguage: String
+    /// The learned model (model.tsv in the folder), when there is one.
+    public var model: ReplyModel?
 
-    public init(_ lexicons: [ReplyLexicon], defaultLanguage: String) {
+    public init(_ lexicons: [ReplyLexicon], defaultLanguage: String, model: ReplyModel? = nil) {
         byLanguage = Dictionary(lexicons.map { ($0.language, $0) }, uniquingKeysWith: { a, _ in a })
         self.defaultLanguage = defaultLanguage
+        self.model = model
     }
 
     public var languages: [String] { byLanguage.keys.sorted() }
@@ -74,7 +77,7 @@ public struct ReplyLexicons: Sendable, Equatable {
 
     public func classify(_ text: String, language code: String? = nil) throws(ReplyError) -> ReplyUnderstanding {
         let language = try language(for: code, text: text)
-        return ReplyClassifier.classify(text, lexicon: byLanguage[language]!)
+        return ReplyClassifier.classify(text, lexicon: byLanguage[language]!, model: model)
     }
 }
 
@@ -200,7 +203,7 @@ public enum ReplyClassifier {
         return nil
     }
 
-    public static func classify(_ text: String, lexicon: ReplyLexicon) -> ReplyUnderstanding {
+    public static func classify(_ text: String, lexicon: ReplyLexicon, model: ReplyModel? = nil) -> ReplyUnderstanding {
         let own = ReplyText.withoutQuotedText(text)
         let tokens = tokens(own, lexicon: lexicon)
         let promiseDetails = PromiseExtraction.extract(tokens, lexicon: lexicon)
@@ -222,6 +225,22 @@ public enum ReplyClassifier {
             intents.append(intent)
             let typo = first.typo ? " (read through a typo)" : ""
             explain.append("\(intent.rawValue): '\(quote(tokens, first.start...first.end))'\(typo) [\(first.rule.origin)]")
+        }
+        // The model adds an intent the phrases missed, when its probability reaches the intent's
+        // threshold, unless a phrase of that intent was refused by a guard ("cancelar la deuda").
+        let reading = model?.read(tokens)
+        if let model, let reading {
+            for intent in ReplyIntent.allCases where !intents.contains(intent) {
+                let probability = reading.probability[.intent(intent)] ?? 0
+                guard probability >= (model.thresholds[intent] ?? 0.5) else { continue }
+                if intent == .promiseToPay && !promiseDetails.hasDate && !promiseDetails.hasAmount { continue }
+                if refused.contains(where: { $0.hasPrefix("not \(intent.rawValue):") }) { continue }
+                intents.append(intent)
+                firstHit[intent] = reading.firstToken[.intent(intent)] ?? 0
+                let phrases = (reading.reasons[.intent(intent)] ?? []).map { "'\($0)'" }.joined(separator: ", ")
+                explain.append("\(intent.rawValue): model \(format(probability)) (threshold \(format(model.thresholds[intent] ?? 0.5))), most from \(phrases) [\(ReplyModel.fileName)]")
+            }
+            intents.sort()
         }
         // A refusal is only worth showing when the intent was not found another way.
         explain += refused.filter { line in !intents.contains { line.hasPrefix("not \($0.rawValue):") } }
@@ -259,7 +278,8 @@ public enum ReplyClassifier {
         let offers = intents.contains(.promiseToPay) || cueHits[.willing] != nil
         let complaint = intents.first { [.optOut, .ceaseContact, .dispute, .paid, .wrongNumber].contains($0) }
 
-        let label: ReplyLabel
+        var label: ReplyLabel
+        var weakLabel = false
         if let reason = cue(.upset) {
             label = .upset
             explain.append("label upset: \(reason)")
@@ -288,6 +308,7 @@ public enum ReplyClassifier {
             explain.append("label willing: \(reason)")
         } else if sentiment.score <= lexicon.upsetBelow && !intents.contains(.hardship) && cueHits[.worried] == nil {
             label = .upset
+            weakLabel = true
             explain.append("label upset: score \(format(sentiment.score)) is at or below \(format(lexicon.upsetBelow)) (upset_below) with no hardship or worried phrase")
         } else if intents.contains(.hardship) {
             label = .worried
@@ -297,10 +318,19 @@ public enum ReplyClassifier {
             explain.append("label worried: \(reason)")
         } else if sentiment.score <= lexicon.worriedBelow, !intents.contains(where: { [ReplyIntent.dispute, .paid, .wrongNumber].contains($0) }) {
             label = .worried
+            weakLabel = true
             explain.append("label worried: score \(format(sentiment.score)) is at or below \(format(lexicon.worriedBelow)) (worried_below)")
         } else {
             label = .neutral
+            weakLabel = true
             explain.append("label neutral: no upset, willing or worried cue")
+        }
+        // When no phrase decided the label (only the score, or nothing), the model's label stands.
+        if let reading, weakLabel, reading.label != label {
+            label = reading.label
+            explain.removeLast()
+            let phrases = (reading.reasons[.label(label)] ?? []).map { "'\($0)'" }.joined(separator: ", ")
+            explain.append("label \(label.rawValue): model \(format(reading.probability[.label(label)] ?? 0)) (no phrase decided), most from \(phrases) [\(ReplyModel.fileName)]")
         }
         explain += cueRefusals.filter { line in !cueHits.keys.contains { line.hasPrefix("not \($0.rawValue):") } }
         if !sentiment.reasons.isEmpty {

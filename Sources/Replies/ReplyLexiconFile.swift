@@ -37,7 +37,7 @@ public enum ReplyLexiconFile {
             throw ReplyError(code: "no_lexicons", message: "cannot read the reply lexicon folder \(directory): create it with es.yml and en.yml (see README, Replies)")
         }
         var files: [String: Data] = [:]
-        for name in names.sorted() where name.hasSuffix(".yml") {
+        for name in names.sorted() where name.hasSuffix(".yml") || name == ReplyModel.fileName {
             guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) else {
                 throw ReplyError(code: "unreadable_lexicon", message: "cannot read \(directory)/\(name)")
             }
@@ -64,7 +64,13 @@ public enum ReplyLexiconFile {
             findings += parser.findings
         }
         var lexicons: [ReplyLexicon] = []
-        for (name, data) in files.sorted(by: { $0.key < $1.key }) where name != "shared.yml" {
+        var model: ReplyModel?
+        if let data = files[ReplyModel.fileName] {
+            let parsed = ReplyModel.parse(data)
+            findings += parsed.findings
+            model = parsed.model
+        }
+        for (name, data) in files.sorted(by: { $0.key < $1.key }) where name != "shared.yml" && name != ReplyModel.fileName {
             var parser = Parser(file: name)
             if var lexicon = parser.lexicon(data, expected: String(name.dropLast(4))) {
                 for (emoji, value) in shared where lexicon.emoji[emoji] == nil { lexicon.emoji[emoji] = value }
@@ -77,7 +83,7 @@ public enum ReplyLexiconFile {
         }
         guard findings.isEmpty else { return (findings, nil) }
         let fallback = lexicons.contains { $0.language == defaultLanguage } ? defaultLanguage : lexicons[0].language
-        return ([], ReplyLexicons(lexicons, defaultLanguage: fallback))
+        return ([], ReplyLexicons(lexicons, defaultLanguage: fallback, model: model))
     }
 
     public static func load(directory: String, defaultLanguage: String = "es") throws(ReplyError) -> ReplyLexicons {

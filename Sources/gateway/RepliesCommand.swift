@@ -11,7 +11,68 @@ struct RepliesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replies",
         abstract: "Compliance's tools for customers' replies: classify them, check the lexicons, record one that came another way.",
-        subcommands: [Classify.self, Lint.self, Receive.self])
+        subcommands: [Classify.self, Lint.self, Receive.self, Train.self])
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train the reply model (model.tsv) on labeled replies; scripts/train-replies runs this on the labeled set's train split.",
+            discussion: """
+                Reads labeled replies as JSON lines ({"text", "lang", "label", "intents", "split"}, the format of \
+                Tests/Fixtures/replies/labeled.jsonl), trains on those of --split, and writes the weights. The same \
+                data gives the same file. The running gateway picks the file up like a lexicon edit.
+                Example:
+                  gateway replies train --data Tests/Fixtures/replies/labeled.jsonl --split train --out config/replies/model.tsv
+                """)
+
+        @Option(help: "The labeled replies (JSON lines).")
+        var data: String = "Tests/Fixtures/replies/labeled.jsonl"
+
+        @Option(help: "Train on the replies of this split only (train, test) or all.")
+        var split: String = "train"
+
+        @Option(help: "Where to write the weights (default: model.tsv in the lexicon folder).")
+        var out: String?
+
+        @Option(help: "The lexicon folder whose normalization the model uses (default: replies from the gateway configuration).")
+        var lexicons: String?
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() throws {
+            let directory = try lexicons ?? options.load().repliesDirectory
+            let loaded: ReplyLexicons
+            do { loaded = try ReplyLexiconFile.load(directory: directory) } catch { throw ValidationError(error.message) }
+            guard let contents = FileManager.default.contents(atPath: data) else { throw ValidationError("cannot read \(data)") }
+            var examples: [ReplyModelTrainer.Example] = []
+            for (number, line) in contents.split(separator: UInt8(ascii: "\n")).enumerated() {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                      let text = object["text"] as? String, let label = (object["label"] as? String).flatMap(ReplyLabel.init(rawValue:)),
+                      let names = object["intents"] as? [String] else {
+                    throw ValidationError("\(data) line \(number + 1): needs text, label and intents (see README, The labeled set)")
+                }
+                guard split == "all" || object["split"] as? String == split else { continue }
+                var intents: Set<ReplyIntent> = []
+                for name in names {
+                    guard let intent = ReplyIntent(rawValue: name) else { throw ValidationError("\(data) line \(number + 1): unknown intent \(name)") }
+                    intents.insert(intent)
+                }
+                examples.append(.init(text: text, language: object["lang"] as? String, label: label, intents: intents))
+            }
+            let about = [
+                "Reply model: logistic regression on word 1-3-grams and 3-5-letter groups (README, Replies).",
+                "Trained by scripts/train-replies (gateway replies train) on \(examples.count) replies, split \(split) of \((data as NSString).lastPathComponent).",
+                "Do not edit by hand: add labeled replies and train again.",
+            ]
+            let model: ReplyModel
+            do { model = try ReplyModelTrainer.train(examples, lexicons: loaded, about: about) } catch { throw ValidationError(error.message) }
+            let path = out ?? (directory as NSString).appendingPathComponent(ReplyModel.fileName)
+            do { try model.serialized().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+                throw ValidationError("cannot write \(path): \(error.localizedDescription)")
+            }
+            print("trained on \(examples.count) replies: \(model.weights.count) features, thresholds " +
+                  ReplyIntent.allCases.map { "\($0.rawValue)=\(String(format: "%.2f", model.thresholds[$0] ?? 0.5))" }.joined(separator: " ") + "; wrote \(path)")
+        }
+    }
 
     struct Receive: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

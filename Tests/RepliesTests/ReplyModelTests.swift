@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Replies
+
+/// The learned part of reply understanding: its file, how it joins the phrase rules, and that the
+/// shipped weights are what the training script makes from the labeled set.
+@Suite struct ReplyModelTests {
+    static let columns = ReplyModel.outputs.count
+
+    /// A model with one feature that pushes `output` up.
+    static func model(_ feature: String, _ output: ReplyModel.Output, weight: Float = 40, threshold: Double = 0.5) -> ReplyModel {
+        var row = [Float](repeating: 0, count: columns)
+        row[ReplyModel.outputs.firstIndex(of: output)!] = weight
+        var bias = [Float](repeating: -4, count: columns)
+        // Labels: neutral is the model's default, so a feature decides only when it outweighs it.
+        bias[ReplyModel.outputs.firstIndex(of: .label(.neutral))!] = 0
+        return ReplyModel(weights: [feature: row], bias: bias, thresholds: Dictionary(uniqueKeysWithValues: ReplyIntent.allCases.map { ($0, threshold) }))
+    }
+
+    static func lexicons(_ model: ReplyModel) -> ReplyLexicons {
+        var lexicons = Shipped.lexicons
+        lexicons.model = model
+        return lexicons
+    }
+
+    @Test func theModelAddsAnIntentThePhrasesMissAndNamesTheWordsThatWeighed() throws {
+        let text = "zorpen ustedes con sus cosas"
+        #expect(!Shipped.lexicons.withoutModel.classify(text, "es").intents.contains(.optOut))
+        let reading = try Self.lexicons(Self.model("w:zorpen", .intent(.optOut))).classify(text, language: "es")
+        #expect(reading.intents.contains(.optOut))
+        let line = try #require(reading.explain.first { $0.hasPrefix("opt_out: model") })
+        #expect(line.contains("'zorpen'") && line.contains("[model.tsv]"), "\(line)")
+    }
+
+    @Test func belowItsThresholdTheModelAddsNothing() throws {
+        let reading = try Self.lexicons(Self.model("w:zorpen", .intent(.dispute), weight: 8, threshold: 0.99)).classify("zorpen", language: "es")
+        #expect(!reading.intents.contains(.dispute))
+    }
+
+    @Test func aPhraseAGuardRefusedIsNotReadBackInByTheModel() throws {
+        // "cancelar" followed by "deuda" is paying off, refused as opt_out by es.yml: the model may not overrule it.
+        let text = "quiero cancelar la deuda"
+        let reading = try Self.lexicons(Self.model("w:deuda", .intent(.optOut))).classify(text, language: "es")
+        #expect(!reading.intents.contains(.optOut), "\(reading.explain)")
+        #expect(reading.explain.contains { $0.hasPrefix("not opt_out:") })
+    }
+
+    @Test func aPromiseNeedsADateOrAnAmountEvenFromTheModel() throws {
+        let model = Self.model("w:zorpen", .intent(.promiseToPay))
+        #expect(try !Self.lexicons(model).classify("zorpen", language: "es").intents.contains(.promiseToPay))
+        #expect(try Self.lexicons(model).classify("zorpen el viernes", language: "es").intents.contains(.promiseToPay))
+    }
+
+    @Test func theModelDecidesTheLabelOnlyWhenNoPhraseDid() throws {
+        let lexicons = Self.lexicons(Self.model("w:zorpen", .label(.upset)))
+        // No cue: the rules fall back to neutral, and the model's upset stands, explained.
+        let plain = try lexicons.classify("zorpen", language: "es")
+        #expect(plain.label == .upset)
+        #expect(plain.explain.contains { $0.hasPrefix("label upset: model") && $0.contains("'zorpen'") })
+        #expect(!plain.explain.contains { $0.hasPrefix("label neutral") })
+        // A promise decides willing by its phrase; the model does not overrule it.
+        let promise = try lexicons.classify("zorpen, le pago el viernes", language: "es")
+        #expect(promise.label == .willing)
+    }
+
+    @Test func featuresAreWordsPairsTriplesAndLetterGroupsWithinAClause() {
+        let names = Set(ReplyModel.features(ReplyText.tokenize("No me escrivan, gracias")).map(\.name))
+        for expected in ["w:no", "b:no me", "t:no me escrivan", "c:<es", "c:ivan>", "w:gracias"] {
+            #expect(names.contains(expected), "\(expected) in \(names.sorted())")
+        }
+        // The comma ends the clause: no pair across it.
+        #expect(!names.contains("b:escrivan gracias"))
+    }
+
+    @Test func aWeightsFileRoundTripsAndLintNamesEachBadLine() throws {
+        let model = Self.model("w:zorpen", .intent(.optOut), weight: 1.25)
+        let parsed = ReplyModel.parse(model.serialized())
+        #expect(parsed.findings.isEmpty)
+        #expect(parsed.model?.weights == model.weights)
+        #expect(parsed.model?.thresholds == model.thresholds)
+
+        let good = String(decoding: model.serialized(), as: UTF8.self)
+        let bad = good + "w:otra\t1 2 3\nq:rara\t" + Array(repeating: "0", count: Self.columns).joined(separator: " ") + "\n"
+            + "w:zorpen\t" + Array(repeating: "0", count: Self.columns).joined(separator: " ") + "\nthreshold\topt_out=2\n"
+        let findings = ReplyModel.parse(Data(bad.utf8)).findings.map(\.description)
+        #expect(findings.count == 4, "\(findings)")
+        #expect(findings.contains { $0.contains("model.tsv") && $0.contains("needs \(Self.columns) finite numbers") })
+        #expect(findings.contains { $0.contains("must start with w:, b:, t: or c:") })
+        #expect(findings.contains { $0.contains("appears twice") })
+        #expect(findings.contains { $0.contains("opt_out=2") })
+        #expect(ReplyModel.parse(Data("# nothing\n".utf8)).findings.map(\.message) == ["no bias line; train it again with scripts/train-replies"])
+    }
+
+    @Test func aBadWeightsFileIsRefusedAndTheLastGoodSetStaysInService() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(LexiconFileTests.minimal.utf8).write(to: folder.appendingPathComponent("es.yml"))
+        try Self.model("w:zorpen", .intent(.optOut)).serialized().write(to: folder.appendingPathComponent("model.tsv"))
+        let store = try RepliesStore(directory: folder.path)
+        #expect(try store.current.classify("zorpen", language: "es").intents == [.optOut])
+        try Data("outputs\tnot the outputs\n".utf8).write(to: folder.appendingPathComponent("model.tsv"))
+        guard case .rejected(let problems) = store.reloadIfChanged() else { Issue.record("a bad model.tsv was not refused"); return }
+        #expect(problems.contains { $0.contains("model.tsv") })
+        #expect(try store.current.classify("zorpen", language: "es").intents == [.optOut])
+    }
+
+    @Test func trainingLearnsWhatTheExamplesShareAndIsTheSameEveryTime() throws {
+        // Invented words, so nothing in the lexicons knows them: only training can.
+        var examples: [ReplyModelTrainer.Example] = []
+        let fillers = ["hola", "buenas", "mire", "oiga", "pues", "bueno", "vea", "ey"]
+        for (index, filler) in fillers.enumerated() {
+            examples.append(.init(text: "\(filler) zorpen ya", language: "es", label: .upset, intents: [.optOut]))
+            examples.append(.init(text: "\(filler) blimo \(index)", language: "es", label: .neutral, intents: []))
+            examples.append(.init(text: "\(filler) quandro el banco", language: "es", label: .worried, intents: [.hardship]))
+        }
+        var settings = ReplyModelTrainer.Settings()
+        settings.folds = 0
+        let model = try ReplyModelTrainer.train(examples, lexicons: Shipped.lexicons, settings: settings)
+        let again = try ReplyModelTrainer.train(examples, lexicons: Shipped.lexicons, settings: settings)
+        #expect(model.serialized() == again.serialized())
+        let reading = model.read(ReplyText.tokenize("zorpen"))
+        #expect(reading.probability[.intent(.optOut)]! > 0.5)
+        #expect(reading.probability[.intent(.hardship)]! < 0.5)
+        #expect(model.read(ReplyText.tokenize("quandro")).probability[.intent(.hardship)]! > 0.5)
+    }
+
+    /// The shipped weights are what scripts/train-replies makes from the labeled set's train split:
+    /// nobody edited them by hand, and nobody forgot to train again after adding replies.
+    @Test func theShippedModelIsTrainedOnTheLabeledSetsTrainSplit() async throws {
+        let path = Shipped.directory + "/model.tsv"
+        let shipped = try #require(FileManager.default.contents(atPath: path), "no \(path): run scripts/train-replies")
+        let examples = try #require(try LabeledSetEvaluationTests.examples()).filter { $0.split == "train" }
+        let about = try #require(ReplyModel.parse(shipped).model?.about)
+        let trained = try await offThePool {
+            try ReplyModelTrainer.train(examples.map { .init(text: $0.text, language: $0.language, label: $0.label, intents: $0.intents) },
+                                        lexicons: Shipped.lexicons.withoutModel, about: about)
+        }
+        #expect(trained.serialized() == shipped, "config/replies/model.tsv differs from a fresh training: run scripts/train-replies")
+    }
+}
+
+extension ReplyLexicons {
+    var withoutModel: ReplyLexicons {
+        var copy = self
+        copy.model = nil
+        return copy
+    }
+
+    func classify(_ text: String, _ language: String?) -> ReplyUnderstanding {
+        do { return try classify(text, language: language) } catch { fatalError("\(error)") }
+    }
+}
