@@ -18,9 +18,10 @@ public enum ReplyModelTrainer {
     }
 
     public struct Settings: Sendable, Equatable {
+        // Chosen by out-of-fold figures on the train split (`gateway replies train --cross-validate`).
         public var epochs = 30
-        public var rate = 0.5
-        public var l2 = 1e-4
+        public var rate = 2.0
+        public var l2 = 1e-5
         /// A feature must appear in this many replies to get a weight.
         public var minCount = 2
         /// Weights smaller than this (for every output) are dropped from the file.
@@ -52,6 +53,33 @@ public enum ReplyModelTrainer {
         model.thresholds = thresholds
         model.about = about
         return model
+    }
+
+    /// Out-of-fold figures of the model alone (each reply read by a model trained on the other folds):
+    /// label accuracy, then per intent precision and recall at its threshold. For choosing settings
+    /// without looking at the test split.
+    public static func crossValidate(_ examples: [Example], lexicons: ReplyLexicons, settings: Settings = Settings()) throws(ReplyError) -> [String] {
+        var featureLists: [[String]] = []
+        for example in examples { featureLists.append(ReplyModel.features(try tokens(example, lexicons: lexicons)).map(\.name)) }
+        let targets = examples.map(Self.targets)
+        let thresholds = chooseThresholds(featureLists, targets, settings: settings)
+        let predicted = outOfFold(featureLists, targets, settings: settings)
+        let labelColumns = ReplyModel.outputs.indices.filter { if case .label = ReplyModel.outputs[$0] { true } else { false } }
+        let right = examples.indices.filter { item in
+            let best = labelColumns.max { predicted[item][$0] < predicted[item][$1] }!
+            return targets[item][best] == 1
+        }.count
+        var lines = [String(format: "label accuracy %.1f%% (out of fold, %d replies)", 100 * Double(right) / Double(examples.count), examples.count)]
+        for (column, output) in ReplyModel.outputs.enumerated() {
+            guard case .intent(let intent) = output else { continue }
+            let threshold = thresholds[intent] ?? 0.5
+            let flagged = examples.indices.filter { predicted[$0][column] >= threshold }
+            let tp = flagged.filter { targets[$0][column] == 1 }.count
+            let positives = examples.indices.filter { targets[$0][column] == 1 }.count
+            lines.append(String(format: "%@ threshold %.2f precision %.1f%% recall %.1f%%", intent.rawValue, threshold,
+                                100 * Double(tp) / Double(max(flagged.count, 1)), 100 * Double(tp) / Double(max(positives, 1))))
+        }
+        return lines
     }
 
     static func targets(_ example: Example) -> [Float] {

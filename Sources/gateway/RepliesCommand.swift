@@ -36,6 +36,9 @@ struct RepliesCommand: ParsableCommand {
         @Option(help: "The lexicon folder whose normalization the model uses (default: replies from the gateway configuration).")
         var lexicons: String?
 
+        @Flag(help: "Print the model's out-of-fold figures on the chosen replies instead of writing weights.")
+        var crossValidate = false
+
         @OptionGroup var options: ConfigOptions
 
         func run() throws {
@@ -57,6 +60,10 @@ struct RepliesCommand: ParsableCommand {
                     intents.insert(intent)
                 }
                 examples.append(.init(text: text, language: object["lang"] as? String, label: label, intents: intents))
+            }
+            if crossValidate {
+                do { try ReplyModelTrainer.crossValidate(examples, lexicons: loaded).forEach { print($0) } } catch { throw ValidationError(error.message) }
+                return
             }
             let about = [
                 "Reply model: logistic regression on word 1-3-grams and 3-5-letter groups (README, Replies).",
