@@ -248,6 +248,11 @@ struct RepliesCommand: ParsableCommand {
                 let phrases = lexicon.intents.values.reduce(0) { $0 + $1.count } + lexicon.cues.values.reduce(0) { $0 + $1.count }
                 print("\(language): \(phrases) phrases, \(lexicon.words.count + lexicon.prefixWords.count) sentiment words, \(lexicon.emoji.count) emoji")
             }
+            if let model = lexicons.model {
+                print("\(ReplyModel.fileName): \(model.weights.count) features; " + (model.about.first { $0.hasPrefix("Trained") } ?? "no note of what it was trained on"))
+            } else {
+                print("\(ReplyModel.fileName): none, the phrases work alone (scripts/train-replies makes it)")
+            }
             print("\(directory): the reply lexicons are fine")
             // What replies do: the file, and the templates its answers are sent with.
             let configuration = try options.load()
