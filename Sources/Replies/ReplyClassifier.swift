@@ -227,14 +227,18 @@ public enum ReplyClassifier {
             explain.append("\(intent.rawValue): '\(quote(tokens, first.start...first.end))'\(typo) [\(first.rule.origin)]")
         }
         // The model adds an intent the phrases missed, when its probability reaches the intent's
-        // threshold, unless a phrase of that intent was refused by a guard ("cancelar la deuda").
+        // threshold, unless a guard refused a phrase of that intent for its sense ("cancelar la deuda").
         let reading = model?.read(tokens)
         if let model, let reading {
             for intent in ReplyIntent.allCases where !intents.contains(intent) {
                 let probability = reading.probability[.intent(intent)] ?? 0
                 guard probability >= (model.thresholds[intent] ?? 0.5) else { continue }
                 if intent == .promiseToPay && !promiseDetails.hasDate && !promiseDetails.hasAmount { continue }
-                if refused.contains(where: { $0.hasPrefix("not \(intent.rawValue):") }) { continue }
+                // A phrase read in another sense (negated, "cancelar" followed by "deuda" ...) vetoes; a
+                // keyword rule that only needed the reply to be that word alone does not.
+                if refused.contains(where: { $0.hasPrefix("not \(intent.rawValue):") && !$0.contains("is not the whole reply") && !$0.contains("with no date or amount") }) {
+                    continue
+                }
                 intents.append(intent)
                 firstHit[intent] = reading.firstToken[.intent(intent)] ?? 0
                 let phrases = (reading.reasons[.intent(intent)] ?? []).map { "'\($0)'" }.joined(separator: ", ")

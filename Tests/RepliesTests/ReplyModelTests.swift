@@ -46,6 +46,13 @@ import TestSupport
         #expect(reading.explain.contains { $0.hasPrefix("not opt_out:") })
     }
 
+    @Test func aKeywordThatOnlyCountsAloneDoesNotStopTheModel() throws {
+        // "quit" is an opt-out as the whole reply; here it is not alone, which says nothing about its sense.
+        let reading = try Self.lexicons(Self.model("w:zorpen", .intent(.optOut))).classify("quit zorpen my phone", language: "en")
+        #expect(reading.intents.contains(.optOut), "\(reading.explain)")
+        #expect(try !Shipped.lexicons.withoutModel.classify("quit zorpen my phone", language: "en").intents.contains(.optOut))
+    }
+
     @Test func aPromiseNeedsADateOrAnAmountEvenFromTheModel() throws {
         let model = Self.model("w:zorpen", .intent(.promiseToPay))
         #expect(try !Self.lexicons(model).classify("zorpen", language: "es").intents.contains(.promiseToPay))
