@@ -419,7 +419,8 @@ import TestSupport
     }
 
     @Test func aJobAnotherWorkerIsSendingNowIsLeftPendingNotFailed() async throws {
-        let harness = try Harness()
+        // A claim counts as live for half of claim_idle_ms: an hour here, so a slow machine cannot age it.
+        let harness = try Harness { $0.claimIdleMilliseconds = 7_200_000 }
         // Another worker claimed this job a moment ago and is still waiting for the provider.
         let log = try SQLiteContactLog(path: harness.configuration.contactLogPath)
         _ = try await log.append([ContactEvent(jobID: "BUSY-1", contactID: "C-BUSY-1", kind: .dispatching, at: Date(), channel: .sms, provider: "sandbox", body: "Hola")])
