@@ -114,20 +114,52 @@ public struct ReplyModel: Sendable, Equatable {
         var firstToken: [Output: Int] = [:]
         for (column, output) in Self.outputs.enumerated() {
             probability[output] = 1 / (1 + exp(-logits[column]))
-            // The tokens behind the strongest positive features, merged per phrase.
-            var weightByPhrase: [String: (Double, Int)] = [:]
-            for feature in features {
-                let contribution = Double(weights[feature.name]![column] * value)
-                guard contribution > 0 else { continue }
-                let phrase = tokens[feature.first...feature.last].map(\.original).filter { !$0.isEmpty }.joined(separator: " ")
-                let current = weightByPhrase[phrase] ?? (0, feature.first)
-                weightByPhrase[phrase] = (current.0 + contribution, current.1)
-            }
-            let strongest = weightByPhrase.sorted { $0.value.0 > $1.value.0 || ($0.value.0 == $1.value.0 && $0.key < $1.key) }
-            reasons[output] = strongest.prefix(4).map(\.key)
-            firstToken[output] = strongest.first?.value.1
+            let phrases = self.phrases(column: column, features: features, value: value, tokens: tokens)
+            reasons[output] = phrases.map { $0.text }
+            firstToken[output] = phrases.first?.first
         }
         return Reading(probability: probability, reasons: reasons, firstToken: firstToken)
+    }
+
+    /// The passages of the reply that pushed `column` up most, as a reviewer reads them: each
+    /// feature's weight is shared among the tokens it covers, and runs of tokens that weigh for the
+    /// output (at least a tenth of the strongest token) are the phrases, strongest first, at most
+    /// three, each cut to its six strongest consecutive words.
+    func phrases(column: Int, features: [Feature], value: Float, tokens: [ReplyToken]) -> [(text: String, first: Int, weight: Double)] {
+        var perToken = [Double](repeating: 0, count: tokens.count)
+        for feature in features {
+            let contribution = Double(weights[feature.name]![column] * value)
+            let share = contribution / Double(feature.last - feature.first + 1)
+            for index in feature.first...feature.last { perToken[index] += share }
+        }
+        guard let strongest = perToken.max(), strongest > 0 else { return [] }
+        let floor = strongest / 10
+        var runs: [(first: Int, last: Int)] = []
+        var index = 0
+        while index < tokens.count {
+            guard perToken[index] >= floor, Self.unit(tokens[index]) != nil else { index += 1; continue }
+            var end = index
+            while end + 1 < tokens.count, perToken[end + 1] >= floor, Self.unit(tokens[end + 1]) != nil, !tokens[end].isBoundary { end += 1 }
+            // At most six words: the window of six with the most weight.
+            var best = (first: index, last: end)
+            if end - index >= 6 {
+                var bestSum = -Double.infinity
+                for start in index...(end - 5) {
+                    let sum = perToken[start...(start + 5)].reduce(0, +)
+                    if sum > bestSum { bestSum = sum; best = (start, start + 5) }
+                }
+            }
+            runs.append(best)
+            index = end + 1
+        }
+        var found: [(text: String, first: Int, weight: Double)] = []
+        for run in runs {
+            let words = tokens[run.first...run.last].map(\.original).filter { !$0.isEmpty }
+            let weight = perToken[run.first...run.last].reduce(0, +)
+            found.append((words.joined(separator: " "), run.first, weight))
+        }
+        found.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.first < $1.first) }
+        return Array(found.prefix(3))
     }
 }
 
