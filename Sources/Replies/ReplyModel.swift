@@ -7,7 +7,7 @@ import Foundation
 /// weights are a data file, `model.tsv`, in the lexicon folder. Pure: no I/O.
 ///
 /// The model adds what the phrase rules miss: an intent whose probability reaches its threshold,
-/// explained by the words that weighed most; it never removes what a rule found.
+/// explained by the passages of the reply that weighed most; it never removes what a rule found.
 public struct ReplyModel: Sendable, Equatable {
     /// What the model scores, in the file's column order: each intent, then each label.
     public enum Output: Hashable, Sendable {

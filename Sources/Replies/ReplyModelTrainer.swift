@@ -48,7 +48,7 @@ public enum ReplyModelTrainer {
         var model = fit(featureLists, targets, settings: settings)
         var thresholds: [ReplyIntent: Double] = Dictionary(uniqueKeysWithValues: ReplyIntent.allCases.map { ($0, 0.5) })
         if settings.folds >= 2, examples.count >= settings.folds * 4 {
-            thresholds = chooseThresholds(featureLists, targets, settings: settings)
+            thresholds = chooseThresholds(outOfFold(featureLists, targets, settings: settings), targets)
         }
         model.thresholds = thresholds
         model.about = about
@@ -62,8 +62,8 @@ public enum ReplyModelTrainer {
         var featureLists: [[String]] = []
         for example in examples { featureLists.append(ReplyModel.features(try tokens(example, lexicons: lexicons)).map(\.name)) }
         let targets = examples.map(Self.targets)
-        let thresholds = chooseThresholds(featureLists, targets, settings: settings)
         let predicted = outOfFold(featureLists, targets, settings: settings)
+        let thresholds = chooseThresholds(predicted, targets)
         let labelColumns = ReplyModel.outputs.indices.filter { if case .label = ReplyModel.outputs[$0] { true } else { false } }
         let right = examples.indices.filter { item in
             let best = labelColumns.max { predicted[item][$0] < predicted[item][$1] }!
@@ -163,15 +163,14 @@ public enum ReplyModelTrainer {
 
     /// Per intent, the lowest probability (from 0.9 down to 0.2) at which the out-of-fold predictions
     /// keep `precisionWanted`; 1 (never) when even 0.9 does not.
-    static func chooseThresholds(_ featureLists: [[String]], _ targets: [[Float]], settings: Settings) -> [ReplyIntent: Double] {
-        let predicted = outOfFold(featureLists, targets, settings: settings)
+    static func chooseThresholds(_ predicted: [[Double]], _ targets: [[Float]]) -> [ReplyIntent: Double] {
         var thresholds: [ReplyIntent: Double] = [:]
         for (column, output) in ReplyModel.outputs.enumerated() {
             guard case .intent(let intent) = output else { continue }
             let precision = precisionWanted(intent)
             var best = 1.0
             for candidate in stride(from: 0.9, through: 0.2, by: -0.05) {
-                let flagged = featureLists.indices.filter { predicted[$0][column] >= candidate }
+                let flagged = predicted.indices.filter { predicted[$0][column] >= candidate }
                 let right = flagged.filter { targets[$0][column] == 1 }.count
                 if flagged.isEmpty { continue }
                 guard Double(right) / Double(flagged.count) >= precision else { break }

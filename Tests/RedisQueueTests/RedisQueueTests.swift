@@ -150,7 +150,7 @@ import TestSupport
         let lane = consumer(client, stream: stream, name: "me#1")
         #expect(try await lane.readNew(count: 1, blockMilliseconds: 50).count == 1)
         try await lane.ack(try await lane.readOwnPending(count: 10).map(\.id))
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .milliseconds(8000))
         _ = try await me.claimIdle(minIdleMilliseconds: 100_000, count: 10)
         let takenOver = try await me.claimIdle(minIdleMilliseconds: 100, count: 10)
         try await me.ack(takenOver.filter { $0.fields["job"] == Array("0".utf8) }.map(\.id))
@@ -160,8 +160,9 @@ import TestSupport
         try await client.command(["XADD", stream, "*", "job", "3"])
         let alive = consumer(client, stream: stream, name: "alive")
         try await alive.ack(try await alive.readNew(count: 1, blockMilliseconds: 10).map(\.id))
-        // Idle for a second or more (generous: a loaded machine may pause between the steps).
-        #expect(try await me.removeAbandonedConsumers(idleMilliseconds: 1000, keeping: ["me#1"]) == ["dead"])
+        // Idle for 6 s or more: "dead" has been for 8 s; "alive" read a moment ago (6 s leaves room for a
+        // loaded machine's pauses between these steps; CI saw one pause past 1 s).
+        #expect(try await me.removeAbandonedConsumers(idleMilliseconds: 6000, keeping: ["me#1"]) == ["dead"])
         let names = try await client.command(["XINFO", "CONSUMERS", stream, "g"]).array?.compactMap { $0.array?[1].string }
         #expect(Set(names ?? []) == ["me", "me#1", "stuck", "alive"])
         // Not idle long enough: nothing removed.
