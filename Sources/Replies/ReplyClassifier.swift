@@ -129,17 +129,31 @@ public enum ReplyClassifier {
         var typo: Bool
     }
 
-    /// The rule's matches that pass its guards; refused matches are explained.
+    /// Why a guard refused a match. `otherSense`: the words mean something else here (negated,
+    /// "cancelar" followed by "deuda" ...), not merely that the rule's condition is unmet (a keyword
+    /// that counts only alone, a promise without a date).
+    struct Refusal {
+        var reason: String
+        var otherSense: Bool
+        init(_ reason: String, otherSense: Bool) {
+            self.reason = reason
+            self.otherSense = otherSense
+        }
+    }
+
+    /// The rule's matches that pass its guards; refused matches are explained, and `otherSense` says
+    /// whether a match was refused because its words mean something else here.
     static func hits(_ rules: [PhraseRule], name: String, tokens: [ReplyToken], lexicon: ReplyLexicon, promise: PaymentPromise,
-                     explain: inout [String]) -> [RuleHit] {
+                     explain: inout [String], otherSense: inout Bool) -> [RuleHit] {
         var result: [RuleHit] = []
         for rule in rules {
             for found in rule.phrase.matches(in: tokens) {
                 let quoted = quote(tokens, found.start...found.end)
                 if let refusal = refusal(rule, found: found, tokens: tokens, lexicon: lexicon, promise: promise) {
                     // Question words outside a question are not worth a line each.
-                    if rule.inQuestion && refusal == "is not in a question" { continue }
-                    explain.append("not \(name): '\(quoted)' \(refusal)\(rule.note.map { " (\($0))" } ?? "") [\(rule.origin)]")
+                    if rule.inQuestion && refusal.reason == "is not in a question" { continue }
+                    explain.append("not \(name): '\(quoted)' \(refusal.reason)\(rule.note.map { " (\($0))" } ?? "") [\(rule.origin)]")
+                    otherSense = otherSense || refusal.otherSense
                     continue
                 }
                 result.append(RuleHit(rule: rule, start: found.start, end: found.end, typo: found.typo))
@@ -149,9 +163,9 @@ public enum ReplyClassifier {
     }
 
     static func refusal(_ rule: PhraseRule, found: (start: Int, end: Int, typo: Bool), tokens: [ReplyToken], lexicon: ReplyLexicon,
-                        promise: PaymentPromise) -> String? {
+                        promise: PaymentPromise) -> Refusal? {
         if rule.negatable, let at = negator(before: found.start, in: tokens, lexicon: lexicon) {
-            return "negated by '\(tokens[at].original)'"
+            return Refusal("negated by '\(tokens[at].original)'", otherSense: true)
         }
         // A negator the phrase does not itself name, inside the words a gap skipped ("I will not pay").
         if rule.negatable, found.end > found.start,
@@ -159,19 +173,19 @@ public enum ReplyClassifier {
                tokens[index].kind == .word && tokens[index].forms.contains(where: lexicon.negators.contains)
                    && !rule.phrase.names(tokens[index])
            }) {
-            return "negated by '\(tokens[at].original)'"
+            return Refusal("negated by '\(tokens[at].original)'", otherSense: true)
         }
         if !rule.notWithin.isEmpty, found.end > found.start,
            let at = (found.start...found.end).first(where: { index in
                !rule.phrase.names(tokens[index]) && rule.notWithin.contains(where: { $0.matches(tokens[index]).0 })
            }) {
-            return "has '\(tokens[at].original)' in between"
+            return Refusal("has '\(tokens[at].original)' in between", otherSense: true)
         }
         if !rule.notFollowedBy.isEmpty {
             var index = found.end + 1
             var seen = 0
             while index < tokens.count, seen < rule.window, !tokens[index].isBoundary {
-                if rule.notFollowedBy.contains(where: { $0.matches(tokens[index]).0 }) { return "followed by '\(tokens[index].original)'" }
+                if rule.notFollowedBy.contains(where: { $0.matches(tokens[index]).0 }) { return Refusal("followed by '\(tokens[index].original)'", otherSense: true) }
                 if tokens[index].kind == .word { seen += 1 }
                 index += 1
             }
@@ -182,23 +196,23 @@ public enum ReplyClassifier {
                 let token = tokens[index]
                 return (token.kind == .word && !token.forms.contains(where: lexicon.filler.contains)) || token.kind == .number
             }
-            if let first = others.first { return "is not the whole reply (also '\(tokens[first].original)')" }
+            if let first = others.first { return Refusal("is not the whole reply (also '\(tokens[first].original)')", otherSense: false) }
         }
         if !rule.notPrecededBy.isEmpty {
             var index = found.start - 1
             var seen = 0
             while index >= 0, seen < rule.window, !tokens[index].isBoundary {
-                if rule.notPrecededBy.contains(where: { $0.matches(tokens[index]).0 }) { return "preceded by '\(tokens[index].original)'" }
+                if rule.notPrecededBy.contains(where: { $0.matches(tokens[index]).0 }) { return Refusal("preceded by '\(tokens[index].original)'", otherSense: true) }
                 if tokens[index].kind == .word { seen += 1 }
                 index -= 1
             }
         }
-        if rule.needsDateOrAmount && !promise.hasDate && !promise.hasAmount { return "with no date or amount" }
+        if rule.needsDateOrAmount && !promise.hasDate && !promise.hasAmount { return Refusal("with no date or amount", otherSense: false) }
         if rule.inQuestion {
             // The sentence the phrase is in ends with "?" (commas do not end it).
             var index = found.end + 1
             while index < tokens.count, !(tokens[index].kind == .punctuation && [".", "!", "?", ";"].contains(tokens[index].text)) { index += 1 }
-            if index >= tokens.count || tokens[index].text != "?" { return "is not in a question" }
+            if index >= tokens.count || tokens[index].text != "?" { return Refusal("is not in a question", otherSense: false) }
         }
         return nil
     }
@@ -216,9 +230,13 @@ public enum ReplyClassifier {
         // Sentences or clauses (split at . , ; : ! ?) that ask to stop: "Don't call, don't text, don't email."
         var demandClauses = Set<Int>()
         func clause(_ index: Int) -> Int { tokens[..<index].filter(\.isBoundary).count }
+        // Intents a guard refused because the words mean something else here: the model may not add them.
+        var readOtherwise = Set<ReplyIntent>()
         for intent in ReplyIntent.allCases {
+            var otherSense = false
             let found = hits(lexicon.intents[intent] ?? [], name: intent.rawValue, tokens: tokens, lexicon: lexicon, promise: promiseDetails,
-                             explain: &refused)
+                             explain: &refused, otherSense: &otherSense)
+            if otherSense { readOtherwise.insert(intent) }
             guard let first = found.first else { continue }
             if intent == .optOut || intent == .ceaseContact { demandClauses.formUnion(found.map { clause($0.start) }) }
             firstHit[intent] = first.start
@@ -234,14 +252,11 @@ public enum ReplyClassifier {
                 let probability = reading.probability[.intent(intent)] ?? 0
                 guard probability >= (model.thresholds[intent] ?? 0.5) else { continue }
                 if intent == .promiseToPay && !promiseDetails.hasDate && !promiseDetails.hasAmount { continue }
-                // A phrase read in another sense (negated, "cancelar" followed by "deuda" ...) vetoes; a
-                // keyword rule that only needed the reply to be that word alone does not.
-                if refused.contains(where: { $0.hasPrefix("not \(intent.rawValue):") && !$0.contains("is not the whole reply") && !$0.contains("with no date or amount") }) {
-                    continue
-                }
+                if readOtherwise.contains(intent) { continue }
                 intents.append(intent)
-                firstHit[intent] = reading.firstToken[.intent(intent)] ?? 0
-                let phrases = (reading.reasons[.intent(intent)] ?? []).map { "'\($0)'" }.joined(separator: ", ")
+                let passages = model.passages(.intent(intent), of: reading, tokens: tokens)
+                firstHit[intent] = passages.first?.first ?? 0
+                let phrases = passages.map { "'\($0.text)'" }.joined(separator: ", ")
                 explain.append("\(intent.rawValue): model \(format(probability)) (threshold \(format(model.thresholds[intent] ?? 0.5))), most from \(phrases) [\(ReplyModel.fileName)]")
             }
             intents.sort()
@@ -263,8 +278,9 @@ public enum ReplyClassifier {
         var cueHits: [ReplyLabel: RuleHit] = [:]
         var cueRefusals: [String] = []
         for label in [ReplyLabel.upset, .willing, .worried] {
+            var otherSense = false
             if let hit = hits(lexicon.cues[label] ?? [], name: label.rawValue, tokens: tokens, lexicon: lexicon, promise: promiseDetails,
-                              explain: &cueRefusals).first {
+                              explain: &cueRefusals, otherSense: &otherSense).first {
                 cueHits[label] = hit
             }
         }
@@ -330,10 +346,10 @@ public enum ReplyClassifier {
             explain.append("label neutral: no upset, willing or worried cue")
         }
         // When no phrase decided the label (only the score, or nothing), the model's label stands.
-        if let reading, weakLabel, reading.label != label {
+        if let model, let reading, weakLabel, reading.label != label {
             label = reading.label
             explain.removeLast()
-            let phrases = (reading.reasons[.label(label)] ?? []).map { "'\($0)'" }.joined(separator: ", ")
+            let phrases = model.passages(.label(label), of: reading, tokens: tokens).map { "'\($0.text)'" }.joined(separator: ", ")
             explain.append("label \(label.rawValue): model \(format(reading.probability[.label(label)] ?? 0)) (no phrase decided), most from \(phrases) [\(ReplyModel.fileName)]")
         }
         explain += cueRefusals.filter { line in !cueHits.keys.contains { line.hasPrefix("not \($0.rawValue):") } }

@@ -90,35 +90,39 @@ public struct ReplyModel: Sendable, Equatable {
     public struct Reading: Sendable, Equatable {
         /// Probability per output (intents: is it there; labels: one-vs-rest, the largest wins).
         public var probability: [Output: Double]
-        /// Per output, the phrases that weighed most for it, strongest first.
-        public var reasons: [Output: [String]]
-        /// Per output, where the phrase that weighed most starts (a token index).
-        public var firstToken: [Output: Int]
+        /// The reply's features that have weights, and their value: what `passages` explains from.
+        var features: [Feature]
+        var value: Float
 
         public var label: ReplyLabel {
             ReplyLabel.allCases.max { (probability[.label($0)] ?? 0) < (probability[.label($1)] ?? 0) }!
         }
     }
 
+    /// Bias plus each named feature's weights times `value`, per output (names without a weight count nothing).
+    func logits(_ names: some Sequence<String>, value: Float) -> [Double] {
+        var logits = bias.map(Double.init)
+        for name in names {
+            guard let row = weights[name] else { continue }
+            for output in row.indices { logits[output] += Double(row[output] * value) }
+        }
+        return logits
+    }
+
     func read(_ tokens: [ReplyToken]) -> Reading {
         let all = Self.features(tokens)
         let features = all.filter { weights[$0.name] != nil }
         let value = Self.value(count: all.count)
-        var logits = bias.map(Double.init)
-        for feature in features {
-            let row = weights[feature.name]!
-            for output in row.indices { logits[output] += Double(row[output] * value) }
-        }
+        let logits = logits(features.map(\.name), value: value)
         var probability: [Output: Double] = [:]
-        var reasons: [Output: [String]] = [:]
-        var firstToken: [Output: Int] = [:]
-        for (column, output) in Self.outputs.enumerated() {
-            probability[output] = 1 / (1 + exp(-logits[column]))
-            let phrases = self.phrases(column: column, features: features, value: value, tokens: tokens)
-            reasons[output] = phrases.map { $0.text }
-            firstToken[output] = phrases.first?.first
-        }
-        return Reading(probability: probability, reasons: reasons, firstToken: firstToken)
+        for (column, output) in Self.outputs.enumerated() { probability[output] = 1 / (1 + exp(-logits[column])) }
+        return Reading(probability: probability, features: features, value: value)
+    }
+
+    /// The passages behind one output of a reading, for its explanation (only asked for the outputs
+    /// that decided something).
+    func passages(_ output: Output, of reading: Reading, tokens: [ReplyToken]) -> [(text: String, first: Int, weight: Double)] {
+        phrases(column: Self.outputs.firstIndex(of: output)!, features: reading.features, value: reading.value, tokens: tokens)
     }
 
     /// The passages of the reply that pushed `column` up most, as a reviewer reads them: each

@@ -189,12 +189,7 @@ public enum ReplyModelTrainer {
             let kept = featureLists.indices.filter { $0 % settings.folds != fold }
             let model = fit(kept.map { featureLists[$0] }, kept.map { targets[$0] }, settings: settings)
             for item in held {
-                let value = ReplyModel.value(count: featureLists[item].count)
-                var logits = model.bias.map(Double.init)
-                for name in featureLists[item] {
-                    guard let row = model.weights[name] else { continue }
-                    for output in row.indices { logits[output] += Double(row[output] * value) }
-                }
+                let logits = model.logits(featureLists[item], value: ReplyModel.value(count: featureLists[item].count))
                 predicted[item] = logits.map { 1 / (1 + exp(-$0)) }
             }
         }
