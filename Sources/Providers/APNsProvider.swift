@@ -191,3 +191,49 @@ public struct APNsProvider: MessageProvider {
         }
     }
 }
+
+extension APNsProvider.Configuration {
+    /// A `type: apns` file: `key_id`, `team_id`, `topic` (the bundle id), `private_key_file` (the
+    /// .p8), and optionally `environment` (production or sandbox), `base_url`, `ca_file`,
+    /// `ttl_seconds`, `timeout_seconds`. The key is checked now, not at the first push.
+    public init(settings: ProviderSettings) throws {
+        let keyID = try settings.required("key_id")
+        let teamID = try settings.required("team_id")
+        for (field, value) in [("key_id", keyID), ("team_id", teamID)] where value.count != 10 || !value.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) {
+            throw settings.error("\(field) must be Apple's 10-character id (capital letters and digits), got \"\(value)\"")
+        }
+        let topic = try settings.required("topic")
+        guard topic.contains("."), !topic.contains(" ") else {
+            throw settings.error("topic must be the app's bundle id, like com.bank.app, got \"\(topic)\"")
+        }
+        let (keyPath, keyData) = try settings.contents(ofFile: "private_key_file")
+        let environment = settings.take("environment") ?? "production"
+        let defaultBase: String
+        switch environment {
+        case "production": defaultBase = "https://api.push.apple.com"
+        case "sandbox": defaultBase = "https://api.sandbox.push.apple.com"
+        default: throw settings.error("environment must be production or sandbox (development builds of the app), got \"\(environment)\"")
+        }
+        let base = try settings.baseURL(default: defaultBase)
+        guard base.hasPrefix("https://") else {
+            throw settings.error("base_url must start with https://: APNs speaks only HTTP/2, which the gateway negotiates over TLS")
+        }
+        let ca = try settings.existingFile("ca_file")
+        let ttlText = settings.take("ttl_seconds") ?? "3600"
+        guard let ttl = Double(ttlText), ttl >= 0, ttl <= 86_400 else {
+            throw settings.error("ttl_seconds must be a number of seconds from 0 to 86400, got \"\(ttlText)\"")
+        }
+        let pem = String(decoding: keyData, as: UTF8.self)
+        self.init(keyID: keyID, teamID: teamID, topic: topic, privateKeyPEM: pem, baseURL: base, timeToLive: ttl,
+                  timeout: try settings.timeout(), caFile: ca)
+        do { _ = try P256.Signing.PrivateKey(pemRepresentation: pem) } catch {
+            throw settings.error("\(keyPath) is not an APNs signing key (the .p8 file, a P-256 private key): \(error)")
+        }
+    }
+}
+
+extension APNsProvider: ConfigurableProvider {
+    public static func configured(_ settings: ProviderSettings, client: CurlHTTPClient) throws -> ConfiguredProvider {
+        ConfiguredProvider(try APNsProvider(name: settings.name, configuration: try Configuration(settings: settings), client: client))
+    }
+}

@@ -8,6 +8,19 @@ import GatewayCore
 /// expires, one exchange however many sends wait for it), then
 /// `POST /v1/projects/{project_id}/messages:send` with `Authorization: Bearer <token>`.
 public struct FCMProvider: MessageProvider {
+    /// A project's service account, and where and how long to send.
+    public struct Configuration: Sendable, Equatable {
+        public var account: ServiceAccount
+        public var baseURL: String
+        public var timeout: Double
+
+        public init(account: ServiceAccount, baseURL: String = "https://fcm.googleapis.com", timeout: Double = 10) {
+            self.account = account
+            self.baseURL = baseURL
+            self.timeout = timeout
+        }
+    }
+
     /// The fields of a service-account JSON file that matter here.
     public struct ServiceAccount: Sendable, Equatable, Decodable {
         public var project_id: String
@@ -172,5 +185,29 @@ public enum Base64URL {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         return Data(base64Encoded: base64)
+    }
+}
+
+extension FCMProvider.Configuration {
+    /// A `type: fcm` file: `service_account_file` (the JSON key Google gives), and optionally
+    /// `base_url`, `timeout_seconds`. The key is checked now, not at the first push.
+    public init(settings: ProviderSettings) throws {
+        let (path, data) = try settings.contents(ofFile: "service_account_file")
+        let account: FCMProvider.ServiceAccount
+        do { account = try JSONDecoder().decode(FCMProvider.ServiceAccount.self, from: data) } catch {
+            throw settings.error("\(path) is not a service-account JSON (project_id, private_key, client_email, token_uri): \(error)")
+        }
+        self.init(account: account, baseURL: try settings.baseURL(default: "https://fcm.googleapis.com"), timeout: try settings.timeout())
+        do { _ = try _RSA.Signing.PrivateKey(pemRepresentation: account.private_key) } catch {
+            throw settings.error("the private_key in \(path) is not an RSA key: \(error)")
+        }
+    }
+}
+
+extension FCMProvider: ConfigurableProvider {
+    public static func configured(_ settings: ProviderSettings, client: CurlHTTPClient) throws -> ConfiguredProvider {
+        let configuration = try Configuration(settings: settings)
+        return ConfiguredProvider(try FCMProvider(name: settings.name, account: configuration.account, baseURL: configuration.baseURL,
+                                                  timeout: configuration.timeout, client: client))
     }
 }

@@ -12,13 +12,16 @@ public struct InfobipProvider: MessageProvider {
         /// Where Infobip posts delivery reports (the gateway's /webhooks/infobip/reports?token=...).
         public var notifyURL: String?
         public var timeout: Double
+        /// The secret that delivery reports must carry (Infobip does not sign them); it is part of `notifyURL`.
+        public var reportToken: String?
 
-        public init(apiKey: String, baseURL: String, from: String, notifyURL: String? = nil, timeout: Double = 10) {
+        public init(apiKey: String, baseURL: String, from: String, notifyURL: String? = nil, timeout: Double = 10, reportToken: String? = nil) {
             self.apiKey = apiKey
             self.baseURL = baseURL
             self.from = from
             self.notifyURL = notifyURL
             self.timeout = timeout
+            self.reportToken = reportToken
         }
     }
 
@@ -175,4 +178,35 @@ public struct InfobipReports: Sendable {
 
 private extension Character {
     var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+extension InfobipProvider.Configuration {
+    /// A `type: infobip` file: `api_key`, `from`, and optionally `notify_url` with `report_token`,
+    /// `base_url`, `timeout_seconds`.
+    public init(settings: ProviderSettings) throws {
+        let base = try settings.baseURL(default: "https://api.infobip.com")
+        var notify = settings.take("notify_url")
+        let token = try settings.secret("report_token")
+        if let token {
+            guard let url = notify else { throw settings.error("report_token needs notify_url: the public URL of /webhooks/infobip/reports") }
+            notify = url + (url.contains("?") ? "&" : "?") + "token=" + FormEncoding.escape(token)
+        } else if notify != nil {
+            throw settings.error("notify_url needs report_token: Infobip does not sign reports, so the gateway only accepts reports carrying this secret")
+        }
+        self.init(apiKey: try settings.required("api_key"), baseURL: base, from: try settings.required("from"), notifyURL: notify,
+                  timeout: try settings.timeout(), reportToken: token)
+    }
+
+    /// The delivery reports Infobip posts to the gateway, when a report token is set.
+    public func webhooks(provider: String) -> [ProviderWebhook] {
+        reportToken.map { [.infobipReports(InfobipReports(provider: provider, token: $0))] } ?? []
+    }
+}
+
+extension InfobipProvider: ConfigurableProvider {
+    public static func configured(_ settings: ProviderSettings, client: CurlHTTPClient) throws -> ConfiguredProvider {
+        let configuration = try Configuration(settings: settings)
+        return ConfiguredProvider(InfobipProvider(name: settings.name, configuration: configuration, client: client),
+                                  webhooks: configuration.webhooks(provider: settings.name))
+    }
 }

@@ -144,3 +144,29 @@ enum MIME {
         return formatter.string(from: date)
     }
 }
+
+extension SMTPProvider.Configuration {
+    /// A `type: smtp` file: `url` (smtp:// or smtps://), `from_email`, and optionally `from_name`,
+    /// `username` with `password`, `require_starttls`, `ca_file`, `list_unsubscribe`, `timeout_seconds`.
+    public init(settings: ProviderSettings) throws {
+        let url = try settings.required("url")
+        guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
+            throw settings.error("url must be smtp://host:587 (STARTTLS) or smtps://host:465, got \"\(url)\"")
+        }
+        let from = try settings.required("from_email")
+        guard JobDecoder.isEmailAddress(from) else { throw settings.error("from_email is not an e-mail address: \"\(from)\"") }
+        let starttls = try settings.flag("require_starttls", default: true)
+        let ca = try settings.existingFile("ca_file")
+        let user = settings.take("username")
+        let password = settings.take("password")
+        if (user == nil) != (password == nil) { throw settings.error("give both username and password (or neither)") }
+        self.init(url: url, fromEmail: from, fromName: settings.take("from_name"), username: user, password: password, requireTLS: starttls,
+                  caFile: ca, listUnsubscribe: settings.take("list_unsubscribe"), timeout: try settings.timeout())
+    }
+}
+
+extension SMTPProvider: ConfigurableProvider {
+    public static func configured(_ settings: ProviderSettings, client: CurlHTTPClient) throws -> ConfiguredProvider {
+        ConfiguredProvider(SMTPProvider(name: settings.name, configuration: try Configuration(settings: settings), client: client))
+    }
+}

@@ -69,3 +69,10 @@ public final class SandboxProvider: MessageProvider {
         return results
     }
 }
+
+extension SandboxProvider: ConfigurableProvider {
+    /// A `type: sandbox` file: optionally `outbox`, the file it writes to.
+    public static func configured(_ settings: ProviderSettings, client: CurlHTTPClient) throws -> ConfiguredProvider {
+        ConfiguredProvider(try SandboxProvider(name: settings.name, outboxPath: settings.take("outbox") ?? settings.defaultOutbox))
+    }
+}

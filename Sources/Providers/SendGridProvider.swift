@@ -13,15 +13,25 @@ public struct SendGridProvider: MessageProvider {
         public var listUnsubscribe: String?
         public var baseURL: String
         public var timeout: Double
+        /// The Event Webhook's verification key (base64 DER or PEM), as SendGrid shows it.
+        public var eventWebhookPublicKey: String?
+        /// Accept events without a signature (a test rig); without a key or this, events are not received.
+        public var acceptUnsignedWebhooks: Bool
+        /// The secret in the Inbound Parse URL; without it, inbound e-mail is not received.
+        public var inboundToken: String?
 
         public init(apiKey: String, fromEmail: String, fromName: String? = nil, listUnsubscribe: String? = nil,
-                    baseURL: String = "https://api.sendgrid.com", timeout: Double = 10) {
+                    baseURL: String = "https://api.sendgrid.com", timeout: Double = 10, eventWebhookPublicKey: String? = nil,
+                    acceptUnsignedWebhooks: Bool = false, inboundToken: String? = nil) {
             self.apiKey = apiKey
             self.fromEmail = fromEmail
             self.fromName = fromName
             self.listUnsubscribe = listUnsubscribe
             self.baseURL = baseURL
             self.timeout = timeout
+            self.eventWebhookPublicKey = eventWebhookPublicKey
+            self.acceptUnsignedWebhooks = acceptUnsignedWebhooks
+            self.inboundToken = inboundToken
         }
     }
 
@@ -92,5 +102,47 @@ public struct SendGridProvider: MessageProvider {
         default:
             return .permanentFailure(code: "sendgrid_\(response.status)", message: "SendGrid answered \(response.status)" + (detail.map { ": \($0)" } ?? ""))
         }
+    }
+}
+
+extension SendGridProvider.Configuration {
+    /// A `type: sendgrid` file: `api_key`, `from_email`, and optionally `from_name`,
+    /// `list_unsubscribe`, `event_webhook_public_key` or `accept_unsigned_receipts`, `inbound_token`,
+    /// `base_url`, `timeout_seconds`.
+    public init(settings: ProviderSettings) throws {
+        let from = try settings.required("from_email")
+        guard JobDecoder.isEmailAddress(from) else { throw settings.error("from_email is not an e-mail address: \"\(from)\"") }
+        let key = settings.take("event_webhook_public_key")
+        let unsigned = try settings.flag("accept_unsigned_receipts", default: false)
+        do { _ = try SendGridEvents(provider: settings.name, publicKey: key, acceptUnsigned: unsigned) } catch {
+            throw settings.error("event_webhook_public_key: \((error as? ReceiptRejection)?.message ?? "\(error)")")
+        }
+        let token = try settings.secret("inbound_token", purpose: "; it is the secret in the Inbound Parse URL")
+        self.init(apiKey: try settings.required("api_key"), fromEmail: from, fromName: settings.take("from_name"),
+                  listUnsubscribe: settings.take("list_unsubscribe"), baseURL: try settings.baseURL(default: "https://api.sendgrid.com"),
+                  timeout: try settings.timeout(), eventWebhookPublicKey: key, acceptUnsignedWebhooks: unsigned, inboundToken: token)
+    }
+
+    /// The Event Webhook (when a key is set or unsigned events are accepted) and Inbound Parse (when a token is set).
+    public func webhooks(provider: String) throws -> [ProviderWebhook] {
+        var webhooks: [ProviderWebhook] = []
+        if eventWebhookPublicKey != nil || acceptUnsignedWebhooks {
+            webhooks.append(.sendGridEvents(try SendGridEvents(provider: provider, publicKey: eventWebhookPublicKey, acceptUnsigned: acceptUnsignedWebhooks)))
+        }
+        if let inboundToken {
+            let parser = SendGridInbound(provider: provider)
+            webhooks.append(.sendGridInbound(SendGridInboundRoute(provider: provider, token: inboundToken) { body, type, at in
+                parser.parse(body: body, contentType: type, at: at)
+            }))
+        }
+        return webhooks
+    }
+}
+
+extension SendGridProvider: ConfigurableProvider {
+    public static func configured(_ settings: ProviderSettings, client: CurlHTTPClient) throws -> ConfiguredProvider {
+        let configuration = try Configuration(settings: settings)
+        return ConfiguredProvider(SendGridProvider(name: settings.name, configuration: configuration, client: client),
+                                  webhooks: try configuration.webhooks(provider: settings.name))
     }
 }

@@ -13,9 +13,15 @@ public struct TwilioProvider: MessageProvider {
         public var baseURL: String
         public var statusCallback: String?
         public var timeout: Double
+        /// The public URL of /webhooks/twilio/inbound as set on the number's messaging webhook:
+        /// Twilio signs incoming messages over it.
+        public var inboundURL: String?
+        /// Accept webhooks without a valid X-Twilio-Signature (a test rig behind a rewriting proxy).
+        public var acceptUnsignedWebhooks: Bool
 
         public init(accountSID: String, authToken: String, from: String? = nil, messagingServiceSID: String? = nil,
-                    baseURL: String = "https://api.twilio.com", statusCallback: String? = nil, timeout: Double = 10) {
+                    baseURL: String = "https://api.twilio.com", statusCallback: String? = nil, timeout: Double = 10,
+                    inboundURL: String? = nil, acceptUnsignedWebhooks: Bool = false) {
             self.accountSID = accountSID
             self.authToken = authToken
             self.from = from
@@ -23,6 +29,8 @@ public struct TwilioProvider: MessageProvider {
             self.baseURL = baseURL
             self.statusCallback = statusCallback
             self.timeout = timeout
+            self.inboundURL = inboundURL
+            self.acceptUnsignedWebhooks = acceptUnsignedWebhooks
         }
     }
 
@@ -92,5 +100,61 @@ public struct TwilioProvider: MessageProvider {
             let text = json?["message"] as? String ?? String(decoding: response.body.prefix(300), as: UTF8.self)
             return .permanentFailure(code: code, message: "Twilio answered \(response.status): \(text)")
         }
+    }
+}
+
+extension TwilioProvider.Configuration {
+    /// A `type: twilio` file: `account_sid`, `auth_token`, one of `from` and `messaging_service_sid`,
+    /// and optionally `status_callback`, `inbound_url`, `accept_unsigned_receipts`, `base_url`,
+    /// `timeout_seconds`.
+    public init(settings: ProviderSettings) throws {
+        let sid = try settings.required("account_sid")
+        guard sid.hasPrefix("AC"), sid.count == 34 else {
+            throw settings.error("account_sid must be a Twilio Account SID (AC followed by 32 characters), got \"\(sid)\"")
+        }
+        let from = settings.take("from")
+        let service = settings.take("messaging_service_sid")
+        guard (from == nil) != (service == nil) else {
+            throw settings.error("give exactly one of from (an E.164 number) or messaging_service_sid (MG...)")
+        }
+        if let from, !JobDecoder.isE164(from), !from.allSatisfy({ $0.isLetter || $0.isNumber }) {
+            throw settings.error("from must be an E.164 number like +15005550006 or an alphanumeric sender id, got \"\(from)\"")
+        }
+        let base = try settings.baseURL(default: "https://api.twilio.com")
+        let timeout = try settings.timeout()
+        let token = try settings.required("auth_token")
+        let callback = settings.take("status_callback")
+        let unsigned = try settings.flag("accept_unsigned_receipts", default: false)
+        if let callback, !ProviderSettings.isHTTP(callback) {
+            throw settings.error("status_callback must be the full public URL of /webhooks/twilio/status, like https://gateway.example.com/webhooks/twilio/status")
+        }
+        let inbound = settings.take("inbound_url")
+        if let inbound, !ProviderSettings.isHTTP(inbound) {
+            throw settings.error("inbound_url must be the full public URL of /webhooks/twilio/inbound, as set on the Twilio number's messaging webhook")
+        }
+        self.init(accountSID: sid, authToken: token, from: from, messagingServiceSID: service, baseURL: base,
+                  statusCallback: callback, timeout: timeout, inboundURL: inbound, acceptUnsignedWebhooks: unsigned)
+    }
+
+    /// The delivery reports and incoming messages this account sends to the gateway.
+    public func webhooks(provider: String) -> [ProviderWebhook] {
+        var webhooks: [ProviderWebhook] = []
+        if let statusCallback {
+            webhooks.append(.twilioStatus(TwilioReceipts(provider: provider, authToken: authToken, callbackURL: statusCallback,
+                                                         acceptUnsigned: acceptUnsignedWebhooks)))
+        }
+        if let inboundURL {
+            webhooks.append(.twilioInbound(TwilioReceipts(provider: provider, authToken: authToken, callbackURL: inboundURL,
+                                                          acceptUnsigned: acceptUnsignedWebhooks)))
+        }
+        return webhooks
+    }
+}
+
+extension TwilioProvider: ConfigurableProvider {
+    public static func configured(_ settings: ProviderSettings, client: CurlHTTPClient) throws -> ConfiguredProvider {
+        let configuration = try Configuration(settings: settings)
+        return ConfiguredProvider(TwilioProvider(name: settings.name, configuration: configuration, client: client),
+                                  webhooks: configuration.webhooks(provider: settings.name))
     }
 }

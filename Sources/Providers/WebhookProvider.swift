@@ -87,3 +87,29 @@ public struct WebhookProvider: MessageProvider {
         }
     }
 }
+
+extension WebhookProvider.Configuration {
+    /// A `type: webhook` file: `url`, `secret` (signs each request), `channels` (sms, email and/or
+    /// push), and optionally `timeout_seconds`.
+    public init(settings: ProviderSettings) throws {
+        let url = try settings.required("url")
+        guard ProviderSettings.isHTTP(url) else {
+            throw settings.error("url must start with https:// (or http:// on a private network), got \"\(url)\"")
+        }
+        let secret = try settings.required("secret")
+        guard secret.utf8.count >= 16 else { throw settings.error("secret must be at least 16 characters (use ${ENV_VAR})") }
+        guard let list = settings.take("channels") else { throw settings.error("channels is required for a webhook provider, like channels: sms, push") }
+        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let channels = names.compactMap(Channel.init(rawValue:))
+        guard !channels.isEmpty, channels.count == names.count else {
+            throw settings.error("channels must list sms, email and/or push, comma-separated; got \"\(list)\"")
+        }
+        self.init(url: url, secret: secret, channels: Set(channels), timeout: try settings.timeout())
+    }
+}
+
+extension WebhookProvider: ConfigurableProvider {
+    public static func configured(_ settings: ProviderSettings, client: CurlHTTPClient) throws -> ConfiguredProvider {
+        ConfiguredProvider(WebhookProvider(name: settings.name, configuration: try Configuration(settings: settings), client: client))
+    }
+}

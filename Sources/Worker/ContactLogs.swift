@@ -1,5 +1,6 @@
 import ContactLog
 import Foundation
+import GatewayCore
 import Logging
 import PostgresContactLog
 

@@ -1,12 +1,6 @@
 import Foundation
+import GatewayCore
 import Yams
-
-/// A configuration problem, naming the file, the key and what to write instead.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
 
 /// Everything the gateway process needs. Defaults make `gateway run` work on a fresh clone:
 /// a local Redis, SQLite under var/, templates/ and providers/ from the repository.

@@ -21,16 +21,8 @@ public struct ProviderPolicy: Sendable {
 public struct ProviderRegistry: Sendable {
     public var providers: [any MessageProvider]
     public var policies: [String: ProviderPolicy] = [:]
-    /// Verifiers for the delivery reports of the Twilio providers that set a status_callback.
-    public var twilioReceipts: [TwilioReceipts] = []
-    /// Verifiers for the incoming-message webhooks of the Twilio providers that set an inbound_url.
-    public var twilioInbound: [TwilioReceipts] = []
-    /// Verifiers for the event webhooks of the SendGrid providers.
-    public var sendGridEvents: [SendGridEvents] = []
-    /// Token checks for the delivery reports of the Infobip providers.
-    public var infobipReports: [InfobipReports] = []
-    /// The inbound e-mail (Inbound Parse) URLs of the SendGrid providers that set an inbound_token.
-    public var sendGridInbound: [SendGridInboundRoute] = []
+    /// The webhooks the configured providers send to the gateway, each with its verifier.
+    public var webhooks: [ProviderWebhook] = []
     private var byChannel: [Channel: [any MessageProvider]]
 
     public init(providers: [(provider: any MessageProvider, priority: Int)]) {
@@ -68,6 +60,24 @@ public struct ProviderRegistry: Sendable {
         policies[provider] ?? ProviderPolicy()
     }
 
+    /// Verifiers for the delivery reports of the Twilio providers that set a status_callback.
+    public var twilioReceipts: [TwilioReceipts] { webhooks.compactMap { if case .twilioStatus(let v) = $0 { v } else { nil } } }
+    /// Verifiers for the incoming-message webhooks of the Twilio providers that set an inbound_url.
+    public var twilioInbound: [TwilioReceipts] { webhooks.compactMap { if case .twilioInbound(let v) = $0 { v } else { nil } } }
+    /// Verifiers for the event webhooks of the SendGrid providers.
+    public var sendGridEvents: [SendGridEvents] { webhooks.compactMap { if case .sendGridEvents(let v) = $0 { v } else { nil } } }
+    /// Token checks for the delivery reports of the Infobip providers.
+    public var infobipReports: [InfobipReports] { webhooks.compactMap { if case .infobipReports(let v) = $0 { v } else { nil } } }
+    /// The inbound e-mail (Inbound Parse) URLs of the SendGrid providers that set an inbound_token.
+    public var sendGridInbound: [SendGridInboundRoute] { webhooks.compactMap { if case .sendGridInbound(let v) = $0 { v } else { nil } } }
+
+    /// The provider types a file can name in `type:`.
+    static let types: [String: any ConfigurableProvider.Type] = [
+        "twilio": TwilioProvider.self, "infobip": InfobipProvider.self, "sendgrid": SendGridProvider.self, "smtp": SMTPProvider.self,
+        "fcm": FCMProvider.self, "apns": APNsProvider.self, "webhook": WebhookProvider.self, "sandbox": SandboxProvider.self,
+    ]
+    static let typeNames = "twilio, infobip, sendgrid, smtp, fcm, apns, webhook, sandbox"
+
     /// Reads every `providers/*.yml`. With none, the sandbox provider serves every channel, writing
     /// to the outbox file. Secrets are `${ENV_VAR}` references; a missing variable is an error.
     public static func load(directory: String, outboxPath: String, client: CurlHTTPClient,
@@ -76,11 +86,7 @@ public struct ProviderRegistry: Sendable {
         let files = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted()
         var loaded: [(provider: any MessageProvider, priority: Int)] = []
         var policies: [String: ProviderPolicy] = [:]
-        var receipts: [TwilioReceipts] = []
-        var inbound: [TwilioReceipts] = []
-        var events: [SendGridEvents] = []
-        var reports: [InfobipReports] = []
-        var inboundMail: [SendGridInboundRoute] = []
+        var webhooks: [ProviderWebhook] = []
         for file in files {
             let path = (directory as NSString).appendingPathComponent(file)
             let name = String(file.prefix { $0 != "." })
@@ -97,233 +103,32 @@ public struct ProviderRegistry: Sendable {
             }
             for (key, value) in values { values[key] = try expand(value, key: key, file: path, environment: environment) }
             policies[name] = try policy(&values, file: path)
-            let entry = try provider(named: name, values: values, file: path, outboxPath: outboxPath, client: client)
-            loaded.append((entry.provider, entry.priority))
-            if let receipt = entry.receipts { receipts.append(receipt) }
-            if let replies = entry.inbound { inbound.append(replies) }
-            if let verifier = entry.events { events.append(verifier) }
-            if let check = entry.reports { reports.append(check) }
-            if let route = entry.inboundMail { inboundMail.append(route) }
+            let entry = try provider(ProviderSettings(name: name, file: path, values: values, defaultOutbox: outboxPath), client: client)
+            loaded.append((entry.configured.provider, entry.priority))
+            webhooks += entry.configured.webhooks
         }
         if loaded.isEmpty {
             loaded.append((try SandboxProvider(outboxPath: outboxPath), 1000))
         }
         var registry = ProviderRegistry(providers: loaded)
         registry.policies = policies
-        registry.twilioReceipts = receipts
-        registry.twilioInbound = inbound
-        registry.sendGridEvents = events
-        registry.infobipReports = reports
-        registry.sendGridInbound = inboundMail
+        registry.webhooks = webhooks
         return registry
     }
 
-    static func provider(named name: String, values: [String: String], file: String, outboxPath: String,
-                         client: CurlHTTPClient) throws -> (provider: any MessageProvider, priority: Int, receipts: TwilioReceipts?, inbound: TwilioReceipts?,
-                                            events: SendGridEvents?, reports: InfobipReports?, inboundMail: SendGridInboundRoute?) {
-        var values = values
-        func take(_ key: String) -> String? { values.removeValue(forKey: key) }
-        func required(_ key: String) throws -> String {
-            guard let value = take(key), !value.isEmpty else { throw ConfigurationError("\(file): \(key) is required") }
-            return value
+    /// One file's provider: its `type` and `priority`, then what its type reads.
+    static func provider(_ settings: ProviderSettings, client: CurlHTTPClient) throws -> (configured: ConfiguredProvider, priority: Int) {
+        guard let type = settings.take("type") else {
+            throw settings.error("type is required (\(typeNames))")
         }
-        guard let type = take("type") else {
-            throw ConfigurationError("\(file): type is required (twilio, infobip, sendgrid, smtp, fcm, apns, webhook or sandbox)")
+        let priorityText = settings.take("priority") ?? "100"
+        guard let priority = Int(priorityText) else { throw settings.error("priority must be a whole number, got \"\(priorityText)\"") }
+        guard let providerType = types[type] else {
+            throw settings.error("unknown provider type \"\(type)\" (known: \(typeNames))")
         }
-        let priorityText = take("priority") ?? "100"
-        guard let priority = Int(priorityText) else { throw ConfigurationError("\(file): priority must be a whole number, got \"\(priorityText)\"") }
-        let provider: any MessageProvider
-        var receipts: TwilioReceipts?
-        var inbound: TwilioReceipts?
-        var events: SendGridEvents?
-        var reports: InfobipReports?
-        var inboundMail: SendGridInboundRoute?
-        func timeoutValue() throws -> Double {
-            let text = take("timeout_seconds") ?? "10"
-            guard let timeout = Double(text), timeout > 0, timeout <= 120 else {
-                throw ConfigurationError("\(file): timeout_seconds must be a number from 0 to 120, got \"\(text)\"")
-            }
-            return timeout
-        }
-        func baseURL(_ fallback: String) throws -> String {
-            let url = take("base_url") ?? fallback
-            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
-                throw ConfigurationError("\(file): base_url must start with https:// (or http:// for a local fake), got \"\(url)\"")
-            }
-            return url
-        }
-        func unsignedFlag() throws -> Bool {
-            let unsigned = take("accept_unsigned_receipts")
-            guard unsigned == nil || unsigned == "true" || unsigned == "false" else {
-                throw ConfigurationError("\(file): accept_unsigned_receipts must be true or false")
-            }
-            return unsigned == "true"
-        }
-        switch type {
-        case "sandbox":
-            provider = try SandboxProvider(name: name, outboxPath: take("outbox") ?? outboxPath)
-        case "twilio":
-            let sid = try required("account_sid")
-            guard sid.hasPrefix("AC"), sid.count == 34 else {
-                throw ConfigurationError("\(file): account_sid must be a Twilio Account SID (AC followed by 32 characters), got \"\(sid)\"")
-            }
-            let from = take("from")
-            let service = take("messaging_service_sid")
-            guard (from == nil) != (service == nil) else {
-                throw ConfigurationError("\(file): give exactly one of from (an E.164 number) or messaging_service_sid (MG...)")
-            }
-            if let from, !JobDecoder.isE164(from), !from.allSatisfy({ $0.isLetter || $0.isNumber }) {
-                throw ConfigurationError("\(file): from must be an E.164 number like +15005550006 or an alphanumeric sender id, got \"\(from)\"")
-            }
-            let base = try baseURL("https://api.twilio.com")
-            let timeout = try timeoutValue()
-            let token = try required("auth_token")
-            let callback = take("status_callback")
-            let unsigned = try unsignedFlag()
-            if let callback {
-                guard callback.hasPrefix("https://") || callback.hasPrefix("http://") else {
-                    throw ConfigurationError("\(file): status_callback must be the full public URL of /webhooks/twilio/status, like https://gateway.example.com/webhooks/twilio/status")
-                }
-                receipts = TwilioReceipts(provider: name, authToken: token, callbackURL: callback, acceptUnsigned: unsigned)
-            }
-            if let url = take("inbound_url") {
-                guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
-                    throw ConfigurationError("\(file): inbound_url must be the full public URL of /webhooks/twilio/inbound, as set on the Twilio number's messaging webhook")
-                }
-                inbound = TwilioReceipts(provider: name, authToken: token, callbackURL: url, acceptUnsigned: unsigned)
-            }
-            provider = TwilioProvider(name: name, configuration: .init(
-                accountSID: sid, authToken: token, from: from, messagingServiceSID: service,
-                baseURL: base, statusCallback: callback, timeout: timeout), client: client)
-        case "infobip":
-            let base = try baseURL("https://api.infobip.com")
-            var notify = take("notify_url")
-            if let token = take("report_token") {
-                guard token.utf8.count >= 16 else { throw ConfigurationError("\(file): report_token must be at least 16 characters (use ${ENV_VAR})") }
-                guard let url = notify else { throw ConfigurationError("\(file): report_token needs notify_url: the public URL of /webhooks/infobip/reports") }
-                notify = url + (url.contains("?") ? "&" : "?") + "token=" + FormEncoding.escape(token)
-                reports = InfobipReports(provider: name, token: token)
-            } else if notify != nil {
-                throw ConfigurationError("\(file): notify_url needs report_token: Infobip does not sign reports, so the gateway only accepts reports carrying this secret")
-            }
-            provider = InfobipProvider(name: name, configuration: .init(apiKey: try required("api_key"), baseURL: base, from: try required("from"),
-                                                                        notifyURL: notify, timeout: try timeoutValue()), client: client)
-        case "smtp":
-            let url = try required("url")
-            guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
-                throw ConfigurationError("\(file): url must be smtp://host:587 (STARTTLS) or smtps://host:465, got \"\(url)\"")
-            }
-            let from = try required("from_email")
-            guard JobDecoder.isEmailAddress(from) else { throw ConfigurationError("\(file): from_email is not an e-mail address: \"\(from)\"") }
-            let starttls = take("require_starttls") ?? "true"
-            guard starttls == "true" || starttls == "false" else { throw ConfigurationError("\(file): require_starttls must be true or false") }
-            let ca = take("ca_file")
-            if let ca, !FileManager.default.fileExists(atPath: ca) { throw ConfigurationError("\(file): ca_file \(ca) does not exist") }
-            let user = take("username")
-            let password = take("password")
-            if (user == nil) != (password == nil) { throw ConfigurationError("\(file): give both username and password (or neither)") }
-            provider = SMTPProvider(name: name, configuration: .init(
-                url: url, fromEmail: from, fromName: take("from_name"), username: user, password: password, requireTLS: starttls == "true",
-                caFile: ca, listUnsubscribe: take("list_unsubscribe"), timeout: try timeoutValue()), client: client)
-        case "fcm":
-            let path = try required("service_account_file")
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ConfigurationError("\(file): service_account_file \(path) cannot be read")
-            }
-            let account: FCMProvider.ServiceAccount
-            do { account = try JSONDecoder().decode(FCMProvider.ServiceAccount.self, from: data) } catch {
-                throw ConfigurationError("\(file): \(path) is not a service-account JSON (project_id, private_key, client_email, token_uri): \(error)")
-            }
-            do {
-                provider = try FCMProvider(name: name, account: account, baseURL: try baseURL("https://fcm.googleapis.com"), timeout: try timeoutValue(), client: client)
-            } catch let error as ConfigurationError {
-                throw error
-            } catch {
-                throw ConfigurationError("\(file): the private_key in \(path) is not an RSA key: \(error)")
-            }
-        case "apns":
-            let keyID = try required("key_id")
-            let teamID = try required("team_id")
-            for (field, value) in [("key_id", keyID), ("team_id", teamID)] where value.count != 10 || !value.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) {
-                throw ConfigurationError("\(file): \(field) must be Apple's 10-character id (capital letters and digits), got \"\(value)\"")
-            }
-            let topic = try required("topic")
-            guard topic.contains("."), !topic.contains(" ") else {
-                throw ConfigurationError("\(file): topic must be the app's bundle id, like com.bank.app, got \"\(topic)\"")
-            }
-            let keyPath = try required("private_key_file")
-            guard let keyData = FileManager.default.contents(atPath: keyPath) else {
-                throw ConfigurationError("\(file): private_key_file \(keyPath) cannot be read")
-            }
-            let environment = take("environment") ?? "production"
-            let defaultBase: String
-            switch environment {
-            case "production": defaultBase = "https://api.push.apple.com"
-            case "sandbox": defaultBase = "https://api.sandbox.push.apple.com"
-            default: throw ConfigurationError("\(file): environment must be production or sandbox (development builds of the app), got \"\(environment)\"")
-            }
-            let base = try baseURL(defaultBase)
-            guard base.hasPrefix("https://") else {
-                throw ConfigurationError("\(file): base_url must start with https://: APNs speaks only HTTP/2, which the gateway negotiates over TLS")
-            }
-            let ca = take("ca_file")
-            if let ca, !FileManager.default.fileExists(atPath: ca) { throw ConfigurationError("\(file): ca_file \(ca) does not exist") }
-            let ttlText = take("ttl_seconds") ?? "3600"
-            guard let ttl = Double(ttlText), ttl >= 0, ttl <= 86_400 else {
-                throw ConfigurationError("\(file): ttl_seconds must be a number of seconds from 0 to 86400, got \"\(ttlText)\"")
-            }
-            do {
-                provider = try APNsProvider(name: name, configuration: .init(
-                    keyID: keyID, teamID: teamID, topic: topic, privateKeyPEM: String(decoding: keyData, as: UTF8.self),
-                    baseURL: base, timeToLive: ttl, timeout: try timeoutValue(), caFile: ca), client: client)
-            } catch let error as ConfigurationError {
-                throw error
-            } catch {
-                throw ConfigurationError("\(file): \(keyPath) is not an APNs signing key (the .p8 file, a P-256 private key): \(error)")
-            }
-        case "webhook":
-            let url = try required("url")
-            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
-                throw ConfigurationError("\(file): url must start with https:// (or http:// on a private network), got \"\(url)\"")
-            }
-            let secret = try required("secret")
-            guard secret.utf8.count >= 16 else { throw ConfigurationError("\(file): secret must be at least 16 characters (use ${ENV_VAR})") }
-            guard let list = take("channels") else { throw ConfigurationError("\(file): channels is required for a webhook provider, like channels: sms, push") }
-            let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let channels = names.compactMap(Channel.init(rawValue:))
-            guard !channels.isEmpty, channels.count == names.count else {
-                throw ConfigurationError("\(file): channels must list sms, email and/or push, comma-separated; got \"\(list)\"")
-            }
-            provider = WebhookProvider(name: name, configuration: .init(url: url, secret: secret, channels: Set(channels), timeout: try timeoutValue()), client: client)
-        case "sendgrid":
-            let from = try required("from_email")
-            guard JobDecoder.isEmailAddress(from) else { throw ConfigurationError("\(file): from_email is not an e-mail address: \"\(from)\"") }
-            let key = take("event_webhook_public_key")
-            let unsigned = try unsignedFlag()
-            do {
-                events = try SendGridEvents(provider: name, publicKey: key, acceptUnsigned: unsigned)
-            } catch {
-                throw ConfigurationError("\(file): event_webhook_public_key: \((error as? ReceiptRejection)?.message ?? "\(error)")")
-            }
-            if key == nil && !unsigned { events = nil }
-            if let token = take("inbound_token") {
-                guard token.utf8.count >= 16 else { throw ConfigurationError("\(file): inbound_token must be at least 16 characters (use ${ENV_VAR}); it is the secret in the Inbound Parse URL") }
-                let parser = SendGridInbound(provider: name)
-                inboundMail = SendGridInboundRoute(provider: name, token: token) { body, type, at in parser.parse(body: body, contentType: type, at: at) }
-            }
-            provider = SendGridProvider(name: name, configuration: .init(
-                apiKey: try required("api_key"), fromEmail: from, fromName: take("from_name"), listUnsubscribe: take("list_unsubscribe"),
-                baseURL: try baseURL("https://api.sendgrid.com"), timeout: try timeoutValue()), client: client)
-        default:
-            throw ConfigurationError("\(file): unknown provider type \"\(type)\" (known: twilio, infobip, sendgrid, smtp, fcm, apns, webhook, sandbox)")
-        }
-        if let channels = take("channels") {
-            throw ConfigurationError("\(file): channels is fixed by the provider type; remove \"channels: \(channels)\"")
-        }
-        if let unknown = values.keys.sorted().first {
-            throw ConfigurationError("\(file): unknown key \"\(unknown)\" for a \(type) provider")
-        }
-        return (provider, priority, receipts, inbound, events, reports, inboundMail)
+        let configured = try providerType.configured(settings, client: client)
+        try settings.finish(type: type)
+        return (configured, priority)
     }
 
     /// Keys every provider file may have: rate_per_second, burst, and the breaker_* settings.
