@@ -127,13 +127,13 @@ let package = Package(
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayHTTPTests", dependencies: [
-            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "Replies", "TestSupport", "Conversations",
+            "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "Replies", "TestSupport", "Conversations", "Worker",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "RepliesTests", dependencies: ["Replies", "TestSupport"]),
-        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore", "TestSupport", "Worker"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
         .testTarget(name: "ContactLogTests", dependencies: [
             "ContactLog", "PostgresContactLog", "GatewayCore", "TestSupport",

@@ -1,8 +1,8 @@
 import Foundation
 import GatewayCore
-import Yams
 
-/// What compliance requires of every template (the `templates:` section of config/contact-rules.yml).
+/// What compliance requires of every template: the `templates:` section of config/contact-rules.yml,
+/// read with the rest of that file by `ContactRulesFile`.
 public struct ComplianceRequirements: Sendable, Equatable {
     /// Each rendered SMS / e-mail must contain one of these words (case-insensitive).
     public var optOutKeywords: [Channel: [String]]
@@ -12,41 +12,6 @@ public struct ComplianceRequirements: Sendable, Equatable {
     public init(optOutKeywords: [Channel: [String]] = [:], disclosurePartials: [String] = []) {
         self.optOutKeywords = optOutKeywords
         self.disclosurePartials = disclosurePartials
-    }
-
-    public static func load(path: String) throws(TemplateLoadError) -> ComplianceRequirements {
-        let file = (path as NSString).lastPathComponent
-        guard FileManager.default.fileExists(atPath: path) else { return ComplianceRequirements() }
-        let mapping: [String: Node]
-        do { mapping = try YAMLFile.mapping(path: path) } catch { throw TemplateLoadError(file: file, message: error.message) }
-        guard let section = mapping["templates"] else { return ComplianceRequirements() }
-        guard let fields = section.mapping else { throw TemplateLoadError(file: file, message: "templates must be a mapping") }
-        var result = ComplianceRequirements()
-        for (key, value) in fields {
-            switch key.string {
-            case "opt_out_keywords":
-                guard let byChannel = value.mapping else {
-                    throw TemplateLoadError(file: file, message: "templates.opt_out_keywords must map channels to word lists, like sms: [STOP]")
-                }
-                for (channelName, words) in byChannel {
-                    guard let channel = channelName.string.flatMap(Channel.init(rawValue:)) else {
-                        throw TemplateLoadError(file: file, message: "templates.opt_out_keywords: \"\(channelName.string ?? "?")\" is not sms, email or push")
-                    }
-                    guard let list = words.sequence?.compactMap(\.string), !list.isEmpty else {
-                        throw TemplateLoadError(file: file, message: "templates.opt_out_keywords.\(channel.rawValue) must be a list of words")
-                    }
-                    result.optOutKeywords[channel] = list
-                }
-            case "collection_disclosure_partials":
-                guard let list = value.sequence?.compactMap(\.string), !list.isEmpty else {
-                    throw TemplateLoadError(file: file, message: "templates.collection_disclosure_partials must be a list of partial names")
-                }
-                result.disclosurePartials = list
-            default:
-                throw TemplateLoadError(file: file, message: "templates: unknown key \"\(key.string ?? "?")\" (known: opt_out_keywords, collection_disclosure_partials)")
-            }
-        }
-        return result
     }
 }
 

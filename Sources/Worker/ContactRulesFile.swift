@@ -1,11 +1,29 @@
 import Foundation
 import GatewayCore
+import Templates
 import Yams
 
 /// Reads config/contact-rules.yml (and config/holidays/ beside it) into `ContactRules`. Every
 /// mistake names the key and what is allowed; unknown keys are refused, not ignored.
 public enum ContactRulesFile {
+    /// The whole file: the contact rules, and what compliance requires of every template.
+    public struct Contents: Sendable {
+        public var rules: ContactRules
+        public var templates: ComplianceRequirements
+    }
+
     public static func load(path: String) throws(ConfigurationError) -> ContactRules {
+        try read(path: path).rules
+    }
+
+    /// What `templates:` requires (the opt-out words and the disclosure partials), for linting
+    /// templates without running the gateway: none when the file does not exist.
+    public static func templateRequirements(path: String) throws(ConfigurationError) -> ComplianceRequirements {
+        guard FileManager.default.fileExists(atPath: path) else { return ComplianceRequirements() }
+        return try read(path: path).templates
+    }
+
+    public static func read(path: String) throws(ConfigurationError) -> Contents {
         let file = path
         func fail(_ message: String) -> ConfigurationError { ConfigurationError("\(file): \(message)") }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -99,8 +117,41 @@ public enum ContactRulesFile {
                                 channels: try channels(fields, place: "\(place) (\(id))", fail: fail), countries: try countries(fields, place: "\(place) (\(id))", fail: fail),
                                 statement: try statement(fields, place: "\(place) (\(id))", fail: fail)))
         }
-        return ContactRules(hours: HoursPolicy(byCountry: byCountry, fallback: fallback, byChannel: byChannel, holidays: holidays),
-                            caps: caps, gaps: gaps, defaultCountry: country, defaultTimeZone: zone)
+        let rules = ContactRules(hours: HoursPolicy(byCountry: byCountry, fallback: fallback, byChannel: byChannel, holidays: holidays),
+                                 caps: caps, gaps: gaps, defaultCountry: country, defaultTimeZone: zone)
+        return Contents(rules: rules, templates: try templateRequirements(values["templates"], fail: fail))
+    }
+
+    /// The `templates:` section.
+    static func templateRequirements(_ node: Node?, fail: (String) -> ConfigurationError) throws(ConfigurationError) -> ComplianceRequirements {
+        guard let node else { return ComplianceRequirements() }
+        guard let fields = node.mapping else { throw fail("templates must be a mapping") }
+        var result = ComplianceRequirements()
+        for (key, value) in fields {
+            switch key.string {
+            case "opt_out_keywords":
+                guard let byChannel = value.mapping else {
+                    throw fail("templates.opt_out_keywords must map channels to word lists, like sms: [STOP]")
+                }
+                for (channelName, words) in byChannel {
+                    guard let channel = channelName.string.flatMap(Channel.init(rawValue:)) else {
+                        throw fail("templates.opt_out_keywords: \"\(channelName.string ?? "?")\" is not sms, email or push")
+                    }
+                    guard let list = words.sequence?.compactMap(\.string), !list.isEmpty else {
+                        throw fail("templates.opt_out_keywords.\(channel.rawValue) must be a list of words")
+                    }
+                    result.optOutKeywords[channel] = list
+                }
+            case "collection_disclosure_partials":
+                guard let list = value.sequence?.compactMap(\.string), !list.isEmpty else {
+                    throw fail("templates.collection_disclosure_partials must be a list of partial names")
+                }
+                result.disclosurePartials = list
+            default:
+                throw fail("templates: unknown key \"\(key.string ?? "?")\" (known: opt_out_keywords, collection_disclosure_partials)")
+            }
+        }
+        return result
     }
 
     static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]

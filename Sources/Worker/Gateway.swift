@@ -33,16 +33,16 @@ public struct Gateway: Sendable {
             throw ConfigurationError(error.message)
         }
         redisConfiguration.clientName = "gateway:\(configuration.consumer)"
+        let contactRules = try ContactRulesFile.read(path: configuration.contactRulesPath)
+        rules = contactRules.rules
         let templates: TemplateStore
         do {
-            let requirements = try ComplianceRequirements.load(path: configuration.contactRulesPath)
-            templates = try TemplateStore(directory: configuration.templatesDirectory, requirements: requirements,
+            templates = try TemplateStore(directory: configuration.templatesDirectory, requirements: contactRules.templates,
                                           defaultLocale: configuration.defaultLocale)
         } catch {
             throw ConfigurationError("templates: \(error)")
         }
         self.templates = templates
-        rules = try ContactRulesFile.load(path: configuration.contactRulesPath)
         do { replyPolicy = try ReplyActionsFile.load(path: configuration.replyActionsPath) } catch { throw ConfigurationError(error.message) }
         let replyPolicy = self.replyPolicy
         for name in [replyPolicy.optOutConfirmationTemplate, replyPolicy.helpTemplate] where !templates.current.hasTemplate(name) {

@@ -29,7 +29,7 @@ struct TemplatesCommand: ParsableCommand {
             let configuration = try options.load()
             let directory = path ?? configuration.templatesDirectory
             let requirements: ComplianceRequirements
-            do { requirements = try ComplianceRequirements.load(path: rules) } catch { throw ValidationError("\(rules): \(error.message)") }
+            do { requirements = try ContactRulesFile.templateRequirements(path: rules) } catch { throw ValidationError(error.message) }
             let findings = TemplateLinter.lint(directory: directory, requirements: requirements, defaultLocale: configuration.defaultLocale)
             for finding in findings { print(finding) }
             let errors = findings.filter { $0.severity == .error || strict }.count

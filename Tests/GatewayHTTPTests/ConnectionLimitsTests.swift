@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+import Worker
 @testable import GatewayHTTP
 @testable import Templates
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ import Glibc
 @Suite struct ConnectionLimitsTests {
     let templates = try! TemplateStore(
         directory: repositoryRoot.appendingPathComponent("templates").path,
-        requirements: try! ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+        requirements: try! ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
         defaultLocale: "es-CR")
     let auth = TestTokens()
     /// Longer than any wait below: a limit set to this never fires during a test.

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import Worker
 @testable import GatewayHTTP
 @testable import Templates
 
@@ -12,7 +13,7 @@ import Testing
     @Test func optOutsAreSetListedAndRecorded() async throws {
         let store = try temporaryStore()
         let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
-                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          requirements: ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
                                           defaultLocale: "es-CR")
         let auth = TestTokens()
         let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store, tokens: auth.tokens))

@@ -9,6 +9,7 @@ import Providers
 import Replies
 import Templates
 import Testing
+import Worker
 @testable import GatewayHTTP
 
 /// A customer's e-mail reply through SendGrid's Inbound Parse, and the escalation it raises
@@ -41,7 +42,7 @@ import Testing
         _ = try await store.append([ContactEvent(jobID: "J1", contactID: "C1", kind: .sent, at: Date(), channel: .email, provider: "sendgrid",
                                                  providerMessageID: "SG-1", body: "Recordatorio", address: email, debtID: "LN-9")])
         let templates = try TemplateStore(directory: Self.root.appendingPathComponent("templates").path,
-                                          requirements: ComplianceRequirements.load(path: Self.root.appendingPathComponent("config/contact-rules.yml").path),
+                                          requirements: ContactRulesFile.templateRequirements(path: Self.root.appendingPathComponent("config/contact-rules.yml").path),
                                           defaultLocale: "es-CR")
         let lexicons = try RepliesStore(directory: Self.root.appendingPathComponent("config/replies").path)
         let parser = SendGridInbound(provider: "sendgrid")

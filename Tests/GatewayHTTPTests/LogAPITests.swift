@@ -7,6 +7,7 @@ import HummingbirdTesting
 import NIOCore
 import RedisQueue
 import Testing
+import Worker
 import TestSupport
 @testable import GatewayHTTP
 @testable import Templates
@@ -15,7 +16,7 @@ import TestSupport
     let auth = TestTokens()
     let templates = try! TemplateStore(
         directory: repositoryRoot.appendingPathComponent("templates").path,
-        requirements: try! ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+        requirements: try! ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
         defaultLocale: "es-CR")
 
     func withApp(store: any ContactLogStore, intake: JobIntake? = nil, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {

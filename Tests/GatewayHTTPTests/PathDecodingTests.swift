@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import Worker
 @testable import GatewayHTTP
 @testable import Templates
 
@@ -21,7 +22,7 @@ import Testing
 
     let templates = try! TemplateStore(
         directory: repositoryRoot.appendingPathComponent("templates").path,
-        requirements: try! ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+        requirements: try! ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
         defaultLocale: "es-CR")
     let auth = TestTokens()
 

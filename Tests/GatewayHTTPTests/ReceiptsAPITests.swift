@@ -8,6 +8,7 @@ import HummingbirdTesting
 import NIOCore
 import Providers
 import Testing
+import Worker
 @testable import GatewayHTTP
 @testable import Templates
 
@@ -33,7 +34,7 @@ import Testing
         let inboundURL = "https://gateway.example.com/webhooks/twilio/inbound"
         let inbound = [TwilioReceipts(provider: "twilio", authToken: token, callbackURL: inboundURL)]
         let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
-                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          requirements: ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
                                           defaultLocale: "es-CR")
         let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store, twilioInbound: inbound))
         @Sendable func reply(_ sid: String, from: String, _ body: String) -> [(String, String)] {
@@ -73,7 +74,7 @@ import Testing
         sent.body = "Hola"
         _ = try await store.append([sent])
         let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
-                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          requirements: ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
                                           defaultLocale: "es-CR")
         let receipts = [TwilioReceipts(provider: "twilio", authToken: token, callbackURL: callback)]
         let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store, twilioReceipts: receipts))
@@ -124,7 +125,7 @@ import Testing
         let store = try temporaryStore()
         _ = try await store.append([ContactEvent(jobID: "E1", contactID: "C-E", kind: .sent, at: Date(), channel: .email, provider: "sendgrid", providerMessageID: "msg1")])
         let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
-                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          requirements: ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
                                           defaultLocale: "es-CR")
         let verifier = try SendGridEvents(provider: "sendgrid", publicKey: key.publicKey.derRepresentation.base64EncodedString())
         let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store, sendGridEvents: [verifier]))
@@ -158,7 +159,7 @@ import Testing
         let store = try temporaryStore()
         _ = try await store.append([ContactEvent(jobID: "I1", contactID: "C-I", kind: .sent, at: Date(), channel: .sms, provider: "infobip", providerMessageID: "m1")])
         let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
-                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          requirements: ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
                                           defaultLocale: "es-CR")
         let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store,
                                                   infobipReports: [InfobipReports(provider: "infobip", token: "0123456789abcdef")]))
@@ -184,7 +185,7 @@ import Testing
         _ = try await store.append([ContactEvent(jobID: "IB1", contactID: "C-IB", kind: .sent, at: Date(), channel: .sms, provider: "infobip",
                                                  providerMessageID: "m-out", body: "Hola", address: phone)])
         let templates = try TemplateStore(directory: repositoryRoot.appendingPathComponent("templates").path,
-                                          requirements: ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+                                          requirements: ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
                                           defaultLocale: "es-CR")
         let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store,
                                                   infobipReports: [InfobipReports(provider: "infobip", token: "0123456789abcdef")]))

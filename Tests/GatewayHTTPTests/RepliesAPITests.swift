@@ -5,13 +5,14 @@ import HummingbirdTesting
 import NIOCore
 import Replies
 import Testing
+import Worker
 @testable import GatewayHTTP
 @testable import Templates
 
 @Suite struct RepliesAPITests {
     let templates = try! TemplateStore(
         directory: repositoryRoot.appendingPathComponent("templates").path,
-        requirements: try! ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+        requirements: try! ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
         defaultLocale: "es-CR")
     let auth = TestTokens()
 

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+import Worker
 @testable import GatewayHTTP
 @testable import Templates
 
@@ -59,7 +60,7 @@ import Testing
         let file = try TokenFile(path: path, logger: Logger(label: "test"), checkInterval: .zero)
         let templates = try TemplateStore(
             directory: repositoryRoot.appendingPathComponent("templates").path,
-            requirements: try ComplianceRequirements.load(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
+            requirements: try ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path),
             defaultLocale: "es-CR")
         let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: try temporaryStore(), tokenFile: file))
         let path = self.path

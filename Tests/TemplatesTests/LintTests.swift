@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Testing
+import Worker
 @testable import Templates
 
 let repositoryRules = URL(fileURLWithPath: repositoryTemplates).deletingLastPathComponent().appendingPathComponent("config/contact-rules.yml").path
@@ -22,7 +23,7 @@ func shippedTemplatesCopy(_ edits: [String: (String) -> String?]) throws -> Stri
 }
 
 @Suite struct LintTests {
-    let requirements = try! ComplianceRequirements.load(path: repositoryRules)
+    let requirements = try! ContactRulesFile.templateRequirements(path: repositoryRules)
 
     @Test func theShippedRequirementsAreRead() {
         #expect(requirements.optOutKeywords[.sms] == ["STOP"])

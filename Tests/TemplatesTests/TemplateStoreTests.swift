@@ -1,12 +1,13 @@
 import Foundation
 import GatewayCore
 import Testing
+import Worker
 @testable import Templates
 
 @Suite struct TemplateStoreTests {
     @Test func editsAreReloadedAndBrokenEditsKeepTheLastGoodVersion() throws {
         let dir = try shippedTemplatesCopy([:])
-        let requirements = try ComplianceRequirements.load(path: repositoryRules)
+        let requirements = try ContactRulesFile.templateRequirements(path: repositoryRules)
         let store = try TemplateStore(directory: dir, requirements: requirements, defaultLocale: "es-CR")
         let job = try TemplatePreview.sampleJob(catalog: store.current, template: "due-today")
         func sms() throws -> String {
@@ -55,7 +56,7 @@ import Testing
         let refused = original.replacingOccurrences(of: " {{> opt-out-sms.es}}", with: " Sin salida.")
         // The edit that lands on disk once the reload has linted what it read.
         let landing = Landing()
-        let store = try TemplateStore(directory: dir, requirements: try ComplianceRequirements.load(path: repositoryRules), defaultLocale: "es-CR",
+        let store = try TemplateStore(directory: dir, requirements: try ContactRulesFile.templateRequirements(path: repositoryRules), defaultLocale: "es-CR",
                                       afterLint: { if let text = landing.take() { try? text.write(toFile: file, atomically: true, encoding: .utf8) } })
         let job = try TemplatePreview.sampleJob(catalog: store.current, template: "due-today")
         func sms() throws -> String {
@@ -83,7 +84,7 @@ import Testing
 
     @Test func aFolderThatCannotBeReadKeepsTheTemplatesAndIsReportedOnce() throws {
         let dir = try shippedTemplatesCopy([:])
-        let store = try TemplateStore(directory: dir, requirements: try ComplianceRequirements.load(path: repositoryRules), defaultLocale: "es-CR")
+        let store = try TemplateStore(directory: dir, requirements: try ContactRulesFile.templateRequirements(path: repositoryRules), defaultLocale: "es-CR")
         let moved = dir + "-away"
         try FileManager.default.moveItem(atPath: dir, toPath: moved)
         #expect(store.reloadIfChanged() == .rejected(["\(dir): templates folder not found"]))
@@ -99,7 +100,7 @@ import Testing
 
     @Test func startUpRefusesTemplatesThatFailLint() throws {
         let dir = try shippedTemplatesCopy(["due-today/sms.en.mustache": { $0.replacingOccurrences(of: "{{> opt-out-sms.en}}", with: "") }])
-        #expect { try TemplateStore(directory: dir, requirements: try ComplianceRequirements.load(path: repositoryRules), defaultLocale: "es-CR") } throws: {
+        #expect { try TemplateStore(directory: dir, requirements: try ContactRulesFile.templateRequirements(path: repositoryRules), defaultLocale: "es-CR") } throws: {
             "\($0)".contains("due-today/sms.en.mustache: error: the message has no opt-out instruction")
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import Templates
 import Testing
 import TestSupport
 @testable import Worker
@@ -160,6 +161,27 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
     }
 
     static let base = "default_country: CR\ndefault_timezone: America/Costa_Rica\nallowed_hours:\n  default: {mon-fri: \"08:00-20:00\"}\n"
+
+    @Test func theTemplatesSectionIsReadWithTheRulesInOnePlace() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("contact-rules.yml").path
+        try (Self.base + "templates:\n  opt_out_keywords: {sms: [STOP, BAJA]}\n  collection_disclosure_partials: [disclosure]\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let contents = try ContactRulesFile.read(path: path)
+        #expect(contents.templates.optOutKeywords == [.sms: ["STOP", "BAJA"]])
+        #expect(contents.templates.disclosurePartials == ["disclosure"])
+        #expect(try ContactRulesFile.templateRequirements(path: dir.appendingPathComponent("none.yml").path) == ComplianceRequirements())
+        let shipped = try ContactRulesFile.templateRequirements(path: repositoryRoot.appendingPathComponent("config/contact-rules.yml").path)
+        #expect(shipped.optOutKeywords[.sms] == ["STOP"])
+        for (section, message) in [
+            ("templates: [STOP]", "templates must be a mapping"),
+            ("templates:\n  opt_out_keywords: {fax: [STOP]}", "templates.opt_out_keywords: \"fax\" is not sms, email or push"),
+            ("templates:\n  opt_out_keyword: {sms: [STOP]}", "templates: unknown key \"opt_out_keyword\""),
+        ] {
+            #expect { try load(Self.base + section + "\n") } throws: { "\($0)".contains("contact-rules.yml: \(message)") }
+        }
+    }
 
     @Test func theShippedFileLoads() throws {
         #expect(shippedRules.hours.byCountry.keys.sorted() == ["CA", "CL", "CO", "CR", "DO", "MX", "PE", "US"])
