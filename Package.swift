@@ -99,8 +99,15 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // The worker and the HTTP API wired together, as `gateway run` and the end-to-end tests run them.
+        .target(name: "GatewayApp", dependencies: [
+            "Worker", "GatewayHTTP", "GatewayCore", "RedisQueue", "Replies", "Conversations",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "gateway", dependencies: [
-            "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates", "GatewayHTTP", "Replies", "Conversations",
+            "GatewayApp", "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates", "GatewayHTTP", "Replies", "Conversations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -146,7 +153,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
-            "Worker", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport", "Conversations", "Replies",
+            "Worker", "GatewayApp", "GatewayHTTP", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport", "Conversations", "Replies",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),

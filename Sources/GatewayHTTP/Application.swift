@@ -36,14 +36,15 @@ public func buildApplication(configuration: HTTPConfiguration, templates: Templa
                              twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                              infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
                              intake: JobIntake? = nil, replies: RepliesStore? = nil, replyDesk: ReplyDesk? = nil,
-                             sendGridInbound: [SendGridInboundRoute] = [], logger: Logger) -> some ApplicationProtocol {
+                             sendGridInbound: [SendGridInboundRoute] = [], logger: Logger,
+                             onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
                                     twilioInbound: twilioInbound, sendGridEvents: sendGridEvents, infobipReports: infobipReports,
                                     tokens: tokens, tokenFile: tokenFile, intake: intake, replies: replies, replyDesk: replyDesk,
                                     sendGridInbound: sendGridInbound),
                 server: limitedHTTP1(configuration.limits),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
-                logger: logger)
+                onServerRunning: onServerRunning, logger: logger)
 }
 
 /// HTTP/1.1 with `limits`: timeouts on every connection and a cap on how many are open.

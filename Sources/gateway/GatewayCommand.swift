@@ -2,6 +2,7 @@ import ArgumentParser
 import ContactLog
 import Conversations
 import Foundation
+import GatewayApp
 import GatewayCore
 import GatewayHTTP
 import Logging
@@ -69,76 +70,19 @@ struct Run: AsyncParsableCommand {
         } else {
             logger.info("open-file limit", metadata: ["limit": "\(descriptors.now)", "was": "\(descriptors.before)", "hard_limit": "\(descriptors.hard)"])
         }
-        let gateway: Gateway
+        let app: GatewayApp
         do {
-            gateway = try await Gateway(configuration: configuration, logger: logger)
+            app = try await GatewayApp.build(configuration: configuration, logger: logger, descriptorLimit: descriptors.now)
         } catch let error as ConfigurationError {
             throw ValidationError(error.message)
         }
+        let gateway = app.gateway
         logger.info("gateway configured", metadata: [
             "contact_log": "\(ContactLogs.redacted(configuration.contactLogPath))",
             "templates": "\(gateway.templates.current.templateNames.joined(separator: ","))",
             "providers": "\(gateway.providers.providers.map(\.name).joined(separator: ","))",
         ])
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: gateway.worker, successTerminationBehavior: .gracefullyShutdownGroup),
-            .init(service: gateway.reloader),
-        ]
-        var apiRedis: RedisClient?
-        if configuration.httpPort != 0 {
-            let tokenFile: TokenFile
-            do { tokenFile = try TokenFile(path: configuration.apiTokensPath, logger: logger) } catch { throw ValidationError("\(error)") }
-            let tokens = tokenFile.current()
-            if tokens.entries.isEmpty {
-                logger.warning("no API tokens: every API endpoint but /health and the provider webhooks answers 401", metadata: [
-                    "api_tokens": "\(configuration.apiTokensPath)", "fix": "gateway tokens new --name NAME --role ROLE",
-                ])
-            }
-            // Its own connection: the worker's blocks in XREADGROUP.
-            var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
-            redisConfiguration.clientName = "gateway-api:\(configuration.consumer)"
-            let redis = RedisClient(configuration: redisConfiguration)
-            apiRedis = redis
-            let requested = ConnectionLimits(headerTimeout: .seconds(configuration.httpHeaderTimeoutSeconds),
-                                             bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
-                                             idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
-                                             maxConnections: configuration.httpMaxConnections)
-            let limits = descriptors.now > 0 ? requested.fitting(descriptorLimit: descriptors.now) : requested
-            if limits.maxConnections < requested.maxConnections {
-                logger.warning("http_max_connections lowered to leave descriptors for files and databases", metadata: [
-                    "http_max_connections": "\(limits.maxConnections)", "configured": "\(requested.maxConnections)", "open_file_limit": "\(descriptors.now)",
-                    "fix": "raise the hard open-file limit (ulimit -Hn, LimitNOFILE=, docker --ulimit nofile=) or lower http_max_connections",
-                ])
-            }
-            // Compliance's reply lexicons for POST /replies/classify; edits are picked up within seconds.
-            var replies: RepliesStore?
-            if FileManager.default.fileExists(atPath: configuration.repliesDirectory) {
-                do { replies = try RepliesStore(directory: configuration.repliesDirectory) } catch { throw ValidationError(error.message) }
-            } else {
-                logger.notice("no reply lexicons: POST /replies/classify answers 503", metadata: ["replies": "\(configuration.repliesDirectory)"])
-            }
-            let http = buildApplication(
-                configuration: HTTPConfiguration(host: configuration.httpHost, port: configuration.httpPort, defaultLocale: configuration.defaultLocale,
-                                                 maxJobBytes: configuration.maxJobBytes, limits: limits),
-                templates: gateway.templates, store: gateway.store, twilioReceipts: gateway.providers.twilioReceipts,
-                twilioInbound: gateway.providers.twilioInbound, sendGridEvents: gateway.providers.sendGridEvents, infobipReports: gateway.providers.infobipReports,
-                tokenFile: tokenFile, intake: JobIntake(client: redis, stream: configuration.stream), replies: replies,
-                replyDesk: ReplyDesk(store: gateway.store, lexicons: replies, policy: gateway.replyPolicy,
-                                     intake: JobIntake(client: redis, stream: configuration.stream),
-                                     escalations: StreamOnce(client: redis, stream: configuration.escalationStream, prefix: configuration.escalationStream + ":published:"),
-                                     timeZone: TimeZone(identifier: gateway.rules.defaultTimeZone) ?? TimeZone(identifier: "UTC")!,
-                                     confirmingKeywords: Set(gateway.providers.twilioInbound.map(\.provider)), logger: logger),
-                sendGridInbound: gateway.providers.sendGridInbound, logger: logger)
-            services.append(.init(service: http))
-            logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(configuration.httpPort)", "api_tokens": "\(tokens.entries.count)"])
-        }
-        let group = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        try await group.run()
-        await apiRedis?.shutdown()
-        await gateway.shutdown()
+        try await app.run(logger: logger)
     }
 }
 

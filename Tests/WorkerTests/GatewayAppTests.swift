@@ -1,0 +1,60 @@
+import Foundation
+import GatewayApp
+import GatewayCore
+import GatewayHTTP
+import Providers
+import ServiceLifecycle
+import Testing
+import TestSupport
+@testable import Worker
+
+/// The gateway as `gateway run` builds it: the worker and the HTTP API from one function, sharing
+/// the stream, the contact log and the templates.
+@Suite struct GatewayAppTests {
+    @Test func aJobPostedToTheAPIIsSentByTheWorkerBuiltBesideIt() async throws {
+        var harness = try Harness()
+        let (token, hash) = APITokens.generate()
+        harness.configuration.apiTokensPath = harness.directory.appendingPathComponent("api-tokens.yml").path
+        try "tokens:\n  - {name: scoring-service, roles: [scoring], sha256: \(hash)}\n"
+            .write(toFile: harness.configuration.apiTokensPath, atomically: true, encoding: .utf8)
+        harness.configuration.httpPort = 0   // no HTTP unless asked: the test asks for any free port below
+        let (ports, found) = AsyncStream.makeStream(of: Int.self)
+        let app = try await GatewayApp.build(configuration: harness.configuration, logger: Harness.logger,
+                                             anyFreePort: { port in found.yield(port) })
+        #expect(app.services.count == 3, "worker, template reloader and HTTP server")
+        let group = ServiceGroup(configuration: .init(services: app.services, logger: Harness.logger))
+        let running = Task { try await group.run() }
+        let client = CurlHTTPClient()
+        defer { client.shutdown() }
+        do {
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            let base = "http://127.0.0.1:\(port)"
+            #expect(try await client.send(HTTPRequest(url: base + "/health")).status == 200)
+            let body = Array(job("APP-1").utf8)
+            let refused = try await client.send(HTTPRequest(method: "POST", url: base + "/jobs", headers: [("Content-Type", "application/json")], body: body))
+            #expect(refused.status == 401)
+            let accepted = try await client.send(HTTPRequest(method: "POST", url: base + "/jobs",
+                                                             headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")], body: body))
+            #expect(accepted.status == 202, "\(String(decoding: accepted.body, as: UTF8.self))")
+            #expect(try await harness.waitForOutcome(job: "APP-1").kind == .sent)
+            #expect(harness.outbox().compactMap { $0["job_id"] as? String } == ["APP-1"])
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
+            await app.shutdown()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        await app.shutdown()
+    }
+
+    @Test func withoutAPortThereIsNoHTTPServer() async throws {
+        var harness = try Harness()
+        harness.configuration.httpPort = 0
+        let app = try await GatewayApp.build(configuration: harness.configuration, logger: Harness.logger)
+        #expect(app.services.count == 2, "worker and template reloader only")
+        await app.shutdown()
+    }
+}
