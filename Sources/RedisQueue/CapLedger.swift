@@ -178,7 +178,7 @@ public struct CapLedger: Sendable {
 
     /// One call's reply: four values per job.
     static func results(_ reply: RESPValue, checks: [[CapCheck]]) throws -> [CapResult] {
-        if case .error(let message) = reply { throw RedisError(code: .server, message: message) }
+        if case .error(let message) = reply { throw RedisError.server(message) }
         guard let parts = reply.array, parts.count == checks.count * 4 else {
             throw RedisError(code: .protocolError, message: "unexpected cap ledger reply \(reply)")
         }

@@ -59,7 +59,7 @@ public final class RedisClient: Sendable {
     @discardableResult
     public func command(bytes args: [[UInt8]], timeout: Double? = nil) async throws -> RESPValue {
         let reply = try await pipeline([args], timeout: timeout)[0]
-        if case .error(let message) = reply { throw RedisError(code: .server, message: message) }
+        if case .error(let message) = reply { throw RedisError.server(message) }
         return reply
     }
 

@@ -17,7 +17,7 @@ public struct RedisScript: Sendable {
     /// them), in one round trip; one reply each, error replies included.
     public func run(_ client: RedisClient, _ calls: [[[UInt8]]]) async throws -> [RESPValue] {
         var replies = try await client.pipeline(calls.map { [Array("EVALSHA".utf8), Array(sha.utf8)] + $0 })
-        let refused = replies.indices.filter { if case .error(let message) = replies[$0] { message.hasPrefix("NOSCRIPT") } else { false } }
+        let refused = replies.indices.filter { replies[$0].errorCode == .noScript }
         if !refused.isEmpty {
             let again = try await client.pipeline(refused.map { [Array("EVAL".utf8), Array(source.utf8)] + calls[$0] })
             for (index, reply) in zip(refused, again) { replies[index] = reply }
@@ -32,7 +32,7 @@ public struct RedisScript: Sendable {
     /// One call; an error reply is thrown as `RedisError(.server)`.
     public func call(_ client: RedisClient, bytes arguments: [[UInt8]]) async throws -> RESPValue {
         let reply = try await run(client, [arguments])[0]
-        if case .error(let message) = reply { throw RedisError(code: .server, message: message) }
+        if case .error(let message) = reply { throw RedisError.server(message) }
         return reply
     }
 

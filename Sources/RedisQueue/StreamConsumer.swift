@@ -33,7 +33,7 @@ public struct StreamConsumer: Sendable {
     public func ensureGroup() async throws {
         do {
             try await client.command(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"])
-        } catch let error as RedisError where error.code == .server && error.message.hasPrefix("BUSYGROUP") {
+        } catch let error as RedisError where error.serverCode == .busyGroup {
             // Already there.
         }
     }
@@ -139,7 +139,7 @@ public struct StreamConsumer: Sendable {
             return command
         }
         for reply in try await client.pipeline(commands) {
-            if case .error(let message) = reply { throw RedisError(code: .server, message: "XADD \(deadLetterStream): \(message)") }
+            if case .error(let message) = reply { throw RedisError.server(message, context: "XADD \(deadLetterStream)") }
         }
     }
 

@@ -115,9 +115,8 @@ public struct QueueWorker: Service {
             } catch let error as RedisError where error.isConnectionError || error.code == .protocolError {
                 let delay = backoff.next()
                 logger.error("redis unavailable; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
-                if error.message.contains("NOGROUP") { groupReady = false }
                 try? await Task.sleep(for: delay)
-            } catch let error as RedisError where error.message.hasPrefix("NOGROUP") {
+            } catch let error as RedisError where error.serverCode == .noGroup {
                 // The stream or group was deleted under us: create it again.
                 logger.warning("consumer group missing; recreating", metadata: ["error": "\(error)"])
                 groupReady = false

@@ -39,7 +39,7 @@ public struct RetryScheduler: Sendable {
             commands.append([Array("ZADD".utf8), Array(key.utf8), Array(score.utf8), Array(member)])
         }
         for reply in try await client.pipeline(commands) {
-            if case .error(let message) = reply { throw RedisError(code: .server, message: "ZADD \(key): \(message)") }
+            if case .error(let message) = reply { throw RedisError.server(message, context: "ZADD \(key)") }
         }
     }
 

@@ -61,7 +61,7 @@ struct SharedBreakers: Sendable {
         }
         guard !calls.isEmpty else { return }
         for reply in try await Self.raiseHold.run(client, calls) {
-            if case .error(let message) = reply { throw RedisError(code: .server, message: "raising a shared Retry-After hold: \(message)") }
+            if case .error(let message) = reply { throw RedisError.server(message, context: "raising a shared Retry-After hold") }
         }
     }
 
