@@ -306,3 +306,23 @@ public struct ContactLogError: Error, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// Reading back what the log stored. A value no version of the gateway writes (an event kind it does
+/// not know, a timestamp it cannot read) is an error naming the table, the row and the column, never
+/// a guess: an unknown kind read as `failed` or a timestamp read as 1970 would put a false statement
+/// in front of compliance. (`gateway audit verify` names the row if it was changed after it was written.)
+public enum StoredValue {
+    public static func value<T: RawRepresentable>(_ text: String?, as type: T.Type, column: String, row: String) throws -> T where T.RawValue == String {
+        guard let text, let value = T(rawValue: text) else {
+            throw ContactLogError("\(row): \(column) \(text.map { "\"\($0)\"" } ?? "is empty"), which this gateway does not know (written by a newer version, or changed by hand? run gateway audit verify)")
+        }
+        return value
+    }
+
+    public static func timestamp(_ text: String?, column: String, row: String) throws -> Date {
+        guard let text, let date = parseTimestamp(text) else {
+            throw ContactLogError("\(row): \(column) \(text.map { "\"\($0)\"" } ?? "is empty"), which is not a timestamp (changed by hand? run gateway audit verify)")
+        }
+        return date
+    }
+}

@@ -241,9 +241,10 @@ public final class SQLiteContactLog: ContactLogStore {
                     ORDER BY seq
                     """, chunk) { row in
                     let id = row.text("job_id") ?? ""
-                    let kind = EventKind(rawValue: row.text("kind") ?? "") ?? .failed
+                    let place = "events of job \(id)"
+                    let kind = try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place)
                     let attempt = Int(row.integer("attempt") ?? 1)
-                    states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: parseTimestamp(row.text("at") ?? ""))
+                    states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: try StoredValue.timestamp(row.text("at"), column: "at", row: place))
                     return true
                 }
             }
@@ -459,11 +460,12 @@ public final class SQLiteContactLog: ContactLogStore {
     }
 
     /// An event as stored, every byte of every column.
-    static func storedEvent(_ row: ExactSQL.Row) -> StoredEvent {
+    static func storedEvent(_ row: ExactSQL.Row) throws -> StoredEvent {
+        let place = "event seq \(row.integer("seq") ?? 0)"
         let event = ContactEvent(
             jobID: row.text("job_id"), contactID: row.text("contact_id"),
-            kind: EventKind(rawValue: row.text("kind") ?? "") ?? .failed,
-            at: parseTimestamp(row.text("at") ?? "") ?? Date(timeIntervalSince1970: 0),
+            kind: try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place),
+            at: try StoredValue.timestamp(row.text("at"), column: "at", row: place),
             attempt: Int(row.integer("attempt") ?? 1),
             channel: row.text("channel").flatMap(Channel.init(rawValue:)),
             template: row.text("template"), tone: row.text("tone"), variant: row.text("variant"), provider: row.text("provider"),

@@ -61,9 +61,10 @@ extension SQLiteContactLog {
         var result: [String: [OptOut]] = [:]
         for (placeholders, chunk) in inLists(contactIDs) {
             try ExactSQL.run(db, "SELECT * FROM opt_outs WHERE contact_id IN (\(placeholders)) ORDER BY channel", chunk) { row in
+                let place = "opt_outs \(row.text("contact_id") ?? "")/\(row.text("channel") ?? "*")"
                 let mark = OptOut(contactID: row.text("contact_id") ?? "", channel: Channel(rawValue: row.text("channel") ?? "*"),
-                                  kind: OptOut.Kind(rawValue: row.text("kind") ?? "") ?? .doNotContact, setBy: row.text("set_by") ?? "",
-                                  setAt: parseTimestamp(row.text("set_at") ?? "") ?? Date(timeIntervalSince1970: 0), reason: row.text("reason"))
+                                  kind: try StoredValue.value(row.text("kind"), as: OptOut.Kind.self, column: "kind", row: place), setBy: row.text("set_by") ?? "",
+                                  setAt: try StoredValue.timestamp(row.text("set_at"), column: "set_at", row: place), reason: row.text("reason"))
                 result[mark.contactID, default: []].append(mark)
                 return true
             }
@@ -82,10 +83,11 @@ extension SQLiteContactLog {
     static func statesOnce(_ query: StateQuery, _ db: Database) throws -> [StateRecord] {
         let (clause, arguments) = query.sqlConditions()
         return try ExactSQL.all(db, "SELECT * FROM contact_state WHERE \(clause) ORDER BY key", arguments.map(ExactSQL.Argument.text)) { row in
-            StateRecord(key: row.text("key") ?? "", kind: StateRecord.Kind(rawValue: row.text("kind") ?? "") ?? .hold,
+            let place = "contact_state \(row.text("key") ?? "")"
+            return StateRecord(key: row.text("key") ?? "", kind: try StoredValue.value(row.text("kind"), as: StateRecord.Kind.self, column: "kind", row: place),
                         contactID: row.text("contact_id"), debtID: row.text("debt_id"), address: row.text("address"), source: row.text("source"),
                         active: row.integer("active") == 1, version: Int(row.integer("version") ?? 0), value: row.text("value") ?? "{}",
-                        updatedAt: parseTimestamp(row.text("updated_at") ?? "") ?? Date(timeIntervalSince1970: 0))
+                        updatedAt: try StoredValue.timestamp(row.text("updated_at"), column: "updated_at", row: place))
         }
     }
 

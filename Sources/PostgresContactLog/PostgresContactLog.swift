@@ -289,9 +289,10 @@ public final class PostgresContactLog: ContactLogStore {
         var states: [String: JobState] = [:]
         for row in try await rows("SELECT job_id, kind, attempt, at FROM events WHERE job_id = ANY($1) AND kind IN (\(Self.admissionKinds)) ORDER BY seq", binds) {
             let id = StoredText.decodeText(try row["job_id"].decode(String.self))
-            let kind = EventKind(rawValue: try row["kind"].decode(String.self)) ?? .failed
+            let place = "events of job \(id)"
+            let kind = try StoredValue.value(try row["kind"].decode(String.self), as: EventKind.self, column: "kind", row: place)
             let attempt = try row["attempt"].decode(Int.self)
-            states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: parseTimestamp(try row["at"].decode(String.self)))
+            states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: try StoredValue.timestamp(try row["at"].decode(String.self), column: "at", row: place))
         }
         return states
     }
@@ -349,10 +350,11 @@ public final class PostgresContactLog: ContactLogStore {
     }
 
     static func storedEvent(_ row: PostgresRandomAccessRow) throws -> StoredEvent {
+        let place = "event seq \(try row["seq"].decode(Int64.self))"
         let event = ContactEvent(
             jobID: text(row, "job_id"), contactID: text(row, "contact_id"),
-            kind: EventKind(rawValue: text(row, "kind") ?? "") ?? .failed,
-            at: parseTimestamp(text(row, "at") ?? "") ?? Date(timeIntervalSince1970: 0),
+            kind: try StoredValue.value(text(row, "kind"), as: EventKind.self, column: "kind", row: place),
+            at: try StoredValue.timestamp(text(row, "at"), column: "at", row: place),
             attempt: try row["attempt"].decode(Int.self),
             channel: text(row, "channel").flatMap(Channel.init(rawValue:)),
             template: text(row, "template"), tone: text(row, "tone"), variant: text(row, "variant"), provider: text(row, "provider"),

@@ -72,9 +72,10 @@ extension PostgresContactLog {
         let rows = try await connection.query("SELECT * FROM opt_outs WHERE contact_id = ANY(\(contactIDs.map { StoredText.encode($0) })) ORDER BY contact_id, channel",
                                               logger: logger).collect()
         for row in rows.map({ $0.makeRandomAccess() }) {
+            let place = "opt_outs \(text(row, "contact_id") ?? "")/\(text(row, "channel") ?? "*")"
             let mark = OptOut(contactID: text(row, "contact_id") ?? "", channel: Channel(rawValue: text(row, "channel") ?? "*"),
-                              kind: OptOut.Kind(rawValue: text(row, "kind") ?? "") ?? .doNotContact, setBy: text(row, "set_by") ?? "",
-                              setAt: parseTimestamp(text(row, "set_at") ?? "") ?? Date(timeIntervalSince1970: 0), reason: text(row, "reason"))
+                              kind: try StoredValue.value(text(row, "kind"), as: OptOut.Kind.self, column: "kind", row: place), setBy: text(row, "set_by") ?? "",
+                              setAt: try StoredValue.timestamp(text(row, "set_at"), column: "set_at", row: place), reason: text(row, "reason"))
             result[mark.contactID, default: []].append(mark)
         }
         return result
@@ -94,10 +95,11 @@ extension PostgresContactLog {
         let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings(arguments)), logger: logger).collect()
         return try rows.map { row in
             let row = row.makeRandomAccess()
-            return StateRecord(key: text(row, "key") ?? "", kind: StateRecord.Kind(rawValue: text(row, "kind") ?? "") ?? .hold,
+            let place = "contact_state \(text(row, "key") ?? "")"
+            return StateRecord(key: text(row, "key") ?? "", kind: try StoredValue.value(text(row, "kind"), as: StateRecord.Kind.self, column: "kind", row: place),
                                contactID: text(row, "contact_id"), debtID: text(row, "debt_id"), address: text(row, "address"), source: text(row, "source"),
                                active: try row["active"].decode(Int.self) == 1, version: try row["version"].decode(Int.self), value: text(row, "value") ?? "{}",
-                               updatedAt: parseTimestamp(text(row, "updated_at") ?? "") ?? Date(timeIntervalSince1970: 0))
+                               updatedAt: try StoredValue.timestamp(text(row, "updated_at"), column: "updated_at", row: place))
         }
     }
 

@@ -70,6 +70,22 @@ import Testing
         #expect(try await store.log.verifyChain().problem?.seq == forged)
     }
 
+    @Test(arguments: StoreKind.available) func aKindOrTimeTheGatewayNeverWritesIsAnErrorNotAGuess(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        try await fill(store.log)
+        try await store.execute("INSERT INTO events (job_id, contact_id, kind, at) VALUES ('J9', 'C-1', 'mystery', '2026-11-30T00:00:00.000Z')")
+        try await store.execute("INSERT INTO events (job_id, contact_id, kind, at) VALUES ('J10', 'C-1', 'sent', 'yesterday')")
+        await #expect { try await store.log.events(EventFilter(jobID: "J9")) } throws: { error in
+            "\(error)".contains("kind \"mystery\", which this gateway does not know")
+        }
+        await #expect { try await store.log.events(EventFilter(jobID: "J10")) } throws: { error in
+            "\(error)".contains("at \"yesterday\", which is not a timestamp")
+        }
+        await #expect { try await store.log.jobStates(["J10"]) } throws: { error in
+            "\(error)".contains("events of job J10: at \"yesterday\"")
+        }
+    }
+
     @Test(arguments: StoreKind.available) func theDatabaseRefusesUpdatesAndDeletes(_ kind: StoreKind) async throws {
         let store = try await TestStore.make(kind)
         try await fill(store.log)
