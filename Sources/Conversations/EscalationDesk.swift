@@ -85,7 +85,7 @@ public struct EscalationDesk: Sendable {
                 hold.liftNote = "escalation \(id) resolved: \(note)"
                 lifted.append(hold)
                 writes.append(StateWrite(.hold(hold, at: now), expect: .version(holdRecord.version)))
-                events.append(ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, reason: "lifted",
+                events.append(ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, reason: Reason.lifted.rawValue,
                                            detail: "\(hold.kind.rawValue) \(hold.id) (\(hold.intent)) lifted by \(by): escalation \(id) resolved: \(note)",
                                            address: hold.address, data: JSONValue.object(["hold": .string(hold.id), "escalation": .string(id)]).serialized,
                                            debtID: hold.debtID))

@@ -313,10 +313,10 @@ public enum RulesEngine {
             return .expire(detail: "expired at \(formatTimestamp(expiry)) before it could be sent (now \(formatTimestamp(now)))")
         }
         if let dnc = plan.verdicts.lazy.compactMap({ v -> OptOut? in if case .optedOut(let o) = v.verdict, o.kind == .doNotContact { o } else { nil } }).first {
-            return .suppress(code: "do_not_contact", ruleID: "do-not-contact", detail: "contact is \(dnc.sentence)")
+            return .suppress(code: .doNotContact, ruleID: "do-not-contact", detail: "contact is \(dnc.sentence)")
         }
         if let pause = plan.pause {
-            return .suppress(code: "paused", ruleID: "reply-\(pause.intent)", detail: "collection \(pause.sentence)")
+            return .suppress(code: .paused, ruleID: "reply-\(pause.intent)", detail: "collection \(pause.sentence)")
         }
         for (channel, verdict) in plan.verdicts {
             if case .allowedNow(let sentence) = verdict, caps[channel] == .reserved {
@@ -355,11 +355,11 @@ public enum RulesEngine {
             }
         }
         guard let earliest else {
-            let code = plan.verdicts.allSatisfy({ if case .optedOut = $0.verdict { true } else { false } }) ? "opted_out" : "no_reachable_channel"
-            return .suppress(code: code, ruleID: code == "opted_out" ? "opt-out" : "reachability", detail: "no requested channel can be used: " + reasons.joined(separator: "; "))
+            let code: Reason = plan.verdicts.allSatisfy({ if case .optedOut = $0.verdict { true } else { false } }) ? .optedOut : .noReachableChannel
+            return .suppress(code: code, ruleID: code == .optedOut ? "opt-out" : "reachability", detail: "no requested channel can be used: " + reasons.joined(separator: "; "))
         }
         if let expiry = job.expiresAt, earliest.date >= expiry {
-            return .suppress(code: "no_window_before_expiry", ruleID: earliest.ruleID,
+            return .suppress(code: .noWindowBeforeExpiry, ruleID: earliest.ruleID,
                              detail: "the earliest allowed moment, \(HoursPolicy.describeLocal(earliest.date, zone: zone)), is after the job expires at \(formatTimestamp(expiry)): \(earliest.sentence)")
         }
         return .defer(until: earliest.date, ruleID: earliest.ruleID,
@@ -371,6 +371,6 @@ public enum RulesEngine {
 public enum RuledDecision: Sendable, Equatable {
     case send(channel: Channel, detail: String)
     case `defer`(until: Date, ruleID: String, detail: String)
-    case suppress(code: String, ruleID: String, detail: String)
+    case suppress(code: Reason, ruleID: String, detail: String)
     case expire(detail: String)
 }

@@ -3,13 +3,13 @@ import Foundation
 /// Why a job was refused. `code` is stable (for dashboards and the dead-letter stream), `message`
 /// tells the sender what to fix, naming the field by its path.
 public struct JobRejection: Error, Sendable, Equatable, CustomStringConvertible {
-    public var code: String
+    public var code: Reason
     public var message: String
     /// Whatever identity could be read before the job was refused, so the log can still file it.
     public var jobID: String?
     public var contactID: String?
 
-    public init(code: String, message: String, jobID: String? = nil, contactID: String? = nil) {
+    public init(code: Reason, message: String, jobID: String? = nil, contactID: String? = nil) {
         self.code = code
         self.message = message
         self.jobID = jobID
@@ -30,17 +30,17 @@ public struct JobDecoder: Sendable {
     public func decode(_ bytes: [UInt8]) -> Result<Job, JobRejection> {
         guard bytes.count <= maxJobBytes else {
             return .failure(JobRejection(
-                code: "oversized",
+                code: .oversized,
                 message: "job is \(bytes.count) bytes; the limit is \(maxJobBytes) bytes (gateway.max_job_bytes)"))
         }
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
         } catch {
-            return .failure(JobRejection(code: "not_json", message: "job is not valid UTF-8 JSON: \(error)"))
+            return .failure(JobRejection(code: .notJSON, message: "job is not valid UTF-8 JSON: \(error)"))
         }
         guard case .object(let root) = value else {
-            return .failure(JobRejection(code: "wrong_type", message: "job must be a JSON object, got \(value.typeName)"))
+            return .failure(JobRejection(code: .wrongType, message: "job must be a JSON object, got \(value.typeName)"))
         }
         var reader = Reader(root: root)
         do {
@@ -51,7 +51,7 @@ public struct JobDecoder: Sendable {
             rejection.contactID = reader.contactID
             return .failure(rejection)
         } catch {
-            return .failure(JobRejection(code: "invalid", message: "\(error)", jobID: reader.jobID, contactID: reader.contactID))
+            return .failure(JobRejection(code: .invalid, message: "\(error)", jobID: reader.jobID, contactID: reader.contactID))
         }
     }
 
@@ -146,7 +146,7 @@ private struct Reader {
         var names: [(String, String)] = []
         switch (root["channels"], root["channel"]) {
         case (nil, nil), (.null?, nil), (nil, .null?):
-            throw JobRejection(code: "missing_field", message: "channels is required: a list such as [\"sms\", \"email\"] (or channel: \"sms\")")
+            throw JobRejection(code: .missingField, message: "channels is required: a list such as [\"sms\", \"email\"] (or channel: \"sms\")")
         case (let list?, nil), (let list?, .null?):
             guard case .array(let items) = list else { throw wrongType("channels", "an array of strings", list) }
             guard !items.isEmpty else { throw invalid("channels", "must name at least one channel") }
@@ -172,7 +172,7 @@ private struct Reader {
 
     func readContact(channels: [Channel]) throws -> Job.Contact {
         guard let value = root["contact"], value != .null else {
-            throw JobRejection(code: "missing_field", message: "contact is required (an object with at least contact.id)")
+            throw JobRejection(code: .missingField, message: "contact is required (an object with at least contact.id)")
         }
         guard case .object(let object) = value else { throw wrongType("contact", "an object", value) }
         let id = try requiredString(object, "id", path: "contact.id", maxLength: 200)
@@ -192,26 +192,26 @@ private struct Reader {
         case let other?: throw wrongType("contact.push", "an object with fcm and/or apns tokens", other)
         }
         if let phone = contact.phone, !JobDecoder.isE164(phone) {
-            throw JobRejection(code: "invalid_phone",
+            throw JobRejection(code: .invalidPhone,
                                message: "contact.phone must be E.164 (a plus sign, country code and number, digits only, like +50688887777), got \"\(phone)\"")
         }
         // The number's length for its country, from libphonenumber's metadata. That it can be a mobile is
         // asked here only when sms is every channel requested; with another channel to fall back on, the
         // worker finds sms unreachable for a fixed line (PhoneNumbering.smsUnreachable) and uses the next.
         if let phone = contact.phone, let problem = PhoneNumbering.problem(with: phone, forSMS: !channels.contains { $0 != .sms }) {
-            throw JobRejection(code: "invalid_phone", message: "contact.phone " + problem)
+            throw JobRejection(code: .invalidPhone, message: "contact.phone " + problem)
         }
         if let email = contact.email, !JobDecoder.isEmailAddress(email) {
-            throw JobRejection(code: "invalid_email", message: "contact.email is not a usable address: \"\(email)\"")
+            throw JobRejection(code: .invalidEmail, message: "contact.email is not a usable address: \"\(email)\"")
         }
         for channel in channels {
             switch channel {
             case .sms where contact.phone == nil:
-                throw JobRejection(code: "missing_field", message: "contact.phone is required because channels includes sms")
+                throw JobRejection(code: .missingField, message: "contact.phone is required because channels includes sms")
             case .email where contact.email == nil:
-                throw JobRejection(code: "missing_field", message: "contact.email is required because channels includes email")
+                throw JobRejection(code: .missingField, message: "contact.email is required because channels includes email")
             case .push where contact.push == nil:
-                throw JobRejection(code: "missing_field", message: "contact.push.fcm or contact.push.apns is required because channels includes push")
+                throw JobRejection(code: .missingField, message: "contact.push.fcm or contact.push.apns is required because channels includes push")
             default: break
             }
         }
@@ -247,7 +247,7 @@ private struct Reader {
 
     func requiredString(_ object: [String: JSONValue], _ key: String, path: String, maxLength: Int) throws -> String {
         guard let value = try optionalString(object, key, path: path, maxLength: maxLength) else {
-            throw JobRejection(code: "missing_field", message: "\(path) is required")
+            throw JobRejection(code: .missingField, message: "\(path) is required")
         }
         return value
     }
@@ -271,11 +271,11 @@ private struct Reader {
     }
 
     func wrongType(_ path: String, _ expected: String, _ got: JSONValue) -> JobRejection {
-        JobRejection(code: "wrong_type", message: "\(path) must be \(expected), got \(got.typeName)")
+        JobRejection(code: .wrongType, message: "\(path) must be \(expected), got \(got.typeName)")
     }
 
     func invalid(_ path: String, _ message: String) -> JobRejection {
-        JobRejection(code: "invalid_value", message: "\(path) \(message)")
+        JobRejection(code: .invalidValue, message: "\(path) \(message)")
     }
 }
 

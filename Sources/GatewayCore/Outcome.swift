@@ -148,13 +148,13 @@ public enum DispatchResult: Sendable, Equatable {
     /// The provider took the message; `status` is its own word for it (Twilio: queued, accepted...).
     case accepted(messageID: String, status: String?)
     /// The provider refused the message for good (bad number, unsubscribed, bad credentials...).
-    case permanentFailure(code: String, message: String)
+    case permanentFailure(code: Reason, message: String)
     /// Worth trying again later (429, 5xx, timeout, connection error).
-    case retryableFailure(code: String, message: String, retryAfter: TimeInterval?)
+    case retryableFailure(code: Reason, message: String, retryAfter: TimeInterval?)
     /// The connection failed after the whole request went out and before the answer: the provider
     /// may have taken the message. Neither retried nor handed to another provider (that could
     /// deliver it twice); the job ends `failed` with this code, for review.
-    case possiblyDelivered(code: String, message: String)
+    case possiblyDelivered(code: Reason, message: String)
 }
 
 /// Delivery statuses common to every provider, in the order a message moves through them.

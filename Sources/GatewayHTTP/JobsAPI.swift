@@ -9,7 +9,7 @@ enum JobsAPI {
         let job: Job
         switch decoder.decode(body) {
         case .failure(let rejection):
-            return JSONResponse.error(.badRequest, rejection.code, rejection.message)
+            return JSONResponse.error(.badRequest, rejection.code.rawValue, rejection.message)
         case .success(let decoded):
             job = decoded
         }

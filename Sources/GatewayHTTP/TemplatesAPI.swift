@@ -103,7 +103,7 @@ enum TemplatesAPI {
                 throw APIError.badRequest("give job or data, not both")
             }
         } catch let error as RenderError {
-            throw APIError(status: .unprocessableContent, code: error.code, message: error.message)
+            throw APIError(status: .unprocessableContent, code: error.code.rawValue, message: error.message)
         } catch let error as APIError {
             throw error
         } catch {
@@ -118,7 +118,7 @@ enum TemplatesAPI {
                 previews.append((try? JSONDecoder().decode(JSONValue.self, from: encoder.encode(preview))) ?? .null)
             } catch {
                 previews.append(.object(["channel": .string(channel.rawValue),
-                                         "error": .object(["code": .string(error.code), "message": .string(error.message)])]))
+                                         "error": .object(["code": .string(error.code.rawValue), "message": .string(error.message)])]))
             }
         }
         return .object(["template": .string(name), "previews": .array(previews)])

@@ -51,7 +51,7 @@ public struct APNsProvider: MessageProvider {
     public var requestTimeout: Double { configuration.timeout * 2 }
     public var pushPlatform: PushPlatform? { .apns }
     /// 410: the token is no longer active for the topic (the app was removed).
-    public var deadTokenCodes: Set<String> { ["apns_Unregistered"] }
+    public var deadTokenCodes: Set<Reason> { [.apnsUnregistered] }
 
     /// How long one provider token is used before a new one is signed.
     public static let tokenLifetime: TimeInterval = 50 * 60
@@ -108,7 +108,7 @@ public struct APNsProvider: MessageProvider {
 
     func request(for message: OutboundMessage, token: String, now: Date) -> Prepared {
         guard Self.isDeviceToken(message.to) else {
-            return .refused(.permanentFailure(code: "apns_BadDeviceToken", message: "an APNs device token is hexadecimal; \"\(message.to.prefix(20))…\" is not one"))
+            return .refused(.permanentFailure(code: .apnsBadDeviceToken, message: "an APNs device token is hexadecimal; \"\(message.to.prefix(20))…\" is not one"))
         }
         var alert: [String: JSONValue] = ["body": .string(message.body)]
         if let title = message.subject { alert["title"] = .string(title) }
@@ -118,7 +118,7 @@ public struct APNsProvider: MessageProvider {
         ])
         let body = Array(payload.serialized.utf8)
         guard body.count <= Self.maximumPayload else {
-            return .refused(.permanentFailure(code: "apns_PayloadTooLarge", message: "the notification is \(body.count) bytes; APNs takes at most \(Self.maximumPayload)"))
+            return .refused(.permanentFailure(code: .apnsPayloadTooLarge, message: "the notification is \(body.count) bytes; APNs takes at most \(Self.maximumPayload)"))
         }
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -148,7 +148,7 @@ public struct APNsProvider: MessageProvider {
                 }
             }
         } catch {
-            return messages.map { _ in .retryableFailure(code: "apns_auth", message: error.message, retryAfter: nil) }
+            return messages.map { _ in .retryableFailure(code: .apnsAuth, message: error.message, retryAfter: nil) }
         }
         let now = clock()
         var results = [DispatchResult?](repeating: nil, count: messages.count)
@@ -167,7 +167,7 @@ public struct APNsProvider: MessageProvider {
         }
         for ((index, _), answer) in zip(requests, answers) {
             results[index] = answer
-            if case .retryableFailure(code: "apns_ExpiredProviderToken", _, _) = answer { await tokens.invalidate(token) }
+            if case .retryableFailure(let code, _, _) = answer, code == .apnsExpiredProviderToken { await tokens.invalidate(token) }
         }
         return results.map { $0! }
     }
@@ -183,11 +183,11 @@ public struct APNsProvider: MessageProvider {
         let message = "APNs answered \(response.status) \(reason)"
         switch response.status {
         case 410:
-            return .permanentFailure(code: "apns_Unregistered", message: message)
+            return .permanentFailure(code: .apnsUnregistered, message: message)
         case 403, 429, 500..<600:
-            return .retryableFailure(code: "apns_\(reason)", message: message, retryAfter: response.retryAfter)
+            return .retryableFailure(code: .provider("apns", reason), message: message, retryAfter: response.retryAfter)
         default:
-            return .permanentFailure(code: "apns_\(reason)", message: message)
+            return .permanentFailure(code: .provider("apns", reason), message: message)
         }
     }
 }

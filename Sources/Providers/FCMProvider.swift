@@ -46,7 +46,7 @@ public struct FCMProvider: MessageProvider {
     private let client: CurlHTTPClient
     private let tokens: TokenCache
     public var requestTimeout: Double { timeout * 2 }
-    public var deadTokenCodes: Set<String> { ["fcm_UNREGISTERED"] }
+    public var deadTokenCodes: Set<Reason> { [.fcmUnregistered] }
     public var pushPlatform: PushPlatform? { .fcm }
 
     public init(name: String, account: ServiceAccount, baseURL: String = "https://fcm.googleapis.com", timeout: Double = 10,
@@ -106,7 +106,7 @@ public struct FCMProvider: MessageProvider {
         do throws(HTTPClientError) {
             token = try await accessToken()
         } catch {
-            return messages.map { _ in .retryableFailure(code: "fcm_auth", message: error.message, retryAfter: nil) }
+            return messages.map { _ in .retryableFailure(code: .fcmAuth, message: error.message, retryAfter: nil) }
         }
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -138,8 +138,8 @@ public struct FCMProvider: MessageProvider {
         let fcmCode = details.compactMap { $0["errorCode"] as? String }.first ?? (error?["status"] as? String) ?? "http_\(response.status)"
         let message = "FCM answered \(response.status) \(fcmCode)" + ((error?["message"] as? String).map { ": \($0)" } ?? "")
         switch response.status {
-        case 429, 500..<600: return .retryableFailure(code: "fcm_\(fcmCode)", message: message, retryAfter: response.retryAfter)
-        default: return .permanentFailure(code: "fcm_\(fcmCode)", message: message)
+        case 429, 500..<600: return .retryableFailure(code: .provider("fcm", fcmCode), message: message, retryAfter: response.retryAfter)
+        default: return .permanentFailure(code: .provider("fcm", fcmCode), message: message)
         }
     }
 }

@@ -78,26 +78,26 @@ public struct InfobipProvider: MessageProvider {
         case 200..<300:
             let answers = json?["messages"] as? [[String: Any]] ?? []
             guard answers.count == count else {
-                let result = DispatchResult.permanentFailure(code: "infobip_bad_response", message: "Infobip answered \(response.status) with \(answers.count) results for \(count) messages; not retried to avoid duplicates")
+                let result = DispatchResult.permanentFailure(code: .infobipBadResponse, message: "Infobip answered \(response.status) with \(answers.count) results for \(count) messages; not retried to avoid duplicates")
                 return Array(repeating: result, count: count)
             }
             return answers.map { answer in
                 let status = answer["status"] as? [String: Any]
                 let group = status?["groupName"] as? String ?? ""
                 let detail = [status?["name"] as? String, status?["description"] as? String].compactMap { $0 }.joined(separator: ": ")
-                if group == "REJECTED" { return .permanentFailure(code: "infobip_\(status?["name"] as? String ?? "REJECTED")", message: "Infobip rejected the message: \(detail)") }
+                if group == "REJECTED" { return .permanentFailure(code: .provider("infobip", status?["name"] as? String ?? "REJECTED"), message: "Infobip rejected the message: \(detail)") }
                 guard let id = answer["messageId"] as? String, !id.isEmpty else {
-                    return .permanentFailure(code: "infobip_no_message_id", message: "Infobip gave no messageId (\(detail)); not retried to avoid a duplicate")
+                    return .permanentFailure(code: .infobipNoMessageID, message: "Infobip gave no messageId (\(detail)); not retried to avoid a duplicate")
                 }
                 return .accepted(messageID: id, status: status?["name"] as? String)
             }
         case 429, 500..<600:
-            let result = DispatchResult.retryableFailure(code: "http_\(response.status)", message: "Infobip answered \(response.status)", retryAfter: response.retryAfter)
+            let result = DispatchResult.retryableFailure(code: .http(response.status), message: "Infobip answered \(response.status)", retryAfter: response.retryAfter)
             return Array(repeating: result, count: count)
         default:
             let exception = ((json?["requestError"] as? [String: Any])?["serviceException"] as? [String: Any])
             let text = [exception?["messageId"] as? String, exception?["text"] as? String].compactMap { $0 }.joined(separator: ": ")
-            let result = DispatchResult.permanentFailure(code: "infobip_\(response.status)", message: "Infobip answered \(response.status)" + (text.isEmpty ? "" : ": \(text)"))
+            let result = DispatchResult.permanentFailure(code: .provider("infobip", String(response.status)), message: "Infobip answered \(response.status)" + (text.isEmpty ? "" : ": \(text)"))
             return Array(repeating: result, count: count)
         }
     }

@@ -11,17 +11,17 @@ public protocol MessageProvider: Sendable {
     func send(_ messages: [OutboundMessage]) async -> [DispatchResult]
     /// Failure codes that mean the recipient unsubscribed at the provider (Twilio 21610): the
     /// gateway records an opt-out for the channel.
-    var unsubscribedCodes: Set<String> { get }
+    var unsubscribedCodes: Set<Reason> { get }
     /// Failure codes that mean the push token is dead (FCM UNREGISTERED, APNs 410).
-    var deadTokenCodes: Set<String> { get }
+    var deadTokenCodes: Set<Reason> { get }
     /// The push service whose device tokens this provider takes (FCM, APNs); nil when it takes
     /// any address it is given (a webhook, the sandbox).
     var pushPlatform: PushPlatform? { get }
 }
 
 extension MessageProvider {
-    public var unsubscribedCodes: Set<String> { [] }
-    public var deadTokenCodes: Set<String> { [] }
+    public var unsubscribedCodes: Set<Reason> { [] }
+    public var deadTokenCodes: Set<Reason> { [] }
     public var pushPlatform: PushPlatform? { nil }
 
     /// The address of a job on a channel for this provider: for push, the token of this
@@ -36,11 +36,11 @@ extension HTTPClientError {
     /// whole request went out before the connection failed (then it may have been delivered).
     var dispatchResult: DispatchResult {
         switch kind {
-        case .connect: .retryableFailure(code: "connect_error", message: "could not connect: \(message)", retryAfter: nil)
-        case .timeout: .retryableFailure(code: "timeout", message: "no answer in time: \(message)", retryAfter: nil)
+        case .connect: .retryableFailure(code: .connectError, message: "could not connect: \(message)", retryAfter: nil)
+        case .timeout: .retryableFailure(code: .timeout, message: "no answer in time: \(message)", retryAfter: nil)
         case .possiblyDelivered:
-            .possiblyDelivered(code: "possibly_delivered", message: "the connection failed after the whole request went out and before an answer (\(description)): the provider may have taken the message")
-        case .other: .retryableFailure(code: "transport_error", message: description, retryAfter: nil)
+            .possiblyDelivered(code: .possiblyDelivered, message: "the connection failed after the whole request went out and before an answer (\(description)): the provider may have taken the message")
+        case .other: .retryableFailure(code: .transportError, message: description, retryAfter: nil)
         }
     }
 }

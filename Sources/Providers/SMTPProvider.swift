@@ -99,9 +99,9 @@ public struct SMTPProvider: MessageProvider {
     /// mailbox busy), timeouts and connection errors: retry.
     static func classify(_ error: HTTPClientError) -> DispatchResult {
         let reply = error.responseCode
-        if error.curlCode == 67 { return .permanentFailure(code: "smtp_auth", message: "the SMTP server refused the credentials (\(error.message))") }
-        if (500..<600).contains(reply) { return .permanentFailure(code: "smtp_\(reply)", message: "the SMTP server answered \(reply): \(error.message)") }
-        if (400..<500).contains(reply) { return .retryableFailure(code: "smtp_\(reply)", message: "the SMTP server answered \(reply): \(error.message)", retryAfter: nil) }
+        if error.curlCode == 67 { return .permanentFailure(code: .smtpAuth, message: "the SMTP server refused the credentials (\(error.message))") }
+        if (500..<600).contains(reply) { return .permanentFailure(code: .provider("smtp", String(reply)), message: "the SMTP server answered \(reply): \(error.message)") }
+        if (400..<500).contains(reply) { return .retryableFailure(code: .provider("smtp", String(reply)), message: "the SMTP server answered \(reply): \(error.message)", retryAfter: nil) }
         return error.dispatchResult
     }
 }

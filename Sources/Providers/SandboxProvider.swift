@@ -49,7 +49,7 @@ public final class SandboxProvider: MessageProvider {
                             attempt: message.attempt, channel: message.channel.rawValue, to: message.to,
                             subject: message.subject, body: message.body, html: message.html)
             guard let encoded = try? encoder.encode(line) else {
-                results.append(.permanentFailure(code: "sandbox_encode", message: "cannot encode message as JSON"))
+                results.append(.permanentFailure(code: .sandboxEncode, message: "cannot encode message as JSON"))
                 continue
             }
             output.append(encoded)
@@ -64,7 +64,7 @@ public final class SandboxProvider: MessageProvider {
                 try handle.write(contentsOf: output)
             }
         } catch {
-            return messages.map { _ in .retryableFailure(code: "outbox_write", message: "cannot append to \(outboxPath): \(error)", retryAfter: nil) }
+            return messages.map { _ in .retryableFailure(code: .outboxWrite, message: "cannot append to \(outboxPath): \(error)", retryAfter: nil) }
         }
         return results
     }

@@ -92,15 +92,15 @@ public struct SendGridProvider: MessageProvider {
         switch response.status {
         case 200..<300:
             guard let id = response.header("x-message-id"), !id.isEmpty else {
-                return .permanentFailure(code: "sendgrid_no_message_id", message: "SendGrid answered \(response.status) without X-Message-Id; not retried to avoid a duplicate")
+                return .permanentFailure(code: .sendGridNoMessageID, message: "SendGrid answered \(response.status) without X-Message-Id; not retried to avoid a duplicate")
             }
             return .accepted(messageID: id, status: "accepted")
         case 429, 500..<600:
             let retryAfter = response.retryAfter
                 ?? response.header("x-ratelimit-reset").flatMap(Double.init).map { max(0, $0 - Date().timeIntervalSince1970) }
-            return .retryableFailure(code: "http_\(response.status)", message: "SendGrid answered \(response.status)" + (detail.map { ": \($0)" } ?? ""), retryAfter: retryAfter)
+            return .retryableFailure(code: .http(response.status), message: "SendGrid answered \(response.status)" + (detail.map { ": \($0)" } ?? ""), retryAfter: retryAfter)
         default:
-            return .permanentFailure(code: "sendgrid_\(response.status)", message: "SendGrid answered \(response.status)" + (detail.map { ": \($0)" } ?? ""))
+            return .permanentFailure(code: .provider("sendgrid", String(response.status)), message: "SendGrid answered \(response.status)" + (detail.map { ": \($0)" } ?? ""))
         }
     }
 }

@@ -40,7 +40,7 @@ public struct TwilioProvider: MessageProvider {
     private let client: CurlHTTPClient
     public var requestTimeout: Double { configuration.timeout }
     /// 21610: "Attempt to send to unsubscribed recipient" (the number replied STOP to this sender).
-    public var unsubscribedCodes: Set<String> { ["twilio_21610"] }
+    public var unsubscribedCodes: Set<Reason> { [.twilioUnsubscribed] }
 
     public init(name: String, configuration: Configuration, client: CurlHTTPClient) {
         self.name = name
@@ -88,15 +88,15 @@ public struct TwilioProvider: MessageProvider {
         case 200..<300:
             guard let sid = json?["sid"] as? String, !sid.isEmpty else {
                 // Twilio took something but did not say what: never resend, or the customer may get it twice.
-                return .permanentFailure(code: "twilio_no_sid", message: "Twilio answered \(response.status) without a message sid; not retried to avoid a duplicate")
+                return .permanentFailure(code: .twilioNoSID, message: "Twilio answered \(response.status) without a message sid; not retried to avoid a duplicate")
             }
             return .accepted(messageID: sid, status: json?["status"] as? String)
         case 429, 500..<600:
             let retryAfter = response.retryAfter
             let detail = (json?["message"] as? String).map { ": \($0)" } ?? ""
-            return .retryableFailure(code: "http_\(response.status)", message: "Twilio answered \(response.status)\(detail)", retryAfter: retryAfter)
+            return .retryableFailure(code: .http(response.status), message: "Twilio answered \(response.status)\(detail)", retryAfter: retryAfter)
         default:
-            let code = (json?["code"] as? Int).map { "twilio_\($0)" } ?? "http_\(response.status)"
+            let code = (json?["code"] as? Int).map { Reason.provider("twilio", String($0)) } ?? .http(response.status)
             let text = json?["message"] as? String ?? String(decoding: response.body.prefix(300), as: UTF8.self)
             return .permanentFailure(code: code, message: "Twilio answered \(response.status): \(text)")
         }

@@ -81,9 +81,9 @@ public struct WebhookProvider: MessageProvider {
             let id = ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any])?["id"] as? String
             return .accepted(messageID: id ?? response.header("x-message-id") ?? fallbackID ?? "", status: nil)
         case 429, 500..<600:
-            return .retryableFailure(code: "http_\(response.status)", message: "webhook answered \(response.status): \(text)", retryAfter: response.retryAfter)
+            return .retryableFailure(code: .http(response.status), message: "webhook answered \(response.status): \(text)", retryAfter: response.retryAfter)
         default:
-            return .permanentFailure(code: "webhook_\(response.status)", message: "webhook answered \(response.status): \(text)")
+            return .permanentFailure(code: .provider("webhook", String(response.status)), message: "webhook answered \(response.status): \(text)")
         }
     }
 }

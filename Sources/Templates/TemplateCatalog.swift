@@ -4,7 +4,7 @@ import Mustache
 
 /// Everything that can go wrong turning a job into text. `code` is stable, `message` says what to fix.
 public struct RenderError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var code: String
+    public var code: Reason
     public var message: String
     public var description: String { "\(code): \(message)" }
 }
@@ -295,14 +295,14 @@ public struct TemplateCatalog: Sendable {
 
     func variant(template name: String, channel: Channel, tone: String, locale: String?, defaultLocale: String) throws(RenderError) -> Variant {
         guard let entry = templates[name] else {
-            throw RenderError(code: "unknown_template", message: "no template folder templates/\(name)/")
+            throw RenderError(code: .unknownTemplate, message: "no template folder templates/\(name)/")
         }
         let forChannel = entry.variants.filter { $0.channel == channel }
         for candidate in Self.candidates(tone: tone, locale: locale, defaultLocale: defaultLocale) {
             if let match = forChannel.first(where: { $0.tone == candidate.tone && $0.locale == candidate.locale }) { return match }
         }
         guard let any = forChannel.first else {
-            throw RenderError(code: "no_variant", message: "template \(name) has no \(channel.rawValue) variant")
+            throw RenderError(code: .noVariant, message: "template \(name) has no \(channel.rawValue) variant")
         }
         return any
     }
@@ -356,17 +356,17 @@ public struct TemplateCatalog: Sendable {
             if let money = context["money"] as? MoneyHelper {
                 for variable in missing where variable.name.hasPrefix("money.") {
                     if let problem = money.problem(named: String(variable.name.dropFirst("money.".count))) {
-                        throw RenderError(code: "invalid_value", message: "\(problem) (used at \(variable.location))")
+                        throw RenderError(code: .invalidValue, message: "\(problem) (used at \(variable.location))")
                     }
                 }
             }
-            throw RenderError(code: "missing_variable", message: "the job lacks " + missing.map(\.description).joined(separator: ", "))
+            throw RenderError(code: .missingVariable, message: "the job lacks " + missing.map(\.description).joined(separator: ", "))
         }
         func text(_ part: MessagePart) -> String? { rendered[part]?.trimmingSpaces() }
         var body = text(channel == .email ? .text : .body) ?? ""
         let subject = text(channel == .email ? .subject : .title)
         guard !body.isEmpty, subject.map({ !$0.isEmpty }) ?? true else {
-            throw RenderError(code: "empty_message", message: "\(variant.file) rendered an empty \(channel == .email ? "text or subject" : "message")")
+            throw RenderError(code: .emptyMessage, message: "\(variant.file) rendered an empty \(channel == .email ? "text or subject" : "message")")
         }
         var sms: SMSInfo?
         if channel == .sms {
@@ -376,14 +376,14 @@ public struct TemplateCatalog: Sendable {
             if settings.smsEncoding == .gsm7Transliterate { body = SMSEncoding.transliterate(body) }
             let info = SMSEncoding.analyze(body)
             if let limit = settings.maxSegments, info.segments > limit {
-                throw RenderError(code: "sms_too_long", message: "\(variant.file) renders to \(info.segments) SMS segments (\(info.encoding.rawValue), \(info.units) \(info.encoding == .gsm7 ? "septets" : "UTF-16 units")); the template allows \(limit) (max_segments in \(name)/template.yml)")
+                throw RenderError(code: .smsTooLong, message: "\(variant.file) renders to \(info.segments) SMS segments (\(info.encoding.rawValue), \(info.units) \(info.encoding == .gsm7 ? "septets" : "UTF-16 units")); the template allows \(limit) (max_segments in \(name)/template.yml)")
             }
             sms = info
         }
         if channel == .push, let subject {
             let size = PushPayload.apnsSize(title: subject, body: body)
             if size > PushPayload.limit {
-                throw RenderError(code: "push_too_large", message: "\(variant.file) renders to a \(size)-byte push payload; the limit is \(PushPayload.limit) bytes")
+                throw RenderError(code: .pushTooLarge, message: "\(variant.file) renders to a \(size)-byte push payload; the limit is \(PushPayload.limit) bytes")
             }
         }
         return RenderedMessage(body: body, subject: subject, html: text(.html), variant: variant.file,

@@ -115,7 +115,7 @@ public enum TemplateLinter {
             let rendered: RenderedMessage
             do {
                 rendered = try catalog.render(variant, settings: entry.settings, template: name, context: context)
-            } catch let failure where failure.code == "missing_variable" {
+            } catch let failure where failure.code == .missingVariable {
                 for part in MessagePart.allCases {
                     guard let parsed = variant.parts[part] else { continue }
                     for missing in catalog.checker.missing(in: parsed.nodes, file: variant.file, context: context) {

@@ -29,17 +29,17 @@ public enum TemplatePreview {
     /// The job a preview renders: the template's sample.json, with `data` replaced when given.
     public static func sampleJob(catalog: TemplateCatalog, template: String, data: [String: JSONValue]? = nil) throws(RenderError) -> Job {
         guard let entry = catalog.templates[template] else {
-            throw RenderError(code: "unknown_template", message: "no template folder templates/\(template)/")
+            throw RenderError(code: .unknownTemplate, message: "no template folder templates/\(template)/")
         }
         guard let bytes = entry.sample else {
-            throw RenderError(code: "no_sample", message: "templates/\(template)/sample.json is missing")
+            throw RenderError(code: .noSample, message: "templates/\(template)/sample.json is missing")
         }
         switch JobDecoder(maxJobBytes: 1 << 20).decode(Array(bytes)) {
         case .success(var job):
             if let data { job.data = data }
             return job
         case .failure(let rejection):
-            throw RenderError(code: "bad_sample", message: "templates/\(template)/sample.json: \(rejection.message)")
+            throw RenderError(code: .badSample, message: "templates/\(template)/sample.json: \(rejection.message)")
         }
     }
 
@@ -47,7 +47,7 @@ public enum TemplatePreview {
     public static func render(catalog: TemplateCatalog, job: Job, template: String, channel: Channel, tone: String?, locale: String?,
                               defaultLocale: String, now: Date = Date()) throws(RenderError) -> Preview {
         guard let settings = catalog.settings(of: template) else {
-            throw RenderError(code: "unknown_template", message: "no template folder templates/\(template)/")
+            throw RenderError(code: .unknownTemplate, message: "no template folder templates/\(template)/")
         }
         let category = job.category ?? settings.category
         let chosen = catalog.tonePolicy.tone(for: ToneFacts(job: job, category: category, now: now))

@@ -1,3 +1,4 @@
+import GatewayCore
 import ContactLog
 import Foundation
 
@@ -5,7 +6,7 @@ import Foundation
 enum Admission: Equatable {
     case proceed
     /// Already handled (or this attempt already made): record `duplicate`, ack.
-    case duplicate(reason: String, detail: String)
+    case duplicate(reason: Reason, detail: String)
     /// A send of this attempt started long ago and has no result: its worker died mid-send.
     case interrupted(attempt: Int, since: Date?)
     /// Another worker is sending this attempt right now: leave the entry pending.
@@ -20,7 +21,7 @@ enum Admission: Equatable {
                 : .badAttempt(detail: "_attempt \(attempt) is set by the gateway for its own retries, but the contact log has no earlier attempt of this job")
         }
         if let terminal = state.terminal {
-            return .duplicate(reason: "already_\(terminal.rawValue)", detail: "job id already ended \(terminal.rawValue); not sent again")
+            return .duplicate(reason: .alreadyEnded(terminal), detail: "job id already ended \(terminal.rawValue); not sent again")
         }
         guard let last = state.lastDispatchAttempt else {
             return attempt == 1 ? .proceed
@@ -28,7 +29,7 @@ enum Admission: Equatable {
         }
         let claimIsLive = state.lastDispatchAt.map { now.timeIntervalSince($0) < inProgressWindow } ?? false
         if attempt < last || (attempt == last && state.lastDispatchResolved) {
-            return .duplicate(reason: "attempt_already_made", detail: "attempt \(attempt) of this job was already made; not sent again")
+            return .duplicate(reason: .attemptAlreadyMade, detail: "attempt \(attempt) of this job was already made; not sent again")
         }
         if attempt == last {
             return claimIsLive ? .inProgressElsewhere : .interrupted(attempt: last, since: state.lastDispatchAt)

@@ -116,7 +116,7 @@ public struct BatchProcessor: Sendable {
         let decoded: [(StreamEntry, [UInt8]?, Result<Job, JobRejection>)] = entries.map { entry in
             guard let raw = entry.fields["job"] else {
                 let fields = entry.fields.keys.sorted().joined(separator: ", ")
-                return (entry, nil, .failure(JobRejection(code: "no_job_field", message: "stream entry has no \"job\" field (fields: \(fields.isEmpty ? "none" : fields)); enqueue with XADD \(configuration.stream) * job '<json>'")))
+                return (entry, nil, .failure(JobRejection(code: .noJobField, message: "stream entry has no \"job\" field (fields: \(fields.isEmpty ? "none" : fields)); enqueue with XADD \(configuration.stream) * job '<json>'")))
             }
             return (entry, raw, decoder.decode(raw))
         }
@@ -168,7 +168,7 @@ public struct BatchProcessor: Sendable {
                 if seen.contains(jobID) {
                     summary.duplicates += 1
                     events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
-                                               reason: "duplicate_in_batch", detail: "the same job id came twice in one batch; only the first is handled", streamID: entry.id))
+                                               reason: Reason.duplicateInBatch.rawValue, detail: "the same job id came twice in one batch; only the first is handled", streamID: entry.id))
                     continue
                 }
                 switch Admission.decide(attempt: attempt, state: states[jobID], now: now, inProgressWindow: inProgressWindow) {
@@ -178,7 +178,7 @@ public struct BatchProcessor: Sendable {
                 case .duplicate(let reason, let detail):
                     summary.duplicates += 1
                     events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
-                                               reason: reason, detail: detail, streamID: entry.id))
+                                               reason: reason.rawValue, detail: detail, streamID: entry.id))
                     continue
                 case .inProgressElsewhere:
                     // Another worker is sending this very attempt now. Leave the entry pending: it is looked at
@@ -190,14 +190,14 @@ public struct BatchProcessor: Sendable {
                     seen.insert(jobID)
                     summary.failed += 1
                     events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .failed, at: now, attempt: last,
-                                               reason: "interrupted", detail: "a send of attempt \(last) was started\(since.map { " at \(formatTimestamp($0))" } ?? "") and its result was never recorded (the worker stopped mid-send); not retried, so the customer cannot get the message twice", streamID: entry.id))
+                                               reason: Reason.interrupted.rawValue, detail: "a send of attempt \(last) was started\(since.map { " at \(formatTimestamp($0))" } ?? "") and its result was never recorded (the worker stopped mid-send); not retried, so the customer cannot get the message twice", streamID: entry.id))
                     continue
                 case .badAttempt(let detail):
                     // Not terminal: a stray entry must not block the real job with this id.
                     summary.duplicates += 1
                     events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .duplicate, at: now, attempt: attempt,
-                                               reason: "bad_attempt", detail: detail, streamID: entry.id))
-                    deadLetters.append(.init(entry: entry, code: "bad_attempt", reason: detail))
+                                               reason: Reason.badAttempt.rawValue, detail: detail, streamID: entry.id))
+                    deadLetters.append(.init(entry: entry, code: Reason.badAttempt.rawValue, reason: detail))
                     continue
                 }
             }
@@ -206,16 +206,16 @@ public struct BatchProcessor: Sendable {
                 summary.invalid += 1
                 events.append(received(rejection.jobID, rejection.contactID))
                 events.append(ContactEvent(jobID: rejection.jobID, contactID: rejection.contactID, kind: .invalid, at: now,
-                                           reason: rejection.code, detail: rejection.message, streamID: entry.id))
-                deadLetters.append(.init(entry: entry, code: rejection.code, reason: rejection.message))
+                                           reason: rejection.code.rawValue, detail: rejection.message, streamID: entry.id))
+                deadLetters.append(.init(entry: entry, code: rejection.code.rawValue, reason: rejection.message))
             case .success(let job):
                 guard catalog.hasTemplate(job.template) else {
                     let message = "template \"\(job.template)\" does not exist (templates/\(job.template)/ not found)"
                     summary.invalid += 1
                     events.append(received(job.id, job.contact.id, attempt: job.attempt))
                     events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
-                                               template: job.template, reason: "unknown_template", detail: message, streamID: entry.id))
-                    deadLetters.append(.init(entry: entry, code: "unknown_template", reason: message))
+                                               template: job.template, reason: Reason.unknownTemplate.rawValue, detail: message, streamID: entry.id))
+                    deadLetters.append(.init(entry: entry, code: Reason.unknownTemplate.rawValue, reason: message))
                     continue
                 }
                 let category = job.category ?? catalog.settings(of: job.template)?.category ?? .collection
@@ -224,7 +224,7 @@ public struct BatchProcessor: Sendable {
                     summary.suppressed += 1
                     events.append(received(job.id, job.contact.id, attempt: job.attempt))
                     events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .suppressed, at: now, attempt: job.attempt, template: job.template,
-                                               reason: "not_an_answer", detail: "category reply is for the gateway's own answers to customers' replies, and no reply asked for job \(job.id); send collection or transactional [rule reply-answer]",
+                                               reason: Reason.notAnAnswer.rawValue, detail: "category reply is for the gateway's own answers to customers' replies, and no reply asked for job \(job.id); send collection or transactional [rule reply-answer]",
                                                streamID: entry.id))
                     continue
                 }
@@ -243,9 +243,9 @@ public struct BatchProcessor: Sendable {
                 func refuse(_ error: RenderError, channel: Channel, tone: String) {
                     summary.invalid += 1
                     events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .invalid, at: now, attempt: job.attempt,
-                                               channel: channel, template: job.template, tone: tone, reason: error.code,
+                                               channel: channel, template: job.template, tone: tone, reason: error.code.rawValue,
                                                detail: error.message, streamID: entry.id))
-                    deadLetters.append(.init(entry: entry, code: error.code, reason: error.message))
+                    deadLetters.append(.init(entry: entry, code: error.code.rawValue, reason: error.message))
                 }
                 // Caps are checked for the whole batch at once, below; the rest of the decision waits for them.
                 let channelsToTry = (job.expiresAt.map { $0 > now } ?? true)
@@ -259,11 +259,11 @@ public struct BatchProcessor: Sendable {
                     case .expire(let detail):
                         summary.expired += 1
                         events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .expired, at: now, attempt: job.attempt,
-                                                   template: job.template, reason: "expired", detail: detail, streamID: entry.id))
+                                                   template: job.template, reason: Reason.expired.rawValue, detail: detail, streamID: entry.id))
                     case .suppress(let code, let ruleID, let detail):
                         summary.suppressed += 1
                         events.append(ContactEvent(jobID: job.id, contactID: job.contact.id, kind: .suppressed, at: now, attempt: job.attempt,
-                                                   template: job.template, reason: code, detail: "\(detail) [rule \(ruleID)]", streamID: entry.id))
+                                                   template: job.template, reason: code.rawValue, detail: "\(detail) [rule \(ruleID)]", streamID: entry.id))
                     case .defer(let until, let ruleID, let detail):
                         // A job that cannot be rendered is refused now, not hours later when it comes back.
                         if let channel = plan.verdicts.first(where: { if case .optedOut = $0.verdict { false } else if case .unreachable = $0.verdict { false } else { true } })?.channel {
@@ -345,7 +345,7 @@ public struct BatchProcessor: Sendable {
             kept.keptBy = "job \(job.id) (\(job.template))"
             guard let version = contactState.holdVersions[hold.id] else { continue }
             _ = try await store.writeStates([StateWrite(.hold(kept, at: now), expect: .version(version))], events: [
-                ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, reason: "promise_kept",
+                ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, reason: Reason.promiseKept.rawValue,
                              detail: "promise pause \(hold.id) of debt \(job.debtID ?? "?") kept: job \(job.id) (\(job.template)) came, so collection does not resume at \(hold.until.map(formatTimestamp) ?? "its date"); a person lifts it",
                              data: JSONValue.object(["hold": .string(hold.id), "job": .string(job.id)]).serialized, debtID: job.debtID),
             ])
@@ -382,12 +382,12 @@ public struct BatchProcessor: Sendable {
             case .accepted(let id, let status):
                 summary.sent += 1
                 event.providerMessageID = id
-                event.reason = status.map { "provider_\($0)" }
+                event.reason = status.map { Reason.accepted($0).rawValue }
                 event.detail = "accepted by \(send.provider.name) as \(id)" + (status.map { " (\($0))" } ?? "")
             case .permanentFailure(let code, let message):
                 releases.append((send.capChecks, send.job.id))
                 if send.provider.deadTokenCodes.contains(code) {
-                    deadTokens.append((send.message.to, send.job.contact.id, send.provider.name, code, done))
+                    deadTokens.append((send.message.to, send.job.contact.id, send.provider.name, code.rawValue, done))
                 }
                 if send.provider.unsubscribedCodes.contains(code) {
                     unsubscribed.append(OptOut(contactID: send.job.contact.id, channel: send.message.channel, kind: .optOut,
@@ -395,7 +395,7 @@ public struct BatchProcessor: Sendable {
                 }
                 summary.failed += 1
                 event.kind = .failed
-                event.reason = code
+                event.reason = code.rawValue
                 event.detail = message
             case .retryableFailure(let code, let message, _):
                 releases.append((send.capChecks, send.job.id))
@@ -406,13 +406,13 @@ public struct BatchProcessor: Sendable {
                     let at = scheduler.retryTime(after: done, attempt: send.job.attempt, retryAfter: wait)
                     retries.append((send.raw, send.job.attempt + 1, at))
                     event.kind = .retryScheduled
-                    event.reason = code
+                    event.reason = code.rawValue
                     event.detail = "\(message); attempt \(send.job.attempt + 1) of \(configuration.maxAttempts) at \(formatTimestamp(at))"
                         + (notBefore[index].map { " (no sooner: \($0.provider) may not be called before \(formatTimestamp($0.at)))" } ?? "")
                 } else {
                     summary.failed += 1
                     event.kind = .failed
-                    event.reason = code
+                    event.reason = code.rawValue
                     event.detail = "\(message); gave up after \(send.job.attempt) attempts"
                 }
             case .possiblyDelivered(let code, let message):
@@ -420,7 +420,7 @@ public struct BatchProcessor: Sendable {
                 summary.failed += 1
                 possiblyDelivered.append(send.job.id)
                 event.kind = .failed
-                event.reason = code
+                event.reason = code.rawValue
                 event.detail = "\(message); not sent again, through \(send.provider.name) or another provider, so the customer cannot get it twice: check with \(send.provider.name) whether it went out"
             }
             outcomes.append(event)
@@ -538,7 +538,7 @@ public struct BatchProcessor: Sendable {
                 }
                 guard let route = choice else {
                     results[index] = last[index] ?? .retryableFailure(
-                        code: "no_provider_available",
+                        code: .noProviderAvailable,
                         message: "every \(sends[index].message.channel.rawValue) provider is failing (circuit breakers open) or asked to wait (Retry-After)", retryAfter: nil)
                     continue
                 }
@@ -563,7 +563,7 @@ public struct BatchProcessor: Sendable {
                             let missing = entry.indices.count - granted
                             allowed = Array(entry.indices.prefix(granted))
                             limited = entry.indices.dropFirst(granted).map {
-                                ($0, .retryableFailure(code: "rate_limited", message: "\(name) is at its rate limit of \(rate)/s", retryAfter: bucket.wait(for: missing)))
+                                ($0, .retryableFailure(code: .rateLimited, message: "\(name) is at its rate limit of \(rate)/s", retryAfter: bucket.wait(for: missing)))
                             }
                         }
                         let sent = await entry.provider.send(allowed.map { current[$0].message })
@@ -623,11 +623,11 @@ public struct BatchProcessor: Sendable {
                 pending.append(index)
                 let send = sends[index]
                 failovers.append(ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .providerFailed, at: now, attempt: send.job.attempt,
-                                              channel: send.message.channel, provider: send.provider.name, reason: code,
+                                              channel: send.message.channel, provider: send.provider.name, reason: code.rawValue,
                                               detail: "\(message); trying the next \(send.message.channel.rawValue) provider", streamID: send.entry.id))
             }
         }
-        return (results.map { $0 ?? .retryableFailure(code: "not_dispatched", message: "no provider answered", retryAfter: nil) }, sends, failovers, notBefore)
+        return (results.map { $0 ?? .retryableFailure(code: .notDispatched, message: "no provider answered", retryAfter: nil) }, sends, failovers, notBefore)
     }
 
     /// The longest a provider's Retry-After holds it back and delays a retry: an hour, as the longest

@@ -76,7 +76,7 @@ func mutated(_ path: [String], _ value: Any?) -> String {
             Issue.record("accepted \(text)")
             return
         }
-        #expect(rejection.code == code)
+        #expect(rejection.code.rawValue == code)
         #expect(rejection.message.contains(message), "\(rejection.message)")
     }
 
@@ -100,7 +100,7 @@ func mutated(_ path: [String], _ value: Any?) -> String {
             Issue.record("accepted a job with \(path.joined(separator: ".")) = \(value ?? "nil")")
             return
         }
-        #expect(rejection.code == code)
+        #expect(rejection.code.rawValue == code)
         #expect(rejection.message.contains(message), "\(rejection.message)")
     }
 
@@ -140,7 +140,7 @@ func mutated(_ path: [String], _ value: Any?) -> String {
             Issue.record("accepted")
             return
         }
-        #expect(rejection.code == "oversized")
+        #expect(rejection.code.rawValue == "oversized")
         #expect(rejection.message.contains("the limit is 4096 bytes"))
     }
 

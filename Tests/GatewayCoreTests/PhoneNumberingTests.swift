@@ -29,7 +29,7 @@ private func phoneJob(_ phone: String, channels: [String] = ["sms"]) -> String {
             Issue.record("\(phone) was accepted")
             return
         }
-        #expect(rejection.code == "invalid_phone")
+        #expect(rejection.code.rawValue == "invalid_phone")
         #expect(rejection.message == message)
         #expect(rejection.jobID == "J-1" && rejection.contactID == "C-1")
     }
@@ -51,7 +51,7 @@ private func phoneJob(_ phone: String, channels: [String] = ["sms"]) -> String {
             Issue.record("an SMS to a Costa Rican landline was accepted")
             return
         }
-        #expect(rejection.code == "invalid_phone")
+        #expect(rejection.code.rawValue == "invalid_phone")
         #expect(rejection.message == "contact.phone +50622223333 is a fixed line (Costa Rica numbers starting 22 after +506 are landlines) and cannot take an SMS: give a mobile number or leave sms out of channels")
         guard case .failure(let colombia) = decode(phoneJob("+576014567890")) else {
             Issue.record("an SMS to a Bogota landline was accepted")
@@ -75,11 +75,11 @@ private func phoneJob(_ phone: String, channels: [String] = ["sms"]) -> String {
             Issue.record("an sms-only job to a fixed line, or a number too short for any use, was accepted")
             return
         }
-        #expect(smsOnly.code == "invalid_phone")
+        #expect(smsOnly.code.rawValue == "invalid_phone")
         #expect(smsOnly.message == "contact.phone +50622223333 is a fixed line (Costa Rica numbers starting 22 after +506 are landlines) and cannot take an SMS: give a mobile number or leave sms out of channels")
         #expect(longSMSOnly.message == "contact.phone +5068001234567: Costa Rica mobile numbers have 8 digits after +506; this one has 10")
         // A length impossible for the country is wrong for every channel.
-        #expect(tooShort.code == "invalid_phone")
+        #expect(tooShort.code.rawValue == "invalid_phone")
         #expect(tooShort.message == "contact.phone +5068888: Costa Rica numbers have 8 or 10 digits after +506; this one has 4")
     }
 

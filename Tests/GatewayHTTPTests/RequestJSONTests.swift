@@ -20,7 +20,7 @@ import Worker
     /// The answer a job with the same fault gets from the job decoder: code, and the parser's reason.
     static func jobAnswer(_ body: String) -> (code: String, reason: String) {
         guard case .failure(let rejection) = JobDecoder().decode(Array(body.utf8)) else { return ("accepted", "") }
-        return (rejection.code, String(rejection.message.dropFirst("job is not valid UTF-8 JSON: ".count)))
+        return (rejection.code.rawValue, String(rejection.message.dropFirst("job is not valid UTF-8 JSON: ".count)))
     }
 
     static func offset(ofLast needle: String, in body: String) -> Int {

@@ -60,16 +60,16 @@ import TestSupport
                 push(4),
             ])
         }
-        #expect(results[0] == .permanentFailure(code: "apns_Unregistered", message: "APNs answered 410 Unregistered"))
-        #expect(results[1] == .retryableFailure(code: "apns_ServiceUnavailable", message: "APNs answered 503 ServiceUnavailable", retryAfter: nil))
-        guard case .permanentFailure(code: "apns_BadDeviceToken", _) = results[2] else {
+        #expect(results[0] == .permanentFailure(code: Reason(stored: "apns_Unregistered"), message: "APNs answered 410 Unregistered"))
+        #expect(results[1] == .retryableFailure(code: Reason(stored: "apns_ServiceUnavailable"), message: "APNs answered 503 ServiceUnavailable", retryAfter: nil))
+        guard case .permanentFailure(code: Reason(stored: "apns_BadDeviceToken"), _) = results[2] else {
             Issue.record("a token that is not hexadecimal must be refused before it reaches a URL: \(results[2])")
             return
         }
         #expect(apns.requests.count == 3)    // the bad token never left the gateway
         #expect(results[3] == .accepted(messageID: APNsProvider.notificationID(push(4)), status: nil))
         let provider = try APNsProvider(name: "apns", configuration: apns.configuration("https://x"), client: CurlHTTPClient())
-        #expect(provider.deadTokenCodes.contains("apns_Unregistered"))
+        #expect(provider.deadTokenCodes.contains(Reason(stored: "apns_Unregistered")))
     }
 
     @Test func anExpiredProviderTokenIsReplacedAndAForeignKeyIsRefused() async throws {
@@ -86,11 +86,11 @@ import TestSupport
             let stranger = await (try APNsProvider(name: "apns", configuration: foreign, client: CurlHTTPClient(), clock: { clock.current })).send([push(4)])
             return (first, second, stranger)
         }
-        #expect(first == [.retryableFailure(code: "apns_ExpiredProviderToken", message: "APNs answered 403 ExpiredProviderToken", retryAfter: nil)])
+        #expect(first == [.retryableFailure(code: Reason(stored: "apns_ExpiredProviderToken"), message: "APNs answered 403 ExpiredProviderToken", retryAfter: nil)])
         #expect(second == [.accepted(messageID: APNsProvider.notificationID(push(3)), status: nil)])
         #expect(apns.requests.count == 2)
         #expect(apns.requests[1].providerToken != apns.requests[0].providerToken)
-        #expect(stranger == [.retryableFailure(code: "apns_InvalidProviderToken", message: "APNs answered 403 InvalidProviderToken", retryAfter: nil)])
+        #expect(stranger == [.retryableFailure(code: Reason(stored: "apns_InvalidProviderToken"), message: "APNs answered 403 InvalidProviderToken", retryAfter: nil)])
         #expect(throws: (any Error).self) {
             try APNsProvider(name: "apns", configuration: .init(keyID: "K", teamID: "T", topic: "a.b", privateKeyPEM: "not a key"), client: CurlHTTPClient())
         }

@@ -56,7 +56,7 @@ import TestSupport
             accountSID: "AC" + String(repeating: "a1", count: 16), authToken: "token", from: "+15005550006",
             messagingServiceSID: nil, baseURL: server.baseURL + "/", statusCallback: nil, timeout: 120), client: client)
         let results = await twilio.send([message(1)])
-        guard case .possiblyDelivered(code: "possibly_delivered", let detail) = results[0] else {
+        guard case .possiblyDelivered(code: Reason(stored: "possibly_delivered"), let detail) = results[0] else {
             Issue.record("expected possibly_delivered, got \(results[0])")
             return
         }
@@ -123,7 +123,7 @@ import TestSupport
             return
         }
         #expect(error.kind == .connect)
-        guard case .retryableFailure(code: "connect_error", _, _) = error.dispatchResult else {
+        guard case .retryableFailure(code: Reason(stored: "connect_error"), _, _) = error.dispatchResult else {
             Issue.record("expected connect_error, got \(error.dispatchResult)")
             return
         }

@@ -26,7 +26,7 @@ import TestSupport
         }
         #expect(google.exchangeCount == 2)
         #expect(results.prefix(11).allSatisfy { if case .accepted = $0 { true } else { false } })
-        #expect(results[11] == .permanentFailure(code: "fcm_UNREGISTERED", message: "FCM answered 404 UNREGISTERED: Requested entity was not found."))
+        #expect(results[11] == .permanentFailure(code: Reason(stored: "fcm_UNREGISTERED"), message: "FCM answered 404 UNREGISTERED: Requested entity was not found."))
         let first = try #require(google.sent.first?["message"] as? [String: Any])
         #expect((first["notification"] as? [String: String]) == ["title": "Pago pendiente", "body": "Toque para pagar"])
     }
@@ -43,7 +43,7 @@ import TestSupport
             stranger.private_key = other.key.pkcs8PEMRepresentation
             return await (try FCMProvider(name: "fcm", account: stranger, baseURL: base, client: CurlHTTPClient())).send([push(1)])
         }
-        guard case .retryableFailure(code: "fcm_auth", let message, _) = results[0] else {
+        guard case .retryableFailure(code: Reason(stored: "fcm_auth"), let message, _) = results[0] else {
             Issue.record("\(results[0])")
             return
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 import Testing
 @testable import Providers
 
@@ -34,7 +35,7 @@ import Testing
 
     @Test func twilioPassesItOn() {
         let answer = TwilioProvider.classify(HTTPResponse(status: 429, headers: [("retry-after", "inf")], body: Array(#"{"code":20429,"message":"Too Many Requests"}"#.utf8)))
-        guard case .retryableFailure(code: "http_429", _, retryAfter: nil) = answer else {
+        guard case .retryableFailure(code: Reason(stored: "http_429"), _, retryAfter: nil) = answer else {
             Issue.record("expected a 429 without a usable Retry-After, got \(answer)")
             return
         }

@@ -126,12 +126,12 @@ final class SMTPServer: @unchecked Sendable {
         let unknown = await provider(server).send([email(to: "unknown@example.com")])
         let busy = await provider(server).send([email(to: "busy@example.com")])
         let badPassword = await provider(server, password: "wrong").send([email(to: "ana@example.com")])
-        guard case .permanentFailure(code: "smtp_550", _) = unknown[0] else { Issue.record("\(unknown[0])"); return }
-        guard case .retryableFailure(code: "smtp_451", _, _) = busy[0] else { Issue.record("\(busy[0])"); return }
+        guard case .permanentFailure(code: Reason(stored: "smtp_550"), _) = unknown[0] else { Issue.record("\(unknown[0])"); return }
+        guard case .retryableFailure(code: Reason(stored: "smtp_451"), _, _) = busy[0] else { Issue.record("\(busy[0])"); return }
         // The test server stalls after a refused AUTH (so curl times out): nothing may be accepted or delivered.
         if case .accepted = badPassword[0] { Issue.record("accepted with a wrong password") }
         // What curl reports when a server refuses the credentials outright is a permanent failure.
-        guard case .permanentFailure(code: "smtp_auth", _) = SMTPProvider.classify(HTTPClientError(kind: .other, curlCode: 67, message: "Login denied")) else {
+        guard case .permanentFailure(code: Reason(stored: "smtp_auth"), _) = SMTPProvider.classify(HTTPClientError(kind: .other, curlCode: 67, message: "Login denied")) else {
             Issue.record("login denied is not permanent")
             return
         }

@@ -47,10 +47,10 @@ import TestSupport
             all += await provider(fake, base, key: "SG.wrong").send([email(4)])
             return all
         }
-        #expect(results[0] == .retryableFailure(code: "http_429", message: "SendGrid answered 429: too many requests", retryAfter: nil))
-        #expect(results[1] == .retryableFailure(code: "http_503", message: "SendGrid answered 503: unavailable", retryAfter: nil))
-        #expect(results[2] == .permanentFailure(code: "sendgrid_400", message: "SendGrid answered 400: personalizations.0.to: The to array is required for all personalization objects, and must have at least one email object with a valid email address."))
-        #expect(results[3] == .permanentFailure(code: "sendgrid_401", message: "SendGrid answered 401: The provided authorization grant is invalid, expired, or revoked"))
+        #expect(results[0] == .retryableFailure(code: Reason(stored: "http_429"), message: "SendGrid answered 429: too many requests", retryAfter: nil))
+        #expect(results[1] == .retryableFailure(code: Reason(stored: "http_503"), message: "SendGrid answered 503: unavailable", retryAfter: nil))
+        #expect(results[2] == .permanentFailure(code: Reason(stored: "sendgrid_400"), message: "SendGrid answered 400: personalizations.0.to: The to array is required for all personalization objects, and must have at least one email object with a valid email address."))
+        #expect(results[3] == .permanentFailure(code: Reason(stored: "sendgrid_401"), message: "SendGrid answered 401: The provided authorization grant is invalid, expired, or revoked"))
     }
 }
 

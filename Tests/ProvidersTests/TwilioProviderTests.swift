@@ -62,18 +62,18 @@ func message(_ n: Int = 1, to: String = "+50688887777", body: String = "Hola Ana
             all += await provider(fake, base, token: "wrong").send([message(5)])
             return all
         }
-        #expect(results[0] == .permanentFailure(code: "twilio_21610", message: "Twilio answered 400: Attempt to send to unsubscribed recipient"))
-        #expect(results[1] == .retryableFailure(code: "http_429", message: "Twilio answered 429: Too Many Requests", retryAfter: 7))
-        #expect(results[2] == .retryableFailure(code: "http_500", message: "Twilio answered 500: Internal Server Error", retryAfter: nil))
-        #expect(results[3] == .permanentFailure(code: "twilio_21211", message: "Twilio answered 400: The 'To' number +1abc is not a valid phone number."))
-        #expect(results[4] == .permanentFailure(code: "twilio_20003", message: "Twilio answered 401: Authenticate"))
+        #expect(results[0] == .permanentFailure(code: Reason(stored: "twilio_21610"), message: "Twilio answered 400: Attempt to send to unsubscribed recipient"))
+        #expect(results[1] == .retryableFailure(code: Reason(stored: "http_429"), message: "Twilio answered 429: Too Many Requests", retryAfter: 7))
+        #expect(results[2] == .retryableFailure(code: Reason(stored: "http_500"), message: "Twilio answered 500: Internal Server Error", retryAfter: nil))
+        #expect(results[3] == .permanentFailure(code: Reason(stored: "twilio_21211"), message: "Twilio answered 400: The 'To' number +1abc is not a valid phone number."))
+        #expect(results[4] == .permanentFailure(code: Reason(stored: "twilio_20003"), message: "Twilio answered 401: Authenticate"))
     }
 
     @Test func aSlowAnswerIsARetryableTimeout() async throws {
         let fake = FakeTwilio()
         fake.enqueue(.slow(seconds: 2))
         let results = try await fake.serve { base in await provider(fake, base, timeout: 0.3).send([message()]) }
-        guard case .retryableFailure(code: "timeout", _, _) = results[0] else {
+        guard case .retryableFailure(code: Reason(stored: "timeout"), _, _) = results[0] else {
             Issue.record("expected a timeout, got \(results[0])")
             return
         }
@@ -81,7 +81,7 @@ func message(_ n: Int = 1, to: String = "+50688887777", body: String = "Hola Ana
 
     @Test func nobodyListeningIsARetryableConnectError() async throws {
         let results = await provider(FakeTwilio(), "http://127.0.0.1:1").send([message()])
-        guard case .retryableFailure(code: "connect_error", _, _) = results[0] else {
+        guard case .retryableFailure(code: Reason(stored: "connect_error"), _, _) = results[0] else {
             Issue.record("expected connect_error, got \(results[0])")
             return
         }

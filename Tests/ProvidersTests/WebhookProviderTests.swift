@@ -37,7 +37,7 @@ import TestSupport
             return good + bad
         }
         #expect(results[0] == .accepted(messageID: "app-msg-7", status: nil))
-        #expect(results[1] == .permanentFailure(code: "webhook_401", message: "webhook answered 401: "))
+        #expect(results[1] == .permanentFailure(code: Reason(stored: "webhook_401"), message: "webhook answered 401: "))
         let first = try #require(seen.all.first)
         #expect(first.valid)
         #expect(first.idempotency == "J1/2")

@@ -191,7 +191,7 @@ func shippedTemplatesCopy(_ edits: [String: (String) -> String?]) throws -> Stri
         let catalog = try TemplateCatalog(directory: repositoryTemplates)
         let job = try TemplatePreview.sampleJob(catalog: catalog, template: "due-today",
                                                 data: ["amount_due": .string("99.999"), "currency": .string("USD"), "due_date": .string("2026-12-01"), "pay_link": .string("https://p.example")])
-        #expect(throws: RenderError(code: "invalid_value", message: "data.amount_due 99.999 has 3 decimals; USD has 2 (used at due-today/sms.es.mustache:1:51)")) {
+        #expect(throws: RenderError(code: Reason(stored: "invalid_value"), message: "data.amount_due 99.999 has 3 decimals; USD has 2 (used at due-today/sms.es.mustache:1:51)")) {
             try TemplatePreview.render(catalog: catalog, job: job, template: "due-today", channel: .sms, tone: nil, locale: nil, defaultLocale: "es-CR")
         }
     }

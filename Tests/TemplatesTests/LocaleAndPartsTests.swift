@@ -65,14 +65,14 @@ import Testing
             return try catalog.render(template: "t", channel: .sms, tone: "neutral", job: job, category: .collection, defaultLocale: "es-CR").body
         }
         #expect(try render(["amount_due": .number(1450), "currency": .string("MXN"), "due_date": .string("2026-12-05")]) == "Debe $1,450.00 al 5 de diciembre de 2026")
-        #expect(throws: RenderError(code: "missing_variable", message: "the job lacks money.amount_due (used at t/sms.mustache:1:6)")) {
+        #expect(throws: RenderError(code: Reason(stored: "missing_variable"), message: "the job lacks money.amount_due (used at t/sms.mustache:1:6)")) {
             try render(["amount_due": .string("1450"), "due_date": .string("2026-12-05")])
         }
-        #expect(throws: RenderError(code: "missing_variable", message: "the job lacks date.due_date (used at t/sms.mustache:1:30)")) {
+        #expect(throws: RenderError(code: Reason(stored: "missing_variable"), message: "the job lacks date.due_date (used at t/sms.mustache:1:30)")) {
             try render(["amount_due": .string("1450"), "currency": .string("MXN"), "due_date": .string("5/12")])
         }
         // An amount that is there but unusable is a wrong value, named with what to send instead.
-        #expect(throws: RenderError(code: "invalid_value", message: "data.amount_due \"mil\" is not a decimal amount (digits with an optional '-' and one '.', like 125.50) (used at t/sms.mustache:1:6)")) {
+        #expect(throws: RenderError(code: Reason(stored: "invalid_value"), message: "data.amount_due \"mil\" is not a decimal amount (digits with an optional '-' and one '.', like 125.50) (used at t/sms.mustache:1:6)")) {
             try render(["amount_due": .string("mil"), "currency": .string("MXN"), "due_date": .string("5/12")])
         }
     }
@@ -91,7 +91,7 @@ import Testing
         let catalog = try TemplateCatalog(directory: dir)
         let job = Job(id: "j", template: "t", channels: [.sms], contact: .init(id: "c", locale: "en-US"),
                       data: ["amount_due": .string(amount), "currency": .string(currency)])
-        #expect(throws: RenderError(code: "invalid_value", message: message + " (used at t/sms.mustache:1:6)")) {
+        #expect(throws: RenderError(code: Reason(stored: "invalid_value"), message: message + " (used at t/sms.mustache:1:6)")) {
             try catalog.render(template: "t", channel: .sms, tone: "neutral", job: job, category: .collection, defaultLocale: "en-US")
         }
     }
@@ -158,7 +158,7 @@ import Testing
         let catalog = try TemplateCatalog(directory: dir)
         let fits = try catalog.render(template: "t", channel: .sms, tone: "neutral", locale: nil, defaultLocale: "es", context: ["text": String(repeating: "á", count: 160)])
         #expect(fits.body == String(repeating: "a", count: 160))
-        #expect(throws: RenderError(code: "sms_too_long", message: "t/sms.mustache renders to 2 SMS segments (GSM-7, 161 septets); the template allows 1 (max_segments in t/template.yml)")) {
+        #expect(throws: RenderError(code: Reason(stored: "sms_too_long"), message: "t/sms.mustache renders to 2 SMS segments (GSM-7, 161 septets); the template allows 1 (max_segments in t/template.yml)")) {
             try catalog.render(template: "t", channel: .sms, tone: "neutral", locale: nil, defaultLocale: "es", context: ["text": String(repeating: "a", count: 161)])
         }
     }
@@ -173,7 +173,7 @@ import Testing
         #expect(Array(rendered.body.unicodeScalars) == Array("Hola Jos\u{E9}, \(filler)".unicodeScalars))
         #expect(rendered.sms == SMSInfo(encoding: .gsm7, units: 151, segments: 1, nonGSMCharacters: []))
         // A combining mark with no composed form keeps the message UCS-2, and max_segments counts it so.
-        #expect(throws: RenderError(code: "sms_too_long", message: "t/sms.mustache renders to 3 SMS segments (UCS-2, 151 UTF-16 units); the template allows 1 (max_segments in t/template.yml)")) {
+        #expect(throws: RenderError(code: Reason(stored: "sms_too_long"), message: "t/sms.mustache renders to 3 SMS segments (UCS-2, 151 UTF-16 units); the template allows 1 (max_segments in t/template.yml)")) {
             try catalog.render(template: "t", channel: .sms, tone: "neutral", locale: nil, defaultLocale: "es",
                                context: ["name": "Jox\u{301}", "text": filler])
         }

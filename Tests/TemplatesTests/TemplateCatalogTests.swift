@@ -76,7 +76,7 @@ let repositoryTemplates = URL(fileURLWithPath: #filePath).deletingLastPathCompon
     @Test func aMissingVariableIsAnErrorNamingItAndWhereItIsUsed() throws {
         let dir = try templatesFolder(["t/sms.mustache": "Hola {{contact.first_name}},\nsu saldo es {{amount}} {{currency}}."])
         let catalog = try TemplateCatalog(directory: dir)
-        #expect(throws: RenderError(code: "missing_variable", message: "the job lacks amount (used at t/sms.mustache:2:13), currency (used at t/sms.mustache:2:24)")) {
+        #expect(throws: RenderError(code: Reason(stored: "missing_variable"), message: "the job lacks amount (used at t/sms.mustache:2:13), currency (used at t/sms.mustache:2:24)")) {
             try render(catalog, ["contact": ["first_name": "Ana"]])
         }
     }
@@ -94,7 +94,7 @@ let repositoryTemplates = URL(fileURLWithPath: #filePath).deletingLastPathCompon
         let catalog = try TemplateCatalog(directory: dir)
         #expect(try render(catalog, [:]).body == "Pague en sucursal.")
         #expect(try render(catalog, ["pay_link": "https://p.example"]).body == "Pague en https://p.example.")
-        #expect(throws: RenderError(code: "missing_variable", message: "the job lacks code (used at t/sms.mustache:1:105)")) {
+        #expect(throws: RenderError(code: Reason(stored: "missing_variable"), message: "the job lacks code (used at t/sms.mustache:1:105)")) {
             try render(catalog, ["promo": true])
         }
         #expect(try render(catalog, ["promo": ["code": "X1"]]).body == "Pague en sucursal. Código X1")
@@ -118,7 +118,7 @@ let repositoryTemplates = URL(fileURLWithPath: #filePath).deletingLastPathCompon
         let dir = try templatesFolder(["t/sms.mustache": "Hola {{name}}. {{> footer}}", "_partials/footer.mustache": "Llame al {{phone}}."])
         let catalog = try TemplateCatalog(directory: dir)
         #expect(try render(catalog, ["name": "Ana", "phone": "800"]).body == "Hola Ana. Llame al 800.")
-        #expect(throws: RenderError(code: "missing_variable", message: "the job lacks phone (used at _partials/footer.mustache:1:10)")) {
+        #expect(throws: RenderError(code: Reason(stored: "missing_variable"), message: "the job lacks phone (used at _partials/footer.mustache:1:10)")) {
             try render(catalog, ["name": "Ana"])
         }
     }
@@ -195,8 +195,8 @@ let repositoryTemplates = URL(fileURLWithPath: #filePath).deletingLastPathCompon
         #expect(catalog.hasTemplate("t"))
         #expect(catalog.hasVariant(template: "t", channel: .push))
         #expect(!catalog.hasVariant(template: "t", channel: .sms))
-        #expect(throws: RenderError(code: "unknown_template", message: "no template folder templates/nope/")) { try render(catalog, [:], template: "nope") }
-        #expect(throws: RenderError(code: "no_variant", message: "template t has no sms variant")) { try render(catalog, [:]) }
+        #expect(throws: RenderError(code: Reason(stored: "unknown_template"), message: "no template folder templates/nope/")) { try render(catalog, [:], template: "nope") }
+        #expect(throws: RenderError(code: Reason(stored: "no_variant"), message: "template t has no sms variant")) { try render(catalog, [:]) }
     }
 
     @Test func renderContextExposesDataContactAndJob() {

@@ -40,7 +40,7 @@ import Testing
         let admission = Admission.decide(attempt: attempt, state: state, now: Self.now, inProgressWindow: 60)
         let label = switch admission {
         case .proceed: "proceed"
-        case .duplicate(let reason, _): reason
+        case .duplicate(let reason, _): reason.rawValue
         case .inProgressElsewhere: "in_progress"
         case .interrupted: "interrupted"
         case .badAttempt: "bad_attempt"

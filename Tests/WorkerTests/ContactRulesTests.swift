@@ -92,13 +92,13 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
             Issue.record("email was not used after an sms opt-out")
             return
         }
-        guard case .suppress("opted_out", _, let detail) = decide(contactJob(channels: [.sms]), at("2026-12-04T14:00:00Z"), optOuts: [sms]) else {
+        guard case .suppress(.optedOut, _, let detail) = decide(contactJob(channels: [.sms]), at("2026-12-04T14:00:00Z"), optOuts: [sms]) else {
             Issue.record("opted-out channel was not suppressed")
             return
         }
         #expect(detail == "no requested channel can be used: sms: opted out (sms) by reply:STOP at 2026-11-01T00:00:00.000Z")
         let dnc = OptOut(contactID: "C-1", channel: nil, kind: .doNotContact, setBy: "legal", setAt: at("2026-11-01T00:00:00Z"), reason: "attorney")
-        guard case .suppress("do_not_contact", _, _) = decide(contactJob(channels: [.email, .push]), at("2026-12-04T14:00:00Z"), optOuts: [dnc]) else {
+        guard case .suppress(.doNotContact, _, _) = decide(contactJob(channels: [.email, .push]), at("2026-12-04T14:00:00Z"), optOuts: [dnc]) else {
             Issue.record("do-not-contact was not honoured")
             return
         }
@@ -123,7 +123,7 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
         // If the job expires first, it is suppressed, naming the cap.
         var expiring = job
         expiring.expiresAt = at("2026-12-05T00:00:00Z")
-        guard case .suppress("no_window_before_expiry", "sms-1-per-day", _) = RulesEngine.resolve(job: expiring, now: now, plan: plan, caps: [.sms: blocked], rules: shippedRules) else {
+        guard case .suppress(.noWindowBeforeExpiry, "sms-1-per-day", _) = RulesEngine.resolve(job: expiring, now: now, plan: plan, caps: [.sms: blocked], rules: shippedRules) else {
             Issue.record("not suppressed before expiry")
             return
         }

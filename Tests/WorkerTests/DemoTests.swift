@@ -30,7 +30,7 @@ import Testing
                 valid += 1
                 // One valid job lacks amount_due: the renderer refuses it (missing_variable).
                 if line.contains("\"amount_due\"") { renderable.append(job) }
-            case .failure(let rejection): refused.append(rejection.code)
+            case .failure(let rejection): refused.append(rejection.code.rawValue)
             }
         }
         // The demo shows refusals too: a phone that is not E.164, and a missing amount.

@@ -31,14 +31,16 @@ import TestSupport
             let port = try #require(await iterator.next())
             let base = "http://127.0.0.1:\(port)"
             #expect(try await client.send(HTTPRequest(url: base + "/health")).status == 200)
-            let body = Array(job("APP-1").utf8)
+            // Accepted ids are remembered in Redis for days: a fresh id for every run.
+            let id = "APP-\(UUID().uuidString.prefix(8))"
+            let body = Array(job(id).utf8)
             let refused = try await client.send(HTTPRequest(method: "POST", url: base + "/jobs", headers: [("Content-Type", "application/json")], body: body))
             #expect(refused.status == 401)
             let accepted = try await client.send(HTTPRequest(method: "POST", url: base + "/jobs",
                                                              headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")], body: body))
             #expect(accepted.status == 202, "\(String(decoding: accepted.body, as: UTF8.self))")
-            #expect(try await harness.waitForOutcome(job: "APP-1").kind == .sent)
-            #expect(harness.outbox().compactMap { $0["job_id"] as? String } == ["APP-1"])
+            #expect(try await harness.waitForOutcome(job: id).kind == .sent)
+            #expect(harness.outbox().compactMap { $0["job_id"] as? String } == [id])
         } catch {
             await group.triggerGracefulShutdown()
             _ = try? await running.value
