@@ -132,7 +132,10 @@ public protocol ContactLogStore: Sendable {
 
     /// The opt-outs of these contacts and the state rows of the query, read together (the worker
     /// reads both for every batch: one round trip instead of two).
-    func optOutsAndStates(_ contactIDs: [String], _ query: StateQuery) async throws -> ([String: [OptOut]], [StateRecord])
+    /// Everything a batch must know before deciding, in one read: what the log holds for its job
+    /// ids, its contacts' opt-outs, the state replies set (pauses, moods, answers) and which push
+    /// tokens are dead. One transaction on SQLite; one connection on PostgreSQL.
+    func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts
 
     /// Writes every row and appends the events in one transaction, or nothing (false) when a row's
     /// version is not the one its write expects (someone else changed it first).
@@ -278,11 +281,38 @@ extension ReplyMatch {
     }
 }
 
-extension ContactLogStore {
-    public func optOutsAndStates(_ contactIDs: [String], _ query: StateQuery) async throws -> ([String: [OptOut]], [StateRecord]) {
-        (try await optOuts(contactIDs), try await states(query))
-    }
+/// What a batch asks the log before deciding (see `ContactLogStore.admissionFacts`).
+public struct AdmissionRequest: Sendable {
+    public var jobIDs: [String]
+    public var contactIDs: [String]
+    /// The contact state to read (nil: none).
+    public var states: StateQuery?
+    public var pushTokens: [String]
 
+    public init(jobIDs: [String], contactIDs: [String], states: StateQuery?, pushTokens: [String]) {
+        self.jobIDs = jobIDs
+        self.contactIDs = contactIDs
+        self.states = states
+        self.pushTokens = pushTokens
+    }
+}
+
+/// What the log answered.
+public struct AdmissionFacts: Sendable {
+    public var jobStates: [String: JobState] = [:]
+    public var optOuts: [String: [OptOut]] = [:]
+    public var states: [StateRecord] = []
+    public var droppedTokens: Set<String> = []
+
+    public init(jobStates: [String: JobState] = [:], optOuts: [String: [OptOut]] = [:], states: [StateRecord] = [], droppedTokens: Set<String> = []) {
+        self.jobStates = jobStates
+        self.optOuts = optOuts
+        self.states = states
+        self.droppedTokens = droppedTokens
+    }
+}
+
+extension ContactLogStore {
     /// Every event matching the filter, oldest first, read a page at a time (keyset pagination on
     /// `seq`): a million rows never sit in memory. `body` returns false to stop. What is read is the
     /// log as it was when this began (unless the filter already ends at a `throughSeq`): events

@@ -232,24 +232,34 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
         guard !jobIDs.isEmpty else { return [:] }
-        return try await pool.read { db in
-            var states: [String: JobState] = [:]
-            for (placeholders, chunk) in Self.inLists(jobIDs) {
-                try ExactSQL.run(db, """
-                    SELECT job_id, kind, attempt, at FROM events
-                    WHERE job_id IN (\(placeholders)) AND kind IN (\(Self.admissionKinds))
-                    ORDER BY seq
-                    """, chunk) { row in
-                    let id = row.text("job_id") ?? ""
-                    let place = "events of job \(id)"
-                    let kind = try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place)
-                    let attempt = Int(row.integer("attempt") ?? 1)
-                    states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: try StoredValue.timestamp(row.text("at"), column: "at", row: place))
-                    return true
-                }
-            }
-            return states
+        return try await pool.read { db in try Self.jobStates(jobIDs, db) }
+    }
+
+    public func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts {
+        try await pool.read { db in
+            AdmissionFacts(jobStates: try Self.jobStates(request.jobIDs, db), optOuts: try Self.optOuts(request.contactIDs, db),
+                           states: try request.states.map { try Self.states($0, db) } ?? [],
+                           droppedTokens: try Self.droppedPushTokens(request.pushTokens, db))
         }
+    }
+
+    static func jobStates(_ jobIDs: [String], _ db: Database) throws -> [String: JobState] {
+        var states: [String: JobState] = [:]
+        for (placeholders, chunk) in Self.inLists(jobIDs) {
+            try ExactSQL.run(db, """
+                SELECT job_id, kind, attempt, at FROM events
+                WHERE job_id IN (\(placeholders)) AND kind IN (\(Self.admissionKinds))
+                ORDER BY seq
+                """, chunk) { row in
+                let id = row.text("job_id") ?? ""
+                let place = "events of job \(id)"
+                let kind = try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place)
+                let attempt = Int(row.integer("attempt") ?? 1)
+                states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: try StoredValue.timestamp(row.text("at"), column: "at", row: place))
+                return true
+            }
+        }
+        return states
     }
 
     public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
@@ -376,13 +386,15 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> {
         guard !tokens.isEmpty else { return [] }
-        return try await pool.read { db in
-            var dropped: Set<String> = []
-            for (placeholders, chunk) in Self.inLists(tokens) {
-                dropped.formUnion(try ExactSQL.all(db, "SELECT token FROM dropped_push_tokens WHERE token IN (\(placeholders))", chunk) { $0.text("token") ?? "" })
-            }
-            return dropped
+        return try await pool.read { db in try Self.droppedPushTokens(tokens, db) }
+    }
+
+    static func droppedPushTokens(_ tokens: [String], _ db: Database) throws -> Set<String> {
+        var dropped: Set<String> = []
+        for (placeholders, chunk) in Self.inLists(tokens) {
+            dropped.formUnion(try ExactSQL.all(db, "SELECT token FROM dropped_push_tokens WHERE token IN (\(placeholders))", chunk) { $0.text("token") ?? "" })
         }
+        return dropped
     }
 
     public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {

@@ -38,10 +38,6 @@ extension SQLiteContactLog {
         try await pool.read { db in try Self.states(query, db) }
     }
 
-    public func optOutsAndStates(_ contactIDs: [String], _ query: StateQuery) async throws -> ([String: [OptOut]], [StateRecord]) {
-        try await pool.read { db in (try Self.optOuts(contactIDs, db), try Self.states(query, db)) }
-    }
-
     public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool {
         do {
             return try await pool.write { db in

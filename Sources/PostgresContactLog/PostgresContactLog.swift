@@ -284,10 +284,29 @@ public final class PostgresContactLog: ContactLogStore {
 
     public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
         guard !jobIDs.isEmpty else { return [:] }
+        let logger = self.logger
+        return try await client.withConnection { connection in try await Self.jobStates(jobIDs, connection, logger) }
+    }
+
+    public func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            var facts = AdmissionFacts()
+            facts.jobStates = try await Self.jobStates(request.jobIDs, connection, logger)
+            if !request.contactIDs.isEmpty { facts.optOuts = try await Self.optOuts(request.contactIDs, connection, logger) }
+            if let query = request.states { facts.states = try await Self.states(query, connection, logger) }
+            facts.droppedTokens = try await Self.droppedPushTokens(request.pushTokens, connection, logger)
+            return facts
+        }
+    }
+
+    static func jobStates(_ jobIDs: [String], _ connection: PostgresConnection, _ logger: Logger) async throws -> [String: JobState] {
+        guard !jobIDs.isEmpty else { return [:] }
         var binds = PostgresBindings()
         binds.append(jobIDs.map { StoredText.encode($0) })
         var states: [String: JobState] = [:]
-        for row in try await rows("SELECT job_id, kind, attempt, at FROM events WHERE job_id = ANY($1) AND kind IN (\(Self.admissionKinds)) ORDER BY seq", binds) {
+        let sql = "SELECT job_id, kind, attempt, at FROM events WHERE job_id = ANY($1) AND kind IN (\(Self.admissionKinds)) ORDER BY seq"
+        for row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().map({ $0.makeRandomAccess() }) {
             let id = StoredText.decodeText(try row["job_id"].decode(String.self))
             let place = "events of job \(id)"
             let kind = try StoredValue.value(try row["kind"].decode(String.self), as: EventKind.self, column: "kind", row: place)
@@ -416,9 +435,16 @@ public final class PostgresContactLog: ContactLogStore {
 
     public func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> {
         guard !tokens.isEmpty else { return [] }
+        let logger = self.logger
+        return try await client.withConnection { connection in try await Self.droppedPushTokens(tokens, connection, logger) }
+    }
+
+    static func droppedPushTokens(_ tokens: [String], _ connection: PostgresConnection, _ logger: Logger) async throws -> Set<String> {
+        guard !tokens.isEmpty else { return [] }
         var binds = PostgresBindings()
         binds.append(tokens.map { StoredText.encode($0) })
-        return Set(try await rows("SELECT token FROM dropped_push_tokens WHERE token = ANY($1)", binds).compactMap { Self.text($0, "token") })
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT token FROM dropped_push_tokens WHERE token = ANY($1)", binds: binds), logger: logger).collect()
+        return Set(rows.compactMap { Self.text($0.makeRandomAccess(), "token") })
     }
 
     // MARK: Receipts

@@ -129,18 +129,18 @@ public struct BatchProcessor: Sendable {
             case .failure(let rejection): rejection.jobID
             }
         }
-        let states = try await store.jobStates(Array(Set(ids)))
-        let contactIDs = decoded.compactMap { item -> String? in if case .success(let job) = item.2 { job.contact.id } else { nil } }
-        // The contacts' opt-outs, and what replies set for these contacts, debts and addresses
-        // (pauses, blocks, moods, answers), in one read.
+        // What the log knows of these job ids, the contacts' opt-outs, what replies set for these
+        // contacts, debts and addresses (pauses, blocks, moods, answers) and dead push tokens: one read.
         let jobs = Array(jobsByID.values)
-        let uniqueContacts = Array(Set(contactIDs))
-        let (optOuts, stateRecords) = jobs.isEmpty ? ([:], []) : try await store.optOutsAndStates(uniqueContacts, StateQuery(
-            kinds: [.hold, .mood, .answer], contactIDs: uniqueContacts, debtIDs: Array(Set(jobs.compactMap(\.debtID))),
-            addresses: Array(Set(jobs.flatMap { [$0.contact.phone, $0.contact.email].compactMap { $0 } })), activeOnly: true))
-        let contactState = ContactStateSnapshot(records: stateRecords)
-        let pushTokens = decoded.flatMap { item -> [String] in if case .success(let job) = item.2 { job.pushTokens } else { [] } }
-        let droppedTokens = try await store.droppedPushTokens(Array(Set(pushTokens)))
+        let uniqueContacts = Array(Set(jobs.map(\.contact.id)))
+        let facts = try await store.admissionFacts(AdmissionRequest(
+            jobIDs: Array(Set(ids)), contactIDs: uniqueContacts,
+            states: jobs.isEmpty ? nil : StateQuery(
+                kinds: [.hold, .mood, .answer], contactIDs: uniqueContacts, debtIDs: Array(Set(jobs.compactMap(\.debtID))),
+                addresses: Array(Set(jobs.flatMap { [$0.contact.phone, $0.contact.email].compactMap { $0 } })), activeOnly: true),
+            pushTokens: Array(Set(jobs.flatMap(\.pushTokens)))))
+        let (states, optOuts, droppedTokens) = (facts.jobStates, facts.optOuts, facts.droppedTokens)
+        let contactState = ContactStateSnapshot(records: facts.states)
         var keptPromises: [(hold: Hold, job: Job)] = []
         var deferrals: [(raw: [UInt8], attempt: Int, at: Date)] = []
         var releases: [(checks: [CapCheck], member: String)] = []

@@ -28,9 +28,7 @@ extension ForwardingContactLog {
         try await inner.recordReply(message, plan: plan)
     }
     public func states(_ query: StateQuery) async throws -> [StateRecord] { try await inner.states(query) }
-    public func optOutsAndStates(_ contactIDs: [String], _ query: StateQuery) async throws -> ([String: [OptOut]], [StateRecord]) {
-        try await inner.optOutsAndStates(contactIDs, query)
-    }
+    public func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts { try await inner.admissionFacts(request) }
     public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool { try await inner.writeStates(writes, events: events) }
     public func verifyChain() async throws -> ChainReport { try await inner.verifyChain() }
     public func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport { try await inner.prune(before: cutoff, at: at, by: by) }

@@ -234,9 +234,9 @@ struct ClaimsBetweenReads: ForwardingContactLog {
     let inner: any ContactLogStore
     let claim: ContactEvent
 
-    func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
-        let states = try await inner.jobStates(jobIDs)
+    func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts {
+        let facts = try await inner.admissionFacts(request)
         _ = try await inner.append([claim])
-        return states
+        return facts
     }
 }
