@@ -15,7 +15,35 @@ import Templates
 ///   only one per job and attempt, so two workers, or a restart, can never send a job twice;
 /// - outcomes are committed before the entries are acked, so an acked job always has its outcome.
 public struct BatchProcessor: Sendable {
-    public var configuration: GatewayConfiguration
+    /// The settings a batch uses, out of the gateway's configuration.
+    public struct Settings: Sendable, Equatable {
+        /// The job stream (named in the hint a refused entry gets).
+        public var stream: String
+        public var batchSize: Int
+        public var blockMilliseconds: Int
+        /// A pending entry idle this long is taken over; half of it tells a live claim from a dead one.
+        public var claimIdleMilliseconds: Int
+        public var maxJobBytes: Int
+        public var maxAttempts: Int
+        public var defaultLocale: String
+        /// Prefixes of the keys through which workers share rate limits and open breakers.
+        public var ratePrefix: String
+        public var breakerPrefix: String
+
+        public init(_ configuration: GatewayConfiguration) {
+            stream = configuration.stream
+            batchSize = configuration.batchSize
+            blockMilliseconds = configuration.blockMilliseconds
+            claimIdleMilliseconds = configuration.claimIdleMilliseconds
+            maxJobBytes = configuration.maxJobBytes
+            maxAttempts = configuration.maxAttempts
+            defaultLocale = configuration.defaultLocale
+            ratePrefix = configuration.ratePrefix
+            breakerPrefix = configuration.breakerPrefix
+        }
+    }
+
+    public var settings: Settings
     public var consumer: StreamConsumer
     public var store: any ContactLogStore
     public var providers: ProviderRegistry
@@ -28,12 +56,12 @@ public struct BatchProcessor: Sendable {
     /// How replies steer the next message (the mood's age, the payment-received template).
     public var replyPolicy: ReplyPolicy
 
-    public init(configuration: GatewayConfiguration, consumer: StreamConsumer, store: any ContactLogStore,
+    public init(settings: Settings, consumer: StreamConsumer, store: any ContactLogStore,
                 providers: ProviderRegistry, templates: @escaping @Sendable () -> TemplateCatalog,
                 scheduler: RetryScheduler, rules: ContactRules, ledger: CapLedger,
                 clock: @escaping @Sendable () -> Date = Date.init, replyPolicy: ReplyPolicy = .standard, logger: Logger) {
         self.replyPolicy = replyPolicy
-        self.configuration = configuration
+        self.settings = settings
         self.consumer = consumer
         self.store = store
         self.providers = providers
@@ -78,7 +106,7 @@ public struct BatchProcessor: Sendable {
     /// A `dispatching` claim younger than this belongs to a worker that is still sending; an older one
     /// without a result belongs to a worker that died. Half of claim_idle_ms: an entry is only taken
     /// over from a dead consumer after claim_idle_ms, so by then its claim is always older than this.
-    var inProgressWindow: TimeInterval { Double(configuration.claimIdleMilliseconds) / 2000 }
+    var inProgressWindow: TimeInterval { Double(settings.claimIdleMilliseconds) / 2000 }
 
     /// A job that passed every check and is about to be sent.
     struct Send {
@@ -110,13 +138,13 @@ public struct BatchProcessor: Sendable {
         summary.entries = entries.count
         let now = clock()
         let catalog = templates()
-        let decoder = JobDecoder(maxJobBytes: configuration.maxJobBytes)
+        let decoder = JobDecoder(maxJobBytes: settings.maxJobBytes)
 
         // 1. Decode everything, then ask the log about every job id in one query.
         let decoded: [(StreamEntry, [UInt8]?, Result<Job, JobRejection>)] = entries.map { entry in
             guard let raw = entry.fields["job"] else {
                 let fields = entry.fields.keys.sorted().joined(separator: ", ")
-                return (entry, nil, .failure(JobRejection(code: .noJobField, message: "stream entry has no \"job\" field (fields: \(fields.isEmpty ? "none" : fields)); enqueue with XADD \(configuration.stream) * job '<json>'")))
+                return (entry, nil, .failure(JobRejection(code: .noJobField, message: "stream entry has no \"job\" field (fields: \(fields.isEmpty ? "none" : fields)); enqueue with XADD \(settings.stream) * job '<json>'")))
             }
             return (entry, raw, decoder.decode(raw))
         }
@@ -270,7 +298,7 @@ public struct BatchProcessor: Sendable {
                             let tone = catalog.tonePolicy.tone(for: toneFacts).tone
                             do throws(RenderError) {
                                 _ = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
-                                                       defaultLocale: configuration.defaultLocale)
+                                                       defaultLocale: settings.defaultLocale)
                             } catch {
                                 refuse(error, channel: channel, tone: tone)
                                 return
@@ -288,7 +316,7 @@ public struct BatchProcessor: Sendable {
                         let rendered: RenderedMessage
                         do throws(RenderError) {
                             rendered = try catalog.render(template: job.template, channel: channel, tone: tone, job: job, category: category,
-                                                          defaultLocale: configuration.defaultLocale)
+                                                          defaultLocale: settings.defaultLocale)
                         } catch {
                             releases.append((capChecks, job.id))
                             refuse(error, channel: channel, tone: tone)
@@ -399,7 +427,7 @@ public struct BatchProcessor: Sendable {
                 event.detail = message
             case .retryableFailure(let code, let message, _):
                 releases.append((send.capChecks, send.job.id))
-                if send.job.attempt < configuration.maxAttempts {
+                if send.job.attempt < settings.maxAttempts {
                     summary.retried += 1
                     // No sooner than the latest Retry-After of every provider this attempt tried or skipped.
                     let wait = notBefore[index].map { max(0, $0.at.timeIntervalSince(done)) }
@@ -407,7 +435,7 @@ public struct BatchProcessor: Sendable {
                     retries.append((send.raw, send.job.attempt + 1, at))
                     event.kind = .retryScheduled
                     event.reason = code.rawValue
-                    event.detail = "\(message); attempt \(send.job.attempt + 1) of \(configuration.maxAttempts) at \(formatTimestamp(at))"
+                    event.detail = "\(message); attempt \(send.job.attempt + 1) of \(settings.maxAttempts) at \(formatTimestamp(at))"
                         + (notBefore[index].map { " (no sooner: \($0.provider) may not be called before \(formatTimestamp($0.at)))" } ?? "")
                 } else {
                     summary.failed += 1
@@ -514,7 +542,7 @@ public struct BatchProcessor: Sendable {
         var pending = Array(sends.indices)
         // Breakers other workers opened count here too. Only a help: the jobs are claimed already,
         // so a Redis error here must not stop their sending (nor, below, their recording).
-        let breakers = SharedBreakers(client: scheduler.client, prefix: configuration.breakerPrefix)
+        let breakers = SharedBreakers(client: scheduler.client, prefix: settings.breakerPrefix)
         do {
             try await breakers.adopt(Set(sends.flatMap { $0.routes.map(\.provider.name) }).sorted(), providers: providers, now: now)
         } catch {
@@ -553,7 +581,7 @@ public struct BatchProcessor: Sendable {
                 for (name, entry) in groups {
                     let policy = providers.policy(of: name)
                     let client = scheduler.client
-                    let prefix = configuration.ratePrefix
+                    let prefix = settings.ratePrefix
                     group.addTask {
                         var allowed = entry.indices
                         var limited: [(Int, DispatchResult)] = []

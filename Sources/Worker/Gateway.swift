@@ -75,7 +75,7 @@ public struct Gateway: Sendable {
                                           deadLetterStream: configuration.deadLetterStream)
             let scheduler = RetryScheduler(client: client, key: configuration.scheduledKey, stream: configuration.stream,
                                            baseSeconds: configuration.retryBaseSeconds)
-            lanes.append(BatchProcessor(configuration: configuration, consumer: consumer, store: store, providers: providers,
+            lanes.append(BatchProcessor(settings: .init(configuration), consumer: consumer, store: store, providers: providers,
                                         templates: { templates.current }, scheduler: scheduler, rules: rules,
                                         ledger: CapLedger(client: client, prefix: configuration.capsPrefix), clock: clock,
                                         replyPolicy: replyPolicy, logger: logger))

@@ -62,7 +62,7 @@ public struct QueueWorker: Service {
     func runLane(_ processor: BatchProcessor, maintenance: Bool) async throws -> BatchProcessor.Summary {
         let scheduler = processor.scheduler
         let consumer = processor.consumer
-        let configuration = processor.configuration
+        let settings = processor.settings
         var backoff = Backoff()
         var groupReady = false
         var ownPendingDone = false
@@ -83,7 +83,7 @@ public struct QueueWorker: Service {
                 }
                 if !ownPendingDone {
                     // After a restart under the same consumer name: entries we read but never acked.
-                    let pending = try await consumer.readOwnPending(count: configuration.batchSize, after: ownPendingCursor)
+                    let pending = try await consumer.readOwnPending(count: settings.batchSize, after: ownPendingCursor)
                     if let last = pending.last {
                         totals.add(try await processor.process(pending))
                         ownPendingCursor = last.id
@@ -96,17 +96,17 @@ public struct QueueWorker: Service {
                     nextMaintenance = clock.now.advanced(by: maintenanceInterval)
                     let promoted = try await scheduler.promoteDue(now: processor.clock())
                     if promoted > 0 { logger.info("retries due", metadata: ["promoted": "\(promoted)"]) }
-                    let claimed = try await consumer.claimIdle(minIdleMilliseconds: configuration.claimIdleMilliseconds, count: configuration.batchSize)
+                    let claimed = try await consumer.claimIdle(minIdleMilliseconds: settings.claimIdleMilliseconds, count: settings.batchSize)
                     if !claimed.isEmpty {
                         logger.warning("took over entries left pending by another consumer", metadata: ["count": "\(claimed.count)"])
                         totals.add(try await processor.process(claimed))
                     }
                     if clock.now >= nextConsumerCleanup {
                         nextConsumerCleanup = clock.now.advanced(by: consumerCleanupInterval)
-                        await removeAbandonedConsumers(consumer, idleMilliseconds: abandonedConsumerIdleMilliseconds ?? configuration.claimIdleMilliseconds * 10)
+                        await removeAbandonedConsumers(consumer, idleMilliseconds: abandonedConsumerIdleMilliseconds ?? settings.claimIdleMilliseconds * 10)
                     }
                 }
-                let entries = try await consumer.readNew(count: configuration.batchSize, blockMilliseconds: configuration.blockMilliseconds)
+                let entries = try await consumer.readNew(count: settings.batchSize, blockMilliseconds: settings.blockMilliseconds)
                 totals.add(try await processor.process(entries))
                 if backoff.failures > 0 {
                     logger.info("redis reachable again")
