@@ -117,6 +117,11 @@ public protocol ContactLogStore: Sendable {
     /// Which of these push tokens were dropped.
     func droppedPushTokens(_ tokens: [String]) async throws -> Set<String>
 
+    /// A batch's outcomes, with what the providers' answers set (a recipient who unsubscribed at
+    /// the provider, a dead push token), appended in one transaction: all of it or none. Returns
+    /// for each event whether it was written, as `append` does.
+    func appendOutcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) async throws -> [Bool]
+
     /// Takes a mark back, recording who did it and why; false when there was none.
     func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool
 
@@ -278,6 +283,23 @@ extension ReplyMatch {
         var latest: [String: String?] = [:]
         for row in rows { latest[row.contact] = row.debt }
         return latest.keys.sorted().map { Contact(id: $0, debtID: latest[$0] ?? nil) }
+    }
+}
+
+/// A push token a provider declared dead (the app was removed): it is not used again.
+public struct DroppedToken: Sendable, Equatable {
+    public var token: String
+    public var contactID: String
+    public var provider: String
+    public var reason: String
+    public var at: Date
+
+    public init(token: String, contactID: String, provider: String, reason: String, at: Date) {
+        self.token = token
+        self.contactID = contactID
+        self.provider = provider
+        self.reason = reason
+        self.at = at
     }
 }
 

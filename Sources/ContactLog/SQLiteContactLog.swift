@@ -377,10 +377,28 @@ public final class SQLiteContactLog: ContactLogStore {
 
     public func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
         try await pool.write { db in
-            try ExactSQL.run(db, "INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                             [.text(token), .text(contactID), .text(provider), .text(reason), .text(formatTimestamp(at))])
-            guard db.changesCount > 0 else { return }
-            try Self.insert(.tokenDropped(token, contactID: contactID, provider: provider, reason: reason, at: at), db)
+            var head = try Self.head(db)
+            try Self.drop(DroppedToken(token: token, contactID: contactID, provider: provider, reason: reason, at: at), db, head: &head)
+        }
+    }
+
+    /// Marks the token dead and records it, once.
+    static func drop(_ dead: DroppedToken, _ db: Database, head: inout String) throws {
+        try ExactSQL.run(db, "INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                         [.text(dead.token), .text(dead.contactID), .text(dead.provider), .text(dead.reason), .text(formatTimestamp(dead.at))])
+        guard db.changesCount > 0 else { return }
+        try insert(.tokenDropped(dead.token, contactID: dead.contactID, provider: dead.provider, reason: dead.reason, at: dead.at), db, head: &head)
+    }
+
+    public func appendOutcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) async throws -> [Bool] {
+        guard !events.isEmpty || !optOuts.isEmpty || !droppedTokens.isEmpty else { return [] }
+        return try await pool.write { db in
+            var head = try Self.head(db)
+            let statement = try db.cachedStatement(sql: Self.insertSQL)
+            let written = try events.map { try Self.insert($0, db, head: &head, statement: statement) }
+            for mark in optOuts { try Self.upsertOptOut(mark, db, head: &head) }
+            for dead in droppedTokens { try Self.drop(dead, db, head: &head) }
+            return written
         }
     }
 

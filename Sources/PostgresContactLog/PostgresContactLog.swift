@@ -423,13 +423,29 @@ public final class PostgresContactLog: ContactLogStore {
     public func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
         let logger = self.logger
         try await appending { connection, head in
-            let inserted = try await connection.query("""
-                INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at)
-                VALUES (\(StoredText.encode(token)), \(StoredText.encode(contactID)), \(StoredText.encode(provider)), \(StoredText.encode(reason)),
-                        \(formatTimestamp(at))) ON CONFLICT DO NOTHING RETURNING token
-                """, logger: logger).collect()
-            guard !inserted.isEmpty else { return }
-            try await Self.insert(.tokenDropped(token, contactID: contactID, provider: provider, reason: reason, at: at), head: &head, connection, logger)
+            try await Self.drop(DroppedToken(token: token, contactID: contactID, provider: provider, reason: reason, at: at), head: &head, connection, logger)
+        }
+    }
+
+    /// Marks the token dead and records it, once.
+    static func drop(_ dead: DroppedToken, head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        let inserted = try await connection.query("""
+            INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at)
+            VALUES (\(StoredText.encode(dead.token)), \(StoredText.encode(dead.contactID)), \(StoredText.encode(dead.provider)), \(StoredText.encode(dead.reason)),
+                    \(formatTimestamp(dead.at))) ON CONFLICT DO NOTHING RETURNING token
+            """, logger: logger).collect()
+        guard !inserted.isEmpty else { return }
+        try await insert(.tokenDropped(dead.token, contactID: dead.contactID, provider: dead.provider, reason: dead.reason, at: dead.at), head: &head, connection, logger)
+    }
+
+    public func appendOutcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) async throws -> [Bool] {
+        guard !events.isEmpty || !optOuts.isEmpty || !droppedTokens.isEmpty else { return [] }
+        let logger = self.logger
+        return try await appending { connection, head in
+            let written = events.isEmpty ? [] : try await Self.insertAll(events, head: &head, connection, logger)
+            for mark in optOuts { try await Self.upsertOptOut(mark, head: &head, connection, logger) }
+            for dead in droppedTokens { try await Self.drop(dead, head: &head, connection, logger) }
+            return written
         }
     }
 

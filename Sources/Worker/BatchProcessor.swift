@@ -396,7 +396,7 @@ public struct BatchProcessor: Sendable {
         // 5. Record outcomes, scheduling retries first so a crash in between cannot lose them.
         var retries: [(raw: [UInt8], attempt: Int, at: Date)] = []
         var unsubscribed: [OptOut] = []
-        var deadTokens: [(token: String, contact: String, provider: String, code: String, at: Date)] = []
+        var deadTokens: [DroppedToken] = []
         var possiblyDelivered: [String] = []
         let done = clock()
         var outcomes: [ContactEvent] = failovers
@@ -415,7 +415,7 @@ public struct BatchProcessor: Sendable {
             case .permanentFailure(let code, let message):
                 releases.append((send.capChecks, send.job.id))
                 if send.provider.deadTokenCodes.contains(code) {
-                    deadTokens.append((send.message.to, send.job.contact.id, send.provider.name, code.rawValue, done))
+                    deadTokens.append(DroppedToken(token: send.message.to, contactID: send.job.contact.id, provider: send.provider.name, reason: code.rawValue, at: done))
                 }
                 if send.provider.unsubscribedCodes.contains(code) {
                     unsubscribed.append(OptOut(contactID: send.job.contact.id, channel: send.message.channel, kind: .optOut,
@@ -454,10 +454,9 @@ public struct BatchProcessor: Sendable {
             outcomes.append(event)
         }
         try await scheduler.schedule(retries)
-        _ = try await store.append(Self.stamped(outcomes, jobs: jobsByID))
-        // The provider says the recipient unsubscribed: never use this channel for them again.
-        for mark in unsubscribed { try await store.setOptOut(mark) }
-        for dead in deadTokens { try await store.dropPushToken(dead.token, contactID: dead.contact, provider: dead.provider, reason: dead.code, at: dead.at) }
+        // With the outcomes, in the same transaction: a recipient who unsubscribed at the provider is
+        // never sent on that channel again, and a dead push token is not used again.
+        _ = try await store.appendOutcomes(Self.stamped(outcomes, jobs: jobsByID), optOuts: unsubscribed, droppedTokens: deadTokens)
         // Only messages actually sent count against caps.
         for release in releases where !release.checks.isEmpty { try await ledger.release(release.checks, member: release.member) }
 

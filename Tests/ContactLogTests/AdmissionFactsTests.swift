@@ -4,8 +4,8 @@ import GatewayCore
 import Testing
 import TestSupport
 
-/// The one read a batch makes before deciding: the same facts as the separate reads, from one
-/// transaction (SQLite) or one connection (PostgreSQL).
+/// The one read a batch makes before deciding (the same facts as the separate reads, from one
+/// transaction on SQLite or one connection on PostgreSQL), and the one append of its outcomes.
 @Suite struct AdmissionFactsTests {
     @Test(arguments: StoreKind.available) func oneReadAnswersWhatTheSeparateReadsAnswer(_ kind: StoreKind) async throws {
         let store = try await TestStore.make(kind)
@@ -31,5 +31,23 @@ import TestSupport
 
         let nothing = try await log.admissionFacts(AdmissionRequest(jobIDs: [], contactIDs: [], states: nil, pushTokens: []))
         #expect(nothing.jobStates.isEmpty && nothing.optOuts.isEmpty && nothing.states.isEmpty && nothing.droppedTokens.isEmpty)
+    }
+
+    @Test(arguments: StoreKind.available) func outcomesOptOutsAndDeadTokensGoInOneAppend(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        let log = store.log
+        let now = Date(timeIntervalSince1970: 1_796_000_000)
+        _ = try await log.append([event("J1", .received), event("J1", .dispatching), event("J1", .sent), event("J2", .received), event("J2", .dispatching)])
+        let unsubscribed = OptOut(contactID: "C-1", channel: .sms, kind: .optOut, setBy: "provider:twilio", setAt: now, reason: "twilio_21610: unsubscribed")
+        let dead = DroppedToken(token: "tok-dead", contactID: "C-1", provider: "fcm", reason: "fcm_UNREGISTERED", at: now)
+        let before = try await log.lastSequence()
+        // J1 already has its outcome: that event is refused, the rest is written.
+        let written = try await log.appendOutcomes([event("J1", .failed), event("J2", .failed)], optOuts: [unsubscribed], droppedTokens: [dead, dead])
+        #expect(written == [false, true])
+        let kinds = try await log.events(EventFilter(afterSeq: before)).map(\.event.kind)
+        #expect(kinds == [.failed, .optOut, .tokenDropped], "one token_dropped for a token given twice")
+        #expect(try await log.optOuts(["C-1"])["C-1"]?.first?.setBy == "provider:twilio")
+        #expect(try await log.droppedPushTokens(["tok-dead"]) == ["tok-dead"])
+        #expect(try await log.verifyChain().problem == nil)
     }
 }

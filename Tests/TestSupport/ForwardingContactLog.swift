@@ -29,6 +29,9 @@ extension ForwardingContactLog {
     }
     public func states(_ query: StateQuery) async throws -> [StateRecord] { try await inner.states(query) }
     public func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts { try await inner.admissionFacts(request) }
+    public func appendOutcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) async throws -> [Bool] {
+        try await inner.appendOutcomes(events, optOuts: optOuts, droppedTokens: droppedTokens)
+    }
     public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool { try await inner.writeStates(writes, events: events) }
     public func verifyChain() async throws -> ChainReport { try await inner.verifyChain() }
     public func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport { try await inner.prune(before: cutoff, at: at, by: by) }
