@@ -81,16 +81,13 @@ public struct StoredEvent: Sendable, Equatable {
     }
 }
 
-/// The contact log. Append-only: there is no update and no delete.
-public protocol ContactLogStore: Sendable {
-    /// Appends the events in one transaction, in order. An event that would give a job a second
-    /// terminal outcome, or a second `dispatching` for the same attempt, is not written; the
-    /// result says, per event, whether it was written.
-    func append(_ events: [ContactEvent]) async throws -> [Bool]
+/// The contact log. Append-only: there is no update and no delete. What may read it, what may
+/// add to it and what keeps it are separate roles (as GRDB separates readers from writers): the
+/// log API and `gateway log` need a `LogReader`; the worker and the reply desk append.
+public typealias ContactLogStore = LogReader & LogAppender & LogMaintenance
 
-    /// The state of each job id that has any event.
-    func jobStates(_ jobIDs: [String]) async throws -> [String: JobState]
-
+/// Reading the log.
+public protocol LogReader: Sendable {
     /// Events matching the filter, oldest first.
     func events(_ filter: EventFilter) async throws -> [StoredEvent]
 
@@ -98,32 +95,54 @@ public protocol ContactLogStore: Sendable {
     /// that paging through a selection stops at what existed when it began (`EventFilter.throughSeq`).
     func lastSequence() async throws -> Int64
 
+    /// The state of each job id that has any event.
+    func jobStates(_ jobIDs: [String]) async throws -> [String: JobState]
+
     /// The opt-out and do-not-contact marks in force for each contact that has any.
     func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]]
-
-    /// Sets (or replaces) a mark for the contact and channel (nil: all channels), and records it in the log.
-    func setOptOut(_ mark: OptOut) async throws
-
-    /// Appends a provider's delivery report to the message it is about (by provider and message id).
-    /// Idempotent; a report older in the delivery order than the current status is kept as late.
-    func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult
 
     /// The current delivery status of a job: the furthest status any receipt reported.
     func deliveryStatus(jobID: String) async throws -> DeliveryStatus?
 
-    /// Records that a provider declared a push token dead; it is never used again.
-    func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws
-
     /// Which of these push tokens were dropped.
     func droppedPushTokens(_ tokens: [String]) async throws -> Set<String>
+
+    /// Contact state rows (holds, escalations, moods, answers) matching the query, by key.
+    func states(_ query: StateQuery) async throws -> [StateRecord]
+
+    /// Everything a batch must know before deciding, in one read: what the log holds for its job
+    /// ids, its contacts' opt-outs, the state replies set (pauses, moods, answers) and which push
+    /// tokens are dead. One transaction on SQLite; one connection on PostgreSQL.
+    func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts
+
+    /// Counts of outcomes by day, channel, segment, tone, outcome and reason, and delivery per provider.
+    func summary(from: Date, to: Date) async throws -> LogSummary
+}
+
+/// Adding to the log: every method appends its events in one transaction with what they set.
+public protocol LogAppender: Sendable {
+    /// Appends the events in one transaction, in order. An event that would give a job a second
+    /// terminal outcome, or a second `dispatching` for the same attempt, is not written; the
+    /// result says, per event, whether it was written.
+    func append(_ events: [ContactEvent]) async throws -> [Bool]
 
     /// A batch's outcomes, with what the providers' answers set (a recipient who unsubscribed at
     /// the provider, a dead push token), appended in one transaction: all of it or none. Returns
     /// for each event whether it was written, as `append` does.
     func appendOutcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) async throws -> [Bool]
 
+    /// Sets (or replaces) a mark for the contact and channel (nil: all channels), and records it in the log.
+    func setOptOut(_ mark: OptOut) async throws
+
     /// Takes a mark back, recording who did it and why; false when there was none.
     func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool
+
+    /// Appends a provider's delivery report to the message it is about (by provider and message id).
+    /// Idempotent; a report older in the delivery order than the current status is kept as late.
+    func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult
+
+    /// Records that a provider declared a push token dead; it is never used again.
+    func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws
 
     /// Records a customer's reply once (by provider and message id), in one transaction: finds the
     /// contacts sent a message on its channel at its address (with the debt of the latest), reads
@@ -132,20 +151,13 @@ public protocol ContactLogStore: Sendable {
     /// already recorded (a webhook delivered twice).
     func recordReply(_ message: InboundMessage, plan: @escaping @Sendable (ReplyMatch) -> ReplyPlan) async throws -> ReplyPlan?
 
-    /// Contact state rows (holds, escalations, moods, answers) matching the query, by key.
-    func states(_ query: StateQuery) async throws -> [StateRecord]
-
-    /// The opt-outs of these contacts and the state rows of the query, read together (the worker
-    /// reads both for every batch: one round trip instead of two).
-    /// Everything a batch must know before deciding, in one read: what the log holds for its job
-    /// ids, its contacts' opt-outs, the state replies set (pauses, moods, answers) and which push
-    /// tokens are dead. One transaction on SQLite; one connection on PostgreSQL.
-    func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts
-
     /// Writes every row and appends the events in one transaction, or nothing (false) when a row's
     /// version is not the one its write expects (someone else changed it first).
     func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool
+}
 
+/// Keeping the log: checking its chain, and the retention job.
+public protocol LogMaintenance: Sendable {
     /// Recomputes the hash chain from the first kept event (see EventChain) and names the first
     /// event that does not match.
     func verifyChain() async throws -> ChainReport
@@ -154,9 +166,6 @@ public protocol ContactLogStore: Sendable {
     /// (as a prefix of the chain, so what stays verifies from the anchor it leaves), records the
     /// anchor and a `pruned` event. Nothing else may delete.
     func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport
-
-    /// Counts of outcomes by day, channel, segment, tone, outcome and reason, and delivery per provider.
-    func summary(from: Date, to: Date) async throws -> LogSummary
 }
 
 /// What `GET /reports/summary` answers.
@@ -334,7 +343,7 @@ public struct AdmissionFacts: Sendable {
     }
 }
 
-extension ContactLogStore {
+extension LogReader {
     /// Every event matching the filter, oldest first, read a page at a time (keyset pagination on
     /// `seq`): a million rows never sit in memory. `body` returns false to stop. What is read is the
     /// log as it was when this began (unless the filter already ends at a `throughSeq`): events

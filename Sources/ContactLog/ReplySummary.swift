@@ -75,7 +75,7 @@ private struct GroupKey: Hashable {
     var segment: String?
 }
 
-extension ContactLogStore {
+extension LogReader {
     /// Replies by day, channel and segment with their intents, labels, languages and average score,
     /// and escalations opened, resolved, open and overdue now, with the time to resolution, in all
     /// and by intent, for events at or after `from` and before `to`.
