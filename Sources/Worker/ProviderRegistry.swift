@@ -71,12 +71,12 @@ public struct ProviderRegistry: Sendable {
     /// The inbound e-mail (Inbound Parse) URLs of the SendGrid providers that set an inbound_token.
     public var sendGridInbound: [SendGridInboundRoute] { webhooks.compactMap { if case .sendGridInbound(let v) = $0 { v } else { nil } } }
 
-    /// The provider types a file can name in `type:`.
-    static let types: [String: any ConfigurableProvider.Type] = [
+    /// The provider types a file can name in `type:`, in the order error messages list them.
+    static let types: KeyValuePairs<String, any ConfigurableProvider.Type> = [
         "twilio": TwilioProvider.self, "infobip": InfobipProvider.self, "sendgrid": SendGridProvider.self, "smtp": SMTPProvider.self,
         "fcm": FCMProvider.self, "apns": APNsProvider.self, "webhook": WebhookProvider.self, "sandbox": SandboxProvider.self,
     ]
-    static let typeNames = "twilio, infobip, sendgrid, smtp, fcm, apns, webhook, sandbox"
+    static let typeNames = types.map(\.key).joined(separator: ", ")
 
     /// Reads every `providers/*.yml`. With none, the sandbox provider serves every channel, writing
     /// to the outbox file. Secrets are `${ENV_VAR}` references; a missing variable is an error.
@@ -123,7 +123,7 @@ public struct ProviderRegistry: Sendable {
         }
         let priorityText = settings.take("priority") ?? "100"
         guard let priority = Int(priorityText) else { throw settings.error("priority must be a whole number, got \"\(priorityText)\"") }
-        guard let providerType = types[type] else {
+        guard let providerType = types.first(where: { $0.key == type })?.value else {
             throw settings.error("unknown provider type \"\(type)\" (known: \(typeNames))")
         }
         let configured = try providerType.configured(settings, client: client)
