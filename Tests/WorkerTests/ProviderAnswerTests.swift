@@ -113,12 +113,4 @@ import TestSupport
         #expect(first.requests.isEmpty)
         #expect(try await harness.events(job: "RS-1").map(\.kind) == [.received, .dispatching, .sent])
     }
-
-    @Test func aRetryAfterIsBoundedToAnHour() {
-        #expect(BatchProcessor.boundedRetryAfter(1) == 1)
-        #expect(BatchProcessor.boundedRetryAfter(-5) == 0)
-        #expect(BatchProcessor.boundedRetryAfter(86_400) == 3600)
-        #expect(BatchProcessor.boundedRetryAfter(.infinity) == 3600)
-        #expect(BatchProcessor.boundedRetryAfter(.nan) == 3600)
-    }
 }
