@@ -12,6 +12,8 @@ public struct QueueWorker: Service {
     public var logger: Logger
     /// How often to look for pending entries of dead consumers and for due retries.
     public var maintenanceInterval: Duration
+    /// What keeps the lanes from taking work (Redis down, the contact log failing), for `GET /ready`.
+    public let health = WorkerHealth()
 
     public var processor: BatchProcessor { lanes[0] }
 
@@ -112,9 +114,12 @@ public struct QueueWorker: Service {
                     logger.info("redis reachable again")
                     backoff.reset()
                 }
+                health.report(.redis, nil)
+                health.report(.store, nil)
             } catch let error as RedisError where error.isConnectionError || error.code == .protocolError {
                 let delay = backoff.next()
                 logger.error("redis unavailable; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
+                health.report(.redis, "unreachable: \(error)")
                 try? await Task.sleep(for: delay)
             } catch let error as RedisError where error.serverCode == .noGroup {
                 // The stream or group was deleted under us: create it again.
@@ -124,6 +129,7 @@ public struct QueueWorker: Service {
                 // A log or provider failure: the batch stays pending and is taken over after claim_idle_ms.
                 let delay = backoff.next()
                 logger.error("batch failed; its entries stay pending and will be retried", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
+                health.report(error is RedisError ? .redis : .store, "batch failed: \(error)")
                 try? await Task.sleep(for: delay)
             }
         }
