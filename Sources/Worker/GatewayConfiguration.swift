@@ -60,6 +60,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var retentionDays = 1095
     /// The API tokens (hashed) and their roles.
     public var apiTokensPath = "config/api-tokens.yml"
+    /// `json` or `text` log lines; nil: json unless standard error is a terminal. `--log-format` overrides it.
+    public var logFormat: String?
 
     public init() {}
 
@@ -107,6 +109,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 throw ConfigurationError("\(k) must be a number of seconds between 0.01 and 86400, got \"\(v)\"")
             }
             c.retryBaseSeconds = seconds
+        },
+        "log_format": { c, v, k in
+            guard v == "json" || v == "text" else { throw ConfigurationError("\(k) must be json or text, got \"\(v)\"") }
+            c.logFormat = v
         },
     ]
 

@@ -35,11 +35,41 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
-    func load() throws -> GatewayConfiguration {
+    @Option(help: "Log lines as json (one object per line, for log collectors) or text (for people). Default: log_format in the configuration, else json unless standard error is a terminal.")
+    var logFormat: String?
+
+    /// Reads the configuration and sets up logging (once per process) with its format and `logLevel`.
+    func load(logLevel: Logger.Level = .info) throws -> GatewayConfiguration {
+        let configuration: GatewayConfiguration
         do {
-            return try GatewayConfiguration.load(path: config)
+            configuration = try GatewayConfiguration.load(path: config)
         } catch let error as ConfigurationError {
             throw ValidationError(error.message)
+        }
+        let format: GatewayLogHandler.Format
+        if let logFormat {
+            guard let chosen = GatewayLogHandler.Format(rawValue: logFormat) else {
+                throw ValidationError("--log-format must be json or text; got \(logFormat)")
+            }
+            format = chosen
+        } else {
+            format = configuration.logFormat.flatMap(GatewayLogHandler.Format.init(rawValue:)) ?? .automatic
+        }
+        LoggingBootstrap.once { GatewayLogHandler.bootstrap(format: format, level: logLevel) }
+        return configuration
+    }
+}
+
+/// swift-log may be bootstrapped once per process; a command that loads its configuration twice must not try again.
+enum LoggingBootstrap {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var done = false
+
+    static func once(_ bootstrap: () -> Void) {
+        lock.withLock {
+            guard !done else { return }
+            done = true
+            bootstrap()
         }
     }
 }
@@ -56,13 +86,8 @@ struct Run: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let configuration = try options.load(logLevel: level)
         let logger = Logger(label: "gateway")
-        let configuration = try options.load()
         // Every connection and file takes a descriptor; a soft limit of 1,024 is easy to reach.
         let descriptors = DescriptorLimit.raiseToHardLimit()
         if let failure = descriptors.failure {
