@@ -91,7 +91,8 @@ public struct GatewayApp: Sendable {
                                              maxJobBytes: configuration.maxJobBytes, limits: limits),
             templates: gateway.templates, store: gateway.store, twilioReceipts: providers.twilioReceipts,
             twilioInbound: providers.twilioInbound, sendGridEvents: providers.sendGridEvents, infobipReports: providers.infobipReports,
-            tokenFile: tokenFile, intake: JobIntake(client: redis, stream: configuration.stream), replies: replies, replyDesk: desk,
+            tokenFile: tokenFile, readiness: .gateway(redis: redis, gateway: gateway),
+            intake: JobIntake(client: redis, stream: configuration.stream), replies: replies, replyDesk: desk,
             sendGridInbound: providers.sendGridInbound, logger: logger,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

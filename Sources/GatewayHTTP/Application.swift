@@ -34,13 +34,13 @@ public struct HTTPConfiguration: Sendable {
 /// The HTTP API. `gateway run` and the tests both build it here.
 public func buildApplication(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                              twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
-                             infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
+                             infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil, readiness: Readiness? = nil,
                              intake: JobIntake? = nil, replies: RepliesStore? = nil, replyDesk: ReplyDesk? = nil,
                              sendGridInbound: [SendGridInboundRoute] = [], logger: Logger,
                              onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
                                     twilioInbound: twilioInbound, sendGridEvents: sendGridEvents, infobipReports: infobipReports,
-                                    tokens: tokens, tokenFile: tokenFile, intake: intake, replies: replies, replyDesk: replyDesk,
+                                    tokens: tokens, tokenFile: tokenFile, readiness: readiness, intake: intake, replies: replies, replyDesk: replyDesk,
                                     sendGridInbound: sendGridInbound),
                 server: limitedHTTP1(configuration.limits),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
@@ -54,11 +54,11 @@ func limitedHTTP1(_ limits: ConnectionLimits) -> HTTPServerBuilder {
 }
 
 /// Routes. Provider webhooks are authenticated by the providers' signatures; everything else but
-/// /health needs a bearer token with the route's role (see APITokens). With `tokenFile`, its
+/// /health and /ready need a bearer token with the route's role (see APITokens). With `tokenFile`, its
 /// current tokens are used (changes apply without a restart); otherwise `tokens`.
 public func buildRouter(configuration: HTTPConfiguration, templates: TemplateStore, store: any ContactLogStore,
                         twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
-                        infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil,
+                        infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil, readiness: Readiness? = nil,
                         intake: JobIntake? = nil, replies: RepliesStore? = nil, replyDesk: ReplyDesk? = nil,
                         sendGridInbound: [SendGridInboundRoute] = []) -> Router<BasicRequestContext> {
     let router = Router()
@@ -94,6 +94,13 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
         }
     }
     router.get("/health") { _, _ in JSONResponse.ok(JSONValue.object(["status": .string("ok")])) }
+    // Open like /health (load balancers and probes call it): whether Redis, the contact log, the
+    // templates and the worker work now; 503 naming what does not. Without `readiness`: log and templates.
+    let readiness = readiness ?? Readiness(checks: [.store(store), .templates(templates)])
+    router.get("/ready") { _, _ in
+        let report = await readiness.evaluate()
+        return JSONResponse.ok(report, status: report.ready ? .ok : .serviceUnavailable)
+    }
     router.get("/templates", use: guarded(.marketing) { _, _, _ in JSONResponse.ok(TemplatesAPI.list(templates)) })
     router.post("/templates/:name/preview", use: guarded(.marketing) { request, context, _ in
         let name = context.parameters.get("name") ?? ""
