@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
     ],
     targets: [
         // C libraries, wrapped as system library targets. Their types never leave the Swift module
@@ -99,16 +101,24 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Prometheus metrics: the contact log and the providers wrapped to count what happens, the
+        // queue's figures read from Redis when scraped, GET /metrics' exposition.
+        .target(name: "GatewayMetrics", dependencies: [
+            "GatewayCore", "ContactLog", "Providers", "RedisQueue", "Worker",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         // The worker and the HTTP API wired together, as `gateway run` and the end-to-end tests run them.
         .target(name: "GatewayApp", dependencies: [
-            "Worker", "GatewayHTTP", "GatewayCore", "RedisQueue", "Replies", "Conversations",
+            "Worker", "GatewayHTTP", "GatewayCore", "RedisQueue", "Replies", "Conversations", "GatewayMetrics",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
-            "GatewayApp", "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates", "GatewayHTTP", "Replies", "Conversations",
+            "GatewayApp", "Worker", "GatewayCore", "ContactLog", "RedisQueue", "Templates", "GatewayHTTP", "Replies", "Conversations", "GatewayMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -154,6 +164,7 @@ let package = Package(
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
             "Worker", "GatewayApp", "GatewayHTTP", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport", "Conversations", "Replies",
+            "GatewayMetrics",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import Conversations
 import Foundation
 import GatewayCore
 import GatewayHTTP
+import GatewayMetrics
 import Hummingbird
 import Logging
 import RedisQueue
@@ -18,29 +19,38 @@ public struct GatewayApp: Sendable {
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     /// The API's own Redis connection (the worker's block in XREADGROUP); nil without HTTP.
     let apiRedis: RedisClient?
+    /// What GET /metrics exposes: the contact log and the providers are wrapped to count into it.
+    public let metrics: GatewayMetrics
 
     /// - Parameters:
     ///   - descriptorLimit: the process's open-file limit; the HTTP connection cap is lowered to leave
     ///     descriptors for files and databases (0: not known, keep the configured cap).
     ///   - anyFreePort: tests: serve HTTP on a port the system picks (even with `http_port: 0`), and
     ///     learn it here once the server listens.
+    ///   - metrics: where the counts go (`gateway run` passes the one it bootstrapped `MetricsSystem`
+    ///     with; by default a registry of this app's own, so tests never mix counts).
     public static func build(configuration: GatewayConfiguration, logger: Logger, descriptorLimit: UInt64 = 0,
                              environment: [String: String] = ProcessInfo.processInfo.environment,
                              clock: @escaping @Sendable () -> Date = Date.init,
+                             metrics: GatewayMetrics = GatewayMetrics(),
                              anyFreePort: (@Sendable (Int) async -> Void)? = nil) async throws -> GatewayApp {
-        let gateway = try await Gateway(configuration: configuration, logger: logger, environment: environment, clock: clock)
+        let decorations = Gateway.Decorations(store: { MeteredContactLog($0, metrics: metrics) },
+                                              provider: { MeteredProvider($0, metrics: metrics) })
+        let gateway = try await Gateway(configuration: configuration, logger: logger, environment: environment, clock: clock,
+                                        decorations: decorations)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: gateway.worker, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: gateway.reloader),
         ]
         guard configuration.httpPort != 0 || anyFreePort != nil else {
-            return GatewayApp(gateway: gateway, services: services, apiRedis: nil)
+            return GatewayApp(gateway: gateway, services: services, apiRedis: nil, metrics: metrics)
         }
         do {
             let (http, redis) = try await api(gateway: gateway, logger: logger, descriptorLimit: descriptorLimit,
-                                              port: anyFreePort == nil ? configuration.httpPort : 0, onServerRunning: anyFreePort ?? { _ in })
+                                              port: anyFreePort == nil ? configuration.httpPort : 0, metrics: metrics, clock: clock,
+                                              onServerRunning: anyFreePort ?? { _ in })
             services.append(.init(service: http))
-            return GatewayApp(gateway: gateway, services: services, apiRedis: redis)
+            return GatewayApp(gateway: gateway, services: services, apiRedis: redis, metrics: metrics)
         } catch {
             await gateway.shutdown()
             throw error
@@ -48,6 +58,7 @@ public struct GatewayApp: Sendable {
     }
 
     static func api(gateway: Gateway, logger: Logger, descriptorLimit: UInt64, port: Int,
+                    metrics: GatewayMetrics, clock: @escaping @Sendable () -> Date,
                     onServerRunning: @escaping @Sendable (Int) async -> Void) async throws -> (any Service, RedisClient) {
         let configuration = gateway.configuration
         let tokenFile: TokenFile
@@ -80,6 +91,11 @@ public struct GatewayApp: Sendable {
         redisConfiguration.clientName = "gateway-api:\(configuration.consumer)"
         let redis = RedisClient(configuration: redisConfiguration)
         let providers = gateway.providers
+        // GET /metrics reads the queue's figures on the API's connection, at most every 2 s.
+        let figures = ScrapeFigures(metrics: metrics, redis: redis,
+                                    keys: .init(stream: configuration.stream, group: configuration.group,
+                                                scheduled: configuration.scheduledKey, deadLetters: configuration.deadLetterStream),
+                                    providers: providers, now: clock)
         let desk = ReplyDesk(store: gateway.store, lexicons: replies, policy: gateway.replyPolicy,
                              intake: JobIntake(client: redis, stream: configuration.stream),
                              escalations: StreamOnce(client: redis, stream: configuration.escalationStream,
@@ -93,7 +109,7 @@ public struct GatewayApp: Sendable {
             twilioInbound: providers.twilioInbound, sendGridEvents: providers.sendGridEvents, infobipReports: providers.infobipReports,
             tokenFile: tokenFile, readiness: .gateway(redis: redis, gateway: gateway),
             intake: JobIntake(client: redis, stream: configuration.stream), replies: replies, replyDesk: desk,
-            sendGridInbound: providers.sendGridInbound, logger: logger,
+            sendGridInbound: providers.sendGridInbound, metrics: MetricsEndpoint { await figures.exposition() }, logger: logger,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(port)", "api_tokens": "\(tokens.entries.count)"])

@@ -16,6 +16,8 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
     case marketing
     /// Works the escalations: lists, reads and resolves them (GET /escalations, POST /escalations/{id}/resolve).
     case agent
+    /// Scrapes GET /metrics (Prometheus).
+    case metrics
     case admin
 
     public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }

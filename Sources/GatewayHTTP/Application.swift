@@ -36,12 +36,12 @@ public func buildApplication(configuration: HTTPConfiguration, templates: Templa
                              twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                              infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil, readiness: Readiness? = nil,
                              intake: JobIntake? = nil, replies: RepliesStore? = nil, replyDesk: ReplyDesk? = nil,
-                             sendGridInbound: [SendGridInboundRoute] = [], logger: Logger,
+                             sendGridInbound: [SendGridInboundRoute] = [], metrics: MetricsEndpoint? = nil, logger: Logger,
                              onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
                                     twilioInbound: twilioInbound, sendGridEvents: sendGridEvents, infobipReports: infobipReports,
                                     tokens: tokens, tokenFile: tokenFile, readiness: readiness, intake: intake, replies: replies, replyDesk: replyDesk,
-                                    sendGridInbound: sendGridInbound),
+                                    sendGridInbound: sendGridInbound, metrics: metrics),
                 server: limitedHTTP1(configuration.limits),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 onServerRunning: onServerRunning, logger: logger)
@@ -60,7 +60,7 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
                         twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                         infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil, readiness: Readiness? = nil,
                         intake: JobIntake? = nil, replies: RepliesStore? = nil, replyDesk: ReplyDesk? = nil,
-                        sendGridInbound: [SendGridInboundRoute] = []) -> Router<BasicRequestContext> {
+                        sendGridInbound: [SendGridInboundRoute] = [], metrics: MetricsEndpoint? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     // Without one of its own (tests), replies are read with the lexicons given and the standard policy.
     let desk = replyDesk ?? ReplyDesk(store: store, lexicons: replies, policy: .standard, intake: intake, escalations: nil,
@@ -101,6 +101,7 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
         let report = await readiness.evaluate()
         return JSONResponse.ok(report, status: report.ready ? .ok : .serviceUnavailable)
     }
+    if let metrics { router.get("/metrics", use: guarded(.metrics) { _, _, _ in await metrics.response() }) }
     router.get("/templates", use: guarded(.marketing) { _, _, _ in JSONResponse.ok(TemplatesAPI.list(templates)) })
     router.post("/templates/:name/preview", use: guarded(.marketing) { request, context, _ in
         let name = context.parameters.get("name") ?? ""

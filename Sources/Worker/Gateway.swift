@@ -24,9 +24,21 @@ public struct Gateway: Sendable {
     public let worker: QueueWorker
     public let reloader: TemplateReloader
 
+    /// What `gateway run` wraps around the contact log and each provider before the lanes are
+    /// built (the metrics), so the worker and the API use the wrapped ones.
+    public struct Decorations: Sendable {
+        public var store: @Sendable (any ContactLogStore) -> any ContactLogStore
+        public var provider: @Sendable (any MessageProvider) -> any MessageProvider
+        public init(store: @escaping @Sendable (any ContactLogStore) -> any ContactLogStore = { $0 },
+                    provider: @escaping @Sendable (any MessageProvider) -> any MessageProvider = { $0 }) {
+            self.store = store
+            self.provider = provider
+        }
+    }
+
     public init(configuration: GatewayConfiguration, logger: Logger,
                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                clock: @escaping @Sendable () -> Date = Date.init) async throws {
+                clock: @escaping @Sendable () -> Date = Date.init, decorations: Decorations = Decorations()) async throws {
         self.configuration = configuration
         var redisConfiguration: RedisConfiguration
         do { redisConfiguration = try RedisConfiguration(url: configuration.redisURL) } catch let error as RedisError {
@@ -53,14 +65,14 @@ public struct Gateway: Sendable {
         let http = CurlHTTPClient()
         self.http = http
         providers = try ProviderRegistry.load(directory: configuration.providersDirectory, outboxPath: configuration.outboxPath,
-                                              client: http, environment: environment)
+                                              client: http, environment: environment).mapProviders(decorations.provider)
         // A claim younger than claim_idle_ms / 2 is taken as "still being sent" (see BatchProcessor), so a
         // batch must always finish well within that: the slowest provider request bounds it.
         let slowest = providers.providers.map(\.requestTimeout).max() ?? 0
         guard Double(configuration.claimIdleMilliseconds) / 1000 >= 4 * slowest else {
             throw ConfigurationError("claim_idle_ms (\(configuration.claimIdleMilliseconds)) must be at least 4 × the longest provider timeout (\(slowest) s): raise claim_idle_ms or lower timeout_seconds")
         }
-        store = try await ContactLogs.open(configuration.contactLogPath, logger: logger)
+        store = decorations.store(try await ContactLogs.open(configuration.contactLogPath, logger: logger))
         // One lane per batch in flight, each with its own Redis connection (a lane's blocking read must
         // not hold up another's cap checks) and its own consumer name in the group.
         var lanes: [BatchProcessor] = []

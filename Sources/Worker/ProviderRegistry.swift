@@ -56,6 +56,15 @@ public struct ProviderRegistry: Sendable {
         public var address: String
     }
 
+    /// The same registry with each provider replaced by `transform(provider)` (a wrapper that keeps
+    /// its name): the order, the policies and the webhooks stay as they are.
+    public func mapProviders(_ transform: (any MessageProvider) -> any MessageProvider) -> ProviderRegistry {
+        var mapped = ProviderRegistry(providers: providers.enumerated().map { (provider: transform($1), priority: $0) })
+        mapped.policies = policies
+        mapped.webhooks = webhooks
+        return mapped
+    }
+
     public func policy(of provider: String) -> ProviderPolicy {
         policies[provider] ?? ProviderPolicy()
     }

@@ -1,10 +1,12 @@
 import ArgumentParser
 import ContactLog
+import CoreMetrics
 import Conversations
 import Foundation
 import GatewayApp
 import GatewayCore
 import GatewayHTTP
+import GatewayMetrics
 import Logging
 import RedisQueue
 import Replies
@@ -97,7 +99,10 @@ struct Run: AsyncParsableCommand {
         }
         let app: GatewayApp
         do {
-            app = try await GatewayApp.build(configuration: configuration, logger: logger, descriptorLimit: descriptors.now)
+            // One registry for the process: the gateway's metrics and any library's go to GET /metrics.
+            let metrics = GatewayMetrics()
+            MetricsSystem.bootstrap(metrics.factory)
+            app = try await GatewayApp.build(configuration: configuration, logger: logger, descriptorLimit: descriptors.now, metrics: metrics)
         } catch let error as ConfigurationError {
             throw ValidationError(error.message)
         }
