@@ -26,6 +26,8 @@ public struct InfobipProvider: MessageProvider {
     }
 
     public let name: String
+    /// One request carries every message of a batch (`/sms/2/text/advanced`, one entry per message).
+    public var sendsInBulk: Bool { true }
     public let channels: Set<Channel> = [.sms]
     public let configuration: Configuration
     private let client: CurlHTTPClient

@@ -17,12 +17,17 @@ public protocol MessageProvider: Sendable {
     /// The push service whose device tokens this provider takes (FCM, APNs); nil when it takes
     /// any address it is given (a webhook, the sandbox).
     var pushPlatform: PushPlatform? { get }
+    /// Whether messages are better sent together, in one request (Infobip's bulk API): then the
+    /// worker hands this provider a batch's share at once and records the answers when all are in.
+    /// Otherwise each message is handed over on its own, so its answer is recorded as soon as it arrives.
+    var sendsInBulk: Bool { get }
 }
 
 extension MessageProvider {
     public var unsubscribedCodes: Set<Reason> { [] }
     public var deadTokenCodes: Set<Reason> { [] }
     public var pushPlatform: PushPlatform? { nil }
+    public var sendsInBulk: Bool { false }
 
     /// The address of a job on a channel for this provider: for push, the token of this
     /// provider's push service. nil when the job has none this provider can use.

@@ -25,6 +25,8 @@ public struct BatchProcessor: Sendable {
         public var blockMilliseconds: Int
         /// A pending entry idle this long is taken over; half of it tells a live claim from a dead one.
         public var claimIdleMilliseconds: Int
+        /// A provider's answer is recorded at most this long after it arrives (with those that came meanwhile).
+        public var recordDelayMilliseconds: Int
         public var maxJobBytes: Int
         public var maxAttempts: Int
         public var defaultLocale: String
@@ -37,6 +39,7 @@ public struct BatchProcessor: Sendable {
             batchSize = configuration.batchSize
             blockMilliseconds = configuration.blockMilliseconds
             claimIdleMilliseconds = configuration.claimIdleMilliseconds
+            recordDelayMilliseconds = configuration.recordDelayMilliseconds
             maxJobBytes = configuration.maxJobBytes
             maxAttempts = configuration.maxAttempts
             defaultLocale = configuration.defaultLocale
@@ -57,6 +60,8 @@ public struct BatchProcessor: Sendable {
     public var logger: Logger
     /// How replies steer the next message (the mood's age, the payment-received template).
     public var replyPolicy: ReplyPolicy
+    /// Where a write that keeps failing is reported; the worker shares one between its lanes.
+    public var health = WorkerHealth()
 
     public init(settings: Settings, consumer: StreamConsumer, store: any ContactLogStore,
                 providers: ProviderRegistry, templates: @escaping @Sendable () -> TemplateCatalog,
@@ -158,32 +163,13 @@ public struct BatchProcessor: Sendable {
             }
         }
 
-        // 3. Dispatch, every provider's share at once.
-        let (answered, failovers) = try await dispatch(claimed, now: clock())
+        // 3. Dispatch, every provider's share at once, recording each answer within record_delay_ms of
+        //    its arrival (retries scheduled first, so a crash in between cannot lose them).
+        summary.add(try await dispatch(claimed, jobs: actions.jobs, now: clock()))
+        // Cap slots of jobs that were refused after their caps were checked.
+        await release(actions.releases)
 
-        // 4. Record outcomes, scheduling retries first so a crash in between cannot lose them.
-        let outcomes = Outcomes(answered, done: clock(), maxAttempts: settings.maxAttempts) { after, attempt, retryAfter in
-            scheduler.retryTime(after: after, attempt: attempt, retryAfter: retryAfter)
-        }
-        summary.add(outcomes.summary)
-        try await scheduler.schedule(outcomes.retries)
-        // With the outcomes, in the same transaction: a recipient who unsubscribed at the provider is
-        // never sent on that channel again, and a dead push token is not used again.
-        _ = try await store.appendOutcomes(Self.stamped(failovers + outcomes.events, jobs: actions.jobs),
-                                           optOuts: outcomes.unsubscribed, droppedTokens: outcomes.deadTokens)
-        // Only messages actually sent count against caps.
-        for release in actions.releases + outcomes.releases where !release.checks.isEmpty {
-            try await ledger.release(release.checks, member: release.member)
-        }
-
-        if !outcomes.possiblyDelivered.isEmpty {
-            let jobs = outcomes.possiblyDelivered
-            logger.warning("sends failed after the request went out: the provider may have taken them; recorded failed (possibly_delivered), not resent", metadata: [
-                "jobs": "\(jobs.prefix(20).joined(separator: ", "))\(jobs.count > 20 ? " and \(jobs.count - 20) more" : "")",
-            ])
-        }
-
-        // 5. Only now is the batch acknowledged.
+        // 4. Only now is the batch acknowledged.
         try await consumer.ack(entries.map(\.id).filter { !actions.leftPending.contains($0) })
         logger.debug("batch done", metadata: [
             "entries": "\(summary.entries)", "sent": "\(summary.sent)", "failed": "\(summary.failed)",
@@ -237,13 +223,24 @@ public struct BatchProcessor: Sendable {
         return JSONValue.object(facts).serialized
     }
 
+    /// What comes back to the executor while sends are out: a provider's answers, or the record delay's tick.
+    private enum Arrival: Sendable {
+        case answers([(index: Int, result: DispatchResult)])
+        case tick
+    }
+
     /// Sends the claimed messages, every provider's share at once, round after round of `Failover`
     /// (which decides who is tried next): the shared rate limit holds back what is over it, and the
-    /// breakers other workers opened and the Retry-After holds they saw count here too. Returns each
-    /// send with the provider and address of its final answer, and the hand-over events.
-    private func dispatch(_ sends: [Send], now: Date) async throws -> ([Outcomes.Answered], [ContactEvent]) {
+    /// breakers other workers opened and the Retry-After holds they saw count here too.
+    ///
+    /// Each message goes to its provider on its own (unless the provider sends in bulk), so each final
+    /// answer is known as it arrives, and it is recorded within `record_delay_ms`: the answers that came
+    /// in meanwhile are written together, retries scheduled first. A crash can then only leave the sends
+    /// truly in flight without a result. Returns the counts of what the sends came to.
+    private func dispatch(_ sends: [Send], jobs: [String: Job], now: Date) async throws -> Summary {
+        guard !sends.isEmpty else { return Summary() }
         // Only a help: the jobs are claimed already, so a Redis error here must not stop their
-        // sending (nor, below, their recording).
+        // sending (nor their recording).
         let breakers = SharedBreakers(client: scheduler.client, prefix: settings.breakerPrefix)
         do {
             try await breakers.adopt(Set(sends.flatMap { $0.routes.map(\.provider.name) }).sorted(), providers: providers, now: now)
@@ -251,8 +248,35 @@ public struct BatchProcessor: Sendable {
             logger.warning("could not read the breakers other workers opened; using this worker's own", metadata: ["error": "\(error)"])
         }
         let providers = providers
+        let delay = Duration.milliseconds(settings.recordDelayMilliseconds)
         var failover = Failover(routes: sends.map(\.routes), channels: sends.map(\.message.channel)) { providers.policy(of: $0).breaker }
-        var failovers: [ContactEvent] = []
+        var summary = Summary()
+        var answered: [Outcomes.Answered] = []
+        var handovers: [ContactEvent] = []
+        var opened: [(name: String, until: Date)] = []
+        var holds: [(name: String, until: Date)] = []
+
+        /// One answer into the machine: a final one waits for the next write, a hand-over is logged.
+        func take(_ index: Int, _ result: DispatchResult, fromProvider: Bool) {
+            let at = clock()
+            let step = failover.answered(index, result, fromProvider: fromProvider, sentAt: now, answeredAt: at)
+            let name = failover.current[index].provider.name
+            if let until = step.opened { opened.append((name, until)) }
+            if let until = step.hold { holds.append((name, until)) }
+            if let final = step.final {
+                var send = sends[index]
+                send.provider = failover.current[index].provider
+                send.message.to = failover.current[index].address
+                answered.append(Outcomes.Answered(send: send, result: final, at: at, notBefore: failover.notBefore[index]))
+            }
+            if let handover = step.handover {
+                let send = sends[index]
+                handovers.append(ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .providerFailed, at: now, attempt: send.job.attempt,
+                                              channel: send.message.channel, provider: handover.provider, reason: handover.code.rawValue,
+                                              detail: "\(handover.message); trying the next \(send.message.channel.rawValue) provider", streamID: send.entry.id))
+            }
+        }
+
         while !failover.isFinished {
             let groups = failover.nextRound(now: now)
             let messages = sends.indices.map { index in
@@ -260,60 +284,139 @@ public struct BatchProcessor: Sendable {
                 message.to = failover.current[index].address
                 return message
             }
-            let answers = try await withThrowingTaskGroup(of: Failover.Answer.self) { group in
-                for entry in groups {
-                    let name = entry.provider.name
-                    let policy = providers.policy(of: name)
-                    let client = scheduler.client
-                    let prefix = settings.ratePrefix
-                    group.addTask {
-                        var allowed = entry.indices
-                        var limited: [(index: Int, result: DispatchResult)] = []
-                        if let rate = policy.ratePerSecond {
-                            let bucket = TokenBucket(client: client, key: prefix + name, rate: rate, burst: policy.burst)
-                            let granted = try await bucket.take(entry.indices.count, now: now)
-                            let missing = entry.indices.count - granted
-                            allowed = Array(entry.indices.prefix(granted))
-                            limited = entry.indices.dropFirst(granted).map {
-                                ($0, .retryableFailure(code: .rateLimited, message: "\(name) is at its rate limit of \(rate)/s", retryAfter: bucket.wait(for: missing)))
-                            }
+            // The shared rate limit, per provider, before any request of the round.
+            var work: [(provider: any MessageProvider, indices: [Int])] = []
+            var limited: [(index: Int, result: DispatchResult)] = []
+            for group in groups {
+                let name = group.provider.name
+                let policy = providers.policy(of: name)
+                var allowed = group.indices
+                if let rate = policy.ratePerSecond {
+                    let bucket = TokenBucket(client: scheduler.client, key: settings.ratePrefix + name, rate: rate, burst: policy.burst)
+                    do {
+                        let granted = try await bucket.take(group.indices.count, now: now)
+                        let missing = group.indices.count - granted
+                        allowed = Array(group.indices.prefix(granted))
+                        limited += group.indices.dropFirst(granted).map {
+                            ($0, .retryableFailure(code: .rateLimited, message: "\(name) is at its rate limit of \(rate)/s", retryAfter: bucket.wait(for: missing)))
                         }
-                        let sent = await entry.provider.send(allowed.map { messages[$0] })
-                        return Failover.Answer(provider: name, sent: Array(zip(allowed, sent)).map { ($0.0, $0.1) }, limited: limited)
+                    } catch {
+                        // Without the shared count, this worker cannot know the limit is kept: nothing goes to it now.
+                        allowed = []
+                        limited += group.indices.map {
+                            ($0, .retryableFailure(code: .rateLimited, message: "\(name)'s shared rate limit could not be read (\(error)); not sent", retryAfter: nil))
+                        }
                     }
                 }
-                var all: [Failover.Answer] = []
-                for try await answer in group { all.append(answer) }
-                return all
+                if group.provider.sendsInBulk {
+                    if !allowed.isEmpty { work.append((group.provider, allowed)) }
+                } else {
+                    work += allowed.map { (group.provider, [$0]) }
+                }
             }
-            // Retry-After counts from the answer.
-            let answered = clock()
-            let round = failover.answered(answers, sentAt: now, answeredAt: answered)
-            if !round.holds.isEmpty {
-                do { try await breakers.publishHolds(round.holds, now: answered) } catch {
+            for (index, result) in limited { take(index, result, fromProvider: false) }
+            try await withThrowingTaskGroup(of: Arrival.self) { group in
+                for (provider, indices) in work {
+                    group.addTask {
+                        let results = await provider.send(indices.map { messages[$0] })
+                        return .answers(indices.enumerated().map { position, index in
+                            (index, position < results.count ? results[position]
+                                : .retryableFailure(code: .notDispatched, message: "\(provider.name) gave no answer for this message", retryAfter: nil))
+                        })
+                    }
+                }
+                var inFlight = work.count
+                if inFlight > 0 { group.addTask { try? await Task.sleep(for: delay); return .tick } }
+                while inFlight > 0, let arrival = try await group.next() {
+                    switch arrival {
+                    case .answers(let answers):
+                        inFlight -= 1
+                        for (index, result) in answers { take(index, result, fromProvider: true) }
+                    case .tick:
+                        summary.add(try await record(&answered, &handovers, jobs: jobs))
+                        if inFlight > 0 { group.addTask { try? await Task.sleep(for: delay); return .tick } }
+                    }
+                }
+                group.cancelAll()
+            }
+            // Retry-After counts from the answer; other workers learn of it, and of opened breakers.
+            if !holds.isEmpty {
+                do { try await breakers.publishHolds(holds, now: clock()) } catch {
                     logger.warning("could not tell the other workers about a provider's Retry-After", metadata: ["error": "\(error)"])
                 }
+                holds = []
             }
-            if !round.opened.isEmpty {
-                logger.warning("circuit breaker opened", metadata: ["providers": "\(round.opened.map(\.name).joined(separator: ", "))"])
-                do { try await breakers.publish(round.opened, now: now) } catch {
+            if !opened.isEmpty {
+                logger.warning("circuit breaker opened", metadata: ["providers": "\(opened.map(\.name).joined(separator: ", "))"])
+                do { try await breakers.publish(opened, now: now) } catch {
                     logger.warning("could not tell the other workers about the opened breakers", metadata: ["error": "\(error)"])
                 }
-            }
-            for handover in round.handovers {
-                let send = sends[handover.index]
-                failovers.append(ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .providerFailed, at: now, attempt: send.job.attempt,
-                                              channel: send.message.channel, provider: handover.provider, reason: handover.code.rawValue,
-                                              detail: "\(handover.message); trying the next \(send.message.channel.rawValue) provider", streamID: send.entry.id))
+                opened = []
             }
         }
-        let results = failover.finalResults
-        let answered = sends.indices.map { index in
-            var send = sends[index]
-            send.provider = failover.current[index].provider
-            send.message.to = failover.current[index].address
-            return Outcomes.Answered(send: send, result: results[index], notBefore: failover.notBefore[index])
+        summary.add(try await record(&answered, &handovers, jobs: jobs))
+        return summary
+    }
+
+    /// Writes the answers that came in (and the hand-overs) and empties them: retries into the
+    /// scheduled set first, then the outcomes into the log in one transaction with the opt-outs and
+    /// dead push tokens the providers reported, then the cap slots of what did not go out are given
+    /// back. Results in memory are never dropped: a write that fails is retried (see `persist`).
+    private func record(_ answered: inout [Outcomes.Answered], _ handovers: inout [ContactEvent], jobs: [String: Job]) async throws -> Summary {
+        guard !answered.isEmpty || !handovers.isEmpty else { return Summary() }
+        let outcomes = Outcomes(answered, maxAttempts: settings.maxAttempts) { after, attempt, retryAfter in
+            scheduler.retryTime(after: after, attempt: attempt, retryAfter: retryAfter)
         }
-        return (answered, failovers)
+        let events = Self.stamped(handovers + outcomes.events, jobs: jobs)
+        try await persist("schedule \(outcomes.retries.count) retries in Redis", .redis) { try await scheduler.schedule(outcomes.retries) }
+        try await persist("record \(outcomes.events.count) outcomes in the contact log", .store) {
+            _ = try await store.appendOutcomes(events, optOuts: outcomes.unsubscribed, droppedTokens: outcomes.deadTokens)
+        }
+        await release(outcomes.releases)
+        if !outcomes.possiblyDelivered.isEmpty {
+            let jobs = outcomes.possiblyDelivered
+            logger.warning("sends failed after the request went out: the provider may have taken them; recorded failed (possibly_delivered), not resent", metadata: [
+                "jobs": "\(jobs.prefix(20).joined(separator: ", "))\(jobs.count > 20 ? " and \(jobs.count - 20) more" : "")",
+            ])
+        }
+        answered = []
+        handovers = []
+        return outcomes.summary
+    }
+
+    /// Runs a write until it succeeds, with backoff (100 ms to 5 s), holding what it writes in
+    /// memory: provider answers are never replaced by `interrupted` because a database was locked or
+    /// Redis restarted. While it fails, `WorkerHealth` says so (`/ready` answers 503) and the
+    /// worker's lanes take no new work. Only cancellation stops it.
+    private func persist(_ what: String, _ component: WorkerHealth.Component, _ write: () async throws -> Void) async throws {
+        var backoff = Backoff()
+        while true {
+            do {
+                try await write()
+                if backoff.failures > 0 {
+                    health.report(component, nil)
+                    health.report(.outcomes, nil)
+                    logger.notice("recorded after \(backoff.failures) failed tries: \(what)")
+                }
+                return
+            } catch {
+                if Task.isCancelled { throw error }
+                let wait = backoff.next()
+                health.report(component, "cannot \(what): \(error)")
+                health.report(.outcomes, "provider answers held in memory until they can be recorded; taking no new work")
+                logger.error("cannot \(what); holding the results and trying again", metadata: ["error": "\(error)", "retry_in_ms": "\(wait.milliseconds)"])
+                try await Task.sleep(for: wait)
+            }
+        }
+    }
+
+    /// Gives back cap slots (only messages actually sent count against caps). A failure leaves the
+    /// slots taken, which only errs on the side of sending less; it is logged.
+    private func release(_ releases: [(checks: [CapCheck], member: String)]) async {
+        for release in releases where !release.checks.isEmpty {
+            do { try await ledger.release(release.checks, member: release.member) } catch {
+                logger.warning("could not give back a cap slot; it stays counted until its window ends", metadata: ["job": "\(release.member)", "error": "\(error)"])
+            }
+        }
     }
 }

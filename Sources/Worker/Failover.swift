@@ -4,7 +4,8 @@ import Providers
 
 /// Failover for the claimed sends of one batch, as a state machine: no I/O, time comes in with
 /// every event. The executor asks for a round (`nextRound(now:)`), sends each group through its
-/// provider, and hands the answers back (`answered(_:sentAt:answeredAt:)`), until no round is left.
+/// provider, and hands each answer back as it arrives (`answered(_:_:fromProvider:sentAt:answeredAt:)`),
+/// until no round is left. A message handed over waits for the round's end to be sent again.
 ///
 /// - A retryable failure (429, 5xx, timeout, connection error, the shared rate limit) moves the
 ///   message to its next provider at once; each such hand-over is returned, for the log.
@@ -126,44 +127,63 @@ struct Failover {
         return groups
     }
 
-    /// Takes the answers of a round. Each provider answer counts for its breaker at `sentAt`;
-    /// a Retry-After holds the provider from `answeredAt` on. A retryable answer with a provider
-    /// left to try is handed over (and the message waits for the next round); any other is final.
+    /// What one answer came to.
+    struct Step {
+        /// The message's final answer, or nil when it was handed over to its next provider (it waits for the next round).
+        var final: DispatchResult?
+        var handover: Handover?
+        /// The provider's breaker opened with this answer, until then.
+        var opened: Date?
+        /// The provider asked (Retry-After) not to be called before then.
+        var hold: Date?
+    }
+
+    /// Takes one answer, as it arrives. A provider answer (`fromProvider`; not one the shared rate
+    /// limit gave before any request) counts for the provider's breaker at `sentAt`; its Retry-After
+    /// holds the provider from `answeredAt` on. A retryable answer with a provider left to try is
+    /// handed over; any other is final.
+    mutating func answered(_ index: Int, _ result: DispatchResult, fromProvider: Bool, sentAt: Date, answeredAt: Date) -> Step {
+        var step = Step()
+        let provider = current[index].provider.name
+        if fromProvider {
+            let failed: Bool
+            switch result {
+            case .retryableFailure(_, _, let seconds):
+                failed = true
+                // The provider's own Retry-After (not the shared rate limit's wait).
+                if let seconds, seconds > 0 { step.hold = answeredAt.addingTimeInterval(Self.boundedRetryAfter(seconds)) }
+            case .possiblyDelivered: failed = true
+            case .accepted, .permanentFailure: failed = false
+            }
+            step.opened = breaker(provider).record(success: !failed, now: sentAt)
+            if let hold = step.hold { breaker(provider).hold(until: hold) }
+        }
+        if case .retryableFailure(_, _, let seconds?) = result, seconds > 0 {
+            wait(index, until: answeredAt.addingTimeInterval(Self.boundedRetryAfter(seconds)), for: provider)
+        }
+        guard case .retryableFailure(let code, let message, _) = result,
+              routes[index].contains(where: { !tried[index].contains($0.provider.name) }) else {
+            results[index] = result
+            step.final = result
+            return step
+        }
+        last[index] = result
+        pending.append(index)
+        step.handover = Handover(index: index, provider: provider, code: code, message: message)
+        return step
+    }
+
+    /// Takes a whole round's answers at once, in message order (what `answered(_:_:fromProvider:sentAt:answeredAt:)`
+    /// does one by one as they arrive).
     mutating func answered(_ answers: [Answer], sentAt: Date, answeredAt: Date) -> RoundOutcome {
         var outcome = RoundOutcome()
-        for answer in answers {
-            let breaker = breaker(answer.provider)
-            var opened: Date?
-            // The longest Retry-After the provider itself answered (not the shared rate limit's wait).
-            var retryAfter: Double?
-            for (_, result) in answer.sent {
-                let failed: Bool
-                switch result {
-                case .retryableFailure(_, _, let seconds):
-                    failed = true
-                    if let seconds, seconds > 0 { retryAfter = max(retryAfter ?? 0, Self.boundedRetryAfter(seconds)) }
-                case .possiblyDelivered: failed = true
-                case .accepted, .permanentFailure: failed = false
-                }
-                opened = breaker.record(success: !failed, now: sentAt) ?? opened
-            }
-            if let opened { outcome.opened.append((answer.provider, opened)) }
-            if let retryAfter { outcome.holds.append((answer.provider, answeredAt.addingTimeInterval(retryAfter))) }
-        }
-        for hold in outcome.holds { breaker(hold.name).hold(until: hold.until) }
-        let all = answers.flatMap { $0.sent + $0.limited }.sorted { $0.index < $1.index }
-        for (index, result) in all {
-            if case .retryableFailure(_, _, let seconds?) = result, seconds > 0 {
-                wait(index, until: answeredAt.addingTimeInterval(Self.boundedRetryAfter(seconds)), for: current[index].provider.name)
-            }
-            guard case .retryableFailure(let code, let message, _) = result,
-                  routes[index].contains(where: { !tried[index].contains($0.provider.name) }) else {
-                results[index] = result
-                continue
-            }
-            last[index] = result
-            pending.append(index)
-            outcome.handovers.append(Handover(index: index, provider: current[index].provider.name, code: code, message: message))
+        let all = answers.flatMap { answer in answer.sent.map { ($0.index, $0.result, true) } + answer.limited.map { ($0.index, $0.result, false) } }
+        for (index, result, fromProvider) in all.sorted(by: { $0.0 < $1.0 }) {
+            let provider = current[index].provider.name
+            let step = answered(index, result, fromProvider: fromProvider, sentAt: sentAt, answeredAt: answeredAt)
+            if let handover = step.handover { outcome.handovers.append(handover) }
+            if let opened = step.opened { outcome.opened.append((provider, opened)) }
+            if let hold = step.hold { outcome.holds.append((provider, hold)) }
         }
         return outcome
     }

@@ -24,6 +24,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var blockMilliseconds = 1000
     /// Entries another consumer left pending this long are taken over (that consumer is presumed dead).
     public var claimIdleMilliseconds = 120_000
+    /// A provider's answer is recorded in the contact log at most this long after it arrives.
+    public var recordDelayMilliseconds = 100
     public var maxJobBytes = 64 * 1024
     public var contactLogPath = "var/contact-log.sqlite"
     public var outboxPath = "var/outbox.jsonl"
@@ -79,6 +81,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "concurrency": { c, v, k in c.concurrency = try int(v, k, 1...32) },
         "block_ms": { c, v, k in c.blockMilliseconds = try int(v, k, 1...60_000) },
         "claim_idle_ms": { c, v, k in c.claimIdleMilliseconds = try int(v, k, 1_000...86_400_000) },
+        "record_delay_ms": { c, v, k in c.recordDelayMilliseconds = try int(v, k, 1...10_000) },
         "max_job_bytes": { c, v, k in c.maxJobBytes = try int(v, k, 1_024...16_777_216) },
         "contact_log": { c, v, _ in c.contactLogPath = v },
         "outbox": { c, v, _ in c.outboxPath = v },

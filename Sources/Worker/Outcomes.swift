@@ -7,10 +7,11 @@ import RedisQueue
 /// retries to schedule, the opt-outs and dead push tokens the providers reported, the cap slots to
 /// give back and the sends that may have reached the customer though they failed.
 struct Outcomes {
-    /// A send, the final answer it got, and the latest time a provider it was tried on may be called again.
+    /// A send, the final answer it got and when, and the latest time a provider it was tried on may be called again.
     struct Answered {
         var send: BatchProcessor.Send
         var result: DispatchResult
+        var at: Date
         var notBefore: (at: Date, provider: String)?
     }
 
@@ -23,12 +24,11 @@ struct Outcomes {
     var possiblyDelivered: [String] = []
     var summary = BatchProcessor.Summary()
 
-    /// - Parameters:
-    ///   - done: when the answers were in (the outcome events' time; retries count from it).
-    ///   - retryTime: when attempt `n + 1` of a job whose attempt `n` failed may go, given a provider's wait.
-    init(_ answered: [Answered], done: Date, maxAttempts: Int, retryTime: (_ after: Date, _ attempt: Int, _ retryAfter: Double?) -> Date) {
+    /// - Parameter retryTime: when attempt `n + 1` of a job whose attempt `n` failed may go, given a
+    ///   provider's wait. An outcome is dated when its answer arrived; a retry counts from then.
+    init(_ answered: [Answered], maxAttempts: Int, retryTime: (_ after: Date, _ attempt: Int, _ retryAfter: Double?) -> Date) {
         for item in answered {
-            let send = item.send
+            let (send, done) = (item.send, item.at)
             var event = ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .sent, at: done, attempt: send.job.attempt,
                                      channel: send.message.channel, template: send.job.template, tone: send.rendered.tone,
                                      variant: send.rendered.variant, provider: send.provider.name, body: send.message.body,

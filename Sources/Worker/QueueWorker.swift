@@ -13,13 +13,19 @@ public struct QueueWorker: Service {
     /// How often to look for pending entries of dead consumers and for due retries.
     public var maintenanceInterval: Duration
     /// What keeps the lanes from taking work (Redis down, the contact log failing), for `GET /ready`.
-    public let health = WorkerHealth()
+    public let health: WorkerHealth
 
     public var processor: BatchProcessor { lanes[0] }
 
     public init(lanes: [BatchProcessor], logger: Logger, maintenanceInterval: Duration = .seconds(1)) {
         precondition(!lanes.isEmpty)
-        self.lanes = lanes
+        let health = WorkerHealth()
+        self.health = health
+        self.lanes = lanes.map { lane in
+            var lane = lane
+            lane.health = health
+            return lane
+        }
         self.logger = logger
         self.maintenanceInterval = maintenanceInterval
     }
@@ -92,6 +98,11 @@ public struct QueueWorker: Service {
                     } else {
                         ownPendingDone = true
                     }
+                    continue
+                }
+                if health.current[.outcomes] != nil {
+                    // Another lane holds provider answers it cannot record: take no new work until it can.
+                    try? await Task.sleep(for: .milliseconds(100))
                     continue
                 }
                 if maintenance, clock.now >= nextMaintenance {

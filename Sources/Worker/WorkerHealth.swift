@@ -7,6 +7,8 @@ public final class WorkerHealth: @unchecked Sendable {
     // @unchecked: all state is behind `lock`.
     public enum Component: String, Sendable, CaseIterable, Comparable {
         case redis, store, providers
+        /// Provider answers held in memory that could not be recorded yet: no new work is taken.
+        case outcomes
 
         public static func < (a: Component, b: Component) -> Bool { a.rawValue < b.rawValue }
     }

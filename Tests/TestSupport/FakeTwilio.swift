@@ -23,6 +23,9 @@ public final class FakeTwilio: @unchecked Sendable {
         /// `limit` seconds pass (then answers 503): a client that sends one request at a time never
         /// gets past it, however fast or slow the machine is.
         case gate(count: Int, limit: Double)
+        /// Holds the request until `releaseHeld()` (then accepts it), or until `limit` seconds pass
+        /// (then answers 503): a send whose answer the test decides when to give.
+        case hold(limit: Double)
     }
 
     public struct Received: Sendable {
@@ -41,6 +44,8 @@ public final class FakeTwilio: @unchecked Sendable {
     private var counter = 0
     private var inFlight = 0
     private var mostInFlight = 0
+    private var holding = 0
+    private var releaseCount = 0
 
     public init(accountSID: String = "AC" + String(repeating: "a1", count: 16), authToken: String = "test-token-\(UUID().uuidString)") {
         self.accountSID = accountSID
@@ -53,6 +58,10 @@ public final class FakeTwilio: @unchecked Sendable {
     public var requests: [Received] { lock.withLock { received } }
     /// The largest number of requests this server was handling at the same moment.
     public var peakInFlight: Int { lock.withLock { mostInFlight } }
+    /// Requests being held now (`.hold`).
+    public var heldCount: Int { lock.withLock { holding } }
+    /// Lets every request held now (and any held later) be accepted.
+    public func releaseHeld() { lock.withLock { releaseCount += 1 } }
 
     private func next() -> Behavior {
         lock.withLock { script.isEmpty ? defaultBehavior : script.removeFirst() }
@@ -116,6 +125,14 @@ public final class FakeTwilio: @unchecked Sendable {
             let deadline = Date().addingTimeInterval(limit)
             while number > 1, lock.withLock({ mostInFlight }) < count {
                 guard Date() < deadline else { return Self.error(503, 20503, "gate: never \(count) requests at once") }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        case .hold(let limit):
+            let deadline = Date().addingTimeInterval(limit)
+            lock.withLock { holding += 1 }
+            defer { lock.withLock { holding -= 1 } }
+            while lock.withLock({ releaseCount }) == 0 {
+                guard Date() < deadline else { return Self.error(503, 20503, "hold: never released") }
                 try await Task.sleep(for: .milliseconds(5))
             }
         }
