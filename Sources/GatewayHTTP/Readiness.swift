@@ -103,9 +103,24 @@ public struct Readiness: Sendable {
 }
 
 extension Readiness.Check {
+    /// `run`, but never two at once: while an earlier run is still waiting (a hung Redis or
+    /// database, past the timeout), the check fails at once instead of queueing another call
+    /// behind it on the same connection, so frequent probes cannot pile up requests.
+    public static func oneAtATime(name: String, _ run: @escaping @Sendable () async -> String?) -> Readiness.Check {
+        let gate = InFlight()
+        return Readiness.Check(name: name) {
+            guard let started = gate.enter() else {
+                return "the previous check has not been answered yet (asked \(gate.age) s ago)"
+            }
+            let answer = await run()
+            gate.leave(started)
+            return answer
+        }
+    }
+
     /// Redis answers PING (through `client`, the connection the API enqueues jobs on).
     public static func redis(_ client: RedisClient, timeout: Double = 2) -> Readiness.Check {
-        Readiness.Check(name: "redis") {
+        oneAtATime(name: "redis") {
             do {
                 let reply = try await client.command(["PING"], timeout: timeout)
                 if case .status("PONG") = reply { return nil }
@@ -120,7 +135,7 @@ extension Readiness.Check {
 
     /// The contact log answers a read (the last sequence number: one index lookup).
     public static func store(_ store: any ContactLogStore) -> Readiness.Check {
-        Readiness.Check(name: "store") {
+        oneAtATime(name: "store") {
             do {
                 _ = try await store.lastSequence()
                 return nil
@@ -139,4 +154,26 @@ extension Readiness.Check {
             return nil
         }
     }
+}
+
+/// Whether a check is running, and since when.
+private final class InFlight: @unchecked Sendable {
+    // @unchecked: `since` is behind `lock`.
+    private let lock = NSLock()
+    private var since: Date?
+
+    /// The start time if nothing was running (now it is), nil if a run is still going.
+    func enter() -> Date? {
+        lock.withLock {
+            guard since == nil else { return nil }
+            let now = Date()
+            since = now
+            return now
+        }
+    }
+
+    func leave(_ started: Date) { lock.withLock { if since == started { since = nil } } }
+
+    /// Whole seconds since the running check started.
+    var age: Int { lock.withLock { since.map { Int(Date().timeIntervalSince($0)) } ?? 0 } }
 }
