@@ -1,4 +1,5 @@
 import ContactLog
+import Conversations
 import Foundation
 import GatewayApp
 import GatewayCore
@@ -214,6 +215,42 @@ import TestSupport
         exposition = try Exposition.parse(String(decoding: await down.exposition(), as: UTF8.self))
         #expect(exposition.value("gateway_queue_read_up", [:]) == 0)
         #expect(exposition.families["gateway_queue_stream_entries"] == nil)
+    }
+
+    @Test func repliesIntentsAndEscalationsAreCountedAsTheLogRecordsThem() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let metrics = GatewayMetrics()
+        let log = MeteredContactLog(try await ContactLogs.open(directory.appendingPathComponent("log.sqlite").path), metrics: metrics)
+        let at = Date(timeIntervalSince1970: 1_796_000_500)
+        #expect(try await log.append([ContactEvent(jobID: "J1", contactID: "C-7", kind: .sent, at: at, channel: .sms,
+                                                   address: "+50688887777", debtID: "LN-1")]) == [true])
+        func record(_ id: String, from: String, _ body: String, intents: [String]) async throws -> ReplyPlan? {
+            let reply = InboundMessage(provider: "twilio", messageID: id, from: from, to: "+15005550006", body: body, at: at, raw: "{}")
+            let reading = ReplyReading(language: "es", label: "upset", score: -0.5, intents: intents)
+            return try await log.recordReply(reply) { ReplyPlanner.plan(message: reply, reading: reading, match: $0, policy: .standard) }
+        }
+        let disputed = try #require(try await record("SM-1", from: "+50688887777", "esa deuda no es mía, no me escriban más", intents: ["opt_out", "dispute"]))
+        #expect(try await record("SM-1", from: "+50688887777", "esa deuda no es mía, no me escriban más", intents: ["opt_out", "dispute"]) == nil,
+                "the same webhook again is not a second reply")
+        #expect(try await record("SM-2", from: "+15550001111", "STOP", intents: ["opt_out"]) != nil)
+        let escalation = try #require(disputed.escalations.first)
+        _ = try await EscalationDesk(store: log).resolve(escalation.id, by: "agent:ana", note: "sent the validation notice", lift: false, at: at)
+
+        let exposition = try Exposition.parse(String(decoding: metrics.exposition(), as: UTF8.self))
+        #expect(exposition.value("gateway_replies_total", ["channel": "sms"]) == 2)
+        #expect(exposition.value("gateway_replies_total", ["channel": "email"]) == 0)
+        #expect(exposition.value("gateway_reply_intents_total", ["intent": "opt_out"]) == 2)
+        #expect(exposition.value("gateway_reply_intents_total", ["intent": "dispute"]) == 1)
+        #expect(exposition.value("gateway_reply_intents_total", ["intent": "lawyer"]) == 0)
+        #expect(exposition.value("gateway_escalations_total", ["priority": escalation.priority]) == 1)
+        #expect(exposition.samples("gateway_escalations_total").map(\.value).reduce(0, +) == 1)
+        #expect(exposition.value("gateway_escalations_resolved_total", [:]) == 1)
+        #expect(exposition.value("gateway_jobs_total", ["outcome": "sent", "channel": "sms", "reason": "none"]) == 1)
+        #expect(exposition.value("gateway_contact_log_append_duration_seconds_count", ["operation": "record_reply"]) == 3)
+        #expect(exposition.value("gateway_contact_log_append_duration_seconds_count", ["operation": "write_states"]) == 1)
+        #expect(exposition.value("gateway_contact_log_append_errors_total", ["operation": "record_reply"]) == 0)
     }
 
     @Test func theParserReadsEscapesAndRefusesWhatPrometheusWould() throws {
