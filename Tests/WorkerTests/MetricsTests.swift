@@ -253,6 +253,17 @@ import TestSupport
         #expect(exposition.value("gateway_contact_log_append_errors_total", ["operation": "record_reply"]) == 0)
     }
 
+    @Test func aLabelTakesABoundedNumberOfValues() throws {
+        let metrics = GatewayMetrics(maxValuesPerLabel: 2)
+        let at = Date(timeIntervalSince1970: 1_796_000_500)
+        for reason in ["twilio_1", "twilio_2", "twilio_3", "twilio_1", String(repeating: "x", count: 101)] {
+            metrics.recorded(ContactEvent(jobID: "J", contactID: "C", kind: .failed, at: at, channel: .sms, reason: reason))
+        }
+        let exposition = try Exposition.parse(String(decoding: metrics.exposition(), as: UTF8.self))
+        let reasons = Dictionary(exposition.samples("gateway_jobs_total").map { ($0.labels["reason"] ?? "?", $0.value) }, uniquingKeysWith: +)
+        #expect(reasons == ["twilio_1": 2, "twilio_2": 1, "other": 2])
+    }
+
     @Test func theParserReadsEscapesAndRefusesWhatPrometheusWould() throws {
         let good = """
             # HELP a_total Things, with a \\\\ backslash.
