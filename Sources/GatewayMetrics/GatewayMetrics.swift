@@ -72,6 +72,18 @@ public final class GatewayMetrics: Sendable {
         increment(.providerAnswers, [("provider", provider), ("channel", channel.rawValue), ("class", Self.answerClass(result))])
     }
 
+    /// A provider's answers start at 0 for each of its channels and classes, so its error ratio
+    /// reads 0 (not "no data") until something fails.
+    func declare(provider: String, channels: Set<Channel>) {
+        for channel in channels.sorted(by: { $0.rawValue < $1.rawValue }) {
+            for answerClass in Self.answerClasses {
+                declare(.providerAnswers, [("provider", provider), ("channel", channel.rawValue), ("class", answerClass)])
+            }
+        }
+    }
+
+    static let answerClasses = ["accepted", "permanent", "retryable", "possibly_delivered"]
+
     /// accepted, permanent, retryable or possibly_delivered.
     static func answerClass(_ result: DispatchResult) -> String {
         switch result {

@@ -14,6 +14,7 @@ public struct MeteredProvider: MessageProvider {
     public init(_ inner: any MessageProvider, metrics: GatewayMetrics) {
         self.inner = inner
         self.metrics = metrics
+        metrics.declare(provider: inner.name, channels: inner.channels)
     }
 
     public var name: String { inner.name }
