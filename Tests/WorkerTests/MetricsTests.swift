@@ -255,6 +255,36 @@ import TestSupport
         #expect(exposition.value("gateway_contact_log_append_errors_total", ["operation": "record_reply"]) == 0)
     }
 
+    /// A provider whose every property differs from the protocol's defaults.
+    struct Unusual: MessageProvider {
+        var name = "unusual"
+        var channels: Set<Channel> = [.push]
+        var requestTimeout = 7.5
+        var unsubscribedCodes: Set<Reason> = [.twilioUnsubscribed]
+        var deadTokenCodes: Set<Reason> = [.fcmUnregistered]
+        var pushPlatform: PushPlatform? = .fcm
+        var sendsInBulk = true
+        func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
+            messages.map { _ in .retryableFailure(code: .timeout, message: "slow", retryAfter: nil) }
+        }
+    }
+
+    @Test func theMeteredProviderAnswersWhatItsProviderAnswers() async throws {
+        let inner = Unusual()
+        let metrics = GatewayMetrics()
+        let metered = MeteredProvider(inner, metrics: metrics)
+        #expect(metered.name == inner.name && metered.channels == inner.channels && metered.requestTimeout == inner.requestTimeout)
+        #expect(metered.unsubscribedCodes == inner.unsubscribedCodes && metered.deadTokenCodes == inner.deadTokenCodes)
+        #expect(metered.pushPlatform == inner.pushPlatform && metered.sendsInBulk == inner.sendsInBulk)
+        let message = OutboundMessage(jobID: "J", contactID: "C", channel: .push, to: "token", body: "hola")
+        #expect(await metered.send([message, message]) == [.retryableFailure(code: .timeout, message: "slow", retryAfter: nil),
+                                                            .retryableFailure(code: .timeout, message: "slow", retryAfter: nil)])
+        let exposition = try Exposition.parse(String(decoding: metrics.exposition(), as: UTF8.self))
+        #expect(exposition.value("gateway_provider_answers_total", ["provider": "unusual", "channel": "push", "class": "retryable"]) == 2)
+        #expect(exposition.value("gateway_provider_answers_total", ["provider": "unusual", "channel": "push", "class": "accepted"]) == 0)
+        #expect(exposition.value("gateway_provider_request_duration_seconds_count", ["provider": "unusual"]) == 1)
+    }
+
     @Test func aLabelTakesABoundedNumberOfValues() throws {
         let metrics = GatewayMetrics(maxValuesPerLabel: 2)
         let at = Date(timeIntervalSince1970: 1_796_000_500)
