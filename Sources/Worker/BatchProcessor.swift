@@ -256,6 +256,13 @@ public struct BatchProcessor: Sendable {
         var opened: [(name: String, until: Date)] = []
         var holds: [(name: String, until: Date)] = []
 
+        /// A final answer waits for the next write.
+        func finish(_ index: Int, _ result: DispatchResult, at: Date) {
+            var send = sends[index]
+            send.provider = failover.current[index].provider
+            send.message.to = failover.current[index].address
+            answered.append(Outcomes.Answered(send: send, result: result, at: at, notBefore: failover.notBefore[index]))
+        }
         /// One answer into the machine: a final one waits for the next write, a hand-over is logged.
         func take(_ index: Int, _ result: DispatchResult, fromProvider: Bool) {
             let at = clock()
@@ -263,12 +270,7 @@ public struct BatchProcessor: Sendable {
             let name = failover.current[index].provider.name
             if let until = step.opened { opened.append((name, until)) }
             if let until = step.hold { holds.append((name, until)) }
-            if let final = step.final {
-                var send = sends[index]
-                send.provider = failover.current[index].provider
-                send.message.to = failover.current[index].address
-                answered.append(Outcomes.Answered(send: send, result: final, at: at, notBefore: failover.notBefore[index]))
-            }
+            if let final = step.final { finish(index, final, at: at) }
             if let handover = step.handover {
                 let send = sends[index]
                 handovers.append(ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .providerFailed, at: now, attempt: send.job.attempt,
@@ -278,7 +280,10 @@ public struct BatchProcessor: Sendable {
         }
 
         while !failover.isFinished {
-            let groups = failover.nextRound(now: now)
+            let round = failover.nextRound(now: now)
+            // Those with no provider left to try (every breaker open, every provider holding a Retry-After).
+            for (index, result) in round.ended { finish(index, result, at: clock()) }
+            let groups = round.groups
             let messages = sends.indices.map { index in
                 var message = sends[index].message
                 message.to = failover.current[index].address

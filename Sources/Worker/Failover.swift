@@ -27,6 +27,13 @@ struct Failover {
         var indices: [Int]
     }
 
+    /// A round: the messages to send now, by provider, and those that ended without a provider to
+    /// try (every breaker open or every provider holding a Retry-After), with their final answer.
+    struct Round {
+        var groups: [Group] = []
+        var ended: [(index: Int, result: DispatchResult)] = []
+    }
+
     /// What one provider answered in a round: `sent` came from the provider (and count for its
     /// breaker); `limited` were held back by the shared rate limit before any request.
     struct Answer {
@@ -91,10 +98,10 @@ struct Failover {
 
     /// Chooses the next provider of every message still waiting: the first it has not tried whose
     /// breaker allows a request and that did not ask to wait. A message without one ends here.
-    /// Returns the groups to send now, in the order their providers were first chosen; empty when
-    /// every message has its result.
-    mutating func nextRound(now: Date) -> [Group] {
-        var groups: [Group] = []
+    /// Returns the groups to send now, in the order their providers were first chosen, and the
+    /// messages that ended here (which the executor records like any other final answer).
+    mutating func nextRound(now: Date) -> Round {
+        var round = Round()
         for index in pending {
             var choice: ProviderRegistry.Route?
             for route in routes[index] where !tried[index].contains(route.provider.name) {
@@ -110,21 +117,23 @@ struct Failover {
                 }
             }
             guard let route = choice else {
-                results[index] = last[index] ?? .retryableFailure(
+                let result = last[index] ?? .retryableFailure(
                     code: .noProviderAvailable,
                     message: "every \(channels[index].rawValue) provider is failing (circuit breakers open) or asked to wait (Retry-After)", retryAfter: nil)
+                results[index] = result
+                round.ended.append((index, result))
                 continue
             }
             tried[index].insert(route.provider.name)
             current[index] = route
-            if let group = groups.firstIndex(where: { $0.provider.name == route.provider.name }) {
-                groups[group].indices.append(index)
+            if let group = round.groups.firstIndex(where: { $0.provider.name == route.provider.name }) {
+                round.groups[group].indices.append(index)
             } else {
-                groups.append(Group(provider: route.provider, indices: [index]))
+                round.groups.append(Group(provider: route.provider, indices: [index]))
             }
         }
         pending = []
-        return groups
+        return round
     }
 
     /// What one answer came to.

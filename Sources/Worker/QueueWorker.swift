@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 import Logging
 import RedisQueue
 import ServiceLifecycle
@@ -105,6 +106,19 @@ public struct QueueWorker: Service {
                     try? await Task.sleep(for: .milliseconds(100))
                     continue
                 }
+                if let down = Self.everyProviderDown(processor.providers, now: processor.clock()) {
+                    // Work read now could only be deferred as retries: leave it on the stream until one is back.
+                    if health.current[.providers] == nil {
+                        logger.warning("every provider is failing or asked to wait; taking no new work until one is back", metadata: ["providers": "\(down.sentence)"])
+                    }
+                    health.report(.providers, "every provider is failing or asked to wait: \(down.sentence)")
+                    try? await Task.sleep(for: .milliseconds(max(10, min(1000, Int(down.until.timeIntervalSince(processor.clock()) * 1000)))))
+                    continue
+                }
+                if health.current[.providers] != nil {
+                    logger.info("a provider is available again; taking work")
+                    health.report(.providers, nil)
+                }
                 if maintenance, clock.now >= nextMaintenance {
                     nextMaintenance = clock.now.advanced(by: maintenanceInterval)
                     let promoted = try await scheduler.promoteDue(now: processor.clock())
@@ -129,6 +143,9 @@ public struct QueueWorker: Service {
                 health.report(.store, nil)
             } catch let error as RedisError where error.isConnectionError || error.code == .protocolError {
                 let delay = backoff.next()
+                // Its own pending entries (a batch cut short) are read again first once Redis is back.
+                ownPendingDone = false
+                ownPendingCursor = "0"
                 logger.error("redis unavailable; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
                 health.report(.redis, "unreachable: \(error)")
                 try? await Task.sleep(for: delay)
@@ -137,8 +154,11 @@ public struct QueueWorker: Service {
                 logger.warning("consumer group missing; recreating", metadata: ["error": "\(error)"])
                 groupReady = false
             } catch {
-                // A log or provider failure: the batch stays pending and is taken over after claim_idle_ms.
+                // A log failure: the batch stays pending, and this lane tries it again (its own pending
+                // entries) after the backoff, before it takes any new work.
                 let delay = backoff.next()
+                ownPendingDone = false
+                ownPendingCursor = "0"
                 logger.error("batch failed; its entries stay pending and will be retried", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
                 health.report(error is RedisError ? .redis : .store, "batch failed: \(error)")
                 try? await Task.sleep(for: delay)
@@ -153,6 +173,24 @@ public struct QueueWorker: Service {
             }
         }
         return totals
+    }
+}
+
+extension QueueWorker {
+    /// When every configured provider has its breaker open or holds a Retry-After: which, and the
+    /// earliest moment one may be called again. nil when one can be called (or none is configured).
+    static func everyProviderDown(_ registry: ProviderRegistry, now: Date) -> (sentence: String, until: Date)? {
+        guard !registry.providers.isEmpty else { return nil }
+        var down: [(name: String, until: Date)] = []
+        for provider in registry.providers {
+            let breaker = registry.policy(of: provider.name).breaker
+            var until = breaker.held(now: now)
+            if case .open(let reopens) = breaker.currentState, reopens > now { until = max(until ?? reopens, reopens) }
+            guard let until else { return nil }
+            down.append((provider.name, until))
+        }
+        let sentence = down.map { "\($0.name) until \(formatTimestamp($0.until))" }.joined(separator: ", ")
+        return (sentence, down.map(\.until).min()!)
     }
 }
 

@@ -27,6 +27,8 @@ import Testing
         /// Before the batch: providers held by an earlier Retry-After (seconds from t0), and breakers open.
         var heldFor: [String: Double] = [:]
         var openBreakers: Set<String> = []
+        /// Breakers that opened earlier and whose open time ended this many seconds before t0 (half-open now).
+        var reopened: [String: Double] = [:]
         var breaker = CircuitBreaker.Settings()
         var final: [String]
         var handovers: [String] = []
@@ -34,6 +36,8 @@ import Testing
         var holds: [String] = []
         /// For each message, seconds after t0 before which no retry may go (nil: none).
         var notBefore: [Double?]? = nil
+        /// Messages that ended in a round for want of a provider to try (`message:code`).
+        var ended: [String] = []
         var rounds: Int
     }
 
@@ -61,7 +65,7 @@ import Testing
              final: ["possibly_delivered@a"], rounds: 1),
         Case(testDescription: "a provider holding a Retry-After is skipped (and looked at again after the next one fails), and the retry waits for it",
              routes: [["a", "b"]], answers: ["b": [http500]], heldFor: ["a": 90],
-             final: ["http_500@b"], handovers: ["0:b:http_500"], notBefore: [90], rounds: 2),
+             final: ["http_500@b"], handovers: ["0:b:http_500"], notBefore: [90], ended: ["0:http_500"], rounds: 2),
         Case(testDescription: "a 429 with Retry-After: hand-over now, the provider held from the answer, no retry sooner",
              routes: [["a", "b"], ["a"]],
              answers: ["a": [.retryableFailure(code: .http(429), message: "slow down", retryAfter: 30), accepted], "b": [accepted]],
@@ -71,7 +75,10 @@ import Testing
              final: ["http_503@a"], holds: ["a@3602"], notBefore: [3602], rounds: 1),
         Case(testDescription: "every breaker open: no request at all, no_provider_available",
              routes: [["a", "b"]], answers: [:], openBreakers: ["a", "b"],
-             final: ["no_provider_available@a"], rounds: 1),
+             final: ["no_provider_available@a"], ended: ["0:no_provider_available"], rounds: 1),
+        Case(testDescription: "a half-open breaker lets one probe through; the message that finds no other provider ends, and is reported",
+             routes: [["a"], ["a"]], answers: ["a": [accepted]], reopened: ["a": 1],
+             final: ["accepted@a", "no_provider_available@a"], ended: ["1:no_provider_available"], rounds: 1),
         Case(testDescription: "failures open the breaker in the round they happen, from when it was sent; the failed go to the next provider",
              routes: [["a", "b"], ["a", "b"], ["a", "b"]], answers: ["a": [http500, http500, accepted], "b": [accepted, accepted]],
              breaker: CircuitBreaker.Settings(failureRate: 0.5, minimumRequests: 3, window: 3, openFor: 30),
@@ -90,6 +97,7 @@ import Testing
             let breaker = CircuitBreaker(settings: scenario.breaker)
             if let seconds = scenario.heldFor[name] { breaker.hold(until: Self.t0.addingTimeInterval(seconds)) }
             if scenario.openBreakers.contains(name) { breaker.adopt(openUntil: Self.t0.addingTimeInterval(600), now: Self.t0) }
+            if let ago = scenario.reopened[name] { breaker.adopt(openUntil: Self.t0.addingTimeInterval(-ago), now: Self.t0.addingTimeInterval(-1000)) }
             breakers[name] = breaker
         }
         let routes = scenario.routes.enumerated().map { message, names in
@@ -102,10 +110,13 @@ import Testing
         var opened: [String] = []
         var holds: [String] = []
         var rounds = 0
+        var ended: [String] = []
         let now = Self.t0
         while !machine.isFinished {
             rounds += 1
-            let groups = machine.nextRound(now: now)
+            let round = machine.nextRound(now: now)
+            ended += round.ended.map { "\($0.index):\(Self.code($0.result))" }
+            let groups = round.groups
             var answers: [Failover.Answer] = []
             for group in groups {
                 let name = group.provider.name
@@ -124,14 +135,16 @@ import Testing
                 let rateLimited = group.indices.suffix(held).map { (index: $0, result: DispatchResult.retryableFailure(code: .rateLimited, message: "at its rate limit", retryAfter: 1)) }
                 answers.append(Failover.Answer(provider: name, sent: sent, limited: rateLimited))
             }
-            let round = machine.answered(answers, sentAt: now, answeredAt: now.addingTimeInterval(Self.answerDelay))
-            handovers += round.handovers.map { "\($0.index):\($0.provider):\($0.code.rawValue)" }
-            opened += round.opened.map { "\($0.name)@\(Int($0.until.timeIntervalSince(Self.t0)))" }
-            holds += round.holds.map { "\($0.name)@\(Int($0.until.timeIntervalSince(Self.t0)))" }
+            let outcome = machine.answered(answers, sentAt: now, answeredAt: now.addingTimeInterval(Self.answerDelay))
+            handovers += outcome.handovers.map { "\($0.index):\($0.provider):\($0.code.rawValue)" }
+            opened += outcome.opened.map { "\($0.name)@\(Int($0.until.timeIntervalSince(Self.t0)))" }
+            holds += outcome.holds.map { "\($0.name)@\(Int($0.until.timeIntervalSince(Self.t0)))" }
             #expect(rounds < 10, "the machine must end")
             if rounds >= 10 { break }
         }
         let final = zip(machine.finalResults, machine.current).map { result, route in "\(Self.code(result))@\(route.provider.name)" }
+        // Every message's final answer reaches the executor: from a provider, or from a round that found none to try.
+        #expect(ended == scenario.ended, "messages that ended without a provider")
         #expect(final == scenario.final)
         #expect(handovers == scenario.handovers)
         #expect(opened == scenario.opened)
