@@ -83,22 +83,41 @@ public enum ReplyText {
         return result
     }
 
-    /// The reply without the message it answers: e-mail lines quoted with ">" and everything from
-    /// "On ... wrote:" / "El ... escribió:" / "-----Original Message-----" on (our own text, with its
-    /// "Reply STOP", must not count as the customer's words).
+    /// The reply without the message it answers, as mail and phone clients set it apart: lines
+    /// quoted with ">", and everything from the first header of a quoted or forwarded message on
+    /// ("On ... wrote:" / "El ... escribió:", also wrapped over two lines; "-----Original Message-----",
+    /// "----- Mensaje original -----", "---------- Forwarded message ---------"; a "From:" / "De:" line
+    /// after the customer's words; a line of dashes, underscores or equals signs after them, as
+    /// clients put above the quoted message and "-- " above a signature). Our own text, with its
+    /// "Reply STOP", must not count as the customer's words.
     public static func withoutQuotedText(_ text: String) -> String {
         var kept: [Substring] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for line in lines {
             let lower = fold(line.trimmingCharacters(in: .whitespaces))
             if lower.hasPrefix(">") { continue }
-            let header = (lower.hasPrefix("on ") && lower.hasSuffix("wrote:")) || (lower.hasPrefix("el ") && lower.hasSuffix("escribio:"))
-                || lower.hasPrefix("-----original message") || lower.hasPrefix("-----mensaje original")
+            if lower.hasSuffix("wrote:") || lower.hasSuffix("escribio:") {
+                if lower.hasPrefix("on ") || lower.hasPrefix("el ") { break }
+                // "On Mon, Nov 30, 2026 at 9:12 AM Bank <notices@bank.com>" / "wrote:" wrapped by the client.
+                if let previous = kept.last.map({ fold($0.trimmingCharacters(in: .whitespaces)) }),
+                   previous.hasPrefix("on ") || previous.hasPrefix("el ") {
+                    kept.removeLast()
+                    break
+                }
+            }
+            let words = lower.filter { !"-_=*".contains($0) }.trimmingCharacters(in: .whitespaces)
+            let rule = !lower.isEmpty && words.isEmpty && lower.count >= 2
+            let header = (Self.quotedHeaders.contains { words.hasPrefix($0) } || words.hasPrefix("from:") || words.hasPrefix("de:")) && words.count < lower.count
                 || (!kept.isEmpty && (lower.hasPrefix("from: ") || lower.hasPrefix("de: ")))
+                || (rule && kept.contains { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
             if header { break }
             kept.append(line)
         }
         return kept.joined(separator: "\n")
     }
+
+    /// What a client writes between dashes above a quoted or forwarded message.
+    static let quotedHeaders = ["original message", "mensaje original", "forwarded message", "mensaje reenviado", "message d'origine"]
 
     /// Splits a reply into tokens. Contractions: "n't" stays on its word (don't -> dont, a negator),
     /// "'ll" / "'m" / "'re" / "'ve" / "'d" become will / am / are / have / would.

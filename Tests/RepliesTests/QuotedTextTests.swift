@@ -1,0 +1,45 @@
+import Testing
+@testable import Replies
+
+/// The bank's own message, quoted below a reply the way mail and phone clients quote it, is not
+/// the customer's words (its "Reply STOP" must not opt anyone out); the customer's words all stay.
+@Suite struct QuotedTextTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var testDescription: String
+        var text: String
+        var kept: String
+    }
+
+    static let cases: [Case] = [
+        Case(testDescription: "Outlook's original message header",
+             text: "Ya pagué.\n-----Original Message-----\nResponda BAJA", kept: "Ya pagué."),
+        Case(testDescription: "a spaced Spanish header",
+             text: "No es mía esa deuda\n\n----- Mensaje original -----\nResponda SALIR para no recibir más SMS.", kept: "No es mía esa deuda\n"),
+        Case(testDescription: "Gmail's forwarded-message header",
+             text: "see below??\n---------- Forwarded message ---------\nFrom: Bank\nReply STOP to opt out", kept: "see below??"),
+        Case(testDescription: "a bare rule of dashes after the customer's words",
+             text: "Quisiera cambiar la fecha\nCarmen\n\n---\nRecordatorio: Responda STOP para cancelar.", kept: "Quisiera cambiar la fecha\nCarmen\n"),
+        Case(testDescription: "underscores with the From line on the same line",
+             text: "call me\n________ De: Banco <avisos@banco.cr>\nResponda BAJA", kept: "call me"),
+        Case(testDescription: "an Outlook underscore rule, then De:",
+             text: "ok gracias\n________________________________\nDe: Banco\nEnviado: lunes\nResponda BAJA", kept: "ok gracias"),
+        Case(testDescription: "\"On ... wrote:\" wrapped over two lines",
+             text: "I paid on the 28th\n\nOn Mon, Nov 30, 2026 at 9:12 AM Northgate Bank <notices@northgatebank.com>\nwrote:\n> Reply STOP to opt out.",
+             kept: "I paid on the 28th\n"),
+        Case(testDescription: "\"El ... escribió:\" on one line",
+             text: "no me escriban más\nEl lun, 30 nov 2026 a las 9:12, Banco (<avisos@banco.cr>) escribió:\nResponda BAJA", kept: "no me escriban más"),
+        Case(testDescription: "lines quoted with >",
+             text: "> Reply STOP to opt out\nwho is this?", kept: "who is this?"),
+        Case(testDescription: "a rule with nothing above it is the customer's own",
+             text: "---\nSTOP", kept: "---\nSTOP"),
+        Case(testDescription: "dashes inside a sentence are words, not a rule",
+             text: "no -- de verdad -- ya no me escriban", kept: "no -- de verdad -- ya no me escriban"),
+        Case(testDescription: "\"wrote:\" in the customer's own sentence",
+             text: "my lawyer wrote: stop contacting me", kept: "my lawyer wrote: stop contacting me"),
+    ]
+
+    @Test(arguments: cases)
+    func quotedText(_ item: Case) {
+        #expect(ReplyText.withoutQuotedText(item.text) == item.kept)
+    }
+}
