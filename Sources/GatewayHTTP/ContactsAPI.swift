@@ -17,7 +17,7 @@ enum ContactsAPI {
         })
     }
 
-    static func list(contact: String, store: any ContactLogStore) async throws -> Response {
+    static func list(contact: String, store: any LogReader) async throws -> Response {
         let marks = try await store.optOuts([contact])[contact] ?? []
         return JSONResponse.ok(JSONValue.object(["contact_id": .string(contact), "opt_outs": Self.marks(marks)]))
     }

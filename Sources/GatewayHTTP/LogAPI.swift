@@ -95,7 +95,7 @@ enum LogAPI {
     }
 
     /// Records who read what. The query is stored as the caller sent it.
-    static func recordRead(_ caller: Caller, _ request: Request, filter: EventFilter, rows: Int?, store: any ContactLogStore) async throws {
+    static func recordRead(_ caller: Caller, _ request: Request, filter: EventFilter, rows: Int?, store: any LogAppender) async throws {
         var data: [String: JSONValue] = ["who": .string(caller.name), "roles": .array(caller.roles.sorted().map { .string($0.rawValue) }),
                                          "path": .string(request.uri.path), "query": .string(request.uri.query ?? "")]
         if let rows { data["rows"] = .number(Double(rows)) }
@@ -107,7 +107,7 @@ enum LogAPI {
 
     /// One page of the selection, as the log was when the first page was read. One event more than
     /// the page is asked for, so the last page says it is the last (no empty page after it).
-    static func page(_ request: Request, caller: Caller, filter: EventFilter, store: any ContactLogStore) async throws -> Response {
+    static func page(_ request: Request, caller: Caller, filter: EventFilter, store: any LogReader & LogAppender) async throws -> Response {
         var query = filter
         if query.throughSeq == nil { query.throughSeq = try await store.lastSequence() }
         let through = query.throughSeq ?? 0
@@ -122,7 +122,7 @@ enum LogAPI {
     }
 
     /// The whole selection as CSV, streamed a page at a time.
-    static func export(_ request: Request, caller: Caller, filter: EventFilter, store: any ContactLogStore) async throws -> Response {
+    static func export(_ request: Request, caller: Caller, filter: EventFilter, store: any LogReader & LogAppender) async throws -> Response {
         var filter = filter
         filter.afterSeq = nil
         try await recordRead(caller, request, filter: filter, rows: nil, store: store)
@@ -145,7 +145,7 @@ enum LogAPI {
                                                .contentDisposition: "attachment; filename=\"contact-log.csv\""], body: body)
     }
 
-    static func summary(_ request: Request, caller: Caller, store: any ContactLogStore) async throws -> Response {
+    static func summary(_ request: Request, caller: Caller, store: any LogReader & LogAppender) async throws -> Response {
         let query = request.uri.queryParameters
         for (key, _) in query where !["from", "to"].contains(String(key)) {
             throw APIError.badRequest("unknown parameter \"\(key)\"; known: from, to")

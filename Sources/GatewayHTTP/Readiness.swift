@@ -134,7 +134,7 @@ extension Readiness.Check {
     }
 
     /// The contact log answers a read (the last sequence number: one index lookup).
-    public static func store(_ store: any ContactLogStore) -> Readiness.Check {
+    public static func store(_ store: any LogReader) -> Readiness.Check {
         oneAtATime(name: "store") {
             do {
                 _ = try await store.lastSequence()
