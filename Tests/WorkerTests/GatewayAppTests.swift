@@ -18,18 +18,10 @@ import TestSupport
         try "tokens:\n  - {name: scoring-service, roles: [scoring], sha256: \(hash)}\n"
             .write(toFile: harness.configuration.apiTokensPath, atomically: true, encoding: .utf8)
         harness.configuration.httpPort = 0   // no HTTP unless asked: the test asks for any free port below
-        let (ports, found) = AsyncStream.makeStream(of: Int.self)
-        let app = try await GatewayApp.build(configuration: harness.configuration, logger: Harness.logger,
-                                             anyFreePort: { port in found.yield(port) })
-        #expect(app.services.count == 3, "worker, template reloader and HTTP server")
-        let group = ServiceGroup(configuration: .init(services: app.services, logger: Harness.logger))
-        let running = Task { try await group.run() }
         let client = CurlHTTPClient()
         defer { client.shutdown() }
-        do {
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            let base = "http://127.0.0.1:\(port)"
+        try await harness.servingApp(build: { try await GatewayApp.build(configuration: harness.configuration, logger: Harness.logger, anyFreePort: $0) }) { app, base in
+            #expect(app.services.count == 3, "worker, template reloader and HTTP server")
             #expect(try await client.send(HTTPRequest(url: base + "/health")).status == 200)
             // Accepted ids are remembered in Redis for days: a fresh id for every run.
             let id = "APP-\(UUID().uuidString.prefix(8))"
@@ -41,15 +33,7 @@ import TestSupport
             #expect(accepted.status == 202, "\(String(decoding: accepted.body, as: UTF8.self))")
             #expect(try await harness.waitForOutcome(job: id).kind == .sent)
             #expect(harness.outbox().compactMap { $0["job_id"] as? String } == [id])
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = try? await running.value
-            await app.shutdown()
-            throw error
         }
-        await group.triggerGracefulShutdown()
-        try await running.value
-        await app.shutdown()
     }
 
     @Test func withoutAPortThereIsNoHTTPServer() async throws {

@@ -1,5 +1,6 @@
 import ContactLog
 import Foundation
+import GatewayApp
 import GatewayCore
 import Logging
 @testable import RedisQueue
@@ -117,6 +118,33 @@ struct Harness {
             await group.triggerGracefulShutdown()
             _ = try? await task.value
             await gateway.shutdown()
+            throw error
+        }
+    }
+
+    /// Builds an app with `build` (handing it the hook that learns the free port its HTTP server
+    /// took), runs its services (or those `pick` chooses) around `body`, which gets the app and its
+    /// base URL, then stops them as SIGTERM would and releases the app, also when `body` throws.
+    func servingApp<T: Sendable>(logger: Logger = Harness.logger,
+                                 services pick: (GatewayApp) -> [ServiceGroupConfiguration.ServiceConfiguration] = \.services,
+                                 build: (_ anyFreePort: @escaping @Sendable (Int) async -> Void) async throws -> GatewayApp,
+                                 _ body: (GatewayApp, String) async throws -> T) async throws -> T {
+        let (ports, found) = AsyncStream.makeStream(of: Int.self)
+        let app = try await build { port in found.yield(port) }
+        let group = ServiceGroup(configuration: .init(services: pick(app), logger: logger))
+        let running = Task { try await group.run() }
+        do {
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            let result = try await body(app, "http://127.0.0.1:\(port)")
+            await group.triggerGracefulShutdown()
+            try await running.value
+            await app.shutdown()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
+            await app.shutdown()
             throw error
         }
     }

@@ -63,16 +63,9 @@ import TestSupport
                 .write(toFile: setup.configuration.apiTokensPath, atomically: true, encoding: .utf8)
             setup.configuration.httpPort = 0
             let harness = setup
-            let (ports, found) = AsyncStream.makeStream(of: Int.self)
-            let app = try await GatewayApp.build(configuration: harness.configuration, logger: logger, environment: harness.secrets.all,
-                                                 anyFreePort: { port in found.yield(port) })
-            let group = ServiceGroup(configuration: .init(services: app.services, logger: logger))
-            let running = Task { try await group.run() }
             let client = CurlHTTPClient()
             defer { client.shutdown() }
-            do {
-                var iterator = ports.makeAsyncIterator()
-                let base = "http://127.0.0.1:\(try #require(await iterator.next()))"
+            try await harness.servingApp(logger: logger, build: { try await GatewayApp.build(configuration: harness.configuration, logger: logger, environment: harness.secrets.all, anyFreePort: $0) }) { app, base in
                 let run = UUID().uuidString.prefix(8)
                 func job(_ id: String, phone: String, email: String, template: String = "payment-reminder") -> String {
                     """
@@ -106,15 +99,7 @@ import TestSupport
                     let refused = try await client.send(HTTPRequest(url: base + path, headers: [("Authorization", "Bearer \(apiToken)")]))
                     #expect(refused.status == 401)
                 }
-            } catch {
-                await group.triggerGracefulShutdown()
-                _ = try? await running.value
-                await app.shutdown()
-                throw error
             }
-            await group.triggerGracefulShutdown()
-            try await running.value
-            await app.shutdown()
         }
 
         let lines = masked.all

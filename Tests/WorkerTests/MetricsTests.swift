@@ -27,16 +27,9 @@ import TestSupport
             .write(toFile: harness.configuration.apiTokensPath, atomically: true, encoding: .utf8)
         try harness.writeProvider(Self.providerName, "type: sandbox\n")
         harness.configuration.httpPort = 0
-        let (ports, found) = AsyncStream.makeStream(of: Int.self)
-        let app = try await GatewayApp.build(configuration: harness.configuration, logger: Harness.logger,
-                                             metrics: GatewayMetrics(), anyFreePort: { port in found.yield(port) })
-        let group = ServiceGroup(configuration: .init(services: app.services, logger: Harness.logger))
-        let running = Task { try await group.run() }
         let client = CurlHTTPClient()
         defer { client.shutdown() }
-        do {
-            var iterator = ports.makeAsyncIterator()
-            let base = "http://127.0.0.1:\(try #require(await iterator.next()))"
+        try await harness.servingApp(build: { try await GatewayApp.build(configuration: harness.configuration, logger: Harness.logger, metrics: GatewayMetrics(), anyFreePort: $0) }) { app, base in
             let run = UUID().uuidString.prefix(8)
             let sent = (1...3).map { "MET-\(run)-\($0)" }
             let unknown = "MET-\(run)-unknown"
@@ -129,15 +122,7 @@ import TestSupport
             for name in queried {
                 #expect(exposition.families[name] != nil, "docker/grafana-dashboard.json queries \(name), which GET /metrics does not expose")
             }
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = try? await running.value
-            await app.shutdown()
-            throw error
         }
-        await group.triggerGracefulShutdown()
-        try await running.value
-        await app.shutdown()
     }
 
     /// The metric families docker/grafana-dashboard.json's queries name (a histogram's _bucket,

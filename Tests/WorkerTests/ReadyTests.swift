@@ -35,25 +35,9 @@ import Glibc
                                      _ body: @Sendable (GatewayApp, String) async throws -> T) async throws -> T {
         var configuration = harness.configuration
         configuration.httpPort = 0
-        let (ports, found) = AsyncStream.makeStream(of: Int.self)
-        let app = try await GatewayApp.build(configuration: configuration, logger: Harness.logger, environment: harness.secrets.all,
-                                             anyFreePort: { port in found.yield(port) })
-        let group = ServiceGroup(configuration: .init(services: pick(app), logger: Harness.logger))
-        let running = Task { try await group.run() }
-        do {
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            let result = try await body(app, "http://127.0.0.1:\(port)")
-            await group.triggerGracefulShutdown()
-            _ = try? await running.value
-            await app.shutdown()
-            return result
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = try? await running.value
-            await app.shutdown()
-            throw error
-        }
+        return try await harness.servingApp(services: pick, build: { [configuration] in
+            try await GatewayApp.build(configuration: configuration, logger: Harness.logger, environment: harness.secrets.all, anyFreePort: $0)
+        }, body)
     }
 
     @Test func aHealthyGatewayIsReady() async throws {
