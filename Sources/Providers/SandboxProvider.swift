@@ -5,6 +5,8 @@ import GatewayCore
 /// new install, a demo or a staging environment can see exactly what customers would receive.
 public final class SandboxProvider: MessageProvider {
     public let name: String
+    /// Its answers are immediate: a batch's share is written to the outbox at once (one append, not one per message).
+    public var sendsInBulk: Bool { true }
     public let channels: Set<Channel> = Set(Channel.allCases)
     public let outboxPath: String
     public let requestTimeout: Double = 0
