@@ -18,7 +18,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "Collections notification gateway: Redis jobs in, SMS/email/push out, every decision in the contact log.",
-        subcommands: [Run.self, Log.self, Audit.self, Tokens.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self, RepliesCommand.self, EscalationsCommand.self],
+        subcommands: [Run.self, Log.self, ReconcileCommand.self, Audit.self, Tokens.self, TemplatesCommand.self, ContactsCommand.self, RulesCommand.self, RepliesCommand.self, EscalationsCommand.self],
         defaultSubcommand: Run.self)
 }
 
