@@ -34,29 +34,12 @@ struct Failover {
         var ended: [(index: Int, result: DispatchResult)] = []
     }
 
-    /// What one provider answered in a round: `sent` came from the provider (and count for its
-    /// breaker); `limited` were held back by the shared rate limit before any request.
-    struct Answer {
-        var provider: String
-        var sent: [(index: Int, result: DispatchResult)]
-        var limited: [(index: Int, result: DispatchResult)] = []
-    }
-
     /// A message handed to its next provider after a retryable failure.
     struct Handover: Equatable {
         var index: Int
         var provider: String
         var code: Reason
         var message: String
-    }
-
-    /// What a round's answers came to, beyond the messages' own results.
-    struct RoundOutcome {
-        var handovers: [Handover] = []
-        /// Breakers this round opened, and until when.
-        var opened: [(name: String, until: Date)] = []
-        /// Providers that asked (Retry-After) not to be called before a time.
-        var holds: [(name: String, until: Date)] = []
     }
 
     /// The longest a provider's Retry-After holds it back and delays a retry: an hour, as the longest
@@ -74,7 +57,6 @@ struct Failover {
     private(set) var current: [ProviderRegistry.Route]
     private var tried: [Set<String>]
     private var last: [DispatchResult?]
-    private var results: [DispatchResult?]
     /// For each message, the latest time a provider it was tried on or held back from may be called again.
     private(set) var notBefore: [(at: Date, provider: String)?]
     private var pending: [Int]
@@ -91,7 +73,6 @@ struct Failover {
         current = routes.map { $0[0] }
         tried = Array(repeating: [], count: routes.count)
         last = Array(repeating: nil, count: routes.count)
-        results = Array(repeating: nil, count: routes.count)
         notBefore = Array(repeating: nil, count: routes.count)
         pending = Array(routes.indices)
     }
@@ -120,7 +101,6 @@ struct Failover {
                 let result = last[index] ?? .retryableFailure(
                     code: .noProviderAvailable,
                     message: "every \(channels[index].rawValue) provider is failing (circuit breakers open) or asked to wait (Retry-After)", retryAfter: nil)
-                results[index] = result
                 round.ended.append((index, result))
                 continue
             }
@@ -172,7 +152,6 @@ struct Failover {
         }
         guard case .retryableFailure(let code, let message, _) = result,
               routes[index].contains(where: { !tried[index].contains($0.provider.name) }) else {
-            results[index] = result
             step.final = result
             return step
         }
@@ -182,29 +161,8 @@ struct Failover {
         return step
     }
 
-    /// Takes a whole round's answers at once, in message order (what `answered(_:_:fromProvider:sentAt:answeredAt:)`
-    /// does one by one as they arrive).
-    mutating func answered(_ answers: [Answer], sentAt: Date, answeredAt: Date) -> RoundOutcome {
-        var outcome = RoundOutcome()
-        let all = answers.flatMap { answer in answer.sent.map { ($0.index, $0.result, true) } + answer.limited.map { ($0.index, $0.result, false) } }
-        for (index, result, fromProvider) in all.sorted(by: { $0.0 < $1.0 }) {
-            let provider = current[index].provider.name
-            let step = answered(index, result, fromProvider: fromProvider, sentAt: sentAt, answeredAt: answeredAt)
-            if let handover = step.handover { outcome.handovers.append(handover) }
-            if let opened = step.opened { outcome.opened.append((provider, opened)) }
-            if let hold = step.hold { outcome.holds.append((provider, hold)) }
-        }
-        return outcome
-    }
-
     /// Whether every message has its final answer.
     var isFinished: Bool { pending.isEmpty }
-
-    /// The final answer of each message (a message that never got one, which the executor prevents,
-    /// reads as not dispatched).
-    var finalResults: [DispatchResult] {
-        results.map { $0 ?? .retryableFailure(code: .notDispatched, message: "no provider answered", retryAfter: nil) }
-    }
 
     private mutating func wait(_ index: Int, until: Date, for provider: String) {
         if notBefore[index].map({ $0.at < until }) ?? true { notBefore[index] = (until, provider) }

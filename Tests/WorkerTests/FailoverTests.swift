@@ -112,37 +112,47 @@ import Testing
         var rounds = 0
         var ended: [String] = []
         let now = Self.t0
+        // Each message's final answer, from a provider or from a round that found none to try.
+        var finals: [Int: DispatchResult] = [:]
         while !machine.isFinished {
             rounds += 1
             let round = machine.nextRound(now: now)
             ended += round.ended.map { "\($0.index):\(Self.code($0.result))" }
-            let groups = round.groups
-            var answers: [Failover.Answer] = []
-            for group in groups {
+            for (index, result) in round.ended { finals[index] = result }
+            var answers: [(index: Int, result: DispatchResult, fromProvider: Bool)] = []
+            for group in round.groups {
                 let name = group.provider.name
                 for index in group.indices { #expect(machine.current[index].address == "\(name):\(index)") }
                 let held = min(limited.removeValue(forKey: name) ?? 0, group.indices.count)
                 // As the executor does: the rate limit grants the first requests and holds back the rest.
-                let sent = group.indices.dropLast(held).map { index -> (index: Int, result: DispatchResult) in
+                for index in group.indices.dropLast(held) {
                     guard var queue = script[name], !queue.isEmpty else {
                         Issue.record("\(name) was asked to send message \(index) and the script has no answer left")
-                        return (index, Self.http500)
+                        answers.append((index, Self.http500, true))
+                        continue
                     }
-                    let answer = queue.removeFirst()
+                    answers.append((index, queue.removeFirst(), true))
                     script[name] = queue
-                    return (index, answer)
                 }
-                let rateLimited = group.indices.suffix(held).map { (index: $0, result: DispatchResult.retryableFailure(code: .rateLimited, message: "at its rate limit", retryAfter: 1)) }
-                answers.append(Failover.Answer(provider: name, sent: sent, limited: rateLimited))
+                for index in group.indices.suffix(held) {
+                    answers.append((index, .retryableFailure(code: .rateLimited, message: "at its rate limit", retryAfter: 1), false))
+                }
             }
-            let outcome = machine.answered(answers, sentAt: now, answeredAt: now.addingTimeInterval(Self.answerDelay))
-            handovers += outcome.handovers.map { "\($0.index):\($0.provider):\($0.code.rawValue)" }
-            opened += outcome.opened.map { "\($0.name)@\(Int($0.until.timeIntervalSince(Self.t0)))" }
-            holds += outcome.holds.map { "\($0.name)@\(Int($0.until.timeIntervalSince(Self.t0)))" }
+            // The answers of a round arrive in message order here, all `answerDelay` after it started.
+            for (index, result, fromProvider) in answers.sorted(by: { $0.index < $1.index }) {
+                let provider = machine.current[index].provider.name
+                let step = machine.answered(index, result, fromProvider: fromProvider, sentAt: now, answeredAt: now.addingTimeInterval(Self.answerDelay))
+                if let final = step.final { finals[index] = final }
+                if let handover = step.handover { handovers.append("\(handover.index):\(handover.provider):\(handover.code.rawValue)") }
+                if let until = step.opened { opened.append("\(provider)@\(Int(until.timeIntervalSince(Self.t0)))") }
+                if let until = step.hold { holds.append("\(provider)@\(Int(until.timeIntervalSince(Self.t0)))") }
+            }
             #expect(rounds < 10, "the machine must end")
             if rounds >= 10 { break }
         }
-        let final = zip(machine.finalResults, machine.current).map { result, route in "\(Self.code(result))@\(route.provider.name)" }
+        let final = machine.current.indices.map { index in
+            "\(finals[index].map(Self.code) ?? "none")@\(machine.current[index].provider.name)"
+        }
         // Every message's final answer reaches the executor: from a provider, or from a round that found none to try.
         #expect(ended == scenario.ended, "messages that ended without a provider")
         #expect(final == scenario.final)
