@@ -80,6 +80,9 @@ public struct QueueWorker: Service {
         var nextMaintenance = clock.now
         var nextConsumerCleanup = clock.now
         var totals = BatchProcessor.Summary()
+        /// What this lane told `health` is failing; only this lane's own success clears it (a write
+        /// another lane is still retrying stays reported until that lane clears it).
+        var reported: Set<WorkerHealth.Component> = []
         if maintenance { logger.info("worker started", metadata: [
             "stream": "\(consumer.stream)", "group": "\(consumer.group)", "consumer": "\(consumer.consumer)",
             "redis": "\(consumer.client.configuration.redacted)", "concurrency": "\(lanes.count)",
@@ -139,8 +142,8 @@ public struct QueueWorker: Service {
                     logger.info("redis reachable again")
                     backoff.reset()
                 }
-                health.report(.redis, nil)
-                health.report(.store, nil)
+                for component in reported { health.report(component, nil) }
+                reported = []
             } catch let error as RedisError where error.isConnectionError || error.code == .protocolError {
                 let delay = backoff.next()
                 // Its own pending entries (a batch cut short) are read again first once Redis is back.
@@ -148,6 +151,7 @@ public struct QueueWorker: Service {
                 ownPendingCursor = "0"
                 logger.error("redis unavailable; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
                 health.report(.redis, "unreachable: \(error)")
+                reported.insert(.redis)
                 try? await Task.sleep(for: delay)
             } catch let error as RedisError where error.serverCode == .noGroup {
                 // The stream or group was deleted under us: create it again.
@@ -160,7 +164,9 @@ public struct QueueWorker: Service {
                 ownPendingDone = false
                 ownPendingCursor = "0"
                 logger.error("batch failed; its entries stay pending and will be retried", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
-                health.report(error is RedisError ? .redis : .store, "batch failed: \(error)")
+                let component: WorkerHealth.Component = error is RedisError ? .redis : .store
+                health.report(component, "batch failed: \(error)")
+                reported.insert(component)
                 try? await Task.sleep(for: delay)
             }
         }
