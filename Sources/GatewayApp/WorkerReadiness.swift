@@ -23,6 +23,8 @@ extension Readiness {
     /// Everything `gateway run` checks: Redis through the API's own connection, the contact log,
     /// the templates in service and the worker.
     static func gateway(redis: RedisClient, gateway: Gateway) -> Readiness {
-        Readiness(checks: [.redis(redis), .store(gateway.store), .templates(gateway.templates), .worker(gateway.worker.health)])
+        let timeout = gateway.configuration.readyTimeoutMilliseconds
+        return Readiness(checks: [.redis(redis, timeout: Double(timeout) / 1000), .store(gateway.store), .templates(gateway.templates), .worker(gateway.worker.health)],
+                         timeout: .milliseconds(timeout))
     }
 }

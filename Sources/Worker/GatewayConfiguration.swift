@@ -26,6 +26,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var claimIdleMilliseconds = 120_000
     /// A provider's answer is recorded in the contact log at most this long after it arrives.
     public var recordDelayMilliseconds = 100
+    /// How long each check of `GET /ready` may take before it counts as failing.
+    public var readyTimeoutMilliseconds = 2000
     public var maxJobBytes = 64 * 1024
     public var contactLogPath = "var/contact-log.sqlite"
     public var outboxPath = "var/outbox.jsonl"
@@ -82,6 +84,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "block_ms": { c, v, k in c.blockMilliseconds = try int(v, k, 1...60_000) },
         "claim_idle_ms": { c, v, k in c.claimIdleMilliseconds = try int(v, k, 1_000...86_400_000) },
         "record_delay_ms": { c, v, k in c.recordDelayMilliseconds = try int(v, k, 1...10_000) },
+        "ready_timeout_ms": { c, v, k in c.readyTimeoutMilliseconds = try int(v, k, 100...60_000) },
         "max_job_bytes": { c, v, k in c.maxJobBytes = try int(v, k, 1_024...16_777_216) },
         "contact_log": { c, v, _ in c.contactLogPath = v },
         "outbox": { c, v, _ in c.outboxPath = v },

@@ -59,6 +59,8 @@ struct Harness {
         configuration.breakerPrefix = "test:breaker:\(UUID().uuidString.prefix(8)):"
         configuration.templatesReloadSeconds = 0.1
         configuration.providersDirectory = directory.appendingPathComponent("providers").path
+        // /ready's checks answer well within this on a busy machine; the tests of its bound set their own.
+        configuration.readyTimeoutMilliseconds = 30_000
         adjust(&configuration)
         self.configuration = configuration
         redis = try TestRedis.client()

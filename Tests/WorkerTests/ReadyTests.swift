@@ -71,7 +71,11 @@ import Glibc
         // Accepts connections (the kernel's backlog) and never says a word: a hung Redis.
         let silent = try SilentListener()
         defer { silent.close() }
-        let harness = try Harness { $0.redisURL = "redis://127.0.0.1:\(silent.port)/0" }
+        // A bound short enough for the test, long enough for the contact log to answer on a busy machine.
+        let harness = try Harness {
+            $0.redisURL = "redis://127.0.0.1:\(silent.port)/0"
+            $0.readyTimeoutMilliseconds = 10_000
+        }
         let client = CurlHTTPClient()
         defer { client.shutdown() }
         // Only the HTTP server: the worker's own reads would hang on the same silent port until their timeouts.
