@@ -507,7 +507,10 @@ private final class Engine: @unchecked Sendable {
                 var reply = 0
                 _ = gw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &reply)
                 let kind: HTTPClientError.Kind = switch code {
-                case CURLE_OPERATION_TIMEDOUT: .timeout
+                // Out of time before the whole request went out (connecting, TLS, sending): it cannot
+                // have been taken. After it: the provider may be acting on it (a slow answer), so it
+                // is never sent again (a retry of a slow answer was a message sent twice).
+                case CURLE_OPERATION_TIMEDOUT: Self.bodySent(transfer) ? .possiblyDelivered : .timeout
                 case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: .connect
                 // libcurl was about to send the request again (the connection died before any answer)
                 // and `prereqCallback` refused: bytes of it had gone out.

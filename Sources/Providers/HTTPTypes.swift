@@ -90,11 +90,11 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// No connection could be made: the request was certainly not received.
         case connect
-        /// The time limit passed; the request may or may not have been received.
+        /// The time limit passed before the whole request went out: it was not received whole.
         case timeout
-        /// The connection failed after the request went out and before a complete answer (closed or
-        /// reset, or libcurl would have had to send it again): the server may have acted on it. The
-        /// client never sends a request twice within one call.
+        /// The request went out whole and no complete answer came (the connection closed or reset,
+        /// libcurl would have had to send it again, or the time limit passed): the server may have
+        /// acted on it. The client never sends a request twice within one call.
         case possiblyDelivered
         /// Anything else (TLS, protocol, shutdown...).
         case other

@@ -42,9 +42,9 @@ extension HTTPClientError {
     var dispatchResult: DispatchResult {
         switch kind {
         case .connect: .retryableFailure(code: .connectError, message: "could not connect: \(message)", retryAfter: nil)
-        case .timeout: .retryableFailure(code: .timeout, message: "no answer in time: \(message)", retryAfter: nil)
+        case .timeout: .retryableFailure(code: .timeout, message: "out of time before the request went out: \(message)", retryAfter: nil)
         case .possiblyDelivered:
-            .possiblyDelivered(code: .possiblyDelivered, message: "the connection failed after the whole request went out and before an answer (\(description)): the provider may have taken the message")
+            .possiblyDelivered(code: .possiblyDelivered, message: "no answer after the whole request went out (\(description)): the provider may have taken the message")
         case .other: .retryableFailure(code: .transportError, message: description, retryAfter: nil)
         }
     }

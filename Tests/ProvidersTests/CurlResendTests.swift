@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GatewayCore
 import Testing
 import TestSupport
@@ -12,6 +15,27 @@ import TestSupport
     static func post(_ base: String, _ body: String) -> HTTPRequest {
         HTTPRequest(method: "POST", url: base + "/2010-04-01/Accounts/AC1/Messages.json",
                     headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8))
+    }
+
+    /// Out of time while the body was still going out (the server takes the connection and reads
+    /// nothing): the request cannot have been taken whole, so it stays a retryable timeout.
+    @Test func outOfTimeBeforeTheBodyWentOutIsATimeout() async throws {
+        let silent = try SilentListener()
+        defer { silent.stop() }
+        let client = CurlHTTPClient(maxConnectionsPerHost: 1)
+        defer { client.shutdown() }
+        // Far more than the loopback socket buffers hold, so most of it cannot leave the client.
+        let body = [UInt8](repeating: UInt8(ascii: "a"), count: 64 << 20)
+        var request = HTTPRequest(method: "POST", url: "http://127.0.0.1:\(silent.port)/2010-04-01/Accounts/AC1/Messages.json",
+                                  headers: [("Content-Type", "application/x-www-form-urlencoded")], body: body)
+        request.timeout = 1
+        let result = await client.sendAll([request])[0]
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure, got \(result)")
+            return
+        }
+        #expect(error.kind == .timeout, "\(error)")
+        #expect(error.curlCode == 28, "\(error)")  // CURLE_OPERATION_TIMEDOUT
     }
 
     @Test func aRequestWhosePooledConnectionDiesAfterTheBodyIsNotSentAgain() async throws {
@@ -128,4 +152,33 @@ import TestSupport
             return
         }
     }
+}
+
+/// A loopback port whose connections are completed by the kernel and never read.
+private final class SilentListener: Sendable {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CocoaError(.fileNoSuchFile) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 4) == 0 else {
+            close(fd)
+            throw CocoaError(.fileWriteUnknown)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.fd = fd
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func stop() { close(fd) }
 }
