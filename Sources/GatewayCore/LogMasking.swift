@@ -55,6 +55,18 @@ public enum LogMasking {
         return out
     }
 
+    /// A URL as it may be shown in an error: the password (what follows the user up to the last `@`
+    /// of the authority) becomes `***`, whatever characters it holds, even when the URL does not parse.
+    public static func url(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        // The authority ends at the first '/', '?' or '#' after the last '@' (a password may hold '/').
+        guard let at = rest.lastIndex(of: "@") else { return url }
+        let userinfo = rest[..<at]
+        guard let colon = userinfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(rest[at...])
+    }
+
     /// A push token or key, not a long job id: it holds a stretch of 16+ letters and digits mixed.
     static func isOpaqueToken(_ run: String) -> Bool {
         var longest = 0, current = 0

@@ -37,7 +37,7 @@ public final class PostgresContactLog: ContactLogStore {
     static func configuration(url: String) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let host = components.host, !host.isEmpty else {
-            throw ContactLogError("contact_log: \(url) is not a PostgreSQL URL like postgres://user:password@host:5432/database")
+            throw ContactLogError("contact_log: \(LogMasking.url(url)) is not a PostgreSQL URL like postgres://user:password@host:5432/database")
         }
         guard let user = components.user, !user.isEmpty else { throw ContactLogError("contact_log: the PostgreSQL URL needs a user (postgres://user:password@host/db)") }
         let database = String(components.path.drop { $0 == "/" })

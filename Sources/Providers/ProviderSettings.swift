@@ -46,7 +46,7 @@ public final class ProviderSettings {
     public func baseURL(default fallback: String) throws -> String {
         let url = take("base_url") ?? fallback
         guard Self.isHTTP(url) else {
-            throw error("base_url must start with https:// (or http:// for a local fake), got \"\(url)\"")
+            throw error("base_url must start with https:// (or http:// for a local fake), got \"\(LogMasking.url(url))\"")
         }
         return url
     }

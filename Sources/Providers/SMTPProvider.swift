@@ -151,7 +151,7 @@ extension SMTPProvider.Configuration {
     public init(settings: ProviderSettings) throws {
         let url = try settings.required("url")
         guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
-            throw settings.error("url must be smtp://host:587 (STARTTLS) or smtps://host:465, got \"\(url)\"")
+            throw settings.error("url must be smtp://host:587 (STARTTLS) or smtps://host:465, got \"\(LogMasking.url(url))\"")
         }
         let from = try settings.required("from_email")
         guard JobDecoder.isEmailAddress(from) else { throw settings.error("from_email is not an e-mail address: \"\(from)\"") }

@@ -94,7 +94,7 @@ extension WebhookProvider.Configuration {
     public init(settings: ProviderSettings) throws {
         let url = try settings.required("url")
         guard ProviderSettings.isHTTP(url) else {
-            throw settings.error("url must start with https:// (or http:// on a private network), got \"\(url)\"")
+            throw settings.error("url must start with https:// (or http:// on a private network), got \"\(LogMasking.url(url))\"")
         }
         let secret = try settings.required("secret")
         guard secret.utf8.count >= 16 else { throw settings.error("secret must be at least 16 characters (use ${ENV_VAR})") }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// Where Redis is and how to talk to it, from a `redis://[:password@]host[:port][/db]` URL.
 public struct RedisConfiguration: Sendable, Equatable {
@@ -26,7 +27,7 @@ public struct RedisConfiguration: Sendable, Equatable {
 
     public init(url: String) throws {
         guard let components = URLComponents(string: url), components.scheme == "redis" else {
-            throw RedisError(code: .configuration, message: "REDIS_URL must look like redis://[:password@]host[:port][/db], got \"\(url)\"")
+            throw RedisError(code: .configuration, message: "REDIS_URL must look like redis://[:password@]host[:port][/db], got \"\(LogMasking.url(url))\"")
         }
         self.init()
         if let host = components.host, !host.isEmpty { self.host = host }

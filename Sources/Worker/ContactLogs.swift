@@ -31,8 +31,6 @@ public enum ContactLogs {
 
     /// The URL without its password, for messages.
     public static func redacted(_ location: String) -> String {
-        guard var components = URLComponents(string: location), components.password != nil else { return location }
-        components.password = "***"
-        return components.string ?? location
+        LogMasking.url(location)
     }
 }

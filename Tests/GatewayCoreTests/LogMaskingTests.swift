@@ -71,6 +71,15 @@ import Testing
         #expect(LogMasking.mask(input) == input)
     }
 
+    @Test func urlsShownInErrorsLoseTheirPassword() {
+        #expect(LogMasking.url("redis://:s3cret@redis.internal:6379/0") == "redis://:***@redis.internal:6379/0")
+        #expect(LogMasking.url("postgres://gateway:pa/ss@word@db:5432/log?sslmode=require") == "postgres://gateway:***@db:5432/log?sslmode=require")
+        #expect(LogMasking.url("rediss://user:pw@[bad/0") == "rediss://user:***@[bad/0")
+        #expect(LogMasking.url("redis://redis.internal:6379/0") == "redis://redis.internal:6379/0")
+        #expect(LogMasking.url("postgres://gateway@db/log") == "postgres://gateway@db/log")
+        #expect(LogMasking.url("var/contact-log.sqlite") == "var/contact-log.sqlite")
+    }
+
     @Test func metadataKeysThatCarryBodiesOrCredentialsLoseTheirValue() {
         #expect(LogMasking.value(forKey: "body", "Hola Ana, su pago de 125.50 vence hoy") == "[removed]")
         #expect(LogMasking.value(forKey: "Text", "anything") == "[removed]")
