@@ -88,6 +88,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The web console at /console/ for marketing and compliance: sessions in Redis, CSRF, pages.
+        .target(name: "Console", dependencies: [
+            "GatewayHTTP", "GatewayCore", "Templates", "ContactLog", "RedisQueue", "Providers",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Customers' replies acted on (opt-outs, pauses, escalations) and what people do with escalations.
         .target(name: "Conversations", dependencies: [
             "GatewayCore", "ContactLog", "Replies", "RedisQueue",
@@ -110,7 +119,7 @@ let package = Package(
         ]),
         // The worker and the HTTP API wired together, as `gateway run` and the end-to-end tests run them.
         .target(name: "GatewayApp", dependencies: [
-            "Worker", "GatewayHTTP", "GatewayCore", "RedisQueue", "Replies", "Conversations", "GatewayMetrics",
+            "Worker", "GatewayHTTP", "GatewayCore", "RedisQueue", "Replies", "Conversations", "GatewayMetrics", "Console",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -146,6 +155,13 @@ let package = Package(
         .testTarget(name: "GatewayHTTPTests", dependencies: [
             "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "Replies", "TestSupport", "Conversations", "Worker",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "ConsoleTests", dependencies: [
+            "Console", "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "RedisQueue", "TestSupport", "Worker",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -1,3 +1,4 @@
+import Console
 import Conversations
 import Foundation
 import GatewayCore
@@ -102,6 +103,11 @@ public struct GatewayApp: Sendable {
                                                      prefix: configuration.escalationStream + ":published:"),
                              timeZone: TimeZone(identifier: gateway.rules.defaultTimeZone) ?? TimeZone(identifier: "UTC")!,
                              confirmingKeywords: Set(providers.twilioInbound.map(\.provider)), logger: logger)
+        // The web console at /console/: sessions on the API's Redis connection, the same tokens.
+        let console = Console(configuration: ConsoleConfiguration(sessionIdleSeconds: configuration.consoleSessionIdleSeconds,
+                                                                  trustForwardedProto: configuration.consoleTrustForwardedProto,
+                                                                  defaultLocale: configuration.defaultLocale),
+                              tokens: { tokenFile.current() }, redis: redis, templates: gateway.templates, store: gateway.store, logger: logger)
         let http = buildApplication(
             configuration: HTTPConfiguration(host: configuration.httpHost, port: port, defaultLocale: configuration.defaultLocale,
                                              maxJobBytes: configuration.maxJobBytes, limits: limits),
@@ -109,7 +115,8 @@ public struct GatewayApp: Sendable {
             twilioInbound: providers.twilioInbound, sendGridEvents: providers.sendGridEvents, infobipReports: providers.infobipReports,
             tokenFile: tokenFile, readiness: .gateway(redis: redis, gateway: gateway),
             intake: JobIntake(client: redis, stream: configuration.stream), replies: replies, replyDesk: desk,
-            sendGridInbound: providers.sendGridInbound, metrics: MetricsEndpoint { await figures.exposition() }, logger: logger,
+            sendGridInbound: providers.sendGridInbound, metrics: MetricsEndpoint { await figures.exposition() },
+            console: console.routes(), logger: logger,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("HTTP API listening", metadata: ["address": "\(configuration.httpHost):\(port)", "api_tokens": "\(tokens.entries.count)"])

@@ -32,6 +32,10 @@ public enum SMSEncoding {
     /// The extension table: each costs an escape septet plus itself.
     static let extended: Set<Character> = ["^", "{", "}", "\\", "[", "~", "]", "|", "€", "\u{0C}"]
 
+    /// The two GSM 03.38 tables as text (basic set, extension table), for a client that counts as
+    /// the gateway does: the web console's editor counts with exactly these while marketing types.
+    public static var gsm7Tables: (basic: String, extended: String) { (String(basic), String(extended)) }
+
     /// Septets per ASCII byte: 1 in the basic set, 2 in the extension table, 0 for none (backtick,
     /// most control characters).
     static let asciiSeptets: [UInt8] = (0..<128).map { byte in

@@ -28,6 +28,11 @@ public struct Caller: Sendable, Equatable {
     public var name: String
     public var roles: Set<Role>
 
+    public init(name: String, roles: Set<Role>) {
+        self.name = name
+        self.roles = roles
+    }
+
     public var description: String { "\(name) (\(roles.sorted().map(\.rawValue).joined(separator: ", ")))" }
 }
 

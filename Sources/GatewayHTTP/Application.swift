@@ -36,12 +36,13 @@ public func buildApplication(configuration: HTTPConfiguration, templates: Templa
                              twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                              infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil, readiness: Readiness? = nil,
                              intake: JobIntake? = nil, replies: RepliesStore? = nil, replyDesk: ReplyDesk? = nil,
-                             sendGridInbound: [SendGridInboundRoute] = [], metrics: MetricsEndpoint? = nil, logger: Logger,
+                             sendGridInbound: [SendGridInboundRoute] = [], metrics: MetricsEndpoint? = nil,
+                             console: RouteCollection<BasicRequestContext>? = nil, logger: Logger,
                              onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(router: buildRouter(configuration: configuration, templates: templates, store: store, twilioReceipts: twilioReceipts,
                                     twilioInbound: twilioInbound, sendGridEvents: sendGridEvents, infobipReports: infobipReports,
                                     tokens: tokens, tokenFile: tokenFile, readiness: readiness, intake: intake, replies: replies, replyDesk: replyDesk,
-                                    sendGridInbound: sendGridInbound, metrics: metrics),
+                                    sendGridInbound: sendGridInbound, metrics: metrics, console: console),
                 server: limitedHTTP1(configuration.limits),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "notification-gateway"),
                 onServerRunning: onServerRunning, logger: logger)
@@ -60,7 +61,8 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
                         twilioReceipts: [TwilioReceipts] = [], twilioInbound: [TwilioReceipts] = [], sendGridEvents: [SendGridEvents] = [],
                         infobipReports: [InfobipReports] = [], tokens: APITokens = APITokens(), tokenFile: TokenFile? = nil, readiness: Readiness? = nil,
                         intake: JobIntake? = nil, replies: RepliesStore? = nil, replyDesk: ReplyDesk? = nil,
-                        sendGridInbound: [SendGridInboundRoute] = [], metrics: MetricsEndpoint? = nil) -> Router<BasicRequestContext> {
+                        sendGridInbound: [SendGridInboundRoute] = [], metrics: MetricsEndpoint? = nil,
+                        console: RouteCollection<BasicRequestContext>? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     // Without one of its own (tests), replies are read with the lexicons given and the standard policy.
     let desk = replyDesk ?? ReplyDesk(store: store, lexicons: replies, policy: .standard, intake: intake, escalations: nil,
@@ -201,6 +203,8 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
         }
         return try await EscalationsAPI.resolve(context.parameters.get("id") ?? "", body: Array(buffer: body), caller: caller, desk: escalations)
     })
+    // The web console (the Console module): its own sign-in, sessions and CSRF checks.
+    if let console { router.addRoutes(console, atPath: "/console") }
     router.post("/webhooks/infobip/reports") { request, context in
         let body = try await request.body.collect(upTo: 4 << 20)
         return try await ReceiptsAPI.infobip(body: Array(buffer: body), token: request.uri.queryParameters.get("token"),

@@ -54,6 +54,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var httpIdleTimeoutSeconds = 60.0
     /// Connections beyond this many are answered 503 and closed.
     public var httpMaxConnections = 1000
+    /// The web console's sessions end after this many seconds without a request (8 hours).
+    public var consoleSessionIdleSeconds = 28_800
+    /// Behind a TLS proxy that sets X-Forwarded-Proto: trust it, so console cookies are marked Secure.
+    public var consoleTrustForwardedProto = false
     public var defaultLocale = "es-CR"
     /// Attempts per job, the first included, before a retryable failure becomes `failed`.
     public var maxAttempts = 4
@@ -108,6 +112,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "http_body_timeout_seconds": { c, v, k in c.httpBodyTimeoutSeconds = try seconds(v, k, 0.1...3600) },
         "http_idle_timeout_seconds": { c, v, k in c.httpIdleTimeoutSeconds = try seconds(v, k, 0.1...3600) },
         "http_max_connections": { c, v, k in c.httpMaxConnections = try int(v, k, 1...1_000_000) },
+        "console_session_idle_seconds": { c, v, k in c.consoleSessionIdleSeconds = try int(v, k, 60...604_800) },
+        "console_trust_forwarded_proto": { c, v, k in
+            guard let flag = ["true": true, "yes": true, "false": false, "no": false][v.lowercased()] else {
+                throw ConfigurationError("\(k) must be true or false, got \"\(v)\"")
+            }
+            c.consoleTrustForwardedProto = flag
+        },
         "default_locale": { c, v, _ in c.defaultLocale = v },
         "max_attempts": { c, v, k in c.maxAttempts = try int(v, k, 1...20) },
         "retry_base_seconds": { c, v, k in

@@ -1,0 +1,152 @@
+import Foundation
+
+/// The console's languages. Chosen by the `gw_console_lang` cookie (the switch link sets it), else
+/// the browser's Accept-Language, else the gateway's default locale.
+public enum Language: String, Sendable, CaseIterable {
+    case es, en
+
+    /// The other language, for the switch link.
+    var other: Language { self == .es ? .en : .es }
+
+    /// The first of es/en in Accept-Language by preference (q), else `fallback`.
+    static func negotiate(acceptLanguage: String?, cookie: String?, fallback: Language) -> Language {
+        if let cookie, let chosen = Language(rawValue: cookie) { return chosen }
+        guard let header = acceptLanguage else { return fallback }
+        var best: (language: Language, q: Double)?
+        for item in header.split(separator: ",").prefix(32) {
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let tag = parts.first?.lowercased() else { continue }
+            var q = 1.0
+            for parameter in parts.dropFirst() where parameter.lowercased().hasPrefix("q=") {
+                q = Double(parameter.dropFirst(2)) ?? 0
+            }
+            let primary = tag.split(separator: "-").first.map(String.init) ?? tag
+            guard q > 0, let language = Language(rawValue: primary) else { continue }
+            // Equal q: the one listed first wins.
+            if best == nil || q > best!.q { best = (language, q) }
+        }
+        return best?.language ?? fallback
+    }
+
+    /// The language of a locale like es-CR or en-US.
+    static func of(locale: String) -> Language? { Language(rawValue: locale.split(separator: "-").first.map { $0.lowercased() } ?? "") }
+}
+
+/// Every phrase the console shows. Each language's table below must have every phrase (a test
+/// checks); `{name}` placeholders are filled by `Strings.text(_:_:)`. To add a page's words: add
+/// the cases here and a line in both tables.
+public enum Phrase: String, Sendable, CaseIterable {
+    case serviceName, skipToContent, languageSwitch, languageSwitchLabel
+    case signInTitle, signInLead, tokenLabel, tokenHint, signInButton, signOut, signedInAs, signedOut, sessionEnded
+    case tokenMissing, tokenInvalid, tokenNoRoles
+    case homeTitle, homeLead, nothingForRoles, yourRoles
+    case errorSummaryTitle, forbiddenTitle, forbiddenBody, csrfTitle, csrfBody, notFoundTitle, notFoundBody
+    case badRequestTitle, serverErrorTitle, serverErrorBody, tryAgain, backHome
+    case sectionTemplates, sectionTemplatesSummary
+    case templatesTitle, templatesInService, templatesRefusedTitle, templatesRefusedBody, templatesName, templatesCategory, templatesChannels, templatesVariants
+    case footerText
+}
+
+public enum Strings {
+    public static let english: [Phrase: String] = [
+        .serviceName: "Notification gateway",
+        .skipToContent: "Skip to main content",
+        .languageSwitch: "Español",
+        .languageSwitchLabel: "Ver en español",
+        .signInTitle: "Sign in",
+        .signInLead: "Paste the API token you were given. You only need it once: after that you stay signed in until you sign out or stop using the console for {hours} hours.",
+        .tokenLabel: "API token",
+        .tokenHint: "It starts with gw_. Ask the gateway's operator if you do not have one.",
+        .signInButton: "Sign in",
+        .signOut: "Sign out",
+        .signedInAs: "Signed in as {name}",
+        .signedOut: "You have signed out.",
+        .sessionEnded: "Your session has ended. Sign in again to continue.",
+        .tokenMissing: "Enter your API token",
+        .tokenInvalid: "The API token is not valid. Check you copied all of it, or ask for a new one",
+        .tokenNoRoles: "This token's roles ({roles}) have no pages in the console",
+        .homeTitle: "What do you want to do?",
+        .homeLead: "You see the sections your roles allow.",
+        .nothingForRoles: "There is nothing in the console for your roles yet.",
+        .yourRoles: "Your roles: {roles}",
+        .errorSummaryTitle: "There is a problem",
+        .forbiddenTitle: "You cannot use this page",
+        .forbiddenBody: "This page needs the {needed} role. Your roles: {roles}.",
+        .csrfTitle: "This form could not be accepted",
+        .csrfBody: "The form was not sent from this console page, or it is from an old page. Nothing was changed. Go back, reload the page and try again.",
+        .notFoundTitle: "Page not found",
+        .notFoundBody: "Check the address, or start again from the home page.",
+        .badRequestTitle: "The request could not be read",
+        .serverErrorTitle: "Sorry, there is a problem with the service",
+        .serverErrorBody: "Nothing was changed. Try again later; if it keeps happening, tell the gateway's operator (reference: {reference}).",
+        .tryAgain: "Try again",
+        .backHome: "Back to the home page",
+        .sectionTemplates: "Templates",
+        .sectionTemplatesSummary: "Edit the messages customers receive, preview them and see their SMS cost.",
+        .footerText: "Served by the gateway itself. Every change is recorded in the contact log.",
+        .templatesTitle: "Templates",
+        .templatesInService: "The templates below are in service (loaded {time}).",
+        .templatesRefusedTitle: "The last edit was refused ({time})",
+        .templatesRefusedBody: "The templates below are still the ones in service. Fix these problems and save again:",
+        .templatesName: "Template",
+        .templatesCategory: "Category",
+        .templatesChannels: "Channels",
+        .templatesVariants: "Files",
+    ]
+
+    public static let spanish: [Phrase: String] = [
+        .serviceName: "Gateway de notificaciones",
+        .skipToContent: "Saltar al contenido principal",
+        .languageSwitch: "English",
+        .languageSwitchLabel: "View in English",
+        .signInTitle: "Iniciar sesión",
+        .signInLead: "Pegue el token de API que le dieron. Solo lo necesita una vez: después sigue con la sesión iniciada hasta que la cierre o deje de usar la consola durante {hours} horas.",
+        .tokenLabel: "Token de API",
+        .tokenHint: "Empieza por gw_. Si no tiene uno, pídalo a quien opera el gateway.",
+        .signInButton: "Iniciar sesión",
+        .signOut: "Cerrar sesión",
+        .signedInAs: "Sesión de {name}",
+        .signedOut: "Ha cerrado la sesión.",
+        .sessionEnded: "Su sesión terminó. Inicie sesión de nuevo para continuar.",
+        .tokenMissing: "Escriba su token de API",
+        .tokenInvalid: "El token de API no es válido. Compruebe que lo copió completo o pida uno nuevo",
+        .tokenNoRoles: "Los roles de este token ({roles}) no tienen páginas en la consola",
+        .homeTitle: "¿Qué quiere hacer?",
+        .homeLead: "Ve las secciones que sus roles permiten.",
+        .nothingForRoles: "Todavía no hay nada en la consola para sus roles.",
+        .yourRoles: "Sus roles: {roles}",
+        .errorSummaryTitle: "Hay un problema",
+        .forbiddenTitle: "No puede usar esta página",
+        .forbiddenBody: "Esta página necesita el rol {needed}. Sus roles: {roles}.",
+        .csrfTitle: "No se pudo aceptar el formulario",
+        .csrfBody: "El formulario no se envió desde esta página de la consola o es de una página antigua. No se cambió nada. Vuelva atrás, recargue la página e inténtelo de nuevo.",
+        .notFoundTitle: "No se encontró la página",
+        .notFoundBody: "Revise la dirección o empiece de nuevo desde la página de inicio.",
+        .badRequestTitle: "No se pudo leer la solicitud",
+        .serverErrorTitle: "Lo sentimos, hay un problema con el servicio",
+        .serverErrorBody: "No se cambió nada. Inténtelo más tarde; si sigue pasando, avise a quien opera el gateway (referencia: {reference}).",
+        .tryAgain: "Intentar de nuevo",
+        .backHome: "Volver a la página de inicio",
+        .sectionTemplates: "Plantillas",
+        .sectionTemplatesSummary: "Edite los mensajes que reciben los clientes, véalos antes de enviarlos y conozca el costo de cada SMS.",
+        .footerText: "Servido por el propio gateway. Cada cambio queda registrado en el registro de contactos.",
+        .templatesTitle: "Plantillas",
+        .templatesInService: "Las plantillas de abajo están en servicio (cargadas {time}).",
+        .templatesRefusedTitle: "Se rechazó el último cambio ({time})",
+        .templatesRefusedBody: "Las plantillas de abajo siguen en servicio. Corrija estos problemas y guarde de nuevo:",
+        .templatesName: "Plantilla",
+        .templatesCategory: "Categoría",
+        .templatesChannels: "Canales",
+        .templatesVariants: "Archivos",
+    ]
+
+    public static func table(_ language: Language) -> [Phrase: String] { language == .es ? spanish : english }
+
+    /// The phrase in `language` with `{key}` placeholders replaced (values are plain text: pages
+    /// escape them when they interpolate the result).
+    public static func text(_ phrase: Phrase, _ language: Language, _ values: [String: String] = [:]) -> String {
+        var text = table(language)[phrase] ?? english[phrase] ?? phrase.rawValue
+        for (key, value) in values { text = text.replacingOccurrences(of: "{\(key)}", with: value) }
+        return text
+    }
+}
