@@ -40,16 +40,85 @@ public enum LogSQL {
     /// The kinds that decide whether a job may be sent: its outcome, its sends, and their retries.
     /// Receipts, deferrals and the rest are not read on this hot path.
     public static let admissionKinds = terminalKinds + ",'\(EventKind.dispatching.rawValue)','\(EventKind.retryScheduled.rawValue)'"
-    /// A job's current outcome, derived from its events.
+    /// An outcome written before `unknown` existed: the same two reasons under `failed`. Read as
+    /// `unknown` by the view and the reports; the stored event is not changed (the chain is over it).
+    public static func legacyUnknown(_ t: String) -> String {
+        "(\(t).kind = 'failed' AND \(t).reason IN ('\(Reason.interrupted.rawValue)','\(Reason.possiblyDelivered.rawValue)'))"
+    }
+
+    /// The `reconciled` event (reason `found`) of the job of the terminal event `t`, when `t` is
+    /// an unknown outcome: joined as `r`.
+    public static func foundJoin(_ t: String) -> String {
+        "LEFT JOIN events r ON (\(t).kind = '\(EventKind.unknown.rawValue)' OR \(legacyUnknown(t))) AND r.job_id = \(t).job_id"
+            + " AND r.kind = '\(EventKind.reconciled.rawValue)' AND r.reason = '\(Reason.found.rawValue)'"
+    }
+
+    /// The outcome a terminal event `t` shows: `sent` once a provider said it has an unknown
+    /// send (`reconciled` found, joined as `r`), `unknown` for an old `failed interrupted`, else its kind.
+    public static func shownOutcome(_ t: String) -> String {
+        "CASE WHEN r.seq IS NOT NULL THEN 'sent' WHEN \(legacyUnknown(t)) THEN '\(EventKind.unknown.rawValue)' ELSE \(t).kind END"
+    }
+
+    /// A job's current outcome, derived from its events: its terminal event, shown as `sent`
+    /// (reason `reconciled`, with the provider's message id) when a provider said it has an
+    /// `unknown` send.
     public static let jobOutcomesView = """
         CREATE VIEW job_outcomes AS
-            SELECT t.job_id, t.contact_id, t.kind AS outcome, t.reason, t.detail, t.at AS decided_at,
-                   t.attempt, t.channel, t.template, t.tone, t.variant, t.provider, t.provider_message_id,
+            SELECT t.job_id, t.contact_id, \(shownOutcome("t")) AS outcome,
+                   CASE WHEN r.seq IS NOT NULL THEN '\(Reason.reconciled.rawValue)' ELSE t.reason END AS reason,
+                   COALESCE(r.detail, t.detail) AS detail, t.at AS decided_at,
+                   t.attempt, t.channel, t.template, t.tone, t.variant, COALESCE(r.provider, t.provider) AS provider,
+                   COALESCE(r.provider_message_id, t.provider_message_id) AS provider_message_id,
                    t.body, t.address,
-                   (SELECT MIN(r.at) FROM events r WHERE r.job_id = t.job_id) AS first_seen_at
-            FROM events t
+                   (SELECT MIN(e.at) FROM events e WHERE e.job_id = t.job_id) AS first_seen_at,
+                   r.at AS reconciled_at
+            FROM events t \(foundJoin("t"))
             WHERE t.job_id IS NOT NULL AND t.kind IN (\(terminalKinds))
         """
+
+    /// The statements that bring a log written before `unknown` and `reconciled` up to date: the
+    /// one-outcome index over the terminal kinds of this version, at most one `reconciled` per
+    /// job, and the view. `terminalIndex` is the store's own CREATE of events_one_terminal.
+    public static func outcomeMigration(terminalIndex: String) -> [String] {
+        [
+            "DROP INDEX IF EXISTS events_one_terminal",
+            terminalIndex,
+            // One answer per job from the providers: a second `gateway reconcile` asks nothing.
+            "CREATE UNIQUE INDEX IF NOT EXISTS events_one_reconciled ON events(job_id) WHERE kind = '\(EventKind.reconciled.rawValue)'",
+            "DROP VIEW IF EXISTS job_outcomes",
+            jobOutcomesView,
+        ]
+    }
+
+    /// Outcome counts by day, channel, segment, tone, outcome and reason of the terminal events
+    /// in [`from`, `to`) (placeholders): a reconciled unknown send counts as `sent`, reason `reconciled`.
+    public static func summaryRows(from: String, to: String) -> String {
+        """
+        SELECT substr(t.at, 1, 10) AS day, t.channel AS channel, t.segment AS segment, t.tone AS tone, \(shownOutcome("t")) AS kind,
+               CASE WHEN r.seq IS NOT NULL THEN '\(Reason.reconciled.rawValue)' WHEN t.kind = 'sent' THEN NULL ELSE t.reason END AS why,
+               COUNT(*) AS n
+        FROM events t \(foundJoin("t"))
+        WHERE t.kind IN (\(terminalKinds)) AND t.at >= \(from) AND t.at < \(to)
+        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+        """
+    }
+
+    /// Per provider, the messages it took (sent, and unknown sends a provider said it has) among
+    /// the outcomes in [`from`, `to`), and how many of those a receipt reported delivered. An
+    /// `unknown` send is in neither count until reconciled: not taken, not refused.
+    public static func summaryProviders(from: String, to: String) -> String {
+        """
+        SELECT COALESCE(r.provider, t.provider) AS provider, COUNT(*) AS sent,
+               SUM(CASE WHEN EXISTS (SELECT 1 FROM events d WHERE d.job_id = t.job_id AND d.kind = 'receipt' AND d.reason = 'delivered') THEN 1 ELSE 0 END) AS delivered
+        FROM events t \(foundJoin("t"))
+        WHERE (t.kind = 'sent' OR r.seq IS NOT NULL) AND t.kind IN ('sent', '\(EventKind.unknown.rawValue)', 'failed') AND t.at >= \(from) AND t.at < \(to)
+        GROUP BY 1 ORDER BY 1
+        """
+    }
+
+    /// The kinds a receipt's provider message id is looked up in: the accepted sends, and the
+    /// unknown sends a provider said it has (`reconciled`, with its message id).
+    public static let receiptTargetKinds = "'sent', '\(EventKind.reconciled.rawValue)'"
 }
 
 extension LogSQL {

@@ -172,6 +172,15 @@ public final class SQLiteContactLog: ContactLogStore {
         migrator.registerMigration("v7-contact-state") { db in
             try db.execute(sql: LogSQL.contactStateTable.joined(separator: ";\n"))
         }
+        migrator.registerMigration("v8-unknown-and-reconciled") { db in
+            // `unknown` joins the terminal kinds (one outcome per job still holds for it); at most one
+            // `reconciled` per job; the view shows a reconciled unknown send as sent. Events written
+            // before (`failed interrupted`) stay as they are: the view and reports read them as unknown.
+            let terminal = EventKind.allCases.filter(\.isTerminal).map { "kind = '\($0.rawValue)'" }.joined(separator: " OR ")
+            for statement in LogSQL.outcomeMigration(terminalIndex: "CREATE UNIQUE INDEX events_one_terminal ON events(job_id) WHERE job_id IS NOT NULL AND (\(terminal))") {
+                try db.execute(sql: statement)
+            }
+        }
         return migrator
     }
 
@@ -322,22 +331,11 @@ public final class SQLiteContactLog: ContactLogStore {
     public func summary(from: Date, to: Date) async throws -> LogSummary {
         try await pool.read { db in
             let range: [(any DatabaseValueConvertible)?] = [formatTimestamp(from), formatTimestamp(to)]
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT substr(at, 1, 10) AS day, channel, segment, tone, kind,
-                       CASE WHEN kind = 'sent' THEN NULL ELSE reason END AS why, COUNT(*) AS n
-                FROM events WHERE kind IN (\(Self.terminalKinds)) AND at >= ? AND at < ?
-                GROUP BY day, channel, segment, tone, kind, why
-                ORDER BY day, channel, segment, tone, kind, why
-                """, arguments: StatementArguments(range)).map {
+            let rows = try Row.fetchAll(db, sql: LogSQL.summaryRows(from: "?", to: "?"), arguments: StatementArguments(range)).map {
                 LogSummary.Row(day: $0["day"], channel: $0["channel"], segment: $0["segment"], tone: $0["tone"],
                                outcome: $0["kind"], reason: $0["why"], count: $0["n"])
             }
-            let providers = try Row.fetchAll(db, sql: """
-                SELECT s.provider AS provider, COUNT(*) AS sent,
-                       SUM(EXISTS (SELECT 1 FROM events r WHERE r.job_id = s.job_id AND r.kind = 'receipt' AND r.reason = 'delivered')) AS delivered
-                FROM events s WHERE s.kind = 'sent' AND s.at >= ? AND s.at < ?
-                GROUP BY s.provider ORDER BY s.provider
-                """, arguments: StatementArguments(range)).map {
+            let providers = try Row.fetchAll(db, sql: LogSQL.summaryProviders(from: "?", to: "?"), arguments: StatementArguments(range)).map {
                 LogSummary.Provider(provider: $0["provider"] ?? "", sent: $0["sent"], delivered: $0["delivered"])
             }
             return LogSummary(rows: rows, providers: providers)
@@ -419,7 +417,7 @@ public final class SQLiteContactLog: ContactLogStore {
         try await pool.write { db in
             let target = try ExactSQL.all(db, """
                 SELECT job_id, contact_id, channel, attempt FROM events
-                WHERE provider = ? AND provider_message_id = ? AND kind = 'sent' ORDER BY seq LIMIT 1
+                WHERE provider = ? AND provider_message_id = ? AND kind IN (\(LogSQL.receiptTargetKinds)) ORDER BY seq LIMIT 1
                 """, [.text(receipt.provider), .text(receipt.messageID)]) { row in
                 row.text("job_id").map { ReceiptTarget(jobID: $0, contactID: row.text("contact_id"), channel: row.text("channel").flatMap(Channel.init(rawValue:)),
                                                        attempt: Int(row.integer("attempt") ?? 1)) }

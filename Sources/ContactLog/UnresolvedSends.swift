@@ -2,14 +2,16 @@ import Foundation
 import GatewayCore
 
 /// A send the gateway cannot say reached the customer or not: a claim (`dispatching`) whose worker
-/// died before the provider's answer was recorded (ended `failed interrupted`, or still without a
-/// result), or a request that went out whole before its connection failed (`failed
-/// possibly_delivered`). Compliance checks these with the provider (`gateway reconcile`).
+/// died before the provider's answer was recorded (ended `unknown interrupted`, or still without a
+/// result), or a request that went out whole before its connection failed (`unknown
+/// possibly_delivered`). Logs written before `unknown` existed have `failed` with those reasons:
+/// read the same. `gateway reconcile` lists these and can ask the providers; a send a provider
+/// said it has (`reconciled` found) is resolved and no longer listed.
 public struct UnresolvedSend: Sendable, Equatable {
     public enum State: String, Sendable, Equatable {
-        /// Ended `failed` with reason `interrupted`: the worker stopped mid-send; never sent again.
+        /// Ended `unknown` with reason `interrupted`: the worker stopped mid-send; never sent again.
         case interrupted
-        /// Ended `failed` with reason `possibly_delivered`: the provider may have taken it.
+        /// Ended `unknown` with reason `possibly_delivered`: the provider may have taken it.
         case possiblyDelivered = "possibly_delivered"
         /// A claim with no result yet, older than a live worker's send could be: its worker died and
         /// the entry has not been taken over yet (it will end `interrupted`).
@@ -29,6 +31,35 @@ public struct UnresolvedSend: Sendable, Equatable {
     public var claimedAt: Date
     /// When the job ended (nil while it has no result).
     public var endedAt: Date?
+    /// The exact text the claim was sending, and for e-mail its subject (from the claim's data).
+    public var body: String?
+    public var subject: String?
+    /// When a provider was asked and had no such message (`reconciled` not_found), and what it
+    /// said: the send stays unresolved, and is not asked about again.
+    public var notFoundAt: Date?
+    public var notFoundDetail: String?
+
+    public init(state: State, jobID: String, contactID: String?, attempt: Int, channel: Channel?, provider: String?, address: String?,
+                template: String?, claimedAt: Date, endedAt: Date?, body: String? = nil, subject: String? = nil,
+                notFoundAt: Date? = nil, notFoundDetail: String? = nil) {
+        self.state = state
+        self.jobID = jobID
+        self.contactID = contactID
+        self.attempt = attempt
+        self.channel = channel
+        self.provider = provider
+        self.address = address
+        self.template = template
+        self.claimedAt = claimedAt
+        self.endedAt = endedAt
+        self.body = body
+        self.subject = subject
+        self.notFoundAt = notFoundAt
+        self.notFoundDetail = notFoundDetail
+    }
+
+    /// Whether a provider was already asked about it (and had no such message).
+    public var alreadyAsked: Bool { notFoundAt != nil }
 }
 
 extension LogReader {
@@ -45,21 +76,33 @@ extension LogReader {
             for stored in page {
                 let claim = stored.event
                 guard let jobID = claim.jobID, let state = states[jobID], state.lastDispatchAttempt == claim.attempt else { continue }
+                let subject = claim.rawData.flatMap { try? JSONParser.parse($0) }.flatMap { value -> String? in
+                    if case .object(let facts) = value, case .string(let subject)? = facts["subject"] { return subject }
+                    return nil
+                }
                 var unresolved = UnresolvedSend(state: .noResult, jobID: jobID, contactID: claim.contactID, attempt: claim.attempt,
                                                 channel: claim.channel, provider: claim.provider, address: claim.address,
-                                                template: claim.template, claimedAt: claim.at, endedAt: nil)
+                                                template: claim.template, claimedAt: claim.at, endedAt: nil, body: claim.body, subject: subject)
                 if !state.lastDispatchResolved, state.terminal == nil {
                     guard now.timeIntervalSince(claim.at) >= liveWindow else { continue }
                     found.append(unresolved)
                     continue
                 }
-                guard state.terminal == .failed else { continue }
-                // The outcome says which: only the two reasons that leave the send in doubt.
-                let outcome = try await events(EventFilter(jobID: jobID, kinds: [.failed], limit: 10)).last?.event
+                guard state.terminal == .unknown || state.terminal == .failed else { continue }
+                // The outcome says which: only the two reasons that leave the send in doubt (an old
+                // log has them under `failed`), and whether a provider was asked already.
+                let later = try await events(EventFilter(jobID: jobID, kinds: [.unknown, .failed, .reconciled], limit: 10)).map(\.event)
+                let outcome = later.last { $0.kind.isTerminal }
                 switch outcome?.reason {
                 case Reason.interrupted.rawValue?: unresolved.state = .interrupted
                 case Reason.possiblyDelivered.rawValue?: unresolved.state = .possiblyDelivered
                 default: continue
+                }
+                if let answer = later.first(where: { $0.kind == .reconciled }) {
+                    // Found: resolved (the job shows sent). Not found: still unresolved, asked once.
+                    guard answer.reason == Reason.notFound.rawValue else { continue }
+                    unresolved.notFoundAt = answer.at
+                    unresolved.notFoundDetail = answer.detail
                 }
                 unresolved.endedAt = outcome?.at
                 found.append(unresolved)

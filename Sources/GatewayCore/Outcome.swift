@@ -36,18 +36,26 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case logRead = "log_read"
     /// A retention prune removed whole expired months from the start of the log.
     case pruned
+    /// `gateway reconcile --ask-providers` asked the provider about an `unknown` send (reason
+    /// `found`, with the provider's message id and status, or `not_found`). At most one per job:
+    /// a found one shows the job as `sent` (reason `reconciled`); the `unknown` event stays.
+    case reconciled
     // Terminal outcomes.
     case sent
     case suppressed
     case failed
+    /// The gateway does not know whether the provider took the message (reason `interrupted`: the
+    /// worker died mid-send; `possibly_delivered`: the connection failed after the whole request
+    /// went out). Never sent again; `gateway reconcile` asks the provider.
+    case unknown
     case expired
     case invalid
 
     public var isTerminal: Bool {
         switch self {
-        case .sent, .suppressed, .failed, .expired, .invalid: true
+        case .sent, .suppressed, .failed, .unknown, .expired, .invalid: true
         case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned, .inbound,
-             .escalation, .escalationResolved, .holdChanged: false
+             .escalation, .escalationResolved, .holdChanged, .reconciled: false
         }
     }
 }
@@ -153,7 +161,7 @@ public enum DispatchResult: Sendable, Equatable {
     case retryableFailure(code: Reason, message: String, retryAfter: TimeInterval?)
     /// The connection failed after the whole request went out and before the answer: the provider
     /// may have taken the message. Neither retried nor handed to another provider (that could
-    /// deliver it twice); the job ends `failed` with this code, for review.
+    /// deliver it twice); the job ends `unknown` with this code, for `gateway reconcile`.
     case possiblyDelivered(code: Reason, message: String)
 }
 

@@ -50,13 +50,21 @@ public struct Reason: Hashable, Sendable, CustomStringConvertible {
     public static let notAnAnswer = Reason("not_an_answer")
     public static let expired = Reason("expired")
 
-    // Never sent twice: `duplicate` and `failed`.
+    // Never sent twice: `duplicate` and `unknown`.
     public static let duplicateInBatch = Reason("duplicate_in_batch")
     public static let attemptAlreadyMade = Reason("attempt_already_made")
     /// The job id already ended with this outcome: `already_sent`, `already_suppressed`...
     public static func alreadyEnded(_ outcome: EventKind) -> Reason { Reason("already_\(outcome.rawValue)") }
-    /// A send was started and its result never recorded (the worker died mid-send).
+    /// A send was started and its result never recorded (the worker died mid-send): `unknown`.
     public static let interrupted = Reason("interrupted")
+
+    // What `gateway reconcile --ask-providers` recorded (`reconciled`), and the outcome it shows.
+    /// The provider has the message: its id and status are in the `reconciled` event.
+    public static let found = Reason("found")
+    /// The provider had no such message to that address in the claim's window.
+    public static let notFound = Reason("not_found")
+    /// The reason a job's outcome shows once a provider said it has the message (`sent`, reconciled).
+    public static let reconciled = Reason("reconciled")
 
     // Sending: the transport and the gateway's own limits.
     public static let connectError = Reason("connect_error")
@@ -108,7 +116,7 @@ public struct Reason: Hashable, Sendable, CustomStringConvertible {
         noJobField, oversized, notJSON, wrongType, missingField, invalidValue, invalidPhone, invalidEmail, invalid, unknownTemplate, badAttempt,
         noVariant, missingVariable, emptyMessage, smsTooLong, pushTooLarge, noSample, badSample,
         optedOut, doNotContact, noReachableChannel, paused, noWindowBeforeExpiry, notAnAnswer, expired,
-        duplicateInBatch, attemptAlreadyMade, interrupted,
+        duplicateInBatch, attemptAlreadyMade, interrupted, found, notFound, reconciled,
         connectError, timeout, transportError, possiblyDelivered, rateLimited, noProviderAvailable, notDispatched, outboxWrite, sandboxEncode,
         twilioUnsubscribed, twilioNoSID, infobipNoMessageID, infobipBadResponse, sendGridNoMessageID, fcmUnregistered,
         apnsUnregistered, apnsBadDeviceToken, apnsPayloadTooLarge, apnsExpiredProviderToken, apnsAuth, fcmAuth, smtpAuth,

@@ -40,7 +40,7 @@ public final class GatewayMetrics: Sendable {
 
     // MARK: - What the wrappers record
 
-    /// An event the contact log wrote: the outcomes and decisions (`sent`, `failed`, `retry_scheduled`,
+    /// An event the contact log wrote: the outcomes and decisions (`sent`, `failed`, `unknown`, `retry_scheduled`,
     /// `suppressed`, `expired`, `invalid`, `deferred`, `duplicate`...) count in `gateway_jobs_total`.
     func recorded(_ event: ContactEvent) {
         switch event.kind {
@@ -138,7 +138,7 @@ public struct Metric: Sendable, Hashable {
     public func hash(into hasher: inout Hasher) { hasher.combine(name) }
 
     static let jobs = Metric("gateway_jobs_total", .counter, ["outcome", "channel", "reason"],
-                             "Outcome events the contact log recorded: terminal outcomes (sent, failed, suppressed, expired, invalid), retry_scheduled, deferred and duplicate, by channel and reason.")
+                             "Outcome events the contact log recorded: terminal outcomes (sent, failed, unknown, suppressed, expired, invalid), retry_scheduled, deferred and duplicate, by channel and reason.")
     static let providerAnswers = Metric("gateway_provider_answers_total", .counter, ["provider", "channel", "class"],
                                         "Provider answers per message, by class: accepted, permanent, retryable, possibly_delivered.")
     static let providerDuration = Metric("gateway_provider_request_duration_seconds", .histogram, ["provider"],

@@ -89,6 +89,16 @@ public final class PostgresContactLog: ContactLogStore {
                 }
                 try await connection.query("INSERT INTO gateway_schema (version) VALUES (3)", logger: logger)
             }
+            if !versions.contains(4) {
+                // Version 4: `unknown` joins the terminal kinds, at most one `reconciled` per job, and
+                // the view shows a reconciled unknown send as sent. Events already written stay as they
+                // are: the view and reports read an old `failed interrupted` as unknown.
+                let terminalIndex = "CREATE UNIQUE INDEX events_one_terminal ON events(job_id) WHERE job_id IS NOT NULL AND kind IN (\(Self.terminalKinds))"
+                for statement in LogSQL.outcomeMigration(terminalIndex: terminalIndex) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO gateway_schema (version) VALUES (4)", logger: logger)
+            }
         }
     }
 
@@ -211,20 +221,20 @@ public final class PostgresContactLog: ContactLogStore {
     /// links exactly the events written. Nothing else can write meanwhile: every append holds the
     /// chain head. Should the database still refuse a row, the transaction fails as a whole.
     static func insertAll(_ events: [ContactEvent], head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws -> [Bool] {
-        let guarded = Array(Set(events.compactMap { $0.kind.isTerminal || $0.kind == .dispatching ? $0.jobID : nil }))
-        var outcomes: Set<String> = [], dispatches: Set<String> = []
+        let guarded = Array(Set(events.compactMap { $0.kind.isTerminal || $0.kind == .dispatching || $0.kind == .reconciled ? $0.jobID : nil }))
+        var outcomes: Set<String> = [], dispatches: Set<String> = [], reconciled: Set<String> = []
         func dispatchKey(_ job: String, _ attempt: Int) -> String { "\(attempt) \(job)" }
         if !guarded.isEmpty {
             var binds = PostgresBindings()
             binds.append(guarded.map { StoredText.encode($0) })
-            let sql = "SELECT job_id, kind, attempt FROM events WHERE job_id = ANY($1) AND (kind = 'dispatching' OR kind IN (\(terminalKinds)))"
+            let sql = "SELECT job_id, kind, attempt FROM events WHERE job_id = ANY($1) AND (kind IN ('dispatching', 'reconciled') OR kind IN (\(terminalKinds)))"
             for row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect() {
                 let row = row.makeRandomAccess()
                 let job = StoredText.decodeText(try row["job_id"].decode(String.self))
-                if try row["kind"].decode(String.self) == EventKind.dispatching.rawValue {
-                    dispatches.insert(dispatchKey(job, try row["attempt"].decode(Int.self)))
-                } else {
-                    outcomes.insert(job)
+                switch try row["kind"].decode(String.self) {
+                case EventKind.dispatching.rawValue: dispatches.insert(dispatchKey(job, try row["attempt"].decode(Int.self)))
+                case EventKind.reconciled.rawValue: reconciled.insert(job)
+                default: outcomes.insert(job)
                 }
             }
         }
@@ -234,7 +244,8 @@ public final class PostgresContactLog: ContactLogStore {
         for event in events {
             if let job = event.jobID {
                 let refused = event.kind.isTerminal ? !outcomes.insert(job).inserted
-                    : event.kind == .dispatching ? !dispatches.insert(dispatchKey(job, event.attempt)).inserted : false
+                    : event.kind == .dispatching ? !dispatches.insert(dispatchKey(job, event.attempt)).inserted
+                    : event.kind == .reconciled ? !reconciled.insert(job).inserted : false
                 if refused {
                     written.append(false)
                     continue
@@ -470,7 +481,8 @@ public final class PostgresContactLog: ContactLogStore {
         return try await appending { connection, head in
             let sent = try await connection.query("""
                 SELECT job_id, contact_id, channel, attempt FROM events
-                WHERE provider = \(StoredText.encode(receipt.provider)) AND provider_message_id = \(StoredText.encode(receipt.messageID)) AND kind = 'sent'
+                WHERE provider = \(StoredText.encode(receipt.provider)) AND provider_message_id = \(StoredText.encode(receipt.messageID))
+                      AND kind IN ('sent', 'reconciled')
                 ORDER BY seq LIMIT 1
                 """, logger: logger).collect().first?.makeRandomAccess()
             guard let sent, let jobID = Self.text(sent, "job_id") else {
@@ -553,22 +565,12 @@ public final class PostgresContactLog: ContactLogStore {
 
     public func summary(from: Date, to: Date) async throws -> LogSummary {
         let range = Self.bindings([formatTimestamp(from), formatTimestamp(to)])
-        let rows = try await rows("""
-            SELECT substr(at, 1, 10) AS day, channel, segment, tone, kind,
-                   CASE WHEN kind = 'sent' THEN NULL ELSE reason END AS why, COUNT(*) AS n
-            FROM events WHERE kind IN (\(Self.terminalKinds)) AND at >= $1 AND at < $2
-            GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-            """, range).map { row in
+        let rows = try await rows(LogSQL.summaryRows(from: "$1", to: "$2"), range).map { row in
             LogSummary.Row(day: Self.text(row, "day") ?? "", channel: Self.text(row, "channel"), segment: Self.text(row, "segment"),
                            tone: Self.text(row, "tone"), outcome: Self.text(row, "kind") ?? "", reason: Self.text(row, "why"),
                            count: Int(try row["n"].decode(Int64.self)))
         }
-        let providers = try await self.rows("""
-            SELECT s.provider AS provider, COUNT(*) AS sent,
-                   COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM events r WHERE r.job_id = s.job_id AND r.kind = 'receipt' AND r.reason = 'delivered')) AS delivered
-            FROM events s WHERE s.kind = 'sent' AND s.at >= $1 AND s.at < $2
-            GROUP BY s.provider ORDER BY s.provider
-            """, range).map { row in
+        let providers = try await self.rows(LogSQL.summaryProviders(from: "$1", to: "$2"), range).map { row in
             LogSummary.Provider(provider: Self.text(row, "provider") ?? "", sent: Int(try row["sent"].decode(Int64.self)),
                                 delivered: Int(try row["delivered"].decode(Int64.self)))
         }

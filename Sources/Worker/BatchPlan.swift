@@ -183,9 +183,9 @@ struct BatchPlan {
                 return
             case .interrupted(let last, let since):
                 seen.insert(jobID)
-                actions.summary.failed += 1
-                actions.events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .failed, at: now, attempt: last,
-                                                   reason: Reason.interrupted.rawValue, detail: "a send of attempt \(last) was started\(since.map { " at \(formatTimestamp($0))" } ?? "") and its result was never recorded (the worker stopped mid-send); not retried, so the customer cannot get the message twice", streamID: entry.id))
+                actions.summary.unknown += 1
+                actions.events.append(ContactEvent(jobID: jobID, contactID: contactID, kind: .unknown, at: now, attempt: last,
+                                                   reason: Reason.interrupted.rawValue, detail: "a send of attempt \(last) was started\(since.map { " at \(formatTimestamp($0))" } ?? "") and its result was never recorded (the worker stopped mid-send): whether the provider took it is unknown; not retried, so the customer cannot get the message twice (gateway reconcile asks the provider)", streamID: entry.id))
                 return
             case .badAttempt(let detail):
                 // Not terminal: a stray entry must not block the real job with this id.

@@ -85,6 +85,8 @@ public struct BatchProcessor: Sendable {
         public var entries = 0
         public var sent = 0
         public var failed = 0
+        /// Sends whose fate the gateway does not know (interrupted, possibly delivered): never sent again.
+        public var unknown = 0
         public var retried = 0
         public var invalid = 0
         public var suppressed = 0
@@ -100,6 +102,7 @@ public struct BatchProcessor: Sendable {
             entries += other.entries
             sent += other.sent
             failed += other.failed
+            unknown += other.unknown
             retried += other.retried
             invalid += other.invalid
             suppressed += other.suppressed
@@ -172,7 +175,7 @@ public struct BatchProcessor: Sendable {
         // 4. Only now is the batch acknowledged.
         try await consumer.ack(entries.map(\.id).filter { !actions.leftPending.contains($0) })
         logger.debug("batch done", metadata: [
-            "entries": "\(summary.entries)", "sent": "\(summary.sent)", "failed": "\(summary.failed)",
+            "entries": "\(summary.entries)", "sent": "\(summary.sent)", "failed": "\(summary.failed)", "unknown": "\(summary.unknown)",
             "retried": "\(summary.retried)", "invalid": "\(summary.invalid)", "suppressed": "\(summary.suppressed)",
             "expired": "\(summary.expired)", "duplicates": "\(summary.duplicates)", "deferred": "\(summary.deferred)",
         ])
@@ -380,7 +383,7 @@ public struct BatchProcessor: Sendable {
         await release(outcomes.releases)
         if !outcomes.possiblyDelivered.isEmpty {
             let jobs = outcomes.possiblyDelivered
-            logger.warning("sends failed after the request went out: the provider may have taken them; recorded failed (possibly_delivered), not resent", metadata: [
+            logger.warning("sends failed after the request went out: the provider may have taken them; recorded unknown (possibly_delivered), not resent", metadata: [
                 "jobs": "\(jobs.prefix(20).joined(separator: ", "))\(jobs.count > 20 ? " and \(jobs.count - 20) more" : "")",
             ])
         }

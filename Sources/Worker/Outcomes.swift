@@ -71,9 +71,9 @@ struct Outcomes {
                 }
             case .possiblyDelivered(let code, let message):
                 // Its cap slots stay taken: the message may have reached the customer.
-                summary.failed += 1
+                summary.unknown += 1
                 possiblyDelivered.append(send.job.id)
-                event.kind = .failed
+                event.kind = .unknown
                 event.reason = code.rawValue
                 event.detail = "\(message); not sent again, through \(send.provider.name) or another provider, so the customer cannot get it twice: check with \(send.provider.name) whether it went out"
             }

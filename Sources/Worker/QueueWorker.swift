@@ -41,7 +41,7 @@ public struct QueueWorker: Service {
             return totals
         }
         logger.info("worker stopped", metadata: [
-            "entries": "\(totals.entries)", "sent": "\(totals.sent)", "failed": "\(totals.failed)", "retried": "\(totals.retried)",
+            "entries": "\(totals.entries)", "sent": "\(totals.sent)", "failed": "\(totals.failed)", "unknown": "\(totals.unknown)", "retried": "\(totals.retried)",
             "invalid": "\(totals.invalid)", "suppressed": "\(totals.suppressed)", "expired": "\(totals.expired)",
             "deferred": "\(totals.deferred)", "duplicates": "\(totals.duplicates)",
         ])

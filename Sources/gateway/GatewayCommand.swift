@@ -177,7 +177,7 @@ struct Log: AsyncParsableCommand {
                 return kind
             }
         } else if !all && !timeline {
-            filter.kinds = EventKind.allCases.filter { $0.isTerminal || [.retryScheduled, .duplicate, .deferred, .optOut, .optIn, .pruned].contains($0) }
+            filter.kinds = EventKind.allCases.filter { $0.isTerminal || [.retryScheduled, .duplicate, .deferred, .optOut, .optIn, .pruned, .reconciled].contains($0) }
         }
         filter.from = try from.map { try Self.instant($0, option: "--from") }
         filter.to = try to.map { try Self.instant($0, option: "--to") }

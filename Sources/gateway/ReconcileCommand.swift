@@ -11,8 +11,8 @@ struct ReconcileCommand: AsyncParsableCommand {
         abstract: "List the sends the contact log cannot resolve (interrupted, possibly delivered, claims without a result), to check with the provider.",
         discussion: """
             A send is unresolved when its worker died between the request and the recorded answer \
-            (failed interrupted, or a claim with no result yet), or when the connection failed after the \
-            whole request went out (failed possibly_delivered). None is ever sent again. Exit 0 when there \
+            (unknown interrupted, or a claim with no result yet), or when the connection failed after the \
+            whole request went out (unknown possibly_delivered). None is ever sent again. Exit 0 when there \
             is none, 2 when there are some (so a scheduled job can alert).
             Examples:
               gateway reconcile --from 2026-11-30

@@ -18,9 +18,9 @@ import TestSupport
         _ = try await log.append([
             // Sent: resolved.
             Self.at("SENT", .dispatching, 0), Self.at("SENT", .sent, 1),
-            // The worker died mid-send; a later batch ended it interrupted.
-            Self.at("INT", .dispatching, 10), Self.at("INT", .failed, 400, reason: "interrupted"),
-            // The connection failed after the request went out.
+            // The worker died mid-send; a later batch ended it unknown (interrupted).
+            Self.at("INT", .dispatching, 10), Self.at("INT", .unknown, 400, reason: "interrupted"),
+            // The connection failed after the request went out: as an old log recorded it, under `failed`.
             Self.at("POSS", .dispatching, 20), Self.at("POSS", .failed, 21, reason: "possibly_delivered"),
             // A plain refusal: resolved (the provider said no).
             Self.at("REFUSED", .dispatching, 30), Self.at("REFUSED", .failed, 31, reason: "twilio_21211"),
