@@ -86,7 +86,7 @@ public struct ReplyDesk: Sendable {
                 let understanding = try lexicons.current(lookingEvery: 2).classify(String(message.body.prefix(Self.maxReadCharacters)))
                 reading = ReplyReading(language: understanding.language, label: understanding.label.rawValue, score: understanding.score,
                                        intents: understanding.intents.map(\.rawValue),
-                                       promiseDate: understanding.promise?.date(after: message.at, zone: timeZone),
+                                       promiseDate: understanding.promise?.date(after: message.at, zone: Self.promiseZone(for: message, default: timeZone)),
                                        promiseAmount: understanding.promise?.amount, explain: understanding.explain)
             } catch {
                 reading = Self.keywordReading(message, note: "reply understanding failed (\(error)); keywords only")
@@ -109,6 +109,18 @@ public struct ReplyDesk: Sendable {
             reading.explain.append("possible_opt_out: a stop word (\(InboundIntent.stopWords.sorted().joined(separator: ", "))) not read as an opt-out; escalated for a person to decide")
         }
         return reading
+    }
+
+    /// The zone a promised day ("el viernes") is read in: the sender's, from the country of the
+    /// number that texted. `fallback` (contact-rules' `default_timezone`) when it is one of that
+    /// country's zones or the sender is not a phone number (an e-mail). For a country spanning several
+    /// zones, the one where the day ends last (Honolulu for +1 US, Tijuana for +52): the pause then
+    /// never lifts before the promised day has ended wherever the customer is.
+    public static func promiseZone(for message: InboundMessage, default fallback: TimeZone) -> TimeZone {
+        guard message.channel == .sms, let region = Geography.country(ofPhone: message.from) else { return fallback }
+        let zones = Geography.zones(ofCountry: region).compactMap(TimeZone.init(identifier:))
+        if zones.isEmpty || zones.contains(where: { $0.identifier == fallback.identifier }) { return fallback }
+        return zones.min { $0.secondsFromGMT(for: message.at) < $1.secondsFromGMT(for: message.at) } ?? fallback
     }
 
     static func keywordReading(_ message: InboundMessage, note: String) -> ReplyReading {

@@ -133,6 +133,29 @@ import TestSupport
         }
     }
 
+    /// "El viernes" is Friday where the customer is: the zone of the number that texted, not the
+    /// rules' default zone; in a country with several, the one where that Friday ends last.
+    @Test func aPromisedDayIsReadInTheSendersZone() async throws {
+        let costaRica = TimeZone(identifier: "America/Costa_Rica")!
+        let monday = at("2026-12-07T15:00:00Z")
+        func zone(_ from: String, _ channel: Channel = .sms) -> String {
+            ReplyDesk.promiseZone(for: reply("SM-zone", from: from, "el viernes le pago", at: monday, channel: channel), default: costaRica).identifier
+        }
+        #expect(zone("+50688883333") == "America/Costa_Rica")
+        #expect(zone("+573001234567") == "America/Bogota")
+        #expect(zone("+51912345678") == "America/Lima")
+        #expect(zone("+5215512345678") == "America/Tijuana")
+        #expect(zone("+14155550100") == "Pacific/Honolulu")
+        #expect(zone("ana@example.com", .email) == "America/Costa_Rica")
+        #expect(zone("not a number") == "America/Costa_Rica")
+
+        let harness = try Harness()
+        let desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+        // Friday 2026-12-11 begins at 05:00 UTC in Bogotá (06:00 in Costa Rica).
+        #expect(desk.read(reply("SM-co", from: "+573001234567", "el viernes le pago los 50 mil", at: monday)).promiseDate == at("2026-12-11T05:00:00Z"))
+        #expect(desk.read(reply("SM-cr", from: "+50688883333", "el viernes le pago los 50 mil", at: monday)).promiseDate == at("2026-12-11T06:00:00Z"))
+    }
+
     @Test func aPromiseKeptByAPaymentReceivedJobDoesNotLiftByItself() async throws {
         let harness = try Harness()
         let phone = "+50688883334"
