@@ -38,6 +38,9 @@ public struct UnresolvedSend: Sendable, Equatable {
     /// said: the send stays unresolved, and is not asked about again.
     public var notFoundAt: Date?
     public var notFoundDetail: String?
+    /// The job's debt and segment, as its claim carried them (every event of a job carries them).
+    public var debtID: String?
+    public var segment: String?
 
     public init(state: State, jobID: String, contactID: String?, attempt: Int, channel: Channel?, provider: String?, address: String?,
                 template: String?, claimedAt: Date, endedAt: Date?, body: String? = nil, subject: String? = nil,
@@ -56,6 +59,14 @@ public struct UnresolvedSend: Sendable, Equatable {
         self.subject = subject
         self.notFoundAt = notFoundAt
         self.notFoundDetail = notFoundDetail
+    }
+
+    /// Its claim's debt and segment.
+    public func with(debtID: String?, segment: String?) -> UnresolvedSend {
+        var copy = self
+        copy.debtID = debtID
+        copy.segment = segment
+        return copy
     }
 
     /// Whether a provider was already asked about it (and had no such message).
@@ -83,6 +94,7 @@ extension LogReader {
                 var unresolved = UnresolvedSend(state: .noResult, jobID: jobID, contactID: claim.contactID, attempt: claim.attempt,
                                                 channel: claim.channel, provider: claim.provider, address: claim.address,
                                                 template: claim.template, claimedAt: claim.at, endedAt: nil, body: claim.body, subject: subject)
+                    .with(debtID: claim.debtID, segment: claim.segment)
                 if !state.lastDispatchResolved, state.terminal == nil {
                     guard now.timeIntervalSince(claim.at) >= liveWindow else { continue }
                     found.append(unresolved)

@@ -212,3 +212,86 @@ extension InfobipProvider: ConfigurableProvider {
                                   webhooks: configuration.webhooks(provider: settings.name))
     }
 }
+
+// MARK: - Looking a send up
+
+/// Infobip keeps the logs of sent SMS for 48 hours: `GET /sms/1/logs` with `Authorization: App
+/// <key>`, filtered by `to` (international format, no plus), `from`, `sentSince` and `sentUntil`
+/// (`yyyy-MM-dd'T'HH:mm:ss.SSS+0000`), at most `limit` (1000) entries, answers
+/// `{"results": [{"bulkId", "messageId", "to", "from", "text", "sentAt", "doneAt", "smsCount",
+/// "price", "status": {"groupId", "groupName", "id", "name", "description"}, "error"}]}`
+/// (Infobip SMS API, "Get outbound SMS message logs"; the same fields in its PHP client's
+/// GetSentSmsLogs). A message matches when it went to the claim's number with exactly the claim's
+/// text, sent within the claim's window. Older than 48 hours, no answer is proof of absence.
+extension InfobipProvider: SendLookup {
+    static let lookupLimit = 1000
+    static let logsKeptFor: TimeInterval = 48 * 3600
+
+    static func logTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSZ"
+        return formatter.string(from: date)
+    }
+
+    static func parseLogTime(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSZ"
+        return formatter.date(from: text) ?? parseTimestamp(text)
+    }
+
+    func lookupRequest(_ send: SendInQuestion, now: Date) -> HTTPRequest {
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        let window = send.window(now: now)
+        let fields: [(String, String)] = [
+            ("to", String(send.address.drop { $0 == "+" })), ("from", configuration.from),
+            ("sentSince", Self.logTime(window.lowerBound)), ("sentUntil", Self.logTime(window.upperBound)),
+            ("limit", String(Self.lookupLimit)),
+        ]
+        return HTTPRequest(method: "GET", url: "\(base)/sms/1/logs?" + FormEncoding.encode(fields),
+                           headers: [("Authorization", "App \(configuration.apiKey)"), ("Accept", "application/json")],
+                           timeout: configuration.timeout)
+    }
+
+    public func lookUp(_ send: SendInQuestion) async -> LookupResult {
+        await lookUp(send, now: Date())
+    }
+
+    func lookUp(_ send: SendInQuestion, now: Date) async -> LookupResult {
+        guard let body = send.body else { return .cannotTell(reason: "the claim has no text to match Infobip's logs against") }
+        do throws(HTTPClientError) {
+            return Self.readLogs(try await client.send(lookupRequest(send, now: now)), send: send, body: body, now: now, provider: name)
+        } catch {
+            return LookupMatch.unreachable(error, provider: name)
+        }
+    }
+
+    static func readLogs(_ response: HTTPResponse, send: SendInQuestion, body: String, now: Date, provider: String) -> LookupResult {
+        guard response.status == 200 else { return LookupMatch.refused(response, provider: "Infobip") }
+        guard let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
+              let results = json["results"] as? [[String: Any]] else {
+            return .cannotTell(reason: "Infobip's logs were not the documented JSON (no results array)")
+        }
+        let window = send.window(now: now)
+        let number = String(send.address.drop { $0 == "+" })
+        let matches: [(id: String, status: String)] = results.compactMap { log in
+            guard let id = log["messageId"] as? String, !id.isEmpty, (log["to"] as? String).map({ $0.drop { $0 == "+" } == number[...] }) == true,
+                  log["text"] as? String == body, let sent = (log["sentAt"] as? String).flatMap(parseLogTime), window.contains(sent) else { return nil }
+            let status = log["status"] as? [String: Any]
+            return (id, (status?["name"] as? String) ?? (status?["groupName"] as? String) ?? "unknown")
+        }
+        let searched = "no SMS to \(number) with this text sent \(formatTimestamp(window.lowerBound)) to \(formatTimestamp(window.upperBound))"
+        if matches.isEmpty {
+            if results.count >= lookupLimit {
+                return .cannotTell(reason: "Infobip returned its limit of \(lookupLimit) logs for \(number) in the window and none matches; look by hand")
+            }
+            if window.lowerBound < now.addingTimeInterval(-logsKeptFor) {
+                return .cannotTell(reason: "Infobip keeps logs 48 hours and this send is older: its absence proves nothing; look in the web interface's Logs or ask Infobip")
+            }
+        }
+        return LookupMatch.decide(matches, searched: searched, provider: provider)
+    }
+}

@@ -78,3 +78,31 @@ extension SandboxProvider: ConfigurableProvider {
         ConfiguredProvider(try SandboxProvider(name: settings.name, outboxPath: settings.take("outbox") ?? settings.defaultOutbox))
     }
 }
+
+/// The sandbox knows what it wrote: the outbox line with the job id and attempt (and this
+/// provider's name) is the message, `written`. The file is read on a Dispatch thread, not on the
+/// cooperative pool (it may be large).
+extension SandboxProvider: SendLookup {
+    public func lookUp(_ send: SendInQuestion) async -> LookupResult {
+        let (path, name) = (outboxPath, self.name)
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: Self.find(send, in: path, provider: name))
+            }
+        }
+    }
+
+    static func find(_ send: SendInQuestion, in path: String, provider: String) -> LookupResult {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .cannotTell(reason: "cannot read the outbox \(path)")
+        }
+        var matches: [(id: String, status: String)] = []
+        for line in data.split(separator: 0x0A) {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
+                  object["job_id"] as? String == send.jobID, object["attempt"] as? Int == send.attempt,
+                  object["provider"] as? String == provider, let id = object["message_id"] as? String else { continue }
+            matches.append((id, "written"))
+        }
+        return LookupMatch.decide(matches, searched: "no line for job \(send.jobID) attempt \(send.attempt) in \(path)", provider: provider)
+    }
+}

@@ -146,3 +146,65 @@ extension SendGridProvider: ConfigurableProvider {
                                   webhooks: try configuration.webhooks(provider: settings.name))
     }
 }
+
+// MARK: - Looking a send up
+
+/// SendGrid's Email Activity API (a paid add-on, and the API key needs Email Activity access):
+/// `GET /v3/messages?query=to_email%3D%22<address>%22&limit=<n>` with `Authorization: Bearer <key>`
+/// answers `{"messages": [{"from_email", "msg_id", "subject", "to_email", "status", "opens_count",
+/// "clicks_count", "last_event_time"}]}` (Twilio SendGrid API reference, Email Activity, "Filter
+/// all messages", and "Getting Started with the Email Activity Feed API"). Without the add-on it
+/// answers 403 (or 404): cannot tell, said so. A message matches when it went to the claim's
+/// address with the claim's subject and its last event is not before the claim. The message id
+/// recorded is `msg_id` up to its first '.', the X-Message-Id the send returns and receipts carry.
+extension SendGridProvider: SendLookup {
+    static let lookupLimit = 1000
+
+    func lookupRequest(_ send: SendInQuestion) -> HTTPRequest {
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        let fields: [(String, String)] = [("query", "to_email=\"\(send.address)\""), ("limit", String(Self.lookupLimit))]
+        return HTTPRequest(method: "GET", url: "\(base)/v3/messages?" + FormEncoding.encode(fields),
+                           headers: [("Authorization", "Bearer \(configuration.apiKey)"), ("Accept", "application/json")],
+                           timeout: configuration.timeout)
+    }
+
+    public func lookUp(_ send: SendInQuestion) async -> LookupResult {
+        await lookUp(send, now: Date())
+    }
+
+    func lookUp(_ send: SendInQuestion, now: Date) async -> LookupResult {
+        guard !send.address.contains("\""), !send.address.contains("\\") else {
+            return .cannotTell(reason: "the address has a quote or backslash, which SendGrid's activity query cannot hold")
+        }
+        do throws(HTTPClientError) {
+            return Self.readActivity(try await client.send(lookupRequest(send)), send: send, now: now, provider: name)
+        } catch {
+            return LookupMatch.unreachable(error, provider: name)
+        }
+    }
+
+    static func readActivity(_ response: HTTPResponse, send: SendInQuestion, now: Date, provider: String) -> LookupResult {
+        if response.status == 403 || response.status == 404 {
+            return .cannotTell(reason: "SendGrid answered \(response.status) to the Email Activity API: the account needs the Email Activity add-on and the API key Email Activity access (or look in the console's Activity feed)")
+        }
+        guard response.status == 200 else { return LookupMatch.refused(response, provider: "SendGrid") }
+        guard let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
+              let messages = json["messages"] as? [[String: Any]] else {
+            return .cannotTell(reason: "SendGrid's activity was not the documented JSON (no messages array)")
+        }
+        let since = send.window(now: now).lowerBound
+        let matches: [(id: String, status: String)] = messages.compactMap { message in
+            guard let msgID = message["msg_id"] as? String, let id = msgID.split(separator: ".").first.map(String.init), !id.isEmpty,
+                  (message["to_email"] as? String)?.lowercased() == send.address.lowercased(),
+                  send.subject == nil || message["subject"] as? String == send.subject,
+                  let last = (message["last_event_time"] as? String).flatMap(parseTimestamp), last >= since else { return nil }
+            return (id, message["status"] as? String ?? "unknown")
+        }
+        if matches.isEmpty, messages.count >= lookupLimit {
+            return .cannotTell(reason: "SendGrid returned its limit of \(lookupLimit) messages to \(send.address) and none matches; look by hand")
+        }
+        let subject = send.subject.map { " with the subject \"\($0)\"" } ?? ""
+        return LookupMatch.decide(matches, searched: "no message to \(send.address)\(subject) with events since \(formatTimestamp(since))", provider: provider)
+    }
+}

@@ -158,3 +158,107 @@ extension TwilioProvider: ConfigurableProvider {
                                   webhooks: configuration.webhooks(provider: settings.name))
     }
 }
+
+// MARK: - Looking a send up
+
+/// Twilio keeps every message it took. `GET /2010-04-01/Accounts/{AccountSid}/Messages.json` with
+/// HTTP Basic auth (as sending) lists them, newest first, filtered by `To`, `From` and
+/// `DateSent>=` / `DateSent<=` (YYYY-MM-DD, UTC days), `PageSize` up to 1000 a page; the answer is
+/// `{"messages": [...], "next_page_uri": "/2010-04-01/...&PageToken=..." or null, ...}`, each
+/// message with `sid`, `to`, `from`, `body`, `status`, `direction` and `date_created` (RFC 2822,
+/// "Tue, 01 Dec 2026 05:20:01 +0000"). (Twilio REST API, Message resource: "Read multiple Message
+/// resources" and the list's paging properties.) A message matches when it went out to the claim's
+/// address with exactly the claim's body, created within the claim's window.
+extension TwilioProvider: SendLookup {
+    /// At most this many pages (of `lookupPageSize`) are read for one send.
+    static let lookupPageLimit = 10
+    static let lookupPageSize = 1000
+
+    /// The first page's request: the days of the claim's window, and the day after.
+    func lookupRequest(_ send: SendInQuestion, now: Date) -> HTTPRequest {
+        let window = send.window(now: now)
+        var fields: [(String, String)] = [("To", send.address)]
+        if let from = configuration.from { fields.append(("From", from)) }
+        fields.append(("DateSent>", LookupMatch.day(window.lowerBound)))
+        fields.append(("DateSent<", LookupMatch.day(window.upperBound.addingTimeInterval(86_400))))
+        fields.append(("PageSize", String(Self.lookupPageSize)))
+        return lookupPage(messagesURL + "?" + FormEncoding.encode(fields))
+    }
+
+    func lookupPage(_ url: String) -> HTTPRequest {
+        HTTPRequest(method: "GET", url: url, headers: [("Accept", "application/json")],
+                    basicAuth: (configuration.accountSID, configuration.authToken), timeout: configuration.timeout)
+    }
+
+    public func lookUp(_ send: SendInQuestion) async -> LookupResult {
+        await lookUp(send, now: Date())
+    }
+
+    func lookUp(_ send: SendInQuestion, now: Date) async -> LookupResult {
+        guard let body = send.body else { return .cannotTell(reason: "the claim has no text to match Twilio's messages against") }
+        var request = lookupRequest(send, now: now)
+        var matches: [(id: String, status: String)] = []
+        let searched = "no message to \(send.address) with this text created \(formatTimestamp(send.window(now: now).lowerBound)) to \(formatTimestamp(send.window(now: now).upperBound))"
+        for _ in 0..<Self.lookupPageLimit {
+            let response: HTTPResponse
+            do throws(HTTPClientError) { response = try await client.send(request) } catch { return LookupMatch.unreachable(error, provider: name) }
+            switch Self.readPage(response, send: send, body: body, window: send.window(now: now)) {
+            case .failure(let error): return error.result
+            case .success(let page):
+                matches += page.matches
+                guard let next = page.next else { return LookupMatch.decide(matches, searched: searched, provider: name) }
+                request = lookupPage(baseURL + next)
+            }
+        }
+        return matches.isEmpty
+            ? .cannotTell(reason: "more than \(Self.lookupPageLimit * Self.lookupPageSize) messages to \(send.address) in those days at \(name); look by hand")
+            : LookupMatch.decide(matches, searched: searched, provider: name)
+    }
+
+    var baseURL: String {
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+
+    struct LookupPage {
+        var matches: [(id: String, status: String)]
+        /// The next page's path (on the same host), nil on the last page.
+        var next: String?
+    }
+
+    /// One page of Twilio's list: the messages that match, and the next page. An answer that is
+    /// not the list (an error, another shape, a next page elsewhere) cannot tell.
+    static func readPage(_ response: HTTPResponse, send: SendInQuestion, body: String, window: ClosedRange<Date>) -> Result<LookupPage, LookupResultError> {
+        guard response.status == 200 else { return .failure(LookupResultError(LookupMatch.refused(response, provider: "Twilio"))) }
+        guard let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
+              let messages = json["messages"] as? [[String: Any]] else {
+            return .failure(LookupResultError(.cannotTell(reason: "Twilio's message list was not the documented JSON (no messages array)")))
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        var matches: [(id: String, status: String)] = []
+        for message in messages {
+            guard let sid = message["sid"] as? String, !sid.isEmpty, message["to"] as? String == send.address,
+                  message["body"] as? String == body, (message["direction"] as? String)?.hasPrefix("outbound") ?? true,
+                  let created = (message["date_created"] as? String).flatMap(formatter.date(from:)), window.contains(created) else { continue }
+            matches.append((sid, message["status"] as? String ?? "unknown"))
+        }
+        var next: String?
+        if let uri = json["next_page_uri"] as? String, !uri.isEmpty {
+            // Only a path on the same host: credentials are never sent anywhere the answer names.
+            guard uri.hasPrefix("/2010-04-01/Accounts/"), !uri.hasPrefix("//"), !uri.contains("://") else {
+                return .failure(LookupResultError(.cannotTell(reason: "Twilio's next_page_uri \(uri.prefix(120)) is not a path of its API; not followed")))
+            }
+            next = uri
+        }
+        return .success(LookupPage(matches: matches, next: next))
+    }
+}
+
+/// A lookup's answer carried as an error (a page that cannot be read ends the lookup with it).
+struct LookupResultError: Error {
+    var result: LookupResult
+    init(_ result: LookupResult) { self.result = result }
+}
