@@ -139,5 +139,147 @@ enum Assets {
           });
           if (window.ConsoleEditor) { window.ConsoleEditor.start(); }
         });
+        // The template editor: a live preview while typing (POST to the JSON endpoint with the
+        // page's CSRF token), the SMS cost counted here with the gateway's own GSM-7 tables
+        // (gsm7.js), and the lint findings placed beside their lines.
+        window.ConsoleEditor = {
+          smsInfo: function (text) {
+            var G = window.GSM7;
+            var basic = new Set(Array.from(G.basic)), extended = new Set(Array.from(G.extended));
+            var septets = 0, parts = 1, used = 0, gsm = true, ch, cost;
+            for (ch of text) {
+              cost = basic.has(ch) ? 1 : (extended.has(ch) ? 2 : 0);
+              if (cost === 0) { gsm = false; break; }
+              septets += cost;
+              if (used + cost > G.part) { parts += 1; used = 0; }
+              used += cost;
+            }
+            var characters = (typeof Intl !== "undefined" && Intl.Segmenter)
+              ? Array.from(new Intl.Segmenter().segment(text)).length : Array.from(text).length;
+            if (gsm) { return { encoding: "GSM-7", units: septets, segments: septets <= G.single ? 1 : parts, characters: characters, forcing: [] }; }
+            var units = 0; parts = 1; used = 0;
+            var forcing = [];
+            for (ch of text) {
+              cost = ch.codePointAt(0) > 0xFFFF ? 2 : 1;
+              units += cost;
+              if (used + cost > G.ucs2Part) { parts += 1; used = 0; }
+              used += cost;
+              if (!basic.has(ch) && !extended.has(ch) && forcing.indexOf(ch) < 0) { forcing.push(ch); }
+            }
+            return { encoding: "UCS-2", units: units, segments: units <= G.ucs2Single ? 1 : parts, characters: characters, forcing: forcing };
+          },
+
+          start: function () {
+            var form = document.getElementById("editor-form");
+            if (!form || !window.fetch) { return; }
+            var editor = this;
+            var source = document.getElementById("source"), job = document.getElementById("job");
+            var channel = document.getElementById("channel"), tone = document.getElementById("tone"), locale = document.getElementById("locale");
+            var csrf = form.querySelector("input[name=csrf]").value;
+            var url = form.getAttribute("data-preview-url"), file = form.getAttribute("data-file");
+            var phrases = {};
+            document.querySelectorAll("#phrases [data-phrase]").forEach(function (el) { phrases[el.getAttribute("data-phrase")] = el.textContent; });
+            var panel = document.getElementById("preview"), lint = document.getElementById("lint-results");
+            var timer = null, busy = false, again = false;
+
+            function el(tag, attributes, children) {
+              var node = document.createElement(tag);
+              Object.keys(attributes || {}).forEach(function (key) { node.setAttribute(key, attributes[key]); });
+              (children || []).forEach(function (child) { node.append(child); });
+              return node;
+            }
+            function marked(text, forcing) {
+              var p = el("p", { "class": "preview-text", id: "preview-body" }), run = "";
+              for (var ch of text) {
+                if (forcing.indexOf(ch) >= 0) { if (run) { p.append(run); run = ""; } p.append(el("mark", {}, [ch])); } else { run += ch; }
+              }
+              if (run) { p.append(run); }
+              return p;
+            }
+            function renderPreview(outcome) {
+              panel.replaceChildren();
+              var preview = outcome.preview;
+              if (!preview) {
+                panel.append(el("p", { "class": "error-message", id: "preview-error" }, [phrases.error.replace("{message}", outcome.error || "")]));
+                return;
+              }
+              panel.append(el("dl", { "class": "body" }, [
+                el("dt", { "class": "label" }, [phrases.variant]), el("dd", {}, [el("code", { id: "preview-variant" }, [preview.variant])]),
+                el("dt", { "class": "label" }, [phrases.tone]), el("dd", {}, [preview.tone + " (" + preview.tone_rule + ")"]),
+                el("dt", { "class": "label" }, [phrases.locale]), el("dd", {}, [preview.locale])]));
+              if (preview.subject != null) {
+                panel.append(el("h3", { "class": "heading-s" }, [phrases.subject]), el("p", { "class": "preview-text" }, [preview.subject]));
+              }
+              var info = preview.sms ? editor.smsInfo(preview.body) : null;
+              panel.append(el("h3", { "class": "heading-s" }, [phrases.body]), marked(preview.body, info ? info.forcing : []));
+              if (info) {
+                var server = preview.sms;
+                var meter = el("div", { "class": "sms-meter", id: "sms-meter", "data-server-encoding": server.encoding,
+                                        "data-server-segments": String(server.segments), "data-server-units": String(server.units) }, [
+                  el("h3", { "class": "heading-s" }, [phrases.meter]),
+                  el("p", { "class": "body" }, [phrases.encoding + ": ", el("strong", { id: "sms-encoding" }, [info.encoding]), " · ",
+                    phrases.segments + ": ", el("strong", { id: "sms-segments" }, [String(info.segments)]), " · ",
+                    phrases.characters + ": ", el("strong", { id: "sms-characters" }, [String(info.characters)]), " · ",
+                    phrases.units + ": ", el("span", { id: "sms-units" }, [String(info.units)])])]);
+                var forcing = el("p", { "class": "body sms-chars", id: "sms-forcing" });
+                if (info.forcing.length === 0) { forcing.append(phrases.none); } else {
+                  forcing.append(phrases.forcing + " ");
+                  info.forcing.forEach(function (ch) { forcing.append(el("mark", {}, [ch]), " "); });
+                }
+                meter.append(forcing);
+                if (outcome.sms_encoding === "gsm7-transliterate") { meter.append(el("p", { "class": "hint" }, [phrases.transliterate])); }
+                panel.append(meter);
+              }
+              if (preview.push_payload_bytes != null) { panel.append(el("p", { "class": "body" }, [phrases.push.replace("{bytes}", String(preview.push_payload_bytes))])); }
+              if (preview.html != null) { panel.append(el("h3", { "class": "heading-s" }, [phrases.html]), el("pre", {}, [preview.html])); }
+            }
+            function renderLint(findings) {
+              lint.replaceChildren();
+              if (findings.length === 0) { lint.append(el("p", { "class": "body", id: "lint-clean" }, [phrases.clean])); return; }
+              function item(f) { return el("div", { "class": "finding" + (f.severity === "warning" ? " finding-warning" : "") }, [el("strong", {}, [f.severity]), ": " + f.message]); }
+              var other = findings.filter(function (f) { return f.line == null; });
+              if (other.length) {
+                lint.append(el("h3", { "class": "heading-s", id: "lint-other" }, [phrases.other]));
+                lint.append(el("ul", { "class": "findings", id: "lint-other-list" }, other.map(function (f) {
+                  return el("li", { "class": "finding" + (f.severity === "warning" ? " finding-warning" : "") }, [el("code", {}, [f.location]), ": " + f.message]);
+                })));
+              }
+              var placed = {};
+              findings.forEach(function (f) { if (f.line != null) { (placed[f.line] = placed[f.line] || []).push(f); } });
+              if (Object.keys(placed).length === 0) { return; }
+              var list = el("ol", { "class": "source-lines" });
+              source.value.split("\n").forEach(function (text, index) {
+                var n = index + 1, here = placed[n] || [];
+                if (!here.length && !placed[n - 1] && !placed[n + 1]) { return; }
+                list.append(el("li", { "class": "source-line" + (here.length ? " source-line-error" : ""), id: "line-" + n, tabindex: "-1" },
+                  [el("span", { "class": "number" }, [String(n)]), el("span", { "class": "text" }, [text])].concat(here.map(item))));
+              });
+              lint.append(list);
+            }
+            function send() {
+              if (busy) { again = true; return; }
+              busy = true;
+              var body = JSON.stringify({ file: file, source: source.value, channel: channel.value, tone: tone.value, locale: locale.value, job: job ? job.value : "" });
+              fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: body })
+                .then(function (response) { return response.json(); })
+                .then(function (outcome) {
+                  if (outcome.error && outcome.error.code) { renderPreview({ preview: null, error: outcome.error.message }); return; }
+                  renderPreview(outcome); renderLint(outcome.findings || []);
+                  panel.setAttribute("data-state", "ready");
+                })
+                .catch(function (error) { renderPreview({ preview: null, error: String(error) }); })
+                .finally(function () { busy = false; if (again) { again = false; send(); } });
+            }
+            function schedule() {
+              panel.setAttribute("data-state", "updating");
+              clearTimeout(timer);
+              timer = setTimeout(send, 250);
+            }
+            source.addEventListener("input", schedule);
+            if (job) { job.addEventListener("input", schedule); }
+            [channel, tone, locale].forEach(function (select) { select.addEventListener("change", schedule); });
+            panel.setAttribute("data-state", "ready");
+          }
+        };
         """#
 }

@@ -48,6 +48,8 @@ public final class Console: Sendable {
     let templates: TemplateStore
     let store: any ContactLogStore
     let logger: Logger
+    /// Template saves in this process, one at a time.
+    let saveLock = SaveLock()
 
     /// The sections, in the order the home page lists them.
     static let sections: [ConsoleSection] = [

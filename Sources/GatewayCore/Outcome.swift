@@ -36,6 +36,8 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case logRead = "log_read"
     /// A retention prune removed whole expired months from the start of the log.
     case pruned
+    /// Someone saved a template file through the web console (who, which file, SHA-256 before and after).
+    case templateChanged = "template_changed"
     /// `gateway reconcile --ask-providers` asked the provider about an `unknown` send (reason
     /// `found`, with the provider's message id and status, or `not_found`). At most one per job:
     /// a found one shows the job as `sent` (reason `reconciled`); the `unknown` event stays.
@@ -55,7 +57,7 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
         switch self {
         case .sent, .suppressed, .failed, .unknown, .expired, .invalid: true
         case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned, .inbound,
-             .escalation, .escalationResolved, .holdChanged, .reconciled: false
+             .templateChanged, .escalation, .escalationResolved, .holdChanged, .reconciled: false
         }
     }
 }
