@@ -100,7 +100,13 @@ public enum ReplyClassifier {
     }
 
     static func quote(_ tokens: [ReplyToken], _ range: ClosedRange<Int>) -> String {
-        tokens[range].map(\.original).filter { !$0.isEmpty }.joined(separator: " ")
+        var text = ""
+        for token in tokens[range] where !token.original.isEmpty {
+            // A comma a list phrase crossed sits on its word: "no calls, no texts".
+            if !text.isEmpty && token.kind != .punctuation { text += " " }
+            text += token.original
+        }
+        return text
     }
 
     /// A negator within three words before `index`, in the same clause; or within two words before a
@@ -135,9 +141,12 @@ public enum ReplyClassifier {
     struct Refusal {
         var reason: String
         var otherSense: Bool
-        init(_ reason: String, otherSense: Bool) {
+        /// Whether the rule's note (why its word guards exist) explains this refusal.
+        var noted: Bool
+        init(_ reason: String, otherSense: Bool, noted: Bool = true) {
             self.reason = reason
             self.otherSense = otherSense
+            self.noted = noted
         }
     }
 
@@ -146,13 +155,14 @@ public enum ReplyClassifier {
     static func hits(_ rules: [PhraseRule], name: String, tokens: [ReplyToken], lexicon: ReplyLexicon, promise: PaymentPromise,
                      explain: inout [String], otherSense: inout Bool) -> [RuleHit] {
         var result: [RuleHit] = []
+        let commas = rules.contains(where: \.lists) ? listCommas(tokens, lexicon: lexicon) : []
         for rule in rules {
-            for found in rule.phrase.matches(in: tokens) {
+            for found in rule.phrase.matches(in: tokens, typos: rule.typos, listCommas: rule.lists ? commas : []) {
                 let quoted = quote(tokens, found.start...found.end)
                 if let refusal = refusal(rule, found: found, tokens: tokens, lexicon: lexicon, promise: promise) {
                     // Question words outside a question are not worth a line each.
                     if rule.inQuestion && refusal.reason == "is not in a question" { continue }
-                    explain.append("not \(name): '\(quoted)' \(refusal.reason)\(rule.note.map { " (\($0))" } ?? "") [\(rule.origin)]")
+                    explain.append("not \(name): '\(quoted)' \(refusal.reason)\(refusal.noted ? rule.note.map { " (\($0))" } ?? "" : "") [\(rule.origin)]")
                     otherSense = otherSense || refusal.otherSense
                     continue
                 }
@@ -207,6 +217,29 @@ public enum ReplyClassifier {
                 index -= 1
             }
         }
+        if rule.notAskedBack, let asked = askedBack(found, tokens: tokens, lexicon: lexicon) {
+            return Refusal(asked, otherSense: true, noted: false)
+        }
+        if let retold = rule.retold, let teller = retelling(before: found.start, in: tokens, lexicon: lexicon) {
+            switch retold {
+            case .never:
+                return Refusal("is told of after '\(tokens[teller].original)', not asked now", otherSense: true, noted: false)
+            case .unlessUndone:
+                if let undo = undoing(in: tokens, lexicon: lexicon) {
+                    return Refusal("is told of after '\(tokens[teller].original)' and taken back ('\(undo)')", otherSense: true, noted: false)
+                }
+            }
+        }
+        if !rule.with.isEmpty {
+            let elsewhere = rule.with.contains { phrase in
+                phrase.matches(in: tokens).contains { other in
+                    (other.end < found.start || other.start > found.end) && negator(before: other.start, in: tokens, lexicon: lexicon) == nil
+                }
+            }
+            if !elsewhere {
+                return Refusal("with no \(rule.with.map { "'\($0.source)'" }.joined(separator: " or ")) elsewhere in the reply", otherSense: false, noted: false)
+            }
+        }
         if rule.needsDateOrAmount && !promise.hasDate && !promise.hasAmount { return Refusal("with no date or amount", otherSense: false) }
         if rule.inQuestion {
             // The sentence the phrase is in ends with "?" (commas do not end it).
@@ -215,6 +248,100 @@ public enum ReplyClassifier {
             if index >= tokens.count || tokens[index].text != "?" { return Refusal("is not in a question", otherSense: false) }
         }
         return nil
+    }
+
+    static let sentenceEnds: Set<String> = [".", "!", "?", ";"]
+
+    /// The first and last token of the sentence around `index`, and the mark that ends it (nil at the end of the reply).
+    static func sentence(around range: ClosedRange<Int>, in tokens: [ReplyToken]) -> (start: Int, end: Int, mark: Int?) {
+        var start = range.lowerBound
+        while start > 0, !(tokens[start - 1].kind == .punctuation && sentenceEnds.contains(tokens[start - 1].text)) { start -= 1 }
+        var mark = range.upperBound + 1
+        while mark < tokens.count, !(tokens[mark].kind == .punctuation && sentenceEnds.contains(tokens[mark].text)) { mark += 1 }
+        return (start, mark - 1, mark < tokens.count ? mark : nil)
+    }
+
+    /// Why a match is asked back or mentioned rather than used, or nil: in a question, after a
+    /// mention ("what do you mean STOP?"); inside a mention ("what does STOP mean"); or a question of
+    /// its own ("unsubscribe?") answered at once in the negative ("no way", "jamás").
+    static func askedBack(_ found: (start: Int, end: Int, typo: Bool), tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        let around = sentence(around: found.start...found.end, in: tokens)
+        let question = around.mark.map { tokens[$0].text == "?" } ?? false
+        for phrase in lexicon.mentions {
+            for mention in phrase.matches(in: tokens) where mention.start >= around.start && mention.end <= around.end {
+                let before = mention.end < found.start
+                let surrounds = mention.start < found.start && mention.end > found.end
+                if before && question || surrounds {
+                    return "is mentioned, not used ('\(quote(tokens, mention.start...mention.end))')"
+                }
+            }
+        }
+        guard question, let mark = around.mark else { return nil }
+        let others = (around.start...around.end).filter { index in
+            guard index < found.start || index > found.end else { return false }
+            let token = tokens[index]
+            return (token.kind == .word && !token.forms.contains(where: lexicon.filler.contains)) || token.kind == .number
+        }
+        guard others.isEmpty else { return nil }
+        var next = mark
+        while next < tokens.count, tokens[next].kind == .punctuation { next += 1 }
+        guard next < tokens.count else { return nil }
+        for phrase in lexicon.answers {
+            if let answer = phrase.matches(in: tokens).first(where: { $0.start == next }) {
+                return "is asked back and answered '\(quote(tokens, answer.start...answer.end))'"
+            }
+        }
+        return nil
+    }
+
+    /// A verb that tells of a request made before ("I told you to stop"), up to six words before
+    /// `index` in the same clause.
+    static func retelling(before index: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Int? {
+        guard !lexicon.retellings.isEmpty else { return nil }
+        var back = index - 1
+        var seen = 0
+        while back >= 0, seen < 6, !tokens[back].isBoundary {
+            if tokens[back].kind == .word {
+                if lexicon.retellings.contains(where: { $0.matches(tokens[back]).0 }) { return back }
+                seen += 1
+            }
+            back -= 1
+        }
+        return nil
+    }
+
+    /// The words saying a request was taken back ("by mistake", "opted back in"), not negated.
+    static func undoing(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        for phrase in lexicon.undone {
+            if let found = phrase.matches(in: tokens).first(where: { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }) {
+                return quote(tokens, found.start...found.end)
+            }
+        }
+        return nil
+    }
+
+    /// The commas between the items of a list: followed by a word of `list_words` or by the word the
+    /// item before began with ("no calls, no texts", "ni llamadas, ni mensajes", "don't call, don't text").
+    static func listCommas(_ tokens: [ReplyToken], lexicon: ReplyLexicon) -> Set<Int> {
+        var result = Set<Int>()
+        var itemStart: Int?
+        for index in tokens.indices {
+            let token = tokens[index]
+            if token.kind == .punctuation {
+                guard token.text == ",", let first = itemStart, index + 1 < tokens.count, tokens[index + 1].kind == .word else {
+                    itemStart = nil
+                    continue
+                }
+                let next = tokens[index + 1]
+                if next.forms.contains(where: lexicon.listWords.contains) || next.text == tokens[first].text {
+                    result.insert(index)
+                }
+                itemStart = nil
+            } else if itemStart == nil, token.kind == .word {
+                itemStart = index
+            }
+        }
+        return result
     }
 
     public static func classify(_ text: String, lexicon: ReplyLexicon, model: ReplyModel? = nil) -> ReplyUnderstanding {

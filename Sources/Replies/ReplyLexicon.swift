@@ -164,22 +164,25 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Every place the phrase matches: (first token, last token, used a typo).
-    func matches(in tokens: [ReplyToken]) -> [(start: Int, end: Int, typo: Bool)] {
+    /// Every place the phrase matches: (first token, last token, used a typo). `typos: false` takes
+    /// each word only as written (no misspelling); a gap may skip the commas in `listCommas` (the
+    /// commas between the items of a list, "no calls, no texts, no letters").
+    func matches(in tokens: [ReplyToken], typos: Bool = true, listCommas: Set<Int> = []) -> [(start: Int, end: Int, typo: Bool)] {
         var found: [(Int, Int, Bool)] = []
         for start in tokens.indices {
-            if let (end, typo) = match(tokens, at: start, element: 0) { found.append((start, end, typo)) }
+            if let (end, typo) = match(tokens, at: start, element: 0, typos: typos, listCommas: listCommas) { found.append((start, end, typo)) }
         }
         return found
     }
 
-    private func match(_ tokens: [ReplyToken], at index: Int, element: Int) -> (Int, Bool)? {
+    private func match(_ tokens: [ReplyToken], at index: Int, element: Int, typos: Bool, listCommas: Set<Int>) -> (Int, Bool)? {
         guard index < tokens.count else { return nil }
         guard case .alternatives(let options) = elements[element] else { return nil }
         var typo = false
         var hit = false
         for option in options {
             let (ok, viaTypo) = option.matches(tokens[index])
+            if ok && viaTypo && !typos { continue }
             if ok { hit = true; typo = viaTypo; if !viaTypo { break } }
         }
         guard hit else { return nil }
@@ -188,16 +191,19 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
             var next = index + 1
             var skipped = 0
             while next < tokens.count, skipped <= most {
-                if let (end, t) = match(tokens, at: next, element: element + 2) { return (end, typo || t) }
-                if tokens[next].isBoundary { break }
+                if let (end, t) = match(tokens, at: next, element: element + 2, typos: typos, listCommas: listCommas) { return (end, typo || t) }
+                if tokens[next].isBoundary && !listCommas.contains(next) { break }
                 next += 1
                 skipped += 1
             }
             return nil
         }
-        guard let (end, t) = match(tokens, at: index + 1, element: element + 1) else { return nil }
+        guard let (end, t) = match(tokens, at: index + 1, element: element + 1, typos: typos, listCommas: listCommas) else { return nil }
         return (end, typo || t)
     }
+
+    /// Whether the phrase has a gap (`...` or `~`).
+    var hasGap: Bool { elements.contains { if case .gap = $0 { return true } else { return false } } }
 }
 
 extension ReplyText {
@@ -261,6 +267,26 @@ public struct PhraseRule: Sendable, Equatable {
     public var needsDateOrAmount: Bool = false
     /// Only in a question: the phrase's sentence ends with "?" ("cuánto debo?", "what are my options?").
     public var inQuestion: Bool = false
+    /// Each word only as written, no misspelling: for short words where a typo is another word.
+    public var typos: Bool = true
+    /// Not when the phrase is asked back or mentioned rather than used: a keyword that is a question
+    /// of its own, answered in the negative ("unsubscribe? no way", "¿cancelar? jamás"), or a question
+    /// about the word ("what do you mean STOP?", "¿qué significa BAJA?"). The words are the
+    /// lexicon's `asked_back` section.
+    public var notAskedBack: Bool = false
+    /// A request told of ("I told you to stop", "ya les dije que no me escriban", after a word of the
+    /// lexicon's `retold.words` in its clause): nil counts it like any other; `unlessUndone` counts it
+    /// unless the reply says it was taken back (`retold.undone`: "by mistake", "opted back in");
+    /// `never` does not count it.
+    public var retold: Retold?
+    public enum Retold: String, Sendable, Equatable { case unlessUndone = "unless_undone", never }
+    /// The phrase's gaps (`...`, `~`) may skip the commas between the items of a list: a comma
+    /// followed by a word of the lexicon's `list_words` (ni, no, nor, or) or by the word the item
+    /// before began with ("no calls, no texts, no letters", "ni llamadas, ni mensajes, ni correos").
+    public var lists: Bool = false
+    /// Only when one of these phrases is also in the reply, outside the match (in any sentence): two
+    /// facts that together make the intent ("8 mensajes al día." + "Ya basta.").
+    public var with: [Phrase] = []
     /// Why the guards exist, shown when one of them refuses a match ("payment sense").
     public var note: String?
     public var origin: RuleOrigin
@@ -288,6 +314,17 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var abbreviations: [String: [String]] = [:]
     /// Words that do not stop a reply from being "only" a keyword (please, gracias, ya).
     public var filler: Set<String> = []
+    /// `asked_back.mentions`: words that, before a keyword in the same question or around it, mention
+    /// it rather than use it ("what do you mean", "qué significa").
+    public var mentions: [Phrase] = []
+    /// `asked_back.answers`: a negative answer right after a keyword asked back ("no way", "jamás").
+    public var answers: [Phrase] = []
+    /// `retold.words`: verbs that tell of a request made before ("told", "dije", "pedí").
+    public var retellings: [WordPattern] = []
+    /// `retold.undone`: the request told of was taken back ("by mistake", "opted back in", "por error").
+    public var undone: [Phrase] = []
+    /// `list_words`: words that begin the next item of a list after a comma (ni, no, nor, or).
+    public var listWords: Set<String> = []
     public var intents: [ReplyIntent: [PhraseRule]] = [:]
     public var cues: [ReplyLabel: [PhraseRule]] = [:]
     /// Sentiment valences from -4 to 4 (VADER's scale). A key ending in * matches word prefixes.
@@ -305,6 +342,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
+            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.listWords == b.listWords
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts
             && a.upsetBelow == b.upsetBelow && a.worriedBelow == b.worriedBelow

@@ -21,10 +21,13 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 /// malformed phrases, duplicate phrases, valences outside -4...4, with file:line.
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "abbreviations", "filler",
-                                       "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds"]
+                                       "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
+                                       "asked_back", "retold", "list_words"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
-                                        "needs_date_or_amount", "in_question", "note"]
+                                        "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with"]
+    static let askedBackKeys: Set<String> = ["mentions", "answers"]
+    static let retoldKeys: Set<String> = ["words", "undone"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
     static let amountKeys: Set<String> = ["multipliers", "currencies", "pay_verbs"]
     static let thresholdKeys: Set<String> = ["upset_below", "worried_below"]
@@ -97,6 +100,9 @@ public enum ReplyLexiconFile {
     struct Parser {
         var file: String
         var findings: [ReplyLintFinding] = []
+        /// Rules whose guards read a section of the lexicon (asked_back, retold, list_words): lint
+        /// says when that section is missing.
+        var usesSections: [(PhraseRule, Node)] = []
 
         mutating func problem(_ node: Node?, _ message: String) {
             findings.append(ReplyLintFinding(file: file, line: node?.mark?.line, message: message))
@@ -139,10 +145,12 @@ public enum ReplyLexiconFile {
 
         mutating func words(_ node: Node, _ what: String) -> [WordPattern] {
             strings(node, what).compactMap { text in
+                // <name>: a word written like a name, as in phrases ("not_preceded_by: [<name>]").
+                if text == "<name>" { return .anyName }
                 let prefix = text.hasSuffix("*") && text.count > 1
                 let word = prefix ? String(text.dropLast()) : text
-                guard !word.contains(" "), !word.contains("*") else {
-                    problem(node, "\(what): \"\(text)\" must be one word (a trailing * matches the start of words)"); return nil
+                guard !word.contains(" "), !word.contains("*"), !word.contains("<"), !word.contains(">") else {
+                    problem(node, "\(what): \"\(text)\" must be one word (a trailing * matches the start of words, <name> a word written like a name)"); return nil
                 }
                 return WordPattern(text: word, prefix: prefix)
             }
@@ -186,6 +194,47 @@ public enum ReplyLexiconFile {
             return result
         }
 
+        /// One phrase, or nil with a finding saying what to fix.
+        mutating func phrase(_ source: String, _ node: Node, _ what: String) -> Phrase? {
+            guard !source.isEmpty else {
+                problem(node, "\(what): empty phrase; write the words, or remove the entry"); return nil
+            }
+            let phrase: Phrase
+            do { phrase = try Phrase(source) } catch {
+                let why: String
+                switch error {
+                case .empty: why = "has no words"
+                case .gapAtEdge: why = "may not start or end with ..."
+                case .emptyAlternative: why = "has an empty alternative (a|b needs words on both sides of |, * only at a word's end)"
+                case .badGap(let part): why = "has \"\(part)\"; write ... on its own between words"
+                case .badCharacter(let word): why = "has \"\(word)\", which no reply word can be (replies are split into words, numbers and emoji; drop punctuation and hyphens)"
+                }
+                problem(node, "\(what): \"\(source)\" \(why)"); return nil
+            }
+            // Replies read "noooo" as "no" (runs of three letters or more collapse), so such a word never matches.
+            var fine = true
+            for case .alternatives(let options) in phrase.elements {
+                for option in options where !option.name && ReplyText.collapseRuns(option.text, keep: 2) != option.text {
+                    problem(node, "\(what): \"\(source)\" has \"\(option.text)\", which no reply word can be (a letter three times or more reads as two: write \"\(ReplyText.collapseRuns(option.text, keep: 2))\")")
+                    fine = false
+                }
+            }
+            return fine ? phrase : nil
+        }
+
+        /// A list of phrases (or one phrase), each checked like a rule's.
+        mutating func phraseList(_ node: Node, _ what: String) -> [Phrase] {
+            let items: [Node] = node.sequence.map(Array.init) ?? [node]
+            guard node.sequence != nil || node.scalar != nil else { problem(node, "\(what) must be a phrase or a list of phrases"); return [] }
+            if items.isEmpty { problem(node, "\(what): empty list; write phrases, or remove the key") }
+            return items.compactMap { item in
+                guard let source = item.scalar?.string.trimmingCharacters(in: .whitespaces) else {
+                    problem(item, "\(what): each entry must be a phrase in quotes"); return nil
+                }
+                return phrase(source, item, what)
+            }
+        }
+
         mutating func rules(_ node: Node, section: String) -> [PhraseRule] {
             guard let sequence = node.sequence else { problem(node, "\(section) must be a list of phrases"); return [] }
             var result: [PhraseRule] = []
@@ -211,27 +260,7 @@ public enum ReplyLexiconFile {
                 }
                 var phrases: [Phrase] = []
                 for (source, node) in sources {
-                    guard !source.isEmpty else {
-                        problem(node, "\(section) #\(offset + 1): empty phrase; write the words, or remove the entry"); continue
-                    }
-                    let phrase: Phrase
-                    do { phrase = try Phrase(source) } catch {
-                        let why: String
-                        switch error {
-                        case .empty: why = "has no words"
-                        case .gapAtEdge: why = "may not start or end with ..."
-                        case .emptyAlternative: why = "has an empty alternative (a|b needs words on both sides of |, * only at a word's end)"
-                        case .badGap(let part): why = "has \"\(part)\"; write ... on its own between words"
-                        case .badCharacter(let word): why = "has \"\(word)\", which no reply word can be (replies are split into words, numbers and emoji; drop punctuation and hyphens)"
-                        }
-                        problem(node, "\(section) #\(offset + 1): \"\(source)\" \(why)"); continue
-                    }
-                    // Replies read "noooo" as "no" (runs of three letters or more collapse), so such a word never matches.
-                    for case .alternatives(let options) in phrase.elements {
-                        for option in options where !option.name && ReplyText.collapseRuns(option.text, keep: 2) != option.text {
-                            problem(node, "\(section) #\(offset + 1): \"\(source)\" has \"\(option.text)\", which no reply word can be (a letter three times or more reads as two: write \"\(ReplyText.collapseRuns(option.text, keep: 2))\")")
-                        }
-                    }
+                    guard let phrase = self.phrase(source, node, "\(section) #\(offset + 1)") else { continue }
                     let key = phrase.elements.map { "\($0)" }.joined(separator: " ")
                     if let first = seen[key] { problem(node, "\(section): \"\(source)\" repeats the phrase on line \(first)") }
                     seen[key] = node.mark?.line ?? 0
@@ -253,9 +282,20 @@ public enum ReplyLexiconFile {
                     case "needs_date_or_amount": rule.needsDateOrAmount = bool(value, what) ?? false
                     case "in_question": rule.inQuestion = bool(value, what) ?? false
                     case "note": rule.note = value.string
+                    case "typos": rule.typos = bool(value, what) ?? true
+                    case "not_asked_back": rule.notAskedBack = bool(value, what) ?? false
+                    case "lists": rule.lists = bool(value, what) ?? false
+                    case "with": rule.with = phraseList(value, what)
+                    case "retold":
+                        if let retold = value.string.flatMap(PhraseRule.Retold.init(rawValue:)) { rule.retold = retold }
+                        else { problem(value, "\(what) must be unless_undone (a request told of counts unless the reply takes it back) or never (a request told of does not count)") }
                     default: problem(key, "\(section) #\(offset + 1): unknown key \"\(name)\"; known: \(ruleKeys.sorted().joined(separator: ", "))")
                     }
                 }
+                if rule.lists, !phrases.contains(where: \.hasGap) {
+                    problem(item, "\(section) #\(offset + 1): lists: true has no effect without ... or ~ in the phrase (only a gap skips a list's commas)")
+                }
+                if rule.lists || rule.notAskedBack || rule.retold != nil { usesSections.append((rule, item)) }
                 for phrase in phrases {
                     rule.phrase = phrase
                     result.append(rule)
@@ -376,9 +416,35 @@ public enum ReplyLexiconFile {
                         default: problem(thresholdKey, "thresholds: unknown key \"\(sub)\"; known: \(thresholdKeys.sorted().joined(separator: ", "))")
                         }
                     }
+                case "list_words": lexicon.listWords = Set(strings(value, name))
+                case "asked_back":
+                    for (subKey, list) in pairs(value, name) {
+                        switch subKey.string ?? "" {
+                        case "mentions": lexicon.mentions = phraseList(list, "asked_back.mentions")
+                        case "answers": lexicon.answers = phraseList(list, "asked_back.answers")
+                        default: problem(subKey, "asked_back: unknown key \"\(subKey.string ?? "")\"; known: \(askedBackKeys.sorted().joined(separator: ", "))")
+                        }
+                    }
+                case "retold":
+                    for (subKey, list) in pairs(value, name) {
+                        switch subKey.string ?? "" {
+                        case "words": lexicon.retellings = words(list, "retold.words")
+                        case "undone": lexicon.undone = phraseList(list, "retold.undone")
+                        default: problem(subKey, "retold: unknown key \"\(subKey.string ?? "")\"; known: \(retoldKeys.sorted().joined(separator: ", "))")
+                        }
+                    }
                 default:
                     problem(key, "unknown key \"\(name)\"; known: \(topKeys.sorted().joined(separator: ", "))")
                 }
+            }
+            for (rule, node) in usesSections {
+                let what = "\(rule.origin.section) #\(rule.origin.number)"
+                if rule.lists && lexicon.listWords.isEmpty { problem(node, "\(what): lists: true needs list_words (the words that begin a list's next item: ni, no, nor, or)") }
+                if rule.notAskedBack && lexicon.mentions.isEmpty && lexicon.answers.isEmpty {
+                    problem(node, "\(what): not_asked_back: true needs the asked_back section (mentions: what do you mean ...; answers: no way ...)")
+                }
+                if rule.retold != nil && lexicon.retellings.isEmpty { problem(node, "\(what): retold needs retold.words (the verbs that tell of a request: told, dije ...)") }
+                if rule.retold == .unlessUndone && lexicon.undone.isEmpty { problem(node, "\(what): retold: unless_undone needs retold.undone (by mistake, opted back in ...)") }
             }
             return findings.count == before ? lexicon : nil
         }
