@@ -289,6 +289,8 @@ public struct EventFilter: Sendable, Equatable {
     public var channel: Channel?
     public var kinds: [EventKind]?
     public var template: String?
+    /// The phone number, e-mail address or push token the event was sent to or came from.
+    public var address: String?
     /// Events at or after `from` and before `to`.
     public var from: Date?
     public var to: Date?
@@ -298,7 +300,8 @@ public struct EventFilter: Sendable, Equatable {
 
     public init(contactID: String? = nil, jobID: String? = nil, debtID: String? = nil, channel: Channel? = nil,
                 kinds: [EventKind]? = nil, template: String? = nil, from: Date? = nil, to: Date? = nil,
-                afterSeq: Int64? = nil, throughSeq: Int64? = nil, limit: Int = 1000) {
+                afterSeq: Int64? = nil, throughSeq: Int64? = nil, limit: Int = 1000, address: String? = nil) {
+        self.address = address
         self.contactID = contactID
         self.jobID = jobID
         self.debtID = debtID
@@ -326,6 +329,7 @@ public struct EventFilter: Sendable, Equatable {
         equal("debt_id", debtID)
         equal("channel", channel?.rawValue)
         equal("template", template)
+        equal("address", address)
         if let kinds, !kinds.isEmpty {
             clauses.append("kind IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ",")))")
             arguments += kinds.map(\.rawValue)

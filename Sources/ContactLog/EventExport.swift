@@ -57,6 +57,18 @@ public enum EventExport {
         return out
     }
 
+    /// One CSV record of these values (nil: an empty field), guarded and quoted as the log's rows
+    /// are: for other exports of the log (the console's reports).
+    public static func csvRecord(_ values: [String?]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            if var value { value.withUTF8 { csvField($0, into: &out) } }
+        }
+        out += [0x0D, 0x0A]
+        return out
+    }
+
     /// Quoted when it holds a comma, quote or line break (quotes doubled). A value a spreadsheet
     /// would run as a formula (starting with = + - @, tab or CR) is prefixed with an apostrophe;
     /// JSON Lines keeps the exact text.

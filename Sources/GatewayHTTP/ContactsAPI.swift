@@ -54,10 +54,10 @@ enum ContactsAPI {
             case .bool(let flag)?: doNotContact = flag
             default: throw APIError.badRequest("do_not_contact must be true or false")
             }
-            if doNotContact && channel != nil { throw APIError.badRequest("do_not_contact covers every channel; leave out channel") }
-            guard contact.count <= 200 else { throw APIError.badRequest("contact id is longer than 200 characters") }
-            let mark = OptOut(contactID: contact, channel: channel, kind: doNotContact ? .doNotContact : .optOut, setBy: by, setAt: Date(), reason: reason)
-            try await store.setOptOut(mark)
+            let mark: OptOut
+            do {
+                mark = try await OptOutChanges.set(contact: contact, channel: channel, doNotContact: doNotContact, by: by, reason: reason, at: Date(), store: store)
+            } catch let refusal as OptOutChanges.Refusal { throw APIError.badRequest(refusal.message) }
             return JSONResponse.ok(JSONValue.object(["contact_id": .string(contact), "opt_out": Self.marks([mark]).arrayFirst]), status: .created)
         } catch let error as APIError {
             return JSONResponse.error(error)
@@ -84,7 +84,7 @@ extension ContactsAPI {
         let reason = query.get("reason").map { String($0) }
         let removed: Bool
         do {
-            removed = try await store.removeOptOut(contactID: contact, channel: channel, by: "\(by) via API token \(caller.name)", reason: reason, at: Date())
+            removed = try await OptOutChanges.remove(contact: contact, channel: channel, by: "\(by) via API token \(caller.name)", reason: reason, at: Date(), store: store)
         } catch {
             throw APIError(status: .internalServerError, code: "store_error", message: "the contact log could not be written: \(error)")
         }
@@ -92,6 +92,33 @@ extension ContactsAPI {
             throw APIError(status: .notFound, code: "no_opt_out", message: "contact \(contact) has no \(channel?.rawValue ?? "all-channels") opt-out to take back")
         }
         return JSONResponse.ok(JSONValue.object(["contact_id": .string(contact), "removed": .string(channel?.rawValue ?? "all")]))
+    }
+}
+
+/// Setting and taking back opt-out and do-not-contact marks: the one code path the API and the
+/// web console both use (the same checks, the same store calls, the same record of who).
+public enum OptOutChanges {
+    /// A change refused before anything was written; `code` is stable (`dnc_with_channel`,
+    /// `contact_too_long`, `no_by`), `message` says what to fix.
+    public struct Refusal: Error, Sendable, Equatable {
+        public var code: String
+        public var message: String
+    }
+
+    /// Sets (or replaces) a mark and records it in the log. `channel` nil: every channel.
+    public static func set(contact: String, channel: Channel?, doNotContact: Bool, by: String, reason: String?, at: Date,
+                           store: any LogAppender) async throws -> OptOut {
+        guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw Refusal(code: "no_by", message: "by is required: who is making the change, e.g. agent:maria") }
+        if doNotContact && channel != nil { throw Refusal(code: "dnc_with_channel", message: "do_not_contact covers every channel; leave out channel") }
+        guard contact.count <= 200 else { throw Refusal(code: "contact_too_long", message: "contact id is longer than 200 characters") }
+        let mark = OptOut(contactID: contact, channel: channel, kind: doNotContact ? .doNotContact : .optOut, setBy: by, setAt: at, reason: reason)
+        try await store.setOptOut(mark)
+        return mark
+    }
+
+    /// Takes a mark back (channel nil: the all-channels mark), recording who and why; false when there was none.
+    public static func remove(contact: String, channel: Channel?, by: String, reason: String?, at: Date, store: any LogAppender) async throws -> Bool {
+        try await store.removeOptOut(contactID: contact, channel: channel, by: by, reason: reason, at: at)
     }
 }
 

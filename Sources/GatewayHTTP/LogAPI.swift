@@ -6,8 +6,8 @@ import NIOCore
 
 /// Compliance's view of the contact log: GET /log, /contacts/{id}/timeline, /log/export.csv and
 /// /reports/summary. Every read is itself appended to the log (`log_read`: who, which query, rows).
-enum LogAPI {
-    static let filterParameters: Set<String> = ["contact", "job", "debt", "channel", "outcome", "template", "from", "to"]
+public enum LogAPI {
+    static let filterParameters: Set<String> = ["contact", "job", "debt", "address", "channel", "outcome", "template", "from", "to"]
     static let pageParameters: Set<String> = ["limit", "cursor"]
 
     /// The filter a query asks for, or a 400 that says what to fix.
@@ -26,6 +26,7 @@ enum LogAPI {
         }
         var filter = EventFilter(contactID: contact, jobID: try one("job"), debtID: try one("debt"), template: try one("template"))
         if contact == nil { filter.contactID = try one("contact") }
+        if allowed.contains("address") { filter.address = try one("address") }
         if let channel = try one("channel") {
             guard let parsed = Channel(rawValue: channel) else { throw APIError.badRequest("channel must be sms, email or push, not \"\(channel)\"") }
             filter.channel = parsed
@@ -95,7 +96,7 @@ enum LogAPI {
     }
 
     /// Records who read what. The query is stored as the caller sent it.
-    static func recordRead(_ caller: Caller, _ request: Request, filter: EventFilter, rows: Int?, store: any LogAppender) async throws {
+    public static func recordRead(_ caller: Caller, _ request: Request, filter: EventFilter, rows: Int?, store: any LogAppender) async throws {
         var data: [String: JSONValue] = ["who": .string(caller.name), "roles": .array(caller.roles.sorted().map { .string($0.rawValue) }),
                                          "path": .string(request.uri.path), "query": .string(request.uri.query ?? "")]
         if let rows { data["rows"] = .number(Double(rows)) }
