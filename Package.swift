@@ -90,7 +90,7 @@ let package = Package(
         ]),
         // The web console at /console/ for marketing and compliance: sessions in Redis, CSRF, pages.
         .target(name: "Console", dependencies: [
-            "GatewayHTTP", "GatewayCore", "Templates", "ContactLog", "RedisQueue", "Providers",
+            "GatewayHTTP", "GatewayCore", "Templates", "ContactLog", "RedisQueue", "Providers", "Conversations",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -9,7 +9,7 @@ enum Assets {
     static func response(_ file: String) -> Response {
         let (body, type): (String, String)
         switch file {
-        case "console.css": (body, type) = (css, "text/css; charset=utf-8")
+        case "console.css": (body, type) = (css + complianceCSS, "text/css; charset=utf-8")
         case "console.js": (body, type) = (script, "text/javascript; charset=utf-8")
         case "gsm7.js": (body, type) = (gsm7, "text/javascript; charset=utf-8")
         default: return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "not found\n")))
@@ -139,6 +139,7 @@ enum Assets {
           });
           if (window.ConsoleEditor) { window.ConsoleEditor.start(); }
         });
+
         // The template editor: a live preview while typing (POST to the JSON endpoint with the
         // page's CSRF token), the SMS cost counted here with the gateway's own GSM-7 tables
         // (gsm7.js), and the lint findings placed beside their lines.

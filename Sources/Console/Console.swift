@@ -48,16 +48,24 @@ public final class Console: Sendable {
     let templates: TemplateStore
     let store: any ContactLogStore
     let logger: Logger
+    /// What the operators' status page reads (readiness, queue, breakers).
+    let operations: ConsoleOperations
     /// Template saves in this process, one at a time.
     let saveLock = SaveLock()
 
     /// The sections, in the order the home page lists them.
     static let sections: [ConsoleSection] = [
         ConsoleSection(path: "/console/templates", title: .sectionTemplates, summary: .sectionTemplatesSummary, roles: [.marketing]),
+        ConsoleSection(path: "/console/contacts", title: .sectionContacts, summary: .sectionContactsSummary, roles: [.compliance]),
+        ConsoleSection(path: "/console/escalations", title: .sectionEscalations, summary: .sectionEscalationsSummary, roles: [.agent, .compliance]),
+        ConsoleSection(path: "/console/reports", title: .sectionReports, summary: .sectionReportsSummary, roles: [.compliance]),
+        ConsoleSection(path: "/console/audit", title: .sectionAudit, summary: .sectionAuditSummary, roles: [.compliance]),
+        ConsoleSection(path: "/console/status", title: .sectionStatus, summary: .sectionStatusSummary, roles: [.metrics]),
     ]
 
     public init(configuration: ConsoleConfiguration, tokens: @escaping @Sendable () -> APITokens, redis: RedisClient,
-                templates: TemplateStore, store: any ContactLogStore, logger: Logger) {
+                templates: TemplateStore, store: any ContactLogStore, logger: Logger, operations: ConsoleOperations = ConsoleOperations()) {
+        self.operations = operations
         self.configuration = configuration
         self.tokens = tokens
         sessions = SessionStore(redis: redis, prefix: configuration.sessionKeyPrefix, idleSeconds: configuration.sessionIdleSeconds)
@@ -85,6 +93,7 @@ public final class Console: Sendable {
         routes.get("language") { [self] request, _ in switchLanguage(request) }
         routes.get("static/:file") { _, context in Assets.response(context.parameters.get("file") ?? "") }
         addTemplatePages(to: routes)
+        addCompliancePages(to: routes)
         // Anything else under /console: the console's own 404 page (with its headers).
         routes.get("**") { [self] request, _ in
             let visit = try await self.visit(request)

@@ -43,6 +43,8 @@ public enum Phrase: String, Sendable, CaseIterable {
     case errorSummaryTitle, forbiddenTitle, forbiddenBody, csrfTitle, csrfBody, notFoundTitle, notFoundBody
     case badRequestTitle, serverErrorTitle, serverErrorBody, tryAgain, backHome
     case sectionTemplates, sectionTemplatesSummary
+    case sectionContacts, sectionContactsSummary, sectionEscalations, sectionEscalationsSummary, sectionReports, sectionReportsSummary
+    case sectionAudit, sectionAuditSummary, sectionStatus, sectionStatusSummary
     case templatesTitle, templatesInService, templatesRefusedTitle, templatesRefusedBody, templatesName, templatesCategory, templatesChannels, templatesVariants
     case footerText
     case templateFiles, templateFile, templateChannel, templateTone, templateLanguage, templateEdit, templateAllTemplates, templateSettings, editorTitle, editorCaption, sourceLabel, sourceHint, saveButton, previewButton, previewTitle, previewWith, channelLabel, toneLabel, toneByPolicy, localeLabel, localeFromJob, jobLabel, jobHint, previewVariant, previewToneUsed, previewLocaleUsed, previewSubject, previewBody, previewHTML, previewPushBytes, previewError, previewUpdating, smsMeterTitle, smsEncoding, smsCharacters, smsUnits, smsSegments, smsForcing, smsNoneForcing, smsTransliterate, lintTitle, lintClean, lintLine, lintOther, savedNotice, savedReloadRefused, unchangedNotice, conflictError, findingOnLine, saveFailed, sourceMissing
@@ -84,6 +86,16 @@ public enum Strings {
         .backHome: "Back to the home page",
         .sectionTemplates: "Templates",
         .sectionTemplatesSummary: "Edit the messages customers receive, preview them and see their SMS cost.",
+        .sectionContacts: "Contacts",
+        .sectionContactsSummary: "Find a contact and read everything sent to it and why, its replies and its opt-outs.",
+        .sectionEscalations: "Escalations",
+        .sectionEscalationsSummary: "Replies a person must look at, most urgent first, and resolving them.",
+        .sectionReports: "Reports",
+        .sectionReportsSummary: "Outcomes by day, channel, segment and reason, delivery by provider, held-back jobs, as charts and CSV.",
+        .sectionAudit: "Audit",
+        .sectionAuditSummary: "The contact log's head hash and the last verify of its chain; run verify.",
+        .sectionStatus: "Status",
+        .sectionStatusSummary: "Queue depth, pending entries, providers' breakers and the templates in service.",
         .footerText: "Served by the gateway itself. Every change is recorded in the contact log.",
         .templatesTitle: "Templates",
         .templatesInService: "The templates below are in service (loaded {time}).",
@@ -181,6 +193,16 @@ public enum Strings {
         .backHome: "Volver a la página de inicio",
         .sectionTemplates: "Plantillas",
         .sectionTemplatesSummary: "Edite los mensajes que reciben los clientes, véalos antes de enviarlos y conozca el costo de cada SMS.",
+        .sectionContacts: "Contactos",
+        .sectionContactsSummary: "Busque un contacto y lea todo lo que se le envió y por qué, sus respuestas y sus bajas.",
+        .sectionEscalations: "Escalamientos",
+        .sectionEscalationsSummary: "Respuestas que una persona debe revisar, las más urgentes primero, y su resolución.",
+        .sectionReports: "Informes",
+        .sectionReportsSummary: "Resultados por día, canal, segmento y motivo, entregas por proveedor y trabajos retenidos, en gráficos y CSV.",
+        .sectionAudit: "Auditoría",
+        .sectionAuditSummary: "El hash de la cabeza del registro de contactos y la última verificación de su cadena; verificarla.",
+        .sectionStatus: "Estado",
+        .sectionStatusSummary: "Profundidad de la cola, entradas pendientes, disyuntores de los proveedores y plantillas en servicio.",
         .footerText: "Servido por el propio gateway. Cada cambio queda registrado en el registro de contactos.",
         .templatesTitle: "Plantillas",
         .templatesInService: "Las plantillas de abajo están en servicio (cargadas {time}).",

@@ -103,17 +103,28 @@ public struct GatewayApp: Sendable {
                                                      prefix: configuration.escalationStream + ":published:"),
                              timeZone: TimeZone(identifier: gateway.rules.defaultTimeZone) ?? TimeZone(identifier: "UTC")!,
                              confirmingKeywords: Set(providers.twilioInbound.map(\.provider)), logger: logger)
+        // /ready's checks, shown on the console's status page too.
+        let readiness = Readiness.gateway(redis: redis, gateway: gateway)
         // The web console at /console/: sessions on the API's Redis connection, the same tokens.
         let console = Console(configuration: ConsoleConfiguration(sessionIdleSeconds: configuration.consoleSessionIdleSeconds,
                                                                   trustForwardedProto: configuration.consoleTrustForwardedProto,
                                                                   defaultLocale: configuration.defaultLocale),
-                              tokens: { tokenFile.current() }, redis: redis, templates: gateway.templates, store: gateway.store, logger: logger)
+                              tokens: { tokenFile.current() }, redis: redis, templates: gateway.templates, store: gateway.store, logger: logger,
+                              operations: ConsoleOperations(readiness: readiness, queue: {
+                                  let q = try await figures.queueNow()
+                                  return .init(entries: q.entries, waiting: q.waiting, pending: q.pending, oldestPendingAge: q.oldestPendingAge,
+                                               scheduled: q.scheduled, deadLetters: q.deadLetters)
+                              }, providers: {
+                                  ScrapeFigures.breakerStates(providers, at: clock()).map {
+                                      .init(name: $0.provider, channels: $0.channels, breaker: $0.state, openUntil: $0.openUntil)
+                                  }
+                              }))
         let http = buildApplication(
             configuration: HTTPConfiguration(host: configuration.httpHost, port: port, defaultLocale: configuration.defaultLocale,
                                              maxJobBytes: configuration.maxJobBytes, limits: limits),
             templates: gateway.templates, store: gateway.store, twilioReceipts: providers.twilioReceipts,
             twilioInbound: providers.twilioInbound, sendGridEvents: providers.sendGridEvents, infobipReports: providers.infobipReports,
-            tokenFile: tokenFile, readiness: .gateway(redis: redis, gateway: gateway),
+            tokenFile: tokenFile, readiness: readiness,
             intake: JobIntake(client: redis, stream: configuration.stream), replies: replies, replyDesk: desk,
             sendGridInbound: providers.sendGridInbound, metrics: MetricsEndpoint { await figures.exposition() },
             console: console.routes(), logger: logger,

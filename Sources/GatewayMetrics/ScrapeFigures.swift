@@ -59,13 +59,23 @@ public actor ScrapeFigures {
         readAt = ContinuousClock.now
     }
 
+    /// The queue's figures read now (one pipelined round trip), for the console's status page.
+    public func queueNow() async throws -> (entries: Int, waiting: Int?, pending: Int, oldestPendingAge: Double, scheduled: Int, deadLetters: Int) {
+        let figures = try await queueFigures()
+        return (figures.entries, figures.waiting, figures.pending, figures.oldestPendingAge, figures.scheduled, figures.deadLetters)
+    }
+
+    private func queueFigures() async throws -> QueueFigures {
+        let replies = try await redis.pipeline([
+            ["XLEN", keys.stream], ["XINFO", "GROUPS", keys.stream], ["XPENDING", keys.stream, keys.group],
+            ["ZCARD", keys.scheduled], ["XLEN", keys.deadLetters],
+        ])
+        return try QueueFigures(replies: replies, group: keys.group, now: now())
+    }
+
     private func read() async {
         do {
-            let replies = try await redis.pipeline([
-                ["XLEN", keys.stream], ["XINFO", "GROUPS", keys.stream], ["XPENDING", keys.stream, keys.group],
-                ["ZCARD", keys.scheduled], ["XLEN", keys.deadLetters],
-            ])
-            let figures = try QueueFigures(replies: replies, group: keys.group, now: now())
+            let figures = try await queueFigures()
             metrics.set(.queueEntries, to: Double(figures.entries))
             metrics.set(.queueWaiting, to: figures.waiting.map(Double.init) ?? .nan)
             metrics.set(.queuePending, to: Double(figures.pending))
@@ -81,16 +91,24 @@ public actor ScrapeFigures {
     /// Each provider's breaker: 1 on its current state. An open breaker whose time is up lets the
     /// next request through as a probe, so it reads as half_open.
     private func breakers() {
-        let at = now()
-        for provider in providers.providers {
-            let current: String = switch providers.policy(of: provider.name).breaker.currentState {
-            case .closed: "closed"
-            case .open(let until): until > at ? "open" : "half_open"
-            case .halfOpen: "half_open"
-            }
+        for breaker in Self.breakerStates(providers, at: now()) {
             for state in ["closed", "open", "half_open"] {
-                metrics.set(.breakerState, [("provider", provider.name), ("state", state)], to: state == current ? 1 : 0)
+                metrics.set(.breakerState, [("provider", breaker.provider), ("state", state)], to: state == breaker.state ? 1 : 0)
             }
+        }
+    }
+
+    /// Each provider's breaker state as the metric names it (closed, open, half_open), its
+    /// channels, and until when an open one stays open; for /metrics and the console's status page.
+    public nonisolated static func breakerStates(_ providers: ProviderRegistry, at: Date)
+        -> [(provider: String, channels: [String], state: String, openUntil: Date?)] {
+        providers.providers.map { provider in
+            let (state, until): (String, Date?) = switch providers.policy(of: provider.name).breaker.currentState {
+            case .closed: ("closed", nil)
+            case .open(let until): until > at ? ("open", until) : ("half_open", nil)
+            case .halfOpen: ("half_open", nil)
+            }
+            return (provider.name, provider.channels.map(\.rawValue).sorted(), state, until)
         }
     }
 }
