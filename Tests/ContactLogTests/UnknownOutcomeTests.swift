@@ -1,6 +1,7 @@
 @testable import ContactLog
 import Foundation
 import GatewayCore
+import GRDB
 import Testing
 import TestSupport
 
@@ -84,5 +85,38 @@ import TestSupport
         #expect(found.first?.alreadyAsked == true && found.first?.notFoundAt == Self.t0.addingTimeInterval(50))
         #expect(found.first?.body == "Hola")
         #expect(try await log.jobStates(["NF"])["NF"]?.terminal == .unknown)
+    }
+
+    /// A log written by the version before `unknown` (schema up to v7, `failed interrupted`) is
+    /// migrated when this version opens it: nothing stored changes (the chain still verifies), the
+    /// old outcome reads as unknown, and unknown is guarded as one outcome per job from then on.
+    @Test func aLogWrittenBeforeUnknownIsMigratedWithoutRewritingIt() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("old-\(UUID().uuidString)/contact-log.sqlite").path
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        do {
+            let old = try DatabaseQueue(path: path)
+            try SQLiteContactLog.migrator.migrate(old, upTo: "v7-contact-state")
+            try await old.write { db in
+                // The index and view as the previous version wrote them (its v6 and v1 read its own kinds).
+                try db.execute(sql: """
+                    DROP INDEX events_one_terminal;
+                    CREATE UNIQUE INDEX events_one_terminal ON events(job_id) WHERE job_id IS NOT NULL AND (kind = 'sent' OR kind = 'suppressed' OR kind = 'failed' OR kind = 'expired' OR kind = 'invalid');
+                    DROP VIEW job_outcomes;
+                    CREATE VIEW job_outcomes AS SELECT t.job_id, t.kind AS outcome, t.reason FROM events t WHERE t.job_id IS NOT NULL AND t.kind IN ('sent','suppressed','failed','expired','invalid');
+                    """)
+                for event in [Self.at("OLD", .dispatching), Self.at("OLD", .failed, 5, reason: "interrupted")] { try SQLiteContactLog.insert(event, db) }
+            }
+        }
+        let log = try SQLiteContactLog(path: path)
+        #expect(try await log.verifyChain().problem == nil)
+        #expect(try await log.events(EventFilter(jobID: "OLD")).map(\.event.kind) == [.dispatching, .failed], "stored events are not rewritten")
+        let unresolved = try await log.unresolvedSends(from: nil, to: nil, now: Self.t0.addingTimeInterval(600), liveWindow: 60)
+        #expect(unresolved.map { "\($0.jobID) \($0.state.rawValue)" } == ["OLD interrupted"])
+        let summary = try await log.summary(from: Self.t0.addingTimeInterval(-86_400), to: Self.t0.addingTimeInterval(86_400))
+        #expect(summary.rows.map { "\($0.outcome) \($0.reason ?? "-")" } == ["unknown interrupted"])
+        #expect(try await log.append([Self.at("NEW", .unknown, 6, reason: "interrupted"), Self.at("NEW", .sent, 7)]) == [true, false])
+        #expect(try await log.verifyChain().problem == nil)
+        let store = TestStore(log: log, execute: { sql in try DatabaseQueue(path: path).write { try $0.execute(sql: sql) } }, tamper: { _ in })
+        try await Self.expectView(store, "job_id = 'OLD' AND outcome = 'unknown' AND reason = 'interrupted' AND reconciled_at IS NULL")
     }
 }
