@@ -123,4 +123,39 @@ import TestSupport
         #expect(shown == ["sent reconciled": 2, "unknown possibly_delivered": 1, "unknown interrupted": 1], "\(shown)")
         #expect(try await log.jobStates(["FOUND"])["FOUND"]?.terminal == .unknown, "the stored outcome is not rewritten")
     }
+
+    /// The command as an operator runs it, against the sandbox (no providers/*.yml): what is found is
+    /// recorded and said, what is not stays unresolved (exit 2), and a second run asks nothing.
+    @Test func theCommandAsksTheSandboxAndSaysWhatIsLeft() async throws {
+        let harness = try Harness()
+        let process = GatewayProcessTests()
+        let config = try process.writeConfig(harness)
+        let sandbox = try SandboxProvider(outboxPath: harness.configuration.outboxPath)
+        let written = await sandbox.send([OutboundMessage(jobID: "CLI-IN", contactID: "C-CLI-IN", channel: .sms, to: "+50688880001", body: "Hola")])
+        guard case .accepted(let id, _) = written.first else { Issue.record("\(written)"); return }
+        let log = try await ContactLogs.open(harness.configuration.contactLogPath)
+        _ = try await log.append([
+            Self.claim("CLI-IN", to: "+50688880001", body: "Hola", provider: "sandbox", at: 0), Self.ended("CLI-IN", .unknown, .interrupted, at: 600),
+            Self.claim("CLI-OUT", to: "+50688880002", body: "Hola", provider: "sandbox", at: 10), Self.ended("CLI-OUT", .unknown, .possiblyDelivered, at: 11),
+        ])
+        let listed = try process.run(["reconcile", "--config", config, "--from", "2026-11-29", "--log-format", "text"])
+        #expect(listed.status == 2 && listed.output.contains("2 unresolved: 1 interrupted, 1 possibly_delivered"), "\(listed.output)")
+        #expect(try await log.events(EventFilter(kinds: [.reconciled])).isEmpty, "listing records nothing")
+
+        let asked = try process.run(["reconcile", "--ask-providers", "--config", config, "--from", "2026-11-29", "--log-format", "text"])
+        #expect(asked.status == 2, "CLI-OUT stays unresolved: \(asked.output)")
+        #expect(asked.output.contains("found  job CLI-IN attempt 1") && asked.output.contains(id), "\(asked.output)")
+        #expect(asked.output.contains("not_found  job CLI-OUT attempt 1"), "\(asked.output)")
+        #expect(asked.output.contains("2 asked about: 1 found, 1 not_found; 1 still unresolved"), "\(asked.output)")
+        let reconciled = try await log.events(EventFilter(kinds: [.reconciled])).map(\.event)
+        #expect(reconciled.map { "\($0.jobID ?? "") \($0.reason ?? "") \($0.providerMessageID ?? "-")" } == ["CLI-IN found \(id)", "CLI-OUT not_found -"])
+
+        let again = try process.run(["reconcile", "--ask-providers", "--config", config, "--from", "2026-11-29", "--format", "json", "--log-format", "text"])
+        #expect(again.status == 2)
+        let lines = again.output.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(lines.count == 1 && lines[0].contains("\"answer\":\"already_asked\"") && lines[0].contains("CLI-OUT"), "\(again.output)")
+        #expect(try await log.events(EventFilter(kinds: [.reconciled])).count == 2)
+        let verified = try process.run(["audit", "verify", "--config", config, "--log-format", "text"])
+        #expect(verified.status == 0, "\(verified.output)")
+    }
 }
