@@ -124,7 +124,7 @@ extension Console {
         let zoneNote: HTML = zone.map { "<p class=\"body hint\">\(visit.w(.timelineZone, ["zone": $0.identifier]))</p>" }
             ?? "<p class=\"body hint\">\(visit.w(.timelineNoZone))</p>"
         let title = visit.w(.timelineTitle, ["contact": Show.visible(contact)])
-        return Reply.html(Layout.page(visit, title: title, backLink: ("/console/contacts", visit.w(.contactsTitle)), wide: true, main: """
+        return Reply.html(Layout.page(visit, title: title, backLink: ("/console/contacts", visit.w(.contactsTitle)), main: """
             <h1 class="heading-l">\(visit.w(.timelineTitle, ["contact": ""]))<bdi class="mono">\(contact)</bdi></h1>
             <p class="body">\(visit.w(.timelineLead))</p>
             \(zoneNote)

@@ -50,7 +50,7 @@ extension Console {
                 <td>\(visit.w(escalation.status == .open ? .statusOpen : .statusResolved))</td></tr>
                 """
         }
-        return Reply.html(Layout.page(visit, title: visit.w(.escalationsTitle), wide: true, main: """
+        return Reply.html(Layout.page(visit, title: visit.w(.escalationsTitle), main: """
             <h1 class="heading-l">\(visit.w(.escalationsTitle))</h1>
             <p class="body">\(visit.w(.escalationsLead))</p>
             <nav aria-label="\(visit.w(.escStatus))"><ul class="tabs">\(tabs)</ul></nav>

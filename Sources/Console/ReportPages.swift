@@ -115,7 +115,7 @@ extension Console {
             body = Self.reportTables(summary, language: visit.language).map { table in reportSection(table, visit: visit, query: query) }
         }
         let fromInvalid = errors.contains { $0.field == "from" }, toInvalid = errors.contains { $0.field == "to" }
-        return Reply.html(Layout.page(visit, title: visit.w(.reportsTitle), errors: errors, wide: true, main: """
+        return Reply.html(Layout.page(visit, title: visit.w(.reportsTitle), errors: errors, main: """
             <h1 class="heading-l">\(visit.w(.reportsTitle))</h1>
             <p class="body">\(visit.w(.reportsLead))</p>
             <form method="get" action="/console/reports" class="inline-fields" novalidate>

@@ -1,5 +1,5 @@
-import ContactLog
 import Foundation
+import GRDB
 import GatewayCore
 import HTTPTypes
 import Hummingbird
@@ -11,6 +11,7 @@ import TestSupport
 import Testing
 import Worker
 @testable import Console
+@testable import ContactLog
 @testable import GatewayHTTP
 
 /// The compliance and operator pages (contacts and timelines, opt-outs, escalations, reports,
@@ -457,6 +458,49 @@ import Worker
             #expect(html.contains("Run by compliance-ana"))
             // A GET never runs verify: only the form's POST does.
             #expect(try await harness.console.lastVerify()?.head == report.head)
+        }
+    }
+
+    @Test func auditVerifyNamesTheFirstBadEventOfABrokenChain() async throws {
+        let harness = try Harness()
+        try await Self.seedTimeline(harness.store, contact: "C-1")
+        let second = try #require(try await harness.store.events(EventFilter()).dropFirst().first?.sequence)
+        // Someone with write access to the file changes the text of an event.
+        try await DatabaseQueue(path: harness.store.path).write { db in
+            try db.execute(sql: "DROP TRIGGER events_no_update")
+            try db.execute(sql: "UPDATE events SET body = 'Hola, nada pendiente' WHERE seq = \(second)")
+            try db.execute(sql: SQLiteContactLog.noUpdateTrigger)
+        }
+        try await harness.withApp { client in
+            var browser = try await harness.browser(client, "compliance-ana")
+            let csrf = try #require(Browser.csrf(in: String(buffer: try await browser.get(client, "/console/audit").body)))
+            #expect(try await browser.post(client, "/console/audit/verify", form: [("csrf", csrf)]).status == .seeOther)
+            let html = String(buffer: try await browser.get(client, "/console/audit").body)
+            #expect(html.contains("The chain is broken"))
+            #expect(html.contains("First bad event: \(second) (altered)"))
+            #expect(!html.contains("The chain is intact"))
+        }
+    }
+
+    @Test func aLongTimelineIsPagedOverTheLogAsItWasAtTheFirstPage() async throws {
+        let harness = try Harness()
+        let start = Self.at("2026-11-01T00:00:00Z")
+        _ = try await harness.store.append((0..<205).map { index in
+            ContactEvent(jobID: "J-\(index)", contactID: "C-P", kind: .deferred, at: start.addingTimeInterval(Double(index) * 60), reason: "hours-CR",
+                         detail: "event \(index)")
+        })
+        try await harness.withApp { client in
+            var browser = try await harness.browser(client, "compliance-ana")
+            let first = String(buffer: try await browser.get(client, "/console/contacts/C-P").body)
+            #expect(first.matches(of: /<li class="event"/).count == 200)
+            let next = try #require(first.firstMatch(of: /href="(\/console\/contacts\/C-P\?after=[0-9]+-[0-9]+)"/)?.1)
+            // Appended meanwhile (the first page's own log_read among them): not on the next page.
+            _ = try await harness.store.append([ContactEvent(jobID: "J-late", contactID: "C-P", kind: .deferred, at: Date(), detail: "late")])
+            let second = String(buffer: try await browser.get(client, String(next)).body)
+            #expect(second.matches(of: /<li class="event"/).count == 5)
+            #expect(second.contains("event 204") && !second.contains(">late<") && !second.contains("event 199<"))
+            #expect(!second.contains("?after="), "the last page has no next link")
+            #expect(try await browser.get(client, "/console/contacts/C-P?after=junk").status == .badRequest)
         }
     }
 
