@@ -20,6 +20,14 @@ ensure_packages() {
   fi
 }
 
+# Selenium from PyPI in a virtualenv under .build/ (Debian's chromium and chromium-driver come
+# from ensure_packages), for the browser tests in Tests/browser.
+BROWSER_VENV=.build/browser-venv
+ensure_browser_venv() {
+  [ -x "$BROWSER_VENV/bin/python" ] || python3 -m venv "$BROWSER_VENV"
+  "$BROWSER_VENV/bin/python" -c 'import selenium' 2>/dev/null || "$BROWSER_VENV/bin/pip" install -q 'selenium>=4.20,<5'
+}
+
 # Host and port from a redis:// URL (defaults 127.0.0.1 and 6379).
 redis_host_port() {
   local rest="${1#redis://}"
