@@ -12,7 +12,7 @@ public enum Word: String, Sendable, CaseIterable {
     case eventTime, eventWhat, eventDetails, eventJob, eventChannel, eventAttempt, eventReason, eventProvider, eventMessageID
     case eventText, eventSubject, eventAddress, eventReplyRead, eventIntents, eventNoIntent, eventEscalation, eventTemplate, eventTone
     case utcLabel, localLabel
-    case optOutsInForce, optOutsNone, manageOptOuts
+    case optOutsInForce, optOutsNone, manageOptOuts, holdsInForce
     // Opt-outs
     case optOutsTitle, optOutsLead, markChannel, markKind, markSetBy, markSetAt, markReason, allChannels
     case kindOptOut, kindDoNotContact, addTitle, addChannelLegend, addKindLegend, addReasonLabel, addReasonHint, addButton
@@ -85,6 +85,7 @@ public enum Words {
         .optOutsInForce: "Opt-outs in force",
         .optOutsNone: "No opt-out or do-not-contact mark is in force.",
         .manageOptOuts: "Add or remove opt-outs",
+        .holdsInForce: "Pauses and blocks in force",
         .optOutsTitle: "Opt-outs of {contact}",
         .optOutsLead: "A mark stops messages at once, on every worker. Each change is recorded in the contact log with your name and the reason.",
         .markChannel: "Channel",
@@ -267,6 +268,7 @@ public enum Words {
         .optOutsInForce: "Bajas vigentes",
         .optOutsNone: "No hay ninguna baja ni marca de no contactar vigente.",
         .manageOptOuts: "Agregar o quitar bajas",
+        .holdsInForce: "Pausas y bloqueos vigentes",
         .optOutsTitle: "Bajas de {contact}",
         .optOutsLead: "Una marca detiene los mensajes de inmediato, en todos los workers. Cada cambio queda en el registro de contactos con su nombre y el motivo.",
         .markChannel: "Canal",

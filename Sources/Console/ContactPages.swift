@@ -117,6 +117,12 @@ extension Console {
         try await LogAPI.recordRead(visit.caller!, request, filter: EventFilter(contactID: contact, limit: Self.timelinePage), rows: events.count, store: store)
         let zone = try await contactZone(contact, page: events, through: filter.throughSeq)
         let marks = try await store.optOuts([contact])[contact] ?? []
+        // The pauses (of the contact or its debts) and blocks (of its addresses) that a reply set and that still hold.
+        let now = Date()
+        let debts = Set(events.compactMap(\.event.debtID)), addresses = Set(events.compactMap(\.event.address))
+        let holds = try await store.states(StateQuery(kinds: [.hold], contactIDs: [contact], debtIDs: debts.sorted(), addresses: addresses.sorted(), activeOnly: true))
+            .compactMap(\.hold).filter { $0.inForce(at: now) }
+        let holdItems: [HTML] = holds.map { "<li><bdi>\($0.sentence)</bdi></li>" }
         let rows: [HTML] = events.map { eventRow($0, visit: visit, zone: zone) }
         let next: HTML = more ? events.last.map { last in
             "<p class=\"body\"><a href=\"/console/contacts/\(HTML.component(contact))?after=\(LogCursor.make(after: last.sequence, through: filter.throughSeq ?? last.sequence))\">\(visit.w(.timelineNext, ["count": String(Self.timelinePage)]))</a></p>"
@@ -131,6 +137,7 @@ extension Console {
             <h2 class="heading-m">\(visit.w(.optOutsInForce))</h2>
             \(marks.isEmpty ? "<p class=\"body\">\(visit.w(.optOutsNone))</p>" as HTML : marksList(marks, visit: visit, zone: zone))
             <p class="body"><a href="/console/contacts/\(HTML.component(contact))/opt-outs">\(visit.w(.manageOptOuts))</a></p>
+            \(holds.isEmpty ? HTML.empty : "<h2 class=\"heading-m\">\(visit.w(.holdsInForce))</h2><ul class=\"list\" id=\"holds\">\(holdItems)</ul>")
             \(events.isEmpty ? "<p class=\"body\">\(visit.w(.timelineEmpty))</p>" as HTML : """
                 <ol class="timeline">\(rows)</ol>
                 """)

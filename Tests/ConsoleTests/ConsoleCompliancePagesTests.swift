@@ -338,6 +338,10 @@ import Worker
             #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
             #expect(!html.contains("<script>alert(1)"))
             #expect(html.contains("Only the agent role resolves escalations"))
+            // The contact's timeline lists the pause the dispute set, while it holds.
+            let timeline = String(buffer: try await compliance.get(client, "/console/contacts/C-2").body)
+            #expect(timeline.contains("Pauses and blocks in force"))
+            #expect(timeline.contains("paused by dispute (debt LN-2), escalation \(dispute)"))
             #expect(!html.contains("name=\"note\""))
             let csrf = try #require(Browser.csrf(in: html))
             #expect(try await compliance.post(client, "/console/escalations/\(dispute)/resolve", form: [("csrf", csrf), ("note", "x")]).status == .forbidden)
@@ -353,6 +357,7 @@ import Worker
             let (escalation, holds) = try await harness.console.escalations.show(dispute)
             #expect(escalation.status == .resolved && escalation.resolvedBy == "agent-maria" && escalation.resolutionNote == "debt verified, letter sent")
             #expect(holds.allSatisfy { !$0.inForce(at: Date()) })
+            #expect(!String(buffer: try await compliance.get(client, "/console/contacts/C-2").body).contains("Pauses and blocks in force"))
             let twice = try await agent.post(client, "/console/escalations/\(dispute)/resolve", form: [("csrf", agentCSRF), ("note", "again")])
             #expect(twice.status == .conflict)
             #expect(String(buffer: twice.body).contains("already resolved"))
