@@ -75,7 +75,9 @@ func message(_ n: Int = 1, to: String = "+50688887777", body: String = "Hola Ana
         let fake = FakeTwilio()
         fake.enqueue(.slow(seconds: 2))
         let results = try await fake.serve { base in await provider(fake, base, timeout: 0.3).send([message()]) }
-        #expect(fake.requests.count == 1)
+        // Never twice. (On a busy machine the fake may not have read the request before the client
+        // gave up and closed the connection; the client's count of bytes sent decides the class.)
+        #expect(fake.requests.count <= 1)
         guard case .possiblyDelivered(code: Reason(stored: "possibly_delivered"), let detail) = results[0] else {
             Issue.record("expected possibly_delivered, got \(results[0])")
             return
