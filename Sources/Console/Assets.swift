@@ -42,6 +42,7 @@ enum Assets {
         .width.wide { max-width: 1280px; }
         @media (min-width: 40.0625em) { .width { margin: 0 30px; } }
         @media (min-width: 1020px) { .width { margin: 0 auto; } }
+        @media (min-width: 1020px) and (max-width: 1339px) { .width.wide { margin: 0 30px; } }
         @media (min-width: 1340px) { .width.wide { margin: 0 auto; } }
         .skip-link { position: absolute; left: -9999px; padding: 10px 15px; background: #ffdd00; color: #0b0c0c; }
         .skip-link:focus { left: 0; top: 0; z-index: 10; }
