@@ -340,6 +340,44 @@ def main():
         check("Buenos dias Ana" in text, f"the outbox has {text}")
         step(f"sent: {text[:160]}")
 
+        step("compliance reads the contact's timeline: the exact text the worker sent")
+        sign_out(driver)
+        sign_in(driver, base, tokens["compliance"])
+        timeline = f"{base}/console/contacts/{urllib.parse.quote(f'C-{job_id}', safe='')}"
+
+        def timeline_has_sent():
+            driver.get(timeline)
+            return len(driver.find_elements(By.CSS_SELECTOR, "li.event .tag")) > 0 and any(
+                t.text == "sent" for t in driver.find_elements(By.CSS_SELECTOR, "li.event .tag"))
+        wait_for(timeline_has_sent, f"the sent event of {job_id} on the timeline", 60)
+        texts = [p.get_attribute("textContent") for p in driver.find_elements(By.CSS_SELECTOR, "pre.sent-text")]
+        check(sent()["body"] in texts, f"the timeline's texts {texts!r} do not include the sent body {sent()['body']!r}")
+        check(driver.find_elements(By.CSS_SELECTOR, "time .local-time"), "no local time on the timeline (the job names America/Costa_Rica)")
+        screenshot(driver, "console-timeline.png")
+
+        step("compliance adds an SMS opt-out (a missing reason first), then takes it back")
+        driver.find_element(By.PARTIAL_LINK_TEXT, "Add or remove opt-outs").click()
+        until(driver, lambda d: d.current_url.endswith("/opt-outs"))
+        driver.find_element(By.CSS_SELECTOR, "label[for='channel-sms']").click()
+        driver.find_element(By.CSS_SELECTOR, "form[action$='/opt-outs'] button[type=submit]").click()
+        until(driver, EC.presence_of_element_located((By.CSS_SELECTOR, ".error-summary a[href='#reason']")))
+        check(driver.switch_to.active_element.get_attribute("class").startswith("error-summary"), "the error summary does not take focus")
+        driver.find_element(By.CSS_SELECTOR, ".error-summary a[href='#reason']").click()
+        check(driver.switch_to.active_element.get_attribute("id") == "reason", "the error link does not move to the reason field")
+        driver.switch_to.active_element.send_keys("Customer asked by phone, call 4411")
+        driver.find_element(By.CSS_SELECTOR, "form[action$='/opt-outs'] button[type=submit]").click()
+        until(driver, lambda d: "done=added" in d.current_url)
+        rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")]
+        check(any("sms" in r and "compliance-ana via console" in r and "Customer asked by phone" in r for r in rows), f"opt-outs: {rows}")
+        screenshot(driver, "console-opt-outs.png")
+        field = driver.find_element(By.ID, "remove-reason-sms")
+        field.send_keys("Customer opted back in by phone")
+        field.submit()
+        until(driver, lambda d: "done=removed" in d.current_url)
+        check(not driver.find_elements(By.CSS_SELECTOR, "table tbody tr"), "the opt-out is still listed after taking it back")
+        driver.get(timeline)
+        kinds = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "li.event .tag")]
+        check("opt_out" in kinds and "opt_in" in kinds, f"the timeline does not show both changes: {kinds}")
     except Failure as failure:
         print(f"FAIL: {failure}", file=sys.stderr)
         print(f"(gateway log: {os.path.join(work, 'gateway.log')})", file=sys.stderr)
