@@ -10,6 +10,7 @@ public enum Word: String, Sendable, CaseIterable {
     case searchMissing, searchTooLong, searchNoMatch, searchMatches, contactLink
     case timelineTitle, timelineLead, timelineEmpty, timelineZone, timelineNoZone, timelineNext, timelineCount
     case eventTime, eventWhat, eventDetails, eventJob, eventChannel, eventAttempt, eventReason, eventProvider, eventMessageID
+    case eventToneRule, eventSMS, eventSMSValue, eventHTML, badCursor
     case eventText, eventSubject, eventAddress, eventReplyRead, eventIntents, eventNoIntent, eventEscalation, eventTemplate, eventTone
     case utcLabel, localLabel
     case optOutsInForce, optOutsNone, manageOptOuts, holdsInForce
@@ -80,6 +81,11 @@ public enum Words {
         .eventEscalation: "Escalation",
         .eventTemplate: "Template file",
         .eventTone: "Tone",
+        .eventToneRule: "rule",
+        .eventSMS: "SMS",
+        .eventSMSValue: "{encoding}, {segments} segments",
+        .eventHTML: "E-mail HTML (source)",
+        .badCursor: "This page link is not valid. Open the contact's timeline again from its first page.",
         .utcLabel: "UTC",
         .localLabel: "Local",
         .optOutsInForce: "Opt-outs in force",
@@ -263,6 +269,11 @@ public enum Words {
         .eventEscalation: "Escalamiento",
         .eventTemplate: "Archivo de plantilla",
         .eventTone: "Tono",
+        .eventToneRule: "regla",
+        .eventSMS: "SMS",
+        .eventSMSValue: "{encoding}, {segments} segmentos",
+        .eventHTML: "HTML del correo (fuente)",
+        .badCursor: "Este enlace de página no es válido. Abra de nuevo el historial del contacto desde su primera página.",
         .utcLabel: "UTC",
         .localLabel: "Local",
         .optOutsInForce: "Bajas vigentes",

@@ -40,14 +40,21 @@ extension Console {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.isEmpty { return searchPage(visit, kind: kind, text: raw, errors: [FieldError(field: "q", message: visit.w(.searchMissing))], status: .badRequest) }
         if text.count > 200 { return searchPage(visit, kind: kind, text: raw, errors: [FieldError(field: "q", message: visit.w(.searchTooLong))], status: .badRequest) }
+        // The events that name the debt (each job's arrival and sends) or the address (sends and
+        // replies), at most 1,000 oldest first: enough to list the contacts it belongs to.
         var filter = EventFilter(limit: 1000)
         switch kind {
         case .contact: return Reply.redirect("/console/contacts/\(HTML.component(text))")
-        case .debt: filter.debtID = text
-        case .phone: filter.address = text.filter { !" -().".contains($0) }
-        case .email: filter.address = text
+        case .debt:
+            filter.debtID = text
+            filter.kinds = [.received, .dispatching, .sent, .inbound]
+        case .phone:
+            filter.address = text.filter { !" -().".contains($0) }
+            filter.kinds = [.dispatching, .sent, .inbound]
+        case .email:
+            filter.address = text
+            filter.kinds = [.dispatching, .sent, .inbound]
         }
-        // The newest events that name it (the contacts it belongs to now), read as the API reads.
         filter.throughSeq = try await store.lastSequence()
         let events = try await store.events(filter)
         let caller = visit.caller!
@@ -103,7 +110,7 @@ extension Console {
         var filter = EventFilter(contactID: contact, limit: Self.timelinePage + 1)
         if let cursor = request.uri.queryParameters.get("after") {
             guard let (after, through) = LogCursor.parse(String(cursor)) else {
-                return Reply.html(Layout.message(visit, title: .badRequestTitle, text: "after must be the link's value, not \(cursor)"), status: .badRequest, visit: visit)
+                return Reply.html(Layout.message(visit, title: .badRequestTitle, text: visit.w(.badCursor)), status: .badRequest, visit: visit)
             }
             filter.afterSeq = after
             filter.throughSeq = through
@@ -178,8 +185,14 @@ extension Console {
         if let id = event.providerMessageID { fact(.eventMessageID, Show.code(id)) }
         if let address = event.address, event.kind == .dispatching || event.kind == .inbound || event.kind == .sent { fact(.eventAddress, Show.code(address)) }
         if let variant = event.variant { fact(.eventTemplate, Show.code(variant)) }
-        if let tone = event.tone { fact(.eventTone, Show.text(tone)) }
         let data = event.kind == .received ? nil : event.rawData.flatMap { try? JSONParser.parse($0) }
+        if let tone = event.tone {
+            let rule = data?["tone_rule"]?.scalarText
+            fact(.eventTone, "\(Show.text(tone))\(rule.map { " · \(visit.w(.eventToneRule)) \(Show.code($0))" as HTML })")
+        }
+        if event.kind == .dispatching, let encoding = data?["sms_encoding"]?.scalarText, let segments = data?["sms_segments"]?.scalarText {
+            fact(.eventSMS, "\(visit.w(.eventSMSValue, ["encoding": encoding, "segments": segments]))")
+        }
         if event.kind == .inbound, let data {
             let label = data["label"]?.scalarText ?? "?"
             let score = data["score"]?.scalarText ?? ""
@@ -194,7 +207,10 @@ extension Console {
             fact(.eventEscalation, "<a href=\"/console/escalations/\(HTML.component(id))\">\(id)</a>")
         }
         if event.kind == .dispatching, case .string(let subject)? = data?["subject"] { fact(.eventSubject, Show.text(subject)) }
-        let body: HTML = event.body.map { "<p class=\"label\">\(visit.w(.eventText))</p><pre class=\"sent-text\"><bdi>\($0)</bdi></pre>" } ?? .empty
+        var body: HTML = event.body.map { "<p class=\"label\">\(visit.w(.eventText))</p><pre class=\"sent-text\"><bdi>\($0)</bdi></pre>" } ?? .empty
+        if event.kind == .dispatching, case .string(let html)? = data?["html"] {
+            body = body + "<details><summary>\(visit.w(.eventHTML))</summary><pre class=\"sent-text\"><bdi>\(html)</bdi></pre></details>"
+        }
         let tag: HTML = switch event.kind {
         case .sent: "<span class=\"tag\">\(event.kind.rawValue)</span>"
         case .suppressed, .failed, .invalid, .expired, .unknown, .optOut, .escalation: "<span class=\"tag tag-red\">\(event.kind.rawValue)</span>"

@@ -76,7 +76,8 @@ import Worker
             ContactEvent(jobID: "J-1", contactID: contact, kind: .received, at: at("2026-12-01T00:00:00Z"), streamID: "1-0", data: job, debtID: "LN-77"),
             ContactEvent(jobID: "J-1", contactID: contact, kind: .dispatching, at: at("2026-12-01T00:00:01Z"), channel: .sms, template: "payment-reminder",
                          tone: "firm", variant: "payment-reminder/sms.es.mustache", provider: "twilio", reason: "tone-default",
-                         detail: "sending by sms through twilio", body: hostileText, address: "+50688887777", debtID: "LN-77", segment: "early"),
+                         detail: "sending by sms through twilio", body: hostileText, address: "+50688887777",
+                         data: #"{"tone_rule":"early-firm","sms_encoding":"UCS-2","sms_segments":2}"#, debtID: "LN-77", segment: "early"),
             ContactEvent(jobID: "J-1", contactID: contact, kind: .sent, at: at("2026-12-01T00:00:02Z"), channel: .sms, provider: "twilio",
                          providerMessageID: "SM-abc", reason: "provider_queued", address: "+50688887777", debtID: "LN-77", segment: "early"),
             ContactEvent(jobID: "J-1", contactID: contact, kind: .receipt, at: at("2026-12-01T00:01:00Z"), channel: .sms, provider: "twilio",
@@ -180,7 +181,7 @@ import Worker
             #expect(html.contains("2026-12-01 00:00:01 UTC"))
             #expect(html.contains("America/Costa_Rica"))
             // Rule, provider, message id, receipt, the reply's reading, the opt-out in force.
-            for piece in ["tone-default", "twilio", "SM-abc", ">receipt<", "delivered", "<strong>upset</strong>", "dispute", "payment-reminder/sms.es.mustache", "STOP"] {
+            for piece in ["early-firm", "UCS-2, 2 segments", "tone-default", "twilio", "SM-abc", ">receipt<", "delivered", "<strong>upset</strong>", "dispute", "payment-reminder/sms.es.mustache", "STOP"] {
                 #expect(html.contains(piece), "timeline shows \(piece)")
             }
             // Oldest first.
