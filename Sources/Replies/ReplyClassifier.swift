@@ -220,7 +220,7 @@ public enum ReplyClassifier {
         if rule.notAskedBack, let asked = askedBack(found, tokens: tokens, lexicon: lexicon) {
             return Refusal(asked, otherSense: true, noted: false)
         }
-        if let retold = rule.retold, let teller = retelling(before: found.start, in: tokens, lexicon: lexicon) {
+        if let retold = rule.retold, let teller = retelling(of: found.start...found.end, in: tokens, lexicon: lexicon) {
             switch retold {
             case .never:
                 return Refusal("is told of after '\(tokens[teller].original)', not asked now", otherSense: true, noted: false)
@@ -271,7 +271,10 @@ public enum ReplyClassifier {
             for mention in phrase.matches(in: tokens) where mention.start >= around.start && mention.end <= around.end {
                 let before = mention.end < found.start
                 let surrounds = mention.start < found.start && mention.end > found.end
-                if before && question || surrounds {
+                // Close before it in the same clause (two words at most between), a mention needs no "?"
+                // ("why would I unsubscribe, I need them", "por qué querría darme de baja").
+                let close = before && found.start - mention.end <= 3 && !(mention.end + 1..<found.start).contains { tokens[$0].isBoundary }
+                if before && (question || close) || surrounds {
                     return "is mentioned, not used ('\(quote(tokens, mention.start...mention.end))')"
                 }
             }
@@ -294,15 +297,17 @@ public enum ReplyClassifier {
         return nil
     }
 
-    /// A verb that tells of a request made before ("I told you to stop"), up to six words before
-    /// `index` in the same clause.
-    static func retelling(before index: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Int? {
+    /// A verb that tells of a request made before ("I told you to stop", "les escribí BAJA"): among
+    /// the match's own words or up to six words before it, in the same clause.
+    static func retelling(of range: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Int? {
         guard !lexicon.retellings.isEmpty else { return nil }
-        var back = index - 1
+        func tells(_ index: Int) -> Bool { tokens[index].kind == .word && lexicon.retellings.contains(where: { $0.matches(tokens[index]).0 }) }
+        if let inside = range.first(where: tells) { return inside }
+        var back = range.lowerBound - 1
         var seen = 0
         while back >= 0, seen < 6, !tokens[back].isBoundary {
             if tokens[back].kind == .word {
-                if lexicon.retellings.contains(where: { $0.matches(tokens[back]).0 }) { return back }
+                if tells(back) { return back }
                 seen += 1
             }
             back -= 1

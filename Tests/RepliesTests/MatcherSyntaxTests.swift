@@ -66,6 +66,30 @@ import Testing
         #expect(result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    @Test func aMentionCloseBeforeTheKeywordNeedsNoQuestionMark() throws {
+        let text = """
+            language: en
+            asked_back:
+              mentions: ["why would i"]
+            intents:
+              opt_out:
+                - {phrase: "unsubscribe", not_asked_back: true}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        func optOut(_ reply: String) -> Bool { ReplyClassifier.classify(reply, lexicon: lexicon).intents.contains(.optOut) }
+        #expect(!optOut("why would I unsubscribe, I need to know when it's due"))
+        #expect(!optOut("why would I ever even unsubscribe"), "two words between")
+        #expect(optOut("why would I read these, unsubscribe"), "another clause")
+        #expect(optOut("why would I keep getting these all day long unsubscribe"), "too far for a mention without a question")
+    }
+
+    @Test(arguments: [("why would I unsubscribe, I need to know when it's due", "en"), ("por qué querría darme de baja, si me sirven los avisos", "es"),
+                      ("¿cómo que ya no me escriban? si ustedes me escribieron primero", "es")])
+    func shippedRhetoricalMentionsAreNoOptOuts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
     @Test func notAskedBackWithoutItsSectionIsAFinding() {
         let found = Self.findings("""
             language: en
@@ -116,6 +140,43 @@ import Testing
     func shippedRequestsToldOfAndTakenBackAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test func aVerbInsideTheMatchTellsOfTheRequest() throws {
+        let text = """
+            language: es
+            retold:
+              words: [escribi, mande]
+              undone: ["por error"]
+            intents:
+              opt_out:
+                - {phrase: "escribi|mande ~ baja", retold: unless_undone}
+            """
+        let lexicon = try #require(Self.lexicon(text, "es"))
+        #expect(ReplyClassifier.classify("les escribí BAJA hace una semana, ¿por qué siguen?", lexicon: lexicon).intents == [.optOut])
+        #expect(ReplyClassifier.classify("le mandé BAJA por error", lexicon: lexicon).intents.isEmpty)
+    }
+
+    @Test(arguments: [("les escribí BAJA hace una semana, ¿por qué siguen?", "es"), ("I have asked you not to text me", "en"),
+                      ("ya pedí que me sacaran de la lista y siguen", "es"), ("Already told y'all to stop texting me last week", "en")])
+    func shippedRequestsToldOfWithTheirVerbOptOut(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [("le mandé BAJA sin querer, sigan avisándome", "es"), ("Say I text STOP, does the debt go away?", "en"),
+                      ("I'd never tell you to stop the texts, I just need the payoff", "en"), ("nunca les pediría que dejen de escribirme, solo quiero el monto", "es"),
+                      ("no voy a poner STOP, solo díganme el saldo", "es"), ("quiero dar de baja el débito automático", "es"),
+                      ("no le escriban a mi hermana, escríbanme a mí", "es"), ("stop freaking me out with the interest talk, I'll pay monday", "en")])
+    func shippedLookAlikesAreNoOptOuts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [("Not interested. Remove.", "en"), ("I'd prefer you didn't text me", "en"), ("me quiero salir de esta lista", "es")])
+    func shippedOptOutsInOtherWords(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
     }
 
     @Test func retoldWithoutItsWordsIsAFinding() {
