@@ -4,7 +4,7 @@ import GRDB
 import GRDBSQLite
 
 /// The contact log in SQLite (WAL), the embedded default.
-public final class SQLiteContactLog: ContactLogStore {
+public final class SQLiteContactLog: ContactLogStore, LogDatabase {
     let pool: DatabasePool
     private let checkpointer: WALCheckpointer
     public let path: String
@@ -201,11 +201,7 @@ public final class SQLiteContactLog: ContactLogStore {
         """
 
     /// The stored values EventChain hashes, read back exactly as written (every byte).
-    static func chainValues(_ row: ExactSQL.Row) -> [ChainValue?] {
-        EventChain.columns.map { column in
-            column == "attempt" ? row.integer(column).map { .text(String($0)) } : row.bytes(column).map(ChainValue.bytes)
-        }
-    }
+    static func chainValues(_ row: ExactSQL.Row) -> [ChainValue?] { LogReads.chainValues(row) }
 
     /// The hash the next event links to: the last event's, else the last prune's anchor, else genesis.
     static func head(_ db: Database) throws -> String {
@@ -230,67 +226,36 @@ public final class SQLiteContactLog: ContactLogStore {
         }
     }
 
-    /// `values` in chunks that stay under SQLite's bound-parameter limit, each with the `?,?,...`
-    /// list of an `IN (...)` for it.
-    static func inLists(_ values: [String]) -> [(placeholders: String, arguments: [ExactSQL.Argument])] {
+    /// `IN (?,?,...)` lists of at most 500 values: SQLite takes a limited number of bound parameters.
+    public static func oneOf(_ column: String, _ values: [String]) -> [(condition: String, arguments: [SQLArgument])] {
         stride(from: 0, to: values.count, by: 500).map { start in
             let chunk = values[start..<min(start + 500, values.count)]
-            return (Array(repeating: "?", count: chunk.count).joined(separator: ","), chunk.map(ExactSQL.Argument.text))
+            return ("\(column) IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))", chunk.map(SQLArgument.text))
         }
     }
 
-    public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
-        guard !jobIDs.isEmpty else { return [:] }
-        return try await pool.read { db in try Self.jobStates(jobIDs, db) }
+    /// Runs a read in one read transaction.
+    public func run<Result: Sendable>(_ read: LogRead<Result>) async throws -> Result {
+        try await pool.read { db in try Self.run(read, db) }
     }
 
-    public func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts {
-        try await pool.read { db in
-            AdmissionFacts(jobStates: try Self.jobStates(request.jobIDs, db), optOuts: try Self.optOuts(request.contactIDs, db),
-                           states: try request.states.map { try Self.states($0, db) } ?? [],
-                           droppedTokens: try Self.droppedPushTokens(request.pushTokens, db))
-        }
-    }
-
-    static func jobStates(_ jobIDs: [String], _ db: Database) throws -> [String: JobState] {
-        var states: [String: JobState] = [:]
-        for (placeholders, chunk) in Self.inLists(jobIDs) {
-            try ExactSQL.run(db, """
-                SELECT job_id, kind, attempt, at FROM events
-                WHERE job_id IN (\(placeholders)) AND kind IN (\(Self.admissionKinds))
-                ORDER BY seq
-                """, chunk) { row in
-                let id = row.text("job_id") ?? ""
-                let place = "events of job \(id)"
-                let kind = try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place)
-                let attempt = Int(row.integer("attempt") ?? 1)
-                states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: try StoredValue.timestamp(row.text("at"), column: "at", row: place))
+    /// Runs a read on `db` (in the caller's transaction), every value bound and read with its byte count.
+    static func run<Result: Sendable>(_ read: LogRead<Result>, _ db: Database) throws -> Result {
+        var result = read.initial
+        for statement in read.statements {
+            let arguments: [ExactSQL.Argument] = statement.arguments.map { argument in
+                switch argument {
+                case .text(let text): .text(text)
+                case .integer(let number): .integer(number)
+                case .textList: .text(nil)   // never made for SQLite (oneOf spells lists as IN (...))
+                }
+            }
+            try ExactSQL.run(db, statement.sql, arguments, cached: statement.cached) { row in
+                try statement.fold(&result, row)
                 return true
             }
         }
-        return states
-    }
-
-    public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
-        try await pool.read { db in
-            var (clauses, arguments) = filter.sqlConditions()
-            var sqlArguments = arguments.map(ExactSQL.Argument.text)
-            if let after = filter.afterSeq {
-                clauses.append("seq > ?")
-                sqlArguments.append(.integer(after))
-            }
-            if let through = filter.throughSeq {
-                clauses.append("seq <= ?")
-                sqlArguments.append(.integer(through))
-            }
-            let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            sqlArguments.append(.integer(Int64(filter.limit)))
-            return try ExactSQL.all(db, "SELECT * FROM events \(whereClause) ORDER BY seq LIMIT ?", sqlArguments, cached: true, Self.storedEvent)
-        }
-    }
-
-    public func lastSequence() async throws -> Int64 {
-        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0 }
+        return result
     }
 
     public func verifyChain() async throws -> ChainReport {
@@ -326,25 +291,6 @@ public final class SQLiteContactLog: ContactLogStore {
             try Self.insert(.pruned(removed: removed, cutoff: cutoffText, through: through, anchor: anchor, at: at, by: by), db, head: &head)
             return PruneReport(removed: removed, cutoff: cutoff, throughSeq: through)
         }
-    }
-
-    public func summary(from: Date, to: Date) async throws -> LogSummary {
-        try await pool.read { db in
-            let range: [(any DatabaseValueConvertible)?] = [formatTimestamp(from), formatTimestamp(to)]
-            let rows = try Row.fetchAll(db, sql: LogSQL.summaryRows(from: "?", to: "?"), arguments: StatementArguments(range)).map {
-                LogSummary.Row(day: $0["day"], channel: $0["channel"], segment: $0["segment"], tone: $0["tone"],
-                               outcome: $0["kind"], reason: $0["why"], count: $0["n"])
-            }
-            let providers = try Row.fetchAll(db, sql: LogSQL.summaryProviders(from: "?", to: "?"), arguments: StatementArguments(range)).map {
-                LogSummary.Provider(provider: $0["provider"] ?? "", sent: $0["sent"], delivered: $0["delivered"])
-            }
-            return LogSummary(rows: rows, providers: providers)
-        }
-    }
-
-    public func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] {
-        guard !contactIDs.isEmpty else { return [:] }
-        return try await pool.read { db in try Self.optOuts(contactIDs, db) }
     }
 
     public func setOptOut(_ mark: OptOut) async throws {
@@ -400,19 +346,6 @@ public final class SQLiteContactLog: ContactLogStore {
         }
     }
 
-    public func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> {
-        guard !tokens.isEmpty else { return [] }
-        return try await pool.read { db in try Self.droppedPushTokens(tokens, db) }
-    }
-
-    static func droppedPushTokens(_ tokens: [String], _ db: Database) throws -> Set<String> {
-        var dropped: Set<String> = []
-        for (placeholders, chunk) in Self.inLists(tokens) {
-            dropped.formUnion(try ExactSQL.all(db, "SELECT token FROM dropped_push_tokens WHERE token IN (\(placeholders))", chunk) { $0.text("token") ?? "" })
-        }
-        return dropped
-    }
-
     public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {
         try await pool.write { db in
             let target = try ExactSQL.all(db, """
@@ -430,22 +363,11 @@ public final class SQLiteContactLog: ContactLogStore {
                 if let event = receipt.unmatchedEvent(alreadyKept: kept) { try Self.insert(event, db) }
                 return .unmatched
             }
-            let earlier = try Self.receiptStatuses(db, jobID: target.jobID)
+            let earlier = try Self.run(LogReads.receiptStatuses(jobID: target.jobID), db)
             let (event, result) = receipt.recording(for: target, earlier: earlier)
             if let event { try Self.insert(event, db) }
             return result
         }
-    }
-
-    public func deliveryStatus(jobID: String) async throws -> DeliveryStatus? {
-        try await pool.read { db in
-            try Self.receiptStatuses(db, jobID: jobID).max { $0.rank < $1.rank }
-        }
-    }
-
-    static func receiptStatuses(_ db: Database, jobID: String) throws -> [DeliveryStatus] {
-        try ExactSQL.all(db, "SELECT reason FROM events WHERE job_id = ? AND kind = 'receipt'", [.text(jobID)]) { $0.text("reason") }
-            .compactMap { $0.flatMap(DeliveryStatus.init(rawValue:)) }
     }
 
     /// Inserts one event linked to `head`; when it is written (not refused by a unique index),
@@ -486,20 +408,6 @@ public final class SQLiteContactLog: ContactLogStore {
         var head = try self.head(db)
         try insert(event, db, head: &head)
     }
-
-    /// An event as stored, every byte of every column.
-    static func storedEvent(_ row: ExactSQL.Row) throws -> StoredEvent {
-        let place = "event seq \(row.integer("seq") ?? 0)"
-        let event = ContactEvent(
-            jobID: row.text("job_id"), contactID: row.text("contact_id"),
-            kind: try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place),
-            at: try StoredValue.timestamp(row.text("at"), column: "at", row: place),
-            attempt: Int(row.integer("attempt") ?? 1),
-            channel: row.text("channel").flatMap(Channel.init(rawValue:)),
-            template: row.text("template"), tone: row.text("tone"), variant: row.text("variant"), provider: row.text("provider"),
-            providerMessageID: row.text("provider_message_id"), reason: row.text("reason"), detail: row.text("detail"),
-            body: row.text("body"), address: row.text("address"), streamID: row.text("stream_id"),
-            debtID: row.text("debt_id"), segment: row.text("segment"), rawData: row.bytes("data"))
-        return StoredEvent(sequence: row.integer("seq") ?? 0, event: event)
-    }
 }
+
+extension ExactSQL.Row: LogRow {}

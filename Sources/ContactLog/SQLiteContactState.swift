@@ -13,9 +13,9 @@ extension SQLiteContactLog {
                 SELECT contact_id, debt_id FROM events WHERE address = ? AND channel = ? AND kind = 'sent' AND contact_id IS NOT NULL ORDER BY seq
                 """, [.text(message.from), .text(message.channel.rawValue)]) { row in (contact: row.text("contact_id") ?? "", debt: row.text("debt_id")) }
             let contacts = ReplyMatch.contacts(fromSent: sent)
-            let optOuts = try Self.optOuts(contacts.map(\.id), db)
-            let holds = try Self.states(StateQuery(kinds: [.hold], contactIDs: contacts.map(\.id), debtIDs: contacts.compactMap(\.debtID),
-                                                   addresses: [message.from], activeOnly: true), db).compactMap(\.hold)
+            let optOuts = try Self.run(LogReads.optOuts(contacts.map(\.id), on: Self.self), db)
+            let holds = LogReads.sortedStates(try Self.run(LogReads.states(StateQuery(kinds: [.hold], contactIDs: contacts.map(\.id), debtIDs: contacts.compactMap(\.debtID),
+                                                                                      addresses: [message.from], activeOnly: true)), db)).compactMap(\.hold)
             let plan = plan(ReplyMatch(contacts: contacts, optOuts: optOuts, holds: holds))
             var head = try Self.head(db)
             for event in plan.events { try Self.insert(event, db, head: &head) }
@@ -34,10 +34,6 @@ extension SQLiteContactLog {
         }
     }
 
-    public func states(_ query: StateQuery) async throws -> [StateRecord] {
-        try await pool.read { db in try Self.states(query, db) }
-    }
-
     public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool {
         do {
             return try await pool.write { db in
@@ -52,40 +48,6 @@ extension SQLiteContactLog {
     }
 
     private struct Conflict: Error {}
-
-    static func optOuts(_ contactIDs: [String], _ db: Database) throws -> [String: [OptOut]] {
-        var result: [String: [OptOut]] = [:]
-        for (placeholders, chunk) in inLists(contactIDs) {
-            try ExactSQL.run(db, "SELECT * FROM opt_outs WHERE contact_id IN (\(placeholders)) ORDER BY channel", chunk) { row in
-                let place = "opt_outs \(row.text("contact_id") ?? "")/\(row.text("channel") ?? "*")"
-                let mark = OptOut(contactID: row.text("contact_id") ?? "", channel: Channel(rawValue: row.text("channel") ?? "*"),
-                                  kind: try StoredValue.value(row.text("kind"), as: OptOut.Kind.self, column: "kind", row: place), setBy: row.text("set_by") ?? "",
-                                  setAt: try StoredValue.timestamp(row.text("set_at"), column: "set_at", row: place), reason: row.text("reason"))
-                result[mark.contactID, default: []].append(mark)
-                return true
-            }
-        }
-        return result
-    }
-
-    static func states(_ query: StateQuery, _ db: Database) throws -> [StateRecord] {
-        var byKey: [String: StateRecord] = [:]
-        for part in query.chunked() {
-            for record in try statesOnce(part, db) { byKey[record.key] = record }
-        }
-        return byKey.keys.sorted().compactMap { byKey[$0] }
-    }
-
-    static func statesOnce(_ query: StateQuery, _ db: Database) throws -> [StateRecord] {
-        let (clause, arguments) = query.sqlConditions()
-        return try ExactSQL.all(db, "SELECT * FROM contact_state WHERE \(clause) ORDER BY key", arguments.map(ExactSQL.Argument.text)) { row in
-            let place = "contact_state \(row.text("key") ?? "")"
-            return StateRecord(key: row.text("key") ?? "", kind: try StoredValue.value(row.text("kind"), as: StateRecord.Kind.self, column: "kind", row: place),
-                        contactID: row.text("contact_id"), debtID: row.text("debt_id"), address: row.text("address"), source: row.text("source"),
-                        active: row.integer("active") == 1, version: Int(row.integer("version") ?? 0), value: row.text("value") ?? "{}",
-                        updatedAt: try StoredValue.timestamp(row.text("updated_at"), column: "updated_at", row: place))
-        }
-    }
 
     /// Writes every row whose version is as expected; false (and nothing more written: the caller's
     /// transaction rolls back) at the first that is not.

@@ -7,7 +7,7 @@ import PostgresNIO
 /// The contact log in PostgreSQL, for several workers on several machines. Same contract as the
 /// SQLite store (ContactLogStore), same hash chain (EventChain): appends from every worker are
 /// serialized on the one-row `chain_head` table, so the chain stays a single line in `seq` order.
-public final class PostgresContactLog: ContactLogStore {
+public final class PostgresContactLog: ContactLogStore, LogDatabase {
     let client: PostgresClient
     private let runner: Task<Void, Never>
     let logger: Logger
@@ -286,45 +286,44 @@ public final class PostgresContactLog: ContactLogStore {
         try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().map { $0.makeRandomAccess() }
     }
 
-    /// Text arguments, written as the columns store them (StoredText).
-    static func bindings(_ values: [String]) -> PostgresBindings {
-        var binds = PostgresBindings(capacity: values.count)
-        for value in values { binds.append(StoredText.encode(value)) }
-        return binds
+
+    /// One array for any number of values: `column = ANY(?)`.
+    public static func oneOf(_ column: String, _ values: [String]) -> [(condition: String, arguments: [SQLArgument])] {
+        values.isEmpty ? [] : [("\(column) = ANY(?)", [.textList(values)])]
     }
 
-    public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
-        guard !jobIDs.isEmpty else { return [:] }
+    /// Runs a read on one pooled connection.
+    public func run<Result: Sendable>(_ read: LogRead<Result>) async throws -> Result {
         let logger = self.logger
-        return try await client.withConnection { connection in try await Self.jobStates(jobIDs, connection, logger) }
+        return try await client.withConnection { connection in try await Self.run(read, connection, logger) }
     }
 
-    public func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts {
-        let logger = self.logger
-        return try await client.withConnection { connection in
-            var facts = AdmissionFacts()
-            facts.jobStates = try await Self.jobStates(request.jobIDs, connection, logger)
-            if !request.contactIDs.isEmpty { facts.optOuts = try await Self.optOuts(request.contactIDs, connection, logger) }
-            if let query = request.states { facts.states = try await Self.states(query, connection, logger) }
-            facts.droppedTokens = try await Self.droppedPushTokens(request.pushTokens, connection, logger)
-            return facts
+    /// Runs a read on `connection` (in the caller's transaction, if any): `?` numbered, values in StoredText's spelling.
+    static func run<Result: Sendable>(_ read: LogRead<Result>, _ connection: PostgresConnection, _ logger: Logger) async throws -> Result {
+        var result = read.initial
+        for statement in read.statements {
+            var binds = PostgresBindings(capacity: statement.arguments.count)
+            for argument in statement.arguments {
+                switch argument {
+                case .text(let text): binds.append(StoredText.encode(text))
+                case .integer(let number): binds.append(number)
+                case .textList(let texts): binds.append(texts.map { StoredText.encode($0) })
+                }
+            }
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: numbered([statement.sql])[0], binds: binds), logger: logger)
+            for try await row in rows {
+                try statement.fold(&result, Row(row: row.makeRandomAccess()))
+            }
         }
+        return result
     }
 
-    static func jobStates(_ jobIDs: [String], _ connection: PostgresConnection, _ logger: Logger) async throws -> [String: JobState] {
-        guard !jobIDs.isEmpty else { return [:] }
-        var binds = PostgresBindings()
-        binds.append(jobIDs.map { StoredText.encode($0) })
-        var states: [String: JobState] = [:]
-        let sql = "SELECT job_id, kind, attempt, at FROM events WHERE job_id = ANY($1) AND kind IN (\(Self.admissionKinds)) ORDER BY seq"
-        for row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().map({ $0.makeRandomAccess() }) {
-            let id = StoredText.decodeText(try row["job_id"].decode(String.self))
-            let place = "events of job \(id)"
-            let kind = try StoredValue.value(try row["kind"].decode(String.self), as: EventKind.self, column: "kind", row: place)
-            let attempt = try row["attempt"].decode(Int.self)
-            states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: try StoredValue.timestamp(try row["at"].decode(String.self), column: "at", row: place))
-        }
-        return states
+    /// A row, its text in StoredText's spelling read back as written.
+    struct Row: LogRow {
+        let row: PostgresRandomAccessRow
+        func text(_ column: String) -> String? { PostgresContactLog.text(row, column) }
+        func bytes(_ column: String) -> [UInt8]? { PostgresContactLog.bytes(row, column) }
+        func integer(_ column: String) -> Int64? { (try? row[column].decode(Int64?.self)) ?? nil }
     }
 
     /// `?` placeholders (EventFilter's) as `$n`.
@@ -344,31 +343,6 @@ public final class PostgresContactLog: ContactLogStore {
         }
     }
 
-    public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
-        var (clauses, arguments) = filter.sqlConditions()
-        var binds = Self.bindings(arguments)
-        if let after = filter.afterSeq {
-            clauses.append("seq > ?")
-            binds.append(after)
-        }
-        if let through = filter.throughSeq {
-            clauses.append("seq <= ?")
-            binds.append(through)
-        }
-        let numbered = Self.numbered(clauses)
-        let whereClause = numbered.isEmpty ? "" : "WHERE " + numbered.joined(separator: " AND ")
-        binds.append(filter.limit)
-        // The limit's number follows every `?` (a `kind IN (?,?)` clause has several, not one).
-        let limit = clauses.reduce(0) { $0 + $1.filter { $0 == "?" }.count } + 1
-        return try await rows("SELECT * FROM events \(whereClause) ORDER BY seq LIMIT $\(limit)", binds).map(Self.storedEvent)
-    }
-
-    /// Appends hold the chain head, so seq order is commit order: no event below this one can
-    /// still appear.
-    public func lastSequence() async throws -> Int64 {
-        try await rows("SELECT MAX(seq) FROM events").first.flatMap { try $0[0].decode(Int64?.self) } ?? 0
-    }
-
     /// A text column's value (StoredText decoded).
     static func text(_ row: PostgresRandomAccessRow, _ column: String) -> String? {
         ((try? row[column].decode(String?.self)) ?? nil).map { StoredText.decodeText($0) }
@@ -379,28 +353,7 @@ public final class PostgresContactLog: ContactLogStore {
         ((try? row[column].decode(String?.self)) ?? nil).map { StoredText.decode($0) }
     }
 
-    static func storedEvent(_ row: PostgresRandomAccessRow) throws -> StoredEvent {
-        let place = "event seq \(try row["seq"].decode(Int64.self))"
-        let event = ContactEvent(
-            jobID: text(row, "job_id"), contactID: text(row, "contact_id"),
-            kind: try StoredValue.value(text(row, "kind"), as: EventKind.self, column: "kind", row: place),
-            at: try StoredValue.timestamp(text(row, "at"), column: "at", row: place),
-            attempt: try row["attempt"].decode(Int.self),
-            channel: text(row, "channel").flatMap(Channel.init(rawValue:)),
-            template: text(row, "template"), tone: text(row, "tone"), variant: text(row, "variant"), provider: text(row, "provider"),
-            providerMessageID: text(row, "provider_message_id"), reason: text(row, "reason"), detail: text(row, "detail"),
-            body: text(row, "body"), address: text(row, "address"), streamID: text(row, "stream_id"),
-            debtID: text(row, "debt_id"), segment: text(row, "segment"), rawData: bytes(row, "data"))
-        return StoredEvent(sequence: try row["seq"].decode(Int64.self), event: event)
-    }
-
     // MARK: Opt-outs and push tokens
-
-    public func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] {
-        guard !contactIDs.isEmpty else { return [:] }
-        let logger = self.logger
-        return try await client.withConnection { connection in try await Self.optOuts(contactIDs, connection, logger) }
-    }
 
     public func setOptOut(_ mark: OptOut) async throws {
         let logger = self.logger
@@ -460,20 +413,6 @@ public final class PostgresContactLog: ContactLogStore {
         }
     }
 
-    public func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> {
-        guard !tokens.isEmpty else { return [] }
-        let logger = self.logger
-        return try await client.withConnection { connection in try await Self.droppedPushTokens(tokens, connection, logger) }
-    }
-
-    static func droppedPushTokens(_ tokens: [String], _ connection: PostgresConnection, _ logger: Logger) async throws -> Set<String> {
-        guard !tokens.isEmpty else { return [] }
-        var binds = PostgresBindings()
-        binds.append(tokens.map { StoredText.encode($0) })
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT token FROM dropped_push_tokens WHERE token = ANY($1)", binds: binds), logger: logger).collect()
-        return Set(rows.compactMap { Self.text($0.makeRandomAccess(), "token") })
-    }
-
     // MARK: Receipts
 
     public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {
@@ -497,19 +436,11 @@ public final class PostgresContactLog: ContactLogStore {
             let target = ReceiptTarget(jobID: jobID, contactID: Self.text(sent, "contact_id"),
                                        channel: Self.text(sent, "channel").flatMap(Channel.init(rawValue:)),
                                        attempt: (try? sent["attempt"].decode(Int.self)) ?? 1)
-            let earlier = try await connection.query("SELECT reason FROM events WHERE job_id = \(StoredText.encode(jobID)) AND kind = 'receipt'", logger: logger).collect()
-                .compactMap { Self.text($0.makeRandomAccess(), "reason").flatMap(DeliveryStatus.init(rawValue:)) }
+            let earlier = try await Self.run(LogReads.receiptStatuses(jobID: jobID), connection, logger)
             let (event, result) = receipt.recording(for: target, earlier: earlier)
             if let event { try await Self.insert(event, head: &head, connection, logger) }
             return result
         }
-    }
-
-    public func deliveryStatus(jobID: String) async throws -> DeliveryStatus? {
-        var binds = PostgresBindings()
-        binds.append(StoredText.encode(jobID))
-        return try await rows("SELECT reason FROM events WHERE job_id = $1 AND kind = 'receipt'", binds)
-            .compactMap { Self.text($0, "reason").flatMap(DeliveryStatus.init(rawValue:)) }.max { $0.rank < $1.rank }
     }
 
     // MARK: Chain, retention, reports
@@ -527,9 +458,7 @@ public final class PostgresContactLog: ContactLogStore {
             let page = try await rows("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT 5000", binds)
             for row in page {
                 let seq = try row["seq"].decode(Int64.self)
-                let values: [ChainValue?] = EventChain.columns.map { column in
-                    column == "attempt" ? ((try? row[column].decode(Int.self)).map { .text(String($0)) }) : Self.bytes(row, column).map(ChainValue.bytes)
-                }
+                let values = LogReads.chainValues(Row(row: row))
                 guard verifier.check(seq: seq, values: values, previous: Self.text(row, "prev_hash"), hash: Self.text(row, "hash")) else { break reading }
                 after = seq
             }
@@ -561,19 +490,5 @@ public final class PostgresContactLog: ContactLogStore {
                                   head: &head, connection, logger)
             return PruneReport(removed: removed, cutoff: cutoff, throughSeq: through)
         }
-    }
-
-    public func summary(from: Date, to: Date) async throws -> LogSummary {
-        let range = Self.bindings([formatTimestamp(from), formatTimestamp(to)])
-        let rows = try await rows(LogSQL.summaryRows(from: "$1", to: "$2"), range).map { row in
-            LogSummary.Row(day: Self.text(row, "day") ?? "", channel: Self.text(row, "channel"), segment: Self.text(row, "segment"),
-                           tone: Self.text(row, "tone"), outcome: Self.text(row, "kind") ?? "", reason: Self.text(row, "why"),
-                           count: Int(try row["n"].decode(Int64.self)))
-        }
-        let providers = try await self.rows(LogSQL.summaryProviders(from: "$1", to: "$2"), range).map { row in
-            LogSummary.Provider(provider: Self.text(row, "provider") ?? "", sent: Int(try row["sent"].decode(Int64.self)),
-                                delivered: Int(try row["delivered"].decode(Int64.self)))
-        }
-        return LogSummary(rows: rows, providers: providers)
     }
 }

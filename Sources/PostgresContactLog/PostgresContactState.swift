@@ -22,9 +22,9 @@ extension PostgresContactLog {
                 return (contact: Self.text(row, "contact_id") ?? "", debt: Self.text(row, "debt_id"))
             }
             let contacts = ReplyMatch.contacts(fromSent: sent)
-            let optOuts = try await Self.optOuts(contacts.map(\.id), connection, logger)
-            let holds = try await Self.states(StateQuery(kinds: [.hold], contactIDs: contacts.map(\.id), debtIDs: contacts.compactMap(\.debtID),
-                                                         addresses: [message.from], activeOnly: true), connection, logger).compactMap(\.hold)
+            let optOuts = try await Self.run(LogReads.optOuts(contacts.map(\.id), on: Self.self), connection, logger)
+            let holds = LogReads.sortedStates(try await Self.run(LogReads.states(StateQuery(kinds: [.hold], contactIDs: contacts.map(\.id), debtIDs: contacts.compactMap(\.debtID),
+                                                                                            addresses: [message.from], activeOnly: true)), connection, logger)).compactMap(\.hold)
             let plan = plan(ReplyMatch(contacts: contacts, optOuts: optOuts, holds: holds))
             _ = try await Self.insertAll(plan.events, head: &head, connection, logger)
             for mark in plan.setOptOuts { try await Self.upsertOptOut(mark, head: &head, connection, logger) }
@@ -44,11 +44,6 @@ extension PostgresContactLog {
         }
     }
 
-    public func states(_ query: StateQuery) async throws -> [StateRecord] {
-        let logger = self.logger
-        return try await client.withConnection { connection in try await Self.states(query, connection, logger) }
-    }
-
     public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool {
         let logger = self.logger
         do {
@@ -65,43 +60,6 @@ extension PostgresContactLog {
     }
 
     private struct Conflict: Error {}
-
-    static func optOuts(_ contactIDs: [String], _ connection: PostgresConnection, _ logger: Logger) async throws -> [String: [OptOut]] {
-        guard !contactIDs.isEmpty else { return [:] }
-        var result: [String: [OptOut]] = [:]
-        let rows = try await connection.query("SELECT * FROM opt_outs WHERE contact_id = ANY(\(contactIDs.map { StoredText.encode($0) })) ORDER BY contact_id, channel",
-                                              logger: logger).collect()
-        for row in rows.map({ $0.makeRandomAccess() }) {
-            let place = "opt_outs \(text(row, "contact_id") ?? "")/\(text(row, "channel") ?? "*")"
-            let mark = OptOut(contactID: text(row, "contact_id") ?? "", channel: Channel(rawValue: text(row, "channel") ?? "*"),
-                              kind: try StoredValue.value(text(row, "kind"), as: OptOut.Kind.self, column: "kind", row: place), setBy: text(row, "set_by") ?? "",
-                              setAt: try StoredValue.timestamp(text(row, "set_at"), column: "set_at", row: place), reason: text(row, "reason"))
-            result[mark.contactID, default: []].append(mark)
-        }
-        return result
-    }
-
-    static func states(_ query: StateQuery, _ connection: PostgresConnection, _ logger: Logger) async throws -> [StateRecord] {
-        var byKey: [String: StateRecord] = [:]
-        for part in query.chunked() {
-            for record in try await statesOnce(part, connection, logger) { byKey[record.key] = record }
-        }
-        return byKey.keys.sorted().compactMap { byKey[$0] }
-    }
-
-    static func statesOnce(_ query: StateQuery, _ connection: PostgresConnection, _ logger: Logger) async throws -> [StateRecord] {
-        let (clause, arguments) = query.sqlConditions()
-        let sql = "SELECT * FROM contact_state WHERE \(numbered([clause])[0]) ORDER BY key"
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings(arguments)), logger: logger).collect()
-        return try rows.map { row in
-            let row = row.makeRandomAccess()
-            let place = "contact_state \(text(row, "key") ?? "")"
-            return StateRecord(key: text(row, "key") ?? "", kind: try StoredValue.value(text(row, "kind"), as: StateRecord.Kind.self, column: "kind", row: place),
-                               contactID: text(row, "contact_id"), debtID: text(row, "debt_id"), address: text(row, "address"), source: text(row, "source"),
-                               active: try row["active"].decode(Int.self) == 1, version: try row["version"].decode(Int.self), value: text(row, "value") ?? "{}",
-                               updatedAt: try StoredValue.timestamp(text(row, "updated_at"), column: "updated_at", row: place))
-        }
-    }
 
     /// Writes every row whose version is as expected; false at the first that is not (the caller's
     /// transaction rolls back).

@@ -1,0 +1,284 @@
+import Foundation
+import GatewayCore
+
+// The reads of the contact log, written once for SQLite and PostgreSQL. A read is a `LogRead`: SQL
+// text with `?` placeholders, its arguments, and what to make of each row. A store supplies only
+// what truly differs between the databases (`LogDatabase`): how a read runs (SQLite: one read
+// transaction through ExactSQL; PostgreSQL: one pooled connection, `?` numbered `$1, $2...`, values
+// in StoredText's spelling) and how "one of these values" is written (`IN (?,?,...)` a few hundred
+// at a time, or `= ANY(?)` with one array). Everything else — which statements, their SQL, reading
+// rows back into events, job states, opt-outs, state rows and summaries — is here.
+
+/// A value bound to a `?` placeholder.
+public enum SQLArgument: Sendable, Equatable {
+    case text(String?)
+    case integer(Int64)
+    /// A list bound as one value (PostgreSQL's `= ANY(?)`); made only by `LogDatabase.oneOf`.
+    case textList([String])
+}
+
+/// One row of a result, read by column name. Text and bytes come back exactly as they were
+/// written: each store undoes its own spelling (PostgreSQL's StoredText), and SQLite's rows are
+/// read with their byte counts (ExactSQL).
+public protocol LogRow {
+    func text(_ column: String) -> String?
+    func bytes(_ column: String) -> [UInt8]?
+    func integer(_ column: String) -> Int64?
+}
+
+/// Statements that read the log, run in order on one connection, and how each row folds into the result.
+public struct LogRead<Result: Sendable>: Sendable {
+    public struct Statement: Sendable {
+        /// SQL both databases accept, with `?` placeholders (never a `?` inside a literal).
+        public var sql: String
+        public var arguments: [SQLArgument]
+        /// Worth keeping prepared: its text does not change with the number of values listed.
+        public var cached: Bool
+        public var fold: @Sendable (inout Result, any LogRow) throws -> Void
+
+        public init(_ sql: String, _ arguments: [SQLArgument] = [], cached: Bool = false,
+                    fold: @escaping @Sendable (inout Result, any LogRow) throws -> Void) {
+            self.sql = sql
+            self.arguments = arguments
+            self.cached = cached
+            self.fold = fold
+        }
+    }
+
+    public var initial: Result
+    public var statements: [Statement]
+
+    public init(_ initial: Result, _ statements: [Statement]) {
+        self.initial = initial
+        self.statements = statements
+    }
+}
+
+/// What a SQL store supplies so that the shared reads run on it. Conforming gives the store every
+/// `LogReader` method (below); its appends and maintenance use the same reads inside their
+/// transactions (`LogReads`).
+public protocol LogDatabase: LogReader {
+    /// Runs the statements in order on one connection (SQLite: in one read transaction), folding
+    /// every row into the result.
+    func run<Result: Sendable>(_ read: LogRead<Result>) async throws -> Result
+
+    /// Conditions that `column` is one of `values`, each with its arguments, one per statement to
+    /// run (their rows together are the answer); none for no values.
+    static func oneOf(_ column: String, _ values: [String]) -> [(condition: String, arguments: [SQLArgument])]
+}
+
+/// The log's reads, SQL written once.
+public enum LogReads {
+    /// The events a filter selects, oldest first.
+    public static func events(_ filter: EventFilter) -> LogRead<[StoredEvent]> {
+        var (clauses, texts) = filter.sqlConditions()
+        var arguments = texts.map(SQLArgument.text)
+        if let after = filter.afterSeq {
+            clauses.append("seq > ?")
+            arguments.append(.integer(after))
+        }
+        if let through = filter.throughSeq {
+            clauses.append("seq <= ?")
+            arguments.append(.integer(through))
+        }
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        arguments.append(.integer(Int64(filter.limit)))
+        return LogRead([], [.init("SELECT * FROM events \(whereClause) ORDER BY seq LIMIT ?", arguments, cached: true) { events, row in
+            events.append(try storedEvent(row))
+        }])
+    }
+
+    /// The highest `seq` written (0 for an empty log). Appends hold the chain head (SQLite's write
+    /// lock, PostgreSQL's chain_head row), so seq order is commit order: no event below it can still appear.
+    public static let lastSequence = LogRead<Int64>(0, [.init("SELECT MAX(seq) AS last FROM events", cached: true) { last, row in
+        last = row.integer("last") ?? 0
+    }])
+
+    /// The states of these jobs, from the events that decide whether a job may be sent.
+    public static func jobStates<D: LogDatabase>(_ jobIDs: [String], on database: D.Type) -> LogRead<[String: JobState]> {
+        LogRead([:], D.oneOf("job_id", jobIDs).map { list in
+            .init("SELECT job_id, kind, attempt, at FROM events WHERE \(list.condition) AND kind IN (\(LogSQL.admissionKinds)) ORDER BY seq",
+                  list.arguments) { states, row in try foldJobState(row, into: &states) }
+        })
+    }
+
+    /// The opt-out and do-not-contact marks of these contacts.
+    public static func optOuts<D: LogDatabase>(_ contactIDs: [String], on database: D.Type) -> LogRead<[String: [OptOut]]> {
+        LogRead([:], D.oneOf("contact_id", contactIDs).map { list in
+            .init("SELECT * FROM opt_outs WHERE \(list.condition) ORDER BY contact_id, channel", list.arguments) { marks, row in
+                let mark = try optOut(row)
+                marks[mark.contactID, default: []].append(mark)
+            }
+        })
+    }
+
+    /// Which of these push tokens were dropped.
+    public static func droppedTokens<D: LogDatabase>(_ tokens: [String], on database: D.Type) -> LogRead<Set<String>> {
+        LogRead([], D.oneOf("token", tokens).map { list in
+            .init("SELECT token FROM dropped_push_tokens WHERE \(list.condition)", list.arguments) { dropped, row in
+                dropped.insert(row.text("token") ?? "")
+            }
+        })
+    }
+
+    /// Contact state rows by key (`sortedStates` orders them): a long query is read in parts.
+    public static func states(_ query: StateQuery) -> LogRead<[String: StateRecord]> {
+        LogRead([:], query.chunked().map { part in
+            let (clause, arguments) = part.sqlConditions()
+            return .init("SELECT * FROM contact_state WHERE \(clause) ORDER BY key", arguments.map(SQLArgument.text)) { byKey, row in
+                let record = try stateRecord(row)
+                byKey[record.key] = record
+            }
+        })
+    }
+
+    public static func sortedStates(_ byKey: [String: StateRecord]) -> [StateRecord] {
+        byKey.keys.sorted().compactMap { byKey[$0] }
+    }
+
+    /// Everything a batch reads before deciding, on one connection.
+    public static func admission<D: LogDatabase>(_ request: AdmissionRequest, on database: D.Type) -> LogRead<AdmissionRows> {
+        func into<T>(_ read: LogRead<T>, _ fold: @escaping @Sendable (inout AdmissionRows, (inout T) throws -> Void) throws -> Void)
+            -> [LogRead<AdmissionRows>.Statement] {
+            read.statements.map { statement in
+                .init(statement.sql, statement.arguments, cached: statement.cached) { rows, row in
+                    try fold(&rows) { part in try statement.fold(&part, row) }
+                }
+            }
+        }
+        var statements = into(jobStates(request.jobIDs, on: D.self)) { rows, fold in try fold(&rows.facts.jobStates) }
+        statements += into(optOuts(request.contactIDs, on: D.self)) { rows, fold in try fold(&rows.facts.optOuts) }
+        if let query = request.states {
+            statements += into(states(query)) { rows, fold in try fold(&rows.states) }
+        }
+        statements += into(droppedTokens(request.pushTokens, on: D.self)) { rows, fold in try fold(&rows.facts.droppedTokens) }
+        return LogRead(AdmissionRows(), statements)
+    }
+
+    /// What the admission read collects (its state rows by key until `facts` sorts them).
+    public struct AdmissionRows: Sendable {
+        var facts = AdmissionFacts()
+        var states: [String: StateRecord] = [:]
+
+        public var result: AdmissionFacts {
+            var facts = facts
+            facts.states = LogReads.sortedStates(states)
+            return facts
+        }
+    }
+
+    /// The delivery statuses receipts reported for a job.
+    public static func receiptStatuses(jobID: String) -> LogRead<[DeliveryStatus]> {
+        LogRead([], [.init("SELECT reason FROM events WHERE job_id = ? AND kind = 'receipt'", [.text(jobID)]) { statuses, row in
+            if let status = row.text("reason").flatMap(DeliveryStatus.init(rawValue:)) { statuses.append(status) }
+        }])
+    }
+
+    /// Outcome counts and delivery per provider of the outcomes in [from, to).
+    public static func summary(from: Date, to: Date) -> LogRead<LogSummary> {
+        let range: [SQLArgument] = [.text(formatTimestamp(from)), .text(formatTimestamp(to))]
+        return LogRead(LogSummary(rows: [], providers: []), [
+            .init(LogSQL.summaryRows(from: "?", to: "?"), range) { summary, row in
+                summary.rows.append(LogSummary.Row(day: row.text("day") ?? "", channel: row.text("channel"), segment: row.text("segment"),
+                                                   tone: row.text("tone"), outcome: row.text("kind") ?? "", reason: row.text("why"),
+                                                   count: Int(row.integer("n") ?? 0)))
+            },
+            .init(LogSQL.summaryProviders(from: "?", to: "?"), range) { summary, row in
+                summary.providers.append(LogSummary.Provider(provider: row.text("provider") ?? "", sent: Int(row.integer("sent") ?? 0),
+                                                             delivered: Int(row.integer("delivered") ?? 0)))
+            },
+        ])
+    }
+
+    // MARK: Rows
+
+    /// Folds one admission event (`job_id, kind, attempt, at`, read in log order) into its job's state.
+    static func foldJobState(_ row: any LogRow, into states: inout [String: JobState]) throws {
+        let id = row.text("job_id") ?? ""
+        let place = "events of job \(id)"
+        let kind = try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place)
+        let attempt = Int(row.integer("attempt") ?? 1)
+        states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: try StoredValue.timestamp(row.text("at"), column: "at", row: place))
+    }
+
+    /// An event as stored, every byte of every column.
+    public static func storedEvent(_ row: any LogRow) throws -> StoredEvent {
+        let seq = row.integer("seq") ?? 0
+        let place = "event seq \(seq)"
+        let event = ContactEvent(
+            jobID: row.text("job_id"), contactID: row.text("contact_id"),
+            kind: try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place),
+            at: try StoredValue.timestamp(row.text("at"), column: "at", row: place),
+            attempt: Int(row.integer("attempt") ?? 1),
+            channel: row.text("channel").flatMap(Channel.init(rawValue:)),
+            template: row.text("template"), tone: row.text("tone"), variant: row.text("variant"), provider: row.text("provider"),
+            providerMessageID: row.text("provider_message_id"), reason: row.text("reason"), detail: row.text("detail"),
+            body: row.text("body"), address: row.text("address"), streamID: row.text("stream_id"),
+            debtID: row.text("debt_id"), segment: row.text("segment"), rawData: row.bytes("data"))
+        return StoredEvent(sequence: seq, event: event)
+    }
+
+    /// The stored values EventChain hashes, read back exactly as written (every byte).
+    public static func chainValues(_ row: any LogRow) -> [ChainValue?] {
+        EventChain.columns.map { column in
+            column == "attempt" ? row.integer(column).map { .text(String($0)) } : row.bytes(column).map(ChainValue.bytes)
+        }
+    }
+
+    static func optOut(_ row: any LogRow) throws -> OptOut {
+        let place = "opt_outs \(row.text("contact_id") ?? "")/\(row.text("channel") ?? "*")"
+        return OptOut(contactID: row.text("contact_id") ?? "", channel: Channel(rawValue: row.text("channel") ?? "*"),
+                      kind: try StoredValue.value(row.text("kind"), as: OptOut.Kind.self, column: "kind", row: place), setBy: row.text("set_by") ?? "",
+                      setAt: try StoredValue.timestamp(row.text("set_at"), column: "set_at", row: place), reason: row.text("reason"))
+    }
+
+    static func stateRecord(_ row: any LogRow) throws -> StateRecord {
+        let place = "contact_state \(row.text("key") ?? "")"
+        return StateRecord(key: row.text("key") ?? "", kind: try StoredValue.value(row.text("kind"), as: StateRecord.Kind.self, column: "kind", row: place),
+                           contactID: row.text("contact_id"), debtID: row.text("debt_id"), address: row.text("address"), source: row.text("source"),
+                           active: row.integer("active") == 1, version: Int(row.integer("version") ?? 0), value: row.text("value") ?? "{}",
+                           updatedAt: try StoredValue.timestamp(row.text("updated_at"), column: "updated_at", row: place))
+    }
+}
+
+/// The `LogReader` methods of every SQL store.
+extension LogDatabase {
+    public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
+        try await run(LogReads.events(filter))
+    }
+
+    public func lastSequence() async throws -> Int64 {
+        try await run(LogReads.lastSequence)
+    }
+
+    public func jobStates(_ jobIDs: [String]) async throws -> [String: JobState] {
+        guard !jobIDs.isEmpty else { return [:] }
+        return try await run(LogReads.jobStates(jobIDs, on: Self.self))
+    }
+
+    public func optOuts(_ contactIDs: [String]) async throws -> [String: [OptOut]] {
+        guard !contactIDs.isEmpty else { return [:] }
+        return try await run(LogReads.optOuts(contactIDs, on: Self.self))
+    }
+
+    public func droppedPushTokens(_ tokens: [String]) async throws -> Set<String> {
+        guard !tokens.isEmpty else { return [] }
+        return try await run(LogReads.droppedTokens(tokens, on: Self.self))
+    }
+
+    public func states(_ query: StateQuery) async throws -> [StateRecord] {
+        LogReads.sortedStates(try await run(LogReads.states(query)))
+    }
+
+    public func admissionFacts(_ request: AdmissionRequest) async throws -> AdmissionFacts {
+        try await run(LogReads.admission(request, on: Self.self)).result
+    }
+
+    public func deliveryStatus(jobID: String) async throws -> DeliveryStatus? {
+        try await run(LogReads.receiptStatuses(jobID: jobID)).max { $0.rank < $1.rank }
+    }
+
+    public func summary(from: Date, to: Date) async throws -> LogSummary {
+        try await run(LogReads.summary(from: from, to: to))
+    }
+}
