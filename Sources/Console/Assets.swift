@@ -121,6 +121,13 @@ enum Assets {
         legend { font-weight: 700; margin-bottom: 10px; }
         .inline-fields { display: flex; flex-wrap: wrap; gap: 10px 20px; }
         .inline-fields .form-group { margin-bottom: 10px; }
+        .diff { list-style: none; padding: 0; margin: 0 0 30px; font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: .95rem; }
+        .diff-line { white-space: pre-wrap; word-break: break-word; padding: 2px 10px; border-left: 5px solid transparent; min-height: 1.4em; }
+        .diff-removed { background: #f6d7d2; border-color: #d4351c; }
+        .diff-added { background: #cce2d8; border-color: #00703c; }
+        .diff del, .diff ins { text-decoration: none; }
+        .diff-removed::before { content: "− "; }
+        .diff-added::before { content: "+ "; }
         """#
 
     /// Small plain JavaScript: nothing depends on it (every page works without it).

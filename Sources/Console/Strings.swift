@@ -48,6 +48,7 @@ public enum Phrase: String, Sendable, CaseIterable {
     case templatesTitle, templatesInService, templatesRefusedTitle, templatesRefusedBody, templatesName, templatesCategory, templatesChannels, templatesVariants
     case footerText
     case templateFiles, templateFile, templateChannel, templateTone, templateLanguage, templateEdit, templateAllTemplates, templateSettings, editorTitle, editorCaption, sourceLabel, sourceHint, saveButton, previewButton, previewTitle, previewWith, channelLabel, toneLabel, toneByPolicy, localeLabel, localeFromJob, jobLabel, jobHint, previewVariant, previewToneUsed, previewLocaleUsed, previewSubject, previewBody, previewHTML, previewPushBytes, previewError, previewUpdating, smsMeterTitle, smsEncoding, smsCharacters, smsUnits, smsSegments, smsForcing, smsNoneForcing, smsTransliterate, lintTitle, lintClean, lintLine, lintOther, savedNotice, savedReloadRefused, unchangedNotice, conflictError, findingOnLine, saveFailed, sourceMissing
+    case historyTitle, historyLink, historyEmpty, historyWhen, historyWho, historyChange, historyView, historyEdited, historyRestored, historyNoText, changeTitle, changeBy, restoreButton, restoreHint, restoredNotice, diffSame, diffRemoved, diffAdded
 }
 
 public enum Strings {
@@ -156,6 +157,24 @@ public enum Strings {
         .findingOnLine: "Line {line}: {message}",
         .saveFailed: "The file was not saved: {message}",
         .sourceMissing: "Enter the template's text",
+        .historyTitle: "History of {file}",
+        .historyLink: "History of this file: every change saved here, with what changed",
+        .historyEmpty: "No change to this file has been saved through the console yet.",
+        .historyWhen: "When (UTC)",
+        .historyWho: "Who",
+        .historyChange: "Change",
+        .historyView: "View the change",
+        .historyEdited: "Edited",
+        .historyRestored: "Restored an earlier text",
+        .historyNoText: "This change was recorded without its text, so it cannot be shown or restored.",
+        .changeTitle: "A change to {file}",
+        .changeBy: "{who} saved this change at {time} (UTC).",
+        .restoreButton: "Restore the text from before this change",
+        .restoreHint: "Restoring is a new change: it is linted, saved and recorded like any other.",
+        .restoredNotice: "The earlier text is restored and in service. The change is recorded in the contact log.",
+        .diffSame: "unchanged",
+        .diffRemoved: "removed",
+        .diffAdded: "added",
     ]
 
     public static let spanish: [Phrase: String] = [
@@ -263,6 +282,24 @@ public enum Strings {
         .findingOnLine: "Línea {line}: {message}",
         .saveFailed: "No se guardó el archivo: {message}",
         .sourceMissing: "Escriba el texto de la plantilla",
+        .historyTitle: "Historial de {file}",
+        .historyLink: "Historial de este archivo: cada cambio guardado aquí, con lo que cambió",
+        .historyEmpty: "Todavía no se ha guardado ningún cambio de este archivo desde la consola.",
+        .historyWhen: "Cuándo (UTC)",
+        .historyWho: "Quién",
+        .historyChange: "Cambio",
+        .historyView: "Ver el cambio",
+        .historyEdited: "Editado",
+        .historyRestored: "Restauró un texto anterior",
+        .historyNoText: "Este cambio se registró sin su texto, así que no se puede mostrar ni restaurar.",
+        .changeTitle: "Un cambio en {file}",
+        .changeBy: "{who} guardó este cambio el {time} (UTC).",
+        .restoreButton: "Restaurar el texto de antes de este cambio",
+        .restoreHint: "Restaurar es un cambio nuevo: se revisa, se guarda y se registra como cualquier otro.",
+        .restoredNotice: "Se restauró el texto anterior y ya está en servicio. El cambio queda registrado en el registro de contactos.",
+        .diffSame: "sin cambios",
+        .diffRemoved: "eliminado",
+        .diffAdded: "añadido",
     ]
 
     public static func table(_ language: Language) -> [Phrase: String] { language == .es ? spanish : english }

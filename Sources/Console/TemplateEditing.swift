@@ -140,7 +140,9 @@ extension Console {
     /// Lint, then write the file atomically (a hidden temporary file in the same folder, renamed over
     /// it: a reader sees the old bytes or the new, never half), with the `template_changed` event
     /// appended before the rename (if the log cannot record it, nothing changes).
-    func saveTemplate(name: String, file: String, source: String, base: String, caller: Caller) async throws -> TemplateEditing.SaveResult {
+    /// `reason`: console_edit, or console_revert when a page of the file's history restored an earlier text.
+    func saveTemplate(name: String, file: String, source: String, base: String, caller: Caller,
+                      reason: String = "console_edit") async throws -> TemplateEditing.SaveResult {
         try await saveLock.run { [self] in
             let relative = "\(name)/\(file)"
             let files: TemplateFiles
@@ -162,9 +164,11 @@ extension Console {
             let data = JSONValue.object([
                 "who": .string(caller.name), "roles": .array(caller.roles.map(\.rawValue).sorted().map(JSONValue.string)),
                 "file": .string(relative), "sha256_before": .string(before), "sha256_after": .string(after), "via": .string("console"),
+                // The texts themselves (a few KB), so the file's history can show each change and restore an earlier text.
+                "text_before": .string(String(decoding: current, as: UTF8.self)), "text_after": .string(text),
             ])
             let event = ContactEvent(jobID: nil, contactID: nil, kind: .templateChanged, at: Date(), template: name, variant: relative,
-                                     reason: "console_edit", detail: "\(caller.name) changed \(relative) (sha256 \(before.prefix(12)) → \(after.prefix(12)))",
+                                     reason: reason, detail: "\(caller.name) changed \(relative) (sha256 \(before.prefix(12)) → \(after.prefix(12)))",
                                      data: data.serialized)
             do { _ = try await store.append([event]) } catch {
                 unlink(temporary)

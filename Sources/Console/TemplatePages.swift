@@ -13,12 +13,14 @@ extension Console {
         routes.get("templates/:name", use: page([.marketing]) { [self] _, context, visit in
             templatePage(visit, name: context.parameters.get("name") ?? "")
         })
-        routes.get("templates/:name/:file", use: page([.marketing]) { [self] _, context, visit in
-            try editorPage(visit, name: context.parameters.get("name") ?? "", file: context.parameters.get("file") ?? "")
+        routes.get("templates/:name/:file", use: page([.marketing]) { [self] request, context, visit in
+            try editorPage(visit, name: context.parameters.get("name") ?? "", file: context.parameters.get("file") ?? "",
+                           restored: request.uri.queryParameters.get("restored") != nil)
         })
         routes.post("templates/:name/:file", use: action([.marketing]) { [self] _, context, visit, form in
             try await editorPost(visit, name: context.parameters.get("name") ?? "", file: context.parameters.get("file") ?? "", form: form)
         })
+        addTemplateHistoryPages(to: routes)
         // The editor's live preview (console.js): {file, source, channel, tone, locale, job} → findings and preview.
         routes.post("api/templates/:name/preview", use: api([.marketing]) { [self] request, context, _ in
             try await livePreview(request, name: context.parameters.get("name") ?? "")
@@ -126,15 +128,16 @@ extension Console {
         return tones.sorted()
     }
 
-    func editorPage(_ visit: Visit, name: String, file: String) throws -> Response {
+    func editorPage(_ visit: Visit, name: String, file: String, restored: Bool = false) throws -> Response {
         guard TemplateEditing.editable(name: name, file: file), let files = try? TemplateFiles.read(directory: templates.directory),
               let data = files.data("\(name)/\(file)") else { return notFound(visit) }
         let source = String(decoding: data, as: UTF8.self)
         let choice = choice(name: name, file: file, channel: nil, tone: nil, locale: nil, job: nil)
         let outcome = TemplateEditing.check(files: files, name: name, file: file, source: source, choice: choice,
                                             requirements: templates.requirements, defaultLocale: templates.defaultLocale)
+        let notice: HTML? = restored ? "<div class=\"notice notice-success\" role=\"status\" id=\"save-status\">\(visit.t(.restoredNotice))</div>" : nil
         return Reply.html(editor(visit, name: name, file: file, source: source, base: TemplateEditing.sha256(data), choice: choice,
-                                 outcome: outcome), visit: visit)
+                                 outcome: outcome, notice: notice), visit: visit)
     }
 
     func editorPost(_ visit: Visit, name: String, file: String, form: Form) async throws -> Response {
@@ -241,6 +244,7 @@ extension Console {
                            backLink: ("/console/templates/\(HTML.component(name))", name), wide: true, main: """
             <span class="hint">\(visit.t(.editorCaption, ["name": name]))</span>
             <h1 class="heading-l">\(visit.t(.editorTitle, ["file": file]))</h1>
+            <p class="body"><a href="\(path)/history" id="history-link">\(visit.t(.historyLink))</a></p>
             \(notice)
             <div class="editor">
             <div>

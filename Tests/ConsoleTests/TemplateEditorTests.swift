@@ -169,6 +169,58 @@ import Testing
         }
     }
 
+    @Test func theHistoryShowsEachChangeAsADiffAndRestoresAnEarlierText() async throws {
+        let harness = try ConsoleHarness(copyTemplates: true)
+        try await harness.withApp { client in
+            var browser = Browser(cookies: [Console.languageCookie: "en"])
+            _ = try await browser.signIn(client, token: harness.tokens.plain["marketing-luis"]!)
+            let empty = String(buffer: try await browser.get(client, Self.editor + "/history").body)
+            #expect(empty.contains("id=\"history-empty\""))
+            let (csrf, base, _) = try await open(client, &browser)
+            let original = try source(harness)
+            let edited = original.replacingOccurrences(of: "Hola", with: "Saludos")
+            _ = try await browser.post(client, Self.editor, form: [("csrf", csrf), ("base", base), ("intent", "save"), ("source", edited)])
+            #expect(try source(harness) == edited)
+            let history = String(buffer: try await browser.get(client, Self.editor + "/history").body)
+            let recorded = try await harness.store.events(EventFilter(kinds: [.templateChanged], limit: 10))
+            let sequence = try #require(recorded.first?.sequence)
+            #expect(history.contains("href=\"\(Self.editor)/history/\(sequence)\""))
+            #expect(history.contains("marketing-luis"))
+            let change = String(buffer: try await browser.get(client, "\(Self.editor)/history/\(sequence)").body)
+            #expect(change.contains("<del><span class=\"visually-hidden\">removed: </span>Hola {{contact.first_name}}"))
+            #expect(change.contains("<ins><span class=\"visually-hidden\">added: </span>Saludos {{contact.first_name}}"))
+            // Reading the history is a read of the log, on the record like any other.
+            let reads = try await harness.store.events(EventFilter(kinds: [.logRead], limit: 100))
+            #expect(reads.contains { $0.event.detail?.contains("/history") == true })
+            // Compliance may read it but not restore.
+            var compliance = Browser()
+            _ = try await compliance.signIn(client, token: harness.tokens.plain["compliance-ana"]!)
+            let theirs = String(buffer: try await compliance.get(client, "\(Self.editor)/history/\(sequence)").body)
+            #expect(theirs.contains("id=\"diff\""))
+            #expect(!theirs.contains("id=\"restore\""))
+            // Restore: a new save of the text from before the change, linted and recorded as console_revert.
+            let token = try #require(Browser.csrf(in: change))
+            let current = TemplateEditing.sha256(Data(edited.utf8))
+            let restored = try await browser.post(client, "\(Self.editor)/history/\(sequence)/restore", form: [("csrf", token), ("base", current)])
+            #expect(restored.status == .seeOther)
+            #expect(restored.headers[.location] == Self.editor + "?restored=1")
+            #expect(try source(harness) == original)
+            let all = try await changes(harness)
+            #expect(all.count == 2)
+            #expect(all.last?.reason == "console_revert")
+            // A restore from a page opened before that: refused, nothing written.
+            let stale = try await browser.post(client, "\(Self.editor)/history/\(sequence)/restore", form: [("csrf", token), ("base", current)])
+            #expect(stale.status == .conflict)
+            #expect(try await changes(harness).count == 2)
+        }
+    }
+
+    @Test func theDiffKeepsTheLinesInOrder() {
+        let lines = TemplateDiff.lines(from: "a\nb\nc", to: "a\nB\nc\nd")
+        #expect(lines == [.same("a"), .removed("b"), .added("B"), .same("c"), .added("d")])
+        #expect(TemplateDiff.lines(from: "", to: "x") == [.removed(""), .added("x")])
+    }
+
     @Test func theScriptCountsWithTheServersTables() {
         let tables = SMSEncoding.gsm7Tables
         #expect(Assets.gsm7.contains(JSONValue.string(tables.basic).serialized))
