@@ -533,6 +533,21 @@ import Worker
         }
     }
 
+    @Test func thePagesSpeakSpanish() async throws {
+        let harness = try Harness()
+        try await Self.seedTimeline(harness.store, contact: "C-1")
+        try await harness.withApp { client in
+            var browser = try await harness.browser(client, "ops-admin")
+            browser.cookies[Console.languageCookie] = "es"
+            let expected = ["/console/contacts": "Buscar un contacto", "/console/contacts/C-1": "Todos los eventos de este contacto", "/console/contacts/C-1/opt-outs": "Bajas de",
+                            "/console/escalations": "Escalamientos", "/console/reports": "Informes", "/console/audit": "Auditoría", "/console/status": "Estado"]
+            for (path, words) in expected {
+                let html = String(buffer: try await browser.get(client, path).body)
+                #expect(html.contains("<html lang=\"es\">") && html.contains(words), "\(path) in Spanish")
+            }
+        }
+    }
+
     @Test func everyWordIsInBothLanguages() {
         for word in Word.allCases {
             #expect(Words.english[word] != nil, "\(word) has no English")

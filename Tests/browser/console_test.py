@@ -378,6 +378,12 @@ def main():
         driver.get(timeline)
         kinds = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "li.event .tag")]
         check("opt_out" in kinds and "opt_in" in kinds, f"the timeline does not show both changes: {kinds}")
+        step("on a phone's width the timeline, opt-outs and reports do not scroll sideways")
+        driver.set_window_size(390, 900)
+        for path in [timeline, timeline + "/opt-outs", base + "/console/reports", base + "/console/escalations"]:
+            driver.get(path)
+            check(not driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 1"), f"{path} scrolls sideways at 390 px")
+        driver.set_window_size(1280, 1100)
     except Failure as failure:
         print(f"FAIL: {failure}", file=sys.stderr)
         print(f"(gateway log: {os.path.join(work, 'gateway.log')})", file=sys.stderr)
