@@ -379,8 +379,6 @@ enum Show {
         return out
     }
 
-    static let utc: DateFormatter = formatter(TimeZone(identifier: "UTC")!)
-
     static func formatter(_ zone: TimeZone) -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -391,8 +389,8 @@ enum Show {
 
     /// The time in the contact's zone (when known) and in UTC, with a machine-readable <time>.
     static func time(_ date: Date, zone: TimeZone?, visit: Visit) -> HTML {
-        let utcText = utc.string(from: date) + " UTC"
         let machine = formatTimestamp(date)
+        let utcText = machine.prefix(10) + " " + machine.dropFirst(11).prefix(8) + " UTC"
         guard let zone, zone.identifier != "UTC" else { return "<time datetime=\"\(machine)\">\(utcText)</time>" }
         let offset = zone.secondsFromGMT(for: date)
         let sign = offset < 0 ? "-" : "+"
