@@ -95,10 +95,12 @@ public final class Console: Sendable {
         addTemplatePages(to: routes)
         addCompliancePages(to: routes)
         // Anything else under /console: the console's own 404 page (with its headers).
-        routes.get("**") { [self] request, _ in
+        let notFound: @Sendable (Request, BasicRequestContext) async throws -> Response = { [self] request, _ in
             let visit = try await self.visit(request)
             return Reply.html(Layout.message(visit, title: .notFoundTitle, body: .notFoundBody), status: .notFound, visit: visit)
         }
+        routes.get("**", use: notFound)
+        routes.post("**", use: notFound)
         return routes
     }
 
