@@ -282,3 +282,99 @@ extension LogDatabase {
         try await run(LogReads.summary(from: from, to: to))
     }
 }
+
+// MARK: Appending
+
+/// One step of an append, run in the store's transaction that holds the chain head.
+public enum LogWrite: Sendable {
+    /// Events linked to the chain in order; one a unique index refuses (a second outcome, a second
+    /// `dispatching` for an attempt) is left out, and the result says so.
+    case events([ContactEvent])
+    /// A statement that returns a row for each row it changed (`RETURNING`, which both databases
+    /// take); when it changed one, `event` (if any) is appended after it.
+    case statement(String, [SQLArgument], then: ContactEvent?)
+}
+
+/// What an append did: per event of its `events` steps whether it was written, and per
+/// `statement` step whether it changed a row.
+public struct LogWriteResult: Sendable {
+    public var written: [Bool] = []
+    public var changed: [Bool] = []
+    public init() {}
+}
+
+/// What a SQL store supplies so that the appends are shared: running the steps in one transaction
+/// that holds the chain head (SQLite: BEGIN IMMEDIATE, the head read from the last event;
+/// PostgreSQL: the chain_head row locked FOR UPDATE and saved at the end).
+public protocol LogWriting: LogAppender {
+    func write(_ steps: [LogWrite]) async throws -> LogWriteResult
+}
+
+/// The log's writes, SQL written once.
+public enum LogWrites {
+    /// Sets (or replaces) a mark, and records it.
+    public static func setOptOut(_ mark: OptOut) -> LogWrite {
+        .statement("""
+            INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
+                set_at = excluded.set_at, reason = excluded.reason
+            RETURNING contact_id
+            """, [.text(mark.contactID), .text(mark.channel?.rawValue ?? "*"), .text(mark.kind.rawValue), .text(mark.setBy),
+                  .text(formatTimestamp(mark.setAt)), .text(mark.reason)], then: .optOutSet(mark))
+    }
+
+    /// Takes a mark back and records it (`event`), when there was one.
+    public static func removeOptOut(contactID: String, channel: Channel?, event: ContactEvent) -> LogWrite {
+        .statement("DELETE FROM opt_outs WHERE contact_id = ? AND channel = ? RETURNING contact_id",
+                   [.text(contactID), .text(channel?.rawValue ?? "*")], then: event)
+    }
+
+    /// Marks a push token dead and records it, once.
+    public static func drop(_ dead: DroppedToken) -> LogWrite {
+        .statement("""
+            INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING RETURNING token
+            """, [.text(dead.token), .text(dead.contactID), .text(dead.provider), .text(dead.reason), .text(formatTimestamp(dead.at))],
+                   then: .tokenDropped(dead.token, contactID: dead.contactID, provider: dead.provider, reason: dead.reason, at: dead.at))
+    }
+
+    /// A batch's outcomes with what the providers' answers set.
+    public static func outcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) -> [LogWrite] {
+        [.events(events)] + optOuts.map(setOptOut) + droppedTokens.map(drop)
+    }
+
+    /// What a reply's plan writes to the log: its events, the opt-outs it sets, and those an opt-in takes back.
+    public static func reply(_ plan: ReplyPlan, _ message: InboundMessage) -> [LogWrite] {
+        [.events(plan.events)] + plan.setOptOuts.map(setOptOut) + plan.liftOptOuts.map { lift in
+            removeOptOut(contactID: lift.contactID, channel: lift.channel,
+                         event: .optOutRemoved(contactID: lift.contactID, channel: lift.channel, by: ReplyPlanner.setByPrefix + message.source,
+                                               reason: "opt-in reply \"\(message.body.prefix(60))\"", at: message.at))
+        }
+    }
+}
+
+/// The `LogAppender` methods that are a list of steps, for every SQL store.
+extension LogWriting {
+    public func append(_ events: [ContactEvent]) async throws -> [Bool] {
+        guard !events.isEmpty else { return [] }
+        return try await write([.events(events)]).written
+    }
+
+    public func appendOutcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) async throws -> [Bool] {
+        guard !events.isEmpty || !optOuts.isEmpty || !droppedTokens.isEmpty else { return [] }
+        return try await write(LogWrites.outcomes(events, optOuts: optOuts, droppedTokens: droppedTokens)).written
+    }
+
+    public func setOptOut(_ mark: OptOut) async throws {
+        _ = try await write([LogWrites.setOptOut(mark)])
+    }
+
+    public func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
+        let event = ContactEvent.optOutRemoved(contactID: contactID, channel: channel, by: by, reason: reason, at: at)
+        return try await write([LogWrites.removeOptOut(contactID: contactID, channel: channel, event: event)]).changed.first ?? false
+    }
+
+    public func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
+        _ = try await write([LogWrites.drop(DroppedToken(token: token, contactID: contactID, provider: provider, reason: reason, at: at))])
+    }
+}

@@ -4,7 +4,7 @@ import GRDB
 import GRDBSQLite
 
 /// The contact log in SQLite (WAL), the embedded default.
-public final class SQLiteContactLog: ContactLogStore, LogDatabase {
+public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
     let pool: DatabasePool
     private let checkpointer: WALCheckpointer
     public let path: String
@@ -211,27 +211,41 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase {
             """) ?? EventChain.genesis
     }
 
-    public func append(_ events: [ContactEvent]) async throws -> [Bool] {
-        guard !events.isEmpty else { return [] }
-        return try await pool.write { db in
-            var written: [Bool] = []
-            written.reserveCapacity(events.count)
-            var head = try Self.head(db)
-            // Looked up once: GRDB's statement cache hashes the whole INSERT text on every lookup.
-            let statement = try db.cachedStatement(sql: Self.insertSQL)
-            for event in events {
-                written.append(try Self.insert(event, db, head: &head, statement: statement))
-            }
-            return written
-        }
-    }
-
     /// `IN (?,?,...)` lists of at most 500 values: SQLite takes a limited number of bound parameters.
     public static func oneOf(_ column: String, _ values: [String]) -> [(condition: String, arguments: [SQLArgument])] {
         stride(from: 0, to: values.count, by: 500).map { start in
             let chunk = values[start..<min(start + 500, values.count)]
             return ("\(column) IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))", chunk.map(SQLArgument.text))
         }
+    }
+
+    /// Runs the steps in one write transaction: SQLite has one writer at a time, so the head read
+    /// from the last event stays the head until this commits.
+    public func write(_ steps: [LogWrite]) async throws -> LogWriteResult {
+        try await pool.write { db in
+            var head = try Self.head(db)
+            return try Self.apply(steps, db, head: &head)
+        }
+    }
+
+    /// Runs the steps in the caller's write transaction, linking what they append to `head`.
+    static func apply(_ steps: [LogWrite], _ db: Database, head: inout String) throws -> LogWriteResult {
+        var result = LogWriteResult()
+        for step in steps {
+            switch step {
+            case .events(let events):
+                guard !events.isEmpty else { continue }
+                // Looked up once: GRDB's statement cache hashes the whole INSERT text on every lookup.
+                let statement = try db.cachedStatement(sql: Self.insertSQL)
+                result.written.reserveCapacity(result.written.count + events.count)
+                for event in events { result.written.append(try insert(event, db, head: &head, statement: statement)) }
+            case .statement(let sql, let arguments, let event):
+                let changed = try run(LogRead(false, [.init(sql, arguments) { changed, _ in changed = true }]), db)
+                result.changed.append(changed)
+                if changed, let event { try insert(event, db, head: &head) }
+            }
+        }
+        return result
     }
 
     /// Runs a read in one read transaction.
@@ -290,59 +304,6 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase {
             var head = try Self.head(db)
             try Self.insert(.pruned(removed: removed, cutoff: cutoffText, through: through, anchor: anchor, at: at, by: by), db, head: &head)
             return PruneReport(removed: removed, cutoff: cutoff, throughSeq: through)
-        }
-    }
-
-    public func setOptOut(_ mark: OptOut) async throws {
-        try await pool.write { db in
-            var head = try Self.head(db)
-            try Self.upsertOptOut(mark, db, head: &head)
-        }
-    }
-
-    static func upsertOptOut(_ mark: OptOut, _ db: Database, head: inout String) throws {
-        try ExactSQL.run(db, """
-            INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
-                set_at = excluded.set_at, reason = excluded.reason
-            """, [.text(mark.contactID), .text(mark.channel?.rawValue ?? "*"), .text(mark.kind.rawValue), .text(mark.setBy),
-                  .text(formatTimestamp(mark.setAt)), .text(mark.reason)])
-        try insert(.optOutSet(mark), db, head: &head)
-    }
-
-    public func removeOptOut(contactID: String, channel: Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
-        try await pool.write { db in
-            try ExactSQL.run(db, "DELETE FROM opt_outs WHERE contact_id = ? AND channel = ?", [.text(contactID), .text(channel?.rawValue ?? "*")])
-            guard db.changesCount > 0 else { return false }
-            try Self.insert(.optOutRemoved(contactID: contactID, channel: channel, by: by, reason: reason, at: at), db)
-            return true
-        }
-    }
-
-    public func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
-        try await pool.write { db in
-            var head = try Self.head(db)
-            try Self.drop(DroppedToken(token: token, contactID: contactID, provider: provider, reason: reason, at: at), db, head: &head)
-        }
-    }
-
-    /// Marks the token dead and records it, once.
-    static func drop(_ dead: DroppedToken, _ db: Database, head: inout String) throws {
-        try ExactSQL.run(db, "INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                         [.text(dead.token), .text(dead.contactID), .text(dead.provider), .text(dead.reason), .text(formatTimestamp(dead.at))])
-        guard db.changesCount > 0 else { return }
-        try insert(.tokenDropped(dead.token, contactID: dead.contactID, provider: dead.provider, reason: dead.reason, at: dead.at), db, head: &head)
-    }
-
-    public func appendOutcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) async throws -> [Bool] {
-        guard !events.isEmpty || !optOuts.isEmpty || !droppedTokens.isEmpty else { return [] }
-        return try await pool.write { db in
-            var head = try Self.head(db)
-            let statement = try db.cachedStatement(sql: Self.insertSQL)
-            let written = try events.map { try Self.insert($0, db, head: &head, statement: statement) }
-            for mark in optOuts { try Self.upsertOptOut(mark, db, head: &head) }
-            for dead in droppedTokens { try Self.drop(dead, db, head: &head) }
-            return written
         }
     }
 

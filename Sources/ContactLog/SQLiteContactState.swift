@@ -18,15 +18,7 @@ extension SQLiteContactLog {
                                                                                       addresses: [message.from], activeOnly: true)), db)).compactMap(\.hold)
             let plan = plan(ReplyMatch(contacts: contacts, optOuts: optOuts, holds: holds))
             var head = try Self.head(db)
-            for event in plan.events { try Self.insert(event, db, head: &head) }
-            for mark in plan.setOptOuts { try Self.upsertOptOut(mark, db, head: &head) }
-            for lift in plan.liftOptOuts {
-                try ExactSQL.run(db, "DELETE FROM opt_outs WHERE contact_id = ? AND channel = ?", [.text(lift.contactID), .text(lift.channel.rawValue)])
-                if db.changesCount > 0 {
-                    try Self.insert(.optOutRemoved(contactID: lift.contactID, channel: lift.channel, by: ReplyPlanner.setByPrefix + message.source,
-                                                   reason: "opt-in reply \"\(message.body.prefix(60))\"", at: message.at), db, head: &head)
-                }
-            }
+            _ = try Self.apply(LogWrites.reply(plan, message), db, head: &head)
             guard try Self.write(plan.writes, db) else {
                 throw ContactLogError("a reply's contact state was written by someone else at the same moment; the reply was not recorded (the webhook is answered 500, so the provider delivers it again)")
             }

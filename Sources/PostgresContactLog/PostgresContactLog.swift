@@ -7,7 +7,7 @@ import PostgresNIO
 /// The contact log in PostgreSQL, for several workers on several machines. Same contract as the
 /// SQLite store (ContactLogStore), same hash chain (EventChain): appends from every worker are
 /// serialized on the one-row `chain_head` table, so the chain stays a single line in `seq` order.
-public final class PostgresContactLog: ContactLogStore, LogDatabase {
+public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting {
     let client: PostgresClient
     private let runner: Task<Void, Never>
     let logger: Logger
@@ -204,12 +204,26 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase {
         }
     }
 
-    public func append(_ events: [ContactEvent]) async throws -> [Bool] {
-        guard !events.isEmpty else { return [] }
+    public func write(_ steps: [LogWrite]) async throws -> LogWriteResult {
         let logger = self.logger
-        return try await appending { connection, head in
-            try await Self.insertAll(events, head: &head, connection, logger)
+        return try await appending { connection, head in try await Self.apply(steps, connection, logger, head: &head) }
+    }
+
+    /// Runs the steps in the caller's transaction (which holds the chain head), linking what they append to `head`.
+    static func apply(_ steps: [LogWrite], _ connection: PostgresConnection, _ logger: Logger, head: inout String) async throws -> LogWriteResult {
+        var result = LogWriteResult()
+        for step in steps {
+            switch step {
+            case .events(let events):
+                guard !events.isEmpty else { continue }
+                result.written += try await insertAll(events, head: &head, connection, logger)
+            case .statement(let sql, let arguments, let event):
+                let changed = try await run(LogRead(false, [.init(sql, arguments) { changed, _ in changed = true }]), connection, logger)
+                result.changed.append(changed)
+                if changed, let event { try await insert(event, head: &head, connection, logger) }
+            }
         }
+        return result
     }
 
     /// Rows per multi-row INSERT: 21 values each stays well under PostgreSQL's 65,535 parameters.
@@ -351,66 +365,6 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase {
     /// A text column's value, byte for byte.
     static func bytes(_ row: PostgresRandomAccessRow, _ column: String) -> [UInt8]? {
         ((try? row[column].decode(String?.self)) ?? nil).map { StoredText.decode($0) }
-    }
-
-    // MARK: Opt-outs and push tokens
-
-    public func setOptOut(_ mark: OptOut) async throws {
-        let logger = self.logger
-        try await appending { connection, head in
-            try await Self.upsertOptOut(mark, head: &head, connection, logger)
-        }
-    }
-
-    static func upsertOptOut(_ mark: OptOut, head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        try await connection.query("""
-            INSERT INTO opt_outs (contact_id, channel, kind, set_by, set_at, reason)
-            VALUES (\(StoredText.encode(mark.contactID)), \(mark.channel?.rawValue ?? "*"), \(mark.kind.rawValue), \(StoredText.encode(mark.setBy)),
-                    \(formatTimestamp(mark.setAt)), \(StoredText.encode(mark.reason)))
-            ON CONFLICT (contact_id, channel) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by,
-                set_at = excluded.set_at, reason = excluded.reason
-            """, logger: logger)
-        try await insert(.optOutSet(mark), head: &head, connection, logger)
-    }
-
-    public func removeOptOut(contactID: String, channel: GatewayCore.Channel?, by: String, reason: String?, at: Date) async throws -> Bool {
-        let logger = self.logger
-        return try await appending { connection, head in
-            let removed = try await connection.query("DELETE FROM opt_outs WHERE contact_id = \(StoredText.encode(contactID)) AND channel = \(channel?.rawValue ?? "*") RETURNING contact_id",
-                                                     logger: logger).collect()
-            guard !removed.isEmpty else { return false }
-            try await Self.insert(.optOutRemoved(contactID: contactID, channel: channel, by: by, reason: reason, at: at), head: &head, connection, logger)
-            return true
-        }
-    }
-
-    public func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
-        let logger = self.logger
-        try await appending { connection, head in
-            try await Self.drop(DroppedToken(token: token, contactID: contactID, provider: provider, reason: reason, at: at), head: &head, connection, logger)
-        }
-    }
-
-    /// Marks the token dead and records it, once.
-    static func drop(_ dead: DroppedToken, head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        let inserted = try await connection.query("""
-            INSERT INTO dropped_push_tokens (token, contact_id, provider, reason, dropped_at)
-            VALUES (\(StoredText.encode(dead.token)), \(StoredText.encode(dead.contactID)), \(StoredText.encode(dead.provider)), \(StoredText.encode(dead.reason)),
-                    \(formatTimestamp(dead.at))) ON CONFLICT DO NOTHING RETURNING token
-            """, logger: logger).collect()
-        guard !inserted.isEmpty else { return }
-        try await insert(.tokenDropped(dead.token, contactID: dead.contactID, provider: dead.provider, reason: dead.reason, at: dead.at), head: &head, connection, logger)
-    }
-
-    public func appendOutcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) async throws -> [Bool] {
-        guard !events.isEmpty || !optOuts.isEmpty || !droppedTokens.isEmpty else { return [] }
-        let logger = self.logger
-        return try await appending { connection, head in
-            let written = events.isEmpty ? [] : try await Self.insertAll(events, head: &head, connection, logger)
-            for mark in optOuts { try await Self.upsertOptOut(mark, head: &head, connection, logger) }
-            for dead in droppedTokens { try await Self.drop(dead, head: &head, connection, logger) }
-            return written
-        }
     }
 
     // MARK: Receipts

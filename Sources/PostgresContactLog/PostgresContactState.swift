@@ -26,17 +26,7 @@ extension PostgresContactLog {
             let holds = LogReads.sortedStates(try await Self.run(LogReads.states(StateQuery(kinds: [.hold], contactIDs: contacts.map(\.id), debtIDs: contacts.compactMap(\.debtID),
                                                                                             addresses: [message.from], activeOnly: true)), connection, logger)).compactMap(\.hold)
             let plan = plan(ReplyMatch(contacts: contacts, optOuts: optOuts, holds: holds))
-            _ = try await Self.insertAll(plan.events, head: &head, connection, logger)
-            for mark in plan.setOptOuts { try await Self.upsertOptOut(mark, head: &head, connection, logger) }
-            for lift in plan.liftOptOuts {
-                let removed = try await connection.query("""
-                    DELETE FROM opt_outs WHERE contact_id = \(StoredText.encode(lift.contactID)) AND channel = \(lift.channel.rawValue) RETURNING contact_id
-                    """, logger: logger).collect()
-                if !removed.isEmpty {
-                    try await Self.insert(.optOutRemoved(contactID: lift.contactID, channel: lift.channel, by: ReplyPlanner.setByPrefix + message.source,
-                                                         reason: "opt-in reply \"\(message.body.prefix(60))\"", at: message.at), head: &head, connection, logger)
-                }
-            }
+            _ = try await Self.apply(LogWrites.reply(plan, message), connection, logger, head: &head)
             guard try await Self.write(plan.writes, connection, logger) else {
                 throw ContactLogError("a reply's contact state was written by someone else at the same moment; the reply was not recorded (the webhook is answered 500, so the provider delivers it again)")
             }
