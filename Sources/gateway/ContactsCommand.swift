@@ -35,8 +35,14 @@ struct ContactsCommand: AsyncParsableCommand {
         }
     }
 
-    static func store(_ options: ConfigOptions) async throws -> any ContactLogStore {
-        try await options.contactLog(options.load(), mustExist: false)
+    /// The log as opt-out and opt-in use it: they append.
+    static func appender(_ options: ConfigOptions) async throws -> any LogAppender {
+        try await options.logWriter(options.load(), mustExist: false)
+    }
+
+    /// The log as show uses it: it reads.
+    static func reader(_ options: ConfigOptions) async throws -> any LogReader {
+        try await options.logReader(options.load(), mustExist: false)
     }
 
     struct OptOutCommand: AsyncParsableCommand {
@@ -51,7 +57,7 @@ struct ContactsCommand: AsyncParsableCommand {
             if doNotContact && channel != nil { throw ValidationError("--do-not-contact covers every channel; leave out --channel") }
             let optOut = OptOut(contactID: mark.contact, channel: channel, kind: doNotContact ? .doNotContact : .optOut,
                                 setBy: mark.by, setAt: Date(), reason: mark.reason)
-            try await ContactsCommand.store(options).setOptOut(optOut)
+            try await ContactsCommand.appender(options).setOptOut(optOut)
             print("\(mark.contact): \(optOut.sentence)")
         }
     }
@@ -63,7 +69,7 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let channel = try mark.parsedChannel()
-            let removed = try await ContactsCommand.store(options).removeOptOut(contactID: mark.contact, channel: channel, by: mark.by, reason: mark.reason, at: Date())
+            let removed = try await ContactsCommand.appender(options).removeOptOut(contactID: mark.contact, channel: channel, by: mark.by, reason: mark.reason, at: Date())
             guard removed else {
                 throw ValidationError("\(mark.contact) has no mark for \(channel?.rawValue ?? "all channels"); see `gateway contacts show \(mark.contact)`")
             }
@@ -78,7 +84,7 @@ struct ContactsCommand: AsyncParsableCommand {
         var contact: String
 
         func run() async throws {
-            let store = try await ContactsCommand.store(options)
+            let store = try await ContactsCommand.reader(options)
             let marks = try await store.optOuts([contact])[contact] ?? []
             print(marks.isEmpty ? "\(contact): no opt-out in force" : "\(contact): in force")
             for mark in marks { print("  \(mark.sentence)") }

@@ -26,8 +26,10 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Gateway configuration file (keys in README; GATEWAY_<KEY> and REDIS_URL override it).")
     var config: String = "config/gateway.yml"
 
-    /// The configured contact log. Commands that only read ask for one that exists already (they
-    /// never create an empty one); commands that record (opt-outs) open or create it.
+    /// The configured contact log, whole: only for the reply and escalation desks, which read,
+    /// append and write state. Other commands ask for the role they use (below), as the HTTP
+    /// handlers do. Commands that only read ask for a log that exists already (they never create
+    /// an empty one); commands that record (opt-outs) open or create it.
     func contactLog(_ configuration: GatewayConfiguration, mustExist: Bool = true) async throws -> any ContactLogStore {
         guard !mustExist || ContactLogs.exists(configuration.contactLogPath) else {
             throw ValidationError("no contact log at \(configuration.contactLogPath) (has the gateway run here yet?)")
@@ -35,6 +37,21 @@ struct ConfigOptions: ParsableArguments {
         do { return try await ContactLogs.open(configuration.contactLogPath) } catch let error as ConfigurationError {
             throw ValidationError(error.message)
         }
+    }
+
+    /// The contact log for a command that only reads it.
+    func logReader(_ configuration: GatewayConfiguration, mustExist: Bool = true) async throws -> any LogReader {
+        try await contactLog(configuration, mustExist: mustExist)
+    }
+
+    /// The contact log for a command that records (and reads what it changes).
+    func logWriter(_ configuration: GatewayConfiguration, mustExist: Bool = true) async throws -> any LogReader & LogAppender {
+        try await contactLog(configuration, mustExist: mustExist)
+    }
+
+    /// The contact log for `gateway audit`: its chain and the retention job (and reading, for a dry run).
+    func logMaintenance(_ configuration: GatewayConfiguration) async throws -> any LogReader & LogMaintenance {
+        try await contactLog(configuration)
     }
 
     @Option(help: "Log lines as json (one object per line, for log collectors) or text (for people). Default: log_format in the configuration, else json unless standard error is a terminal.")
@@ -192,7 +209,7 @@ struct Log: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let store = try await options.contactLog(configuration)
+        let store = try await options.logReader(configuration)
         let format = json ? "json" : format
         var remaining = limit ?? Int.max
         var count = 0
@@ -223,7 +240,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            let report = try await options.contactLog(configuration).verifyChain()
+            let report = try await options.logMaintenance(configuration).verifyChain()
             if let problem = report.problem {
                 print("TAMPERED: \(problem.message) (\(report.checked) events checked)")
                 throw ExitCode(1)
@@ -246,7 +263,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            let store = try await options.contactLog(configuration)
+            let store = try await options.logMaintenance(configuration)
             let cutoff = Retention.cutoff(now: Date(), days: configuration.retentionDays)
             if dryRun {
                 var count = 0

@@ -43,7 +43,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let store = try await options.contactLog(configuration)
+        let store = try await options.logWriter(configuration)
         let now = Date()
         let from = try from.map { try Log.instant($0, option: "--from") } ?? now.addingTimeInterval(-7 * 86_400)
         let to = try to.map { try Log.instant($0, option: "--to") }
