@@ -17,7 +17,7 @@ public struct APNsProvider: MessageProvider {
         /// The app's bundle id.
         public var topic: String
         /// The .p8 file's text (a PKCS#8 P-256 private key).
-        public var privateKeyPEM: String
+        public var privateKeyPEM: Secret
         /// https://api.push.apple.com, or https://api.sandbox.push.apple.com for development builds.
         public var baseURL: String
         /// How long APNs may hold a notification for an offline device. Kept short: a reminder
@@ -32,7 +32,7 @@ public struct APNsProvider: MessageProvider {
             self.keyID = keyID
             self.teamID = teamID
             self.topic = topic
-            self.privateKeyPEM = privateKeyPEM
+            self.privateKeyPEM = Secret(privateKeyPEM)
             self.baseURL = baseURL
             self.timeToLive = timeToLive
             self.timeout = timeout
@@ -60,7 +60,7 @@ public struct APNsProvider: MessageProvider {
 
     public init(name: String, configuration: Configuration, client: CurlHTTPClient, clock: @escaping @Sendable () -> Date = Date.init) throws {
         // Fail at start-up, not at the first push, when the key is unusable.
-        keyBytes = try P256.Signing.PrivateKey(pemRepresentation: configuration.privateKeyPEM).rawRepresentation
+        keyBytes = try P256.Signing.PrivateKey(pemRepresentation: configuration.privateKeyPEM.value).rawRepresentation
         self.name = name
         self.configuration = configuration
         self.client = client

@@ -25,14 +25,14 @@ public struct FCMProvider: MessageProvider {
     public struct ServiceAccount: Sendable, Equatable, Decodable {
         public var project_id: String
         public var private_key_id: String?
-        public var private_key: String
+        public var private_key: Secret
         public var client_email: String
         public var token_uri: String
 
         public init(project_id: String, private_key_id: String?, private_key: String, client_email: String, token_uri: String) {
             self.project_id = project_id
             self.private_key_id = private_key_id
-            self.private_key = private_key
+            self.private_key = Secret(private_key)
             self.client_email = client_email
             self.token_uri = token_uri
         }
@@ -52,7 +52,7 @@ public struct FCMProvider: MessageProvider {
     public init(name: String, account: ServiceAccount, baseURL: String = "https://fcm.googleapis.com", timeout: Double = 10,
                 client: CurlHTTPClient, clock: @escaping @Sendable () -> Date = Date.init) throws {
         // Fail at start-up, not at the first push, when the key is unusable.
-        _ = try _RSA.Signing.PrivateKey(pemRepresentation: account.private_key)
+        _ = try _RSA.Signing.PrivateKey(pemRepresentation: account.private_key.value)
         self.name = name
         self.account = account
         self.baseURL = baseURL
@@ -73,7 +73,7 @@ public struct FCMProvider: MessageProvider {
             "iat": .number(Double(issued)), "exp": .number(Double(issued + 3600)),
         ]
         let signingInput = Base64URL.encode(Array(JSONValue.object(header).serialized.utf8)) + "." + Base64URL.encode(Array(JSONValue.object(claims).serialized.utf8))
-        let key = try _RSA.Signing.PrivateKey(pemRepresentation: account.private_key)
+        let key = try _RSA.Signing.PrivateKey(pemRepresentation: account.private_key.value)
         let signature = try key.signature(for: Data(signingInput.utf8), padding: .insecurePKCS1v1_5)
         return signingInput + "." + Base64URL.encode(signature.rawRepresentation)
     }
@@ -198,7 +198,7 @@ extension FCMProvider.Configuration {
             throw settings.error("\(path) is not a service-account JSON (project_id, private_key, client_email, token_uri): \(error)")
         }
         self.init(account: account, baseURL: try settings.baseURL(default: "https://fcm.googleapis.com"), timeout: try settings.timeout())
-        do { _ = try _RSA.Signing.PrivateKey(pemRepresentation: account.private_key) } catch {
+        do { _ = try _RSA.Signing.PrivateKey(pemRepresentation: account.private_key.value) } catch {
             throw settings.error("the private_key in \(path) is not an RSA key: \(error)")
         }
     }

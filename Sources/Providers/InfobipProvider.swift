@@ -6,22 +6,23 @@ import GatewayCore
 /// `messageId` and a status group per message.
 public struct InfobipProvider: MessageProvider {
     public struct Configuration: Sendable, Equatable {
-        public var apiKey: String
+        public var apiKey: Secret
         public var baseURL: String
         public var from: String
         /// Where Infobip posts delivery reports (the gateway's /webhooks/infobip/reports?token=...).
-        public var notifyURL: String?
+        /// Where Infobip posts reports; it holds the report token, so it prints as `***` too.
+        public var notifyURL: Secret?
         public var timeout: Double
         /// The secret that delivery reports must carry (Infobip does not sign them); it is part of `notifyURL`.
-        public var reportToken: String?
+        public var reportToken: Secret?
 
         public init(apiKey: String, baseURL: String, from: String, notifyURL: String? = nil, timeout: Double = 10, reportToken: String? = nil) {
-            self.apiKey = apiKey
+            self.apiKey = Secret(apiKey)
             self.baseURL = baseURL
             self.from = from
-            self.notifyURL = notifyURL
+            self.notifyURL = notifyURL.map { Secret($0) }
             self.timeout = timeout
-            self.reportToken = reportToken
+            self.reportToken = reportToken.map { Secret($0) }
         }
     }
 
@@ -50,7 +51,7 @@ public struct InfobipProvider: MessageProvider {
                 "text": .string(message.body),
                 "callbackData": .string("\(message.jobID)/\(message.attempt)"),
             ]
-            if let notify = configuration.notifyURL {
+            if let notify = configuration.notifyURL?.value {
                 entry["notifyUrl"] = .string(notify)
                 entry["notifyContentType"] = .string("application/json")
             }
@@ -58,7 +59,7 @@ public struct InfobipProvider: MessageProvider {
         }
         return HTTPRequest(
             method: "POST", url: "\(base)/sms/2/text/advanced",
-            headers: [("Authorization", "App \(configuration.apiKey)"), ("Content-Type", "application/json"), ("Accept", "application/json")],
+            headers: [("Authorization", "App \(configuration.apiKey.value)"), ("Content-Type", "application/json"), ("Accept", "application/json")],
             body: Array(JSONValue.object(["messages": .array(entries)]).serialized.utf8),
             timeout: configuration.timeout)
     }
@@ -201,7 +202,7 @@ extension InfobipProvider.Configuration {
 
     /// The delivery reports Infobip posts to the gateway, when a report token is set.
     public func webhooks(provider: String) -> [ProviderWebhook] {
-        reportToken.map { [.infobipReports(InfobipReports(provider: provider, token: $0))] } ?? []
+        reportToken.map { [.infobipReports(InfobipReports(provider: provider, token: $0.value))] } ?? []
     }
 }
 
@@ -252,7 +253,7 @@ extension InfobipProvider: SendLookup {
             ("limit", String(Self.lookupLimit)),
         ]
         return HTTPRequest(method: "GET", url: "\(base)/sms/1/logs?" + FormEncoding.encode(fields),
-                           headers: [("Authorization", "App \(configuration.apiKey)"), ("Accept", "application/json")],
+                           headers: [("Authorization", "App \(configuration.apiKey.value)"), ("Accept", "application/json")],
                            timeout: configuration.timeout)
     }
 

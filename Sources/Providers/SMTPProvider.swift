@@ -11,7 +11,7 @@ public struct SMTPProvider: MessageProvider {
         public var fromEmail: String
         public var fromName: String?
         public var username: String?
-        public var password: String?
+        public var password: Secret?
         /// smtp:// only: refuse to send without STARTTLS (default true).
         public var requireTLS: Bool
         public var caFile: String?
@@ -24,7 +24,7 @@ public struct SMTPProvider: MessageProvider {
             self.fromEmail = fromEmail
             self.fromName = fromName
             self.username = username
-            self.password = password
+            self.password = password.map { Secret($0) }
             self.requireTLS = requireTLS
             self.caFile = caFile
             self.listUnsubscribe = listUnsubscribe
@@ -77,7 +77,7 @@ public struct SMTPProvider: MessageProvider {
         let envelopes = messages.map { message -> (id: String, request: HTTPRequest) in
             let messageID = "\(message.jobID.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }.map(String.init).joined()).\(message.attempt).\(UUID().uuidString.prefix(8))@\(domain)"
             let body = mime(message, messageID: messageID, boundary: "gw-\(UUID().uuidString)")
-            let auth = configuration.username.map { (user: $0, password: configuration.password ?? "") }
+            let auth = configuration.username.map { (user: $0, password: configuration.password?.value ?? "") }
             return (messageID, HTTPRequest(method: "POST", url: configuration.url, body: Array(body.utf8), basicAuth: auth, timeout: configuration.timeout,
                                            mail: MailEnvelope(from: configuration.fromEmail, recipients: [message.to],
                                                               requireTLS: configuration.requireTLS && configuration.url.hasPrefix("smtp://")),

@@ -6,7 +6,7 @@ import GatewayCore
 /// message id in `X-Message-Id`.
 public struct SendGridProvider: MessageProvider {
     public struct Configuration: Sendable, Equatable {
-        public var apiKey: String
+        public var apiKey: Secret
         public var fromEmail: String
         public var fromName: String?
         /// `List-Unsubscribe` value, e.g. "<mailto:unsubscribe@bank.example>, <https://bank.example/unsub>".
@@ -18,12 +18,12 @@ public struct SendGridProvider: MessageProvider {
         /// Accept events without a signature (a test rig); without a key or this, events are not received.
         public var acceptUnsignedWebhooks: Bool
         /// The secret in the Inbound Parse URL; without it, inbound e-mail is not received.
-        public var inboundToken: String?
+        public var inboundToken: Secret?
 
         public init(apiKey: String, fromEmail: String, fromName: String? = nil, listUnsubscribe: String? = nil,
                     baseURL: String = "https://api.sendgrid.com", timeout: Double = 10, eventWebhookPublicKey: String? = nil,
                     acceptUnsignedWebhooks: Bool = false, inboundToken: String? = nil) {
-            self.apiKey = apiKey
+            self.apiKey = Secret(apiKey)
             self.fromEmail = fromEmail
             self.fromName = fromName
             self.listUnsubscribe = listUnsubscribe
@@ -31,7 +31,7 @@ public struct SendGridProvider: MessageProvider {
             self.timeout = timeout
             self.eventWebhookPublicKey = eventWebhookPublicKey
             self.acceptUnsignedWebhooks = acceptUnsignedWebhooks
-            self.inboundToken = inboundToken
+            self.inboundToken = inboundToken.map { Secret($0) }
         }
     }
 
@@ -69,7 +69,7 @@ public struct SendGridProvider: MessageProvider {
         }
         return HTTPRequest(
             method: "POST", url: "\(base)/v3/mail/send",
-            headers: [("Authorization", "Bearer \(configuration.apiKey)"), ("Content-Type", "application/json")],
+            headers: [("Authorization", "Bearer \(configuration.apiKey.value)"), ("Content-Type", "application/json")],
             body: Array(JSONValue.object(body).serialized.utf8), timeout: configuration.timeout)
     }
 
@@ -131,7 +131,7 @@ extension SendGridProvider.Configuration {
         }
         if let inboundToken {
             let parser = SendGridInbound(provider: provider)
-            webhooks.append(.sendGridInbound(SendGridInboundRoute(provider: provider, token: inboundToken) { body, type, at in
+            webhooks.append(.sendGridInbound(SendGridInboundRoute(provider: provider, token: inboundToken.value) { body, type, at in
                 parser.parse(body: body, contentType: type, at: at)
             }))
         }
@@ -165,7 +165,7 @@ extension SendGridProvider: SendLookup {
         while base.hasSuffix("/") { base.removeLast() }
         let fields: [(String, String)] = [("query", "to_email=\"\(send.address)\""), ("limit", String(Self.lookupLimit))]
         return HTTPRequest(method: "GET", url: "\(base)/v3/messages?" + FormEncoding.encode(fields),
-                           headers: [("Authorization", "Bearer \(configuration.apiKey)"), ("Accept", "application/json")],
+                           headers: [("Authorization", "Bearer \(configuration.apiKey.value)"), ("Accept", "application/json")],
                            timeout: configuration.timeout)
     }
 

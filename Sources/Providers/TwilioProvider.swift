@@ -6,7 +6,7 @@ import GatewayCore
 public struct TwilioProvider: MessageProvider {
     public struct Configuration: Sendable, Equatable {
         public var accountSID: String
-        public var authToken: String
+        public var authToken: Secret
         /// Exactly one of `from` and `messagingServiceSID`.
         public var from: String?
         public var messagingServiceSID: String?
@@ -23,7 +23,7 @@ public struct TwilioProvider: MessageProvider {
                     baseURL: String = "https://api.twilio.com", statusCallback: String? = nil, timeout: Double = 10,
                     inboundURL: String? = nil, acceptUnsignedWebhooks: Bool = false) {
             self.accountSID = accountSID
-            self.authToken = authToken
+            self.authToken = Secret(authToken)
             self.from = from
             self.messagingServiceSID = messagingServiceSID
             self.baseURL = baseURL
@@ -66,7 +66,7 @@ public struct TwilioProvider: MessageProvider {
             method: "POST", url: messagesURL,
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
             body: FormEncoding.encodeBytes(fields),
-            basicAuth: (configuration.accountSID, configuration.authToken),
+            basicAuth: (configuration.accountSID, configuration.authToken.value),
             timeout: configuration.timeout)
     }
 
@@ -140,11 +140,11 @@ extension TwilioProvider.Configuration {
     public func webhooks(provider: String) -> [ProviderWebhook] {
         var webhooks: [ProviderWebhook] = []
         if let statusCallback {
-            webhooks.append(.twilioStatus(TwilioReceipts(provider: provider, authToken: authToken, callbackURL: statusCallback,
+            webhooks.append(.twilioStatus(TwilioReceipts(provider: provider, authToken: authToken.value, callbackURL: statusCallback,
                                                          acceptUnsigned: acceptUnsignedWebhooks)))
         }
         if let inboundURL {
-            webhooks.append(.twilioInbound(TwilioReceipts(provider: provider, authToken: authToken, callbackURL: inboundURL,
+            webhooks.append(.twilioInbound(TwilioReceipts(provider: provider, authToken: authToken.value, callbackURL: inboundURL,
                                                           acceptUnsigned: acceptUnsignedWebhooks)))
         }
         return webhooks
@@ -187,7 +187,7 @@ extension TwilioProvider: SendLookup {
 
     func lookupPage(_ url: String) -> HTTPRequest {
         HTTPRequest(method: "GET", url: url, headers: [("Accept", "application/json")],
-                    basicAuth: (configuration.accountSID, configuration.authToken), timeout: configuration.timeout)
+                    basicAuth: (configuration.accountSID, configuration.authToken.value), timeout: configuration.timeout)
     }
 
     public func lookUp(_ send: SendInQuestion) async -> LookupResult {

@@ -8,13 +8,13 @@ import GatewayCore
 public struct WebhookProvider: MessageProvider {
     public struct Configuration: Sendable, Equatable {
         public var url: String
-        public var secret: String
+        public var secret: Secret
         public var channels: Set<Channel>
         public var timeout: Double
 
         public init(url: String, secret: String, channels: Set<Channel>, timeout: Double = 10) {
             self.url = url
-            self.secret = secret
+            self.secret = Secret(secret)
             self.channels = channels
             self.timeout = timeout
         }
@@ -50,7 +50,7 @@ public struct WebhookProvider: MessageProvider {
         let timestamp = Int(clock().timeIntervalSince1970)
         return HTTPRequest(method: "POST", url: configuration.url, headers: [
             ("Content-Type", "application/json"),
-            ("X-Gateway-Signature", "t=\(timestamp),v1=\(Self.signature(secret: configuration.secret, timestamp: timestamp, body: body))"),
+            ("X-Gateway-Signature", "t=\(timestamp),v1=\(Self.signature(secret: configuration.secret.value, timestamp: timestamp, body: body))"),
             ("Idempotency-Key", "\(message.jobID)/\(message.attempt)"),
         ], body: body, timeout: configuration.timeout)
     }

@@ -82,7 +82,7 @@ import TestSupport
             let first = await provider.send([push(2)])     // refused: retry later, with a new token
             let second = await provider.send([push(3)])
             var foreign = apns.configuration(base)
-            foreign.privateKeyPEM = P256.Signing.PrivateKey().pemRepresentation
+            foreign.privateKeyPEM = Secret(P256.Signing.PrivateKey().pemRepresentation)
             let stranger = await (try APNsProvider(name: "apns", configuration: foreign, client: CurlHTTPClient(), clock: { clock.current })).send([push(4)])
             return (first, second, stranger)
         }

@@ -40,7 +40,7 @@ import TestSupport
         let other = FakeGoogle()
         let results = try await LoopbackServer.serve(google.router()) { base in
             var stranger = google.account(base)
-            stranger.private_key = other.key.pkcs8PEMRepresentation
+            stranger.private_key = Secret(other.key.pkcs8PEMRepresentation)
             return await (try FCMProvider(name: "fcm", account: stranger, baseURL: base, client: CurlHTTPClient())).send([push(1)])
         }
         guard case .retryableFailure(code: Reason(stored: "fcm_auth"), let message, _) = results[0] else {
