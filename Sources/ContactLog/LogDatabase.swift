@@ -65,6 +65,10 @@ public protocol LogDatabase: LogReader {
     /// Conditions that `column` is one of `values`, each with its arguments, one per statement to
     /// run (their rows together are the answer); none for no values.
     static func oneOf(_ column: String, _ values: [String]) -> [(condition: String, arguments: [SQLArgument])]
+
+    /// What a SELECT in an append adds to lock the rows it read until the transaction ends: nothing
+    /// on SQLite (a write transaction has the whole file), ` FOR UPDATE` on PostgreSQL.
+    static var forUpdate: String { get }
 }
 
 /// The log's reads, SQL written once.
@@ -376,5 +380,67 @@ extension LogWriting {
 
     public func dropPushToken(_ token: String, contactID: String, provider: String, reason: String, at: Date) async throws {
         _ = try await write([LogWrites.drop(DroppedToken(token: token, contactID: contactID, provider: provider, reason: reason, at: at))])
+    }
+}
+
+// MARK: Reads and writes inside an append (receipts, replies, contact state)
+
+extension LogReads {
+    /// The message a receipt is about: the accepted send (or the reconciled unknown one) with that
+    /// provider's message id.
+    public static func receiptTarget(_ receipt: Receipt) -> LogRead<ReceiptTarget?> {
+        LogRead(nil, [.init("""
+            SELECT job_id, contact_id, channel, attempt FROM events
+            WHERE provider = ? AND provider_message_id = ? AND kind IN (\(LogSQL.receiptTargetKinds)) ORDER BY seq LIMIT 1
+            """, [.text(receipt.provider), .text(receipt.messageID)]) { target, row in
+            target = row.text("job_id").map { ReceiptTarget(jobID: $0, contactID: row.text("contact_id"), channel: row.text("channel").flatMap(Channel.init(rawValue:)),
+                                                            attempt: Int(row.integer("attempt") ?? 1)) }
+        }])
+    }
+
+    /// Whether a report for a message this log does not know was kept already.
+    public static func receiptKept(_ receipt: Receipt) -> LogRead<Bool> {
+        LogRead(false, [.init("""
+            SELECT 1 AS found FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = ? AND provider_message_id = ? AND reason = ? LIMIT 1
+            """, [.text(receipt.provider), .text(receipt.messageID), .text(receipt.status.rawValue)]) { kept, _ in kept = true }])
+    }
+
+    /// Whether this reply (by provider and message id) was recorded already.
+    public static func replySeen(_ message: InboundMessage) -> LogRead<Bool> {
+        LogRead(false, [.init("SELECT 1 AS found FROM events WHERE kind = 'inbound' AND provider = ? AND provider_message_id = ? LIMIT 1",
+                              [.text(message.provider), .text(message.messageID)]) { seen, _ in seen = true }])
+    }
+
+    /// The contacts (and debts) sent a message on the reply's channel at its address, oldest first.
+    public static func sentTo(_ message: InboundMessage) -> LogRead<[(contact: String, debt: String?)]> {
+        LogRead([], [.init("""
+            SELECT contact_id, debt_id FROM events WHERE address = ? AND channel = ? AND kind = 'sent' AND contact_id IS NOT NULL ORDER BY seq
+            """, [.text(message.from), .text(message.channel.rawValue)]) { sent, row in
+            sent.append((contact: row.text("contact_id") ?? "", debt: row.text("debt_id")))
+        }])
+    }
+
+    /// A contact state row's version (nil: no row), locked for the rest of the transaction where
+    /// the database needs it (`forUpdate`).
+    public static func stateVersion<D: LogDatabase>(key: String, on database: D.Type) -> LogRead<Int?> {
+        LogRead(nil, [.init("SELECT version FROM contact_state WHERE key = ?\(D.forUpdate)", [.text(key)]) { version, row in
+            version = row.integer("version").map { Int($0) }
+        }])
+    }
+}
+
+extension LogWrites {
+    /// Writes a contact state row at `version`.
+    public static func state(_ record: StateRecord, version: Int) -> LogWrite {
+        .statement("""
+            INSERT INTO contact_state (key, kind, contact_id, debt_id, address, source, active, version, value, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, contact_id = excluded.contact_id, debt_id = excluded.debt_id,
+                address = excluded.address, source = excluded.source, active = excluded.active, version = excluded.version,
+                value = excluded.value, updated_at = excluded.updated_at
+            RETURNING key
+            """, [.text(record.key), .text(record.kind.rawValue), .text(record.contactID), .text(record.debtID), .text(record.address),
+                  .text(record.source), .integer(record.active ? 1 : 0), .integer(Int64(version)), .text(record.value),
+                  .text(formatTimestamp(record.updatedAt))], then: nil)
     }
 }

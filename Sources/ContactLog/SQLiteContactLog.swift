@@ -219,6 +219,9 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
         }
     }
 
+    /// A write transaction has the whole file: what it read stays as read until it commits.
+    public static let forUpdate = ""
+
     /// Runs the steps in one write transaction: SQLite has one writer at a time, so the head read
     /// from the last event stays the head until this commits.
     public func write(_ steps: [LogWrite]) async throws -> LogWriteResult {
@@ -309,23 +312,13 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
 
     public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {
         try await pool.write { db in
-            let target = try ExactSQL.all(db, """
-                SELECT job_id, contact_id, channel, attempt FROM events
-                WHERE provider = ? AND provider_message_id = ? AND kind IN (\(LogSQL.receiptTargetKinds)) ORDER BY seq LIMIT 1
-                """, [.text(receipt.provider), .text(receipt.messageID)]) { row in
-                row.text("job_id").map { ReceiptTarget(jobID: $0, contactID: row.text("contact_id"), channel: row.text("channel").flatMap(Channel.init(rawValue:)),
-                                                       attempt: Int(row.integer("attempt") ?? 1)) }
-            }.first ?? nil
-            guard let target else {
+            guard let target = try Self.run(LogReads.receiptTarget(receipt), db) else {
                 // Kept for review: a report for a message this log does not know.
-                let kept = try !ExactSQL.all(db, """
-                    SELECT 1 AS found FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = ? AND provider_message_id = ? AND reason = ? LIMIT 1
-                    """, [.text(receipt.provider), .text(receipt.messageID), .text(receipt.status.rawValue)]) { $0.integer("found") }.isEmpty
+                let kept = try Self.run(LogReads.receiptKept(receipt), db)
                 if let event = receipt.unmatchedEvent(alreadyKept: kept) { try Self.insert(event, db) }
                 return .unmatched
             }
-            let earlier = try Self.run(LogReads.receiptStatuses(jobID: target.jobID), db)
-            let (event, result) = receipt.recording(for: target, earlier: earlier)
+            let (event, result) = receipt.recording(for: target, earlier: try Self.run(LogReads.receiptStatuses(jobID: target.jobID), db))
             if let event { try Self.insert(event, db) }
             return result
         }

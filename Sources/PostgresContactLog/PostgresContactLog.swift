@@ -301,6 +301,9 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
     }
 
 
+    /// Rows an append reads and then changes stay locked until it commits.
+    public static let forUpdate = " FOR UPDATE"
+
     /// One array for any number of values: `column = ANY(?)`.
     public static func oneOf(_ column: String, _ values: [String]) -> [(condition: String, arguments: [SQLArgument])] {
         values.isEmpty ? [] : [("\(column) = ANY(?)", [.textList(values)])]
@@ -372,25 +375,13 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
     public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {
         let logger = self.logger
         return try await appending { connection, head in
-            let sent = try await connection.query("""
-                SELECT job_id, contact_id, channel, attempt FROM events
-                WHERE provider = \(StoredText.encode(receipt.provider)) AND provider_message_id = \(StoredText.encode(receipt.messageID))
-                      AND kind IN ('sent', 'reconciled')
-                ORDER BY seq LIMIT 1
-                """, logger: logger).collect().first?.makeRandomAccess()
-            guard let sent, let jobID = Self.text(sent, "job_id") else {
+            guard let target = try await Self.run(LogReads.receiptTarget(receipt), connection, logger) else {
                 // Kept for review: a report for a message this log does not know.
-                let kept = try await connection.query("""
-                    SELECT 1 FROM events WHERE kind = 'receipt' AND job_id IS NULL AND provider = \(StoredText.encode(receipt.provider))
-                    AND provider_message_id = \(StoredText.encode(receipt.messageID)) AND reason = \(receipt.status.rawValue) LIMIT 1
-                    """, logger: logger).collect()
-                if let event = receipt.unmatchedEvent(alreadyKept: !kept.isEmpty) { try await Self.insert(event, head: &head, connection, logger) }
+                let kept = try await Self.run(LogReads.receiptKept(receipt), connection, logger)
+                if let event = receipt.unmatchedEvent(alreadyKept: kept) { try await Self.insert(event, head: &head, connection, logger) }
                 return .unmatched
             }
-            let target = ReceiptTarget(jobID: jobID, contactID: Self.text(sent, "contact_id"),
-                                       channel: Self.text(sent, "channel").flatMap(Channel.init(rawValue:)),
-                                       attempt: (try? sent["attempt"].decode(Int.self)) ?? 1)
-            let earlier = try await Self.run(LogReads.receiptStatuses(jobID: jobID), connection, logger)
+            let earlier = try await Self.run(LogReads.receiptStatuses(jobID: target.jobID), connection, logger)
             let (event, result) = receipt.recording(for: target, earlier: earlier)
             if let event { try await Self.insert(event, head: &head, connection, logger) }
             return result
