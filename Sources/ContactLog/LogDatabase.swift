@@ -21,9 +21,10 @@ public enum SQLArgument: Sendable, Equatable {
 /// written: each store undoes its own spelling (PostgreSQL's StoredText), and SQLite's rows are
 /// read with their byte counts (ExactSQL).
 public protocol LogRow {
-    func text(_ column: String) -> String?
-    func bytes(_ column: String) -> [UInt8]?
-    func integer(_ column: String) -> Int64?
+    /// nil for NULL; a value that cannot be read as the type asked for throws (never read as nil or 0).
+    func text(_ column: String) throws -> String?
+    func bytes(_ column: String) throws -> [UInt8]?
+    func integer(_ column: String) throws -> Int64?
 }
 
 /// Statements that read the log, run in order on one connection, and how each row folds into the result.
@@ -95,7 +96,7 @@ public enum LogReads {
     /// The highest `seq` written (0 for an empty log). Appends hold the chain head (SQLite's write
     /// lock, PostgreSQL's chain_head row), so seq order is commit order: no event below it can still appear.
     public static let lastSequence = LogRead<Int64>(0, [.init("SELECT MAX(seq) AS last FROM events", cached: true) { last, row in
-        last = row.integer("last") ?? 0
+        last = try row.integer("last") ?? 0
     }])
 
     /// The states of these jobs, from the events that decide whether a job may be sent.
@@ -120,7 +121,7 @@ public enum LogReads {
     public static func droppedTokens<D: LogDatabase>(_ tokens: [String], on database: D.Type) -> LogRead<Set<String>> {
         LogRead([], D.oneOf("token", tokens).map { list in
             .init("SELECT token FROM dropped_push_tokens WHERE \(list.condition)", list.arguments) { dropped, row in
-                dropped.insert(row.text("token") ?? "")
+                dropped.insert(try row.text("token") ?? "")
             }
         })
     }
@@ -174,7 +175,7 @@ public enum LogReads {
     /// The delivery statuses receipts reported for a job.
     public static func receiptStatuses(jobID: String) -> LogRead<[DeliveryStatus]> {
         LogRead([], [.init("SELECT reason FROM events WHERE job_id = ? AND kind = 'receipt'", [.text(jobID)]) { statuses, row in
-            if let status = row.text("reason").flatMap(DeliveryStatus.init(rawValue:)) { statuses.append(status) }
+            if let status = try row.text("reason").flatMap(DeliveryStatus.init(rawValue:)) { statuses.append(status) }
         }])
     }
 
@@ -183,13 +184,13 @@ public enum LogReads {
         let range: [SQLArgument] = [.text(formatTimestamp(from)), .text(formatTimestamp(to))]
         return LogRead(LogSummary(rows: [], providers: []), [
             .init(LogSQL.summaryRows(from: "?", to: "?"), range) { summary, row in
-                summary.rows.append(LogSummary.Row(day: row.text("day") ?? "", channel: row.text("channel"), segment: row.text("segment"),
-                                                   tone: row.text("tone"), outcome: row.text("kind") ?? "", reason: row.text("why"),
-                                                   count: Int(row.integer("n") ?? 0)))
+                summary.rows.append(LogSummary.Row(day: try row.text("day") ?? "", channel: try row.text("channel"), segment: try row.text("segment"),
+                                                   tone: try row.text("tone"), outcome: try row.text("kind") ?? "", reason: try row.text("why"),
+                                                   count: Int(try row.integer("n") ?? 0)))
             },
             .init(LogSQL.summaryProviders(from: "?", to: "?"), range) { summary, row in
-                summary.providers.append(LogSummary.Provider(provider: row.text("provider") ?? "", sent: Int(row.integer("sent") ?? 0),
-                                                             delivered: Int(row.integer("delivered") ?? 0)))
+                summary.providers.append(LogSummary.Provider(provider: try row.text("provider") ?? "", sent: Int(try row.integer("sent") ?? 0),
+                                                             delivered: Int(try row.integer("delivered") ?? 0)))
             },
         ])
     }
@@ -198,50 +199,50 @@ public enum LogReads {
 
     /// Folds one admission event (`job_id, kind, attempt, at`, read in log order) into its job's state.
     static func foldJobState(_ row: any LogRow, into states: inout [String: JobState]) throws {
-        let id = row.text("job_id") ?? ""
+        let id = try row.text("job_id") ?? ""
         let place = "events of job \(id)"
-        let kind = try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place)
-        let attempt = Int(row.integer("attempt") ?? 1)
-        states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: try StoredValue.timestamp(row.text("at"), column: "at", row: place))
+        let kind = try StoredValue.value(try row.text("kind"), as: EventKind.self, column: "kind", row: place)
+        let attempt = Int(try row.integer("attempt") ?? 1)
+        states[id, default: JobState()].apply(kind: kind, attempt: attempt, at: try StoredValue.timestamp(try row.text("at"), column: "at", row: place))
     }
 
     /// An event as stored, every byte of every column.
     public static func storedEvent(_ row: any LogRow) throws -> StoredEvent {
-        let seq = row.integer("seq") ?? 0
+        let seq = try row.integer("seq") ?? 0
         let place = "event seq \(seq)"
         let event = ContactEvent(
-            jobID: row.text("job_id"), contactID: row.text("contact_id"),
-            kind: try StoredValue.value(row.text("kind"), as: EventKind.self, column: "kind", row: place),
-            at: try StoredValue.timestamp(row.text("at"), column: "at", row: place),
-            attempt: Int(row.integer("attempt") ?? 1),
-            channel: row.text("channel").flatMap(Channel.init(rawValue:)),
-            template: row.text("template"), tone: row.text("tone"), variant: row.text("variant"), provider: row.text("provider"),
-            providerMessageID: row.text("provider_message_id"), reason: row.text("reason"), detail: row.text("detail"),
-            body: row.text("body"), address: row.text("address"), streamID: row.text("stream_id"),
-            debtID: row.text("debt_id"), segment: row.text("segment"), rawData: row.bytes("data"))
+            jobID: try row.text("job_id"), contactID: try row.text("contact_id"),
+            kind: try StoredValue.value(try row.text("kind"), as: EventKind.self, column: "kind", row: place),
+            at: try StoredValue.timestamp(try row.text("at"), column: "at", row: place),
+            attempt: Int(try row.integer("attempt") ?? 1),
+            channel: try row.text("channel").flatMap(Channel.init(rawValue:)),
+            template: try row.text("template"), tone: try row.text("tone"), variant: try row.text("variant"), provider: try row.text("provider"),
+            providerMessageID: try row.text("provider_message_id"), reason: try row.text("reason"), detail: try row.text("detail"),
+            body: try row.text("body"), address: try row.text("address"), streamID: try row.text("stream_id"),
+            debtID: try row.text("debt_id"), segment: try row.text("segment"), rawData: try row.bytes("data"))
         return StoredEvent(sequence: seq, event: event)
     }
 
     /// The stored values EventChain hashes, read back exactly as written (every byte).
-    public static func chainValues(_ row: any LogRow) -> [ChainValue?] {
-        EventChain.columns.map { column in
-            column == "attempt" ? row.integer(column).map { .text(String($0)) } : row.bytes(column).map(ChainValue.bytes)
+    public static func chainValues(_ row: any LogRow) throws -> [ChainValue?] {
+        try EventChain.columns.map { column in
+            column == "attempt" ? try row.integer(column).map { .text(String($0)) } : try row.bytes(column).map(ChainValue.bytes)
         }
     }
 
     static func optOut(_ row: any LogRow) throws -> OptOut {
-        let place = "opt_outs \(row.text("contact_id") ?? "")/\(row.text("channel") ?? "*")"
-        return OptOut(contactID: row.text("contact_id") ?? "", channel: Channel(rawValue: row.text("channel") ?? "*"),
-                      kind: try StoredValue.value(row.text("kind"), as: OptOut.Kind.self, column: "kind", row: place), setBy: row.text("set_by") ?? "",
-                      setAt: try StoredValue.timestamp(row.text("set_at"), column: "set_at", row: place), reason: row.text("reason"))
+        let place = "opt_outs \(try row.text("contact_id") ?? "")/\(try row.text("channel") ?? "*")"
+        return OptOut(contactID: try row.text("contact_id") ?? "", channel: Channel(rawValue: try row.text("channel") ?? "*"),
+                      kind: try StoredValue.value(try row.text("kind"), as: OptOut.Kind.self, column: "kind", row: place), setBy: try row.text("set_by") ?? "",
+                      setAt: try StoredValue.timestamp(try row.text("set_at"), column: "set_at", row: place), reason: try row.text("reason"))
     }
 
     static func stateRecord(_ row: any LogRow) throws -> StateRecord {
-        let place = "contact_state \(row.text("key") ?? "")"
-        return StateRecord(key: row.text("key") ?? "", kind: try StoredValue.value(row.text("kind"), as: StateRecord.Kind.self, column: "kind", row: place),
-                           contactID: row.text("contact_id"), debtID: row.text("debt_id"), address: row.text("address"), source: row.text("source"),
-                           active: row.integer("active") == 1, version: Int(row.integer("version") ?? 0), value: row.text("value") ?? "{}",
-                           updatedAt: try StoredValue.timestamp(row.text("updated_at"), column: "updated_at", row: place))
+        let place = "contact_state \(try row.text("key") ?? "")"
+        return StateRecord(key: try row.text("key") ?? "", kind: try StoredValue.value(try row.text("kind"), as: StateRecord.Kind.self, column: "kind", row: place),
+                           contactID: try row.text("contact_id"), debtID: try row.text("debt_id"), address: try row.text("address"), source: try row.text("source"),
+                           active: try row.integer("active") == 1, version: Int(try row.integer("version") ?? 0), value: try row.text("value") ?? "{}",
+                           updatedAt: try StoredValue.timestamp(try row.text("updated_at"), column: "updated_at", row: place))
     }
 }
 
@@ -393,8 +394,8 @@ extension LogReads {
             SELECT job_id, contact_id, channel, attempt FROM events
             WHERE provider = ? AND provider_message_id = ? AND kind IN (\(LogSQL.receiptTargetKinds)) ORDER BY seq LIMIT 1
             """, [.text(receipt.provider), .text(receipt.messageID)]) { target, row in
-            target = row.text("job_id").map { ReceiptTarget(jobID: $0, contactID: row.text("contact_id"), channel: row.text("channel").flatMap(Channel.init(rawValue:)),
-                                                            attempt: Int(row.integer("attempt") ?? 1)) }
+            target = try row.text("job_id").map { ReceiptTarget(jobID: $0, contactID: try row.text("contact_id"), channel: try row.text("channel").flatMap(Channel.init(rawValue:)),
+                                                            attempt: Int(try row.integer("attempt") ?? 1)) }
         }])
     }
 
@@ -416,7 +417,7 @@ extension LogReads {
         LogRead([], [.init("""
             SELECT contact_id, debt_id FROM events WHERE address = ? AND channel = ? AND kind = 'sent' AND contact_id IS NOT NULL ORDER BY seq
             """, [.text(message.from), .text(message.channel.rawValue)]) { sent, row in
-            sent.append((contact: row.text("contact_id") ?? "", debt: row.text("debt_id")))
+            sent.append((contact: try row.text("contact_id") ?? "", debt: try row.text("debt_id")))
         }])
     }
 
@@ -424,7 +425,7 @@ extension LogReads {
     /// the database needs it (`forUpdate`).
     public static func stateVersion<D: LogDatabase>(key: String, on database: D.Type) -> LogRead<Int?> {
         LogRead(nil, [.init("SELECT version FROM contact_state WHERE key = ?\(D.forUpdate)", [.text(key)]) { version, row in
-            version = row.integer("version").map { Int($0) }
+            version = try row.integer("version").map { Int($0) }
         }])
     }
 }

@@ -145,7 +145,7 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
             var previous = EventChain.genesis
             var hashes: [(Int64, String, String)] = []
             try ExactSQL.run(db, "SELECT * FROM events ORDER BY seq") { row in
-                let hash = EventChain.hash(previous: previous, values: Self.chainValues(row))
+                let hash = EventChain.hash(previous: previous, values: try Self.chainValues(row))
                 hashes.append((row.integer("seq") ?? 0, previous, hash))
                 previous = hash
                 return true
@@ -201,7 +201,7 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
         """
 
     /// The stored values EventChain hashes, read back exactly as written (every byte).
-    static func chainValues(_ row: ExactSQL.Row) -> [ChainValue?] { LogReads.chainValues(row) }
+    static func chainValues(_ row: ExactSQL.Row) throws -> [ChainValue?] { try LogReads.chainValues(row) }
 
     /// The hash the next event links to: the last event's, else the last prune's anchor, else genesis.
     static func head(_ db: Database) throws -> String {
@@ -281,7 +281,7 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
                 .map { ChainAnchor(throughSeq: $0["through_seq"], hash: $0["hash"]) }
             var verifier = EventChain.Verifier(anchor: anchor)
             try ExactSQL.run(db, "SELECT * FROM events ORDER BY seq") { row in
-                verifier.check(seq: row.integer("seq") ?? 0, values: Self.chainValues(row), previous: row.text("prev_hash"), hash: row.text("hash"))
+                verifier.check(seq: row.integer("seq") ?? 0, values: try Self.chainValues(row), previous: row.text("prev_hash"), hash: row.text("hash"))
             }
             return verifier.report()
         }

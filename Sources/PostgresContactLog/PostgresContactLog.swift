@@ -338,9 +338,9 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
     /// A row, its text in StoredText's spelling read back as written.
     struct Row: LogRow {
         let row: PostgresRandomAccessRow
-        func text(_ column: String) -> String? { PostgresContactLog.text(row, column) }
-        func bytes(_ column: String) -> [UInt8]? { PostgresContactLog.bytes(row, column) }
-        func integer(_ column: String) -> Int64? { (try? row[column].decode(Int64?.self)) ?? nil }
+        func text(_ column: String) throws -> String? { try row[column].decode(String?.self).map { StoredText.decodeText($0) } }
+        func bytes(_ column: String) throws -> [UInt8]? { try row[column].decode(String?.self).map { StoredText.decode($0) } }
+        func integer(_ column: String) throws -> Int64? { try row[column].decode(Int64?.self) }
     }
 
     /// `?` placeholders (EventFilter's) as `$n`.
@@ -403,7 +403,7 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
             let page = try await rows("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT 5000", binds)
             for row in page {
                 let seq = try row["seq"].decode(Int64.self)
-                let values = LogReads.chainValues(Row(row: row))
+                let values = try LogReads.chainValues(Row(row: row))
                 guard verifier.check(seq: seq, values: values, previous: Self.text(row, "prev_hash"), hash: Self.text(row, "hash")) else { break reading }
                 after = seq
             }
