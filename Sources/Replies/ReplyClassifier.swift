@@ -208,6 +208,15 @@ public enum ReplyClassifier {
             }
             if let first = others.first { return Refusal("is not the whole reply (also '\(tokens[first].original)')", otherSense: false) }
         }
+        if rule.alone {
+            var before = found.start - 1
+            while before >= 0, !tokens[before].isBoundary, tokens[before].kind != .word { before -= 1 }
+            var after = found.end + 1
+            while after < tokens.count, !tokens[after].isBoundary, tokens[after].kind != .word { after += 1 }
+            if let other = [before, after].first(where: { $0 >= 0 && $0 < tokens.count && tokens[$0].kind == .word }) {
+                return Refusal("is not a clause of its own (also '\(tokens[other].original)')", otherSense: false)
+            }
+        }
         if !rule.notPrecededBy.isEmpty {
             var index = found.start - 1
             var seen = 0

@@ -263,6 +263,10 @@ public struct PhraseRule: Sendable, Equatable {
     public var negatable: Bool = true
     /// Only when the reply says nothing else (apart from filler words, punctuation and emoji): STOP, FIN.
     public var whole: Bool = false
+    /// Only as a clause of its own: no word before or after it up to the clause's ends (. , ; : ! ?):
+    /// "8 mensajes en un día. NO MÁS", "Not interested. Remove." Unlike a word guard, a match refused
+    /// for this is not read as another sense, so the model may still find the intent.
+    public var alone: Bool = false
     /// Only when the reply states a date or an amount ("I can do" + "$25").
     public var needsDateOrAmount: Bool = false
     /// Only in a question: the phrase's sentence ends with "?" ("cuánto debo?", "what are my options?").

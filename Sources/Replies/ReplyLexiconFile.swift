@@ -25,7 +25,7 @@ public enum ReplyLexiconFile {
                                        "asked_back", "retold", "list_words"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
-                                        "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with"]
+                                        "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone"]
     static let askedBackKeys: Set<String> = ["mentions", "answers"]
     static let retoldKeys: Set<String> = ["words", "undone"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
@@ -283,6 +283,7 @@ public enum ReplyLexiconFile {
                     case "in_question": rule.inQuestion = bool(value, what) ?? false
                     case "note": rule.note = value.string
                     case "typos": rule.typos = bool(value, what) ?? true
+                    case "alone": rule.alone = bool(value, what) ?? false
                     case "not_asked_back": rule.notAskedBack = bool(value, what) ?? false
                     case "lists": rule.lists = bool(value, what) ?? false
                     case "with": rule.with = phraseList(value, what)

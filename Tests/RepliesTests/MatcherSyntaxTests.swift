@@ -272,6 +272,32 @@ import Testing
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    // MARK: a clause of its own
+
+    @Test func aloneIsAClauseOfItsOwnAndNoOtherSense() throws {
+        let text = """
+            language: es
+            negators: [no]
+            intents:
+              opt_out:
+                - {phrase: "no mas", negatable: false, alone: true}
+            """
+        let lexicon = try #require(Self.lexicon(text, "es"))
+        func optOut(_ reply: String) -> Bool { ReplyClassifier.classify(reply, lexicon: lexicon).intents.contains(.optOut) }
+        #expect(optOut("8 mensajes en un día. NO MÁS"))
+        #expect(optOut("no más!! 😡"), "punctuation and emoji are not words")
+        #expect(!optOut("no más de 20 mil al mes puedo"))
+        #expect(!optOut("pago 20 y no más"))
+        // Refused for its place, not for its sense: the model may still find the intent.
+        let tokens = ReplyClassifier.tokens("no más de 20 mil al mes", lexicon: lexicon)
+        let rule = try #require(lexicon.intents[.optOut]?.first)
+        let found = try #require(rule.phrase.matches(in: tokens).first)
+        let refusal = try #require(ReplyClassifier.refusal(rule, found: found, tokens: tokens, lexicon: lexicon,
+                                                           promise: PromiseExtraction.extract(tokens, lexicon: lexicon)))
+        #expect(refusal.reason == "is not a clause of its own (also 'de')")
+        #expect(!refusal.otherSense)
+    }
+
     // MARK: no typo reading
 
     @Test func typosFalseTakesWordsOnlyAsWritten() throws {
