@@ -304,7 +304,9 @@ struct GatewayBench {
         for (index, worker) in workers.enumerated() {
             let log = (try? String(contentsOfFile: worker.log, encoding: .utf8)) ?? ""
             let stopped = log.split(separator: "\n").last { $0.contains("worker stopped") }.map(String.init) ?? "(no 'worker stopped' line)"
-            let entries = stopped.range(of: #"entries=\d+"#, options: .regularExpression).map { String(stopped[$0]) } ?? "entries=?"
+            // The worker logs JSON when not on a terminal ("entries":"123"), text otherwise (entries=123).
+            let entries = stopped.range(of: #"entries=\d+|"entries":"\d+""#, options: .regularExpression)
+                .map { "entries=" + stopped[$0].filter(\.isNumber) } ?? "entries=?"
             print(String(format: "worker %d: exit %d, %@, peak RSS %.1f MB, CPU %.2f s during the drain (%.3f s per 1000 jobs), %.2f s in all",
                          index, worker.process.terminationStatus, entries, Double(finalStats[index].peakRSSKiB) / 1024,
                          statsAfterDrain[index].cpuSeconds, statsAfterDrain[index].cpuSeconds / (Double(options.jobs) / 1000 / Double(options.workers)),
