@@ -23,7 +23,9 @@ import Glibc
     }
 
     static func ready(_ client: CurlHTTPClient, _ base: String) async throws -> Answer {
-        let response = try await client.send(HTTPRequest(url: base + "/ready"))
+        // The safety net, not the bound under test: a check may take its whole ready_timeout_ms (10 s
+        // in the hung-Redis test), and the client's default 10 s raced it on a busy machine.
+        let response = try await client.send(HTTPRequest(url: base + "/ready", timeout: 120))
         let text = String(decoding: response.body, as: UTF8.self)
         let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
         return Answer(status: response.status, ready: object?["ready"] as? Bool,
