@@ -404,34 +404,11 @@ public struct Form: Sendable {
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws(Refusal) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        func hex(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-            default: nil
-            }
+        switch PercentDecoding.decode(bytes, plusIsSpace: true) {
+        case .success(let text): return text
+        case .failure(.badEscape): throw Refusal(status: .badRequest, message: "the form has a % not followed by two hex digits")
+        case .failure(.notUTF8): throw Refusal(status: .badRequest, message: "the form is not valid UTF-8")
         }
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "+") {
-                out.append(0x20)
-            } else if byte == UInt8(ascii: "%") {
-                guard index + 2 < bytes.endIndex, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) else {
-                    throw Refusal(status: .badRequest, message: "the form has a % not followed by two hex digits")
-                }
-                out.append(high << 4 | low)
-                index += 2
-            } else {
-                out.append(byte)
-            }
-            index += 1
-        }
-        guard let text = String(validating: out, as: UTF8.self) else { throw Refusal(status: .badRequest, message: "the form is not valid UTF-8") }
-        return text
     }
 }
 

@@ -24,37 +24,35 @@ struct PathParameterDecoding<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Percent-decoding of one path segment (RFC 3986 section 2.1). `+` stays a plus sign: it means a
-/// space only in form-encoded query strings, never in a path. A `/` inside an id arrives as `%2F`
-/// and is decoded after routing, so it never splits the path.
-enum PathSegment {
-    struct Problem: Error, Equatable { var reason: String }
+/// Strict percent-decoding (RFC 3986 section 2.1) to UTF-8 text, shared by path segments and the
+/// console's form bodies: a `%` must be followed by two hexadecimal digits and the bytes must be
+/// UTF-8, or the input is refused (never guessed at). `plusIsSpace` for form encoding only.
+public enum PercentDecoding {
+    public enum Problem: Error, Equatable {
+        /// A `%` not followed by two hexadecimal digits.
+        case badEscape
+        /// The decoded bytes are not UTF-8.
+        case notUTF8
+    }
 
-    static func decode(_ raw: Substring) -> Result<String, Problem> {
-        let bytes = Array(raw.utf8)
-        guard bytes.contains(UInt8(ascii: "%")) else {
-            return containsControl(raw) ? .failure(Problem(reason: "contains a control character")) : .success(String(raw))
-        }
+    public static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes, plusIsSpace: Bool) -> Result<String, Problem> {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
             let byte = bytes[index]
-            guard byte == UInt8(ascii: "%") else {
-                out.append(byte)
-                index += 1
+            if byte == UInt8(ascii: "%") {
+                let first = bytes.index(after: index)
+                guard first != bytes.endIndex, bytes.index(after: first) != bytes.endIndex,
+                      let high = hexValue(bytes[first]), let low = hexValue(bytes[bytes.index(after: first)]) else { return .failure(.badEscape) }
+                out.append(high << 4 | low)
+                index = bytes.index(first, offsetBy: 2)
                 continue
             }
-            guard index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else {
-                return .failure(Problem(reason: "has a '%' that is not followed by two hexadecimal digits (write a literal % as %25)"))
-            }
-            out.append(high << 4 | low)
-            index += 3
+            out.append(plusIsSpace && byte == UInt8(ascii: "+") ? 0x20 : byte)
+            index = bytes.index(after: index)
         }
-        guard let text = String(validating: out, as: UTF8.self) else {
-            return .failure(Problem(reason: "does not decode to valid UTF-8 (percent-encode the UTF-8 bytes of each character, e.g. ú as %C3%BA)"))
-        }
-        guard !containsControl(Substring(text)) else { return .failure(Problem(reason: "decodes to text with a control character")) }
+        guard let text = String(validating: out, as: UTF8.self) else { return .failure(.notUTF8) }
         return .success(text)
     }
 
@@ -64,6 +62,28 @@ enum PathSegment {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
+        }
+    }
+}
+
+/// Percent-decoding of one path segment (RFC 3986 section 2.1). `+` stays a plus sign: it means a
+/// space only in form-encoded query strings, never in a path. A `/` inside an id arrives as `%2F`
+/// and is decoded after routing, so it never splits the path.
+enum PathSegment {
+    struct Problem: Error, Equatable { var reason: String }
+
+    static func decode(_ raw: Substring) -> Result<String, Problem> {
+        guard raw.utf8.contains(UInt8(ascii: "%")) else {
+            return containsControl(raw) ? .failure(Problem(reason: "contains a control character")) : .success(String(raw))
+        }
+        switch PercentDecoding.decode(raw.utf8, plusIsSpace: false) {
+        case .failure(.badEscape):
+            return .failure(Problem(reason: "has a '%' that is not followed by two hexadecimal digits (write a literal % as %25)"))
+        case .failure(.notUTF8):
+            return .failure(Problem(reason: "does not decode to valid UTF-8 (percent-encode the UTF-8 bytes of each character, e.g. ú as %C3%BA)"))
+        case .success(let text):
+            guard !containsControl(Substring(text)) else { return .failure(Problem(reason: "decodes to text with a control character")) }
+            return .success(text)
         }
     }
 
