@@ -134,8 +134,7 @@ let package = Package(
 
         // scripts/bench: enqueues jobs, plays Twilio on loopback, measures `gateway run` processes.
         .executableTarget(name: "gateway-bench", dependencies: [
-            "GatewayCore", "RedisQueue", "ContactLog", "Providers",
-            .product(name: "GRDB", package: "GRDB.swift"),
+            "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Worker",
         ]),
 
         // Loopback fakes and real-server helpers shared by the test targets.

@@ -1,8 +1,8 @@
 import ContactLog
 import Foundation
 import GatewayCore
-import GRDB
 import RedisQueue
+import Worker
 
 // The throughput benchmark `scripts/bench` runs (README, Performance). One process plays the
 // scoring service (XADDs realistic SMS jobs) and Twilio (a loopback Messages API that notes when
@@ -11,6 +11,7 @@ import RedisQueue
 //
 //   gateway-bench --gateway .build/release/gateway --redis redis://127.0.0.1:PORT/0 --work DIR
 //       [--jobs 200000] [--steady-rate 5000] [--steady-seconds 10] [--workers 1] [--batch-size N] [--concurrency N]
+//       [--store sqlite|postgres --postgres URL [--pg-delay-ms MS]]
 //   gateway-bench --floor --redis URL --work DIR [--jobs N]   (Floor.swift)
 
 struct Options {
@@ -27,6 +28,12 @@ struct Options {
     var concurrency: Int?
     /// Measure what the unavoidable parts of a job cost alone (Floor) instead of running gateways.
     var floor = false
+    /// The contact log the gateways share: a SQLite file in the run's folder, or the PostgreSQL
+    /// database at `postgres` (scripts/bench starts a throwaway one for `--store postgres`).
+    var store = "sqlite"
+    var postgres: String?
+    /// A round trip added between the gateways and PostgreSQL by a loopback DelayProxy, in ms.
+    var pgDelayMilliseconds = 0.0
 
     init(_ arguments: [String]) throws {
         var index = 1
@@ -48,10 +55,16 @@ struct Options {
             case "--batch-size": batchSize = try Int(value()) ?? { throw BenchError("--batch-size must be a number") }()
             case "--concurrency": concurrency = try Int(value()) ?? { throw BenchError("--concurrency must be a number") }()
             case "--floor": floor = true
+            case "--store": store = try value()
+            case "--postgres": postgres = try value()
+            case "--pg-delay-ms": pgDelayMilliseconds = try Double(value()) ?? { throw BenchError("--pg-delay-ms must be a number") }()
             default: throw BenchError("unknown argument \(arguments[index])")
             }
             index += 1
         }
+        guard ["sqlite", "postgres"].contains(store) else { throw BenchError("--store must be sqlite or postgres") }
+        if store == "postgres" && postgres == nil { throw BenchError("--store postgres needs --postgres postgres://user:password@127.0.0.1:PORT/db") }
+        if pgDelayMilliseconds < 0 || (pgDelayMilliseconds > 0 && store != "postgres") { throw BenchError("--pg-delay-ms is a round trip in ms, with --store postgres") }
     }
 }
 
@@ -175,6 +188,22 @@ struct GatewayBench {
         let work = URL(fileURLWithPath: options.work).appendingPathComponent(run)
         try FileManager.default.createDirectory(at: work.appendingPathComponent("providers"), withIntermediateDirectories: true)
         let stream = "bench:\(run):jobs"
+        // The contact log: a file of this run's, or the PostgreSQL database, reached through a
+        // DelayProxy when a round trip is to be added.
+        var contactLog = "\(work.path)/contact-log.sqlite"
+        var proxy: DelayProxy?
+        if options.store == "postgres", let url = options.postgres {
+            guard var components = URLComponents(string: url), let port = components.port else {
+                throw BenchError("--postgres \(url) is not a URL like postgres://user:password@127.0.0.1:PORT/db")
+            }
+            if options.pgDelayMilliseconds > 0 {
+                let delay = try DelayProxy(targetPort: port, roundTripMilliseconds: options.pgDelayMilliseconds)
+                components.port = delay.port
+                proxy = delay
+                print(String(format: "PostgreSQL through a loopback proxy adding %.1f ms per round trip (port %d → %d)", options.pgDelayMilliseconds, delay.port, port))
+            }
+            contactLog = components.string ?? url
+        }
         try """
             type: twilio
             account_sid: \(sid)
@@ -204,7 +233,7 @@ struct GatewayBench {
             caps_prefix: "bench:\(run):caps:"
             rate_prefix: "bench:\(run):rate:"
             breaker_prefix: "bench:\(run):breaker:"
-            contact_log: \(work.path)/contact-log.sqlite
+            contact_log: "\(contactLog)"
             templates: \(options.templates)
             providers: \(work.path)/providers
             contact_rules: \(work.path)/contact-rules.yml
@@ -317,15 +346,21 @@ struct GatewayBench {
         // 4. Every job exactly once: the provider saw each phone once, the log has one `sent` per job.
         let allPhones = arrivals.map(\.0)
         print("provider requests: \(fake.received) for \(totalJobs) jobs; distinct numbers in the drain: \(Set(allPhones).count) of \(options.jobs)")
-        let log = try DatabaseQueue(path: "\(work.path)/contact-log.sqlite")
-        let kinds = try await log.read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n, COUNT(DISTINCT job_id) AS jobs FROM events GROUP BY kind ORDER BY kind")
-                .map { (kind: $0["kind"] as String, events: $0["n"] as Int, jobs: $0["jobs"] as Int) }
-        }
-        print("contact log (\(work.path)/contact-log.sqlite): " + kinds.map { "\($0.kind) \($0.events) events / \($0.jobs) jobs" }.joined(separator: ", "))
+        // Read directly, not through the delay proxy; only this run's jobs (a PostgreSQL log may hold earlier runs).
+        let location = options.store == "postgres" ? options.postgres ?? "" : "\(work.path)/contact-log.sqlite"
+        let store = try await ContactLogs.open(location)
+        guard let log = store as? any LogDatabase else { throw BenchError("\(location) is not a SQL contact log") }
+        typealias KindCount = (kind: String, events: Int, jobs: Int)
+        let kinds: [KindCount] = try await log.run(LogRead([], [.init(
+            "SELECT kind, COUNT(*) AS n, COUNT(DISTINCT job_id) AS jobs FROM events WHERE job_id LIKE ? GROUP BY kind ORDER BY kind",
+            [.text("\(run)-%")]) { kinds, row in
+                kinds.append((try row.text("kind") ?? "", Int(try row.integer("n") ?? 0), Int(try row.integer("jobs") ?? 0)))
+            }]))
+        print("contact log (\(ContactLogs.redacted(location))): " + kinds.map { "\($0.kind) \($0.events) events / \($0.jobs) jobs" }.joined(separator: ", "))
         let sent = kinds.first { $0.kind == "sent" }
         // The hash chain, every event, as `gateway audit verify` checks it.
-        let chain = try await SQLiteContactLog(path: "\(work.path)/contact-log.sqlite").verifyChain()
+        let chain = try await store.verifyChain()
+        _ = proxy
         await redis.shutdown()
         if !fake.refusals.isEmpty {
             throw BenchError("the fake Twilio refused \(fake.refusals.count) requests, first: \(fake.refusals[0])")
