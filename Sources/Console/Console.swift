@@ -20,13 +20,20 @@ public struct ConsoleConfiguration: Sendable {
     /// The language when neither the cookie nor Accept-Language chooses one.
     public var defaultLocale: String
     public var sessionKeyPrefix: String
+    /// Count failed sign-ins by X-Forwarded-For's last entry (the address a proxy in front saw).
+    public var trustForwardedFor: Bool
+    /// How many failed sign-ins are allowed, from one address and from all, per window.
+    public var signInLimit: SignInLimit
 
     public init(sessionIdleSeconds: Int = 28_800, trustForwardedProto: Bool = false, defaultLocale: String = "es-CR",
-                sessionKeyPrefix: String = "gateway:console:session:") {
+                sessionKeyPrefix: String = "gateway:console:session:", trustForwardedFor: Bool = false,
+                signInLimit: SignInLimit = SignInLimit()) {
         self.sessionIdleSeconds = sessionIdleSeconds
         self.trustForwardedProto = trustForwardedProto
         self.defaultLocale = defaultLocale
         self.sessionKeyPrefix = sessionKeyPrefix
+        self.trustForwardedFor = trustForwardedFor
+        self.signInLimit = signInLimit
     }
 }
 
@@ -52,6 +59,8 @@ public final class Console: Sendable {
     let operations: ConsoleOperations
     /// Template saves in this process, one at a time.
     let saveLock = SaveLock()
+    /// Failed sign-ins counted in Redis, by client address and in all.
+    let signInLimiter: SignInLimiter
 
     /// The sections, in the order the home page lists them.
     static let sections: [ConsoleSection] = [
@@ -69,6 +78,7 @@ public final class Console: Sendable {
         self.configuration = configuration
         self.tokens = tokens
         sessions = SessionStore(redis: redis, prefix: configuration.sessionKeyPrefix, idleSeconds: configuration.sessionIdleSeconds)
+        signInLimiter = SignInLimiter(redis: redis, limit: configuration.signInLimit)
         self.templates = templates
         self.store = store
         self.logger = logger
@@ -203,6 +213,17 @@ public final class Console: Sendable {
         return true
     }
 
+    /// The client's address for counting failed sign-ins: the last X-Forwarded-For entry (the one
+    /// the proxy in front added) when `trustForwardedFor`, else the connection's peer as the HTTP
+    /// server saw it; "unknown" when neither is there (then all such clients share one count).
+    func clientAddress(_ request: Request) -> String {
+        if configuration.trustForwardedFor, let forwarded = request.headers[values: HTTPField.Name("X-Forwarded-For")!].last,
+           let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty, last.utf8.count <= 64 {
+            return last
+        }
+        return request.headers[PeerAddress.header] ?? "unknown"
+    }
+
     func signInLocation(next: String?, ended: Bool = false, signedOut: Bool = false) -> String {
         var query: [String] = []
         if let next, let safe = Self.safeNext(next), safe != "/console/", safe != "/console" { query.append("next=" + HTML.component(safe)) }
@@ -257,9 +278,22 @@ public final class Console: Sendable {
         guard !token.isEmpty else {
             return signInForm(visit, next: next, errors: [FieldError(field: "token", message: visit.t(.tokenMissing))], status: .badRequest)
         }
+        // Over the limit, no token is even looked at: a right one and a wrong one get the same answer.
+        let address = clientAddress(request)
+        if let refusal = try await signInLimiter.refusal(address: address) {
+            logger.warning("console sign-in refused: too many failed sign-ins", metadata: [
+                "security": "sign_in_rate_limit", "address": "\(address)", "scope": "\(refusal.scope.rawValue)",
+                "failures": "\(refusal.failures)", "retry_after": "\(refusal.retryAfter)"])
+            let minutes = String(max(1, (refusal.retryAfter + 59) / 60))
+            let message = visit.m(refusal.scope == .address ? .signInLimited : .signInLimitedAll, ["minutes": minutes])
+            var response = signInForm(visit, next: next, errors: [FieldError(field: "token", message: message)], status: .tooManyRequests)
+            response.headers[.retryAfter] = String(refusal.retryAfter)
+            return response
+        }
         let current = tokens()
         guard token.utf8.count <= 512, let caller = current.caller(token: token) else {
-            logger.notice("console sign-in refused: token not valid")
+            let failures = try await signInLimiter.failed(address: address)
+            logger.notice("console sign-in refused: token not valid", metadata: ["address": "\(address)", "failures": "\(failures)"])
             return signInForm(visit, next: next, errors: [FieldError(field: "token", message: visit.t(.tokenInvalid))], status: .unauthorized)
         }
         let digest = SHA256Hex.of(token)
@@ -318,7 +352,6 @@ public struct Visit: Sendable {
     public var caller: Caller?
     public var sessionID: String?
     public var session: ConsoleSession?
-
     public func t(_ phrase: Phrase, _ values: [String: String] = [:]) -> String { Strings.text(phrase, language, values) }
 
     /// True when the caller has one of `roles` (or admin); any signed-in caller when `roles` is empty.

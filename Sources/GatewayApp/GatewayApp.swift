@@ -108,7 +108,12 @@ public struct GatewayApp: Sendable {
         // The web console at /console/: sessions on the API's Redis connection, the same tokens.
         let console = Console(configuration: ConsoleConfiguration(sessionIdleSeconds: configuration.consoleSessionIdleSeconds,
                                                                   trustForwardedProto: configuration.consoleTrustForwardedProto,
-                                                                  defaultLocale: configuration.defaultLocale),
+                                                                  defaultLocale: configuration.defaultLocale,
+                                                                  trustForwardedFor: configuration.consoleTrustForwardedFor,
+                                                                  signInLimit: SignInLimit(perAddress: configuration.consoleSignInAttempts,
+                                                                                           all: configuration.consoleSignInAttemptsAll,
+                                                                                           windowSeconds: configuration.consoleSignInWindowSeconds,
+                                                                                           keyPrefix: configuration.consoleSignInPrefix)),
                               tokens: { tokenFile.current() }, redis: redis, templates: gateway.templates, store: gateway.store, logger: logger,
                               operations: ConsoleOperations(readiness: readiness, queue: {
                                   let q = try await figures.queueNow()

@@ -1,4 +1,5 @@
 import Hummingbird
+import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
@@ -278,7 +279,13 @@ final class RequestPartTimer: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: timer?.headerRead()
+        case .head(var head):
+            timer?.headerRead()
+            // The peer's address for the handlers (the console counts failed sign-ins by it);
+            // whatever a client sent under that name is replaced.
+            head.headerFields[PeerAddress.header] = context.remoteAddress?.ipAddress
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+            return
         case .body: break
         case .end: timer?.requestEnded()
         }
@@ -293,6 +300,13 @@ final class RequestPartTimer: ChannelDuplexHandler, RemovableChannelHandler {
         }
         context.write(data, promise: promise)
     }
+}
+
+/// The address of the connection's peer, set by the server on every request it reads (a value a
+/// client sends under the same name is replaced, never passed on). Absent when a request does not
+/// come through the server (router tests).
+public enum PeerAddress {
+    public static let header = HTTPField.Name("Gateway-Peer-Address")!
 }
 
 /// A connection over `http_max_connections`: answered 503 at once, without reading a request, and

@@ -58,6 +58,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var consoleSessionIdleSeconds = 28_800
     /// Behind a TLS proxy that sets X-Forwarded-Proto: trust it, so console cookies are marked Secure.
     public var consoleTrustForwardedProto = false
+    /// Behind a proxy that appends the client's address to X-Forwarded-For: count the console's
+    /// failed sign-ins by the address the proxy saw (the header's last entry), not the proxy's.
+    public var consoleTrustForwardedFor = false
+    /// Failed console sign-ins allowed from one client address, and from all together, per window.
+    public var consoleSignInAttempts = 10
+    public var consoleSignInAttemptsAll = 200
+    public var consoleSignInWindowSeconds = 900
+    /// Where the failed sign-in counters live in Redis.
+    public var consoleSignInPrefix = "gateway:console:sign-in:"
     public var defaultLocale = "es-CR"
     /// Attempts per job, the first included, before a retryable failure becomes `failed`.
     public var maxAttempts = 4
@@ -119,6 +128,16 @@ public struct GatewayConfiguration: Sendable, Equatable {
             }
             c.consoleTrustForwardedProto = flag
         },
+        "console_trust_forwarded_for": { c, v, k in
+            guard let flag = ["true": true, "yes": true, "false": false, "no": false][v.lowercased()] else {
+                throw ConfigurationError("\(k) must be true or false, got \"\(v)\"")
+            }
+            c.consoleTrustForwardedFor = flag
+        },
+        "console_sign_in_attempts": { c, v, k in c.consoleSignInAttempts = try int(v, k, 1...10_000) },
+        "console_sign_in_attempts_all": { c, v, k in c.consoleSignInAttemptsAll = try int(v, k, 1...1_000_000) },
+        "console_sign_in_window_seconds": { c, v, k in c.consoleSignInWindowSeconds = try int(v, k, 10...86_400) },
+        "console_sign_in_prefix": { c, v, _ in c.consoleSignInPrefix = v },
         "default_locale": { c, v, _ in c.defaultLocale = v },
         "max_attempts": { c, v, k in c.maxAttempts = try int(v, k, 1...20) },
         "retry_base_seconds": { c, v, k in

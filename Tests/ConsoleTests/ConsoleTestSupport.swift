@@ -4,6 +4,7 @@ import GatewayCore
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import RedisQueue
 import Templates
@@ -50,7 +51,8 @@ struct ConsoleHarness: Sendable {
     let templateStore: TemplateStore
     let store: SQLiteContactLog
 
-    init(idleSeconds: Int = 28_800, trustForwardedProto: Bool = false, copyTemplates: Bool = false) throws {
+    init(idleSeconds: Int = 28_800, trustForwardedProto: Bool = false, copyTemplates: Bool = false, trustForwardedFor: Bool = false,
+         signInLimit: SignInLimit = SignInLimit(), logger: Logger = Logger(label: "console-test")) throws {
         redis = try TestRedis.client()
         var directory = repositoryRoot.appendingPathComponent("templates").path
         if copyTemplates {
@@ -64,8 +66,13 @@ struct ConsoleHarness: Sendable {
         store = try SQLiteContactLog(path: FileManager.default.temporaryDirectory.appendingPathComponent("console-\(UUID().uuidString)/log.sqlite").path)
         let tokens = self.tokens
         console = Console(configuration: ConsoleConfiguration(sessionIdleSeconds: idleSeconds, trustForwardedProto: trustForwardedProto,
-                                                              defaultLocale: "es-CR", sessionKeyPrefix: TestRedis.unique("console") + ":"),
-                          tokens: { tokens.current }, redis: redis, templates: templateStore, store: store, logger: .init(label: "console-test"))
+                                                              defaultLocale: "es-CR", sessionKeyPrefix: TestRedis.unique("console") + ":",
+                                                              trustForwardedFor: trustForwardedFor,
+                                                              // Each harness counts its own failed sign-ins (the "all" counter too).
+                                                              signInLimit: SignInLimit(perAddress: signInLimit.perAddress, all: signInLimit.all,
+                                                                                       windowSeconds: signInLimit.windowSeconds,
+                                                                                       keyPrefix: TestRedis.unique("console-sign-in") + ":")),
+                          tokens: { tokens.current }, redis: redis, templates: templateStore, store: store, logger: logger)
     }
 
     func withApp(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {

@@ -121,6 +121,7 @@ def prepare(work, redis_url, port):
         "GATEWAY_STREAM": f"{run}:jobs", "GATEWAY_GROUP": f"{run}:group", "GATEWAY_DEAD_LETTER_STREAM": f"{run}:dead",
         "GATEWAY_SCHEDULED_KEY": f"{run}:scheduled", "GATEWAY_CAPS_PREFIX": f"{run}:caps:", "GATEWAY_RATE_PREFIX": f"{run}:rate:",
         "GATEWAY_BREAKER_PREFIX": f"{run}:breaker:", "GATEWAY_ESCALATION_STREAM": f"{run}:escalations",
+        "GATEWAY_CONSOLE_SIGN_IN_PREFIX": f"{run}:console-sign-in:",
         "GATEWAY_TEMPLATES_RELOAD_SECONDS": "0.5", "GATEWAY_LOG_FORMAT": "text",
     })
     return env, tokens, outbox
@@ -252,6 +253,7 @@ def main():
         check(driver.find_element(By.TAG_NAME, "h1").text == "Templates", "the templates page")
         check(len(driver.find_elements(By.CSS_SELECTOR, f"a[href='/console/templates/{TEMPLATE}']")) == 1, "due-today is listed")
         screenshot(driver, "console-templates.png")
+
 
         step("on a phone's width nothing scrolls sideways")
         driver.set_window_size(390, 900)
