@@ -98,6 +98,7 @@ enum Assets {
         .tag { display: inline-block; padding: 2px 8px; font-size: .9rem; font-weight: 700; background: #cce2d8; color: #005a30; }
         .tag-red { background: #f6d7d2; color: #942514; }
         .tag-grey { background: #eeefef; color: #383f43; }
+        .row-chosen td { background: #fff7bf; }
         code, pre, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .95rem; }
         pre { white-space: pre-wrap; word-break: break-word; background: #f3f2f1; padding: 10px; margin: 0 0 20px; }
         .editor { display: grid; gap: 30px; grid-template-columns: 1fr; }

@@ -65,6 +65,7 @@ public final class Console: Sendable {
     /// The sections, in the order the home page lists them.
     static let sections: [ConsoleSection] = [
         ConsoleSection(path: "/console/templates", title: .sectionTemplates, summary: .sectionTemplatesSummary, roles: [.marketing]),
+        ConsoleSection(path: "/console/tones", title: .sectionTones, summary: .sectionTonesSummary, roles: [.marketing, .compliance]),
         ConsoleSection(path: "/console/contacts", title: .sectionContacts, summary: .sectionContactsSummary, roles: [.compliance]),
         ConsoleSection(path: "/console/escalations", title: .sectionEscalations, summary: .sectionEscalationsSummary, roles: [.agent, .compliance]),
         ConsoleSection(path: "/console/reports", title: .sectionReports, summary: .sectionReportsSummary, roles: [.compliance]),
@@ -103,6 +104,7 @@ public final class Console: Sendable {
         routes.get("language") { [self] request, _ in switchLanguage(request) }
         routes.get("static/:file") { _, context in Assets.response(context.parameters.get("file") ?? "") }
         addTemplatePages(to: routes)
+        addTonePages(to: routes)
         addCompliancePages(to: routes)
         // Anything else under /console: the console's own 404 page (with its headers).
         let notFound: @Sendable (Request, BasicRequestContext) async throws -> Response = { [self] request, _ in

@@ -1,22 +1,191 @@
 import Foundation
 
-/// The words of the sign-in limit (and the marketing pages to come), in both languages.
+/// The words of the sign-in limit and the tone policy page (and the marketing pages to come), in both languages.
 /// Kept apart from `Phrase` and `Word` like those two tables; a test checks that both languages
 /// have every term. `{name}` placeholders are filled by `Visit.m(_:_:)`.
 public enum Term: String, Sendable, CaseIterable {
     // Sign-in limit
     case signInLimited, signInLimitedAll
+    // Tone policy page
+    case toneTitle
+    case toneLead
+    case toneRulesTitle
+    case toneColRule
+    case toneColTone
+    case toneColSentiment
+    case toneColScore
+    case toneColIntents
+    case toneColSegment
+    case toneColDays
+    case toneColCategory
+    case toneAny
+    case toneAtLeast
+    case toneAtMost
+    case toneBetween
+    case toneDecided
+    case toneDefaultRule
+    case toneDefaultWhen
+    case toneAskTitle
+    case toneAskButton
+    case toneSentimentLabel
+    case toneSentimentHint
+    case toneScoreLabel
+    case toneScoreHint
+    case toneIntentsLabel
+    case toneIntentsHint
+    case toneSegmentLabel
+    case toneSegmentHint
+    case toneDaysLabel
+    case toneDaysHint
+    case toneCategoryLabel
+    case toneCategoryTemplates
+    case toneTemplateLabel
+    case toneChannelLabel
+    case toneChoose
+    case toneLocaleLabel
+    case toneLocaleHint
+    case toneLocaleDefault
+    case toneAnswerTitle
+    case toneAnswerDecidedBy
+    case toneAnswerRule
+    case toneAnswerDefault
+    case toneAnswerFile
+    case toneAnswerLocale
+    case toneAnswerFallback
+    case toneSentimentTooLong
+    case toneScoreInvalid
+    case toneIntentsInvalid
+    case toneSegmentTooLong
+    case toneDaysInvalid
+    case toneTemplateMissing
+    case toneTemplateUnknown
+    case toneCategoryInvalid
+    case toneChannelMissing
+    case toneLocaleInvalid
+    case toneNoChannel
 }
 
 public enum Terms {
     public static let english: [Term: String] = [
         .signInLimited: "There have been too many failed sign-ins from your network. Wait {minutes} minutes, then try again with your token.",
         .signInLimitedAll: "Sign-in is paused after too many failed attempts. Wait {minutes} minutes, then try again. If you keep seeing this, tell the operations team.",
+        .toneTitle: "Tone policy",
+        .toneLead: "Each message's tone is chosen by these rules, from templates/tones.yml, tried in order: the first rule whose every condition holds decides; when none does, the default tone is used. Below, ask which tone and file a customer would get: the answer comes from the same code the workers run.",
+        .toneRulesTitle: "The rules, in the order they are tried",
+        .toneColRule: "Rule",
+        .toneColTone: "Tone",
+        .toneColSentiment: "Sentiment",
+        .toneColScore: "Score",
+        .toneColIntents: "Latest reply's intents",
+        .toneColSegment: "Segment",
+        .toneColDays: "Days past due",
+        .toneColCategory: "Category",
+        .toneAny: "any",
+        .toneAtLeast: "{value} or more",
+        .toneAtMost: "{value} or less",
+        .toneBetween: "{min} to {max}",
+        .toneDecided: "Decided",
+        .toneDefaultRule: "Default",
+        .toneDefaultWhen: "when no rule above holds",
+        .toneAskTitle: "Which tone and file would this customer get?",
+        .toneAskButton: "Show the tone",
+        .toneSentimentLabel: "Sentiment label (optional)",
+        .toneSentimentHint: "As the scoring service sends it, or as the customer's latest reply was read. The rules use: {labels}.",
+        .toneScoreLabel: "Sentiment score (optional)",
+        .toneScoreHint: "A number from -1 (very negative) to 1, like -0.6.",
+        .toneIntentsLabel: "Intents of the customer's latest reply (optional)",
+        .toneIntentsHint: "Separated by commas, like hardship, promise_to_pay.",
+        .toneSegmentLabel: "Segment (optional)",
+        .toneSegmentHint: "The job's segment. The rules use: {segments}.",
+        .toneDaysLabel: "Days past due (optional)",
+        .toneDaysHint: "A whole number; negative before the due date, like -3.",
+        .toneCategoryLabel: "Category",
+        .toneCategoryTemplates: "The template's own",
+        .toneTemplateLabel: "Template",
+        .toneChannelLabel: "Channel",
+        .toneChoose: "Choose a channel",
+        .toneLocaleLabel: "Customer's locale",
+        .toneLocaleHint: "The file is chosen in this locale, then its language, then the default.",
+        .toneLocaleDefault: "None given (the default, {locale})",
+        .toneAnswerTitle: "This customer would get",
+        .toneAnswerDecidedBy: "Decided by",
+        .toneAnswerRule: "the rule",
+        .toneAnswerDefault: "the default tone: no rule holds",
+        .toneAnswerFile: "File",
+        .toneAnswerLocale: "locale {locale}",
+        .toneAnswerFallback: "The template has no {tone} file for this channel, so the {used} file is sent.",
+        .toneSentimentTooLong: "Enter a sentiment label of 100 characters or fewer",
+        .toneScoreInvalid: "Enter the score as a number from -1 to 1, like -0.6",
+        .toneIntentsInvalid: "Enter at most 20 intents, separated by commas",
+        .toneSegmentTooLong: "Enter a segment of 100 characters or fewer",
+        .toneDaysInvalid: "Enter days past due as a whole number, like 12 or -3",
+        .toneTemplateMissing: "Choose a template",
+        .toneTemplateUnknown: "There is no template called {template}",
+        .toneCategoryInvalid: "Choose collection, transactional or reply",
+        .toneChannelMissing: "Choose a channel",
+        .toneLocaleInvalid: "Choose a locale, like es-CR",
+        .toneNoChannel: "The template {template} has no {channel} message: choose another channel",
     ]
 
     public static let spanish: [Term: String] = [
         .signInLimited: "Ha habido demasiados intentos fallidos de entrar desde su red. Espere {minutes} minutos y vuelva a intentarlo con su token.",
         .signInLimitedAll: "La entrada está en pausa tras demasiados intentos fallidos. Espere {minutes} minutos y vuelva a intentarlo. Si lo sigue viendo, avise al equipo de operaciones.",
+        .toneTitle: "Política de tono",
+        .toneLead: "El tono de cada mensaje lo eligen estas reglas, de templates/tones.yml, probadas en orden: decide la primera cuyas condiciones se cumplen todas; si ninguna, se usa el tono por defecto. Abajo puede preguntar qué tono y archivo recibiría un cliente: la respuesta sale del mismo código que ejecutan los workers.",
+        .toneRulesTitle: "Las reglas, en el orden en que se prueban",
+        .toneColRule: "Regla",
+        .toneColTone: "Tono",
+        .toneColSentiment: "Sentimiento",
+        .toneColScore: "Puntuación",
+        .toneColIntents: "Intenciones de la última respuesta",
+        .toneColSegment: "Segmento",
+        .toneColDays: "Días de atraso",
+        .toneColCategory: "Categoría",
+        .toneAny: "cualquiera",
+        .toneAtLeast: "{value} o más",
+        .toneAtMost: "{value} o menos",
+        .toneBetween: "de {min} a {max}",
+        .toneDecided: "Decidió",
+        .toneDefaultRule: "Por defecto",
+        .toneDefaultWhen: "cuando no se cumple ninguna regla anterior",
+        .toneAskTitle: "¿Qué tono y archivo recibiría este cliente?",
+        .toneAskButton: "Ver el tono",
+        .toneSentimentLabel: "Etiqueta de sentimiento (opcional)",
+        .toneSentimentHint: "Como la envía el servicio de puntuación, o como se leyó la última respuesta del cliente. Las reglas usan: {labels}.",
+        .toneScoreLabel: "Puntuación de sentimiento (opcional)",
+        .toneScoreHint: "Un número de -1 (muy negativo) a 1, como -0.6.",
+        .toneIntentsLabel: "Intenciones de la última respuesta del cliente (opcional)",
+        .toneIntentsHint: "Separadas por comas, como hardship, promise_to_pay.",
+        .toneSegmentLabel: "Segmento (opcional)",
+        .toneSegmentHint: "El segmento del trabajo. Las reglas usan: {segments}.",
+        .toneDaysLabel: "Días de atraso (opcional)",
+        .toneDaysHint: "Un número entero; negativo antes del vencimiento, como -3.",
+        .toneCategoryLabel: "Categoría",
+        .toneCategoryTemplates: "La de la plantilla",
+        .toneTemplateLabel: "Plantilla",
+        .toneChannelLabel: "Canal",
+        .toneChoose: "Elija un canal",
+        .toneLocaleLabel: "Idioma y región del cliente",
+        .toneLocaleHint: "El archivo se elige en este idioma y región, luego en su idioma, luego en el predeterminado.",
+        .toneLocaleDefault: "Sin indicar (el predeterminado, {locale})",
+        .toneAnswerTitle: "Este cliente recibiría",
+        .toneAnswerDecidedBy: "Lo decidió",
+        .toneAnswerRule: "la regla",
+        .toneAnswerDefault: "el tono por defecto: no se cumple ninguna regla",
+        .toneAnswerFile: "Archivo",
+        .toneAnswerLocale: "idioma {locale}",
+        .toneAnswerFallback: "La plantilla no tiene archivo {tone} para este canal, así que se envía el archivo {used}.",
+        .toneSentimentTooLong: "Escriba una etiqueta de sentimiento de 100 caracteres o menos",
+        .toneScoreInvalid: "Escriba la puntuación como un número de -1 a 1, como -0.6",
+        .toneIntentsInvalid: "Escriba como mucho 20 intenciones, separadas por comas",
+        .toneSegmentTooLong: "Escriba un segmento de 100 caracteres o menos",
+        .toneDaysInvalid: "Escriba los días de atraso como un número entero, como 12 o -3",
+        .toneTemplateMissing: "Elija una plantilla",
+        .toneTemplateUnknown: "No hay ninguna plantilla llamada {template}",
+        .toneCategoryInvalid: "Elija collection, transactional o reply",
+        .toneChannelMissing: "Elija un canal",
+        .toneLocaleInvalid: "Elija un idioma y región, como es-CR",
+        .toneNoChannel: "La plantilla {template} no tiene mensaje de {channel}: elija otro canal",
     ]
 
     public static func text(_ term: Term, _ language: Language, _ values: [String: String] = [:]) -> String {

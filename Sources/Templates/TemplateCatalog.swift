@@ -307,6 +307,15 @@ public struct TemplateCatalog: Sendable {
         return any
     }
 
+    /// The variant file the worker renders for a channel, a tone and the contact's locale (the
+    /// contact's, or `defaultLocale` when the job gives none): the choice `render` makes, with the
+    /// tone and locale of the file chosen (a tone the template is not written in falls back to neutral).
+    public func chosenVariant(template name: String, channel: Channel, tone: String, locale: String?,
+                              defaultLocale: String) throws(RenderError) -> (file: String, tone: String, locale: String?) {
+        let variant = try variant(template: name, channel: channel, tone: tone, locale: locale ?? defaultLocale, defaultLocale: defaultLocale)
+        return (variant.file, variant.tone ?? "neutral", variant.locale)
+    }
+
     /// Renders the best variant for the channel, tone and locale. Fails, naming each variable and
     /// where it is used, if any variable would come out empty; fails if an SMS is longer than the
     /// template's `max_segments` or a push payload is over 4 KB.

@@ -38,6 +38,7 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -248,12 +249,24 @@ def main():
         step("marketing signs in and sees the templates, not compliance's pages")
         sign_in(driver, base, tokens["marketing"])
         links = nav_links(driver)
-        check(links == ["/templates"], f"marketing's sections: {links}")
+        check(links == ["/templates", "/tones"], f"marketing's sections: {links}")
         driver.get(base + "/console/templates")
         check(driver.find_element(By.TAG_NAME, "h1").text == "Templates", "the templates page")
         check(len(driver.find_elements(By.CSS_SELECTOR, f"a[href='/console/templates/{TEMPLATE}']")) == 1, "due-today is listed")
         screenshot(driver, "console-templates.png")
 
+        step("the tone policy answers which tone and file a customer would get (a GET form, no script needed)")
+        driver.get(base + "/console/tones")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "#tone-rules tbody tr")) >= 2, "the tone rules table")
+        driver.find_element(By.ID, "sentiment").send_keys("upset")
+        Select(driver.find_element(By.ID, "template")).select_by_value("early-delinquency")
+        Select(driver.find_element(By.ID, "channel")).select_by_value("sms")
+        driver.find_element(By.ID, "tone-check").click()
+        until(driver, EC.presence_of_element_located((By.ID, "tone-answer")))
+        answer = (driver.find_element(By.ID, "answer-tone").text, driver.find_element(By.ID, "answer-file").text)
+        check(answer == ("empathetic", "early-delinquency/sms.empathetic.es.mustache"), f"the tone page's answer: {answer}")
+        check(driver.find_elements(By.CSS_SELECTOR, "#rule-distressed-customer.row-chosen"), "the deciding rule is not marked")
+        screenshot(driver, "console-tones.png")
 
         step("on a phone's width nothing scrolls sideways")
         driver.set_window_size(390, 900)
