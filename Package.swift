@@ -150,7 +150,12 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ], path: "Tests/TestSupport"),
 
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TestSupport"]),
+        // Unit tests (`XUnitTests`): no Redis, PostgreSQL or SQLite, no sockets, servers or subprocesses;
+        // they may read the repository's config/ and templates/ and write a temporary file
+        // (`swift test --filter Unit`). Integration tests (`XTests`): real Redis and PostgreSQL,
+        // SQLite files, loopback fakes of the providers, the built binary. As postgres-nio keeps
+        // its unit and integration tests apart.
+        .testTarget(name: "GatewayCoreUnitTests", dependencies: ["GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayHTTPTests", dependencies: [
             "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "Replies", "TestSupport", "Conversations", "Worker",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -167,8 +172,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "RepliesTests", dependencies: ["Replies", "TestSupport"]),
-        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "GatewayCore", "TestSupport", "Worker"]),
+        .testTarget(name: "TemplatesUnitTests", dependencies: ["Templates", "GatewayCore", "TestSupport", "Worker"]),
+        .testTarget(name: "RedisQueueUnitTests", dependencies: ["RedisQueue", "GatewayCore"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "ContactLogUnitTests", dependencies: ["ContactLog", "GatewayCore"]),
         .testTarget(name: "ContactLogTests", dependencies: [
             "ContactLog", "PostgresContactLog", "GatewayCore", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
