@@ -24,16 +24,19 @@ public struct ConsoleConfiguration: Sendable {
     public var trustForwardedFor: Bool
     /// How many failed sign-ins are allowed, from one address and from all, per window.
     public var signInLimit: SignInLimit
+    /// With `template_approval: required`: a saved change waits for a compliance user's approval.
+    public var templateApproval: Bool
 
     public init(sessionIdleSeconds: Int = 28_800, trustForwardedProto: Bool = false, defaultLocale: String = "es-CR",
                 sessionKeyPrefix: String = "gateway:console:session:", trustForwardedFor: Bool = false,
-                signInLimit: SignInLimit = SignInLimit()) {
+                signInLimit: SignInLimit = SignInLimit(), templateApproval: Bool = false) {
         self.sessionIdleSeconds = sessionIdleSeconds
         self.trustForwardedProto = trustForwardedProto
         self.defaultLocale = defaultLocale
         self.sessionKeyPrefix = sessionKeyPrefix
         self.trustForwardedFor = trustForwardedFor
         self.signInLimit = signInLimit
+        self.templateApproval = templateApproval
     }
 }
 
@@ -44,6 +47,8 @@ public struct ConsoleSection: Sendable {
     public var title: Phrase
     public var summary: Phrase
     public var roles: Set<Role>
+    /// Shown only with `template_approval: required`.
+    public var onlyWithApproval = false
 }
 
 /// The web console at /console/. Build it once and hand `routes()` to `buildApplication(console:)`.
@@ -66,6 +71,8 @@ public final class Console: Sendable {
     static let sections: [ConsoleSection] = [
         ConsoleSection(path: "/console/templates", title: .sectionTemplates, summary: .sectionTemplatesSummary, roles: [.marketing]),
         ConsoleSection(path: "/console/tones", title: .sectionTones, summary: .sectionTonesSummary, roles: [.marketing, .compliance]),
+        ConsoleSection(path: "/console/approvals", title: .sectionApprovals, summary: .sectionApprovalsSummary, roles: [.marketing, .compliance],
+                       onlyWithApproval: true),
         ConsoleSection(path: "/console/contacts", title: .sectionContacts, summary: .sectionContactsSummary, roles: [.compliance]),
         ConsoleSection(path: "/console/escalations", title: .sectionEscalations, summary: .sectionEscalationsSummary, roles: [.agent, .compliance]),
         ConsoleSection(path: "/console/reports", title: .sectionReports, summary: .sectionReportsSummary, roles: [.compliance]),
@@ -105,6 +112,7 @@ public final class Console: Sendable {
         routes.get("static/:file") { _, context in Assets.response(context.parameters.get("file") ?? "") }
         addTemplatePages(to: routes)
         addTonePages(to: routes)
+        addApprovalPages(to: routes)
         addCompliancePages(to: routes)
         // Anything else under /console: the console's own 404 page (with its headers).
         let notFound: @Sendable (Request, BasicRequestContext) async throws -> Response = { [self] request, _ in
@@ -127,6 +135,7 @@ public final class Console: Sendable {
             && request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased() == "https"
         var visit = Visit(language: language, path: request.uri.path + (request.uri.query.map { "?\($0)" } ?? ""), secure: secure,
                           idleSeconds: configuration.sessionIdleSeconds)
+        visit.approvals = configuration.templateApproval
         guard let id = cookies[Self.sessionCookie], let session = try await sessions.find(id: id) else { return visit }
         guard let caller = tokens().caller(sha256: session.tokenSHA256) else {
             // The token was revoked (or the file changed its hash): the session ends with it.
@@ -329,7 +338,7 @@ public final class Console: Sendable {
     }
 
     func home(_ visit: Visit) -> Response {
-        Reply.html(Layout.home(visit, sections: Self.sections.filter { visit.allows($0.roles) }), visit: visit)
+        Reply.html(Layout.home(visit, sections: Self.sections.filter { visit.shows($0) }), visit: visit)
     }
 
     // MARK: - Cookies
@@ -354,6 +363,12 @@ public struct Visit: Sendable {
     public var caller: Caller?
     public var sessionID: String?
     public var session: ConsoleSession?
+    /// `template_approval: required` is set (the approvals section is shown).
+    public var approvals = false
+
+    /// Whether the home page and the bar list `section` for this caller.
+    func shows(_ section: ConsoleSection) -> Bool { allows(section.roles) && (!section.onlyWithApproval || approvals) }
+
     public func t(_ phrase: Phrase, _ values: [String: String] = [:]) -> String { Strings.text(phrase, language, values) }
 
     /// True when the caller has one of `roles` (or admin); any signed-in caller when `roles` is empty.

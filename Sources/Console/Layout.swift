@@ -10,7 +10,7 @@ enum Layout {
                      wide: Bool = false, main: HTML) -> HTML {
         let service = visit.t(.serviceName)
         let titlePrefix = errors.isEmpty ? "" : (visit.language == .es ? "Error: " : "Error: ")
-        let nav: [HTML] = Console.sections.filter { visit.allows($0.roles) }.map { section in
+        let nav: [HTML] = Console.sections.filter { visit.shows($0) }.map { section in
             let current = visit.path.hasPrefix(section.path)
             return "<li class=\"nav-item\"><a href=\"\(section.path)\"\(current ? HTML(" aria-current=\"page\"") : .empty)>\(visit.t(section.title))</a></li>"
         }

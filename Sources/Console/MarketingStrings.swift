@@ -1,11 +1,48 @@
 import Foundation
 
-/// The words of the sign-in limit and the tone policy page (and the marketing pages to come), in both languages.
+/// The words of the sign-in limit, the tone policy page and template approval, in both languages.
 /// Kept apart from `Phrase` and `Word` like those two tables; a test checks that both languages
 /// have every term. `{name}` placeholders are filled by `Visit.m(_:_:)`.
 public enum Term: String, Sendable, CaseIterable {
     // Sign-in limit
     case signInLimited, signInLimitedAll
+    // Template approval
+    case approvalsTitle
+    case approvalsLead
+    case approvalsNone
+    case approvalOff
+    case approvalFile
+    case approvalProposedBy
+    case approvalProposedAt
+    case approvalState
+    case approvalOpen
+    case approvalWaiting
+    case approvalStale
+    case approvalInService
+    case approvalTag
+    case approvalApprovedNotice
+    case approvalRejectedNotice
+    case approvalAlreadyNotice
+    case approvalUnreadable
+    case approvalTitle
+    case approvalBy
+    case approvalStaleBody
+    case approvalInServiceBody
+    case approvalWaitForCompliance
+    case approvalOwnHint
+    case approvalApproveHint
+    case approvalApproveButton
+    case approvalNoteLabel
+    case approvalNoteHint
+    case approvalRejectButton
+    case approvalOwnError
+    case approvalStaleError
+    case approvalNoteMissing
+    case approvalNoteTooLong
+    case approvalProposedNotice
+    case approvalSeeChange
+    case approvalPendingForFile
+    case approvalListNotice
     // Tone policy page
     case toneTitle
     case toneLead
@@ -125,6 +162,42 @@ public enum Terms {
         .toneChannelMissing: "Choose a channel",
         .toneLocaleInvalid: "Choose a locale, like es-CR",
         .toneNoChannel: "The template {template} has no {channel} message: choose another channel",
+        .approvalsTitle: "Template changes waiting for approval",
+        .approvalsLead: "With four-eyes approval on, a template change saved in the console goes into service only when a compliance user other than the person who made it approves it. Until then the last approved version is sent.",
+        .approvalsNone: "No change is waiting for approval.",
+        .approvalOff: "Template changes do not need approval here (template_approval is not required): they go into service when saved.",
+        .approvalFile: "File",
+        .approvalProposedBy: "Proposed by",
+        .approvalProposedAt: "When (UTC)",
+        .approvalState: "State",
+        .approvalOpen: "Open",
+        .approvalWaiting: "Waiting for approval",
+        .approvalStale: "File changed since",
+        .approvalInService: "Already in service",
+        .approvalTag: "Waiting for approval ({count})",
+        .approvalApprovedNotice: "The change was approved and is in service.",
+        .approvalRejectedNotice: "The change was rejected. The version in service did not change.",
+        .approvalAlreadyNotice: "The file already held that text, so there was nothing to approve; the pending change was removed.",
+        .approvalUnreadable: "These pending change files could not be read and are not listed: {files}",
+        .approvalTitle: "Proposed change to {file}",
+        .approvalBy: "Proposed by {who} at {time} UTC",
+        .approvalStaleBody: "The file has changed since this change was proposed, so it cannot be approved: approving it would undo the other change. Reject it with a note, and the proposer can make the change again on the current file.",
+        .approvalInServiceBody: "The file already holds this text.",
+        .approvalWaitForCompliance: "A compliance user must approve this change before it goes into service. Until then the last approved version is sent.",
+        .approvalOwnHint: "You proposed this change, so someone else must approve it. You can withdraw it by rejecting it with a note.",
+        .approvalApproveHint: "Approving writes the change into service at once, exactly as a save does, and records you as the approver.",
+        .approvalApproveButton: "Approve and put into service",
+        .approvalNoteLabel: "Why are you rejecting it?",
+        .approvalNoteHint: "The proposer sees this note in the contact log. The version in service does not change.",
+        .approvalRejectButton: "Reject the change",
+        .approvalOwnError: "You cannot approve a change you proposed: another compliance user must approve it",
+        .approvalStaleError: "The file has changed since this change was proposed. Reject it, and propose the change again on the current file",
+        .approvalNoteMissing: "Enter why you are rejecting the change",
+        .approvalNoteTooLong: "Enter a note of 2,000 characters or fewer",
+        .approvalProposedNotice: "Your change is waiting for approval by a compliance user. The version in service stays until it is approved.",
+        .approvalSeeChange: "See the proposed change",
+        .approvalPendingForFile: "Changes to this file are waiting for approval; the text below is the version in service:",
+        .approvalListNotice: "Changes saved here wait for a compliance user's approval before they go into service.",
     ]
 
     public static let spanish: [Term: String] = [
@@ -186,6 +259,42 @@ public enum Terms {
         .toneChannelMissing: "Elija un canal",
         .toneLocaleInvalid: "Elija un idioma y región, como es-CR",
         .toneNoChannel: "La plantilla {template} no tiene mensaje de {channel}: elija otro canal",
+        .approvalsTitle: "Cambios de plantillas pendientes de aprobación",
+        .approvalsLead: "Con la aprobación a cuatro ojos activada, un cambio de plantilla guardado en la consola entra en servicio solo cuando lo aprueba una persona de cumplimiento distinta de quien lo hizo. Mientras tanto se envía la última versión aprobada.",
+        .approvalsNone: "No hay cambios pendientes de aprobación.",
+        .approvalOff: "Aquí los cambios de plantillas no necesitan aprobación (template_approval no es required): entran en servicio al guardarse.",
+        .approvalFile: "Archivo",
+        .approvalProposedBy: "Propuesto por",
+        .approvalProposedAt: "Cuándo (UTC)",
+        .approvalState: "Estado",
+        .approvalOpen: "Abrir",
+        .approvalWaiting: "Pendiente de aprobación",
+        .approvalStale: "El archivo cambió después",
+        .approvalInService: "Ya en servicio",
+        .approvalTag: "Pendiente de aprobación ({count})",
+        .approvalApprovedNotice: "El cambio se aprobó y está en servicio.",
+        .approvalRejectedNotice: "El cambio se rechazó. La versión en servicio no cambió.",
+        .approvalAlreadyNotice: "El archivo ya tenía ese texto, así que no había nada que aprobar; se quitó el cambio pendiente.",
+        .approvalUnreadable: "Estos archivos de cambios pendientes no se pudieron leer y no aparecen: {files}",
+        .approvalTitle: "Cambio propuesto a {file}",
+        .approvalBy: "Propuesto por {who} el {time} UTC",
+        .approvalStaleBody: "El archivo cambió después de proponerse este cambio, así que no se puede aprobar: aprobarlo desharía el otro cambio. Rechácelo con una nota y quien lo propuso podrá hacerlo de nuevo sobre el archivo actual.",
+        .approvalInServiceBody: "El archivo ya tiene este texto.",
+        .approvalWaitForCompliance: "Una persona de cumplimiento debe aprobar este cambio antes de que entre en servicio. Mientras tanto se envía la última versión aprobada.",
+        .approvalOwnHint: "Usted propuso este cambio, así que debe aprobarlo otra persona. Puede retirarlo rechazándolo con una nota.",
+        .approvalApproveHint: "Al aprobarlo, el cambio entra en servicio de inmediato, igual que al guardar, y queda registrado quién lo aprobó.",
+        .approvalApproveButton: "Aprobar y poner en servicio",
+        .approvalNoteLabel: "¿Por qué lo rechaza?",
+        .approvalNoteHint: "Quien lo propuso ve esta nota en el registro de contactos. La versión en servicio no cambia.",
+        .approvalRejectButton: "Rechazar el cambio",
+        .approvalOwnError: "No puede aprobar un cambio que usted propuso: debe aprobarlo otra persona de cumplimiento",
+        .approvalStaleError: "El archivo cambió después de proponerse este cambio. Rechácelo y proponga el cambio de nuevo sobre el archivo actual",
+        .approvalNoteMissing: "Escriba por qué rechaza el cambio",
+        .approvalNoteTooLong: "Escriba una nota de 2000 caracteres o menos",
+        .approvalProposedNotice: "Su cambio espera la aprobación de una persona de cumplimiento. La versión en servicio se mantiene hasta que se apruebe.",
+        .approvalSeeChange: "Ver el cambio propuesto",
+        .approvalPendingForFile: "Hay cambios a este archivo pendientes de aprobación; el texto de abajo es la versión en servicio:",
+        .approvalListNotice: "Los cambios que guarde aquí esperan la aprobación de una persona de cumplimiento antes de entrar en servicio.",
     ]
 
     public static func text(_ term: Term, _ language: Language, _ values: [String: String] = [:]) -> String {

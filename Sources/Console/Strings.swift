@@ -42,7 +42,7 @@ public enum Phrase: String, Sendable, CaseIterable {
     case homeTitle, homeLead, nothingForRoles, yourRoles
     case errorSummaryTitle, forbiddenTitle, forbiddenBody, csrfTitle, csrfBody, notFoundTitle, notFoundBody
     case badRequestTitle, serverErrorTitle, serverErrorBody, tryAgain, backHome
-    case sectionTemplates, sectionTemplatesSummary, sectionTones, sectionTonesSummary
+    case sectionTemplates, sectionTemplatesSummary, sectionTones, sectionTonesSummary, sectionApprovals, sectionApprovalsSummary
     case sectionContacts, sectionContactsSummary, sectionEscalations, sectionEscalationsSummary, sectionReports, sectionReportsSummary
     case sectionAudit, sectionAuditSummary, sectionStatus, sectionStatusSummary
     case templatesTitle, templatesInService, templatesRefusedTitle, templatesRefusedBody, templatesName, templatesCategory, templatesChannels, templatesVariants
@@ -89,6 +89,8 @@ public enum Strings {
         .sectionTemplatesSummary: "Edit the messages customers receive, preview them and see their SMS cost.",
         .sectionTones: "Tone policy",
         .sectionTonesSummary: "The rules that choose each message's tone, and which tone and file a customer would get.",
+        .sectionApprovals: "Approvals",
+        .sectionApprovalsSummary: "Template changes waiting for a compliance user's approval before they go into service.",
         .sectionContacts: "Contacts",
         .sectionContactsSummary: "Find a contact and read everything sent to it and why, its replies and its opt-outs.",
         .sectionEscalations: "Escalations",
@@ -216,6 +218,8 @@ public enum Strings {
         .sectionTemplatesSummary: "Edite los mensajes que reciben los clientes, véalos antes de enviarlos y conozca el costo de cada SMS.",
         .sectionTones: "Política de tono",
         .sectionTonesSummary: "Las reglas que eligen el tono de cada mensaje, y qué tono y archivo recibiría un cliente.",
+        .sectionApprovals: "Aprobaciones",
+        .sectionApprovalsSummary: "Cambios de plantillas que esperan la aprobación de cumplimiento antes de entrar en servicio.",
         .sectionContacts: "Contactos",
         .sectionContactsSummary: "Busque un contacto y lea todo lo que se le envió y por qué, sus respuestas y sus bajas.",
         .sectionEscalations: "Escalamientos",

@@ -109,6 +109,8 @@ enum TemplateEditing {
 
     enum SaveResult: Sendable, Equatable {
         case saved(before: String, after: String, reload: TemplateStore.ReloadResult)
+        /// With `template_approval: required`: kept as a pending change (its id), not in service.
+        case proposed(id: String, after: String)
         /// Lint errors: nothing was written.
         case refused([Placed])
         /// The file changed on disk since the editor was opened (someone else saved): nothing was written.
@@ -137,9 +139,8 @@ actor SaveLock {
 }
 
 extension Console {
-    /// Lint, then write the file atomically (a hidden temporary file in the same folder, renamed over
-    /// it: a reader sees the old bytes or the new, never half), with the `template_changed` event
-    /// appended before the rename (if the log cannot record it, nothing changes).
+    /// Lint, then put the change into service (`commit`), or with `template_approval: required`
+    /// keep it as a pending change for a compliance user to approve (`propose`).
     /// `reason`: console_edit, or console_revert when a page of the file's history restored an earlier text.
     func saveTemplate(name: String, file: String, source: String, base: String, caller: Caller,
                       reason: String = "console_edit") async throws -> TemplateEditing.SaveResult {
@@ -157,38 +158,65 @@ extension Console {
             let findings = TemplateLinter.lint(files: edited, requirements: templates.requirements, defaultLocale: templates.defaultLocale)
             guard !findings.contains(where: { $0.severity == .error }) else { return .refused(TemplateEditing.place(findings, in: relative)) }
             let after = TemplateEditing.sha256(bytes)
-            let folder = (templates.directory as NSString).appendingPathComponent(name)
-            let target = (folder as NSString).appendingPathComponent(file)
-            let temporary = (folder as NSString).appendingPathComponent(".\(file).console-\(SessionStore.randomToken().prefix(12)).tmp")
-            try write(bytes, to: temporary, permissionsOf: target)
-            let data = JSONValue.object([
-                "who": .string(caller.name), "roles": .array(caller.roles.map(\.rawValue).sorted().map(JSONValue.string)),
-                "file": .string(relative), "sha256_before": .string(before), "sha256_after": .string(after), "via": .string("console"),
-                // The texts themselves (a few KB), so the file's history can show each change and restore an earlier text.
-                "text_before": .string(String(decoding: current, as: UTF8.self)), "text_after": .string(text),
-            ])
-            let event = ContactEvent(jobID: nil, contactID: nil, kind: .templateChanged, at: Date(), template: name, variant: relative,
-                                     reason: reason, detail: "\(caller.name) changed \(relative) (sha256 \(before.prefix(12)) → \(after.prefix(12)))",
-                                     data: data.serialized)
-            do { _ = try await store.append([event]) } catch {
-                unlink(temporary)
-                throw TemplateEditing.SaveError(message: "the contact log could not record the change, so it was not saved: \(error)")
-            }
-            guard rename(temporary, target) == 0 else {
-                let reason = String(cString: strerror(errno))
-                unlink(temporary)
-                logger.error("template change recorded but the file could not be renamed into place", metadata: ["file": "\(relative)", "error": "\(reason)"])
-                throw TemplateEditing.SaveError(message: "\(relative) could not be replaced: \(reason)")
-            }
-            logger.notice("template changed through the console", metadata: ["file": "\(relative)", "who": "\(caller.name)",
-                                                                               "sha256_before": "\(before)", "sha256_after": "\(after)"])
-            // This process serves the new file at once; the other workers' reloaders see it within templates_reload_seconds.
-            return .saved(before: before, after: after, reload: templates.reloadIfChanged())
+            let change = PendingChange(id: SessionStore.randomToken(), template: name, file: file, proposedBy: caller.name,
+                                       proposerRoles: caller.roles.map(\.rawValue).sorted(), proposedAt: Date().timeIntervalSince1970,
+                                       reason: reason, sha256Before: before, sha256After: after,
+                                       textBefore: String(decoding: current, as: UTF8.self), textAfter: text)
+            // Four-eyes: the change waits, the file in service stays as it is.
+            if configuration.templateApproval { return try await propose(change) }
+            return try await commit(change, current: current, approvedBy: nil)
         }
     }
 
+    /// Writes a linted change into service: the new text to a hidden temporary file in the same
+    /// folder, the `template_changed` event appended (if the log cannot record it, nothing changes),
+    /// then the temporary file renamed over the old one (a reader sees the old bytes or the new,
+    /// never half). Runs inside `saveLock`, after the caller checked the file still has
+    /// `change.sha256Before` and lint passed. `approvedBy`: the compliance user who approved it.
+    func commit(_ change: PendingChange, current: Data, approvedBy: Caller?) async throws -> TemplateEditing.SaveResult {
+        let (name, file, relative) = (change.template, change.file, change.relative)
+        let (before, after) = (change.sha256Before, change.sha256After)
+        let bytes = Data(change.textAfter.utf8)
+        let folder = (templates.directory as NSString).appendingPathComponent(name)
+        let target = (folder as NSString).appendingPathComponent(file)
+        let temporary = (folder as NSString).appendingPathComponent(".\(file).console-\(SessionStore.randomToken().prefix(12)).tmp")
+        try write(bytes, to: temporary, permissionsOf: target)
+        var data: [String: JSONValue] = [
+            "who": .string(change.proposedBy), "roles": .array(change.proposerRoles.map(JSONValue.string)),
+            "file": .string(relative), "sha256_before": .string(before), "sha256_after": .string(after), "via": .string("console"),
+            // The texts themselves (a few KB), so the file's history can show each change and restore an earlier text.
+            "text_before": .string(String(decoding: current, as: UTF8.self)), "text_after": .string(change.textAfter),
+        ]
+        var detail = "\(change.proposedBy) changed \(relative) (sha256 \(before.prefix(12)) → \(after.prefix(12)))"
+        if let approver = approvedBy {
+            data["proposed_by"] = .string(change.proposedBy)
+            data["proposed_at"] = .string(formatTimestamp(Date(timeIntervalSince1970: change.proposedAt)))
+            data["proposal"] = .string(change.id)
+            data["approved_by"] = .string(approver.name)
+            data["approver_roles"] = .array(approver.roles.map(\.rawValue).sorted().map(JSONValue.string))
+            detail += ", approved by \(approver.name)"
+        }
+        let event = ContactEvent(jobID: nil, contactID: nil, kind: .templateChanged, at: Date(), template: name, variant: relative,
+                                 reason: change.reason, detail: detail, data: JSONValue.object(data).serialized)
+        do { _ = try await store.append([event]) } catch {
+            unlink(temporary)
+            throw TemplateEditing.SaveError(message: "the contact log could not record the change, so it was not saved: \(error)")
+        }
+        guard rename(temporary, target) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            logger.error("template change recorded but the file could not be renamed into place", metadata: ["file": "\(relative)", "error": "\(reason)"])
+            throw TemplateEditing.SaveError(message: "\(relative) could not be replaced: \(reason)")
+        }
+        logger.notice("template changed through the console", metadata: ["file": "\(relative)", "who": "\(change.proposedBy)",
+                                                                           "approved_by": "\(approvedBy?.name ?? "-")",
+                                                                           "sha256_before": "\(before)", "sha256_after": "\(after)"])
+        // This process serves the new file at once; the other workers' reloaders see it within templates_reload_seconds.
+        return .saved(before: before, after: after, reload: templates.reloadIfChanged())
+    }
+
     /// Writes and flushes `bytes` to a new file with the permissions `model` has.
-    private func write(_ bytes: Data, to path: String, permissionsOf model: String) throws {
+    func write(_ bytes: Data, to path: String, permissionsOf model: String) throws {
         let mode = (try? FileManager.default.attributesOfItem(atPath: model)[.posixPermissions] as? NSNumber)?.uint16Value ?? 0o644
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
         guard fd >= 0 else { throw TemplateEditing.SaveError(message: "cannot create \(path): \(String(cString: strerror(errno)))") }

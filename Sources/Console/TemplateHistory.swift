@@ -113,6 +113,9 @@ extension Console {
         switch result {
         case .saved, .unchanged:
             return Reply.redirect("/console/templates/\(HTML.component(name))/\(HTML.component(file))?restored=1")
+        case .proposed(let id, _):
+            // With template_approval: required, a restore waits for approval like any other change.
+            return Reply.redirect("/console/approvals/\(id)")
         case .conflict:
             return try await changePage(request, visit, name: name, file: file, seq: seq,
                                         errors: [FieldError(field: "restore", message: visit.t(.conflictError))], status: .conflict)

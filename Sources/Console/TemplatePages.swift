@@ -30,17 +30,22 @@ extension Console {
     func templateList(_ visit: Visit) -> Response {
         let catalog = templates.current
         let status = templates.currentStatus
+        let waiting = pending()
         let rows: [HTML] = catalog.templateNames.map { name in
             let settings = catalog.settings(of: name) ?? TemplateSettings()
+            let count = waiting.filter { $0.template == name }.count
+            let tag: HTML = count == 0 ? .empty
+                : "<br><a href=\"/console/approvals\" class=\"tag tag-grey\" id=\"waiting-\(name)\">\(visit.m(.approvalTag, ["count": String(count)]))</a>"
             let channels = Channel.allCases.filter { catalog.hasVariant(template: name, channel: $0) }.map(\.rawValue).joined(separator: ", ")
             return """
-                <tr><td><a href="/console/templates/\(HTML.component(name))">\(name)</a>\(settings.description.map { "<br><span class=\"hint\">\($0)</span>" as HTML })</td>
+                <tr><td><a href="/console/templates/\(HTML.component(name))">\(name)</a>\(settings.description.map { "<br><span class=\"hint\">\($0)</span>" as HTML })\(tag)</td>
                 <td>\(settings.category.rawValue)</td><td>\(channels)</td><td>\(catalog.variantFiles(of: name).count)</td></tr>
                 """
         }
         return Reply.html(Layout.page(visit, title: visit.t(.templatesTitle), main: """
             <h1 class="heading-l">\(visit.t(.templatesTitle))</h1>
             \(reloadStatus(visit, status))
+            \(configuration.templateApproval ? "<p class=\"body\" id=\"approval-required\">\(visit.m(.approvalListNotice)) <a href=\"/console/approvals\">\(visit.m(.approvalsTitle))</a></p>" as HTML : .empty)
             <div class="table-wrap"><table>
             <caption class="visually-hidden">\(visit.t(.templatesTitle))</caption>
             <thead><tr><th scope="col">\(visit.t(.templatesName))</th><th scope="col">\(visit.t(.templatesCategory))</th>
@@ -71,10 +76,13 @@ extension Console {
               let files = try? TemplateFiles.read(directory: templates.directory) else { return notFound(visit) }
         let names = files.files.keys.filter { $0.hasPrefix(name + "/") }.map { String($0.dropFirst(name.count + 1)) }
             .filter { TemplateEditing.editable(name: name, file: $0) }.sorted()
+        let waiting = pending(template: name)
         let rows: [HTML] = names.map { file in
             let parts = TemplateEditing.variantParts(file)
+            let count = waiting.filter { $0.file == file }.count
+            let tag: HTML = count == 0 ? .empty : "<br><span class=\"tag tag-grey\">\(visit.m(.approvalTag, ["count": String(count)]))</span>"
             return """
-                <tr><td><code>\(file)</code></td><td>\(parts.channel?.rawValue ?? "—")</td><td>\(parts.channel == nil ? "—" : parts.tone ?? "neutral")</td>
+                <tr><td><code>\(file)</code>\(tag)</td><td>\(parts.channel?.rawValue ?? "—")</td><td>\(parts.channel == nil ? "—" : parts.tone ?? "neutral")</td>
                 <td>\(parts.locale ?? "—")</td>
                 <td><a href="/console/templates/\(HTML.component(name))/\(HTML.component(file))">\(visit.t(.templateEdit))<span class="visually-hidden"> \(file)</span></a></td></tr>
                 """
@@ -135,7 +143,12 @@ extension Console {
         let choice = choice(name: name, file: file, channel: nil, tone: nil, locale: nil, job: nil)
         let outcome = TemplateEditing.check(files: files, name: name, file: file, source: source, choice: choice,
                                             requirements: templates.requirements, defaultLocale: templates.defaultLocale)
-        let notice: HTML? = restored ? "<div class=\"notice notice-success\" role=\"status\" id=\"save-status\">\(visit.t(.restoredNotice))</div>" : nil
+        var notice: HTML? = restored ? "<div class=\"notice notice-success\" role=\"status\" id=\"save-status\">\(visit.t(.restoredNotice))</div>" : nil
+        let waiting = pending(template: name).filter { $0.file == file }
+        if !waiting.isEmpty {
+            let links: [HTML] = waiting.map { "<li><a href=\"/console/approvals/\($0.id)\">\(visit.m(.approvalBy, ["who": $0.proposedBy, "time": formatTimestamp(Date(timeIntervalSince1970: $0.proposedAt))]))</a></li>" }
+            notice = "\(notice)<div class=\"notice notice-warning\" role=\"status\" id=\"pending-status\">\(visit.m(.approvalPendingForFile))<ul>\(links)</ul></div>"
+        }
         return Reply.html(editor(visit, name: name, file: file, source: source, base: TemplateEditing.sha256(data), choice: choice,
                                  outcome: outcome, notice: notice), visit: visit)
     }
@@ -169,6 +182,12 @@ extension Console {
                 notice = "<div class=\"notice notice-warning\" role=\"status\" id=\"save-status\">\(visit.t(.savedReloadRefused))<ul>\(items)</ul></div>"
             }
             return again(notice: notice, base: after)
+        case .proposed(let id, _):
+            // Not in service: the editor keeps the proposed text, on the base still in service.
+            return again(notice: """
+                <div class="notice notice-success" role="status" id="save-status">\(visit.m(.approvalProposedNotice))
+                <a href="/console/approvals/\(id)" id="proposal-link">\(visit.m(.approvalSeeChange))</a></div>
+                """)
         case .unchanged:
             return again(notice: "<div class=\"notice\" role=\"status\" id=\"save-status\">\(visit.t(.unchangedNotice))</div>")
         case .conflict:

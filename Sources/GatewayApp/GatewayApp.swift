@@ -113,7 +113,8 @@ public struct GatewayApp: Sendable {
                                                                   signInLimit: SignInLimit(perAddress: configuration.consoleSignInAttempts,
                                                                                            all: configuration.consoleSignInAttemptsAll,
                                                                                            windowSeconds: configuration.consoleSignInWindowSeconds,
-                                                                                           keyPrefix: configuration.consoleSignInPrefix)),
+                                                                                           keyPrefix: configuration.consoleSignInPrefix),
+                                                                  templateApproval: configuration.templateApprovalRequired),
                               tokens: { tokenFile.current() }, redis: redis, templates: gateway.templates, store: gateway.store, logger: logger,
                               operations: ConsoleOperations(readiness: readiness, queue: {
                                   let q = try await figures.queueNow()

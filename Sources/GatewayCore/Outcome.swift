@@ -38,6 +38,12 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case pruned
     /// Someone saved a template file through the web console (who, which file, SHA-256 before and after).
     case templateChanged = "template_changed"
+    /// With `template_approval: required`: a template change saved in the console, waiting for a
+    /// compliance user's approval (who, which file, SHA-256 before and after, the texts); not in service.
+    case templateChangeProposed = "template_change_proposed"
+    /// A compliance user turned a proposed template change down, with a note (the approval itself is
+    /// the `template_changed` event, naming who proposed and who approved).
+    case templateChangeRejected = "template_change_rejected"
     /// `gateway reconcile --ask-providers` asked the provider about an `unknown` send (reason
     /// `found`, with the provider's message id and status, or `not_found`). At most one per job:
     /// a found one shows the job as `sent` (reason `reconciled`); the `unknown` event stays.
@@ -57,7 +63,7 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
         switch self {
         case .sent, .suppressed, .failed, .unknown, .expired, .invalid: true
         case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned, .inbound,
-             .templateChanged, .escalation, .escalationResolved, .holdChanged, .reconciled: false
+             .templateChanged, .templateChangeProposed, .templateChangeRejected, .escalation, .escalationResolved, .holdChanged, .reconciled: false
         }
     }
 }

@@ -67,6 +67,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var consoleSignInWindowSeconds = 900
     /// Where the failed sign-in counters live in Redis.
     public var consoleSignInPrefix = "gateway:console:sign-in:"
+    /// `required`: a template change saved in the console waits for a compliance user's approval.
+    public var templateApprovalRequired = false
     public var defaultLocale = "es-CR"
     /// Attempts per job, the first included, before a retryable failure becomes `failed`.
     public var maxAttempts = 4
@@ -138,6 +140,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
         "console_sign_in_attempts_all": { c, v, k in c.consoleSignInAttemptsAll = try int(v, k, 1...1_000_000) },
         "console_sign_in_window_seconds": { c, v, k in c.consoleSignInWindowSeconds = try int(v, k, 10...86_400) },
         "console_sign_in_prefix": { c, v, _ in c.consoleSignInPrefix = v },
+        "template_approval": { c, v, k in
+            switch v.lowercased() {
+            case "required": c.templateApprovalRequired = true
+            case "none", "off", "not_required": c.templateApprovalRequired = false
+            default: throw ConfigurationError("\(k) must be required or none, got \"\(v)\"")
+            }
+        },
         "default_locale": { c, v, _ in c.defaultLocale = v },
         "max_attempts": { c, v, k in c.maxAttempts = try int(v, k, 1...20) },
         "retry_base_seconds": { c, v, k in

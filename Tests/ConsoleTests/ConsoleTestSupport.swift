@@ -52,7 +52,7 @@ struct ConsoleHarness: Sendable {
     let store: SQLiteContactLog
 
     init(idleSeconds: Int = 28_800, trustForwardedProto: Bool = false, copyTemplates: Bool = false, trustForwardedFor: Bool = false,
-         signInLimit: SignInLimit = SignInLimit(), logger: Logger = Logger(label: "console-test")) throws {
+         signInLimit: SignInLimit = SignInLimit(), templateApproval: Bool = false, logger: Logger = Logger(label: "console-test")) throws {
         redis = try TestRedis.client()
         var directory = repositoryRoot.appendingPathComponent("templates").path
         if copyTemplates {
@@ -71,7 +71,8 @@ struct ConsoleHarness: Sendable {
                                                               // Each harness counts its own failed sign-ins (the "all" counter too).
                                                               signInLimit: SignInLimit(perAddress: signInLimit.perAddress, all: signInLimit.all,
                                                                                        windowSeconds: signInLimit.windowSeconds,
-                                                                                       keyPrefix: TestRedis.unique("console-sign-in") + ":")),
+                                                                                       keyPrefix: TestRedis.unique("console-sign-in") + ":"),
+                                                              templateApproval: templateApproval),
                           tokens: { tokens.current }, redis: redis, templates: templateStore, store: store, logger: logger)
     }
 
