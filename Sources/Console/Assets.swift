@@ -99,6 +99,7 @@ enum Assets {
         .tag-red { background: #f6d7d2; color: #942514; }
         .tag-grey { background: #eeefef; color: #383f43; }
         .row-chosen td { background: #fff7bf; }
+        dd code, .notice code { overflow-wrap: anywhere; }
         code, pre, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .95rem; }
         pre { white-space: pre-wrap; word-break: break-word; background: #f3f2f1; padding: 10px; margin: 0 0 20px; }
         .editor { display: grid; gap: 30px; grid-template-columns: 1fr; }

@@ -255,6 +255,12 @@ def main():
         check(len(driver.find_elements(By.CSS_SELECTOR, f"a[href='/console/templates/{TEMPLATE}']")) == 1, "due-today is listed")
         screenshot(driver, "console-templates.png")
 
+        step("on a phone's width nothing scrolls sideways")
+        driver.set_window_size(390, 900)
+        wide = driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 1")
+        check(not wide, "the templates page scrolls sideways at 390 px")
+        driver.set_window_size(1280, 1100)
+
         step("the tone policy answers which tone and file a customer would get (a GET form, no script needed)")
         driver.get(base + "/console/tones")
         check(len(driver.find_elements(By.CSS_SELECTOR, "#tone-rules tbody tr")) >= 2, "the tone rules table")
@@ -267,11 +273,9 @@ def main():
         check(answer == ("empathetic", "early-delinquency/sms.empathetic.es.mustache"), f"the tone page's answer: {answer}")
         check(driver.find_elements(By.CSS_SELECTOR, "#rule-distressed-customer.row-chosen"), "the deciding rule is not marked")
         screenshot(driver, "console-tones.png")
-
-        step("on a phone's width nothing scrolls sideways")
         driver.set_window_size(390, 900)
         wide = driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 1")
-        check(not wide, "the templates page scrolls sideways at 390 px")
+        check(not wide, "the tone policy page with its answer scrolls sideways at 390 px")
         driver.set_window_size(1280, 1100)
 
         step("the editor counts the SMS as it is typed: an accented character makes it UCS-2")
