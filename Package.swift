@@ -180,6 +180,11 @@ let package = Package(
             "ContactLog", "PostgresContactLog", "GatewayCore", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .testTarget(name: "ProvidersUnitTests", dependencies: [
+            "Providers", "GatewayCore", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         .testTarget(name: "ProvidersTests", dependencies: [
             "Providers", "GatewayCore", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),

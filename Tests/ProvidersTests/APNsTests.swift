@@ -95,14 +95,4 @@ import TestSupport
             try APNsProvider(name: "apns", configuration: .init(keyID: "K", teamID: "T", topic: "a.b", privateKeyPEM: "not a key"), client: CurlHTTPClient())
         }
     }
-
-    @Test func theNotificationIDIsAStableUUIDPerAttempt() {
-        let a = APNsProvider.notificationID(push(1))
-        #expect(UUID(uuidString: a) != nil)
-        #expect(a == APNsProvider.notificationID(push(1)))
-        var retry = push(1)
-        retry.attempt = 2
-        #expect(APNsProvider.notificationID(retry) != a)
-        #expect(APNsProvider.collapseID(OutboundMessage(jobID: String(repeating: "j", count: 100), contactID: "c", channel: .push, to: "t", body: "b")).utf8.count == 64)
-    }
 }

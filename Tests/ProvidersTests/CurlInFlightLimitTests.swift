@@ -29,14 +29,6 @@ import TestSupport
         return router
     }
 
-    @Test func requestsAreCountedByOrigin() {
-        #expect(CurlHTTPClient.origin(of: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json") == "https://api.twilio.com")
-        #expect(CurlHTTPClient.origin(of: "http://127.0.0.1:8080?x=1") == "http://127.0.0.1:8080")
-        #expect(CurlHTTPClient.origin(of: "https://api.push.apple.com:443#frag") == "https://api.push.apple.com:443")
-        #expect(CurlHTTPClient.origin(of: "smtp://mail.example:587") == "smtp://mail.example:587")
-        #expect(CurlHTTPClient.origin(of: "not a url") == "not a url")
-    }
-
     @Test func requestsOverTheLimitWaitTheirTurnAndEachGetsItsAnswer() async throws {
         let counter = Counter()
         let client = CurlHTTPClient(maxConnectionsPerHost: 3)

@@ -89,26 +89,6 @@ import TestSupport
         #expect(server.requests.first?.body.contains("Body=") == true)
     }
 
-    /// libcurl sends a request again by itself for three reasons (see `ResendPolicy`); only an
-    /// HTTP/2 stream the server refused, which RFC 9113 §8.7 says it did not process, may go again.
-    /// (A loopback HTTP/2 server that refuses a stream needs HTTP/2 framing over TLS the test fakes
-    /// do not expose, so the decision is tested here; the HTTP/1.1 case also end to end above.)
-    @Test func onlyARefusedHTTP2StreamMayBeSentAgain() {
-        // (bytes already sent, origin answers over HTTP/2, libcurl recorded an error, may resend)
-        let cases: [(Int, Bool, Bool, Bool)] = [
-            (0, false, false, true),    // the first sending, or one that never left
-            (0, true, true, true),
-            (312, false, false, false), // HTTP/1.1: a pooled connection closed as the request went out
-            (312, false, true, false),  // HTTP/1.1: reset after the request went out
-            (312, true, true, false),   // HTTP/2: the connection failed ("Recv failure"): maybe processed
-            (312, true, false, true),   // HTTP/2: REFUSED_STREAM, or above a GOAWAY's last-stream-id
-        ]
-        for (sent, multiplexed, error, allowed) in cases {
-            #expect(ResendPolicy.mayResend(requestBytesSent: sent, multiplexedOrigin: multiplexed, errorRecorded: error) == allowed,
-                    "sent \(sent), HTTP/2 \(multiplexed), error \(error)")
-        }
-    }
-
     /// A connection idle longer than `maxIdleSeconds` is not used again: the next request opens a
     /// new one, before the provider's own idle timeout can close the old one under a request.
     @Test func aConnectionIdleLongerThanTheLimitIsNotReused() async throws {

@@ -130,36 +130,4 @@ func message(_ n: Int = 1, to: String = "+50688887777", body: String = "Hola Ana
         }
         #expect(connections == [1, 0, 0])
     }
-
-    @Test func refusesProtocolsOtherThanHTTP() async {
-        let client = CurlHTTPClient()
-        await #expect(throws: HTTPClientError.self) { try await client.send(HTTPRequest(url: "file:///etc/passwd")) }
-    }
-}
-
-@Suite struct FormEncodingTests {
-    @Test func encodesAsBrowsersAndTwilioExpect() {
-        #expect(FormEncoding.encode([("Body", "a b&c=d+é/?")]) == "Body=a+b%26c%3Dd%2B%C3%A9%2F%3F")
-        #expect(FakeTwilio.parseForm(FormEncoding.encode([("To", "+506"), ("Body", "ñ & 😀 100%")])) == ["To": "+506", "Body": "ñ & 😀 100%"])
-    }
-}
-
-@Suite struct SandboxProviderTests {
-    @Test func writesOneJSONLinePerMessage() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)/outbox.jsonl").path
-        let sandbox = try SandboxProvider(outboxPath: path)
-        let results = await sandbox.send([message(1), message(2, body: "line\nbreak \"quoted\"")])
-        #expect(results.count == 2)
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 2)
-        let second = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as! [String: Any]
-        #expect(second["body"] as? String == "line\nbreak \"quoted\"")
-        #expect(second["job_id"] as? String == "J2")
-        #expect(second["to"] as? String == "+50688887777")
-        guard case .accepted(let id, _) = results[1] else {
-            Issue.record("not accepted")
-            return
-        }
-        #expect(second["message_id"] as? String == id)
-    }
 }
