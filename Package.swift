@@ -156,6 +156,13 @@ let package = Package(
         // SQLite files, loopback fakes of the providers, the built binary. As postgres-nio keeps
         // its unit and integration tests apart.
         .testTarget(name: "GatewayCoreUnitTests", dependencies: ["GatewayCore", "TestSupport"]),
+        .testTarget(name: "GatewayHTTPUnitTests", dependencies: [
+            "GatewayHTTP",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "GatewayHTTPTests", dependencies: [
             "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "Providers", "RedisQueue", "Replies", "TestSupport", "Conversations", "Worker",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
