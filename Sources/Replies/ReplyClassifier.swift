@@ -191,6 +191,12 @@ public enum ReplyClassifier {
            }) {
             return Refusal("has '\(tokens[at].original)' in between", otherSense: true)
         }
+        if let end = rule.notFollowedByPhrase.lazy.compactMap({ $0.match(in: tokens, startingAt: found.end + 1) }).first {
+            return Refusal("followed by '\(quote(tokens, (found.end + 1)...end))'", otherSense: true)
+        }
+        if let start = rule.notPrecededByPhrase.lazy.compactMap({ $0.match(in: tokens, endingAt: found.start - 1) }).first {
+            return Refusal("preceded by '\(quote(tokens, start...(found.start - 1)))'", otherSense: true)
+        }
         if !rule.notFollowedBy.isEmpty {
             var index = found.end + 1
             var seen = 0
@@ -334,6 +340,19 @@ public enum ReplyClassifier {
         return nil
     }
 
+    /// The first `welcome` phrase in the reply with no negator before it or inside it ("texts are fine";
+    /// not "I'd rather not get texts").
+    static func welcome(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        for phrase in lexicon.welcome {
+            for found in phrase.matches(in: tokens) {
+                if negator(before: found.start, in: tokens, lexicon: lexicon) != nil { continue }
+                if (found.start...found.end).contains(where: { tokens[$0].kind == .word && tokens[$0].forms.contains(where: lexicon.negators.contains) && !phrase.names(tokens[$0]) }) { continue }
+                return quote(tokens, found.start...found.end)
+            }
+        }
+        return nil
+    }
+
     /// The commas between the items of a list: followed by a word of `list_words` or by the word the
     /// item before began with ("no calls, no texts", "ni llamadas, ni mensajes", "don't call, don't text").
     static func listCommas(_ tokens: [ReplyToken], lexicon: ReplyLexicon) -> Set<Int> {
@@ -385,6 +404,9 @@ public enum ReplyClassifier {
             let typo = first.typo ? " (read through a typo)" : ""
             explain.append("\(intent.rawValue): '\(quote(tokens, first.start...first.end))'\(typo) [\(first.rule.origin)]")
         }
+        // The messages said to be welcome ("texts are fine", "mejor por mensaje"), not negated: the
+        // request is about calls or a place, not the texts.
+        let welcomed = welcome(in: tokens, lexicon: lexicon)
         // The model adds an intent the phrases missed, when its probability reaches the intent's
         // threshold, unless a guard refused a phrase of that intent for its sense ("cancelar la deuda").
         let reading = model?.read(tokens)
@@ -394,6 +416,10 @@ public enum ReplyClassifier {
                 guard probability >= (model.thresholds[intent] ?? 0.5) else { continue }
                 if intent == .promiseToPay && !promiseDetails.hasDate && !promiseDetails.hasAmount { continue }
                 if readOtherwise.contains(intent) { continue }
+                if intent == .optOut, let welcomed {
+                    explain.append("not opt_out: model \(format(probability)), but '\(welcomed)' says the messages are welcome [\(lexicon.language).yml welcome]")
+                    continue
+                }
                 intents.append(intent)
                 let passages = model.passages(.intent(intent), of: reading, tokens: tokens)
                 firstHit[intent] = passages.first?.first ?? 0
@@ -401,6 +427,14 @@ public enum ReplyClassifier {
                 explain.append("\(intent.rawValue): model \(format(probability)) (threshold \(format(model.thresholds[intent] ?? 0.5))), most from \(phrases) [\(ReplyModel.fileName)]")
             }
             intents.sort()
+        }
+        // Asking to stop all contact asks to stop the texts too (README, The labeled set: cease_contact
+        // always carries opt_out), however the cease was found.
+        if intents.contains(.ceaseContact), !intents.contains(.optOut), !readOtherwise.contains(.optOut), welcomed == nil {
+            intents.append(.optOut)
+            intents.sort()
+            firstHit[.optOut] = firstHit[.ceaseContact]
+            explain.append("opt_out: implied by cease_contact (all contact includes the texts)")
         }
         // A refusal is only worth showing when the intent was not found another way.
         explain += refused.filter { line in !intents.contains { line.hasPrefix("not \($0.rawValue):") } }

@@ -175,8 +175,27 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
         return found
     }
 
-    private func match(_ tokens: [ReplyToken], at index: Int, element: Int, typos: Bool, listCommas: Set<Int>) -> (Int, Bool)? {
+    /// The phrase starting at `start` (its last token), or nil: "me to" right after "stop sending".
+    func match(in tokens: [ReplyToken], startingAt start: Int) -> Int? {
+        match(tokens, at: start, element: 0, typos: true, listCommas: []).map(\.0)
+    }
+
+    /// Where the phrase starts when it ends exactly at `end`, its gaps reaching back within the clause
+    /// ("the calls to his job to" right before "stop"), or nil.
+    func match(in tokens: [ReplyToken], endingAt end: Int) -> Int? {
+        guard end >= 0, end < tokens.count else { return nil }
+        var start = end
+        while start >= 0, !tokens[start].isBoundary {
+            if match(tokens, at: start, element: 0, typos: true, listCommas: [], mustEnd: end) != nil { return start }
+            start -= 1
+        }
+        return nil
+    }
+
+    /// `mustEnd`: the last element must fall on this token (a gap then tries further words).
+    private func match(_ tokens: [ReplyToken], at index: Int, element: Int, typos: Bool, listCommas: Set<Int>, mustEnd: Int? = nil) -> (Int, Bool)? {
         guard index < tokens.count else { return nil }
+        if let mustEnd, index > mustEnd { return nil }
         guard case .alternatives(let options) = elements[element] else { return nil }
         var typo = false
         var hit = false
@@ -186,19 +205,19 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
             if ok { hit = true; typo = viaTypo; if !viaTypo { break } }
         }
         guard hit else { return nil }
-        if element == elements.count - 1 { return (index, typo) }
+        if element == elements.count - 1 { return mustEnd == nil || mustEnd == index ? (index, typo) : nil }
         if case .gap(let most) = elements[element + 1] {
             var next = index + 1
             var skipped = 0
             while next < tokens.count, skipped <= most {
-                if let (end, t) = match(tokens, at: next, element: element + 2, typos: typos, listCommas: listCommas) { return (end, typo || t) }
+                if let (end, t) = match(tokens, at: next, element: element + 2, typos: typos, listCommas: listCommas, mustEnd: mustEnd) { return (end, typo || t) }
                 if tokens[next].isBoundary && !listCommas.contains(next) { break }
                 next += 1
                 skipped += 1
             }
             return nil
         }
-        guard let (end, t) = match(tokens, at: index + 1, element: element + 1, typos: typos, listCommas: listCommas) else { return nil }
+        guard let (end, t) = match(tokens, at: index + 1, element: element + 1, typos: typos, listCommas: listCommas, mustEnd: mustEnd) else { return nil }
         return (end, typo || t)
     }
 
@@ -257,6 +276,13 @@ public struct PhraseRule: Sendable, Equatable {
     /// Not when one of these words is among the words a gap (...) skipped: "I don't want ... texts"
     /// is no opt-out in "I don't want to stop getting these texts".
     public var notWithin: [WordPattern] = []
+    /// Not when one of these phrases begins at the word right after the match: "stop sending" +
+    /// "me to" (a recording, voicemail: where a call is sent, not the texts).
+    public var notFollowedByPhrase: [Phrase] = []
+    /// Not when one of these phrases ends at the word right before the match, its gaps reaching back
+    /// within the clause: "the calls to his job to" + "stop" (the calls are what should stop, not the
+    /// texts), "so I" + "stop" (a purpose, not a request).
+    public var notPrecededByPhrase: [Phrase] = []
     public var window: Int = 3
     /// A negator within three words before the phrase, in the same clause, cancels it
     /// ("no quiero que dejen de escribirme"). Off for phrases that are themselves negative.
@@ -329,6 +355,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var undone: [Phrase] = []
     /// `list_words`: words that begin the next item of a list after a comma (ni, no, nor, or).
     public var listWords: Set<String> = []
+    /// `welcome`: the customer says the messages are welcome ("texts are fine", "mejor por mensaje"):
+    /// a request about calls or a place, so the model may not add opt_out, nor cease_contact imply it.
+    public var welcome: [Phrase] = []
     public var intents: [ReplyIntent: [PhraseRule]] = [:]
     public var cues: [ReplyLabel: [PhraseRule]] = [:]
     /// Sentiment valences from -4 to 4 (VADER's scale). A key ending in * matches word prefixes.
@@ -346,7 +375,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
-            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.listWords == b.listWords
+            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.listWords == b.listWords && a.welcome == b.welcome
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts
             && a.upsetBelow == b.upsetBelow && a.worriedBelow == b.worriedBelow

@@ -22,10 +22,11 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
-                                       "asked_back", "retold", "list_words"]
+                                       "asked_back", "retold", "list_words", "welcome"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
-                                        "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone"]
+                                        "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
+                                        "not_followed_by_phrase", "not_preceded_by_phrase"]
     static let askedBackKeys: Set<String> = ["mentions", "answers"]
     static let retoldKeys: Set<String> = ["words", "undone"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
@@ -276,6 +277,8 @@ public enum ReplyLexiconFile {
                     case "not_followed_by": rule.notFollowedBy = words(value, what)
                     case "not_preceded_by": rule.notPrecededBy = words(value, what)
                     case "not_within": rule.notWithin = words(value, what)
+                    case "not_followed_by_phrase": rule.notFollowedByPhrase = phraseList(value, what)
+                    case "not_preceded_by_phrase": rule.notPrecededByPhrase = phraseList(value, what)
                     case "window": rule.window = Int(number(value, what, range: 1...6) ?? 3)
                     case "negatable": rule.negatable = bool(value, what) ?? true
                     case "whole": rule.whole = bool(value, what) ?? false
@@ -418,6 +421,7 @@ public enum ReplyLexiconFile {
                         }
                     }
                 case "list_words": lexicon.listWords = Set(strings(value, name))
+                case "welcome": lexicon.welcome = phraseList(value, name)
                 case "asked_back":
                     for (subKey, list) in pairs(value, name) {
                         switch subKey.string ?? "" {

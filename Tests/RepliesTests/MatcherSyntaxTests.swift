@@ -206,8 +206,13 @@ import Testing
                 - {phrase: "ni|no llamadas ... ni|no mensajes", negatable: false}
             """
         let lexicon = try #require(Self.lexicon(text, "es"))
-        #expect(ReplyClassifier.classify("ni llamadas, ni mensajes, ni correos", lexicon: lexicon).intents == [.ceaseContact])
-        #expect(ReplyClassifier.classify("no llamadas, no mensajes", lexicon: lexicon).intents == [.ceaseContact])
+        // Only the rule with lists: true reads across the commas; the opt-out then comes from the cease
+        // (all contact includes the texts), not from the opt_out phrase, which stops at the first comma.
+        for reply in ["ni llamadas, ni mensajes, ni correos", "no llamadas, no mensajes"] {
+            let result = ReplyClassifier.classify(reply, lexicon: lexicon)
+            #expect(result.intents == [.optOut, .ceaseContact])
+            #expect(result.explain.contains("opt_out: implied by cease_contact (all contact includes the texts)"), "\(result.explain)")
+        }
         // A comma that does not begin another item of the list still ends the clause.
         #expect(ReplyClassifier.classify("no llamadas, mejor mensajes", lexicon: lexicon).intents.isEmpty)
         #expect(ReplyClassifier.classify("no llamadas. ni mensajes", lexicon: lexicon).intents.isEmpty)

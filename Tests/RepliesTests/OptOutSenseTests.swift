@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+@testable import Replies
+
+/// Whether "stop", "dejen de", "no más" ... ask to stop the texts, or something else: where a call is
+/// sent ("stop sending me to a recording"), what is to stop when it is not the texts ("the calls to his
+/// job to stop"), a purpose or a consequence ("so I can stop worrying", "will I stop getting these if I
+/// pay?"), a joke ("lol stop, you're making me laugh"), the bank's own instructions quoted ("el mensaje
+/// dice responda STOP"), the messages said to be welcome
+/// ("no llamadas, mensajes sí"). Each guard is checked on a small lexicon written here (the syntax) and
+/// each class on the shipped lexicons in both languages, with replies written for these tests in
+/// customers' voices (not taken from any evaluation set).
+@Suite struct OptOutSenseTests {
+    static func lexicon(_ text: String, _ language: String) -> ReplyLexicon? {
+        let (findings, lexicons) = ReplyLexiconFile.lexicons(files: ["\(language).yml": Data(text.utf8)])
+        #expect(findings.isEmpty, "\(findings)")
+        return lexicons?.byLanguage[language]
+    }
+
+    // MARK: the syntax
+
+    @Test func notFollowedByPhraseRefusesOnlyRightAfterTheMatch() throws {
+        let text = """
+            language: en
+            negators: [not]
+            intents:
+              opt_out:
+                - {phrase: "stop sending", not_followed_by_phrase: ["me|us to"]}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        func optOut(_ reply: String) -> Bool { ReplyClassifier.classify(reply, lexicon: lexicon).intents.contains(.optOut) }
+        #expect(!optOut("stop sending me to a recording"))
+        #expect(!optOut("please stop sending us to voicemail"))
+        #expect(optOut("stop sending me texts"))
+        #expect(optOut("stop sending texts to me"), "the phrase must begin at the word right after the match")
+        #expect(optOut("stop sending, me to the beach"), "not across a comma")
+        let result = ReplyClassifier.classify("stop sending me to a recording", lexicon: lexicon)
+        #expect(result.explain.contains("not opt_out: 'stop sending' followed by 'me to' [en.yml opt_out #1, line 5]"), "\(result.explain)")
+    }
+
+    @Test func notPrecededByPhraseMustEndRightBeforeTheMatchAndMayReachBack() throws {
+        let text = """
+            language: en
+            negators: [not]
+            intents:
+              opt_out:
+                - {phrase: "stop", not_preceded_by_phrase: ["calls ... to", "so i"]}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        func optOut(_ reply: String) -> Bool { ReplyClassifier.classify(reply, lexicon: lexicon).intents.contains(.optOut) }
+        #expect(!optOut("my husband wants the calls to his job to stop"), "the gap reaches back to 'calls'")
+        #expect(!optOut("I need the calls to stop"))
+        #expect(!optOut("I pay so I stop getting these"))
+        #expect(optOut("I paid so you can stop"))
+        #expect(optOut("the calls are annoying, I want you to stop"), "the phrase ends at 'to' only across the comma")
+        #expect(optOut("the calls from your people at the office were rude. stop"), "another sentence")
+        #expect(optOut("calls to my cousin and to stop"), "'calls ... to' ends at the first 'to', not right before 'stop' (three words at most between)")
+        let result = ReplyClassifier.classify("my husband wants the calls to his job to stop", lexicon: lexicon)
+        #expect(result.explain.contains { $0.hasPrefix("not opt_out: 'stop' preceded by 'calls to his job to'") }, "\(result.explain)")
+    }
+
+    @Test func phraseGuardsAreLintedLikePhrases() {
+        let text = """
+            language: en
+            intents:
+              opt_out:
+                - {phrase: "stop", not_preceded_by_phrase: ["... to"], not_followed_by_phrase: "me-to"}
+            """
+        let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data(text.utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("not_preceded_by_phrase") && $0.contains("may not start or end with ...") }, "\(findings)")
+        #expect(findings.contains { $0.contains("not_followed_by_phrase") && $0.contains("me-to") }, "\(findings)")
+    }
+
+    @Test func ceaseContactCarriesOptOutUnlessTheMessagesAreWelcome() throws {
+        let text = """
+            language: en
+            negators: [not, dont]
+            welcome: ["texts are fine"]
+            intents:
+              cease_contact:
+                - "stop contacting|calling"
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        let result = ReplyClassifier.classify("stop contacting me", lexicon: lexicon)
+        #expect(result.intents == [.optOut, .ceaseContact])
+        #expect(result.explain.contains("opt_out: implied by cease_contact (all contact includes the texts)"), "\(result.explain)")
+        #expect(ReplyClassifier.classify("stop calling me, texts are fine", lexicon: lexicon).intents == [.ceaseContact])
+        #expect(ReplyClassifier.classify("stop calling me, dont think texts are fine either", lexicon: lexicon).intents == [.optOut, .ceaseContact],
+                "a negated welcome is none")
+    }
+
+    @Test func welcomeIsLintedAndLoaded() throws {
+        let lexicon = try #require(Self.lexicon("language: es\nwelcome: [\"mensajes si\", \"mejor por mensaje\"]\n", "es"))
+        #expect(lexicon.welcome.map(\.source) == ["mensajes si", "mejor por mensaje"])
+        #expect(ReplyClassifier.welcome(in: ReplyClassifier.tokens("no me llamen, mejor por mensaje", lexicon: lexicon), lexicon: lexicon) == "mejor por mensaje")
+        let findings = ReplyLexiconFile.lexicons(files: ["es.yml": Data("language: es\nwelcome: [\"\"]\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("welcome") }, "\(findings)")
+    }
+
+    // MARK: the shipped lexicons, class by class
+
+    @Test(arguments: [
+        // Where a call or the account is sent.
+        ("stop sending me to a recording", "en"), ("quit sending me to voicemail every time I call to pay", "en"),
+        ("stop sending my account to collections, I'm on a plan", "en"), ("can you stop putting me on hold for 40 minutes", "en"),
+        ("dejen de mandarme al buzón cada vez que llamo", "es"), ("ya paren de mandarme a la grabación, quiero hablar con alguien", "es"),
+        // What is to stop is not the texts.
+        ("my husband wants the calls to his job to stop", "en"), ("I want the harassment at my job to stop", "en"),
+        ("I need the calls to stop, text me instead", "en"), ("I want the calls to stop", "en"),
+        // A purpose or a consequence asked about.
+        ("I paid so I can stop worrying", "en"), ("will I stop getting these if I pay the full amount?", "en"),
+        ("si me dan de baja de los mensajes ¿cómo me entero del pago?", "es"),
+        // Laughing.
+        ("lol stop, you're making me laugh", "en"), ("haha stop it 😂 I'll pay friday", "en"), ("stop 😂😂 you got me", "en"),
+        ("jajaja ya paren, me hicieron el día", "es"), ("jaja stop, qué risa, mañana pago", "es"),
+        // The bank's own instructions quoted.
+        ("dice responda STOP para no recibir más mensajes, ¿eso es para cancelar la tarjeta?", "es"),
+        ("el mensaje decía envíe BAJA para no recibir más, yo solo quiero pagar", "es"),
+        // Calls or a place, the messages welcome.
+        ("no llamadas por favor, mensajes sí", "es"), ("stop calling me, texts are fine", "en"), ("the calls need to stop, I work nights. texts are ok", "en"),
+    ])
+    func notOptOuts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [
+        ("I paid it yesterday so you can stop", "en"), ("you can stop now, I paid", "en"), ("paid in full, you can stop texting now", "en"),
+        ("lol stop texting me", "en"), ("stop sending me texts", "en"), ("stop sending these to my phone", "en"), ("I want these texts to stop", "en"),
+        ("jaja ya no me escriban", "es"), ("dejen de escribirme", "es"), ("ya dejen de mandarme cosas", "es"),
+        ("quiero dejar de recibir estos mensajes", "es"), ("pueden dejar de escribirme ya, ya pagué", "es"),
+        ("stop texting me, email only", "en"), ("please stop texting me, email is fine", "en"),
+    ])
+    func stillOptOuts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test func theRefusalSaysWhy() {
+        let routed = Shipped.classify("stop sending me to a recording", "en")
+        #expect(routed.explain.contains { $0.hasPrefix("not opt_out: 'stop sending' followed by 'me to'") }, "\(routed.explain)")
+        let subject = Shipped.classify("my husband wants the calls to his job to stop", "en")
+        #expect(subject.explain.contains { $0.hasPrefix("not opt_out: 'stop' preceded by 'job to'") }, "\(subject.explain)")
+        let joke = Shipped.classify("lol stop, you're making me laugh", "en")
+        #expect(joke.explain.contains { $0.hasPrefix("not opt_out: 'stop' preceded by 'lol'") }, "\(joke.explain)")
+    }
+}
