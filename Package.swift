@@ -198,6 +198,11 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
+        .testTarget(name: "WorkerUnitTests", dependencies: [
+            "Worker", "GatewayApp", "GatewayCore", "GatewayMetrics", "Providers", "RedisQueue", "ContactLog", "Templates", "Conversations", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "WorkerTests", dependencies: [
             "Worker", "GatewayApp", "GatewayHTTP", "GatewayCore", "RedisQueue", "ContactLog", "Providers", "Templates", "TestSupport", "Conversations", "Replies",
             "GatewayMetrics",

@@ -5,6 +5,15 @@ import Testing
 
 /// The shape of a log line: stable keys in a stable order, one event per line, masked values.
 @Suite struct GatewayLogHandlerTests {
+    /// The lines a sink was given (as WorkerTests' MaskedLogsTests collects them).
+    final class Lines: @unchecked Sendable {
+        // @unchecked: `lines` is behind `lock`.
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func append(_ line: String) { lock.withLock { lines.append(line) } }
+        var all: [String] { lock.withLock { lines } }
+    }
+
     let at = Date(timeIntervalSince1970: 1_796_087_400.25)   // 2026-12-01T01:10:00.250Z
 
     @Test func jsonHasTheFixedKeysFirstThenTheMetadataSorted() {
@@ -32,7 +41,7 @@ import Testing
     }
 
     @Test func everyEventGoesToTheSinkAsOneLine() {
-        let lines = MaskedLogsTests.Lines()
+        let lines = Lines()
         var logger = Logger(label: "gateway") { GatewayLogHandler(label: $0, format: .json, sink: LogSink { lines.append($0) }) }
         logger[metadataKey: "consumer"] = "worker-1"
         logger.debug("not at info")
