@@ -199,6 +199,12 @@ public struct ChainProblem: Sendable, Equatable, CustomStringConvertible {
     public var kind: Kind
     public var message: String
     public var description: String { message }
+
+    public init(seq: Int64, kind: Kind, message: String) {
+        self.seq = seq
+        self.kind = kind
+        self.message = message
+    }
 }
 
 /// What `gateway audit verify` reports.
@@ -213,6 +219,9 @@ public struct ChainReport: Sendable, Equatable {
     public var problem: ChainProblem?
     /// The `pruned` event that left the anchor (nil from genesis).
     public var anchorEvent: Int64?
+    /// Every chain's head, by chain number, when the log has several (PostgreSQL's `log_chains`);
+    /// empty for a log with one chain (its head is `head`).
+    public var heads: [Int: String] = [:]
 
     public init(checked: Int, head: String, anchor: String, problem: ChainProblem?, anchorEvent: Int64? = nil) {
         self.checked = checked

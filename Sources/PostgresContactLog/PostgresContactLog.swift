@@ -1,20 +1,35 @@
 import ContactLog
 import Foundation
 import GatewayCore
+import Crypto
 import Logging
 import PostgresNIO
 
 /// The contact log in PostgreSQL, for several workers on several machines. Same contract as the
-/// SQLite store (ContactLogStore), same hash chain (EventChain): appends from every worker are
-/// serialized on the one-row `chain_head` table, so the chain stays a single line in `seq` order.
+/// SQLite store (ContactLogStore), same hash chain (EventChain).
+///
+/// Chains: with one chain (the default) every append holds the one-row `chain_head` table, so the
+/// log is a single line in `seq` order and the fleet appends one at a time. With `chains` above
+/// one the workers' batch appends (`write`) spread over chains 1...N, each with its own head row
+/// in `chain_heads`: an append takes whichever head is free (`SKIP LOCKED`), so appends on
+/// different chains never wait for each other. Each chain is a line of its own in `seq` order (its
+/// appends are serialized by its head), `events.chain` says which; verify walks every chain.
+/// Chain 0 keeps its head in `chain_head` and takes every other append (receipts, replies, state,
+/// prune). What the one head serialized besides the chain (one outcome, one `dispatching` per
+/// attempt, one `reconciled` per job) is kept by a transaction-scoped advisory lock per job id.
 public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting {
     let client: PostgresClient
     private let runner: Task<Void, Never>
     let logger: Logger
     public let url: String
+    /// Whether this process spreads its batch appends over chains 1...N (`chains` > 1 at open).
+    let spread: Bool
 
     /// `url`: postgres://user:password@host:port/database[?sslmode=disable|prefer|require].
-    public init(url: String, logger: Logger = Logger(label: "contact-log")) async throws {
+    /// `chains`: how many chains the batch appends spread over (1: the one chain, as before). The
+    /// chains a log has are never removed: a later open with fewer still spreads over all of them.
+    public init(url: String, chains: Int = 1, logger: Logger = Logger(label: "contact-log")) async throws {
+        guard (1...256).contains(chains) else { throw ContactLogError("log_chains must be from 1 to 256, got \(chains)") }
         let configuration = try Self.configuration(url: url)
         self.url = url
         client = PostgresClient(configuration: configuration)
@@ -22,11 +37,24 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
         runner = Task { await client.run() }
         self.logger = logger
         do {
-            try await migrate()
+            try await Self.migrate(client, logger)
+            spread = try await Self.ensureChains(chains, client, logger) > 0
         } catch {
             runner.cancel()
             throw error
         }
+    }
+
+    /// Adds chains 1...`chains` that are missing (none for 1); returns how many the log has beside chain 0.
+    static func ensureChains(_ chains: Int, _ client: PostgresClient, _ logger: Logger) async throws -> Int {
+        if chains > 1 {
+            try await client.query("""
+                INSERT INTO chain_heads (chain, hash) SELECT n, \(EventChain.genesis) FROM generate_series(1, \(chains)) AS n
+                ON CONFLICT (chain) DO NOTHING
+                """, logger: logger)
+        }
+        let rows = try await client.query("SELECT COUNT(*) FROM chain_heads", logger: logger).collect()
+        return Int(try rows.first?.makeRandomAccess()[0].decode(Int64.self) ?? 0)
     }
 
     deinit { runner.cancel() }
@@ -60,7 +88,7 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
     static let admissionKinds = LogSQL.admissionKinds
 
     /// Creates the schema once (several workers may start together: an advisory lock orders them).
-    func migrate() async throws {
+    static func migrate(_ client: PostgresClient, _ logger: Logger) async throws {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(727274)", logger: logger)
             try await connection.query("CREATE TABLE IF NOT EXISTS gateway_schema (version INTEGER PRIMARY KEY)", logger: logger)
@@ -99,6 +127,14 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
                 }
                 try await connection.query("INSERT INTO gateway_schema (version) VALUES (4)", logger: logger)
             }
+            if !versions.contains(5) {
+                // Version 5: chains. Every event so far is on chain 0, whose head stays in chain_head
+                // (so a worker of an earlier version still appends correctly until chains are added).
+                for statement in Self.chainsMigration {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO gateway_schema (version) VALUES (5)", logger: logger)
+            }
         }
     }
 
@@ -121,6 +157,13 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
     }
 
     static let columns = EventChain.columns.joined(separator: ", ")
+
+    static let chainsMigration = [
+        "ALTER TABLE events ADD COLUMN chain INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE chain_anchors ADD COLUMN chain INTEGER NOT NULL DEFAULT 0",
+        "CREATE TABLE chain_heads (chain INTEGER PRIMARY KEY CHECK (chain > 0), hash TEXT NOT NULL)",
+        "CREATE TRIGGER chain_heads_no_delete BEFORE DELETE OR TRUNCATE ON chain_heads FOR EACH STATEMENT EXECUTE FUNCTION gateway_append_only()",
+    ]
 
     static let schema: [String] = [
         """
@@ -176,42 +219,79 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
 
     // MARK: Writing
 
-    /// Locks the chain head for this transaction (other appenders wait), returns it.
-    static func lockHead(_ connection: PostgresConnection, _ logger: Logger) async throws -> String {
-        let rows = try await connection.query("SELECT hash FROM chain_head WHERE id = 1 FOR UPDATE", logger: logger).collect()
-        return try rows.first?.makeRandomAccess()[0].decode(String.self) ?? EventChain.genesis
+    /// The chain an append holds: its number and its head (the last event's hash), and whether the
+    /// log has several chains, so that outcomes need a lock per job (`insertAll`).
+    struct Head {
+        let chain: Int
+        var hash: String
+        let jobLocks: Bool
     }
 
-    static func saveHead(_ head: String, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        try await connection.query("UPDATE chain_head SET hash = \(head) WHERE id = 1", logger: logger)
+    /// Locks chain 0's head for this transaction (other appenders to it wait), returns it, and
+    /// whether the log has other chains.
+    static func lockHead(_ connection: PostgresConnection, _ logger: Logger) async throws -> Head {
+        let rows = try await connection.query(
+            "SELECT hash, EXISTS (SELECT 1 FROM chain_heads) AS chains FROM chain_head WHERE id = 1 FOR UPDATE", logger: logger).collect()
+        guard let row = rows.first?.makeRandomAccess() else { return Head(chain: 0, hash: EventChain.genesis, jobLocks: false) }
+        return Head(chain: 0, hash: try row[0].decode(String.self), jobLocks: try row[1].decode(Bool.self))
+    }
+
+    /// Locks the head of a chain no other append holds, or, when every one is held, waits for one
+    /// picked at random.
+    static func lockFreeChain(_ connection: PostgresConnection, _ logger: Logger) async throws -> Head {
+        for wait in [false, true] {
+            let sql = "SELECT chain, hash FROM chain_heads ORDER BY random() LIMIT 1 FOR UPDATE" + (wait ? "" : " SKIP LOCKED")
+            if let row = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first?.makeRandomAccess() {
+                return Head(chain: Int(try row[0].decode(Int32.self)), hash: try row[1].decode(String.self), jobLocks: true)
+            }
+        }
+        throw ContactLogError("the contact log has no chain_heads rows to append to")
+    }
+
+    static func saveHead(_ head: Head, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        if head.chain == 0 {
+            try await connection.query("UPDATE chain_head SET hash = \(head.hash) WHERE id = 1", logger: logger)
+        } else {
+            try await connection.query("UPDATE chain_heads SET hash = \(head.hash) WHERE chain = \(Int32(head.chain))", logger: logger)
+        }
     }
 
     /// Inserts one event linked to `head`; when written, `head` becomes its hash.
     @discardableResult
-    static func insert(_ event: ContactEvent, head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
+    static func insert(_ event: ContactEvent, head: inout Head, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
         try await insertAll([event], head: &head, connection, logger)[0]
     }
 
-    /// Runs `body` in a transaction holding the chain head, and stores the head it leaves.
-    func appending<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, inout String) async throws -> T) async throws -> T {
+    /// Runs `body` in a transaction holding a chain head, and stores the head it leaves: chain 0's,
+    /// or with `spread` (and chains added) a free one of chains 1...N.
+    func appending<T: Sendable>(spread: Bool = false, _ body: @escaping @Sendable (PostgresConnection, inout Head) async throws -> T) async throws -> T {
         let logger = self.logger
+        let spread = spread && self.spread
         return try await client.withTransaction(logger: logger) { connection in
-            var head = try await Self.lockHead(connection, logger)
-            let start = head
+            var head = spread ? try await Self.lockFreeChain(connection, logger) : try await Self.lockHead(connection, logger)
+            let start = head.hash
             let result = try await body(connection, &head)
-            if head != start { try await Self.saveHead(head, connection, logger) }
+            if head.hash != start { try await Self.saveHead(head, connection, logger) }
             return result
         }
     }
 
+    /// The batch's appends: on a free chain when the log has several.
     public func write(_ steps: [LogWrite]) async throws -> LogWriteResult {
         let logger = self.logger
-        return try await appending { connection, head in try await Self.apply(steps, connection, logger, head: &head) }
+        return try await appending(spread: true) { connection, head in try await Self.apply(steps, connection, logger, head: &head) }
     }
 
     /// Runs the steps in the caller's transaction (which holds the chain head), linking what they append to `head`.
-    static func apply(_ steps: [LogWrite], _ connection: PostgresConnection, _ logger: Logger, head: inout String) async throws -> LogWriteResult {
+    static func apply(_ steps: [LogWrite], _ connection: PostgresConnection, _ logger: Logger, head: inout Head) async throws -> LogWriteResult {
         var result = LogWriteResult()
+        if head.jobLocks {
+            // Every job this transaction may write an outcome for, locked at once in one order (a
+            // later insertAll's locks on the same ids are already held): no two appends wait on each other.
+            var jobs: [String] = []
+            for case .events(let events) in steps { jobs += Self.guardedJobs(events) }
+            try await lockJobs(jobs, connection, logger)
+        }
         for step in steps {
             switch step {
             case .events(let events):
@@ -234,8 +314,9 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
     /// events are found first, with one query over the batch's job ids, and left out, so the chain
     /// links exactly the events written. Nothing else can write meanwhile: every append holds the
     /// chain head. Should the database still refuse a row, the transaction fails as a whole.
-    static func insertAll(_ events: [ContactEvent], head: inout String, _ connection: PostgresConnection, _ logger: Logger) async throws -> [Bool] {
-        let guarded = Array(Set(events.compactMap { $0.kind.isTerminal || $0.kind == .dispatching || $0.kind == .reconciled ? $0.jobID : nil }))
+    static func insertAll(_ events: [ContactEvent], head: inout Head, _ connection: PostgresConnection, _ logger: Logger) async throws -> [Bool] {
+        let guarded = guardedJobs(events)
+        if head.jobLocks { try await lockJobs(guarded, connection, logger) }
         var outcomes: Set<String> = [], dispatches: Set<String> = [], reconciled: Set<String> = []
         func dispatchKey(_ job: String, _ attempt: Int) -> String { "\(attempt) \(job)" }
         if !guarded.isEmpty {
@@ -266,12 +347,13 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
                 }
             }
             let values = EventChain.values(event)
-            let hash = EventChain.hash(previous: head, values: values)
-            rows.append((values, event.attempt, head, hash))
-            head = hash
+            let hash = EventChain.hash(previous: head.hash, values: values)
+            rows.append((values, event.attempt, head.hash, hash))
+            head.hash = hash
             written.append(true)
         }
-        let width = EventChain.columns.count + 2
+        let width = EventChain.columns.count + 3
+        let chain = Int32(head.chain)
         for start in stride(from: 0, to: rows.count, by: rowsPerInsert) {
             let chunk = rows[start..<min(start + rowsPerInsert, rows.count)]
             var binds = PostgresBindings(capacity: chunk.count * width)
@@ -281,17 +363,37 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
                 }
                 binds.append(row.previous)
                 binds.append(row.hash)
+                binds.append(chain)
             }
             let placeholders = (0..<chunk.count).map { row in
                 "(" + (1...width).map { "$\(row * width + $0)" }.joined(separator: ", ") + ")"
             }.joined(separator: ", ")
-            let sql = "INSERT INTO events (\(columns), prev_hash, hash) VALUES \(placeholders) ON CONFLICT DO NOTHING RETURNING seq"
+            let sql = "INSERT INTO events (\(columns), prev_hash, hash, chain) VALUES \(placeholders) ON CONFLICT DO NOTHING RETURNING seq"
             let inserted = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().count
             guard inserted == chunk.count else {
                 throw ContactLogError("the database refused \(chunk.count - inserted) of \(chunk.count) events the log expected to write; nothing of this batch was kept")
             }
         }
         return written
+    }
+
+    /// The jobs whose events the unique indexes guard (an outcome, a `dispatching`, a `reconciled`).
+    static func guardedJobs(_ events: [ContactEvent]) -> [String] {
+        Array(Set(events.compactMap { $0.kind.isTerminal || $0.kind == .dispatching || $0.kind == .reconciled ? $0.jobID : nil }))
+    }
+
+    /// Takes a transaction-scoped advisory lock per job id, in one order (the ids' hashes sorted):
+    /// with several chains, two appends on different chains could otherwise both find a job without
+    /// an outcome and both write one (the second refused by the unique index, failing its batch).
+    static func lockJobs(_ jobs: [String], _ connection: PostgresConnection, _ logger: Logger) async throws {
+        guard !jobs.isEmpty else { return }
+        let keys = Set(jobs.map { job in
+            SHA256.hash(data: Array(job.utf8)).withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
+        }).sorted()
+        var binds = PostgresBindings()
+        binds.append(keys)
+        _ = try await connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", binds: binds),
+                                       logger: logger).collect()
     }
 
     // MARK: Reading
@@ -390,11 +492,16 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
 
     // MARK: Chain, retention, reports
 
+    /// Walks every chain in `seq` order, each from genesis or its last anchor; the problem reported
+    /// is the first bad event of any chain (the lowest `seq`).
     public func verifyChain() async throws -> ChainReport {
-        let anchor = try await rows("SELECT through_seq, hash FROM chain_anchors ORDER BY id DESC LIMIT 1").first.map { row in
-            ChainAnchor(throughSeq: try row["through_seq"].decode(Int64.self), hash: Self.text(row, "hash") ?? "")
+        var anchors: [Int: ChainAnchor] = [:]
+        for row in try await rows("SELECT DISTINCT ON (chain) chain, through_seq, hash FROM chain_anchors ORDER BY chain, id DESC") {
+            anchors[Int(try row["chain"].decode(Int32.self))] = ChainAnchor(throughSeq: try row["through_seq"].decode(Int64.self), hash: Self.text(row, "hash") ?? "")
         }
-        var verifier = EventChain.Verifier(anchor: anchor)
+        let chains = try await rows("SELECT chain FROM chain_heads ORDER BY chain").map { Int(try $0["chain"].decode(Int32.self)) }
+        var verifiers: [Int: EventChain.Verifier] = [:]
+        for chain in [0] + chains { verifiers[chain] = EventChain.Verifier(anchor: anchors[chain]) }
         // Keyset pages: the whole log never sits in memory.
         var after: Int64 = -1
         reading: while true {
@@ -403,37 +510,87 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
             let page = try await rows("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT 5000", binds)
             for row in page {
                 let seq = try row["seq"].decode(Int64.self)
+                let chain = Int(try row["chain"].decode(Int32.self))
                 let values = try LogReads.chainValues(Row(row: row))
-                guard verifier.check(seq: seq, values: values, previous: Self.text(row, "prev_hash"), hash: Self.text(row, "hash")) else { break reading }
+                guard verifiers[chain, default: EventChain.Verifier(anchor: anchors[chain])]
+                    .check(seq: seq, values: values, previous: Self.text(row, "prev_hash"), hash: Self.text(row, "hash")) else { break reading }
                 after = seq
             }
             if page.count < 5000 { break }
         }
-        return verifier.report()
+        var reports = verifiers.mapValues { $0.report() }
+        for (chain, report) in reports where chain != 0 {
+            reports[chain]?.problem = report.problem.map { ChainProblem(seq: $0.seq, kind: $0.kind, message: "chain \(chain): \($0.message)") }
+        }
+        var report = reports[0]!
+        report.checked = reports.values.reduce(0) { $0 + $1.checked }
+        report.problem = reports.values.compactMap(\.problem).min { $0.seq < $1.seq }
+        if reports.count > 1 { report.heads = reports.mapValues(\.head) }
+        return report
     }
 
+    /// Removes the events before the first one at or after `cutoff`, in every chain at once: each
+    /// chain whose events went keeps its own anchor (its last removed event) and gets its own
+    /// `pruned` event recording it, so each verifies on its own. Every chain head is held meanwhile.
     public func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport {
         let logger = self.logger
         let cutoffText = formatTimestamp(cutoff)
         return try await appending { connection, head in
+            var heads: [Int: Head] = [0: head]
+            for row in try await connection.query("SELECT chain, hash FROM chain_heads ORDER BY chain FOR UPDATE", logger: logger).collect() {
+                let row = row.makeRandomAccess()
+                let chain = Int(try row[0].decode(Int32.self))
+                heads[chain] = Head(chain: chain, hash: try row[1].decode(String.self), jobLocks: true)
+            }
             let row = try await connection.query("""
                 SELECT MAX(seq) FROM events
                 WHERE seq < COALESCE((SELECT MIN(seq) FROM events WHERE at >= \(cutoffText)), (SELECT MAX(seq) + 1 FROM events))
                 """, logger: logger).collect().first?.makeRandomAccess()
             guard let through = try row?[0].decode(Int64?.self) else { return PruneReport(removed: 0, cutoff: cutoff, throughSeq: nil) }
-            let anchor = try await connection.query("SELECT hash FROM events WHERE seq = \(through)", logger: logger).collect()
-                .first.flatMap { Self.text($0.makeRandomAccess(), "hash") } ?? EventChain.genesis
+            // Each chain's last event to go: its anchor.
+            var lasts: [(chain: Int, seq: Int64, hash: String)] = []
+            for row in try await connection.query(
+                "SELECT DISTINCT ON (chain) chain, seq, hash FROM events WHERE seq <= \(through) ORDER BY chain, seq DESC", logger: logger).collect() {
+                let row = row.makeRandomAccess()
+                lasts.append((Int(try row["chain"].decode(Int32.self)), try row["seq"].decode(Int64.self), Self.text(row, "hash") ?? EventChain.genesis))
+            }
             // The retention job is the one place deletes are let through, for this transaction only.
             try await connection.query("SELECT set_config('gateway.retention', 'on', true)", logger: logger)
-            let removed = try await connection.query("DELETE FROM events WHERE seq <= \(through) RETURNING seq", logger: logger).collect().count
+            var removed: [Int: Int] = [:]
+            for row in try await connection.query("DELETE FROM events WHERE seq <= \(through) RETURNING chain", logger: logger).collect() {
+                removed[Int(try row.makeRandomAccess()[0].decode(Int32.self)), default: 0] += 1
+            }
             try await connection.query("SELECT set_config('gateway.retention', 'off', true)", logger: logger)
-            try await connection.query("""
-                INSERT INTO chain_anchors (through_seq, hash, cutoff, removed, pruned_at)
-                VALUES (\(through), \(anchor), \(cutoffText), \(removed), \(formatTimestamp(at)))
-                """, logger: logger)
-            try await Self.insert(.pruned(removed: removed, cutoff: cutoffText, through: through, anchor: anchor, at: at, by: by),
-                                  head: &head, connection, logger)
-            return PruneReport(removed: removed, cutoff: cutoff, throughSeq: through)
+            for last in lasts.sorted(by: { $0.chain < $1.chain }) {
+                let count = removed[last.chain] ?? 0
+                try await connection.query("""
+                    INSERT INTO chain_anchors (through_seq, hash, cutoff, removed, pruned_at, chain)
+                    VALUES (\(last.seq), \(last.hash), \(cutoffText), \(count), \(formatTimestamp(at)), \(Int32(last.chain)))
+                    """, logger: logger)
+                var chainHead = heads[last.chain] ?? Head(chain: last.chain, hash: EventChain.genesis, jobLocks: true)
+                try await Self.insert(.pruned(removed: count, cutoff: cutoffText, through: last.seq, anchor: last.hash, at: at, by: by),
+                                      head: &chainHead, connection, logger)
+                if last.chain == 0 { head = chainHead } else { try await Self.saveHead(chainHead, connection, logger) }
+            }
+            return PruneReport(removed: removed.values.reduce(0, +), cutoff: cutoff, throughSeq: through)
+        }
+    }
+
+    /// The highest `seq` below which no event can still appear. With one chain that is the highest
+    /// written (an append in flight holds the head, so its events come after). With several, an
+    /// append on one chain may commit a lower `seq` after another's higher one, so the heads are
+    /// held (shared) for the moment the maximum is read: every append in flight has committed.
+    public func lastSequence() async throws -> Int64 {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            let chains = try await connection.query("SELECT chain FROM chain_heads LIMIT 1", logger: logger).collect()
+            if !chains.isEmpty {
+                // Chain 0 first, then the others in order, as prune takes them.
+                try await connection.query("SELECT id FROM chain_head FOR SHARE", logger: logger)
+                try await connection.query("SELECT chain FROM chain_heads ORDER BY chain FOR SHARE", logger: logger)
+            }
+            let rows = try await connection.query("SELECT MAX(seq) FROM events", logger: logger).collect()
+            return try rows.first?.makeRandomAccess()[0].decode(Int64?.self) ?? 0
         }
     }
 }

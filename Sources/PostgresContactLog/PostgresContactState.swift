@@ -43,7 +43,7 @@ extension PostgresContactLog {
 
     /// Writes every row whose version is as expected; false at the first that is not (the caller's
     /// transaction rolls back).
-    static func write(_ writes: [StateWrite], _ connection: PostgresConnection, _ logger: Logger, head: inout String) async throws -> Bool {
+    static func write(_ writes: [StateWrite], _ connection: PostgresConnection, _ logger: Logger, head: inout Head) async throws -> Bool {
         for write in writes {
             let current = try await run(LogReads.stateVersion(key: write.record.key, on: Self.self), connection, logger)
             guard let version = write.newVersion(current: current) else { return false }

@@ -16,13 +16,17 @@ public enum ContactLogs {
         isPostgres(location) || FileManager.default.fileExists(atPath: location)
     }
 
-    public static func open(_ location: String, logger: Logger = Logger(label: "contact-log")) async throws -> any ContactLogStore {
+    /// `chains`: `log_chains`, how many hash chains a PostgreSQL log's batch appends spread over.
+    public static func open(_ location: String, chains: Int = 1, logger: Logger = Logger(label: "contact-log")) async throws -> any ContactLogStore {
         if isPostgres(location) {
-            do { return try await PostgresContactLog(url: location, logger: logger) } catch let error as ContactLogError {
+            do { return try await PostgresContactLog(url: location, chains: chains, logger: logger) } catch let error as ContactLogError {
                 throw ConfigurationError(error.message)
             } catch {
                 throw ConfigurationError("contact_log: cannot open the PostgreSQL contact log at \(redacted(location)): \(String(reflecting: error))")
             }
+        }
+        guard chains == 1 else {
+            throw ConfigurationError("log_chains: \(chains) needs the PostgreSQL contact log; a SQLite file has one writer at a time and keeps one chain (remove log_chains or set it to 1)")
         }
         do { return try SQLiteContactLog(path: location) } catch {
             throw ConfigurationError("contact log \(location): \(error)")

@@ -72,7 +72,7 @@ public struct Gateway: Sendable {
         guard Double(configuration.claimIdleMilliseconds) / 1000 >= 4 * slowest else {
             throw ConfigurationError("claim_idle_ms (\(configuration.claimIdleMilliseconds)) must be at least 4 × the longest provider timeout (\(slowest) s): raise claim_idle_ms or lower timeout_seconds")
         }
-        store = decorations.store(try await ContactLogs.open(configuration.contactLogPath, logger: logger))
+        store = decorations.store(try await ContactLogs.open(configuration.contactLogPath, chains: configuration.logChains, logger: logger))
         // One lane per batch in flight, each with its own Redis connection (a lane's blocking read must
         // not hold up another's cap checks) and its own consumer name in the group.
         var lanes: [BatchProcessor] = []

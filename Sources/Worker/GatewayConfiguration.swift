@@ -77,6 +77,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// How long the contact log keeps events; `gateway audit prune` removes whole months older
     /// than this. At least two years (Chile); three by default (US Regulation F keeps records three).
     public var retentionDays = 1095
+    /// How many hash chains the PostgreSQL contact log's batch appends spread over (README, Performance).
+    public var logChains = 1
     /// The API tokens (hashed) and their roles.
     public var apiTokensPath = "config/api-tokens.yml"
     /// `json` or `text` log lines; nil: json unless standard error is a terminal. `--log-format` overrides it.
@@ -116,6 +118,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
             c.templatesReloadSeconds = seconds
         },
         "retention_days": { c, v, k in c.retentionDays = try int(v, k, 730...36_500) },
+        "log_chains": { c, v, k in c.logChains = try int(v, k, 1...256) },
         "api_tokens": { c, v, _ in c.apiTokensPath = v },
         "http_host": { c, v, _ in c.httpHost = v },
         "http_port": { c, v, k in c.httpPort = try int(v, k, 0...65535) },

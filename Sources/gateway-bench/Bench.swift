@@ -11,7 +11,7 @@ import Worker
 //
 //   gateway-bench --gateway .build/release/gateway --redis redis://127.0.0.1:PORT/0 --work DIR
 //       [--jobs 200000] [--steady-rate 5000] [--steady-seconds 10] [--workers 1] [--batch-size N] [--concurrency N]
-//       [--store sqlite|postgres --postgres URL [--pg-delay-ms MS]]
+//       [--store sqlite|postgres --postgres URL [--pg-delay-ms MS] [--log-chains N]]
 //   gateway-bench --floor --redis URL --work DIR [--jobs N]   (Floor.swift)
 
 struct Options {
@@ -34,6 +34,8 @@ struct Options {
     var postgres: String?
     /// A round trip added between the gateways and PostgreSQL by a loopback DelayProxy, in ms.
     var pgDelayMilliseconds = 0.0
+    /// gateway.yml `log_chains`: how many hash chains the PostgreSQL log's batch appends spread over.
+    var logChains: Int?
 
     init(_ arguments: [String]) throws {
         var index = 1
@@ -57,6 +59,7 @@ struct Options {
             case "--floor": floor = true
             case "--store": store = try value()
             case "--postgres": postgres = try value()
+            case "--log-chains": logChains = try Int(value()) ?? { throw BenchError("--log-chains must be a number") }()
             case "--pg-delay-ms": pgDelayMilliseconds = try Double(value()) ?? { throw BenchError("--pg-delay-ms must be a number") }()
             default: throw BenchError("unknown argument \(arguments[index])")
             }
@@ -238,7 +241,7 @@ struct GatewayBench {
             providers: \(work.path)/providers
             contact_rules: \(work.path)/contact-rules.yml
             http_port: 0
-            \(options.batchSize.map { "batch_size: \($0)\n" } ?? "")\(options.concurrency.map { "concurrency: \($0)\n" } ?? "")
+            \(options.logChains.map { "log_chains: \($0)\n" } ?? "")\(options.batchSize.map { "batch_size: \($0)\n" } ?? "")\(options.concurrency.map { "concurrency: \($0)\n" } ?? "")
             """.write(to: work.appendingPathComponent("gateway.yml"), atomically: true, encoding: .utf8)
 
         let redis = RedisClient(configuration: try RedisConfiguration(url: options.redis))

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatewayCore
 import Providers
 import Testing
 @testable import Worker
@@ -16,6 +17,17 @@ import Testing
         var expected = GatewayConfiguration()
         expected.consumer = c.consumer
         #expect(c == expected)
+    }
+
+    /// log_chains is read and range-checked; a SQLite log refuses more than one chain before it opens anything.
+    @Test func logChainsNeedPostgreSQL() async throws {
+        #expect(try GatewayConfiguration.load(path: try file("log_chains: 8\n"), environment: [:]).logChains == 8)
+        #expect(throws: ConfigurationError.self) { try GatewayConfiguration.load(path: try file("log_chains: 0\n"), environment: [:]) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString).sqlite").path
+        await #expect { _ = try await ContactLogs.open(path, chains: 2) } throws: { error in
+            "\(error)".contains("log_chains: 2 needs the PostgreSQL contact log")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
     }
 
     @Test func environmentOverridesTheFile() throws {

@@ -1,0 +1,166 @@
+@testable import ContactLog
+import Foundation
+import GatewayCore
+import PostgresContactLog
+import Testing
+import TestSupport
+
+/// PostgreSQL's `log_chains`: batch appends spread over chains 1...N, each verified on its own;
+/// everything the one head serialized (one outcome per job) still holds.
+@Suite(.enabled(if: TestPostgres.url != nil, "needs PostgreSQL (TEST_POSTGRES_URL; scripts/test starts one)"))
+struct ChainPartitionTests {
+    /// Each event's seq and chain, in seq order.
+    static func chains(_ log: PostgresContactLog) async throws -> [(seq: Int64, chain: Int)] {
+        try await log.run(LogRead([], [.init("SELECT seq, chain FROM events ORDER BY seq") { rows, row in
+            rows.append((try row.integer("seq") ?? 0, Int(try row.integer("chain") ?? -1)))
+        }]))
+    }
+
+    /// Two store objects (two worker processes) appending at once, each from several tasks.
+    static func fill(_ url: String, chains: Int, batches: Int = 12) async throws -> (PostgresContactLog, PostgresContactLog) {
+        let one = try await PostgresContactLog(url: url, chains: chains)
+        let two = try await PostgresContactLog(url: url, chains: chains)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (worker, log) in [one, two].enumerated() {
+                for lane in 0..<3 {
+                    group.addTask {
+                        for batch in 0..<batches {
+                            let id = "W\(worker)-\(lane)-\(batch)"
+                            _ = try await log.append([event(id, .received), event(id, .dispatching), event(id, .sent)])
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return (one, two)
+    }
+
+    @Test func appendsSpreadOverTheChainsAndEveryChainVerifies() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let (one, _) = try await Self.fill(url, chains: 4)
+        let rows = try await Self.chains(one)
+        #expect(rows.count == 2 * 3 * 12 * 3)
+        let used = Set(rows.map(\.chain))
+        #expect(used.isSubset(of: [1, 2, 3, 4]))
+        #expect(used.count > 1, "six appenders at once on four free chains used only \(used)")
+        let report = try await one.verifyChain()
+        #expect(report.problem == nil)
+        #expect(report.checked == rows.count)
+        #expect(Set(report.heads.keys) == [0, 1, 2, 3, 4])
+        #expect(report.heads[0] == EventChain.genesis)   // chain 0 took nothing: every append was a batch's
+        // Receipts, replies and other single appends stay on chain 0, linked there.
+        try await one.setOptOut(OptOut(contactID: "C-9", channel: .sms, kind: .optOut, setBy: "agent", setAt: Date()))
+        #expect(try await one.lastSequence() == Int64(rows.count + 1))
+        #expect(try await one.verifyChain().problem == nil)
+    }
+
+    @Test func theFirstBadEventOfAnyChainIsNamedWithItsChain() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let (one, _) = try await Self.fill(url, chains: 3, batches: 6)
+        let rows = try await Self.chains(one)
+        // An event in the middle of a chain other than 0: altered, then (on a copy) deleted.
+        let chain = try #require(rows.first?.chain)
+        let ofChain = rows.filter { $0.chain == chain }.map(\.seq)
+        try #require(ofChain.count >= 6)
+        let altered = ofChain[3]
+        try await TestPostgres.run(url: url, ["ALTER TABLE events DISABLE TRIGGER USER",
+                                              "UPDATE events SET body = 'Hola Ana, nada pendiente' WHERE seq = \(altered)",
+                                              "ALTER TABLE events ENABLE TRIGGER USER"])
+        var problem = try #require(try await one.verifyChain().problem)
+        #expect(problem.seq == altered && problem.kind == .altered)
+        #expect(problem.message == "chain \(chain): event \(altered) was altered: its contents no longer match its hash")
+
+        let url2 = try await TestPostgres.freshDatabase()
+        let (other, _) = try await Self.fill(url2, chains: 3, batches: 6)
+        let rows2 = try await Self.chains(other)
+        let chain2 = try #require(rows2.last?.chain)
+        let ofChain2 = rows2.filter { $0.chain == chain2 }.map(\.seq)
+        try #require(ofChain2.count >= 6)
+        try await TestPostgres.run(url: url2, ["ALTER TABLE events DISABLE TRIGGER USER",
+                                               "DELETE FROM events WHERE seq = \(ofChain2[2])",
+                                               "ALTER TABLE events ENABLE TRIGGER USER"])
+        problem = try #require(try await other.verifyChain().problem)
+        // The next event of the same chain names the gap, whatever other chains wrote between them.
+        #expect(problem.seq == ofChain2[3] && problem.kind == .brokenLink)
+        #expect(problem.message.hasPrefix("chain \(chain2): event \(ofChain2[3]) does not follow the event before it"))
+    }
+
+    /// The one head serialized the outcome check; with chains, the advisory lock per job does.
+    @Test func oneOutcomePerJobHoldsAcrossChains() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let logs = [try await PostgresContactLog(url: url, chains: 4), try await PostgresContactLog(url: url, chains: 4)]
+        for round in 0..<5 {
+            let job = "J-\(round)"
+            _ = try await logs[0].append([event(job, .received), event(job, .dispatching)])
+            let written = try await withThrowingTaskGroup(of: [Bool].self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        try await logs[task % 2].append([task % 2 == 0 ? event(job, .sent) : event(job, .failed), event(job, .dispatching, attempt: 2)])
+                    }
+                }
+                return try await group.reduce(into: [[Bool]]()) { $0.append($1) }
+            }
+            #expect(written.filter { $0[0] }.count == 1, "round \(round): \(written)")
+            #expect(written.filter { $0[1] }.count == 1, "round \(round): \(written)")
+        }
+        let report = try await logs[0].verifyChain()
+        #expect(report.problem == nil)
+        #expect(report.checked == 5 * 4)
+    }
+
+    @Test func pruneLeavesEveryChainItsAnchorAndPrunedEvent() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let log = try await PostgresContactLog(url: url, chains: 3)
+        let start = parseTimestamp("2024-01-10T12:00:00Z")!
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<12 {
+                group.addTask {
+                    var received = event("M\(n)", .received)
+                    received.at = start.addingTimeInterval(Double(n % 6) * 31 * 86_400)
+                    var sent = event("M\(n)", .sent)
+                    sent.at = received.at.addingTimeInterval(60)
+                    _ = try await log.append([received, sent])
+                }
+            }
+            try await group.waitForAll()
+        }
+        let before = try await Self.chains(log)
+        let report = try await log.prune(before: parseTimestamp("2024-04-01T00:00:00Z")!, at: parseTimestamp("2026-05-01T00:00:00Z")!, by: "test")
+        let through = try #require(report.throughSeq)
+        let removedChains = Set(before.filter { $0.seq <= through }.map(\.chain))
+        #expect(report.removed == before.filter { $0.seq <= through }.count)
+        let pruned = try await log.events(EventFilter(kinds: [.pruned]))
+        #expect(pruned.count == removedChains.count)
+        let verified = try await log.verifyChain()
+        #expect(verified.problem == nil)
+        // Deleting one chain's pruned event (the last of that chain, so no link breaks) unbacks its anchor.
+        let after = try await Self.chains(log)
+        let victim = try #require(pruned.last?.sequence)
+        let victimChain = try #require(after.first { $0.seq == victim }?.chain)
+        try #require(after.last { $0.chain == victimChain }?.seq == victim)
+        try await TestPostgres.run(url: url, ["ALTER TABLE events DISABLE TRIGGER USER", "DELETE FROM events WHERE seq = \(victim)",
+                                              "ALTER TABLE events ENABLE TRIGGER USER"])
+        let problem = try #require(try await log.verifyChain().problem)
+        #expect(problem.kind == .unbackedAnchor)
+    }
+
+    @Test func aLogWithOneChainKeepsItsEventsWhenChainsAreAdded() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let single = try await PostgresContactLog(url: url)
+        _ = try await single.append([event("OLD", .received), event("OLD", .sent)])
+        #expect(try await single.verifyChain().heads.isEmpty)
+        let spread = try await PostgresContactLog(url: url, chains: 2)
+        _ = try await spread.append([event("NEW", .received), event("NEW", .sent)])
+        // A process opened with the default still appends correctly beside it (chain 0, with job locks).
+        _ = try await single.append([event("OLD2", .received), event("OLD2", .sent)])
+        let rows = try await Self.chains(spread)
+        #expect(rows.map(\.chain) == [0, 0, rows[2].chain, rows[2].chain, 0, 0])
+        #expect(rows[2].chain != 0)
+        let report = try await spread.verifyChain()
+        #expect(report.problem == nil && report.checked == 6)
+        #expect(Set(report.heads.keys) == [0, 1, 2])
+        await #expect(throws: (any Error).self) { try await PostgresContactLog(url: url, chains: 0) }
+        await #expect(throws: (any Error).self) { try await TestPostgres.run(url: url, ["DELETE FROM chain_heads"]) }
+    }
+}
