@@ -110,18 +110,35 @@ public enum ReplyClassifier {
     }
 
     /// A negator within three words before `index`, in the same clause; or within two words before a
-    /// verb of wanting that is itself that close ("no quiero que me dejen de escribir").
+    /// verb of wanting that is itself that close ("no quiero que me dejen de escribir"). Reaching a verb
+    /// of wanting, clitics (me, te, se ...) are not counted: "no quiero que me den de baja".
     static func negator(before index: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Int? {
+        if let found = negator(before: index, in: tokens, lexicon: lexicon, skippingClitics: false) { return found }
+        guard !lexicon.clitics.isEmpty else { return nil }
+        return negator(before: index, in: tokens, lexicon: lexicon, skippingClitics: true)
+    }
+
+    /// `skippingClitics`: clitics are not counted, and a negator counts only past a verb of wanting
+    /// (so "no lo debo porque hice el pago" does not negate "hice").
+    private static func negator(before index: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon, skippingClitics: Bool) -> Int? {
         var back = index - 1
         var seen = 0
         var reach = 3
+        var wished = false
         while back >= 0, seen < reach {
             let token = tokens[back]
             if token.isBoundary { return nil }
             if token.kind == .word {
-                if token.forms.contains(where: lexicon.negators.contains) { return back }
+                if token.forms.contains(where: lexicon.negators.contains) { return !skippingClitics || wished ? back : nil }
+                if skippingClitics && token.forms.contains(where: lexicon.clitics.contains) {
+                    back -= 1
+                    continue
+                }
                 seen += 1
-                if token.forms.contains(where: lexicon.wishes.contains) { reach = max(reach, seen + 2) }
+                if token.forms.contains(where: lexicon.wishes.contains) {
+                    reach = max(reach, seen + 2)
+                    wished = true
+                }
             }
             back -= 1
         }
@@ -313,7 +330,8 @@ public enum ReplyClassifier {
     }
 
     /// A verb that tells of a request made before ("I told you to stop", "les escribí BAJA"): among
-    /// the match's own words or up to six words before it, in the same clause.
+    /// the match's own words, up to six words before it, or up to three after it ("el STOP lo puse por
+    /// error"), in the same clause.
     static func retelling(of range: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Int? {
         guard !lexicon.retellings.isEmpty else { return nil }
         func tells(_ index: Int) -> Bool { tokens[index].kind == .word && lexicon.retellings.contains(where: { $0.matches(tokens[index]).0 }) }
@@ -326,6 +344,15 @@ public enum ReplyClassifier {
                 seen += 1
             }
             back -= 1
+        }
+        var next = range.upperBound + 1
+        seen = 0
+        while next < tokens.count, seen < 3, !tokens[next].isBoundary {
+            if tokens[next].kind == .word {
+                if tells(next) { return next }
+                seen += 1
+            }
+            next += 1
         }
         return nil
     }
@@ -430,7 +457,7 @@ public enum ReplyClassifier {
         }
         // Asking to stop all contact asks to stop the texts too (README, The labeled set: cease_contact
         // always carries opt_out), however the cease was found.
-        if intents.contains(.ceaseContact), !intents.contains(.optOut), !readOtherwise.contains(.optOut), welcomed == nil {
+        if intents.contains(.ceaseContact), !intents.contains(.optOut), welcomed == nil {
             intents.append(.optOut)
             intents.sort()
             firstHit[.optOut] = firstHit[.ceaseContact]

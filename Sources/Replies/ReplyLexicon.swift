@@ -336,6 +336,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// Verbs of wanting (quiero, deseo, want): a negator before one reaches further, to the verb the
     /// wish is about ("no quiero que me dejen de escribir", "I don't want you to stop texting").
     public var wishes: Set<String> = []
+    /// Unstressed pronouns (me, te, se, nos, le ...) that do not count as words when a negator's reach
+    /// is measured: "no quiero que me den de baja" is "no quiero que den de baja" for negation.
+    public var clitics: Set<String> = []
     /// Words that strengthen (positive) or soften (negative) the next sentiment word.
     public var intensifiers: [String: Double] = [:]
     /// "pero", "but": the clause before counts half, the clause after one and a half.
@@ -373,7 +376,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public init(language: String) { self.language = language }
 
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
-        a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.intensifiers == b.intensifiers
+        a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.listWords == b.listWords && a.welcome == b.welcome
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)

@@ -22,7 +22,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
-                                       "asked_back", "retold", "list_words", "welcome"]
+                                       "asked_back", "retold", "list_words", "welcome", "clitics"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
@@ -326,6 +326,7 @@ public enum ReplyLexiconFile {
                 case "markers": lexicon.markers = Set(strings(value, name))
                 case "negators": lexicon.negators = Set(strings(value, name))
                 case "wishes": lexicon.wishes = Set(strings(value, name))
+                case "clitics": lexicon.clitics = Set(strings(value, name))
                 case "contrast": lexicon.contrast = Set(strings(value, name))
                 case "filler": lexicon.filler = Set(strings(value, name))
                 case "intensifiers":

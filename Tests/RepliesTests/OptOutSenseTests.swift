@@ -136,6 +136,49 @@ import Testing
         #expect(result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    @Test func cliticsDoNotCountReachingAVerbOfWanting() throws {
+        let text = """
+            language: es
+            negators: [no]
+            wishes: [quiero]
+            clitics: [me, lo]
+            intents:
+              opt_out:
+                - "de baja"
+              paid:
+                - "hice el pago"
+            """
+        let lexicon = try #require(Self.lexicon(text, "es"))
+        #expect(!ReplyClassifier.classify("no quiero que me den de baja", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("no sé si me den de baja", lexicon: lexicon).intents.contains(.optOut), "no verb of wanting: clitics count")
+        #expect(ReplyClassifier.classify("no lo debo porque hice el pago", lexicon: lexicon).intents.contains(.paid),
+                "without a verb of wanting a clitic does not stretch the negator's reach")
+        let result = ReplyClassifier.classify("no quiero que me den de baja", lexicon: lexicon)
+        #expect(result.explain.contains { $0.hasPrefix("not opt_out: 'de baja' negated by 'no'") }, "\(result.explain)")
+    }
+
+    @Test(arguments: [
+        ("no, no quiero que me den de baja, solo quiero saber el saldo", "es"),
+        ("I'd like to opt out of paperless billing", "en"), ("I want to opt out of the payment protection plan", "en"),
+        ("stop with the attitude in these texts, I'm paying on friday", "en"),
+        ("dejen de mandar estados de cuenta en papel, mejor por correo", "es"), ("la baja de tasa me ayudaría a pagar", "es"),
+        ("unsubscribe from what? I need these reminders", "en"), ("el STOP lo puse por error, sigan mandando", "es"),
+    ])
+    func moreLookAlikes(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [
+        ("no texts after this one, thanks. letters are fine", "en"), ("no more messages after today", "en"),
+        ("¡¡Dejen de joder!! Cuatro mensajes antes de las 8", "es"), ("Stop bugging me. Three texts since breakfast", "en"),
+        ("Mi abogada dice que ustedes ya no pueden contactarme directamente, hablen con ella", "es"),
+    ])
+    func moreOptOuts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
     @Test func theRefusalSaysWhy() {
         let routed = Shipped.classify("stop sending me to a recording", "en")
         #expect(routed.explain.contains { $0.hasPrefix("not opt_out: 'stop sending' followed by 'me to'") }, "\(routed.explain)")
