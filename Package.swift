@@ -169,6 +169,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .testTarget(name: "ConsoleUnitTests", dependencies: ["Console", "GatewayCore", "Worker"]),
         .testTarget(name: "ConsoleTests", dependencies: [
             "Console", "GatewayHTTP", "Templates", "GatewayCore", "ContactLog", "RedisQueue", "TestSupport", "Worker",
             // The audit page's test breaks a chain as someone with write access to the file could.

@@ -548,14 +548,6 @@ import Worker
         }
     }
 
-    @Test func everyWordIsInBothLanguages() {
-        for word in Word.allCases {
-            #expect(Words.english[word] != nil, "\(word) has no English")
-            #expect(Words.spanish[word] != nil, "\(word) has no Spanish")
-        }
-        #expect(Words.english.count == Word.allCases.count && Words.spanish.count == Word.allCases.count)
-    }
-
     @Test func theNewPagesHaveNoInlineScriptOrStyle() async throws {
         let harness = try Harness()
         try await Self.seedTimeline(harness.store, contact: "C-1")

@@ -158,11 +158,4 @@ import Testing
             #expect(away.headers[.location] == "/console/")
         }
     }
-
-    @Test func everyPhraseIsInBothLanguages() {
-        for phrase in Phrase.allCases {
-            #expect(Strings.english[phrase] != nil, "no English for \(phrase)")
-            #expect(Strings.spanish[phrase] != nil, "no Spanish for \(phrase)")
-        }
-    }
 }

@@ -161,12 +161,4 @@ final class CapturedLog: @unchecked Sendable {
         #expect(try await harness.redis.command(["GET", limiter.addressKey("127.0.0.1")]).integer == 2)
         #expect(try await harness.redis.command(["EXISTS", limiter.addressKey("192.0.2.1")]).integer == 0)
     }
-
-    @Test func everyTermIsInBothLanguages() {
-        for term in Term.allCases {
-            #expect(Terms.english[term] != nil, "\(term) has no English")
-            #expect(Terms.spanish[term] != nil, "\(term) has no Spanish")
-        }
-        #expect(Terms.english.count == Term.allCases.count && Terms.spanish.count == Term.allCases.count)
-    }
 }

@@ -214,18 +214,4 @@ import Testing
             #expect(try await changes(harness).count == 2)
         }
     }
-
-    @Test func theDiffKeepsTheLinesInOrder() {
-        let lines = TemplateDiff.lines(from: "a\nb\nc", to: "a\nB\nc\nd")
-        #expect(lines == [.same("a"), .removed("b"), .added("B"), .same("c"), .added("d")])
-        #expect(TemplateDiff.lines(from: "", to: "x") == [.removed(""), .added("x")])
-    }
-
-    @Test func theScriptCountsWithTheServersTables() {
-        let tables = SMSEncoding.gsm7Tables
-        #expect(Assets.gsm7.contains(JSONValue.string(tables.basic).serialized))
-        #expect(Assets.gsm7.contains(JSONValue.string(tables.extended).serialized))
-        #expect(tables.basic.unicodeScalars.count == 127)   // GSM 03.38's 128 less the escape
-        #expect(tables.extended.unicodeScalars.count == 10)
-    }
 }
