@@ -73,6 +73,7 @@ let package = Package(
         // The contact log in PostgreSQL (postgres-nio), for several workers on several machines.
         .target(name: "PostgresContactLog", dependencies: [
             "ContactLog", "GatewayCore",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -183,7 +184,10 @@ let package = Package(
         .testTarget(name: "TemplatesUnitTests", dependencies: ["Templates", "GatewayCore", "TestSupport", "Worker"]),
         .testTarget(name: "RedisQueueUnitTests", dependencies: ["RedisQueue", "GatewayCore"]),
         .testTarget(name: "RedisQueueTests", dependencies: ["RedisQueue", "GatewayCore", "TestSupport"]),
-        .testTarget(name: "ContactLogUnitTests", dependencies: ["ContactLog", "GatewayCore"]),
+        .testTarget(name: "ContactLogUnitTests", dependencies: [
+            "ContactLog", "GatewayCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "ContactLogTests", dependencies: [
             "ContactLog", "PostgresContactLog", "GatewayCore", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -139,8 +139,8 @@ public enum EventChain {
         }
     }
 
-    static let kindIndex = columns.firstIndex(of: "kind")!
-    static let dataIndex = columns.firstIndex(of: "data")!
+    public static let kindIndex = columns.firstIndex(of: "kind")!
+    public static let dataIndex = columns.firstIndex(of: "data")!
 }
 
 /// Where a retention prune left the chain: the last removed event's seq and hash (a row of
@@ -194,7 +194,7 @@ public enum ChainValue: Sendable, Equatable {
 }
 
 public struct ChainProblem: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case altered, brokenLink = "broken_link", unhashed, unbackedAnchor = "unbacked_anchor" }
+    public enum Kind: String, Sendable { case altered, brokenLink = "broken_link", unhashed, unbackedAnchor = "unbacked_anchor", checkpoint }
     public var seq: Int64
     public var kind: Kind
     public var message: String
@@ -222,6 +222,11 @@ public struct ChainReport: Sendable, Equatable {
     /// Every chain's head, by chain number, when the log has several (PostgreSQL's `log_chains`);
     /// empty for a log with one chain (its head is `head`).
     public var heads: [Int: String] = [:]
+    /// Signed tree heads (`checkpoint` events) checked, the last one's seq, and the keys that signed
+    /// them (base64; `gateway audit verify --public-key` says which one must).
+    public var checkpoints = 0
+    public var lastCheckpoint: Int64?
+    public var checkpointKeys: [String] = []
 
     public init(checked: Int, head: String, anchor: String, problem: ChainProblem?, anchorEvent: Int64? = nil) {
         self.checked = checked

@@ -36,6 +36,9 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case logRead = "log_read"
     /// A retention prune removed whole expired months from the start of the log.
     case pruned
+    /// A signed tree head over every hash chain's head (`gateway audit checkpoint`; data: the heads,
+    /// the RFC 6962 root, the Ed25519 key and signature).
+    case checkpoint
     /// Someone saved a template file through the web console (who, which file, SHA-256 before and after).
     case templateChanged = "template_changed"
     /// With `template_approval: required`: a template change saved in the console, waiting for a
@@ -62,7 +65,7 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     public var isTerminal: Bool {
         switch self {
         case .sent, .suppressed, .failed, .unknown, .expired, .invalid: true
-        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned, .inbound,
+        case .received, .duplicate, .dispatching, .retryScheduled, .deferred, .optOut, .optIn, .receipt, .providerFailed, .tokenDropped, .logRead, .pruned, .checkpoint, .inbound,
              .templateChanged, .templateChangeProposed, .templateChangeRejected, .escalation, .escalationResolved, .holdChanged, .reconciled: false
         }
     }

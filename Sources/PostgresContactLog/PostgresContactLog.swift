@@ -17,7 +17,7 @@ import PostgresNIO
 /// Chain 0 keeps its head in `chain_head` and takes every other append (receipts, replies, state,
 /// prune). What the one head serialized besides the chain (one outcome, one `dispatching` per
 /// attempt, one `reconciled` per job) is kept by a transaction-scoped advisory lock per job id.
-public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting {
+public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting, LogCheckpointing {
     let client: PostgresClient
     private let runner: Task<Void, Never>
     let logger: Logger
@@ -502,6 +502,8 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
         let chains = try await rows("SELECT chain FROM chain_heads ORDER BY chain").map { Int(try $0["chain"].decode(Int32.self)) }
         var verifiers: [Int: EventChain.Verifier] = [:]
         for chain in [0] + chains { verifiers[chain] = EventChain.Verifier(anchor: anchors[chain]) }
+        var checkpoints: [(seq: Int64, checkpoint: Checkpoint)] = []
+        var checkpointProblem: ChainProblem?
         // Keyset pages: the whole log never sits in memory.
         var after: Int64 = -1
         reading: while true {
@@ -512,8 +514,19 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
                 let seq = try row["seq"].decode(Int64.self)
                 let chain = Int(try row["chain"].decode(Int32.self))
                 let values = try LogReads.chainValues(Row(row: row))
+                // A checkpoint names the heads the chains had just before it.
+                let isCheckpoint = chain == 0 && values[EventChain.kindIndex]?.bytes == Self.checkpointKind
+                let heads = isCheckpoint ? verifiers.mapValues(\.expectedPrevious) : [:]
                 guard verifiers[chain, default: EventChain.Verifier(anchor: anchors[chain])]
                     .check(seq: seq, values: values, previous: Self.text(row, "prev_hash"), hash: Self.text(row, "hash")) else { break reading }
+                if isCheckpoint {
+                    let recorded = Checkpoint.recorded(in: values[EventChain.dataIndex]?.bytes)
+                    if let problem = Self.checkpointProblem(recorded, seq: seq, heads: heads, anchors: anchors) {
+                        checkpointProblem = problem
+                        break reading
+                    }
+                    if let recorded { checkpoints.append((seq, recorded)) }
+                }
                 after = seq
             }
             if page.count < 5000 { break }
@@ -524,9 +537,50 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting 
         }
         var report = reports[0]!
         report.checked = reports.values.reduce(0) { $0 + $1.checked }
-        report.problem = reports.values.compactMap(\.problem).min { $0.seq < $1.seq }
+        report.problem = (reports.values.compactMap(\.problem) + [checkpointProblem].compactMap { $0 }).min { $0.seq < $1.seq }
         if reports.count > 1 { report.heads = reports.mapValues(\.head) }
+        report.checkpoints = checkpoints.count
+        report.lastCheckpoint = checkpoints.last?.seq
+        report.checkpointKeys = Array(Set(checkpoints.map(\.checkpoint.key))).sorted()
         return report
+    }
+
+    static let checkpointKind = Array(EventKind.checkpoint.rawValue.utf8)
+
+    /// What is wrong with the checkpoint at `seq`: unreadable, a root or signature that does not
+    /// hold, or a head it names that the chain did not have there (`heads`: each chain's head just
+    /// before it; a chain not seen yet is at its anchor or genesis).
+    static func checkpointProblem(_ checkpoint: Checkpoint?, seq: Int64, heads: [Int: String], anchors: [Int: ChainAnchor]) -> ChainProblem? {
+        func problem(_ message: String) -> ChainProblem { ChainProblem(seq: seq, kind: .checkpoint, message: "checkpoint event \(seq): \(message)") }
+        guard let checkpoint else { return problem("its data is not a signed tree head the gateway writes") }
+        if let wrong = checkpoint.problem() { return problem(wrong) }
+        for (chain, named) in checkpoint.heads.sorted(by: { $0.key < $1.key }) {
+            let actual = heads[chain] ?? anchors[chain]?.hash ?? EventChain.genesis
+            guard actual == named else {
+                return problem("it names \(named.prefix(12))… as chain \(chain)'s head, but chain \(chain) reached \(actual.prefix(12))… there: the chain was rewritten or cut before it")
+            }
+        }
+        for (chain, head) in heads.sorted(by: { $0.key < $1.key }) where checkpoint.heads[chain] == nil && head != (anchors[chain]?.hash ?? EventChain.genesis) {
+            return problem("it does not name chain \(chain), which had events before it")
+        }
+        return nil
+    }
+
+    /// Appends a signed tree head over every chain's head (held meanwhile: the heads named are the
+    /// chains' tips) as a `checkpoint` event on chain 0.
+    public func checkpoint(signingKey: Curve25519.Signing.PrivateKey, at: Date) async throws -> Checkpoint {
+        let logger = self.logger
+        let raw = signingKey.rawRepresentation   // the key itself is not Sendable
+        return try await appending { connection, head in
+            var heads: [Int: String] = [0: head.hash]
+            for row in try await connection.query("SELECT chain, hash FROM chain_heads ORDER BY chain FOR SHARE", logger: logger).collect() {
+                let row = row.makeRandomAccess()
+                heads[Int(try row[0].decode(Int32.self))] = try row[1].decode(String.self)
+            }
+            let checkpoint = try Checkpoint.make(heads: heads, at: at, signingKey: try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
+            try await Self.insert(checkpoint.event, head: &head, connection, logger)
+            return checkpoint
+        }
     }
 
     /// Removes the events before the first one at or after `cutoff`, in every chain at once: each

@@ -231,18 +231,30 @@ struct Log: AsyncParsableCommand {
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prove the contact log is intact (verify), or remove months past the retention period (prune).",
-        subcommands: [Verify.self, Prune.self])
+        subcommands: [Verify.self, Prune.self, Keygen.self, Checkpoint.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute the hash chain; exit 1 naming the first event that does not match.")
         @OptionGroup var options: ConfigOptions
+        @Option(help: "The Ed25519 public key every checkpoint must be signed with: base64, or a file holding it (`gateway audit keygen` writes <key>.pub).")
+        var publicKey: String?
 
         func run() async throws {
             let configuration = try options.load()
+            let trusted: String?
+            do { trusted = try publicKey.map(CheckpointKeys.publicKey) } catch let error as ContactLogError { throw ValidationError(error.message) }
             let report = try await options.logMaintenance(configuration).verifyChain()
             if let problem = report.problem {
                 print("TAMPERED: \(problem.message) (\(report.checked) events checked)")
+                throw ExitCode(1)
+            }
+            if let trusted, let other = report.checkpointKeys.first(where: { $0 != trusted }) {
+                print("TAMPERED: a checkpoint is signed with key \(ContactLog.Checkpoint.fingerprint(other)), not the trusted \(ContactLog.Checkpoint.fingerprint(trusted)) (\(report.checked) events checked)")
+                throw ExitCode(1)
+            }
+            if trusted != nil && report.checkpoints == 0 {
+                print("TAMPERED: --public-key was given but the log holds no checkpoint (\(report.checked) events checked)")
                 throw ExitCode(1)
             }
             print("ok: \(report.checked) events verified")
@@ -254,6 +266,44 @@ struct Audit: AsyncParsableCommand {
                 for (chain, head) in report.heads.sorted(by: { $0.key < $1.key }) { print("chain \(chain) head \(head)") }
             }
             print("Keep the head somewhere else (a ticket, a signed e-mail): a later verify that passes through it proves nothing before it was rewritten.")
+            if report.checkpoints > 0 {
+                let keys = report.checkpointKeys.map(ContactLog.Checkpoint.fingerprint).joined(separator: ", ")
+                print("checkpoints: \(report.checkpoints) signed tree head\(report.checkpoints == 1 ? "" : "s") verified (the last is event \(report.lastCheckpoint ?? 0)), signed by \(keys)"
+                      + (trusted == nil ? "; pass --public-key to require the bank's key" : ", the trusted key"))
+            }
+        }
+    }
+
+    struct Keygen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the Ed25519 key that signs checkpoints: the private key in FILE (mode 0600), the public key in FILE.pub.")
+        @Argument(help: "Where to write the private key (never overwritten).")
+        var file: String
+
+        func run() async throws {
+            do {
+                let publicKey = try CheckpointKeys.create(at: file)
+                print("signing key written to \(file) (keep it only where checkpoints are made); public key \(publicKey) in \(file).pub, fingerprint \(ContactLog.Checkpoint.fingerprint(publicKey))")
+            } catch let error as ContactLogError { throw ValidationError(error.message) }
+        }
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Append a signed tree head over every hash chain's head (PostgreSQL contact log); run it from cron, as prune.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "The signing key file `gateway audit keygen` wrote.")
+        var key: String
+
+        func run() async throws {
+            let configuration = try options.load()
+            let signingKey: Curve25519SigningKey
+            do { signingKey = try CheckpointKeys.signingKey(file: key) } catch let error as ContactLogError { throw ValidationError(error.message) }
+            guard let store = try await options.logMaintenance(configuration) as? any LogCheckpointing else {
+                throw ValidationError("audit checkpoint needs the PostgreSQL contact log: a SQLite file has one chain, whose head `gateway audit verify` prints (keep it somewhere else)")
+            }
+            let checkpoint = try await store.checkpoint(signingKey: signingKey, at: Date())
+            print("checkpoint over \(checkpoint.heads.count) chain\(checkpoint.heads.count == 1 ? "" : "s"): root \(checkpoint.root), signed by \(ContactLog.Checkpoint.fingerprint(checkpoint.key)) at \(checkpoint.at)")
         }
     }
 

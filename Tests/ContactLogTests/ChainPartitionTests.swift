@@ -164,3 +164,58 @@ struct ChainPartitionTests {
         await #expect(throws: (any Error).self) { try await TestPostgres.run(url: url, ["DELETE FROM chain_heads"]) }
     }
 }
+
+/// Signed tree heads over the chains (`gateway audit checkpoint`).
+@Suite(.enabled(if: TestPostgres.url != nil, "needs PostgreSQL (TEST_POSTGRES_URL; scripts/test starts one)"))
+struct CheckpointStoreTests {
+    let key = Curve25519SigningKey()
+
+    @Test func aCheckpointNamesEveryChainsHeadAndVerifies() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let (one, _) = try await ChainPartitionTests.fill(url, chains: 3, batches: 4)
+        let checkpoint = try await one.checkpoint(signingKey: key, at: Date())
+        #expect(Set(checkpoint.heads.keys) == [0, 1, 2, 3])
+        let (_, _) = try await ChainPartitionTests.fill(url, chains: 3, batches: 2)
+        let second = try await one.checkpoint(signingKey: key, at: Date())
+        let report = try await one.verifyChain()
+        #expect(report.problem == nil)
+        #expect(report.checkpoints == 2)
+        #expect(report.checkpointKeys == [key.publicKey.rawRepresentation.base64EncodedString()])
+        #expect(second.heads != checkpoint.heads)
+        // The heads named are the chains' tips at that point: the verifier reached each of them.
+        for (chain, head) in second.heads where chain != 0 { #expect(report.heads[chain] == head) }
+    }
+
+    /// A chain's tip cut off leaves a chain that verifies on its own (nothing links to the missing
+    /// event); the checkpoint after it still names the cut event's hash, and verify says so.
+    @Test func aTipCutBeforeACheckpointIsCaught() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let log = try await PostgresContactLog(url: url, chains: 2)
+        _ = try await log.append([event("J1", .received), event("J1", .sent)])
+        let rows = try await ChainPartitionTests.chains(log)
+        let chain = try #require(rows.last?.chain)
+        let tip = try #require(rows.last?.seq)
+        let checkpoint = try await log.checkpoint(signingKey: key, at: Date())
+        let cutSeq = try await log.lastSequence()
+        #expect(try await log.verifyChain().problem == nil)
+        // Delete the tip and set the chain's head back, as someone with write access could.
+        try await TestPostgres.run(url: url, ["ALTER TABLE events DISABLE TRIGGER USER", "DELETE FROM events WHERE seq = \(tip)",
+                                              "ALTER TABLE events ENABLE TRIGGER USER",
+                                              "UPDATE chain_heads SET hash = (SELECT hash FROM events WHERE chain = \(chain) ORDER BY seq DESC LIMIT 1) WHERE chain = \(chain)"])
+        let problem = try #require(try await log.verifyChain().problem)
+        #expect(problem.kind == .checkpoint && problem.seq == cutSeq)
+        #expect(problem.message.contains("as chain \(chain)'s head, but chain \(chain) reached"))
+        #expect(checkpoint.heads[chain] != nil)
+    }
+
+    @Test func aCheckpointSignedWithAnotherKeyIsReportedWithThatKey() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let log = try await PostgresContactLog(url: url, chains: 2)
+        _ = try await log.append([event("J1", .received)])
+        let intruder = Curve25519SigningKey()
+        _ = try await log.checkpoint(signingKey: intruder, at: Date())
+        let report = try await log.verifyChain()
+        #expect(report.problem == nil)   // valid on its own: whose key it must be is for verify --public-key
+        #expect(report.checkpointKeys == [intruder.publicKey.rawRepresentation.base64EncodedString()])
+    }
+}
