@@ -142,6 +142,8 @@ public typealias Curve25519SigningKey = Curve25519.Signing.PrivateKey
 /// `gateway audit verify` prints).
 public protocol LogCheckpointing: Sendable {
     func checkpoint(signingKey: Curve25519.Signing.PrivateKey, at: Date) async throws -> Checkpoint
+    /// Proof that event `seq` is in the log, up to the first checkpoint after it.
+    func inclusionProof(seq: Int64) async throws -> InclusionProof
 }
 
 /// The checkpoint signing key's files: the private key as one line of base64 (32 bytes, mode 0600),
@@ -174,5 +176,150 @@ public enum CheckpointKeys {
             throw ContactLogError("--public-key: \(text) is neither an Ed25519 public key in base64 nor a file holding one (`gateway audit keygen` writes <key>.pub)")
         }
         return raw.base64EncodedString()
+    }
+}
+
+/// Proof that one event is in the log a checkpoint signed: the event's canonical bytes and the
+/// hash before it, the canonical bytes of every later event of its chain up to the head the
+/// checkpoint names, and that head's RFC 6962 audit path to the signed root. Anyone holding the
+/// bank's public key can check it without the database (`gateway audit check-proof`).
+public struct InclusionProof: Sendable, Equatable {
+    public var seq: Int64
+    public var chain: Int
+    public var previous: String
+    public var canonical: [UInt8]
+    public var following: [[UInt8]]
+    public var checkpointSeq: Int64
+    public var leafIndex: Int
+    public var size: Int
+    public var auditPath: [String]
+    public var root: String
+    public var at: String
+    public var key: String
+    public var signature: String
+
+    public init(seq: Int64, chain: Int, previous: String, canonical: [UInt8], following: [[UInt8]], checkpointSeq: Int64, checkpoint: Checkpoint) throws {
+        let chains = checkpoint.heads.keys.sorted()
+        guard let index = chains.firstIndex(of: chain) else { throw ContactLogError("checkpoint event \(checkpointSeq) does not name chain \(chain)") }
+        self.seq = seq
+        self.chain = chain
+        self.previous = previous
+        self.canonical = canonical
+        self.following = following
+        self.checkpointSeq = checkpointSeq
+        leafIndex = index
+        size = chains.count
+        auditPath = MerkleTree.auditPath(index, Checkpoint.leaves(checkpoint.heads)[...]).map { $0.withUnsafeBytes(hexString(of:)) }
+        root = checkpoint.root
+        at = checkpoint.at
+        key = checkpoint.key
+        signature = checkpoint.signature
+    }
+
+    /// The head the event's chain reaches through the following events.
+    public var head: String {
+        following.reduce(EventChain.hash(previous: previous, canonical: canonical)) { EventChain.hash(previous: $0, canonical: $1) }
+    }
+
+    /// Nil when the proof holds (and, with `trustedKey`, is signed with it); else what fails.
+    public func problem(trustedKey: String?) -> String? {
+        let head = self.head
+        let leaf = MerkleTree.leafHash(Array("\(chain) \(head)".utf8))
+        let path = auditPath.compactMap { hex in Self.bytes(hex) }
+        guard path.count == auditPath.count,
+              let computed = MerkleTree.root(fromLeaf: leaf, index: leafIndex, size: size, path: path),
+              computed.withUnsafeBytes(hexString(of:)) == root else {
+            return "the event's chain does not lead to the signed root: the event, a later event of chain \(chain) or the audit path was changed"
+        }
+        guard let raw = Data(base64Encoded: key), let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
+              let signature = Data(base64Encoded: signature),
+              publicKey.isValidSignature(signature, for: Checkpoint.message(size: size, root: root, at: at)) else {
+            return "the checkpoint's signature does not verify"
+        }
+        if let trustedKey, trustedKey != key {
+            return "the checkpoint is signed with key \(Checkpoint.fingerprint(key)), not the trusted \(Checkpoint.fingerprint(trustedKey))"
+        }
+        return nil
+    }
+
+    /// The event's columns as the chain hashed them (name → text, nil for NULL).
+    public var columns: [(String, String?)] {
+        var result: [(String, String?)] = []
+        var index = canonical.startIndex
+        for name in EventChain.columns {
+            let prefix = Array("\(name)=".utf8)
+            guard canonical[index...].starts(with: prefix) else { break }
+            index += prefix.count
+            if canonical[index] == UInt8(ascii: "-") {
+                result.append((name, nil))
+                index += 2
+                continue
+            }
+            guard let colon = canonical[index...].firstIndex(of: UInt8(ascii: ":")),
+                  let count = Int(String(decoding: canonical[index..<colon], as: UTF8.self)) else { break }
+            let start = colon + 1
+            guard start + count < canonical.count + 1 else { break }
+            result.append((name, String(decoding: canonical[start..<start + count], as: UTF8.self)))
+            index = start + count + 1
+        }
+        return result
+    }
+
+    static func bytes(_ hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return bytes
+    }
+
+    public var json: String {
+        JSONValue.object([
+            "proof": .string("notification-gateway inclusion proof v1"),
+            "event": .object(["seq": .number(Double(seq)), "chain": .number(Double(chain)), "prev_hash": .string(previous),
+                              "canonical": .string(Data(canonical).base64EncodedString())]),
+            "following": .array(following.map { .string(Data($0).base64EncodedString()) }),
+            "checkpoint": .object(["seq": .number(Double(checkpointSeq)), "leaf_index": .number(Double(leafIndex)), "size": .number(Double(size)),
+                                   "audit_path": .array(auditPath.map(JSONValue.string)), "root": .string(root), "at": .string(at),
+                                   "key": .string(key), "signature": .string(signature)]),
+        ]).serialized
+    }
+
+    public init(json: [UInt8]) throws {
+        func fail() -> ContactLogError { ContactLogError("not an inclusion proof `gateway audit prove` writes") }
+        guard case .object(let object)? = try? JSONParser.parse(json), case .object(let event)? = object["event"],
+              case .object(let checkpoint)? = object["checkpoint"], case .array(let following)? = object["following"],
+              case .number(let seq)? = event["seq"], case .number(let chain)? = event["chain"], case .string(let previous)? = event["prev_hash"],
+              case .string(let canonical)? = event["canonical"], let canonicalBytes = Data(base64Encoded: canonical),
+              case .number(let checkpointSeq)? = checkpoint["seq"], case .number(let leafIndex)? = checkpoint["leaf_index"],
+              case .number(let size)? = checkpoint["size"], case .array(let path)? = checkpoint["audit_path"],
+              case .string(let root)? = checkpoint["root"], case .string(let at)? = checkpoint["at"],
+              case .string(let key)? = checkpoint["key"], case .string(let signature)? = checkpoint["signature"] else { throw fail() }
+        var later: [[UInt8]] = []
+        for item in following {
+            guard case .string(let text) = item, let bytes = Data(base64Encoded: text) else { throw fail() }
+            later.append(Array(bytes))
+        }
+        var hashes: [String] = []
+        for item in path {
+            guard case .string(let hex) = item else { throw fail() }
+            hashes.append(hex)
+        }
+        self.seq = Int64(seq)
+        self.chain = Int(chain)
+        self.previous = previous
+        self.canonical = Array(canonicalBytes)
+        self.following = later
+        self.checkpointSeq = Int64(checkpointSeq)
+        self.leafIndex = Int(leafIndex)
+        self.size = Int(size)
+        auditPath = hashes
+        self.root = root
+        self.at = at
+        self.key = key
+        self.signature = signature
     }
 }

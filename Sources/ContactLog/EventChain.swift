@@ -63,10 +63,15 @@ public enum EventChain {
     }
 
     public static func hash(previous: String, values: [ChainValue?]) -> String {
+        hash(previous: previous, canonical: canonical(values))
+    }
+
+    /// The same from canonical bytes already made (an inclusion proof carries them).
+    public static func hash(previous: String, canonical: [UInt8]) -> String {
         var hasher = SHA256()
         var previous = previous
         previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        canonical(values).withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        canonical.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         return hasher.finalize().withUnsafeBytes(hexString(of:))
     }
 

@@ -566,6 +566,31 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting,
         return nil
     }
 
+    public func inclusionProof(seq: Int64) async throws -> InclusionProof {
+        var binds = PostgresBindings()
+        binds.append(seq)
+        guard let event = try await rows("SELECT * FROM events WHERE seq = $1", binds).first else {
+            throw ContactLogError("the log has no event \(seq) (pruned, or not written yet)")
+        }
+        let chain = Int(try event["chain"].decode(Int32.self))
+        let values = try LogReads.chainValues(Row(row: event))
+        guard let previous = Self.text(event, "prev_hash") else { throw ContactLogError("event \(seq) has no hash: it was written outside the gateway") }
+        guard let found = try await rows("SELECT * FROM events WHERE chain = 0 AND kind = 'checkpoint' AND seq > $1 ORDER BY seq LIMIT 1", binds).first,
+              let checkpoint = Checkpoint.recorded(in: Self.bytes(found, "data")) else {
+            throw ContactLogError("no checkpoint after event \(seq) yet: run `gateway audit checkpoint`, then ask again")
+        }
+        let checkpointSeq = try found["seq"].decode(Int64.self)
+        var between = PostgresBindings()
+        between.append(Int32(chain))
+        between.append(seq)
+        between.append(checkpointSeq)
+        let following = try await rows("SELECT * FROM events WHERE chain = $1 AND seq > $2 AND seq < $3 ORDER BY seq", between).map { row in
+            EventChain.canonical(try LogReads.chainValues(Row(row: row)))
+        }
+        return try InclusionProof(seq: seq, chain: chain, previous: previous, canonical: EventChain.canonical(values), following: following,
+                                  checkpointSeq: checkpointSeq, checkpoint: checkpoint)
+    }
+
     /// Appends a signed tree head over every chain's head (held meanwhile: the heads named are the
     /// chains' tips) as a `checkpoint` event on chain 0.
     public func checkpoint(signingKey: Curve25519.Signing.PrivateKey, at: Date) async throws -> Checkpoint {

@@ -231,7 +231,7 @@ struct Log: AsyncParsableCommand {
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prove the contact log is intact (verify), or remove months past the retention period (prune).",
-        subcommands: [Verify.self, Prune.self, Keygen.self, Checkpoint.self])
+        subcommands: [Verify.self, Prune.self, Keygen.self, Checkpoint.self, Prove.self, CheckProof.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -304,6 +304,47 @@ struct Audit: AsyncParsableCommand {
             }
             let checkpoint = try await store.checkpoint(signingKey: signingKey, at: Date())
             print("checkpoint over \(checkpoint.heads.count) chain\(checkpoint.heads.count == 1 ? "" : "s"): root \(checkpoint.root), signed by \(ContactLog.Checkpoint.fingerprint(checkpoint.key)) at \(checkpoint.at)")
+        }
+    }
+
+    struct Prove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write proof (JSON) that one event is in the log: its chain up to the first checkpoint after it, and that checkpoint's signed root.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The event's seq (as `gateway log` and the API show it).")
+        var seq: Int64
+
+        func run() async throws {
+            let configuration = try options.load()
+            guard let store = try await options.logMaintenance(configuration) as? any LogCheckpointing else {
+                throw ValidationError("audit prove needs the PostgreSQL contact log (checkpoints are made there)")
+            }
+            do { print(try await store.inclusionProof(seq: seq).json) } catch let error as ContactLogError { throw ValidationError(error.message) }
+        }
+    }
+
+    struct CheckProof: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-proof",
+            abstract: "Check a proof `gateway audit prove` wrote, without the database: exit 1 if it does not hold.")
+        @Argument(help: "The proof file.")
+        var file: String
+        @Option(help: "The Ed25519 public key the checkpoint must be signed with: base64, or a file holding it.")
+        var publicKey: String
+
+        func run() async throws {
+            let proof: InclusionProof, trusted: String
+            do {
+                trusted = try CheckpointKeys.publicKey(publicKey)
+                guard let data = FileManager.default.contents(atPath: file) else { throw ContactLogError("cannot read \(file)") }
+                proof = try InclusionProof(json: Array(data))
+            } catch let error as ContactLogError { throw ValidationError(error.message) }
+            if let problem = proof.problem(trustedKey: trusted) {
+                print("NOT PROVEN: \(problem)")
+                throw ExitCode(1)
+            }
+            print("proven: event \(proof.seq) is on chain \(proof.chain), which reaches head \(proof.head.prefix(12))… at checkpoint event \(proof.checkpointSeq), signed \(proof.at) by \(ContactLog.Checkpoint.fingerprint(proof.key))")
+            for (name, value) in proof.columns where value != nil { print("  \(name): \(value!)") }
         }
     }
 

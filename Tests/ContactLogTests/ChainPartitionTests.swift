@@ -208,6 +208,35 @@ struct CheckpointStoreTests {
         #expect(checkpoint.heads[chain] != nil)
     }
 
+    /// An event's inclusion proof holds on its own (JSON round trip, no database) and fails when
+    /// the event, a later event of its chain or the key is not what was signed.
+    @Test func anInclusionProofHoldsWithoutTheDatabaseAndNotWhenChanged() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let (log, _) = try await ChainPartitionTests.fill(url, chains: 3, batches: 3)
+        let rows = try await ChainPartitionTests.chains(log)
+        let target = rows[rows.count / 3]
+        await #expect(throws: (any Error).self) { try await log.inclusionProof(seq: target.seq) }   // no checkpoint yet
+        _ = try await log.checkpoint(signingKey: key, at: Date())
+        let (_, _) = try await ChainPartitionTests.fill(url, chains: 3, batches: 1)   // events after it are not needed
+        let proof = try InclusionProof(json: Array(try await log.inclusionProof(seq: target.seq).json.utf8))
+        let trusted = key.publicKey.rawRepresentation.base64EncodedString()
+        #expect(proof.problem(trustedKey: trusted) == nil)
+        #expect(proof.chain == target.chain && proof.seq == target.seq)
+        #expect(proof.following.count == rows.filter { $0.chain == target.chain && $0.seq > target.seq }.count)
+        let kind = try #require(proof.columns.first { $0.0 == "kind" }?.1)
+        #expect(["received", "dispatching", "sent"].contains(kind))
+        #expect(proof.columns.count == EventChain.columns.count)
+        var changed = proof
+        changed.canonical[changed.canonical.count - 2] ^= 0x01
+        #expect(changed.problem(trustedKey: trusted) != nil)
+        if !proof.following.isEmpty {
+            changed = proof
+            changed.following.removeLast()
+            #expect(changed.problem(trustedKey: trusted) != nil)
+        }
+        #expect(proof.problem(trustedKey: Curve25519SigningKey().publicKey.rawRepresentation.base64EncodedString())?.contains("not the trusted") == true)
+    }
+
     @Test func aCheckpointSignedWithAnotherKeyIsReportedWithThatKey() async throws {
         let url = try await TestPostgres.freshDatabase()
         let log = try await PostgresContactLog(url: url, chains: 2)
