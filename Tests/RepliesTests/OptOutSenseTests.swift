@@ -163,6 +163,8 @@ import Testing
         ("stop with the attitude in these texts, I'm paying on friday", "en"),
         ("dejen de mandar estados de cuenta en papel, mejor por correo", "es"), ("la baja de tasa me ayudaría a pagar", "es"),
         ("unsubscribe from what? I need these reminders", "en"), ("el STOP lo puse por error, sigan mandando", "es"),
+        ("no me llamen al celular en el día, por mensaje no más", "es"), ("there's a $30 fee on my bill, please remove it", "en"),
+        ("please remove it from my credit report, this number is the one on file", "en"),
     ])
     func moreLookAlikes(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
@@ -173,6 +175,9 @@ import Testing
         ("no texts after this one, thanks. letters are fine", "en"), ("no more messages after today", "en"),
         ("¡¡Dejen de joder!! Cuatro mensajes antes de las 8", "es"), ("Stop bugging me. Three texts since breakfast", "en"),
         ("Mi abogada dice que ustedes ya no pueden contactarme directamente, hablen con ella", "es"),
+        // The number named in one sentence, the request in another.
+        ("ese celular ya no es de Marvin, es mío. Elimínenlo por favor", "es"), ("This was my late husband's number. Please delete it.", "en"),
+        ("Done with these texts. Talk to my attorney.", "en"),
     ])
     func moreOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
