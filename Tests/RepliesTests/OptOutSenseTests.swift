@@ -164,6 +164,9 @@ import Testing
         ("dejen de mandar estados de cuenta en papel, mejor por correo", "es"), ("la baja de tasa me ayudaría a pagar", "es"),
         ("unsubscribe from what? I need these reminders", "en"), ("el STOP lo puse por error, sigan mandando", "es"),
         ("no me llamen al celular en el día, por mensaje no más", "es"), ("there's a $30 fee on my bill, please remove it", "en"),
+        // The bank's instruction quoted inline, with no "> " and no mention before it.
+        ("Paid on the 28th. Your text says Text STOP to end messages, but I want them", "en"),
+        ("ya pagué. \"Responda BAJA para no recibir más mensajes\" dice, pero yo sí los quiero", "es"),
         ("please remove it from my credit report, this number is the one on file", "en"),
     ])
     func moreLookAlikes(_ text: String, _ language: String) {
@@ -177,7 +180,7 @@ import Testing
         ("Mi abogada dice que ustedes ya no pueden contactarme directamente, hablen con ella", "es"),
         // The number named in one sentence, the request in another.
         ("ese celular ya no es de Marvin, es mío. Elimínenlo por favor", "es"), ("This was my late husband's number. Please delete it.", "en"),
-        ("Done with these texts. Talk to my attorney.", "en"),
+        ("Done with these texts. Talk to my attorney.", "en"), ("mandé BAJA para no recibir más mensajes y me siguen llegando", "es"),
     ])
     func moreOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
