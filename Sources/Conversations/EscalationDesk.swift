@@ -5,9 +5,9 @@ import GatewayCore
 /// What people do with escalations: list, read, resolve (CLI `gateway escalations`, the API's
 /// `agent` role). Resolving records who and why and, when asked, lifts the pauses the reply set.
 public struct EscalationDesk: Sendable {
-    public var store: any ContactLogStore
+    public var store: any LogReader & LogAppender
 
-    public init(store: any ContactLogStore) {
+    public init(store: any LogReader & LogAppender) {
         self.store = store
     }
 

@@ -10,7 +10,7 @@ import Replies
 /// enqueued and its escalation published. A webhook delivered again finds the reply recorded and
 /// only repeats those two steps, which are themselves once-only (by job id and escalation id).
 public struct ReplyDesk: Sendable {
-    public var store: any ContactLogStore
+    public var store: any LogReader & LogAppender
     public var lexicons: RepliesStore?
     public var policy: ReplyPolicy
     /// Answers (confirmation, help text) go on the job stream through it; nil: not sent.
@@ -23,7 +23,7 @@ public struct ReplyDesk: Sendable {
     /// Providers that answer a bare STOP keyword themselves (Twilio's default opt-out handling).
     public var confirmingKeywords: Set<String>
 
-    public init(store: any ContactLogStore, lexicons: RepliesStore?, policy: ReplyPolicy, intake: JobIntake?, escalations: StreamOnce?,
+    public init(store: any LogReader & LogAppender, lexicons: RepliesStore?, policy: ReplyPolicy, intake: JobIntake?, escalations: StreamOnce?,
                 timeZone: TimeZone, confirmingKeywords: Set<String> = [], logger: Logger) {
         self.confirmingKeywords = confirmingKeywords
         self.store = store

@@ -25,7 +25,7 @@ enum ContactsAPI {
     static let fields: Set<String> = ["channel", "by", "reason", "do_not_contact"]
 
     /// Body: {"by": "agent:maria", "channel": "sms" (omit for all), "reason": "...", "do_not_contact": false}.
-    static func add(contact: String, body: [UInt8], store: any ContactLogStore) async throws -> Response {
+    static func add(contact: String, body: [UInt8], store: any LogReader & LogAppender) async throws -> Response {
         do {
             let object = try RequestJSON.object(body, example: #"{"by": "agent:maria", "channel": "sms"}"#)
             if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
@@ -68,7 +68,7 @@ enum ContactsAPI {
 extension ContactsAPI {
     /// DELETE ?by=agent:maria&channel=sms&reason=...: takes a mark back (channel omitted: the
     /// all-channels mark). 404 when there is none.
-    static func remove(contact: String, request: Request, caller: Caller, store: any ContactLogStore) async throws(APIError) -> Response {
+    static func remove(contact: String, request: Request, caller: Caller, store: any LogReader & LogAppender) async throws(APIError) -> Response {
         let query = request.uri.queryParameters
         for (key, _) in query where !["by", "channel", "reason"].contains(String(key)) {
             throw APIError.badRequest("unknown parameter \"\(key)\"; known: by, channel, reason")

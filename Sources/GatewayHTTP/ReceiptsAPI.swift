@@ -28,7 +28,7 @@ enum ReceiptsAPI {
 
     struct WebhookRefusal: Error { var response: Response }
 
-    static func twilio(body: [UInt8], signature: String?, verifiers: [TwilioReceipts], store: any ContactLogStore, logger: Logger) async throws -> Response {
+    static func twilio(body: [UInt8], signature: String?, verifiers: [TwilioReceipts], store: any LogReader & LogAppender, logger: Logger) async throws -> Response {
         let verifier: TwilioReceipts, parameters: [(String, String)]
         switch verifiedTwilio(body: body, signature: signature, verifiers: verifiers, what: "status callback", urlKey: "status_callback",
                              unconfigured: "no Twilio provider with a status_callback is configured", logger: logger) {
@@ -70,7 +70,7 @@ enum ReceiptsAPI {
 
     /// POST /webhooks/sendgrid/events: a batch of SendGrid events, signed with ECDSA P-256.
     static func sendGrid(body: [UInt8], signature: String?, timestamp: String?, verifiers: [SendGridEvents],
-                         store: any ContactLogStore, logger: Logger) async throws -> Response {
+                         store: any LogReader & LogAppender, logger: Logger) async throws -> Response {
         guard let verifier = verifiers.first(where: { $0.isValid(signature: signature, timestamp: timestamp, body: body) }) else {
             logger.warning("sendgrid event webhook refused: bad or missing signature", metadata: ["signature_present": "\(signature != nil)"])
             return JSONResponse.error(.forbidden, "bad_signature", verifiers.isEmpty
@@ -148,7 +148,7 @@ enum ReceiptsAPI {
     }
 
     /// POST /webhooks/infobip/reports?token=...: Infobip's delivery reports, accepted only with the secret token.
-    static func infobip(body: [UInt8], token: String?, checks: [InfobipReports], store: any ContactLogStore, logger: Logger) async throws -> Response {
+    static func infobip(body: [UInt8], token: String?, checks: [InfobipReports], store: any LogReader & LogAppender, logger: Logger) async throws -> Response {
         let check: InfobipReports
         switch infobipCheck(token: token, checks: checks, what: "report", logger: logger) {
         case .failure(let refusal): return refusal.response

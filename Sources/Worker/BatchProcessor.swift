@@ -50,7 +50,7 @@ public struct BatchProcessor: Sendable {
 
     public var settings: Settings
     public var consumer: StreamConsumer
-    public var store: any ContactLogStore
+    public var store: any LogReader & LogAppender
     public var providers: ProviderRegistry
     public var templates: @Sendable () -> TemplateCatalog
     public var scheduler: RetryScheduler
@@ -63,7 +63,7 @@ public struct BatchProcessor: Sendable {
     /// Where a write that keeps failing is reported; the worker shares one between its lanes.
     public var health = WorkerHealth()
 
-    public init(settings: Settings, consumer: StreamConsumer, store: any ContactLogStore,
+    public init(settings: Settings, consumer: StreamConsumer, store: any LogReader & LogAppender,
                 providers: ProviderRegistry, templates: @escaping @Sendable () -> TemplateCatalog,
                 scheduler: RetryScheduler, rules: ContactRules, ledger: CapLedger,
                 clock: @escaping @Sendable () -> Date = Date.init, replyPolicy: ReplyPolicy = .standard, logger: Logger) {

@@ -212,7 +212,7 @@ func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"
         let clock = TestClock(at("2026-12-07T14:00:00Z"))
         let gateway = try await Gateway(configuration: harness.configuration, logger: Harness.logger, clock: { clock.now })
         var racing = gateway.worker.processor
-        racing.store = ClaimsBetweenReads(inner: racing.store, claim: ContactEvent(
+        racing.store = ClaimsBetweenReads(inner: gateway.store, claim: ContactEvent(
             jobID: "TWIN-1", contactID: "C-TWIN", kind: .dispatching, at: clock.now, channel: .sms, provider: "sandbox", body: "Hola"))
         try await racing.consumer.ensureGroup()
         try await harness.enqueue(bogotaJob("TWIN-1", contact: "C-TWIN"))
