@@ -117,7 +117,7 @@ import Testing
         ("dice responda STOP para no recibir más mensajes, ¿eso es para cancelar la tarjeta?", "es"),
         ("el mensaje decía envíe BAJA para no recibir más, yo solo quiero pagar", "es"),
         // Calls or a place, the messages welcome.
-        ("no llamadas por favor, mensajes sí", "es"), ("stop calling me, texts are fine", "en"), ("the calls need to stop, I work nights. texts are ok", "en"),
+        ("no llamadas por favor, mensajes sí", "es"), ("stop calling me, texts are fine", "en"), ("ya no uso whatsapp, escríbanme por sms", "es"), ("the calls need to stop, I work nights. texts are ok", "en"),
     ])
     func notOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
