@@ -311,17 +311,7 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
     }
 
     public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {
-        try await pool.write { db in
-            guard let target = try Self.run(LogReads.receiptTarget(receipt), db) else {
-                // Kept for review: a report for a message this log does not know.
-                let kept = try Self.run(LogReads.receiptKept(receipt), db)
-                if let event = receipt.unmatchedEvent(alreadyKept: kept) { try Self.insert(event, db) }
-                return .unmatched
-            }
-            let (event, result) = receipt.recording(for: target, earlier: try Self.run(LogReads.receiptStatuses(jobID: target.jobID), db))
-            if let event { try Self.insert(event, db) }
-            return result
-        }
+        try await transact(LogTransactions.receipt(receipt))
     }
 
     /// Inserts one event linked to `head`; when it is written (not refused by a unique index),
@@ -357,7 +347,7 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
         return true
     }
 
-    /// Inserts one event at the head of the chain.
+    /// Inserts one event at the head of the chain (tests write old-style logs with it).
     static func insert(_ event: ContactEvent, _ db: Database) throws {
         var head = try self.head(db)
         try insert(event, db, head: &head)

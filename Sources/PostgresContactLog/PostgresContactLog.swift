@@ -475,19 +475,7 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting,
     // MARK: Receipts
 
     public func appendReceipt(_ receipt: Receipt) async throws -> ReceiptResult {
-        let logger = self.logger
-        return try await appending { connection, head in
-            guard let target = try await Self.run(LogReads.receiptTarget(receipt), connection, logger) else {
-                // Kept for review: a report for a message this log does not know.
-                let kept = try await Self.run(LogReads.receiptKept(receipt), connection, logger)
-                if let event = receipt.unmatchedEvent(alreadyKept: kept) { try await Self.insert(event, head: &head, connection, logger) }
-                return .unmatched
-            }
-            let earlier = try await Self.run(LogReads.receiptStatuses(jobID: target.jobID), connection, logger)
-            let (event, result) = receipt.recording(for: target, earlier: earlier)
-            if let event { try await Self.insert(event, head: &head, connection, logger) }
-            return result
-        }
+        try await transact(LogTransactions.receipt(receipt))
     }
 
     // MARK: Chain, retention, reports
