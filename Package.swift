@@ -180,6 +180,8 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .testTarget(name: "RepliesUnitTests", dependencies: ["Replies", "TestSupport"]),
+        // The labeled-set evaluation and the shipped model trained again: no I/O, but minutes of CPU.
         .testTarget(name: "RepliesTests", dependencies: ["Replies", "TestSupport"]),
         .testTarget(name: "TemplatesUnitTests", dependencies: ["Templates", "GatewayCore", "TestSupport", "Worker"]),
         .testTarget(name: "RedisQueueUnitTests", dependencies: ["RedisQueue", "GatewayCore"]),
