@@ -16,7 +16,7 @@ import Worker
 /// build it here, so the tests run what production runs.
 public struct GatewayApp: Sendable {
     public let gateway: Gateway
-    /// The services to run together: the worker, the reloader, and the HTTP server if any.
+    /// The services to run together: the worker, the reloader, the checkpointer and the HTTP server if any.
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     /// The API's own Redis connection (the worker's block in XREADGROUP); nil without HTTP.
     let apiRedis: RedisClient?
@@ -43,6 +43,7 @@ public struct GatewayApp: Sendable {
             .init(service: gateway.worker, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: gateway.reloader),
         ]
+        if let checkpointer = gateway.checkpointer { services.append(.init(service: checkpointer)) }
         guard configuration.httpPort != 0 || anyFreePort != nil else {
             return GatewayApp(gateway: gateway, services: services, apiRedis: nil, metrics: metrics)
         }

@@ -23,6 +23,8 @@ public struct Gateway: Sendable {
     public let replyPolicy: ReplyPolicy
     public let worker: QueueWorker
     public let reloader: TemplateReloader
+    /// Signs the chain heads every `checkpoint_seconds` when `checkpoint_key` is set.
+    public let checkpointer: Checkpointer?
 
     /// What `gateway run` wraps around the contact log and each provider before the lanes are
     /// built (the metrics), so the worker and the API use the wrapped ones.
@@ -72,7 +74,21 @@ public struct Gateway: Sendable {
         guard Double(configuration.claimIdleMilliseconds) / 1000 >= 4 * slowest else {
             throw ConfigurationError("claim_idle_ms (\(configuration.claimIdleMilliseconds)) must be at least 4 × the longest provider timeout (\(slowest) s): raise claim_idle_ms or lower timeout_seconds")
         }
-        store = decorations.store(try await ContactLogs.open(configuration.contactLogPath, chains: configuration.logChains, logger: logger))
+        let opened = try await ContactLogs.open(configuration.contactLogPath, chains: configuration.logChains, logger: logger)
+        if let path = configuration.checkpointKeyPath {
+            guard let signing = opened as? any LogCheckpointing else {
+                throw ConfigurationError("checkpoint_key needs the PostgreSQL contact log: a SQLite file has one chain, whose head `gateway audit verify` prints (remove checkpoint_key)")
+            }
+            do {
+                checkpointer = Checkpointer(store: signing, key: try CheckpointKeys.signingKey(file: path),
+                                            interval: .seconds(configuration.checkpointSeconds), logger: logger)
+            } catch let error as ContactLogError {
+                throw ConfigurationError("checkpoint_key: \(error.message)")
+            }
+        } else {
+            checkpointer = nil
+        }
+        store = decorations.store(opened)
         // One lane per batch in flight, each with its own Redis connection (a lane's blocking read must
         // not hold up another's cap checks) and its own consumer name in the group.
         var lanes: [BatchProcessor] = []

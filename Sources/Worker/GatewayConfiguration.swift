@@ -79,6 +79,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var retentionDays = 1095
     /// How many hash chains the PostgreSQL contact log's batch appends spread over (README, Performance).
     public var logChains = 1
+    /// The key that signs checkpoints on a timer (`gateway audit keygen`); nil: none (cron instead).
+    public var checkpointKeyPath: String?
+    public var checkpointSeconds = 3600
     /// The API tokens (hashed) and their roles.
     public var apiTokensPath = "config/api-tokens.yml"
     /// `json` or `text` log lines; nil: json unless standard error is a terminal. `--log-format` overrides it.
@@ -119,6 +122,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         },
         "retention_days": { c, v, k in c.retentionDays = try int(v, k, 730...36_500) },
         "log_chains": { c, v, k in c.logChains = try int(v, k, 1...256) },
+        "checkpoint_key": { c, v, _ in c.checkpointKeyPath = v.isEmpty ? nil : v },
+        "checkpoint_seconds": { c, v, k in c.checkpointSeconds = try int(v, k, 10...86_400) },
         "api_tokens": { c, v, _ in c.apiTokensPath = v },
         "http_host": { c, v, _ in c.httpHost = v },
         "http_port": { c, v, k in c.httpPort = try int(v, k, 0...65535) },

@@ -23,6 +23,10 @@ import Testing
     @Test func logChainsNeedPostgreSQL() async throws {
         #expect(try GatewayConfiguration.load(path: try file("log_chains: 8\n"), environment: [:]).logChains == 8)
         #expect(throws: ConfigurationError.self) { try GatewayConfiguration.load(path: try file("log_chains: 0\n"), environment: [:]) }
+        let signed = try GatewayConfiguration.load(path: try file("checkpoint_key: /etc/gateway/checkpoint.key\ncheckpoint_seconds: 600\n"), environment: [:])
+        #expect(signed.checkpointKeyPath == "/etc/gateway/checkpoint.key" && signed.checkpointSeconds == 600)
+        #expect(GatewayConfiguration().checkpointKeyPath == nil && GatewayConfiguration().checkpointSeconds == 3600)
+        #expect(throws: ConfigurationError.self) { try GatewayConfiguration.load(path: try file("checkpoint_seconds: 1\n"), environment: [:]) }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString).sqlite").path
         await #expect { _ = try await ContactLogs.open(path, chains: 2) } throws: { error in
             "\(error)".contains("log_chains: 2 needs the PostgreSQL contact log")
