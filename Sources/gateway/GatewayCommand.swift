@@ -49,6 +49,14 @@ struct ConfigOptions: ParsableArguments {
         try await contactLog(configuration, mustExist: mustExist)
     }
 
+    /// The contact log for `gateway audit checkpoint` and `prove`: a PostgreSQL one.
+    func checkpointing(_ configuration: GatewayConfiguration, for command: String) async throws -> any LogCheckpointing {
+        guard let store = try await contactLog(configuration) as? any LogCheckpointing else {
+            throw ValidationError("audit \(command) needs the PostgreSQL contact log: a SQLite file has one chain, whose head `gateway audit verify` prints (keep it somewhere else)")
+        }
+        return store
+    }
+
     /// The contact log for `gateway audit`: its chain and the retention job (and reading, for a dry run).
     func logMaintenance(_ configuration: GatewayConfiguration) async throws -> any LogReader & LogMaintenance {
         try await contactLog(configuration)
@@ -299,9 +307,7 @@ struct Audit: AsyncParsableCommand {
             let configuration = try options.load()
             let signingKey: Curve25519SigningKey
             do { signingKey = try CheckpointKeys.signingKey(file: key) } catch let error as ContactLogError { throw ValidationError(error.message) }
-            guard let store = try await options.logMaintenance(configuration) as? any LogCheckpointing else {
-                throw ValidationError("audit checkpoint needs the PostgreSQL contact log: a SQLite file has one chain, whose head `gateway audit verify` prints (keep it somewhere else)")
-            }
+            let store = try await options.checkpointing(configuration, for: "checkpoint")
             let checkpoint = try await store.checkpoint(signingKey: signingKey, at: Date())
             print("checkpoint over \(checkpoint.heads.count) chain\(checkpoint.heads.count == 1 ? "" : "s"): root \(checkpoint.root), signed by \(ContactLog.Checkpoint.fingerprint(checkpoint.key)) at \(checkpoint.at)")
         }
@@ -316,9 +322,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            guard let store = try await options.logMaintenance(configuration) as? any LogCheckpointing else {
-                throw ValidationError("audit prove needs the PostgreSQL contact log (checkpoints are made there)")
-            }
+            let store = try await options.checkpointing(configuration, for: "prove")
             do { print(try await store.inclusionProof(seq: seq).json) } catch let error as ContactLogError { throw ValidationError(error.message) }
         }
     }
