@@ -291,7 +291,8 @@ public final class Console: Sendable {
         }
         // Over the limit, no token is even looked at: a right one and a wrong one get the same answer.
         let address = clientAddress(request)
-        if let refusal = try await signInLimiter.refusal(address: address) {
+        let attempt = try await signInLimiter.attempt(address: address)
+        if let refusal = attempt.refusal {
             logger.warning("console sign-in refused: too many failed sign-ins", metadata: [
                 "security": "sign_in_rate_limit", "address": "\(address)", "scope": "\(refusal.scope.rawValue)",
                 "failures": "\(refusal.failures)", "retry_after": "\(refusal.retryAfter)"])
@@ -303,10 +304,10 @@ public final class Console: Sendable {
         }
         let current = tokens()
         guard token.utf8.count <= 512, let caller = current.caller(token: token) else {
-            let failures = try await signInLimiter.failed(address: address)
-            logger.notice("console sign-in refused: token not valid", metadata: ["address": "\(address)", "failures": "\(failures)"])
+            logger.notice("console sign-in refused: token not valid", metadata: ["address": "\(address)", "failures": "\(attempt.count)"])
             return signInForm(visit, next: next, errors: [FieldError(field: "token", message: visit.t(.tokenInvalid))], status: .unauthorized)
         }
+        try await signInLimiter.succeeded(address: address)
         let digest = SHA256Hex.of(token)
         let (id, _) = try await sessions.create(caller: caller, tokenSHA256: digest)
         logger.notice("console sign-in", metadata: ["name": "\(caller.name)", "roles": "\(caller.roles.map(\.rawValue).sorted().joined(separator: ","))"])

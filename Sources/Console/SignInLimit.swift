@@ -23,8 +23,10 @@ public struct SignInLimit: Sendable, Equatable {
 
 /// Failed sign-ins counted in Redis, so every gateway process behind a load balancer shares the
 /// counts: one counter per client address (`<prefix>address:<SHA-256 of the address>`) and one for
-/// all (`<prefix>all`), each living `windowSeconds` from its first failure (a fixed window: the
-/// count starts again when the key expires). A successful sign-in is not counted.
+/// all (`<prefix>all`), each living `windowSeconds` from its first attempt (a fixed window: the
+/// count starts again when the key expires). Each attempt is counted before its token is checked
+/// and taken back when the token is right or the attempt is refused, so the counts are the failures
+/// (and the attempts in flight).
 struct SignInLimiter: Sendable {
     enum Scope: String, Sendable {
         case address, all
@@ -46,28 +48,37 @@ struct SignInLimiter: Sendable {
 
     var allKey: String { limit.keyPrefix + "all" }
 
-    /// Why a sign-in from `address` may not be tried now; nil when it may.
-    func refusal(address: String) async throws -> Refusal? {
-        let keys = [addressKey(address), allKey]
-        let replies = try await redis.pipeline([["GET", keys[0]], ["TTL", keys[0]], ["GET", keys[1]], ["TTL", keys[1]]])
-        guard replies.count == 4 else { throw SessionError(message: "unexpected Redis reply to the sign-in counters: \(replies)") }
-        for reply in replies { if let code = reply.errorCode { throw SessionError(message: "Redis refused to read the sign-in counters: \(code)") } }
-        func count(_ index: Int) -> Int { replies[index].string.flatMap { Int($0) } ?? 0 }
-        func wait(_ index: Int) -> Int { max(1, replies[index].integer.map { $0 < 0 ? limit.windowSeconds : $0 } ?? limit.windowSeconds) }
-        if count(0) >= limit.perAddress { return Refusal(scope: .address, failures: count(0), retryAfter: wait(1)) }
-        if count(2) >= limit.all { return Refusal(scope: .all, failures: count(2), retryAfter: wait(3)) }
-        return nil
-    }
-
-    /// Counts a failed sign-in from `address`; returns the address's failures in this window.
-    @discardableResult
-    func failed(address: String) async throws -> Int {
+    /// Counts this sign-in attempt before its token is looked at, so that attempts sent at once
+    /// cannot all pass a check made before any of them is counted. Returns why it may not go on
+    /// (it is then taken back: a refused attempt is not a failure), or the address's count with
+    /// this attempt in it. `succeeded` takes a right token's attempt back.
+    func attempt(address: String) async throws -> (refusal: Refusal?, count: Int) {
         let window = String(limit.windowSeconds)
         let (mine, all) = (addressKey(address), allKey)
-        // INCR then EXPIRE NX in one pipeline: the first failure starts the window, later ones do not extend it.
-        let replies = try await redis.pipeline([["INCR", mine], ["EXPIRE", mine, window, "NX"], ["INCR", all], ["EXPIRE", all, window, "NX"]])
-        guard replies.count == 4 else { throw SessionError(message: "unexpected Redis reply counting a failed sign-in: \(replies)") }
-        for reply in replies { if let code = reply.errorCode { throw SessionError(message: "Redis refused to count a failed sign-in: \(code)") } }
-        return replies[0].integer ?? 0
+        // INCR then EXPIRE NX: the first attempt starts the window, later ones do not extend it.
+        let replies = try await redis.pipeline([["INCR", mine], ["EXPIRE", mine, window, "NX"], ["INCR", all], ["EXPIRE", all, window, "NX"],
+                                                ["TTL", mine], ["TTL", all]])
+        guard replies.count == 6 else { throw SessionError(message: "unexpected Redis reply to the sign-in counters: \(replies)") }
+        for reply in replies { if let code = reply.errorCode { throw SessionError(message: "Redis refused the sign-in counters: \(code)") } }
+        let (count, total) = (replies[0].integer ?? 0, replies[2].integer ?? 0)
+        func wait(_ index: Int) -> Int { max(1, replies[index].integer.map { $0 < 0 ? limit.windowSeconds : $0 } ?? limit.windowSeconds) }
+        var refusal: Refusal?
+        if count > limit.perAddress {
+            refusal = Refusal(scope: .address, failures: count - 1, retryAfter: wait(4))
+        } else if total > limit.all {
+            refusal = Refusal(scope: .all, failures: total - 1, retryAfter: wait(5))
+        }
+        if refusal != nil { try await takeBack(address: address) }
+        return (refusal, count)
+    }
+
+    /// A right token: its attempt is not counted.
+    func succeeded(address: String) async throws {
+        try await takeBack(address: address)
+    }
+
+    private func takeBack(address: String) async throws {
+        let replies = try await redis.pipeline([["DECR", addressKey(address)], ["DECR", allKey]])
+        for reply in replies { if let code = reply.errorCode { throw SessionError(message: "Redis refused the sign-in counters: \(code)") } }
     }
 }

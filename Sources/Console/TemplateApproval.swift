@@ -139,11 +139,22 @@ extension Console {
     /// Approves a pending change: refused to its proposer, refused when the file changed since it
     /// was proposed or lint fails now; otherwise written into service exactly as a save is
     /// (`commit`), its `template_changed` event naming proposer and approver.
-    func approve(id: String, caller: Caller) async throws -> ApprovalResult {
+    /// `shown`: the SHA-256 of the text the approver's page showed; a proposal that is no longer
+    /// that text (its file replaced since) is stale. A proposal whose texts do not match its own
+    /// hashes (its file edited by hand) is refused as stale too: what is approved is what was shown,
+    /// and what was shown is the file in service changed into the text recorded.
+    func approve(id: String, caller: Caller, shown: String?) async throws -> ApprovalResult {
         try await saveLock.run { [self] in
             let pending = pendingChanges
             guard let change = pending.find(id) else { return .missing }
             guard change.proposedBy != caller.name else { return .ownChange }
+            guard shown == change.sha256After,
+                  TemplateEditing.sha256(Data(change.textAfter.utf8)) == change.sha256After,
+                  TemplateEditing.sha256(Data(change.textBefore.utf8)) == change.sha256Before else {
+                logger.warning("template change approval refused: the proposal is not the text that was shown, or does not match its hashes",
+                               metadata: ["security": "template_approval", "proposal": "\(id)", "who": "\(caller.name)"])
+                return .stale
+            }
             let files: TemplateFiles
             do { files = try TemplateFiles.read(directory: templates.directory) } catch { throw TemplateEditing.SaveError(message: "\(error)") }
             guard let current = files.data(change.relative) else { return .stale }
@@ -206,8 +217,8 @@ extension Console {
         routes.get("approvals/:id", use: page([.marketing, .compliance]) { [self] _, context, visit in
             approvalPage(visit, id: context.parameters.get("id") ?? "")
         })
-        routes.post("approvals/:id/approve", use: action([.compliance]) { [self] _, context, visit, _ in
-            try await approvePost(visit, id: context.parameters.get("id") ?? "")
+        routes.post("approvals/:id/approve", use: action([.compliance]) { [self] _, context, visit, form in
+            try await approvePost(visit, id: context.parameters.get("id") ?? "", shown: form["shown"])
         })
         routes.post("approvals/:id/reject", use: action([.compliance]) { [self] _, context, visit, form in
             try await rejectPost(visit, id: context.parameters.get("id") ?? "", form: form)
@@ -278,7 +289,7 @@ extension Console {
             let base = "/console/approvals/\(change.id)"
             decide = """
                 \(own ? "<p class=\"body\" id=\"approval-own\">\(visit.m(.approvalOwnHint))</p>" as HTML : """
-                    <form method="post" action="\(base)/approve">\(visit.csrfField)
+                    <form method="post" action="\(base)/approve">\(visit.csrfField)<input type="hidden" name="shown" value="\(change.sha256After)">
                     <p class="hint">\(visit.m(.approvalApproveHint))</p>
                     <button type="submit" class="button" id="approve">\(visit.m(.approvalApproveButton))</button></form>
                     """)
@@ -301,9 +312,9 @@ extension Console {
             """), status: status, visit: visit)
     }
 
-    func approvePost(_ visit: Visit, id: String) async throws -> Response {
+    func approvePost(_ visit: Visit, id: String, shown: String?) async throws -> Response {
         guard configuration.templateApproval, let caller = visit.caller else { return notFound(visit) }
-        switch try await approve(id: id, caller: caller) {
+        switch try await approve(id: id, caller: caller, shown: shown) {
         case .approved:
             return Reply.redirect("/console/approvals?done=approved")
         case .alreadyInService:

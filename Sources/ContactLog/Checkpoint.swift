@@ -1,6 +1,9 @@
 import Crypto
 import Foundation
 import GatewayCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// RFC 6962 (Certificate Transparency) Merkle tree hashes, as RFC 9162 §2.1 defines them: a leaf
 /// is SHA-256(0x00 ‖ data), a node SHA-256(0x01 ‖ left ‖ right), a tree of n leaves splits at the
@@ -150,10 +153,18 @@ public protocol LogCheckpointing: Sendable {
 /// the public key beside it in `<file>.pub`.
 public enum CheckpointKeys {
     public static func create(at path: String) throws -> String {
-        guard !FileManager.default.fileExists(atPath: path) else { throw ContactLogError("\(path) exists; a signing key is never overwritten (move it away first)") }
+        // Created with its mode in one call, and only if it is not there: never readable by others,
+        // never overwriting a key.
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        guard descriptor >= 0 else {
+            throw ContactLogError(errno == EEXIST ? "\(path) exists; a signing key is never overwritten (move it away first)"
+                                                   : "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
         let key = Curve25519.Signing.PrivateKey()
-        guard FileManager.default.createFile(atPath: path, contents: Data((key.rawRepresentation.base64EncodedString() + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600]) else { throw ContactLogError("cannot write \(path)") }
+        let line = Array((key.rawRepresentation.base64EncodedString() + "\n").utf8)
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == line.count else { throw ContactLogError("cannot write \(path)") }
         let publicKey = key.publicKey.rawRepresentation.base64EncodedString()
         try (publicKey + "\n").write(toFile: path + ".pub", atomically: true, encoding: .utf8)
         return publicKey
@@ -248,17 +259,18 @@ public struct InclusionProof: Sendable, Equatable {
         var index = canonical.startIndex
         for name in EventChain.columns {
             let prefix = Array("\(name)=".utf8)
-            guard canonical[index...].starts(with: prefix) else { break }
+            guard index < canonical.endIndex, canonical[index...].starts(with: prefix) else { break }
             index += prefix.count
+            guard index < canonical.endIndex else { break }
             if canonical[index] == UInt8(ascii: "-") {
                 result.append((name, nil))
                 index += 2
                 continue
             }
             guard let colon = canonical[index...].firstIndex(of: UInt8(ascii: ":")),
-                  let count = Int(String(decoding: canonical[index..<colon], as: UTF8.self)) else { break }
+                  let count = Int(String(decoding: canonical[index..<colon], as: UTF8.self)), count >= 0 else { break }
             let start = colon + 1
-            guard start + count < canonical.count + 1 else { break }
+            guard count <= canonical.endIndex - start else { break }
             result.append((name, String(decoding: canonical[start..<start + count], as: UTF8.self)))
             index = start + count + 1
         }
@@ -298,6 +310,10 @@ public struct InclusionProof: Sendable, Equatable {
               case .number(let size)? = checkpoint["size"], case .array(let path)? = checkpoint["audit_path"],
               case .string(let root)? = checkpoint["root"], case .string(let at)? = checkpoint["at"],
               case .string(let key)? = checkpoint["key"], case .string(let signature)? = checkpoint["signature"] else { throw fail() }
+        func integer(_ number: Double) throws -> Int {
+            guard number.isFinite, number >= 0, number <= 9_007_199_254_740_992, number == number.rounded() else { throw fail() }
+            return Int(number)
+        }
         var later: [[UInt8]] = []
         for item in following {
             guard case .string(let text) = item, let bytes = Data(base64Encoded: text) else { throw fail() }
@@ -308,14 +324,14 @@ public struct InclusionProof: Sendable, Equatable {
             guard case .string(let hex) = item else { throw fail() }
             hashes.append(hex)
         }
-        self.seq = Int64(seq)
-        self.chain = Int(chain)
+        self.seq = Int64(try integer(seq))
+        self.chain = try integer(chain)
         self.previous = previous
         self.canonical = Array(canonicalBytes)
         self.following = later
-        self.checkpointSeq = Int64(checkpointSeq)
-        self.leafIndex = Int(leafIndex)
-        self.size = Int(size)
+        self.checkpointSeq = Int64(try integer(checkpointSeq))
+        self.leafIndex = try integer(leafIndex)
+        self.size = try integer(size)
         auditPath = hashes
         self.root = root
         self.at = at

@@ -232,6 +232,10 @@ public struct ChainReport: Sendable, Equatable {
     public var checkpoints = 0
     public var lastCheckpoint: Int64?
     public var checkpointKeys: [String] = []
+    /// Each checkpoint's root by its seq: `audit verify --expect-root ROOT` requires one kept
+    /// outside the database to still be there (deleting later checkpoints and rewriting what came
+    /// after the last one left would otherwise pass).
+    public var checkpointRoots: [Int64: String] = [:]
 
     public init(checked: Int, head: String, anchor: String, problem: ChainProblem?, anchorEvent: Int64? = nil) {
         self.checked = checked

@@ -133,11 +133,12 @@ extension Readiness.Check {
         }
     }
 
-    /// The contact log answers a read (the last sequence number: one index lookup).
+    /// The contact log answers a read (one job's state: one index lookup). Not `lastSequence`: on a
+    /// PostgreSQL log with several chains that waits for the chain heads, which a prune holds.
     public static func store(_ store: any LogReader) -> Readiness.Check {
         oneAtATime(name: "store") {
             do {
-                _ = try await store.lastSequence()
+                _ = try await store.jobStates(["readiness-probe"])
                 return nil
             } catch {
                 return "the contact log does not answer a read: \(error)"

@@ -286,11 +286,19 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting,
     static func apply(_ steps: [LogWrite], _ connection: PostgresConnection, _ logger: Logger, head: inout Head) async throws -> LogWriteResult {
         var result = LogWriteResult()
         if head.jobLocks {
-            // Every job this transaction may write an outcome for, locked at once in one order (a
-            // later insertAll's locks on the same ids are already held): no two appends wait on each other.
-            var jobs: [String] = []
-            for case .events(let events) in steps { jobs += Self.guardedJobs(events) }
-            try await lockJobs(jobs, connection, logger)
+            // Every job this transaction may write an outcome for, and every row its statements
+            // upsert (an opt-out's contact, a dropped token), locked at once in one order (a later
+            // insertAll's locks on the same ids are already held): appends on different chains
+            // never wait on each other in a circle.
+            var keys: [String] = []
+            for step in steps {
+                switch step {
+                case .events(let events): keys += Self.guardedJobs(events)
+                case .statement(_, let arguments, _):
+                    if case .text(let first?)? = arguments.first { keys.append("row \(first)") }
+                }
+            }
+            try await lockJobs(keys, connection, logger)
         }
         for step in steps {
             switch step {
@@ -382,9 +390,10 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting,
         Array(Set(events.compactMap { $0.kind.isTerminal || $0.kind == .dispatching || $0.kind == .reconciled ? $0.jobID : nil }))
     }
 
-    /// Takes a transaction-scoped advisory lock per job id, in one order (the ids' hashes sorted):
-    /// with several chains, two appends on different chains could otherwise both find a job without
-    /// an outcome and both write one (the second refused by the unique index, failing its batch).
+    /// Takes a transaction-scoped advisory lock per job id (or row key), in one order (the keys'
+    /// hashes sorted): with several chains, two appends on different chains could otherwise both find
+    /// a job without an outcome and both write one (the second refused by the unique index, failing
+    /// its batch), or upsert the same rows in opposite orders and deadlock.
     static func lockJobs(_ jobs: [String], _ connection: PostgresConnection, _ logger: Logger) async throws {
         guard !jobs.isEmpty else { return }
         let keys = Set(jobs.map { job in
@@ -481,56 +490,74 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting,
     // MARK: Chain, retention, reports
 
     /// Walks every chain in `seq` order, each from genesis or its last anchor; the problem reported
-    /// is the first bad event of any chain (the lowest `seq`).
+    /// is the first bad event of any chain (the lowest `seq`). It reads one snapshot (REPEATABLE READ):
+    /// with several chains a lower `seq` can commit after a higher one, and pages read at different
+    /// moments could miss it and call the next event of its chain a broken link.
     public func verifyChain() async throws -> ChainReport {
-        var anchors: [Int: ChainAnchor] = [:]
-        for row in try await rows("SELECT DISTINCT ON (chain) chain, through_seq, hash FROM chain_anchors ORDER BY chain, id DESC") {
-            anchors[Int(try row["chain"].decode(Int32.self))] = ChainAnchor(throughSeq: try row["through_seq"].decode(Int64.self), hash: Self.text(row, "hash") ?? "")
-        }
-        let chains = try await rows("SELECT chain FROM chain_heads ORDER BY chain").map { Int(try $0["chain"].decode(Int32.self)) }
-        var verifiers: [Int: EventChain.Verifier] = [:]
-        for chain in [0] + chains { verifiers[chain] = EventChain.Verifier(anchor: anchors[chain]) }
-        var checkpoints: [(seq: Int64, checkpoint: Checkpoint)] = []
-        var checkpointProblem: ChainProblem?
-        // Keyset pages: the whole log never sits in memory.
-        var after: Int64 = -1
-        reading: while true {
-            var binds = PostgresBindings()
-            binds.append(after)
-            let page = try await rows("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT 5000", binds)
-            for row in page {
-                let seq = try row["seq"].decode(Int64.self)
-                let chain = Int(try row["chain"].decode(Int32.self))
-                let values = try LogReads.chainValues(Row(row: row))
-                // A checkpoint names the heads the chains had just before it.
-                let isCheckpoint = chain == 0 && values[EventChain.kindIndex]?.bytes == Self.checkpointKind
-                let heads = isCheckpoint ? verifiers.mapValues(\.expectedPrevious) : [:]
-                guard verifiers[chain, default: EventChain.Verifier(anchor: anchors[chain])]
-                    .check(seq: seq, values: values, previous: Self.text(row, "prev_hash"), hash: Self.text(row, "hash")) else { break reading }
-                if isCheckpoint {
-                    let recorded = Checkpoint.recorded(in: values[EventChain.dataIndex]?.bytes)
-                    if let problem = Self.checkpointProblem(recorded, seq: seq, heads: heads, anchors: anchors) {
-                        checkpointProblem = problem
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            func rows(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) async throws -> [PostgresRandomAccessRow] {
+                try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().map { $0.makeRandomAccess() }
+            }
+            var anchors: [Int: ChainAnchor] = [:]
+            for row in try await rows("SELECT DISTINCT ON (chain) chain, through_seq, hash FROM chain_anchors ORDER BY chain, id DESC") {
+                anchors[Int(try row["chain"].decode(Int32.self))] = ChainAnchor(throughSeq: try row["through_seq"].decode(Int64.self), hash: Self.text(row, "hash") ?? "")
+            }
+            let chains = try await rows("SELECT chain FROM chain_heads ORDER BY chain").map { Int(try $0["chain"].decode(Int32.self)) }
+            var verifiers: [Int: EventChain.Verifier] = [:]
+            for chain in [0] + chains { verifiers[chain] = EventChain.Verifier(anchor: anchors[chain]) }
+            var checkpoints: [(seq: Int64, checkpoint: Checkpoint)] = []
+            var checkpointProblem: ChainProblem?
+            var stopped = false
+            // Keyset pages: the whole log never sits in memory.
+            var after: Int64 = -1
+            reading: while true {
+                var binds = PostgresBindings()
+                binds.append(after)
+                let page = try await rows("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT 5000", binds)
+                for row in page {
+                    let seq = try row["seq"].decode(Int64.self)
+                    let chain = Int(try row["chain"].decode(Int32.self))
+                    let values = try LogReads.chainValues(Row(row: row))
+                    // A checkpoint names the heads the chains had just before it.
+                    let isCheckpoint = chain == 0 && values[EventChain.kindIndex]?.bytes == Self.checkpointKind
+                    let heads = isCheckpoint ? verifiers.mapValues(\.expectedPrevious) : [:]
+                    guard verifiers[chain, default: EventChain.Verifier(anchor: anchors[chain])]
+                        .check(seq: seq, values: values, previous: Self.text(row, "prev_hash"), hash: Self.text(row, "hash")) else {
+                        stopped = true
                         break reading
                     }
-                    if let recorded { checkpoints.append((seq, recorded)) }
+                    if isCheckpoint {
+                        let recorded = Checkpoint.recorded(in: values[EventChain.dataIndex]?.bytes)
+                        if let problem = Self.checkpointProblem(recorded, seq: seq, heads: heads, anchors: anchors) {
+                            checkpointProblem = problem
+                            stopped = true
+                            break reading
+                        }
+                        if let recorded { checkpoints.append((seq, recorded)) }
+                    }
+                    after = seq
                 }
-                after = seq
+                if page.count < 5000 { break }
             }
-            if page.count < 5000 { break }
+            func named(_ chain: Int, _ problem: ChainProblem?) -> ChainProblem? {
+                problem.map { chain == 0 ? $0 : ChainProblem(seq: $0.seq, kind: $0.kind, message: "chain \(chain): \($0.message)") }
+            }
+            let reports = verifiers.mapValues { $0.report() }
+            var report = reports[0]!
+            report.checked = reports.values.reduce(0) { $0 + $1.checked }
+            // Stopped at a bad event: that is the finding. (A chain whose pruned event lay after it
+            // was not reached, so its anchor is not "unbacked": it was not looked at.)
+            let problems = stopped ? verifiers.map { named($0.key, $0.value.firstProblem) } : reports.map { named($0.key, $0.value.problem) }
+            report.problem = (problems.compactMap { $0 } + [checkpointProblem].compactMap { $0 }).min { $0.seq < $1.seq }
+            if reports.count > 1 { report.heads = reports.mapValues(\.head) }
+            report.checkpoints = checkpoints.count
+            report.lastCheckpoint = checkpoints.last?.seq
+            report.checkpointKeys = Array(Set(checkpoints.map(\.checkpoint.key))).sorted()
+            report.checkpointRoots = Dictionary(checkpoints.map { ($0.seq, $0.checkpoint.root) }) { a, _ in a }
+            return report
         }
-        var reports = verifiers.mapValues { $0.report() }
-        for (chain, report) in reports where chain != 0 {
-            reports[chain]?.problem = report.problem.map { ChainProblem(seq: $0.seq, kind: $0.kind, message: "chain \(chain): \($0.message)") }
-        }
-        var report = reports[0]!
-        report.checked = reports.values.reduce(0) { $0 + $1.checked }
-        report.problem = (reports.values.compactMap(\.problem) + [checkpointProblem].compactMap { $0 }).min { $0.seq < $1.seq }
-        if reports.count > 1 { report.heads = reports.mapValues(\.head) }
-        report.checkpoints = checkpoints.count
-        report.lastCheckpoint = checkpoints.last?.seq
-        report.checkpointKeys = Array(Set(checkpoints.map(\.checkpoint.key))).sorted()
-        return report
     }
 
     static let checkpointKind = Array(EventKind.checkpoint.rawValue.utf8)

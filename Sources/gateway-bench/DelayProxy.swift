@@ -25,6 +25,7 @@ final class DelayProxy: Sendable {
         target.sin_addr.s_addr = inet_addr("127.0.0.1")
         target.sin_port = in_port_t(UInt16(targetPort).bigEndian)
         self.target = target
+        signal(SIGPIPE, SIG_IGN)   // a write to a peer that reset is an error return, not the end of the benchmark
         (listener, port) = try loopbackListener(backlog: 256)
         Thread.detachNewThread { [self] in acceptLoop() }
     }
@@ -55,15 +56,16 @@ final class DelayProxy: Sendable {
     }
 }
 
-/// The two sockets of one proxied connection, closed when both directions are done.
+/// The two sockets of one proxied connection, closed when all four loops (a reader and a writer
+/// per direction) are done, so no loop can touch a descriptor number the system gave out again.
 private final class SocketPair: @unchecked Sendable {
     // @unchecked: `open` is guarded by `lock`; the descriptors never change.
     private let lock = NSLock()
-    private var open = 2
+    private var open = 4
     let fds: (Int32, Int32)
     init(_ a: Int32, _ b: Int32) { fds = (a, b) }
 
-    /// One direction ended; after the second, both sockets are closed.
+    /// One loop ended; after the last, both sockets are closed.
     func done() {
         let last = lock.withLock { open -= 1; return open == 0 }
         if last { close(fds.0); close(fds.1) }
@@ -105,6 +107,7 @@ private final class DelayedPipe: @unchecked Sendable {
     }
 
     private func readLoop() {
+        defer { pair.done() }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }

@@ -247,6 +247,8 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
         @Option(help: "The Ed25519 public key every checkpoint must be signed with: base64, or a file holding it (`gateway audit keygen` writes <key>.pub).")
         var publicKey: String?
+        @Option(help: "A checkpoint root kept outside the database (`audit checkpoint` prints it): verify fails unless a checkpoint with it is still in the log. Repeatable.")
+        var expectRoot: [String] = []
 
         func run() async throws {
             let configuration = try options.load()
@@ -259,6 +261,10 @@ struct Audit: AsyncParsableCommand {
             }
             if let trusted, let other = report.checkpointKeys.first(where: { $0 != trusted }) {
                 print("TAMPERED: a checkpoint is signed with key \(ContactLog.Checkpoint.fingerprint(other)), not the trusted \(ContactLog.Checkpoint.fingerprint(trusted)) (\(report.checked) events checked)")
+                throw ExitCode(1)
+            }
+            for root in expectRoot where !report.checkpointRoots.values.contains(root.lowercased()) {
+                print("TAMPERED: no checkpoint with root \(root) is in the log any more: checkpoints were deleted, and what came after the last one left may have been rewritten (\(report.checked) events checked)")
                 throw ExitCode(1)
             }
             if trusted != nil && report.checkpoints == 0 {
@@ -310,6 +316,7 @@ struct Audit: AsyncParsableCommand {
             let store = try await options.checkpointing(configuration, for: "checkpoint")
             let checkpoint = try await store.checkpoint(signingKey: signingKey, at: Date())
             print("checkpoint over \(checkpoint.heads.count) chain\(checkpoint.heads.count == 1 ? "" : "s"): root \(checkpoint.root), signed by \(ContactLog.Checkpoint.fingerprint(checkpoint.key)) at \(checkpoint.at)")
+            print("Keep the root somewhere else (a ticket, a signed e-mail): `gateway audit verify --expect-root \(checkpoint.root)` then proves nothing before it was rewritten, even by someone who deleted later checkpoints.")
         }
     }
 
@@ -347,7 +354,8 @@ struct Audit: AsyncParsableCommand {
                 print("NOT PROVEN: \(problem)")
                 throw ExitCode(1)
             }
-            print("proven: event \(proof.seq) is on chain \(proof.chain), which reaches head \(proof.head.prefix(12))… at checkpoint event \(proof.checkpointSeq), signed \(proof.at) by \(ContactLog.Checkpoint.fingerprint(proof.key))")
+            print("proven: this event is on chain \(proof.chain), which reaches head \(proof.head.prefix(12))… in the tree head signed \(proof.at) by \(ContactLog.Checkpoint.fingerprint(proof.key)) (root \(proof.root.prefix(12))…)")
+            print("(the proof names it event \(proof.seq) and the checkpoint event \(proof.checkpointSeq); those numbers are not signed, the event's contents are:)")
             for (name, value) in proof.columns where value != nil { print("  \(name): \(value!)") }
         }
     }

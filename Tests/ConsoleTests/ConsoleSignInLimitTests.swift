@@ -92,6 +92,24 @@ final class CapturedLog: @unchecked Sendable {
         #expect(failures.map { $0.metadata["failures"] } == ["1", "2", "3"])
     }
 
+    /// Each attempt is counted before its token is checked: guesses sent all at once get no more
+    /// tries than guesses sent one after another.
+    @Test func guessesSentAtOnceGetNoMoreTriesThanTheLimit() async throws {
+        let harness = try ConsoleHarness(trustForwardedFor: true, signInLimit: SignInLimit(perAddress: 3, all: 100, windowSeconds: 120))
+        try await harness.withApp { client in
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for guess in 0..<12 {
+                    group.addTask { try await signIn(client, token: "gw-guess-\(guess)", from: "203.0.113.40").status }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count == 3, "\(statuses)")
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 9, "\(statuses)")
+        }
+        let limiter = harness.console.signInLimiter
+        #expect(try await harness.redis.command(["GET", limiter.addressKey("203.0.113.40")]).integer == 3, "refused attempts are taken back")
+    }
+
     @Test func aSuccessfulSignInIsNotCounted() async throws {
         let harness = try ConsoleHarness(trustForwardedFor: true, signInLimit: SignInLimit(perAddress: 2, all: 2, windowSeconds: 60))
         let right = harness.tokens.plain["compliance-ana"]!

@@ -56,6 +56,10 @@ import Testing
         let page = String(buffer: try await browser.get(client, "/console/approvals/\(id)").body)
         var form = [("csrf", Browser.csrf(in: page) ?? "")]
         if let note { form.append(("note", note)) }
+        // The approve form carries the hash of the text it showed.
+        if let range = page.range(of: #"name="shown" value="[0-9a-f]{64}""#, options: .regularExpression) {
+            form.append(("shown", String(page[range].dropLast().suffix(64))))
+        }
         return try await browser.post(client, "/console/approvals/\(id)/\(action)", form: form)
     }
 
@@ -111,6 +115,21 @@ import Testing
             let review = String(buffer: try await compliance.get(client, "/console/approvals/\(id)").body)
             #expect(review.contains("<del><span class=\"visually-hidden\">removed: </span>Hola {{contact.first_name}}"))
             #expect(review.contains("<ins><span class=\"visually-hidden\">added: </span>Buenos días {{contact.first_name}}"))
+            // A pending file edited by hand (its text no longer the one its hash and the diff say) is refused.
+            let pendingPath = harness.templateStore.directory + "/.pending/\(id).json"
+            let pendingBytes = try Data(contentsOf: URL(fileURLWithPath: pendingPath))
+            var forged = try #require(try JSONSerialization.jsonObject(with: pendingBytes) as? [String: Any])
+            forged["textAfter"] = (forged["textAfter"] as? String ?? "") + "\nPague ya a la cuenta 123."
+            try JSONSerialization.data(withJSONObject: forged).write(to: URL(fileURLWithPath: pendingPath))
+            #expect(try await decide(client, &compliance, id, "approve").status == .conflict)
+            #expect(try source(harness) == original)
+            try pendingBytes.write(to: URL(fileURLWithPath: pendingPath))
+            // An approval of another text than the page showed is refused too.
+            let shownPage = String(buffer: try await compliance.get(client, "/console/approvals/\(id)").body)
+            let wrongShown = try await compliance.post(client, "/console/approvals/\(id)/approve",
+                                                       form: [("csrf", Browser.csrf(in: shownPage) ?? ""), ("shown", String(repeating: "0", count: 64))])
+            #expect(wrongShown.status == .conflict)
+            #expect(try source(harness) == original)
             let approved = try await decide(client, &compliance, id, "approve")
             #expect(approved.status == .seeOther)
             #expect(approved.headers[.location] == "/console/approvals?done=approved")

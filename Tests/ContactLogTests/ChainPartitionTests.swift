@@ -145,6 +145,61 @@ struct ChainPartitionTests {
         #expect(problem.kind == .unbackedAnchor)
     }
 
+    /// Verify reads one snapshot: run while two processes append on every chain, it finds nothing.
+    @Test func verifyWhileAppendsRunFindsNothing() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let (one, two) = try await Self.fill(url, chains: 4, batches: 2)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (worker, log) in [one, two].enumerated() {
+                for lane in 0..<3 {
+                    group.addTask {
+                        for batch in 0..<15 {
+                            let id = "V\(worker)-\(lane)-\(batch)"
+                            _ = try await log.append([event(id, .received), event(id, .dispatching), event(id, .sent)])
+                            try await log.setOptOut(OptOut(contactID: "C-\(batch % 3)", channel: .sms, kind: .optOut, setBy: "agent", setAt: Date()))
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                for _ in 0..<10 {
+                    let report = try await one.verifyChain()
+                    #expect(report.problem == nil, "\(String(describing: report.problem))")
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await two.verifyChain().problem == nil)
+    }
+
+    /// After a prune, a bad event is named as what it is, not as an anchor the walk did not reach.
+    @Test func afterAPruneAnAlteredEventIsNamedAsAltered() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let log = try await PostgresContactLog(url: url, chains: 3)
+        let start = parseTimestamp("2024-01-10T12:00:00Z")!
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<12 {
+                group.addTask {
+                    var received = event("P\(n)", .received)
+                    received.at = start.addingTimeInterval(Double(n % 6) * 31 * 86_400)
+                    _ = try await log.append([received])
+                }
+            }
+            try await group.waitForAll()
+        }
+        _ = try await log.prune(before: parseTimestamp("2024-03-01T00:00:00Z")!, at: Date(), by: "test")
+        _ = try await log.append([event("NEW-1", .received), event("NEW-2", .received)])
+        _ = try await log.checkpoint(signingKey: Curve25519SigningKey(), at: Date())
+        #expect(try await log.verifyChain().problem == nil)
+        let rows = try await Self.chains(log)
+        let victim = try #require(rows.first)
+        try await TestPostgres.run(url: url, ["ALTER TABLE events DISABLE TRIGGER USER",
+                                              "UPDATE events SET detail = 'changed' WHERE seq = \(victim.seq)",
+                                              "ALTER TABLE events ENABLE TRIGGER USER"])
+        let problem = try #require(try await log.verifyChain().problem)
+        #expect(problem.kind == .altered && problem.seq == victim.seq, "\(problem)")
+    }
+
     @Test func aLogWithOneChainKeepsItsEventsWhenChainsAreAdded() async throws {
         let url = try await TestPostgres.freshDatabase()
         let single = try await PostgresContactLog(url: url)
