@@ -367,17 +367,18 @@ public enum ReplyClassifier {
         return nil
     }
 
-    /// The first `welcome` phrase in the reply with no negator before it or inside it ("texts are fine";
-    /// not "I'd rather not get texts").
-    static func welcome(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+    /// The `welcome` phrases in the reply with no negator before them or inside them ("texts are fine";
+    /// not "I'd rather not get texts"): each quoted, with where it starts.
+    static func welcome(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
+        var result: [(text: String, start: Int)] = []
         for phrase in lexicon.welcome {
             for found in phrase.matches(in: tokens) {
                 if negator(before: found.start, in: tokens, lexicon: lexicon) != nil { continue }
                 if (found.start...found.end).contains(where: { tokens[$0].kind == .word && tokens[$0].forms.contains(where: lexicon.negators.contains) && !phrase.names(tokens[$0]) }) { continue }
-                return quote(tokens, found.start...found.end)
+                result.append((quote(tokens, found.start...found.end), found.start))
             }
         }
-        return nil
+        return result.sorted { $0.start < $1.start }
     }
 
     /// The commas between the items of a list: followed by a word of `list_words` or by the word the
@@ -433,7 +434,8 @@ public enum ReplyClassifier {
         }
         // The messages said to be welcome ("texts are fine", "mejor por mensaje"), not negated: the
         // request is about calls or a place, not the texts.
-        let welcomed = welcome(in: tokens, lexicon: lexicon)
+        let welcomes = welcome(in: tokens, lexicon: lexicon)
+        let welcomed = welcomes.first?.text
         // The model adds an intent the phrases missed, when its probability reaches the intent's
         // threshold, unless a guard refused a phrase of that intent for its sense ("cancelar la deuda").
         let reading = model?.read(tokens)
@@ -443,12 +445,16 @@ public enum ReplyClassifier {
                 guard probability >= (model.thresholds[intent] ?? 0.5) else { continue }
                 if intent == .promiseToPay && !promiseDetails.hasDate && !promiseDetails.hasAmount { continue }
                 if readOtherwise.contains(intent) { continue }
-                if intent == .optOut, let welcomed {
-                    explain.append("not opt_out: model \(format(probability)), but '\(welcomed)' says the messages are welcome [\(lexicon.language).yml welcome]")
+                let passages = model.passages(.intent(intent), of: reading, tokens: tokens)
+                // Welcome messages hold the model back only where it read the opt-out: a clause
+                // that says the texts are fine. Elsewhere in the reply they may be a different thing
+                // ("texts were fine until now. leave me alone"), and a missed opt-out costs more.
+                if intent == .optOut, let strongest = passages.first?.first,
+                   let said = welcomes.first(where: { clause($0.start) == clause(strongest) }) {
+                    explain.append("not opt_out: model \(format(probability)), but '\(said.text)' in the same clause says the messages are welcome [\(lexicon.language).yml welcome]")
                     continue
                 }
                 intents.append(intent)
-                let passages = model.passages(.intent(intent), of: reading, tokens: tokens)
                 firstHit[intent] = passages.first?.first ?? 0
                 let phrases = passages.map { "'\($0.text)'" }.joined(separator: ", ")
                 explain.append("\(intent.rawValue): model \(format(probability)) (threshold \(format(model.thresholds[intent] ?? 0.5))), most from \(phrases) [\(ReplyModel.fileName)]")

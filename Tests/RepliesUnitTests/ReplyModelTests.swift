@@ -33,6 +33,17 @@ import TestSupport
         #expect(line.contains("'zorpen'") && line.contains("[model.tsv]"), "\(line)")
     }
 
+    /// Texts said to be welcome hold back the model's opt-out only in the clause it read it from: a
+    /// missed opt-out costs more than a needless one.
+    @Test func aWelcomeHoldsBackTheModelsOptOutOnlyInItsOwnClause() throws {
+        let lexicons = Self.lexicons(Self.model("w:zorpen", .intent(.optOut)))
+        let same = try lexicons.classify("zorpen las llamadas mejor por mensaje", language: "es")
+        #expect(!same.intents.contains(.optOut), "\(same.explain)")
+        #expect(same.explain.contains { $0.hasPrefix("not opt_out: model") && $0.contains("in the same clause") }, "\(same.explain)")
+        let apart = try lexicons.classify("antes mejor por mensaje. ahora zorpen", language: "es")
+        #expect(apart.intents.contains(.optOut), "\(apart.explain)")
+    }
+
     @Test func belowItsThresholdTheModelAddsNothing() throws {
         let reading = try Self.lexicons(Self.model("w:zorpen", .intent(.dispute), weight: 8, threshold: 0.99)).classify("zorpen", language: "es")
         #expect(!reading.intents.contains(.dispute))
