@@ -236,7 +236,7 @@ public struct InclusionProof: Sendable, Equatable {
     public func problem(trustedKey: String?) -> String? {
         let head = self.head
         let leaf = MerkleTree.leafHash(Array("\(chain) \(head)".utf8))
-        let path = auditPath.compactMap { hex in Self.bytes(hex) }
+        let path = auditPath.compactMap(hexBytes)
         guard path.count == auditPath.count,
               let computed = MerkleTree.root(fromLeaf: leaf, index: leafIndex, size: size, path: path),
               computed.withUnsafeBytes(hexString(of:)) == root else {
@@ -275,17 +275,6 @@ public struct InclusionProof: Sendable, Equatable {
             index = start + count + 1
         }
         return result
-    }
-
-    static func bytes(_ hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        for i in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(byte)
-        }
-        return bytes
     }
 
     public var json: String {

@@ -19,13 +19,16 @@ extension SQLiteContactLog {
     /// Runs a read-decide-write transaction (LogTransactions) in one write transaction.
     func transact<Result: Sendable>(_ first: LogStep<Result>) async throws -> Result {
         try await pool.write { db in
-            var head = try Self.head(db)
+            var head: String?   // read at the first write: a transaction that only reads needs none
             var step = first
             while true {
                 switch step {
                 case .done(let result): return result
                 case .read(let pending): step = try pending.next(Runner(db: db))
-                case .write(let steps, let next): step = try next(try Self.apply(steps, db, head: &head))
+                case .write(let steps, let next):
+                    var current = try head ?? Self.head(db)
+                    step = try next(try Self.apply(steps, db, head: &current))
+                    head = current
                 }
             }
         }

@@ -104,6 +104,19 @@ public func hexString(of bytes: UnsafeRawBufferPointer) -> String {
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+/// The bytes hexadecimal digits spell (either case), nil for anything else.
+public func hexBytes(_ hex: String) -> [UInt8]? {
+    let digits = Array(hex.utf8)
+    guard digits.count % 2 == 0 else { return nil }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(digits.count / 2)
+    for index in stride(from: 0, to: digits.count, by: 2) {
+        guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+        bytes.append(byte)
+    }
+    return bytes
+}
+
 extension JSONValue {
     /// Compact JSON with sorted keys and unescaped slashes, byte for byte what
     /// `JSONEncoder.stable()` writes, without its cost (the worker writes one per message).

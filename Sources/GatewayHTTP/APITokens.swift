@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatewayCore
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -105,16 +106,7 @@ public struct APITokens: Sendable {
         return (token, SHA256.hash(data: Data(token.utf8)).hexString)
     }
 
-    static func bytes(hex: String) -> [UInt8]? {
-        let digits = Array(hex.lowercased().utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
-            out.append(byte)
-        }
-        return out
-    }
+    static func bytes(hex: String) -> [UInt8]? { hexBytes(hex) }
 
     /// The caller a presented token belongs to. Every entry is compared, in constant time, so
     /// the answer's timing says nothing about which entry (if any) came close.

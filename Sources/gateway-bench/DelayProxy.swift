@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,16 +59,17 @@ final class DelayProxy: Sendable {
 
 /// The two sockets of one proxied connection, closed when all four loops (a reader and a writer
 /// per direction) are done, so no loop can touch a descriptor number the system gave out again.
-private final class SocketPair: @unchecked Sendable {
-    // @unchecked: `open` is guarded by `lock`; the descriptors never change.
-    private let lock = NSLock()
-    private var open = 4
+private final class SocketPair: Sendable {
+    private let open = Mutex(4)
     let fds: (Int32, Int32)
     init(_ a: Int32, _ b: Int32) { fds = (a, b) }
 
     /// One loop ended; after the last, both sockets are closed.
     func done() {
-        let last = lock.withLock { open -= 1; return open == 0 }
+        let last = open.withLock { open in
+            open -= 1
+            return open == 0
+        }
         if last { close(fds.0); close(fds.1) }
     }
 
@@ -80,7 +82,8 @@ private final class SocketPair: @unchecked Sendable {
 
 /// One direction of a proxied connection: chunks read from `from` leave on `to` `delay` ns later.
 private final class DelayedPipe: @unchecked Sendable {
-    // @unchecked: `chunks`, `next` and `ended` are guarded by `condition`; the rest never changes.
+    // @unchecked: `chunks`, `next` and `ended` are guarded by `condition` (an NSCondition, not a
+    // Mutex: the writer waits on it for the reader's next chunk); the rest never changes.
     private let condition = NSCondition()
     private var chunks: [(due: UInt64, bytes: [UInt8])] = []
     private var next = 0
