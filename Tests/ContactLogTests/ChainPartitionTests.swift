@@ -113,23 +113,29 @@ struct ChainPartitionTests {
         let url = try await TestPostgres.freshDatabase()
         let log = try await PostgresContactLog(url: url, chains: 3)
         let start = parseTimestamp("2024-01-10T12:00:00Z")!
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for n in 0..<12 {
-                group.addTask {
-                    var received = event("M\(n)", .received)
-                    received.at = start.addingTimeInterval(Double(n % 6) * 31 * 86_400)
-                    var sent = event("M\(n)", .sent)
-                    sent.at = received.at.addingTimeInterval(60)
-                    _ = try await log.append([received, sent])
+        // Months 0-2 (before the cutoff) are written first, months 3-5 after: which concurrent append
+        // takes the lowest seq is up to the scheduler, and prune cuts at the first event on or after
+        // the cutoff, so an old event written after a new one is rightly kept.
+        for months in [0..<3, 3..<6] {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<12 where months.contains(n % 6) {
+                    group.addTask {
+                        var received = event("M\(n)", .received)
+                        received.at = start.addingTimeInterval(Double(n % 6) * 31 * 86_400)
+                        var sent = event("M\(n)", .sent)
+                        sent.at = received.at.addingTimeInterval(60)
+                        _ = try await log.append([received, sent])
+                    }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
         let before = try await Self.chains(log)
         let report = try await log.prune(before: parseTimestamp("2024-04-01T00:00:00Z")!, at: parseTimestamp("2026-05-01T00:00:00Z")!, by: "test")
         let through = try #require(report.throughSeq)
         let removedChains = Set(before.filter { $0.seq <= through }.map(\.chain))
         #expect(report.removed == before.filter { $0.seq <= through }.count)
+        #expect(report.removed == 12, "the six jobs before the cutoff, two events each")
         let pruned = try await log.events(EventFilter(kinds: [.pruned]))
         #expect(pruned.count == removedChains.count)
         let verified = try await log.verifyChain()
