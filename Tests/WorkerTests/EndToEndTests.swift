@@ -37,16 +37,18 @@ import TestSupport
         second.configuration.stream = first.configuration.stream
         second.configuration.deadLetterStream = first.configuration.deadLetterStream
         second.configuration.scheduledKey = first.configuration.scheduledKey
-        second.configuration.outboxPath = first.configuration.outboxPath
+        // Each worker keeps its own outbox: two sandbox providers appending to one file (each seeks
+        // to the end, then writes) can write at the same offset and lose lines.
         first.configuration.capsPrefix = second.configuration.capsPrefix
         let (a, b) = (first, second)
         try await a.running { _ in
             try await b.running { _ in
                 for n in 0..<40 { try await a.enqueue(job("PG-\(n)")) }
-                #expect(try await eventually { a.outbox().count == 40 })
+                #expect(try await eventually { a.outbox().count + b.outbox().count == 40 })
                 #expect(try await eventually { try await a.pendingCount() == 0 })
             }
         }
+        #expect(Set((a.outbox() + b.outbox()).compactMap { $0["job_id"] as? String }).count == 40, "each job written to an outbox once")
         let log = try await a.log()
         let sent = try await log.events(EventFilter(kinds: [.sent], limit: 1000))
         #expect(sent.count == 40)
