@@ -183,17 +183,21 @@ struct ChainPartitionTests {
         let url = try await TestPostgres.freshDatabase()
         let log = try await PostgresContactLog(url: url, chains: 3)
         let start = parseTimestamp("2024-01-10T12:00:00Z")!
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for n in 0..<12 {
-                group.addTask {
-                    var received = event("P\(n)", .received)
-                    received.at = start.addingTimeInterval(Double(n % 6) * 31 * 86_400)
-                    _ = try await log.append([received])
+        // Months 0-1 (before the cutoff) first, as in the test above: had a later month's append
+        // taken the lowest seq, prune would rightly remove nothing and there would be no anchor.
+        for months in [0..<2, 2..<6] {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<12 where months.contains(n % 6) {
+                    group.addTask {
+                        var received = event("P\(n)", .received)
+                        received.at = start.addingTimeInterval(Double(n % 6) * 31 * 86_400)
+                        _ = try await log.append([received])
+                    }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
-        _ = try await log.prune(before: parseTimestamp("2024-03-01T00:00:00Z")!, at: Date(), by: "test")
+        #expect(try await log.prune(before: parseTimestamp("2024-03-01T00:00:00Z")!, at: Date(), by: "test").removed == 4)
         _ = try await log.append([event("NEW-1", .received), event("NEW-2", .received)])
         _ = try await log.checkpoint(signingKey: Curve25519SigningKey(), at: Date())
         #expect(try await log.verifyChain().problem == nil)
