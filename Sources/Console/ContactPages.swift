@@ -156,12 +156,12 @@ extension Console {
     /// up to the snapshot), when the job names a valid one.
     func contactZone(_ contact: String, page: [StoredEvent], through: Int64?) async throws -> TimeZone? {
         func zone(_ stored: StoredEvent) -> TimeZone? {
-            guard stored.event.kind == .received, let bytes = stored.event.rawData,
+            guard let bytes = stored.event.arrivedJob,
                   let job = try? JSONParser.parse(bytes), case .string(let name)? = job["contact"]?["timezone"] else { return nil }
             return TimeZone(identifier: name)
         }
         if let found = page.reversed().lazy.compactMap(zone).first { return found }
-        let received = try await store.events(EventFilter(contactID: contact, kinds: [.received], throughSeq: through, limit: 50))
+        let received = try await store.events(EventFilter(contactID: contact, kinds: [.received, .dispatching], throughSeq: through, limit: 50))
         return received.reversed().lazy.compactMap(zone).first
     }
 

@@ -257,9 +257,13 @@ public struct InclusionProof: Sendable, Equatable {
     public var columns: [(String, String?)] {
         var result: [(String, String?)] = []
         var index = canonical.startIndex
-        for name in EventChain.columns {
+        for (position, name) in EventChain.columns.enumerated() {
             let prefix = Array("\(name)=".utf8)
-            guard index < canonical.endIndex, canonical[index...].starts(with: prefix) else { break }
+            guard index < canonical.endIndex, canonical[index...].starts(with: prefix) else {
+                // A later column is left out of the canonical bytes when NULL.
+                if position >= EventChain.firstColumns.count { result.append((name, nil)); continue }
+                break
+            }
             index += prefix.count
             guard index < canonical.endIndex else { break }
             if canonical[index] == UInt8(ascii: "-") {

@@ -11,9 +11,17 @@ public enum EventChain {
 
     /// The event's columns, in this order, are what the hash covers (`seq` is not: the chain
     /// itself fixes the order).
-    public static let columns = ["job_id", "contact_id", "debt_id", "segment", "kind", "at", "attempt", "channel", "template",
-                                 "tone", "variant", "provider", "provider_message_id", "reason", "detail", "body", "address",
-                                 "stream_id", "data"]
+    public static let columns = firstColumns + laterColumns
+
+    /// The columns every event has had since the chain began: each is in the canonical bytes,
+    /// NULL or not.
+    public static let firstColumns = ["job_id", "contact_id", "debt_id", "segment", "kind", "at", "attempt", "channel", "template",
+                                      "tone", "variant", "provider", "provider_message_id", "reason", "detail", "body", "address",
+                                      "stream_id", "data"]
+    /// Columns added since (`job`: the raw job on a `dispatching` that stands for `received`). Each
+    /// is in the canonical bytes only when it holds a value, so every event written before it was
+    /// added keeps its hash.
+    public static let laterColumns = ["job"]
 
     /// Where `attempt` (an integer column) is in `columns`.
     public static let attemptIndex = columns.firstIndex(of: "attempt")!
@@ -25,16 +33,19 @@ public enum EventChain {
         return [text(event.jobID), text(event.contactID), text(event.debtID), text(event.segment), .text(event.kind.rawValue),
                 .text(formatTimestamp(event.at)), .text(String(event.attempt)), text(event.channel?.rawValue), text(event.template),
                 text(event.tone), text(event.variant), text(event.provider), text(event.providerMessageID), text(event.reason),
-                text(event.detail), text(event.body), text(event.address), text(event.streamID), event.rawData.map(ChainValue.bytes)]
+                text(event.detail), text(event.body), text(event.address), text(event.streamID), event.rawData.map(ChainValue.bytes),
+                event.job.map(ChainValue.bytes)]
     }
 
     /// Canonical bytes: per column, `name` then `=-` for NULL or `=<byte count>:<bytes>`, then a
-    /// newline. Unambiguous whatever the value holds (NUL bytes included); text is its UTF-8.
+    /// newline; a later column (`laterColumns`) that is NULL is left out. Unambiguous whatever the
+    /// value holds (NUL bytes included); text is its UTF-8.
     public static func canonical(_ values: [ChainValue?]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 + values.reduce(0) { $0 + ($1?.byteCount ?? 0) })
         let names = columnBytes
         for index in 0..<min(names.count, values.count) {
+            if index >= firstColumns.count, values[index] == nil { continue }
             names[index].withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
             bytes.append(UInt8(ascii: "="))
             if let value = values[index] {

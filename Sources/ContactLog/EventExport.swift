@@ -7,7 +7,7 @@ import GatewayCore
 public enum EventExport {
     public static let fields = ["seq", "at", "kind", "job_id", "contact_id", "debt_id", "segment", "attempt", "channel", "template",
                                 "variant", "tone", "provider", "provider_message_id", "reason", "detail", "body", "address",
-                                "stream_id", "data"]
+                                "stream_id", "data", "job"]
 
     static func values(_ stored: StoredEvent) -> [ChainValue?] {
         let e = stored.event
@@ -15,11 +15,12 @@ public enum EventExport {
         return [.text(String(stored.sequence)), .text(formatTimestamp(e.at)), .text(e.kind.rawValue), text(e.jobID), text(e.contactID),
                 text(e.debtID), text(e.segment), .text(String(e.attempt)), text(e.channel?.rawValue), text(e.template), text(e.variant),
                 text(e.tone), text(e.provider), text(e.providerMessageID), text(e.reason), text(e.detail), text(e.body), text(e.address),
-                text(e.streamID), e.rawData.map(ChainValue.bytes)]
+                text(e.streamID), e.rawData.map(ChainValue.bytes), e.job.map(ChainValue.bytes)]
     }
 
-    /// Every field as stored. `data` that is not UTF-8 (a job that arrived in another encoding)
-    /// cannot be a JSON string: it is given as `data_base64`, its exact bytes in base64, instead.
+    /// Every field as stored. `data` or `job` that is not UTF-8 (a job that arrived in another
+    /// encoding) cannot be a JSON string: it is given as `data_base64` or `job_base64`, its exact
+    /// bytes in base64, instead.
     public static func jsonObject(_ stored: StoredEvent) -> JSONValue {
         var object: [String: JSONValue] = [:]
         for (field, value) in zip(fields, values(stored)) {

@@ -219,7 +219,7 @@ public enum LogReads {
             template: try row.text("template"), tone: try row.text("tone"), variant: try row.text("variant"), provider: try row.text("provider"),
             providerMessageID: try row.text("provider_message_id"), reason: try row.text("reason"), detail: try row.text("detail"),
             body: try row.text("body"), address: try row.text("address"), streamID: try row.text("stream_id"),
-            debtID: try row.text("debt_id"), segment: try row.text("segment"), rawData: try row.bytes("data"))
+            debtID: try row.text("debt_id"), segment: try row.text("segment"), rawData: try row.bytes("data"), job: try row.bytes("job"))
         return StoredEvent(sequence: seq, event: event)
     }
 

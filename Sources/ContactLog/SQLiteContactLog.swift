@@ -181,6 +181,11 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
                 try db.execute(sql: statement)
             }
         }
+        migrator.registerMigration("v9-job-column") { db in
+            // The raw job on a `dispatching` that stands for `received` (one row for a job admitted
+            // and sent in the same batch). Hashed only when it holds a value: earlier events keep theirs.
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN job TEXT")
+        }
         return migrator
     }
 
@@ -195,8 +200,8 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
 
     private static let insertSQL = """
         INSERT INTO events (job_id, contact_id, debt_id, segment, kind, at, attempt, channel, template, tone, variant, provider,
-                            provider_message_id, reason, detail, body, address, stream_id, data, prev_hash, hash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            provider_message_id, reason, detail, body, address, stream_id, data, job, prev_hash, hash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT DO NOTHING
         """
 
@@ -345,12 +350,6 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
         guard db.changesCount > 0 else { return false }
         head = hash
         return true
-    }
-
-    /// Inserts one event at the head of the chain (tests write old-style logs with it).
-    static func insert(_ event: ContactEvent, _ db: Database) throws {
-        var head = try self.head(db)
-        try insert(event, db, head: &head)
     }
 }
 

@@ -106,12 +106,21 @@ public struct ContactEvent: Sendable, Equatable {
     /// The debt and segment of the job the event is about (for the log's filters and reports).
     public var debtID: String?
     public var segment: String?
+    /// The job exactly as it arrived, on a `dispatching` event that also stands for the job's
+    /// `received` (admitted and sent in the same batch: one row instead of two). Nil elsewhere;
+    /// `received` keeps its job in `rawData`.
+    public var job: [UInt8]?
+    /// The job as it arrived, from whichever event of this job carries it (`received` or a
+    /// `dispatching` that stands for it).
+    public var arrivedJob: [UInt8]? { kind == .received ? rawData : job }
 
     public init(jobID: String?, contactID: String?, kind: EventKind, at: Date, attempt: Int = 1,
                 channel: Channel? = nil, template: String? = nil, tone: String? = nil, variant: String? = nil,
                 provider: String? = nil, providerMessageID: String? = nil, reason: String? = nil,
                 detail: String? = nil, body: String? = nil, address: String? = nil,
-                streamID: String? = nil, data: String? = nil, debtID: String? = nil, segment: String? = nil, rawData: [UInt8]? = nil) {
+                streamID: String? = nil, data: String? = nil, debtID: String? = nil, segment: String? = nil, rawData: [UInt8]? = nil,
+                job: [UInt8]? = nil) {
+        self.job = job
         self.debtID = debtID
         self.segment = segment
         self.jobID = jobID

@@ -135,6 +135,12 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting,
                 }
                 try await connection.query("INSERT INTO gateway_schema (version) VALUES (5)", logger: logger)
             }
+            if !versions.contains(6) {
+                // Version 6: `job`, the raw job on a `dispatching` that stands for `received` (one row
+                // for a job admitted and sent in the same batch). Hashed only when it holds a value.
+                try await connection.query("ALTER TABLE events ADD COLUMN job TEXT", logger: logger)
+                try await connection.query("INSERT INTO gateway_schema (version) VALUES (6)", logger: logger)
+            }
         }
     }
 
@@ -149,7 +155,7 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting,
         }
         return [
             "ALTER TABLE events DISABLE TRIGGER events_append_only",
-            update("events", EventChain.columns.filter { $0 != "attempt" }),
+            update("events", EventChain.firstColumns.filter { $0 != "attempt" }),
             "ALTER TABLE events ENABLE TRIGGER events_append_only",
             update("opt_outs", ["contact_id", "set_by", "reason"]),
             update("dropped_push_tokens", ["token", "contact_id", "provider", "reason"]),

@@ -269,7 +269,9 @@ struct BatchPlan {
     private mutating func resolve(_ item: Waiting) {
         let (now, catalog, job, entry, plan) = (inputs.now, inputs.catalog, item.job, item.entry, item.plan)
         let decision = RulesEngine.resolve(job: job, now: now, plan: plan, caps: item.results, rules: inputs.rules)
-        actions.events.append(received(entry, item.raw, job.id, job.contact.id, attempt: job.attempt))
+        // A job sent now is recorded by its `dispatching` alone, which carries the job as it arrived;
+        // any other decision is recorded as `received` and then the decision.
+        if case .send = decision {} else { actions.events.append(received(entry, item.raw, job.id, job.contact.id, attempt: job.attempt)) }
         switch decision {
         case .expire(let detail):
             actions.summary.expired += 1
@@ -306,6 +308,7 @@ struct BatchPlan {
                                               defaultLocale: inputs.settings.defaultLocale)
             } catch {
                 actions.releases.append((item.reserved, job.id))
+                actions.events.append(received(entry, item.raw, job.id, job.contact.id, attempt: job.attempt))
                 refuse(error, item, channel: channel, tone: tone)
                 return
             }
@@ -323,7 +326,8 @@ struct BatchPlan {
                                                channel: channel, template: job.template, tone: rendered.tone, variant: rendered.variant,
                                                provider: provider.name, detail: "sending through \(provider.name); \(item.category.rawValue); \(toneNote); \(rulesDetail)",
                                                body: rendered.body, address: address, streamID: entry.id,
-                                               data: BatchProcessor.renderingFacts(rendered, toneRule: toneRule, category: item.category, toneFacts: item.toneFacts)))
+                                               data: BatchProcessor.renderingFacts(rendered, toneRule: toneRule, category: item.category, toneFacts: item.toneFacts),
+                                               job: item.raw))
         }
     }
 

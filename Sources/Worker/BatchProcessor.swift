@@ -157,14 +157,21 @@ public struct BatchProcessor: Sendable {
         // A `dispatching` row the database refused means another worker holds this attempt. Its cap
         // slot is not given back: the ledger's member is the job id, so the slot this batch reserved
         // is the one the other worker's send counts on (and gives back itself if that send fails).
+        // The entry is still recorded as `received`, with the job as it arrived.
         var claimed: [Send] = []
+        var unclaimed: [ContactEvent] = []
         for claim in actions.sends {
             if written[claim.eventIndex] {
                 claimed.append(claim.send)
             } else {
                 summary.duplicates += 1
+                let refused = actions.events[claim.eventIndex]
+                unclaimed.append(ContactEvent(jobID: refused.jobID, contactID: refused.contactID, kind: .received, at: refused.at,
+                                              attempt: refused.attempt, streamID: refused.streamID, debtID: refused.debtID,
+                                              segment: refused.segment, rawData: refused.job))
             }
         }
+        if !unclaimed.isEmpty { _ = try await store.append(unclaimed) }
 
         // 3. Dispatch, every provider's share at once, recording each answer within record_delay_ms of
         //    its arrival (retries scheduled first, so a crash in between cannot lose them).

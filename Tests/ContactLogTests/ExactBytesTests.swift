@@ -29,6 +29,9 @@ import TestSupport
                          detail: "contact.id must not contain control characters (\"\(nulContact)\")", streamID: "2-0"),
             ContactEvent(jobID: "FD-1", contactID: "C-2", kind: .sent, at: at, channel: .sms, provider: "sandbox",
                          body: "a noncharacter \(escapeCharacter)41 and a lone \(escapeCharacter) stay", data: "{\"note\":\"\(escapeCharacter)00\"}"),
+            // A job sent at once: its `dispatching` carries the job as it arrived (NUL and U+FDD0 too).
+            ContactEvent(jobID: "FD-2", contactID: "C-3", kind: .dispatching, at: at, channel: .sms, provider: "sandbox", body: "Hola",
+                         streamID: "3-0", data: "{\"tone_rule\":\"default\"}", job: Array("{\"id\": \"FD-2\", \"n\": \"\(escapeCharacter)00\"}".utf8) + [0x00]),
         ]
     }
 
@@ -60,6 +63,13 @@ import TestSupport
         let field = [UInt8(ascii: "\"")] + Self.utf16Job.flatMap { $0 == UInt8(ascii: "\"") ? [$0, $0] : [$0] } + [UInt8(ascii: "\"")]
         #expect(EventExport.csvRow(stored[0]).firstRange(of: field) != nil)
         #expect(EventExport.csvRow(stored[2]).firstRange(of: Array(Self.nulContact.utf8)) != nil)
+        // The job on a `dispatching`: `job` in JSON Lines (NUL as \u0000), the last CSV column.
+        let dispatching = try #require(stored.last)
+        #expect(dispatching.event.job?.last == 0x00)
+        #expect(EventExport.jsonLine(dispatching).contains(#""job":"{\"id\": \"FD-2\", \"n\": \""#))
+        #expect(EventExport.jsonLine(dispatching).contains(#"\u0000""#))
+        #expect(EventExport.csvHeader.hasSuffix(",data,job\r\n"))
+        #expect(EventExport.csvRow(dispatching).firstRange(of: Array("FD-2".utf8)) != nil)
     }
 
     /// What a PostgreSQL log written before the escaped spelling holds: U+FDD0 as it is. Opening it

@@ -87,6 +87,17 @@ import TestSupport
         #expect(try await log.jobStates(["NF"])["NF"]?.terminal == .unknown)
     }
 
+    /// An event linked as a version before the `job` column wrote it (its columns only).
+    static func insertAsBefore(_ event: ContactEvent, _ db: Database) throws {
+        let head = try String.fetchOne(db, sql: "SELECT hash FROM events ORDER BY seq DESC LIMIT 1") ?? EventChain.genesis
+        let values = Array(EventChain.values(event).prefix(EventChain.firstColumns.count))
+        let hash = EventChain.hash(previous: head, values: values)
+        let columns = EventChain.firstColumns.joined(separator: ", ")
+        let placeholders = Array(repeating: "?", count: values.count + 2).joined(separator: ", ")
+        let texts: [String?] = values.map { $0.map { String(decoding: $0.bytes, as: UTF8.self) } } + [head, hash]
+        try db.execute(sql: "INSERT INTO events (\(columns), prev_hash, hash) VALUES (\(placeholders))", arguments: StatementArguments(texts))
+    }
+
     /// A log written by the version before `unknown` (schema up to v7, `failed interrupted`) is
     /// migrated when this version opens it: nothing stored changes (the chain still verifies), the
     /// old outcome reads as unknown, and unknown is guarded as one outcome per job from then on.
@@ -104,7 +115,7 @@ import TestSupport
                     DROP VIEW job_outcomes;
                     CREATE VIEW job_outcomes AS SELECT t.job_id, t.kind AS outcome, t.reason FROM events t WHERE t.job_id IS NOT NULL AND t.kind IN ('sent','suppressed','failed','expired','invalid');
                     """)
-                for event in [Self.at("OLD", .dispatching), Self.at("OLD", .failed, 5, reason: "interrupted")] { try SQLiteContactLog.insert(event, db) }
+                for event in [Self.at("OLD", .dispatching), Self.at("OLD", .failed, 5, reason: "interrupted")] { try Self.insertAsBefore(event, db) }
             }
         }
         let log = try SQLiteContactLog(path: path)

@@ -25,7 +25,7 @@ import TestSupport
         #expect(outbox.count == 1)
         #expect(outbox.first?["body"] as? String == text)
         #expect(outbox.first?["message_id"] as? String == outcome.providerMessageID)
-        #expect(try await harness.events(job: "E2E-1").map(\.kind) == [.received, .dispatching, .sent])
+        #expect(try await harness.events(job: "E2E-1").map(\.kind) == [.dispatching, .sent])
         #expect(try await harness.pendingCount() == 0)
     }
 
@@ -56,7 +56,7 @@ import TestSupport
         #expect(sent.allSatisfy { $0.event.debtID == "LN-77" && $0.event.segment == "early" })
         let report = try await log.verifyChain()
         #expect(report.problem == nil)
-        #expect(report.checked == 40 * 3)
+        #expect(report.checked == 40 * 2)   // each job: dispatching (with the job as it came) and sent
     }
 
     @Test func aCleanStopLeavesNoIdleConsumersBehind() async throws {
@@ -188,11 +188,12 @@ import TestSupport
         #expect(outcome.attempt == 3)
         #expect(fake.requests.count == 3)
         let events = try await harness.events(job: "RETRY-1")
-        #expect(events.map(\.kind) == [.received, .dispatching, .retryScheduled, .received, .dispatching, .retryScheduled, .received, .dispatching, .sent])
-        #expect(events[2].reason == "http_500")
-        #expect(events[5].reason == "http_429")
-        // The retried job kept every field the scoring service sent.
-        #expect(events[3].data?.contains("\"scoring_model\":\"v7\"") == true)
+        #expect(events.map(\.kind) == [.dispatching, .retryScheduled, .dispatching, .retryScheduled, .dispatching, .sent])
+        #expect(events[1].reason == "http_500")
+        #expect(events[3].reason == "http_429")
+        // The retried job kept every field the scoring service sent (its `dispatching` carries it as it came back).
+        #expect(events[2].job.map { String(decoding: $0, as: UTF8.self) }?.contains("\"scoring_model\":\"v7\"") == true)
+        #expect(events[2].attempt == 2)
         #expect(try await harness.redis.command(["ZCARD", harness.configuration.scheduledKey]) == .integer(0))
     }
 
@@ -218,12 +219,12 @@ import TestSupport
             #expect(outcome?.kind == .sent && outcome?.provider == "twilio-b")
         }
         let first = try await harness.events(job: "FO-1")
-        #expect(first.map(\.kind) == [.received, .dispatching, .providerFailed, .sent])
-        #expect(first[2].provider == "twilio-a" && first[2].reason == "http_500")
+        #expect(first.map(\.kind) == [.dispatching, .providerFailed, .sent])
+        #expect(first[1].provider == "twilio-a" && first[1].reason == "http_500")
         // Two failures opened twilio-a's breaker: jobs 3 and 4 went straight to twilio-b.
         #expect(primary.requests.count == 2)
         #expect(backup.requests.count == 4)
-        #expect(try await harness.events(job: "FO-4").map(\.kind) == [.received, .dispatching, .sent])
+        #expect(try await harness.events(job: "FO-4").map(\.kind) == [.dispatching, .sent])
         // And the other workers were told, until the breaker closes again (600 s).
         let key = harness.configuration.breakerPrefix + "twilio-a"
         let ttl = try await harness.redis.command(["PTTL", key]).integer ?? -1
@@ -251,7 +252,7 @@ import TestSupport
         let outcome = try await harness.outcome(job: "SB-1")
         #expect(outcome?.kind == .sent && outcome?.provider == "twilio-b")
         #expect(primary.requests.isEmpty)
-        #expect(try await harness.events(job: "SB-1").map(\.kind) == [.received, .dispatching, .sent])
+        #expect(try await harness.events(job: "SB-1").map(\.kind) == [.dispatching, .sent])
     }
 
     @Test func theSharedRateLimitHoldsBackWhatExceedsIt() async throws {

@@ -45,4 +45,32 @@ import TestSupport
         #expect(report.problem == nil, "\(report.problem?.message ?? "")")
         #expect(report.checked == 4)
     }
+
+    /// A job sent at once is recorded by its `dispatching` alone, which carries the job exactly as
+    /// XADDed (spacing, key order, escapes, non-ASCII); the chain covers those bytes.
+    @Test(arguments: Store.allCases) func aSentJobsBytesAreOnItsDispatchingEvent(_ store: Store) async throws {
+        var location: String?
+        if store == .postgres {
+            guard TestPostgres.url != nil else { try Test.cancel("skipped: no PostgreSQL (TEST_POSTGRES_URL is unset; scripts/test starts one)") }
+            location = try await TestPostgres.freshDatabase()
+        }
+        let harness = try Harness { configuration in
+            if let location { configuration.contactLogPath = location }
+        }
+        let raw = Array(job("RAW-1").replacingOccurrences(of: "\": ", with: "\" :\t").replacingOccurrences(of: "Ana Mora", with: "Ana Mar\\u00eda Peña").utf8)
+        #expect(raw.contains(0x09))
+        try await harness.running { _ in
+            _ = try await harness.redis.command(bytes: [Array("XADD".utf8), Array(harness.configuration.stream.utf8), [UInt8(ascii: "*")], Array("job".utf8), raw])
+            #expect(try await harness.waitForOutcome(job: "RAW-1").kind == .sent)
+        }
+        let log = try await harness.log()
+        let events = try await log.events(EventFilter(jobID: "RAW-1")).map(\.event)
+        #expect(events.map(\.kind) == [.dispatching, .sent])
+        #expect(events.first?.job == raw)
+        #expect(events.first?.arrivedJob == raw)
+        #expect(events.last?.job == nil)
+        let report = try await log.verifyChain()
+        #expect(report.problem == nil, "\(report.problem?.message ?? "")")
+        #expect(report.checked == 2)
+    }
 }

@@ -59,7 +59,7 @@ func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"
         }
         #expect(try await harness.outcome(job: "LATE-1")?.kind == .sent)
         #expect(harness.outbox().count == 1)
-        #expect(try await harness.events(job: "LATE-1").map(\.kind) == [.received, .deferred, .received, .dispatching, .sent])
+        #expect(try await harness.events(job: "LATE-1").map(\.kind) == [.received, .deferred, .dispatching, .sent])
         let dispatching = try #require(try await harness.events(job: "LATE-1").first { $0.kind == .dispatching })
         #expect(dispatching.detail?.contains("sms allowed: Colombia allows 07:00-19:00 Mon-Fri") == true)
         #expect(try await harness.redis.command(["ZCARD", harness.configuration.scheduledKey]) == .integer(0))
@@ -219,6 +219,10 @@ func bogotaJob(_ id: String, contact: String? = nil, channels: String = #"["sms"
         let summary = try await racing.process(try await racing.consumer.readNew(count: 10, blockMilliseconds: 200))
         #expect(summary.duplicates == 1)
         #expect(harness.outbox().isEmpty)
+        // The refused worker's entry is still in the log, as `received` with the job as it came.
+        let twin = try await harness.events(job: "TWIN-1")
+        #expect(twin.map(\.kind) == [.dispatching, .received])
+        #expect(twin.last?.rawData == Array(bogotaJob("TWIN-1", contact: "C-TWIN").utf8) && twin.last?.streamID != nil)
         // The other worker's send still holds sms-1-per-day for C-TWIN: the contact's next job waits.
         try await harness.enqueue(bogotaJob("TWIN-2", contact: "C-TWIN"))
         try await gateway.worker.processor.process(try await racing.consumer.readNew(count: 10, blockMilliseconds: 200))

@@ -51,10 +51,10 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(testDescription: "a valid job is received and claimed for sending on its channel",
-             jobs: [job("J1")], events: ["received J1", "dispatching J1"], sends: ["J1@sms:1"], capRounds: 1),
+        Case(testDescription: "a valid job is claimed for sending on its channel by one dispatching event that carries it",
+             jobs: [job("J1")], events: ["dispatching J1"], sends: ["J1@sms:0"], capRounds: 1),
         Case(testDescription: "the same id twice in one batch: only the first is handled",
-             jobs: [job("J1"), job("J1")], events: ["duplicate J1 duplicate_in_batch", "received J1", "dispatching J1"], sends: ["J1@sms:2"], capRounds: 1),
+             jobs: [job("J1"), job("J1")], events: ["duplicate J1 duplicate_in_batch", "dispatching J1"], sends: ["J1@sms:1"], capRounds: 1),
         Case(testDescription: "an entry without a job field is refused and dead-lettered",
              jobs: [nil], events: ["received -", "invalid - no_job_field"], deadLetters: ["no_job_field"], capRounds: 0),
         Case(testDescription: "a job the log already settled is a duplicate",
@@ -73,7 +73,7 @@ import Testing
              events: ["received J1", "suppressed J1 opted_out"], capRounds: 0),
         Case(testDescription: "a capped first channel: the next allowed channel is checked in a second round and used",
              jobs: [job("J1", channels: #"["sms", "email"]"#)], capBlocked: ["J1#1"],
-             events: ["received J1", "dispatching J1"], sends: ["J1@email:1"], capRounds: 2),
+             events: ["dispatching J1"], sends: ["J1@email:0"], capRounds: 2),
         Case(testDescription: "every channel capped: deferred to when a slot reopens",
              jobs: [job("J1")], capBlocked: ["J1#1"], events: ["received J1", "deferred J1 test-cap"], deferrals: 1, capRounds: 1),
         Case(testDescription: "an expired job is recorded expired without a cap check",
@@ -83,8 +83,8 @@ import Testing
              events: ["received J1", "invalid J1 missing_variable"], deadLetters: ["missing_variable"], releases: ["J1"], capRounds: 1),
         Case(testDescription: "decisions that wait for caps come after those that do not, each in entry order",
              jobs: [job("J1"), nil, job("J2")],
-             events: ["received -", "invalid - no_job_field", "received J1", "dispatching J1", "received J2", "dispatching J2"],
-             deadLetters: ["no_job_field"], sends: ["J1@sms:3", "J2@sms:5"], capRounds: 1),
+             events: ["received -", "invalid - no_job_field", "dispatching J1", "dispatching J2"],
+             deadLetters: ["no_job_field"], sends: ["J1@sms:2", "J2@sms:3"], capRounds: 1),
     ]
 
     @Test(arguments: cases)
@@ -130,6 +130,8 @@ import Testing
             #expect(actions.events[claim.eventIndex].kind == .dispatching && actions.events[claim.eventIndex].jobID == claim.send.job.id)
             // Events carry the debt of their job, for the log's filters.
             #expect(actions.events[claim.eventIndex].debtID == "LN-77")
+            // It stands for the job's `received`: the job exactly as it arrived is on it.
+            #expect(actions.events[claim.eventIndex].job == claim.send.raw && !claim.send.raw.isEmpty)
         }
         #expect(actions.releases.map(\.member) == scenario.releases)
         #expect(actions.leftPending.count == scenario.leftPending)
