@@ -144,7 +144,7 @@ struct BatchPlan {
         }
         for item in waiting { resolve(item) }
         waiting = []
-        actions.events = BatchProcessor.stamped(actions.events, jobs: actions.jobs)
+        BatchProcessor.stamp(&actions.events, jobs: actions.jobs)
         return .execute(actions)
     }
 

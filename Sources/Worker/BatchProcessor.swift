@@ -207,14 +207,13 @@ public struct BatchProcessor: Sendable {
         return nil
     }
 
-    /// Events carry their job's debt and segment, for the log's filters and reports.
-    static func stamped(_ events: [ContactEvent], jobs: [String: Job]) -> [ContactEvent] {
-        events.map { event in
-            guard let id = event.jobID, let job = jobs[id] else { return event }
-            var event = event
-            event.debtID = job.debtID
-            event.segment = job.segment
-            return event
+    /// Events carry their job's debt and segment, for the log's filters and reports (set in place:
+    /// no event is copied whole).
+    static func stamp(_ events: inout [ContactEvent], jobs: [String: Job]) {
+        for index in events.indices {
+            guard let id = events[index].jobID, let job = jobs[id] else { continue }
+            events[index].debtID = job.debtID
+            events[index].segment = job.segment
         }
     }
 
@@ -382,7 +381,9 @@ public struct BatchProcessor: Sendable {
         let outcomes = Outcomes(answered, maxAttempts: settings.maxAttempts) { after, attempt, retryAfter in
             scheduler.retryTime(after: after, attempt: attempt, retryAfter: retryAfter)
         }
-        let events = Self.stamped(handovers + outcomes.events, jobs: jobs)
+        var stamped = handovers + outcomes.events
+        Self.stamp(&stamped, jobs: jobs)
+        let events = stamped
         try await persist("schedule \(outcomes.retries.count) retries in Redis", .redis) { try await scheduler.schedule(outcomes.retries) }
         try await persist("record \(outcomes.events.count) outcomes in the contact log", .store) {
             _ = try await store.appendOutcomes(events, optOuts: outcomes.unsubscribed, droppedTokens: outcomes.deadTokens)
