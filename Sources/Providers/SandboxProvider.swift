@@ -58,17 +58,31 @@ public final class SandboxProvider: MessageProvider {
             output.append(0x0A)
             results.append(.accepted(messageID: id, status: "written"))
         }
-        do {
-            try lock.withLock {
-                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outboxPath))
-                defer { try? handle.close() }
-                try handle.seekToEnd()
-                try handle.write(contentsOf: output)
-            }
-        } catch {
+        if let error = lock.withLock({ Self.append(output, to: outboxPath) }) {
             return messages.map { _ in .retryableFailure(code: .outboxWrite, message: "cannot append to \(outboxPath): \(error)", retryAfter: nil) }
         }
         return results
+    }
+
+    /// Appends in O_APPEND mode: several worker processes may share one outbox, and each write then
+    /// lands at the end of the file as it is at that moment (seeking to the end first could let two
+    /// processes write at the same offset, one batch over the other). Nil, or what failed.
+    static func append(_ data: Data, to path: String) -> String? {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        return data.withUnsafeBytes { raw -> String? in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return String(cString: strerror(errno))
+                }
+                offset += written
+            }
+            return nil
+        }
     }
 }
 
