@@ -445,6 +445,12 @@ public enum ReplyClassifier {
                 guard probability >= (model.thresholds[intent] ?? 0.5) else { continue }
                 if intent == .promiseToPay && !promiseDetails.hasDate && !promiseDetails.hasAmount { continue }
                 if readOtherwise.contains(intent) { continue }
+                // A reply whose phrases ask for the messages again ("please resume texts", "yes text me
+                // again") does not revoke them: the model's opt-out there is read from the same words.
+                if intent == .optOut, intents.contains(.optIn) {
+                    explain.append("not opt_out: model \(format(probability)), but the reply asks for the messages again (opt_in)")
+                    continue
+                }
                 let passages = model.passages(.intent(intent), of: reading, tokens: tokens)
                 // Welcome messages hold the model back only where it read the opt-out: a clause
                 // that says the texts are fine. Elsewhere in the reply they may be a different thing

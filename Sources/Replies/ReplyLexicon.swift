@@ -44,11 +44,22 @@ public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
     /// `<name>` in a phrase: a word written with a capital and then small letters ("no soy Guadalupe",
     /// "I am not Derek"), as people write names. Words in capitals only ("NO SOY YO") are not names.
     public var name: Bool = false
+    /// The word as the lexicon wrote it, with its acute accents (ReplyText.marked), when it has one:
+    /// then a reply word written with other accents does not match ("envié" is not "Envíe"); one
+    /// written without any still does, since people often leave accents out.
+    public var marked: String?
 
-    public init(text: String, prefix: Bool) {
+    public init(text: String, prefix: Bool, marked: String? = nil) {
         self.text = text
         self.prefix = prefix
+        self.marked = marked
         typoEligible = WordPattern.typoEligible(text)
+    }
+
+    /// False only when both the pattern and the word carry accents and they differ.
+    func accentsAgree(_ token: ReplyToken) -> Bool {
+        guard let marked, let written = token.marked else { return true }
+        return prefix ? written.hasPrefix(marked) : written == marked
     }
 
     static func typoEligible(_ text: String) -> Bool { text.count >= 5 && text.allSatisfy(\.isLetter) }
@@ -71,6 +82,7 @@ public struct WordPattern: Sendable, Equatable, CustomStringConvertible {
             return (true, false)
         }
         // The token's forms without building an array: this runs for every phrase word against every reply word.
+        if marked != nil, !accentsAgree(token) { return (false, false) }
         if prefix {
             if token.text.hasPrefix(text) || token.alternative?.hasPrefix(text) == true { return (true, false) }
             return (false, false)
@@ -137,6 +149,7 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
                 var text = String(option)
                 let prefix = text.hasSuffix("*") && text.count > 1
                 if prefix { text.removeLast() }
+                let marked = ReplyText.marked(text)
                 if text.count == 1, let character = text.first, ReplyText.isEmoji(character) {
                     text = ReplyText.emojiBase(character)
                 } else {
@@ -146,7 +159,7 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
                 // Replies are split into words, numbers and emoji: "wrong-number" or "again?" would never match.
                 let isEmoji = text.count == 1 && ReplyText.isEmoji(text.first!)
                 guard isEmoji || text.allSatisfy({ $0.isLetter || $0.isNumber }) else { throw .badCharacter(text) }
-                options.append(WordPattern(text: text, prefix: prefix))
+                options.append(WordPattern(text: text, prefix: prefix, marked: marked))
             }
             elements.append(.alternatives(options))
         }

@@ -145,7 +145,9 @@ public enum ReplyLexiconFile {
         }
 
         mutating func words(_ node: Node, _ what: String) -> [WordPattern] {
-            strings(node, what).compactMap { text in
+            // The entries as written, for their accents (strings() folds them), in the same order.
+            let written = (node.sequence ?? []).compactMap { $0.string?.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return strings(node, what).enumerated().compactMap { position, text in
                 // <name>: a word written like a name, as in phrases ("not_preceded_by: [<name>]").
                 if text == "<name>" { return .anyName }
                 let prefix = text.hasSuffix("*") && text.count > 1
@@ -153,7 +155,8 @@ public enum ReplyLexiconFile {
                 guard !word.contains(" "), !word.contains("*"), !word.contains("<"), !word.contains(">") else {
                     problem(node, "\(what): \"\(text)\" must be one word (a trailing * matches the start of words, <name> a word written like a name)"); return nil
                 }
-                return WordPattern(text: word, prefix: prefix)
+                let raw = position < written.count ? written[position] : text
+                return WordPattern(text: word, prefix: prefix, marked: ReplyText.marked(prefix ? String(raw.dropLast()) : raw))
             }
         }
 

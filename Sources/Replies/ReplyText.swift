@@ -20,6 +20,10 @@ public struct ReplyToken: Sendable, Equatable {
     public var alternative: String?
     /// As written (for explanations and the promise's text).
     public var original: String
+    /// Lowercased with its acute accents kept (ñ and ü folded), when it has one ("envíe", "envié"; nil
+    /// for "envie", "mañana"): where a lexicon word is written with an accent, a word written with a
+    /// different one is another word (envíe, an instruction; envié, a request told of).
+    public var marked: String?
     /// Written in capitals (two letters or more) in a reply that is not all capitals.
     public var shouted: Bool = false
     /// Glued to the token before it, with no space ("25k", "15th").
@@ -42,6 +46,16 @@ public enum ReplyText {
     /// Lowercase and fold accents (á -> a, ñ -> n, ü -> u).
     public static func fold(_ text: String) -> String {
         text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil).lowercased()
+    }
+
+    static let acuteVowels: Set<Character> = ["á", "é", "í", "ó", "ú"]
+
+    /// The word in lower case with its acute accents kept and every other mark folded, or nil when it
+    /// has no acute accent: "Envíe" -> "envíe", "envié" -> "envié", "envie" -> nil, "mañana" -> nil.
+    public static func marked(_ word: String) -> String? {
+        let lower = word.lowercased()
+        guard lower.contains(where: acuteVowels.contains) else { return nil }
+        return lower.map { acuteVowels.contains($0) ? String($0) : fold(String($0)) }.joined()
     }
 
     static func isEmoji(_ character: Character) -> Bool {
@@ -162,6 +176,7 @@ public enum ReplyText {
             let wordLetters = word.filter(\.isLetter)
             token.shouted = !allCaps && wordLetters.count >= 2 && wordLetters.allSatisfy { !$0.isLowercase }
             token.glued = gluedNext
+            token.marked = marked(word)
             tokens.append(token)
             if let extra { tokens.append(ReplyToken(kind: .word, text: extra, original: extra)) }
         }

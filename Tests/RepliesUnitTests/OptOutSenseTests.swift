@@ -19,6 +19,25 @@ import Testing
 
     // MARK: the syntax
 
+    /// A lexicon word written with an acute accent is that word: a reply word with another accent is a
+    /// different one ("Envíe", an instruction, is not "envié", a request told of); one without any still matches.
+    @Test func aWordWrittenWithAnAccentDoesNotMatchOneWithAnother() throws {
+        let text = """
+            language: es
+            intents:
+              opt_out:
+                - {phrase: "envié|mandé baja"}
+            """
+        let lexicon = try #require(Self.lexicon(text, "es"))
+        func optOut(_ reply: String) -> Bool { ReplyClassifier.classify(reply, lexicon: lexicon).intents.contains(.optOut) }
+        #expect(optOut("envié BAJA ayer"))
+        #expect(optOut("ENVIÉ BAJA ayer"))
+        #expect(optOut("envie baja ayer"), "without accents the word is read as the lexicon's")
+        #expect(!optOut("Envíe BAJA al 5050"))
+        #expect(!optOut("Mánde BAJA al 5050"))
+        #expect(ReplyText.marked("Envíe") == "envíe" && ReplyText.marked("envie") == nil && ReplyText.marked("mañana") == nil)
+    }
+
     @Test func notFollowedByPhraseRefusesOnlyRightAfterTheMatch() throws {
         let text = """
             language: en
@@ -168,6 +187,10 @@ import Testing
         ("Paid on the 28th. Your text says Text STOP to end messages, but I want them", "en"),
         ("ya pagué. \"Responda BAJA para no recibir más mensajes\" dice, pero yo sí los quiero", "es"),
         ("please remove it from my credit report, this number is the one on file", "en"),
+        // A document sent by mail, not the texts.
+        ("mail the statements only by mail please, I can't open the link", "en"), ("el estado de cuenta mándenlo solo al correo", "es"),
+        // The bank's instruction quoted, its verb written with the accent of an instruction (envíe), not of a request told of (envié).
+        ("Envíe BAJA al 5050 para no recibir más mensajes. ¿Eso cuesta?", "es"), ("ya pagué todo. Envíe BAJA al 5050 para no recibir promociones", "es"),
     ])
     func moreLookAlikes(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
@@ -181,6 +204,10 @@ import Testing
         // The number named in one sentence, the request in another.
         ("ese celular ya no es de Marvin, es mío. Elimínenlo por favor", "es"), ("This was my late husband's number. Please delete it.", "en"),
         ("Done with these texts. Talk to my attorney.", "en"), ("mandé BAJA para no recibir más mensajes y me siguen llegando", "es"),
+        // Only by e-mail or by letter, in a reply to the texts; "not here"; the last time; an enclitic "volverme".
+        ("Por acá no, por favor. Contáctenme únicamente al email", "es"), ("reach me by email only from now on", "en"),
+        ("not by text please, I check my inbox every day", "en"), ("Que sea la última vez que me escriben a este número", "es"),
+        ("les ruego no volverme a mandar mensajes", "es"), ("envié BAJA al 5050 para no recibir más mensajes y siguen", "es"),
     ])
     func moreOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)

@@ -44,6 +44,16 @@ import TestSupport
         #expect(apart.intents.contains(.optOut), "\(apart.explain)")
     }
 
+    /// A reply the phrases read as asking for the messages again is no revocation, whatever the model reads.
+    @Test func anOptInHoldsBackTheModelsOptOut() throws {
+        let lexicons = Self.lexicons(Self.model("w:zorpen", .intent(.optOut)))
+        let back = try lexicons.classify("zorpen, please resume texts to this number", language: "en")
+        #expect(back.intents.contains(.optIn) && !back.intents.contains(.optOut), "\(back.explain)")
+        #expect(back.explain.contains { $0.hasPrefix("not opt_out: model") && $0.contains("opt_in") }, "\(back.explain)")
+        let plain = try lexicons.classify("zorpen, this number", language: "en")
+        #expect(plain.intents.contains(.optOut), "\(plain.explain)")
+    }
+
     @Test func belowItsThresholdTheModelAddsNothing() throws {
         let reading = try Self.lexicons(Self.model("w:zorpen", .intent(.dispute), weight: 8, threshold: 0.99)).classify("zorpen", language: "es")
         #expect(!reading.intents.contains(.dispute))
