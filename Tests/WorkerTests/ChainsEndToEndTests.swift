@@ -24,7 +24,7 @@ import TestSupport
         second.configuration.stream = first.configuration.stream
         second.configuration.deadLetterStream = first.configuration.deadLetterStream
         second.configuration.scheduledKey = first.configuration.scheduledKey
-        // Each worker keeps its own outbox (two sandbox providers appending to one file can lose lines).
+        // Each worker keeps its own outbox; together they must hold every job once.
         first.configuration.capsPrefix = second.configuration.capsPrefix
         let (a, b) = (first, second)
         let checkpoint = try await a.running { gateway in

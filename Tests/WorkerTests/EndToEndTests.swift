@@ -37,8 +37,7 @@ import TestSupport
         second.configuration.stream = first.configuration.stream
         second.configuration.deadLetterStream = first.configuration.deadLetterStream
         second.configuration.scheduledKey = first.configuration.scheduledKey
-        // Each worker keeps its own outbox: two sandbox providers appending to one file (each seeks
-        // to the end, then writes) can write at the same offset and lose lines.
+        // Each worker keeps its own outbox; together they must hold every job once.
         first.configuration.capsPrefix = second.configuration.capsPrefix
         let (a, b) = (first, second)
         try await a.running { _ in
