@@ -105,7 +105,7 @@ public enum Term: String, Sendable, CaseIterable {
 public enum Terms {
     public static let english: [Term: String] = [
         .signInLimited: "There have been too many failed sign-ins from your network. Wait {minutes} minutes, then try again with your token.",
-        .signInLimitedAll: "Sign-in is paused after too many failed attempts. Wait {minutes} minutes, then try again. If you keep seeing this, tell the operations team.",
+        .signInLimitedAll: "That token is not valid, and after too many failed attempts only a valid token is accepted for the next {minutes} minutes. Check that you pasted the whole token. If you keep seeing this, tell the operations team.",
         .toneTitle: "Tone policy",
         .toneLead: "Each message's tone is chosen by these rules, from templates/tones.yml, tried in order: the first rule whose every condition holds decides; when none does, the default tone is used. Below, ask which tone and file a customer would get: the answer comes from the same code the workers run.",
         .toneRulesTitle: "The rules, in the order they are tried",
@@ -202,7 +202,7 @@ public enum Terms {
 
     public static let spanish: [Term: String] = [
         .signInLimited: "Ha habido demasiados intentos fallidos de entrar desde su red. Espere {minutes} minutos y vuelva a intentarlo con su token.",
-        .signInLimitedAll: "La entrada está en pausa tras demasiados intentos fallidos. Espere {minutes} minutos y vuelva a intentarlo. Si lo sigue viendo, avise al equipo de operaciones.",
+        .signInLimitedAll: "Ese token no es válido, y tras demasiados intentos fallidos solo se acepta un token válido durante los próximos {minutes} minutos. Compruebe que pegó el token completo. Si lo sigue viendo, avise al equipo de operaciones.",
         .toneTitle: "Política de tono",
         .toneLead: "El tono de cada mensaje lo eligen estas reglas, de templates/tones.yml, probadas en orden: decide la primera cuyas condiciones se cumplen todas; si ninguna, se usa el tono por defecto. Abajo puede preguntar qué tono y archivo recibiría un cliente: la respuesta sale del mismo código que ejecutan los workers.",
         .toneRulesTitle: "Las reglas, en el orden en que se prueban",

@@ -7,8 +7,8 @@ public struct SignInLimit: Sendable, Equatable {
     /// Failed sign-ins from one client address within a window; the next is refused until it ends.
     public var perAddress: Int
     /// Failed sign-ins from every address together within a window (someone guessing from many
-    /// addresses); over it, sign-in is closed to everyone until the window ends. Sessions already
-    /// open are not affected.
+    /// addresses); over it, every wrong token is refused with 429 until the window ends, but a right
+    /// one still signs in (closing sign-in to everyone would let anyone lock the users out).
     public var all: Int
     public var windowSeconds: Int
     public var keyPrefix: String
