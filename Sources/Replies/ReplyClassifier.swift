@@ -223,23 +223,6 @@ public enum ReplyClassifier {
                 index += 1
             }
         }
-        if rule.whole {
-            let others = tokens.indices.filter { index in
-                guard index < found.start || index > found.end else { return false }
-                let token = tokens[index]
-                return (token.kind == .word && !token.forms.contains(where: lexicon.filler.contains)) || token.kind == .number
-            }
-            if let first = others.first { return Refusal("is not the whole reply (also '\(tokens[first].original)')", otherSense: false) }
-        }
-        if rule.alone {
-            var before = found.start - 1
-            while before >= 0, !tokens[before].isBoundary, tokens[before].kind != .word { before -= 1 }
-            var after = found.end + 1
-            while after < tokens.count, !tokens[after].isBoundary, tokens[after].kind != .word { after += 1 }
-            if let other = [before, after].first(where: { $0 >= 0 && $0 < tokens.count && tokens[$0].kind == .word }) {
-                return Refusal("is not a clause of its own (also '\(tokens[other].original)')", otherSense: false)
-            }
-        }
         if !rule.notPrecededBy.isEmpty {
             var index = found.start - 1
             var seen = 0
@@ -260,6 +243,25 @@ public enum ReplyClassifier {
                 if let undo = undoing(in: tokens, lexicon: lexicon) {
                     return Refusal("is told of after '\(tokens[teller].original)' and taken back ('\(undo)')", otherSense: true, noted: false)
                 }
+            }
+        }
+        // A match refused for its sense above says more than one refused for where it stands: a keyword
+        // quoted from the bank ("el mensaje decía envíe BAJA") is read otherwise, and the model may not add it back.
+        if rule.whole {
+            let others = tokens.indices.filter { index in
+                guard index < found.start || index > found.end else { return false }
+                let token = tokens[index]
+                return (token.kind == .word && !token.forms.contains(where: lexicon.filler.contains)) || token.kind == .number
+            }
+            if let first = others.first { return Refusal("is not the whole reply (also '\(tokens[first].original)')", otherSense: false) }
+        }
+        if rule.alone {
+            var before = found.start - 1
+            while before >= 0, !tokens[before].isBoundary, tokens[before].kind != .word { before -= 1 }
+            var after = found.end + 1
+            while after < tokens.count, !tokens[after].isBoundary, tokens[after].kind != .word { after += 1 }
+            if let other = [before, after].first(where: { $0 >= 0 && $0 < tokens.count && tokens[$0].kind == .word }) {
+                return Refusal("is not a clause of its own (also '\(tokens[other].original)')", otherSense: false)
             }
         }
         if !rule.with.isEmpty {
@@ -381,6 +383,14 @@ public enum ReplyClassifier {
         return result.sorted { $0.start < $1.start }
     }
 
+    /// The `asks_who` phrases in the reply, not negated, each quoted with where it starts.
+    static func asksWho(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
+        lexicon.asksWho.flatMap { phrase in
+            phrase.matches(in: tokens).filter { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }
+                .map { (quote(tokens, $0.start...$0.end), $0.start) }
+        }.sorted { $0.start < $1.start }
+    }
+
     /// The commas between the items of a list: followed by a word of `list_words` or by the word the
     /// item before began with ("no calls, no texts", "ni llamadas, ni mensajes", "don't call, don't text").
     static func listCommas(_ tokens: [ReplyToken], lexicon: ReplyLexicon) -> Set<Int> {
@@ -452,13 +462,21 @@ public enum ReplyClassifier {
                     continue
                 }
                 let passages = model.passages(.intent(intent), of: reading, tokens: tokens)
-                // Welcome messages hold the model back only where it read the opt-out: a clause
-                // that says the texts are fine. Elsewhere in the reply they may be a different thing
-                // ("texts were fine until now. leave me alone"), and a missed opt-out costs more.
-                if intent == .optOut, let strongest = passages.first?.first,
-                   let said = welcomes.first(where: { clause($0.start) == clause(strongest) }) {
-                    explain.append("not opt_out: model \(format(probability)), but '\(said.text)' in the same clause says the messages are welcome [\(lexicon.language).yml welcome]")
-                    continue
+                // Welcome messages hold the model back only where it read the opt-out: a sentence
+                // that says the texts are fine ("no me llamen al trabajo, mejor por mensaje"). In
+                // another sentence they may be a different thing ("texts were fine until now. leave
+                // me alone"), and a missed opt-out costs more.
+                if intent == .optOut, let strongest = passages.first?.first {
+                    let around = sentence(around: strongest...strongest, in: tokens)
+                    if let said = welcomes.first(where: { (around.start...max(around.start, around.end)).contains($0.start) }) {
+                        explain.append("not opt_out: model \(format(probability)), but '\(said.text)' in the same sentence says the messages are welcome [\(lexicon.language).yml welcome]")
+                        continue
+                    }
+                    // A question about who writes asks for information ("who keeps texting me?").
+                    if let asked = asksWho(in: tokens, lexicon: lexicon).first(where: { (around.start...max(around.start, around.end)).contains($0.start) }) {
+                        explain.append("not opt_out: model \(format(probability)), but '\(asked.text)' asks who writes [\(lexicon.language).yml asks_who]")
+                        continue
+                    }
                 }
                 intents.append(intent)
                 firstHit[intent] = passages.first?.first ?? 0

@@ -191,6 +191,10 @@ import Testing
         ("mail the statements only by mail please, I can't open the link", "en"), ("el estado de cuenta mándenlo solo al correo", "es"),
         // The bank's instruction quoted, its verb written with the accent of an instruction (envíe), not of a request told of (envié).
         ("Envíe BAJA al 5050 para no recibir más mensajes. ¿Eso cuesta?", "es"), ("ya pagué todo. Envíe BAJA al 5050 para no recibir promociones", "es"),
+        // Who writes, a new address, a credit report, a place.
+        ("who keeps sending me these texts?", "en"), ("¿quién me anda escribiendo de este número?", "es"),
+        ("ya no uso ese correo, escríbanme a este", "es"), ("please remove me from the credit bureau report", "en"),
+        ("I don't want to be contacted at work", "en"),
     ])
     func moreLookAlikes(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
@@ -208,6 +212,7 @@ import Testing
         ("Por acá no, por favor. Contáctenme únicamente al email", "es"), ("reach me by email only from now on", "en"),
         ("not by text please, I check my inbox every day", "en"), ("Que sea la última vez que me escriben a este número", "es"),
         ("les ruego no volverme a mandar mensajes", "es"), ("envié BAJA al 5050 para no recibir más mensajes y siguen", "es"),
+        ("I don't want to be texted anymore", "en"), ("I do not wish to be contacted by text", "en"), ("ya no las quiero recibir", "es"),
     ])
     func moreOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
