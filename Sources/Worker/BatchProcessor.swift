@@ -219,17 +219,19 @@ public struct BatchProcessor: Sendable {
 
     /// What compliance needs beyond the text: the other parts of the message, why this tone, what it costs.
     static func renderingFacts(_ rendered: RenderedMessage, toneRule: String, category: Category, toneFacts: ToneFacts) -> String {
-        var facts: [String: JSONValue] = ["tone_rule": .string(toneRule), "category": .string(category.rawValue),
-                                          "tone_source": .string(toneFacts.sentimentSource)]
-        if let label = toneFacts.sentimentLabel { facts["sentiment_label"] = .string(label) }
-        if let score = toneFacts.sentimentScore { facts["sentiment_score"] = .number(score) }
-        if let subject = rendered.subject { facts["subject"] = .string(subject) }
-        if let html = rendered.html { facts["html"] = .string(html) }
+        // In key order, as an object serializes (written for every send: no dictionary built).
+        var facts: [(key: String, value: JSONValue)] = [("category", .string(category.rawValue))]
+        if let html = rendered.html { facts.append(("html", .string(html))) }
+        if let label = toneFacts.sentimentLabel { facts.append(("sentiment_label", .string(label))) }
+        if let score = toneFacts.sentimentScore { facts.append(("sentiment_score", .number(score))) }
         if let sms = rendered.sms {
-            facts["sms_encoding"] = .string(sms.encoding.rawValue)
-            facts["sms_segments"] = .number(Double(sms.segments))
+            facts.append(("sms_encoding", .string(sms.encoding.rawValue)))
+            facts.append(("sms_segments", .number(Double(sms.segments))))
         }
-        return JSONValue.object(facts).serialized
+        if let subject = rendered.subject { facts.append(("subject", .string(subject))) }
+        facts.append(("tone_rule", .string(toneRule)))
+        facts.append(("tone_source", .string(toneFacts.sentimentSource)))
+        return JSONValue.serialized(sortedMembers: facts)
     }
 
     /// What comes back to the executor while sends are out: a provider's answers, or the record delay's tick.

@@ -209,6 +209,29 @@ func mutated(_ path: [String], _ value: Any?) -> String {
     }
 }
 
+@Suite struct JSONSerializationTests {
+    /// Members written in key order serialize as the object would, escapes and all.
+    @Test func sortedMembersAreTheBytesOfTheObject() {
+        var random = SeededRandom()
+        let pieces = ["a", "b", "\"", "\\", "\n", "\u{01}", "ñ", "€", "😀", "\t", "x y", "sms_", "tone"]
+        for _ in 0..<200 {
+            var object: [String: JSONValue] = [:]
+            for _ in 0..<Int.random(in: 0...8, using: &random) {
+                let key = (0..<Int.random(in: 1...3, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+                let value: JSONValue = switch Int.random(in: 0...3, using: &random) {
+                case 0: .string(pieces.shuffled(using: &random).prefix(3).joined())
+                case 1: .number(Double(Int.random(in: -1000...1000, using: &random)) / 4)
+                case 2: .bool(Bool.random(using: &random))
+                default: .null
+                }
+                object[key] = value
+            }
+            let members = object.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+            #expect(JSONValue.serialized(sortedMembers: members) == JSONValue.object(object).serialized, "\(random)")
+        }
+    }
+}
+
 @Suite struct JSONParserTests {
     @Test func parsesWhatFoundationParses() throws {
         let samples = [
