@@ -112,24 +112,10 @@ struct ChainPartitionTests {
     @Test func pruneLeavesEveryChainItsAnchorAndPrunedEvent() async throws {
         let url = try await TestPostgres.freshDatabase()
         let log = try await PostgresContactLog(url: url, chains: 3)
-        let start = parseTimestamp("2024-01-10T12:00:00Z")!
         // Months 0-2 (before the cutoff) are written first, months 3-5 after: which concurrent append
         // takes the lowest seq is up to the scheduler, and prune cuts at the first event on or after
         // the cutoff, so an old event written after a new one is rightly kept.
-        for months in [0..<3, 3..<6] {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for n in 0..<12 where months.contains(n % 6) {
-                    group.addTask {
-                        var received = event("M\(n)", .received)
-                        received.at = start.addingTimeInterval(Double(n % 6) * 31 * 86_400)
-                        var sent = event("M\(n)", .sent)
-                        sent.at = received.at.addingTimeInterval(60)
-                        _ = try await log.append([received, sent])
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
+        try await Self.appendByMonth(log, prefix: "M", before: 3, withSent: true)
         let before = try await Self.chains(log)
         let report = try await log.prune(before: parseTimestamp("2024-04-01T00:00:00Z")!, at: parseTimestamp("2026-05-01T00:00:00Z")!, by: "test")
         let through = try #require(report.throughSeq)
@@ -149,6 +135,26 @@ struct ChainPartitionTests {
                                               "ALTER TABLE events ENABLE TRIGGER USER"])
         let problem = try #require(try await log.verifyChain().problem)
         #expect(problem.kind == .unbackedAnchor)
+    }
+
+    /// Twelve jobs a month apart in turn (months 0-5, twice), each appended on its own at once: the
+    /// months before `before` first, then the rest, so the earlier months take the lower seqs.
+    static func appendByMonth(_ log: PostgresContactLog, prefix: String, before: Int, withSent: Bool) async throws {
+        let start = parseTimestamp("2024-01-10T12:00:00Z")!
+        for months in [0..<before, before..<6] {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<12 where months.contains(n % 6) {
+                    group.addTask {
+                        var received = event("\(prefix)\(n)", .received)
+                        received.at = start.addingTimeInterval(Double(n % 6) * 31 * 86_400)
+                        var sent = event("\(prefix)\(n)", .sent)
+                        sent.at = received.at.addingTimeInterval(60)
+                        _ = try await log.append(withSent ? [received, sent] : [received])
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
     }
 
     /// Verify reads one snapshot: run while two processes append on every chain, it finds nothing.
@@ -182,21 +188,9 @@ struct ChainPartitionTests {
     @Test func afterAPruneAnAlteredEventIsNamedAsAltered() async throws {
         let url = try await TestPostgres.freshDatabase()
         let log = try await PostgresContactLog(url: url, chains: 3)
-        let start = parseTimestamp("2024-01-10T12:00:00Z")!
         // Months 0-1 (before the cutoff) first, as in the test above: had a later month's append
         // taken the lowest seq, prune would rightly remove nothing and there would be no anchor.
-        for months in [0..<2, 2..<6] {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for n in 0..<12 where months.contains(n % 6) {
-                    group.addTask {
-                        var received = event("P\(n)", .received)
-                        received.at = start.addingTimeInterval(Double(n % 6) * 31 * 86_400)
-                        _ = try await log.append([received])
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
+        try await Self.appendByMonth(log, prefix: "P", before: 2, withSent: false)
         #expect(try await log.prune(before: parseTimestamp("2024-03-01T00:00:00Z")!, at: Date(), by: "test").removed == 4)
         _ = try await log.append([event("NEW-1", .received), event("NEW-2", .received)])
         _ = try await log.checkpoint(signingKey: Curve25519SigningKey(), at: Date())

@@ -14,15 +14,20 @@ import TestSupport
         var testDescription: String { rawValue }
     }
 
-    @Test(arguments: Store.allCases) func refusedJobsAreLoggedByteForByte(_ store: Store) async throws {
+    /// A worker on a fresh contact log of the store.
+    static func harness(_ store: Store) async throws -> Harness {
         var location: String?
         if store == .postgres {
             guard TestPostgres.url != nil else { try Test.cancel("skipped: no PostgreSQL (TEST_POSTGRES_URL is unset; scripts/test starts one)") }
             location = try await TestPostgres.freshDatabase()
         }
-        let harness = try Harness { configuration in
+        return try Harness { configuration in
             if let location { configuration.contactLogPath = location }
         }
+    }
+
+    @Test(arguments: Store.allCases) func refusedJobsAreLoggedByteForByte(_ store: Store) async throws {
+        let harness = try await Self.harness(store)
         let text = #"{"id": "U16-1", "template": "payment-reminder", "channels": ["sms"], "contact": {"id": "C-1", "phone": "+50688887777"}, "data": {}}"#
         let utf16: [UInt8] = [0xFF, 0xFE] + text.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
         let escaped = Array(job("NUL-1").replacingOccurrences(of: #""id": "C-NUL-1""#, with: #""id": "C-\u0000-1""#).utf8)
@@ -49,14 +54,7 @@ import TestSupport
     /// A job sent at once is recorded by its `dispatching` alone, which carries the job exactly as
     /// XADDed (spacing, key order, escapes, non-ASCII); the chain covers those bytes.
     @Test(arguments: Store.allCases) func aSentJobsBytesAreOnItsDispatchingEvent(_ store: Store) async throws {
-        var location: String?
-        if store == .postgres {
-            guard TestPostgres.url != nil else { try Test.cancel("skipped: no PostgreSQL (TEST_POSTGRES_URL is unset; scripts/test starts one)") }
-            location = try await TestPostgres.freshDatabase()
-        }
-        let harness = try Harness { configuration in
-            if let location { configuration.contactLogPath = location }
-        }
+        let harness = try await Self.harness(store)
         let raw = Array(job("RAW-1").replacingOccurrences(of: "\": ", with: "\" :\t").replacingOccurrences(of: "Ana Mora", with: "Ana Mar\\u00eda Peña").utf8)
         #expect(raw.contains(0x09))
         try await harness.running { _ in
