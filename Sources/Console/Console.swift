@@ -289,14 +289,14 @@ public final class Console: Sendable {
         guard !token.isEmpty else {
             return signInForm(visit, next: next, errors: [FieldError(field: "token", message: visit.t(.tokenMissing))], status: .badRequest)
         }
-        // Over one address's limit, a right token and a wrong one get the same answer. Over the limit of all addresses together, a right token still signs in and
-        // only wrong ones are refused: tokens are 32 random bytes, so that limit cannot be what stops
-        // guessing, and closing sign-in to everyone would let anyone lock the console's users out by
-        // sending wrong tokens from a few addresses. It stays an alarm (the warning below, and 429).
+        // Over one address's limit, a right token and a wrong one get the same answer. Over the limit
+        // of all addresses together, a right token still signs in and only wrong ones are refused:
+        // tokens are 32 random bytes, so that limit cannot be what stops guessing, and closing sign-in
+        // to everyone would let anyone lock the console's users out by sending wrong tokens from a
+        // few addresses. It stays an alarm (the warning below, and 429).
         let address = clientAddress(request)
         let attempt = try await signInLimiter.attempt(address: address)
-        let current = tokens()
-        let caller = token.utf8.count <= 512 ? current.caller(token: token) : nil
+        let caller = token.utf8.count <= 512 ? tokens().caller(token: token) : nil
         if let refusal = attempt.refusal, refusal.scope == .address || caller == nil {
             logger.warning("console sign-in refused: too many failed sign-ins", metadata: [
                 "security": "sign_in_rate_limit", "address": "\(address)", "scope": "\(refusal.scope.rawValue)",
