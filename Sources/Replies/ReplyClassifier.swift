@@ -383,6 +383,12 @@ public enum ReplyClassifier {
         return result.sorted { $0.start < $1.start }
     }
 
+    /// The first `asks_to_stop` phrase in the reply, quoted; nil when there is none.
+    static func asksToStop(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        lexicon.asksToStop.lazy.compactMap { $0.matches(in: tokens).first }.min { $0.start < $1.start }
+            .map { quote(tokens, $0.start...$0.end) }
+    }
+
     /// The `asks_who` phrases in the reply, not negated, each quoted with where it starts.
     static func asksWho(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
         lexicon.asksWho.flatMap { phrase in
@@ -446,6 +452,18 @@ public enum ReplyClassifier {
         // request is about calls or a place, not the texts.
         let welcomes = welcome(in: tokens, lexicon: lexicon)
         let welcomed = welcomes.first?.text
+        // A reply that says some messages are welcome ("stop calling me, text me instead", "don't call me
+        // at the hospital, texts are fine") asks about one channel or place, not to cease all contact.
+        if let welcomed, let at = intents.firstIndex(of: .ceaseContact) {
+            intents.remove(at: at)
+            firstHit[.ceaseContact] = nil
+            explain.removeAll { $0.hasPrefix("cease_contact:") }
+            explain.append("not cease_contact: '\(welcomed)' says messages are welcome, so the request is about one channel or place [\(lexicon.language).yml welcome]")
+            readOtherwise.insert(.ceaseContact)
+        }
+        // The words that ask for something to stop ("dejen", "ya no", "remove"): without one, the model
+        // reads no opt_out or cease_contact (a complaint or a threat is not a request).
+        let stopAsked = lexicon.asksToStop.isEmpty ? "" : asksToStop(in: tokens, lexicon: lexicon)
         // The model adds an intent the phrases missed, when its probability reaches the intent's
         // threshold, unless a guard refused a phrase of that intent for its sense ("cancelar la deuda").
         let reading = model?.read(tokens)
@@ -477,6 +495,10 @@ public enum ReplyClassifier {
                         explain.append("not opt_out: model \(format(probability)), but '\(asked.text)' asks who writes [\(lexicon.language).yml asks_who]")
                         continue
                     }
+                }
+                if intent == .optOut || intent == .ceaseContact, stopAsked == nil {
+                    explain.append("not \(intent.rawValue): model \(format(probability)), but no word asks for anything to stop [\(lexicon.language).yml asks_to_stop]")
+                    continue
                 }
                 intents.append(intent)
                 firstHit[intent] = passages.first?.first ?? 0

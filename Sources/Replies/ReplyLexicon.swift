@@ -377,6 +377,11 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// `asks_who`: a question about who writes or what this is ("who keeps texting me?", "¿quién me
     /// escribe de este número?"): asks for information, so the model adds no opt_out read from its sentence.
     public var asksWho: [Phrase] = []
+    /// `asks_to_stop`: words that ask for something to stop or go ("dejen", "ya no", "no me", "remove",
+    /// "don't", "leave"): the model reads an opt_out or a cease_contact only into a reply that has one,
+    /// so a complaint about the messages ("ya van 5 mensajes hoy") or a threat on a condition ("one more
+    /// text and I'm suing") is not read as a request. Empty: no such check.
+    public var asksToStop: [Phrase] = []
     public var intents: [ReplyIntent: [PhraseRule]] = [:]
     public var cues: [ReplyLabel: [PhraseRule]] = [:]
     /// Sentiment valences from -4 to 4 (VADER's scale). A key ending in * matches word prefixes.
@@ -394,7 +399,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
-            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho
+            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts
             && a.upsetBelow == b.upsetBelow && a.worriedBelow == b.worriedBelow

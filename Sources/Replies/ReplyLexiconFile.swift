@@ -22,7 +22,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
-                                       "asked_back", "retold", "list_words", "welcome", "asks_who", "clitics"]
+                                       "asked_back", "retold", "list_words", "welcome", "asks_who", "asks_to_stop", "clitics"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
@@ -427,6 +427,7 @@ public enum ReplyLexiconFile {
                 case "list_words": lexicon.listWords = Set(strings(value, name))
                 case "welcome": lexicon.welcome = phraseList(value, name)
                 case "asks_who": lexicon.asksWho = phraseList(value, name)
+                case "asks_to_stop": lexicon.asksToStop = phraseList(value, name)
                 case "asked_back":
                     for (subKey, list) in pairs(value, name) {
                         switch subKey.string ?? "" {

@@ -25,7 +25,7 @@ import TestSupport
     }
 
     @Test func theModelAddsAnIntentThePhrasesMissAndNamesTheWordsThatWeighed() throws {
-        let text = "zorpen ustedes con sus cosas"
+        let text = "zorpen ustedes con sus cosas, ya no"
         #expect(!Shipped.lexicons.withoutModel.classify(text, "es").intents.contains(.optOut))
         let reading = try Self.lexicons(Self.model("w:zorpen", .intent(.optOut))).classify(text, language: "es")
         #expect(reading.intents.contains(.optOut))
@@ -43,7 +43,7 @@ import TestSupport
         #expect(same.explain.contains { $0.hasPrefix("not opt_out: model") && $0.contains("in the same sentence") }, "\(same.explain)")
         let comma = try lexicons.classify("ya no más zorpen por favor, mejor escríbanme", language: "es")
         #expect(!comma.intents.contains(.optOut), "\(comma.explain)")
-        let apart = try lexicons.classify("antes mejor por mensaje. ahora zorpen", language: "es")
+        let apart = try lexicons.classify("antes mejor por mensaje. ahora zorpen, dejen", language: "es")
         #expect(apart.intents.contains(.optOut), "\(apart.explain)")
     }
 
@@ -56,8 +56,30 @@ import TestSupport
         #expect(who.explain.contains { $0.hasPrefix("not opt_out: model") && $0.contains("asks who writes") }, "\(who.explain)")
         let quien = try lexicons.classify("¿quién me escribe tanto zorpen de este número?", language: "es")
         #expect(!quien.intents.contains(.optOut), "\(quien.explain)")
-        let apart = try lexicons.classify("¿quién me escribe de este número? ya zorpen.", language: "es")
+        let apart = try lexicons.classify("¿quién me escribe de este número? ya no zorpen.", language: "es")
         #expect(apart.intents.contains(.optOut), "\(apart.explain)")
+    }
+
+    /// The model reads an opt-out or a cease_contact only into a reply with a word that asks for
+    /// something to stop (es.yml / en.yml asks_to_stop): a complaint ("ya van 5 mensajes hoy") or a
+    /// threat on a condition ("one more text and I'm suing") asks for nothing.
+    @Test func withoutAWordThatAsksToStopTheModelReadsNoOptOutOrCease() throws {
+        for intent in [ReplyIntent.optOut, .ceaseContact] {
+            let lexicons = Self.lexicons(Self.model("w:zorpen", .intent(intent)))
+            for (text, language) in [("ya van 5 zorpen hoy", "es"), ("one more zorpen and I'm suing", "en")] {
+                let complaint = try lexicons.classify(text, language: language)
+                #expect(!complaint.intents.contains(intent) && !complaint.intents.contains(.optOut), "\(complaint.explain)")
+                #expect(complaint.explain.contains { $0.hasPrefix("not \(intent.rawValue): model") && $0.contains("asks_to_stop") }, "\(complaint.explain)")
+            }
+            for (text, language) in [("ya van 5 zorpen hoy, bórrenme", "es"), ("zorpen, dont want them", "en")] {
+                let asked = try lexicons.classify(text, language: language)
+                #expect(asked.intents.contains(intent) && asked.intents.contains(.optOut), "\(asked.explain)")
+            }
+        }
+        // Without the list (a lexicon that has none) the model is not held back.
+        var lexicons = Self.lexicons(Self.model("w:zorpen", .intent(.optOut)))
+        lexicons.byLanguage["es"]?.asksToStop = []
+        #expect(try lexicons.classify("ya van 5 zorpen hoy", language: "es").intents.contains(.optOut))
     }
 
     /// A reply the phrases read as asking for the messages again is no revocation, whatever the model reads.
@@ -66,7 +88,7 @@ import TestSupport
         let back = try lexicons.classify("zorpen, please resume texts to this number", language: "en")
         #expect(back.intents.contains(.optIn) && !back.intents.contains(.optOut), "\(back.explain)")
         #expect(back.explain.contains { $0.hasPrefix("not opt_out: model") && $0.contains("opt_in") }, "\(back.explain)")
-        let plain = try lexicons.classify("zorpen, this number", language: "en")
+        let plain = try lexicons.classify("zorpen, this number, done", language: "en")
         #expect(plain.intents.contains(.optOut), "\(plain.explain)")
     }
 
