@@ -88,6 +88,8 @@ public struct ReplyDesk: Sendable {
                                        intents: understanding.intents.map(\.rawValue),
                                        promiseDate: understanding.promise?.date(after: message.at, zone: Self.promiseZone(for: message, default: timeZone)),
                                        promiseAmount: understanding.promise?.amount, explain: understanding.explain)
+                reading.optOutChannels = understanding.optOutChannels
+                reading.keptChannels = understanding.keptChannels
             } catch {
                 reading = Self.keywordReading(message, note: "reply understanding failed (\(error)); keywords only")
             }

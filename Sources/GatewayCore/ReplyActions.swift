@@ -90,6 +90,10 @@ public struct ReplyReading: Sendable, Equatable {
     /// The reply asks for help in a keyword (HELP, AYUDA, INFO in three words at most): only then is
     /// the help text sent.
     public var helpKeyword = false
+    /// With opt_out: the channels the reply names ("stop texting me") and those it says are welcome
+    /// ("email is fine"), as reply understanding read them (sms, email).
+    public var optOutChannels: [String] = []
+    public var keptChannels: [String] = []
 
     public init(language: String, label: String, score: Double, intents: [String], promiseDate: Date? = nil, promiseAmount: String? = nil, explain: [String] = []) {
         self.language = language
@@ -179,6 +183,23 @@ public enum ReplyPlanner {
         return prefix + "-" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
+    /// The channels an opt-out is for: the one the reply came by and those it names ("stop texting
+    /// me" sent by e-mail: sms and e-mail; a missed revocation costs more than a channel lost), less
+    /// those it says are welcome ("stop texting me, email is fine": sms only). A reply that keeps
+    /// only the channel it came by ("escríbanme solo al correo", by e-mail) is for the other channels.
+    /// Texts said to be welcome ("mensajes ok") are a weaker sign than "email only": they spare the
+    /// texts only when the reply names another channel to stop ("no me escriban al correo, por mensaje sí").
+    public static func optOutChannels(_ reading: ReplyReading, arrivedBy channel: Channel) -> [Channel] {
+        let named = reading.optOutChannels.compactMap(Channel.init(rawValue:))
+        var kept = Set(reading.keptChannels.compactMap(Channel.init(rawValue:)))
+        if kept.contains(.sms), !named.contains(where: { $0 != .sms }) { kept.remove(.sms) }
+        var channels = [channel]
+        for other in named where !channels.contains(other) { channels.append(other) }
+        channels.removeAll { kept.contains($0) }
+        if channels.isEmpty { channels = [Channel.sms, .email].filter { !kept.contains($0) } }
+        return channels.isEmpty ? [channel] : channels
+    }
+
     /// Replies set opt-outs with this `setBy` prefix; an opt-in reply lifts only those.
     public static let setByPrefix = "reply:"
 
@@ -193,24 +214,29 @@ public enum ReplyPlanner {
         let excerpt = String(message.body.prefix(160))
         var did: [String] = []
 
-        // Opt-out: the reply's channel, for every contact reached at this address; one confirmation.
+        // Opt-out: the channels it is for (optOutChannels), for every contact reached at this address; one confirmation.
         if intents.contains("opt_out") {
+            let channels = optOutChannels(reading, arrivedBy: message.channel)
+            let named = channels.map(\.rawValue).joined(separator: " and ")
             var newlyOptedOut: [String] = []
             for contact in match.contacts {
                 let marks = match.optOuts[contact.id] ?? []
-                if marks.contains(where: { $0.channel == nil || $0.channel == message.channel }) { continue }
-                plan.setOptOuts.append(OptOut(contactID: contact.id, channel: message.channel, kind: .optOut, setBy: setByPrefix + source, setAt: now,
-                                              reason: "replied \"\(message.body.prefix(60))\" from \(message.from)"))
-                newlyOptedOut.append(contact.id)
+                var any = false
+                for channel in channels where !marks.contains(where: { $0.channel == nil || $0.channel == channel }) {
+                    plan.setOptOuts.append(OptOut(contactID: contact.id, channel: channel, kind: .optOut, setBy: setByPrefix + source, setAt: now,
+                                                  reason: "replied \"\(message.body.prefix(60))\" from \(message.from)"))
+                    any = true
+                }
+                if any { newlyOptedOut.append(contact.id) }
             }
             if !newlyOptedOut.isEmpty && providerConfirms {
-                did.append("\(message.channel.rawValue) opted out for \(newlyOptedOut.joined(separator: ", ")); \(message.provider) confirms STOP keywords itself, so no second confirmation")
+                did.append("\(named) opted out for \(newlyOptedOut.joined(separator: ", ")); \(message.provider) confirms STOP keywords itself, so no second confirmation")
             } else if let first = newlyOptedOut.first {
                 plan.answers.append(ReplyAnswer(jobID: identifier("answer", source, "opt_out"), intent: "opt_out", template: policy.optOutConfirmationTemplate,
                                                 channel: message.channel, address: message.from, contactID: first, locale: reading.language, source: source, at: now))
-                did.append("\(message.channel.rawValue) opted out for \(newlyOptedOut.joined(separator: ", ")); one confirmation")
+                did.append("\(named) opted out for \(newlyOptedOut.joined(separator: ", ")); one confirmation")
             } else if !match.contacts.isEmpty {
-                did.append("already opted out of \(message.channel.rawValue): no new confirmation")
+                did.append("already opted out of \(named): no new confirmation")
             }
         } else if intents.contains("opt_in") {
             for contact in match.contacts {

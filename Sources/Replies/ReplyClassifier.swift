@@ -12,6 +12,12 @@ public struct ReplyUnderstanding: Sendable, Equatable, Encodable {
     public var promise: PaymentPromise?
     /// The phrases and rules that decided, in order: intents, refused matches, label, score.
     public var explain: [String]
+    /// With opt_out: the channels the reply names ("stop texting me": sms; "no más correos": email),
+    /// less those it says are welcome ("email is fine"). Empty: it names none, so the opt-out is
+    /// for the channel the reply came by.
+    public var optOutChannels: [String] = []
+    /// The channels the reply says are welcome ("texts are fine", "solo por correo").
+    public var keptChannels: [String] = []
 
     enum CodingKeys: String, CodingKey { case text, lang, label, score, intents, promise, explain }
 
@@ -372,8 +378,12 @@ public enum ReplyClassifier {
     /// The `welcome` phrases in the reply with no negator before them or inside them ("texts are fine";
     /// not "I'd rather not get texts"): each quoted, with where it starts.
     static func welcome(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
+        welcome(in: tokens, phrases: lexicon.welcome, lexicon: lexicon)
+    }
+
+    static func welcome(in tokens: [ReplyToken], phrases: [Phrase], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
         var result: [(text: String, start: Int)] = []
-        for phrase in lexicon.welcome {
+        for phrase in phrases {
             for found in phrase.matches(in: tokens) {
                 if negator(before: found.start, in: tokens, lexicon: lexicon) != nil { continue }
                 if (found.start...found.end).contains(where: { tokens[$0].kind == .word && tokens[$0].forms.contains(where: lexicon.negators.contains) && !phrase.names(tokens[$0]) }) { continue }
@@ -515,6 +525,24 @@ public enum ReplyClassifier {
             firstHit[.optOut] = firstHit[.ceaseContact]
             explain.append("opt_out: implied by cease_contact (all contact includes the texts)")
         }
+        // Which channels the opt-out is about: those the reply names, less those it keeps.
+        var optOutChannels: [String] = [], keptChannels: [String] = []
+        if intents.contains(.optOut) {
+            let emailKept = welcome(in: tokens, phrases: lexicon.welcomeEmail, lexicon: lexicon).first?.text
+            var named: [(channel: String, said: String)] = []
+            for (channel, phrases) in [("sms", lexicon.namesSMS), ("email", lexicon.namesEmail)] {
+                if let found = phrases.lazy.compactMap({ $0.matches(in: tokens).first }).first { named.append((channel, quote(tokens, found.start...found.end))) }
+            }
+            let kept = [("sms", welcomed), ("email", emailKept)].compactMap { channel, said in said.map { (channel, $0) } }
+            keptChannels = kept.map(\.0)
+            optOutChannels = named.map(\.channel).filter { !keptChannels.contains($0) }
+            if !named.isEmpty || !kept.isEmpty {
+                let names = named.filter { optOutChannels.contains($0.channel) }.map { "\($0.channel) ('\($0.said)')" }
+                let keeps = kept.map { "\($0.0) kept ('\($0.1)')" }
+                explain.append("opt_out channels: " + (names.isEmpty ? "the reply's own" : names.joined(separator: ", "))
+                               + (keeps.isEmpty ? "" : "; " + keeps.joined(separator: ", ")) + " [\(lexicon.language).yml names_sms, names_email, welcome, welcome_email]")
+            }
+        }
         // A refusal is only worth showing when the intent was not found another way.
         explain += refused.filter { line in !intents.contains { line.hasPrefix("not \($0.rawValue):") } }
 
@@ -613,7 +641,7 @@ public enum ReplyClassifier {
             explain.append("score 0: no sentiment words")
         }
         return ReplyUnderstanding(text: text, language: lexicon.language, label: label, score: sentiment.score, intents: intents,
-                                  promise: promise, explain: explain)
+                                  promise: promise, explain: explain, optOutChannels: optOutChannels, keptChannels: keptChannels)
     }
 
     static func format(_ value: Double) -> String { String(format: "%.2f", value) }

@@ -382,6 +382,13 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// so a complaint about the messages ("ya van 5 mensajes hoy") or a threat on a condition ("one more
     /// text and I'm suing") is not read as a request. Empty: no such check.
     public var asksToStop: [Phrase] = []
+    /// `names_sms`, `names_email`: words naming the texts ("texting", "sms", "mensajes de texto") or
+    /// e-mail ("emails", "correo"): an opt-out that names a channel is for that channel.
+    public var namesSMS: [Phrase] = []
+    public var namesEmail: [Phrase] = []
+    /// `welcome_email`: e-mail said to be welcome ("email is fine", "solo por correo"): an opt-out
+    /// is not for e-mail then (`welcome` does the same for the texts).
+    public var welcomeEmail: [Phrase] = []
     public var intents: [ReplyIntent: [PhraseRule]] = [:]
     public var cues: [ReplyLabel: [PhraseRule]] = [:]
     /// Sentiment valences from -4 to 4 (VADER's scale). A key ending in * matches word prefixes.
@@ -400,6 +407,7 @@ public struct ReplyLexicon: Sendable, Equatable {
         a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
+            && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts
             && a.upsetBelow == b.upsetBelow && a.worriedBelow == b.worriedBelow

@@ -45,6 +45,35 @@ import Testing
         #expect(plan(["opt_out"], channel: .email).setOptOuts.map(\.channel) == [.email])
     }
 
+    /// An opt-out is for the channel it came by and the channels it names, less those it says are
+    /// welcome; texts said welcome spare the texts only when another channel is named.
+    @Test(arguments: [
+        // (arrived by, named, kept, opted out)
+        (Channel.email, ["sms"], ["email"], [Channel.sms]),          // "stop texting me, email is fine", by e-mail
+        (.email, [], ["email"], [.sms]),                               // "escríbanme solo al correo", by e-mail
+        (.email, ["sms"], [], [.email, .sms]),                         // "please stop texting me", by e-mail
+        (.sms, ["email"], ["sms"], [.email]),                          // "no me escriban al correo, por mensaje sí"
+        (.sms, [], ["sms"], [.sms]),                                   // "ya no más mensajes, ok?": a weak welcome spares nothing
+        (.sms, ["sms"], ["email"], [.sms]),                            // "STOP texting, email only"
+        (.sms, [], [], [.sms]),                                        // "STOP"
+        (.email, [], ["sms", "email"], [.sms]),                        // both said welcome: the texts' weak welcome spares nothing
+    ] as [(Channel, [String], [String], [Channel])])
+    func anOptOutIsForTheChannelsItNamesLessThoseItKeeps(arrived: Channel, named: [String], kept: [String], expected: [Channel]) {
+        var optOut = reading(["opt_out"])
+        optOut.optOutChannels = named
+        optOut.keptChannels = kept
+        #expect(ReplyPlanner.optOutChannels(optOut, arrivedBy: arrived) == expected)
+        let result = ReplyPlanner.plan(message: message("texto", channel: arrived), reading: optOut, match: ReplyMatch(contacts: [ana]), policy: .standard)
+        #expect(result.setOptOuts.map(\.channel) == expected)
+        #expect(result.answers.map(\.channel) == [arrived], "one confirmation, by the channel the reply came by")
+        // Already out of one of them: the other is still set, and one confirmation goes.
+        let first = expected[0]
+        let already = ReplyMatch(contacts: [ana], optOuts: ["C-1": [OptOut(contactID: "C-1", channel: first, kind: .optOut, setBy: "reply:twilio:SM-0", setAt: Self.at)]])
+        let again = ReplyPlanner.plan(message: message("texto", channel: arrived), reading: optOut, match: already, policy: .standard)
+        #expect(again.setOptOuts.map(\.channel) == Array(expected.dropFirst()))
+        #expect(again.answers.count == (expected.count > 1 ? 1 : 0))
+    }
+
     @Test func noSecondConfirmationWhenAlreadyOptedOutOrWhenTheProviderConfirmsItself() {
         let already = ReplyMatch(contacts: [ana], optOuts: ["C-1": [OptOut(contactID: "C-1", channel: .sms, kind: .optOut, setBy: "reply:twilio:SM-0", setAt: Self.at)]])
         #expect(plan(["opt_out"], match: already).answers.isEmpty)

@@ -100,4 +100,34 @@ import Worker
         #expect(inbound.first?.channel == .email && inbound.first?.contactID == "C1" && inbound.first?.address == email)
         #expect(inbound.first?.body?.contains("Recordatorio de pago") == false, "the quoted history is not part of the reply")
     }
+
+    /// "Stop the texts, write to my e-mail" sent by e-mail opts out the texts, not the e-mail it came by;
+    /// "no more emails" opts out the e-mail.
+    @Test func anEmailedOptOutIsForTheChannelsItNamesNotTheOneItKeeps() async throws {
+        let store = try temporaryStore()
+        let lexicons = try RepliesStore(directory: Self.root.appendingPathComponent("config/replies").path)
+        let templates = try TemplateStore(directory: Self.root.appendingPathComponent("templates").path,
+                                          requirements: ContactRulesFile.templateRequirements(path: Self.root.appendingPathComponent("config/contact-rules.yml").path),
+                                          defaultLocale: "es-CR")
+        let parser = SendGridInbound(provider: "sendgrid")
+        let route = SendGridInboundRoute(provider: "sendgrid", token: "inbound-secret-0123456789") { parser.parse(body: $0, contentType: $1, at: $2) }
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), templates: templates, store: store, tokens: TestTokens().tokens,
+                                                  replies: lexicons, sendGridInbound: [route]))
+        let cases = [("ana.mora@example.com", "C1", "Por favor ya no me manden mensajes de texto, escríbanme solo al correo.", [Channel.sms]),
+                     ("beto.rojas@example.com", "C2", "Please take me off your emails. No more emails.", [Channel.email])]
+        for (number, (email, contact, text, _)) in cases.enumerated() {
+            _ = try await store.append([ContactEvent(jobID: "J\(number)", contactID: contact, kind: .sent, at: Date(), channel: .email, provider: "sendgrid",
+                                                     providerMessageID: "SG-\(number)", body: "Recordatorio", address: email, debtID: "LN-\(number)")])
+            let post = Self.parsePost(from: email, subject: "Re: Recordatorio", text: text, messageID: "CAB-\(number)@mail.example.com")
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/webhooks/sendgrid/inbound?token=inbound-secret-0123456789", method: .post,
+                                         headers: [.contentType: post.contentType], body: post.body) { response in
+                    #expect(response.status == .ok)
+                }
+            }
+        }
+        for (_, contact, text, channels) in cases {
+            #expect(try await store.optOuts([contact])[contact]?.map(\.channel) == channels, "\(text)")
+        }
+    }
 }

@@ -90,6 +90,24 @@ import Testing
         #expect(findings.contains { $0.contains("not_followed_by_phrase") && $0.contains("me-to") }, "\(findings)")
     }
 
+    /// The channels an opt-out names and those it keeps, read with the shipped lexicons.
+    @Test(arguments: [
+        ("Please stop texting me, email is fine", "en", ["sms"], ["email"]),
+        ("stop texting me", "en", ["sms"], []),
+        ("unsubscribe", "en", [], []),
+        ("no more texts or emails", "en", ["sms", "email"], []),
+        ("ya no me manden mensajes, escríbanme solo al correo", "es", [], ["email"]),
+        ("no me escriban al correo, por mensaje sí", "es", ["email"], ["sms"]),
+        ("ya no me manden mensajes de texto", "es", ["sms"], []),
+    ])
+    func anOptOutNamesItsChannels(text: String, language: String, named: [String], kept: [String]) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut), "\(reading.explain)")
+        #expect(reading.optOutChannels == named, "\(reading.explain)")
+        #expect(reading.keptChannels == kept, "\(reading.explain)")
+        #expect(reading.explain.contains { $0.hasPrefix("opt_out channels:") } == !(named.isEmpty && kept.isEmpty), "\(reading.explain)")
+    }
+
     /// A cease_contact always carries opt_out; a reply that says some messages are welcome asks about
     /// one channel or place, so it is neither ("stop calling me, texts are fine": no intent).
     @Test func ceaseContactCarriesOptOutUnlessTheMessagesAreWelcome() throws {
