@@ -135,6 +135,8 @@ public enum ReplyClassifier {
             let token = tokens[back]
             if token.isBoundary { return nil }
             if token.kind == .word {
+                // A contrast ends what a negator reaches: "estoy sin trabajo pero puedo dar 10 rojos".
+                if token.forms.contains(where: lexicon.contrast.contains) { return nil }
                 if token.forms.contains(where: lexicon.negators.contains) { return !skippingClitics || wished ? back : nil }
                 if skippingClitics && token.forms.contains(where: lexicon.clitics.contains) {
                     back -= 1
@@ -591,7 +593,7 @@ public enum ReplyClassifier {
         } else if demandClauses.count >= 3 {
             label = .upset
             explain.append("label upset: asks to stop in \(demandClauses.count) clauses")
-        } else if intents.contains(.paid), intents.contains(.optOut) || intents.contains(.ceaseContact), sentiment.score <= 0 {
+        } else if intents.contains(.paid), intents.contains(.optOut) || intents.contains(.ceaseContact), sentiment.score < 0 {
             label = .upset
             explain.append("label upset: says it has paid and asks to stop")
         } else if intents.contains(.wrongNumber) {
