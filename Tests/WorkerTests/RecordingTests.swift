@@ -76,7 +76,11 @@ final class LogLocker: @unchecked Sendable {
     private let release = DispatchSemaphore(value: 0)
 
     init(path: String) throws {
-        let queue = try DatabaseQueue(path: path)
+        // Opening reads the schema, and taking the lock needs the worker's own writes and WAL
+        // checkpoints to finish: wait for them (a busy machine makes them slow) rather than fail.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(60)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
         let thread = Thread { [self] in
             try? queue.inTransaction(.exclusive) { _ in
                 lock.withLock { locked = true }
