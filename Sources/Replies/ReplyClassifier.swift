@@ -466,12 +466,21 @@ public enum ReplyClassifier {
         let welcomed = welcomes.first?.text
         // A reply that says some messages are welcome ("stop calling me, text me instead", "don't call me
         // at the hospital, texts are fine") asks about one channel or place, not to cease all contact.
-        if let welcomed, let at = intents.firstIndex(of: .ceaseContact) {
+        // E-mail kept open ("ya no me escriban por mensaje, solo por correo") is no cease either, but
+        // the texts are still to stop: the request becomes an opt_out.
+        let emailWelcomed = welcome(in: tokens, phrases: lexicon.welcomeEmail, lexicon: lexicon).first?.text
+        if let kept = welcomed ?? emailWelcomed, let at = intents.firstIndex(of: .ceaseContact) {
             intents.remove(at: at)
-            firstHit[.ceaseContact] = nil
             explain.removeAll { $0.hasPrefix("cease_contact:") }
-            explain.append("not cease_contact: '\(welcomed)' says messages are welcome, so the request is about one channel or place [\(lexicon.language).yml welcome]")
+            explain.append("not cease_contact: '\(kept)' says messages are welcome, so the request is about one channel or place [\(lexicon.language).yml \(welcomed != nil ? "welcome" : "welcome_email")]")
             readOtherwise.insert(.ceaseContact)
+            if welcomed == nil, !intents.contains(.optOut) {
+                intents.append(.optOut)
+                intents.sort()
+                firstHit[.optOut] = firstHit[.ceaseContact]
+                explain.append("opt_out: the request to stop contact keeps only e-mail, so the texts stop")
+            }
+            firstHit[.ceaseContact] = nil
         }
         // The words that ask for something to stop ("dejen", "ya no", "remove"): without one, the model
         // reads no opt_out or cease_contact (a complaint or a threat is not a request).
@@ -530,7 +539,7 @@ public enum ReplyClassifier {
         // Which channels the opt-out is about: those the reply names, less those it keeps.
         var optOutChannels: [String] = [], keptChannels: [String] = []
         if intents.contains(.optOut) {
-            let emailKept = welcome(in: tokens, phrases: lexicon.welcomeEmail, lexicon: lexicon).first?.text
+            let emailKept = emailWelcomed
             var named: [(channel: String, said: String)] = []
             for (channel, phrases) in [("sms", lexicon.namesSMS), ("email", lexicon.namesEmail)] {
                 if let found = phrases.lazy.compactMap({ $0.matches(in: tokens).first }).first { named.append((channel, quote(tokens, found.start...found.end))) }

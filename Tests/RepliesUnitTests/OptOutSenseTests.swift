@@ -115,6 +115,7 @@ import Testing
             language: en
             negators: [not, dont]
             welcome: ["texts are fine"]
+            welcome_email: ["email only"]
             intents:
               cease_contact:
                 - "stop contacting|calling"
@@ -126,6 +127,11 @@ import Testing
         let welcomed = ReplyClassifier.classify("stop calling me, texts are fine", lexicon: lexicon)
         #expect(welcomed.intents == [], "\(welcomed.explain)")
         #expect(welcomed.explain.contains { $0.hasPrefix("not cease_contact: 'texts are fine' says messages are welcome") }, "\(welcomed.explain)")
+        // E-mail kept open: no cease, but the texts still stop.
+        let emailOnly = ReplyClassifier.classify("stop contacting me, email only", lexicon: lexicon)
+        #expect(emailOnly.intents == [.optOut], "\(emailOnly.explain)")
+        #expect(emailOnly.keptChannels == ["email"], "\(emailOnly.explain)")
+        #expect(emailOnly.explain.contains("opt_out: the request to stop contact keeps only e-mail, so the texts stop"), "\(emailOnly.explain)")
         #expect(ReplyClassifier.classify("stop calling me, dont think texts are fine either", lexicon: lexicon).intents == [.optOut, .ceaseContact],
                 "a negated welcome is none")
     }
