@@ -142,32 +142,30 @@ extension JSONValue {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out.append(UInt8(ascii: "{"))
             // Keys in order (one sort of the members, not of the keys and then a lookup for each).
-            for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(member.key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                member.value.write(into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+            Self.writeObject(members.sorted(by: { $0.key < $1.key }), into: &out)
         }
     }
 
-    /// The members of an object whose keys are given in ascending order, unique: the bytes
-    /// `.object(...)` serializes to, without building the dictionary.
-    public static func serialized(sortedMembers members: [(key: String, value: JSONValue)]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
+    /// `{"key":value,...}` for members already in the order they are to be written.
+    static func writeObject(_ members: [(key: String, value: JSONValue)], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         for (index, member) in members.enumerated() {
-            precondition(index == 0 || members[index - 1].key < member.key, "members in ascending key order, each key once")
             if index > 0 { out.append(UInt8(ascii: ",")) }
             writeString(member.key, into: &out)
             out.append(UInt8(ascii: ":"))
             member.value.write(into: &out)
         }
         out.append(UInt8(ascii: "}"))
+    }
+
+    /// The members of an object whose keys are given in ascending order, unique: the bytes
+    /// `.object(...)` serializes to, without building the dictionary.
+    public static func serialized(sortedMembers members: [(key: String, value: JSONValue)]) -> String {
+        precondition(zip(members, members.dropFirst()).allSatisfy { $0.key < $1.key }, "members in ascending key order, each key once")
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        writeObject(members, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 

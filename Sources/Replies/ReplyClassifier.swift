@@ -539,12 +539,11 @@ public enum ReplyClassifier {
         // Which channels the opt-out is about: those the reply names, less those it keeps.
         var optOutChannels: [String] = [], keptChannels: [String] = []
         if intents.contains(.optOut) {
-            let emailKept = emailWelcomed
             var named: [(channel: String, said: String)] = []
             for (channel, phrases) in [("sms", lexicon.namesSMS), ("email", lexicon.namesEmail)] {
                 if let found = phrases.lazy.compactMap({ $0.matches(in: tokens).first }).first { named.append((channel, quote(tokens, found.start...found.end))) }
             }
-            let kept = [("sms", welcomed), ("email", emailKept)].compactMap { channel, said in said.map { (channel, $0) } }
+            let kept = [("sms", welcomed), ("email", emailWelcomed)].compactMap { channel, said in said.map { (channel, $0) } }
             keptChannels = kept.map(\.0)
             optOutChannels = named.map(\.channel).filter { !keptChannels.contains($0) }
             if !named.isEmpty || !kept.isEmpty {
