@@ -226,6 +226,8 @@ public enum ReplyClassifier {
             var index = found.end + 1
             var seen = 0
             while index < tokens.count, seen < rule.window, !tokens[index].isBoundary {
+                // A contrast or a reason begins another thought ("... porque mi mamá se pone triste").
+                if tokens[index].forms.contains(where: { lexicon.contrast.contains($0) || lexicon.reasons.contains($0) }) { break }
                 if rule.notFollowedBy.contains(where: { $0.matches(tokens[index]).0 }) { return Refusal("followed by '\(tokens[index].original)'", otherSense: true) }
                 if tokens[index].kind == .word { seen += 1 }
                 index += 1

@@ -356,6 +356,10 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var intensifiers: [String: Double] = [:]
     /// "pero", "but": the clause before counts half, the clause after one and a half.
     public var contrast: Set<String> = []
+    /// "porque", "because": a reason begins. With `contrast`, it ends how far a rule's
+    /// `not_followed_by` looks: in "que ya no los manden porque mi mamá se pone triste" the mother is
+    /// the reason, not where the messages go.
+    public var reasons: Set<String> = []
     /// Abbreviations and common misspellings, word -> what it stands for ("q" -> "que", "xfa" -> "por favor").
     public var abbreviations: [String: [String]] = [:]
     /// Words that do not stop a reply from being "only" a keyword (please, gracias, ya).
@@ -405,7 +409,7 @@ public struct ReplyLexicon: Sendable, Equatable {
 
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
-            && a.contrast == b.contrast && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
+            && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)

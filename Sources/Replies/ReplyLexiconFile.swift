@@ -20,7 +20,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 /// for every language). Reads YAML into a ReplyLexicon and lints it: unknown keys, empty or
 /// malformed phrases, duplicate phrases, valences outside -4...4, with file:line.
 public enum ReplyLexiconFile {
-    static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "abbreviations", "filler",
+    static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
                                        "asked_back", "retold", "list_words", "welcome", "asks_who", "asks_to_stop", "names_sms", "names_email", "welcome_email", "clitics"]
     static let sharedKeys: Set<String> = ["emoji"]
@@ -331,6 +331,7 @@ public enum ReplyLexiconFile {
                 case "wishes": lexicon.wishes = Set(strings(value, name))
                 case "clitics": lexicon.clitics = Set(strings(value, name))
                 case "contrast": lexicon.contrast = Set(strings(value, name))
+                case "reasons": lexicon.reasons = Set(strings(value, name))
                 case "filler": lexicon.filler = Set(strings(value, name))
                 case "intensifiers":
                     for (word, boost) in valences(value, section: name, emoji: false) {

@@ -247,6 +247,71 @@ import Testing
         #expect(result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    /// Calls alone are one channel the gateway does not use: neither an opt-out of the texts nor a
+    /// cease_contact. Calls and the texts together still are both.
+    @Test(arguments: [
+        ("quit calling me before 8am, I work nights", "en"), ("dont call me", "en"), ("stop calling me at 7 in the morning", "en"),
+        ("stop a los llamados por favor", "es"), ("no me llamen tanto, mándenme un mensaje no más", "es"),
+    ])
+    func callsAloneAreNoOptOutAndNoCease(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut) && !result.intents.contains(.ceaseContact), "\(result.explain)")
+    }
+
+    @Test(arguments: [("stop calling and texting me", "en"), ("no me llamen, ni por mensaje, ni nada", "es")])
+    func callsAndTextsTogetherCease(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut) && result.intents.contains(.ceaseContact), "\(result.explain)")
+    }
+
+    /// One channel named once or twice ("by text", "this number", "por whatsapp ni por mensaje") is an opt-out, not a cease.
+    @Test(arguments: [("don't contact me by text anymore", "en"), ("quit contacting me on this number", "en"), ("no me escriban por whatsapp ni por mensaje", "es")])
+    func oneChannelIsAnOptOutNotACease(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut) && !result.intents.contains(.ceaseContact), "\(result.explain)")
+    }
+
+    @Test(arguments: [
+        // Someone else's phone: the person named is whose phone it is, not where something else goes.
+        ("Stop sending her these, she died last month", "en"), ("please quit texting this stuff to my grandpa's cell", "en"),
+        // Consent withdrawn with nothing named; another channel asked for instead.
+        ("I no longer consent", "en"), ("please only contact me by email", "en"), ("can you text me instead of emailing me", "en"),
+        ("please no more mensajes", "en"), ("solo contáctenme por carta", "es"),
+        // The messages named with what they are about; a reason after the request.
+        ("les pido que ya no me manden correos de cobranza, por favor", "es"), ("ya no los manden porque mi abuela se asusta", "es"),
+    ])
+    func optOutsInOtherWords(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [
+        ("does texting STOP cancel my payment plan?", "en"), ("if I reply STOP do I still get the payment link?", "en"),
+        ("stop de cobrarme la comisión", "es"), ("no me molesta que me escriban, lo que no quiero es que me llamen", "es"),
+    ])
+    func askedAboutOrNoBother(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    /// A reason or a contrast ends what a guard looks at: without `reasons`, the grandmother after
+    /// "porque" is read as where the messages go.
+    @Test func aReasonEndsWhatAGuardLooksAt() throws {
+        let text = """
+            language: es
+            reasons: [porque]
+            intents:
+              opt_out:
+                - {phrase: "no ... manden", not_followed_by: [abuela], window: 5, negatable: false}
+            """
+        let lexicon = try #require(Self.lexicon(text, "es"))
+        #expect(lexicon.reasons == ["porque"])
+        #expect(ReplyClassifier.classify("ya no los manden porque mi abuela se asusta", lexicon: lexicon).intents.contains(.optOut))
+        #expect(!ReplyClassifier.classify("no manden nada a mi abuela", lexicon: lexicon).intents.contains(.optOut))
+        let without = try #require(Self.lexicon(text.replacingOccurrences(of: "reasons: [porque]\n", with: ""), "es"))
+        #expect(!ReplyClassifier.classify("ya no los manden porque mi abuela se asusta", lexicon: without).intents.contains(.optOut))
+    }
+
     @Test func theRefusalSaysWhy() {
         let routed = Shipped.classify("stop sending me to a recording", "en")
         #expect(routed.explain.contains { $0.hasPrefix("not opt_out: 'stop sending' followed by 'me to'") }, "\(routed.explain)")
