@@ -88,14 +88,19 @@ public struct ReplyLexicons: Sendable, Equatable {
 }
 
 public enum ReplyClassifier {
-    /// Tokens with the lexicon's abbreviations spelled out ("q" -> "que", "xfa" -> "por favor").
+    /// Tokens with the lexicon's abbreviations spelled out ("q" -> "que", "xfa" -> "por favor") and
+    /// words written with no spaces split ("nomandenmas" -> "no manden mas").
     static func tokens(_ text: String, lexicon: ReplyLexicon) -> [ReplyToken] {
         var result: [ReplyToken] = []
         for token in ReplyText.tokenize(text) {
-            if token.kind == .word, !token.glued, let expansion = token.forms.lazy.compactMap({ lexicon.abbreviations[$0] }).first {
+            if token.kind == .word, !token.glued,
+               let expansion = token.forms.lazy.compactMap({ lexicon.abbreviations[$0] }).first ?? lexicon.glued.split(token.text) {
+                let split = lexicon.abbreviations[token.text] == nil && lexicon.abbreviations[token.alternative ?? ""] == nil
                 for (offset, word) in expansion.enumerated() {
-                    var expanded = ReplyToken(kind: .word, text: word, original: offset == 0 ? token.original : "")
+                    // A split run of words quotes each word ("no manden mas"); an abbreviation quotes itself once.
+                    var expanded = ReplyToken(kind: .word, text: word, original: split ? word : offset == 0 ? token.original : "")
                     expanded.shouted = token.shouted
+                    if split { expanded.unglued = token.original }
                     result.append(expanded)
                 }
             } else {
@@ -442,6 +447,12 @@ public enum ReplyClassifier {
         var explain: [String] = []
         var refused: [String] = []
         if own.count < text.count { explain.append("quoted text ignored: the \(text.count - own.count) characters after the customer's own words") }
+        var unglued: [String] = []
+        for token in tokens { if let written = token.unglued, !unglued.contains(written) { unglued.append(written) } }
+        for written in unglued {
+            let words = tokens.filter { $0.unglued == written }.map(\.text)
+            explain.append("read '\(written)' as '\(words.joined(separator: " "))' (words written with no spaces)")
+        }
 
         var intents: [ReplyIntent] = []
         var firstHit: [ReplyIntent: Int] = [:]

@@ -393,6 +393,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// `welcome_email`: e-mail said to be welcome ("email is fine", "solo por correo"): an opt-out
     /// is not for e-mail then (`welcome` does the same for the texts).
     public var welcomeEmail: [Phrase] = []
+    /// The words it writes out, to split a run of words written with no spaces ("nomandenmas").
+    /// Worked out from the rest when the file is read (not compared by ==: it follows from the rest).
+    public var glued = GluedWords()
     public var intents: [ReplyIntent: [PhraseRule]] = [:]
     public var cues: [ReplyLabel: [PhraseRule]] = [:]
     /// Sentiment valences from -4 to 4 (VADER's scale). A key ending in * matches word prefixes.

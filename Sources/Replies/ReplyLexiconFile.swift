@@ -461,6 +461,7 @@ public enum ReplyLexiconFile {
                 if rule.retold != nil && lexicon.retellings.isEmpty { problem(node, "\(what): retold needs retold.words (the verbs that tell of a request: told, dije ...)") }
                 if rule.retold == .unlessUndone && lexicon.undone.isEmpty { problem(node, "\(what): retold: unless_undone needs retold.undone (by mistake, opted back in ...)") }
             }
+            lexicon.glued = GluedWords(lexicon: lexicon)
             return findings.count == before ? lexicon : nil
         }
     }

@@ -28,6 +28,8 @@ public struct ReplyToken: Sendable, Equatable {
     public var shouted: Bool = false
     /// Glued to the token before it, with no space ("25k", "15th").
     public var glued: Bool = false
+    /// The run of words written with no spaces this word was split from ("nomandenmas"), if any.
+    public var unglued: String?
 
     public init(kind: Kind, text: String, alternative: String? = nil, original: String) {
         self.kind = kind

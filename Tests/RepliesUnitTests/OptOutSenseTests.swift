@@ -294,6 +294,34 @@ import Testing
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    @Test(arguments: [
+        // No longer needed; that nothing more arrive; how to make them stop arriving; the other channels refused.
+        ("ya no es necesario que me sigan mandando recordatorios", "es"), ("que ya no me llegue nada de ustedes por favor", "es"),
+        ("¿qué hago para que me dejen de llegar los avisos?", "es"), ("solo por carta, nada de mensajes", "es"),
+        ("desde hoy no quiero nada de ustedes por este medio", "es"), ("sácame de esa lista mae", "es"), ("¿me quitan de su lista porfa?", "es"),
+        ("ya no me hablen más por aquí", "es"), ("yano me escriban", "es"),
+        // Done getting them, the last one, never another, forget the number, quit it, the phone ringing, nothing to a number.
+        ("honestly im done getting these", "en"), ("please let this be the last text you send me", "en"), ("I never want to see another one of these", "en"),
+        ("forget this number please", "en"), ("quit it.", "en"), ("I don't need y'all blowing up my phone anymore", "en"),
+        ("don't send anything else to this number", "en"),
+    ])
+    func optOutsWithoutTheKeywords(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [
+        // The hour or how often; a visit; a charge removed; a bank that would never text.
+        ("no me escriban en la madrugada, trabajo de noche", "es"), ("no me escriban tanto, con uno a la semana basta", "es"),
+        ("no manden a nadie a la casa, por favor", "es"), ("bórrame ese cargo que no es mío", "es"),
+        ("my real bank would never text me like this", "en"), ("whats STOPALL?", "en"), ("quit playin with my account and fix the fee", "en"),
+        ("I hit unsubscribe by accident, please keep sending the reminders", "en"),
+    ])
+    func theHourAVisitAChargeOrAMention(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
     /// A reason or a contrast ends what a guard looks at: without `reasons`, the grandmother after
     /// "porque" is read as where the messages go.
     @Test func aReasonEndsWhatAGuardLooksAt() throws {
