@@ -138,7 +138,8 @@ public enum ReplyClassifier {
         var wished = false
         while back >= 0, seen < reach {
             let token = tokens[back]
-            if token.isBoundary { return nil }
+            // An emoji ends a thought as a full stop does: "no sé qué haría sin ustedes 🙃 ahora olviden mi número".
+            if token.isBoundary || token.kind == .emoji { return nil }
             if token.kind == .word {
                 // A contrast ends what a negator reaches: "estoy sin trabajo pero puedo dar 10 rojos".
                 if token.forms.contains(where: lexicon.contrast.contains) { return nil }
@@ -507,6 +508,9 @@ public enum ReplyClassifier {
                 guard probability >= (model.thresholds[intent] ?? 0.5) else { continue }
                 if intent == .promiseToPay && !promiseDetails.hasDate && !promiseDetails.hasAmount { continue }
                 if readOtherwise.contains(intent) { continue }
+                // A cease_contact carries an opt-out: where the phrases found none and read one otherwise
+                // ("no me molesta que me escriban"), the model does not bring it back as a cease.
+                if intent == .ceaseContact, readOtherwise.contains(.optOut), !intents.contains(.optOut) { continue }
                 // A reply whose phrases ask for the messages again ("please resume texts", "yes text me
                 // again") does not revoke them: the model's opt-out there is read from the same words.
                 if intent == .optOut, intents.contains(.optIn) {

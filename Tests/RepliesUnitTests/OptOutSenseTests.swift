@@ -322,6 +322,31 @@ import Testing
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    @Test(arguments: [
+        ("hard pass on all these reminders", "en"), ("Kindly have these messages discontinued.", "en"), ("you text me daily. please don't anymore", "en"),
+        ("This is my written withdrawal of consent to receive text messages.", "en"), ("You know what would help? Never messaging me again.", "en"),
+        ("stopp sending me this junk", "en"), ("por correo mejor, mensajes ya no", "es"), ("deje de estar fregando con tanto mensaje", "es"),
+        ("gracias por nada 🙃 ahora olviden mi número", "es"),
+    ])
+    func moreRequestsInTheirOwnWords(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    @Test(arguments: [
+        // The hour; someone else's messages; a retraction; a consequence asked about; not unsubscribing; a link or an old address.
+        ("could you not text before 8am please", "en"), ("stop texting my husband about this, he's not on the loan", "en"),
+        ("dejen de mandarle mensajes a mi mamá, la deuda es mía", "es"), ("ayer les puse BAJA pero retiro lo dicho, sigan escribiendo", "es"),
+        ("my son texted STOP from my phone but I still want the reminders", "en"), ("if I say no more texts, do the calls start?", "en"),
+        ("I'm not unsubscribing, I honestly need these reminders", "en"), ("yo no me voy a dar de baja, pero escriban menos", "es"),
+        ("stop sending the link to my old email, this is the new one", "en"), ("stop mailing my old address", "en"),
+        ("quit it with the robocalls, texts are fine", "en"),
+    ])
+    func moreThingsThatAreNotRequests(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
     /// A reason or a contrast ends what a guard looks at: without `reasons`, the grandmother after
     /// "porque" is read as where the messages go.
     @Test func aReasonEndsWhatAGuardLooksAt() throws {
