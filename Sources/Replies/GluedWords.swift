@@ -10,7 +10,8 @@ public struct GluedWords: Sendable {
     public private(set) var words: Set<String> = []
     /// The words a split may make: those a request to stop is made of.
     public private(set) var pieces: Set<String> = []
-    /// A split must make one of these (a negator or an asks_to_stop word): it is there to read requests.
+    /// A split must begin with one of these (a negator or an asks_to_stop word) or a filler word: it
+    /// is there to read requests.
     private var stopWords: Set<String> = []
     private var filler: Set<String> = []
     private var clitics: Set<String> = []

@@ -271,6 +271,7 @@ import Testing
         #expect(result.intents.contains(.optOut) && !result.intents.contains(.ceaseContact), "\(result.explain)")
     }
 
+    /// Requests to stop in words other than the keywords, and with typos, emoji and slang.
     @Test(arguments: [
         // Someone else's phone: the person named is whose phone it is, not where something else goes.
         ("Stop sending her these, she died last month", "en"), ("please quit texting this stuff to my grandpa's cell", "en"),
@@ -279,22 +280,6 @@ import Testing
         ("please no more mensajes", "en"), ("solo contáctenme por carta", "es"),
         // The messages named with what they are about; a reason after the request.
         ("les pido que ya no me manden correos de cobranza, por favor", "es"), ("ya no los manden porque mi abuela se asusta", "es"),
-    ])
-    func optOutsInOtherWords(_ text: String, _ language: String) {
-        let result = Shipped.classify(text, language)
-        #expect(result.intents.contains(.optOut), "\(result.explain)")
-    }
-
-    @Test(arguments: [
-        ("does texting STOP cancel my payment plan?", "en"), ("if I reply STOP do I still get the payment link?", "en"),
-        ("stop de cobrarme la comisión", "es"), ("no me molesta que me escriban, lo que no quiero es que me llamen", "es"),
-    ])
-    func askedAboutOrNoBother(_ text: String, _ language: String) {
-        let result = Shipped.classify(text, language)
-        #expect(!result.intents.contains(.optOut), "\(result.explain)")
-    }
-
-    @Test(arguments: [
         // No longer needed; that nothing more arrive; how to make them stop arriving; the other channels refused.
         ("ya no es necesario que me sigan mandando recordatorios", "es"), ("que ya no me llegue nada de ustedes por favor", "es"),
         ("¿qué hago para que me dejen de llegar los avisos?", "es"), ("solo por carta, nada de mensajes", "es"),
@@ -304,37 +289,28 @@ import Testing
         ("honestly im done getting these", "en"), ("please let this be the last text you send me", "en"), ("I never want to see another one of these", "en"),
         ("forget this number please", "en"), ("quit it.", "en"), ("I don't need y'all blowing up my phone anymore", "en"),
         ("don't send anything else to this number", "en"),
-    ])
-    func optOutsWithoutTheKeywords(_ text: String, _ language: String) {
-        let result = Shipped.classify(text, language)
-        #expect(result.intents.contains(.optOut), "\(result.explain)")
-    }
-
-    @Test(arguments: [
-        // The hour or how often; a visit; a charge removed; a bank that would never text.
-        ("no me escriban en la madrugada, trabajo de noche", "es"), ("no me escriban tanto, con uno a la semana basta", "es"),
-        ("no manden a nadie a la casa, por favor", "es"), ("bórrame ese cargo que no es mío", "es"),
-        ("my real bank would never text me like this", "en"), ("whats STOPALL?", "en"), ("quit playin with my account and fix the fee", "en"),
-        ("I hit unsubscribe by accident, please keep sending the reminders", "en"),
-    ])
-    func theHourAVisitAChargeOrAMention(_ text: String, _ language: String) {
-        let result = Shipped.classify(text, language)
-        #expect(!result.intents.contains(.optOut), "\(result.explain)")
-    }
-
-    @Test(arguments: [
+        // Declined, discontinued, withdrawn, not again; a misspelt stop; a channel then "ya no"; an emoji ends the negator ("sin").
         ("hard pass on all these reminders", "en"), ("Kindly have these messages discontinued.", "en"), ("you text me daily. please don't anymore", "en"),
         ("This is my written withdrawal of consent to receive text messages.", "en"), ("You know what would help? Never messaging me again.", "en"),
         ("stopp sending me this junk", "en"), ("por correo mejor, mensajes ya no", "es"), ("deje de estar fregando con tanto mensaje", "es"),
         ("gracias por nada 🙃 ahora olviden mi número", "es"),
     ])
-    func moreRequestsInTheirOwnWords(_ text: String, _ language: String) {
+    func requestsInTheirOwnWords(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    /// What is no request to stop the texts: the hour, someone else's messages, a retraction, a mention, a charge.
     @Test(arguments: [
-        // The hour; someone else's messages; a retraction; a consequence asked about; not unsubscribing; a link or an old address.
+        // A keyword asked about; a charge; the texts said to be no bother.
+        ("does texting STOP cancel my payment plan?", "en"), ("if I reply STOP do I still get the payment link?", "en"),
+        ("stop de cobrarme la comisión", "es"), ("no me molesta que me escriban, lo que no quiero es que me llamen", "es"),
+        // The hour or how often; a visit; a charge removed; a bank that would never text.
+        ("no me escriban en la madrugada, trabajo de noche", "es"), ("no me escriban tanto, con uno a la semana basta", "es"),
+        ("no manden a nadie a la casa, por favor", "es"), ("bórrame ese cargo que no es mío", "es"),
+        ("my real bank would never text me like this", "en"), ("whats STOPALL?", "en"), ("quit playin with my account and fix the fee", "en"),
+        ("I hit unsubscribe by accident, please keep sending the reminders", "en"),
+        // Someone else's messages; a retraction; a keyword in a condition; not unsubscribing; a link or an old address; robocalls.
         ("could you not text before 8am please", "en"), ("stop texting my husband about this, he's not on the loan", "en"),
         ("dejen de mandarle mensajes a mi mamá, la deuda es mía", "es"), ("ayer les puse BAJA pero retiro lo dicho, sigan escribiendo", "es"),
         ("my son texted STOP from my phone but I still want the reminders", "en"), ("if I say no more texts, do the calls start?", "en"),
@@ -342,7 +318,7 @@ import Testing
         ("stop sending the link to my old email, this is the new one", "en"), ("stop mailing my old address", "en"),
         ("quit it with the robocalls, texts are fine", "en"),
     ])
-    func moreThingsThatAreNotRequests(_ text: String, _ language: String) {
+    func notRequests(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
     }
