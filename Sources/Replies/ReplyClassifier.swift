@@ -93,9 +93,9 @@ public enum ReplyClassifier {
     static func tokens(_ text: String, lexicon: ReplyLexicon) -> [ReplyToken] {
         var result: [ReplyToken] = []
         for token in ReplyText.tokenize(text) {
-            if token.kind == .word, !token.glued,
-               let expansion = token.forms.lazy.compactMap({ lexicon.abbreviations[$0] }).first ?? lexicon.glued.split(token.text) {
-                let split = lexicon.abbreviations[token.text] == nil && lexicon.abbreviations[token.alternative ?? ""] == nil
+            let abbreviation = token.kind == .word && !token.glued ? token.forms.lazy.compactMap({ lexicon.abbreviations[$0] }).first : nil
+            if token.kind == .word, !token.glued, let expansion = abbreviation ?? lexicon.glued.split(token.text) {
+                let split = abbreviation == nil
                 for (offset, word) in expansion.enumerated() {
                     // A split run of words quotes each word ("no manden mas"); an abbreviation quotes itself once.
                     var expanded = ReplyToken(kind: .word, text: word, original: split ? word : offset == 0 ? token.original : "")
