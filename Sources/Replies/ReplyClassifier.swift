@@ -409,6 +409,15 @@ public enum ReplyClassifier {
             .map { quote(tokens, $0.start...$0.end) }
     }
 
+    /// The `taken_back` phrases in the reply, not negated, each quoted with where it ends, in order.
+    /// One that ends at or after a request takes it back ("STOP. nvm", "disregard my STOP").
+    static func takenBack(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, end: Int)] {
+        lexicon.takenBack.flatMap { phrase in
+            phrase.matches(in: tokens).filter { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }
+                .map { (quote(tokens, $0.start...$0.end), $0.end) }
+        }.sorted { $0.end < $1.end }
+    }
+
     /// The `asks_who` phrases in the reply, not negated, each quoted with where it starts.
     static func asksWho(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
         lexicon.asksWho.flatMap { phrase in
@@ -462,17 +471,36 @@ public enum ReplyClassifier {
         func clause(_ index: Int) -> Int { tokens[..<index].filter(\.isBoundary).count }
         // Intents a guard refused because the words mean something else here: the model may not add them.
         var readOtherwise = Set<ReplyIntent>()
+        var lastRequest: [ReplyIntent: Int] = [:]
         for intent in ReplyIntent.allCases {
             var otherSense = false
             let found = hits(lexicon.intents[intent] ?? [], name: intent.rawValue, tokens: tokens, lexicon: lexicon, promise: promiseDetails,
                              explain: &refused, otherSense: &otherSense)
             if otherSense { readOtherwise.insert(intent) }
             guard let first = found.first else { continue }
-            if intent == .optOut || intent == .ceaseContact { demandClauses.formUnion(found.map { clause($0.start) }) }
+            if intent == .optOut || intent == .ceaseContact {
+                demandClauses.formUnion(found.map { clause($0.start) })
+                lastRequest[intent] = found.map(\.end).max()
+            }
             firstHit[intent] = first.start
             intents.append(intent)
             let typo = first.typo ? " (read through a typo)" : ""
             explain.append("\(intent.rawValue): '\(quote(tokens, first.start...first.end))'\(typo) [\(first.rule.origin)]")
+        }
+        // A request taken back later in the reply ("STOP. nvm, wrong chat", "BAJA... no espera, mejor no"),
+        // or in the words that take it back ("disregard my STOP"), is not asked; said again after the
+        // taking back, it counts. The model adds none either.
+        let retractions = takenBack(in: tokens, lexicon: lexicon)
+        if !retractions.isEmpty {
+            for intent in [ReplyIntent.optOut, .ceaseContact] {
+                if let last = lastRequest[intent], let after = retractions.last(where: { $0.end >= last }) {
+                    intents.removeAll { $0 == intent }
+                    firstHit[intent] = nil
+                    explain.removeAll { $0.hasPrefix("\(intent.rawValue):") }
+                    explain.append("not \(intent.rawValue): taken back ('\(after.text)') [\(lexicon.language).yml taken_back]")
+                }
+                if !intents.contains(intent) { readOtherwise.insert(intent) }
+            }
         }
         // The messages said to be welcome ("texts are fine", "mejor por mensaje"), not negated: the
         // request is about calls or a place, not the texts.

@@ -136,6 +136,28 @@ import Testing
                 "a negated welcome is none")
     }
 
+    /// A request taken back after it, or in the words that take it back, does not count; said again
+    /// after the taking back, it does.
+    @Test func aRequestTakenBackLaterInTheReplyDoesNotCount() throws {
+        let text = """
+            language: en
+            taken_back: ["nvm", "disregard ~ stop"]
+            intents:
+              opt_out:
+                - {phrase: "stop", negatable: false}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        #expect(lexicon.takenBack.map(\.source) == ["nvm", "disregard ~ stop"])
+        let taken = ReplyClassifier.classify("stop. nvm", lexicon: lexicon)
+        #expect(!taken.intents.contains(.optOut))
+        #expect(taken.explain.contains { $0.contains("taken back ('nvm')") && $0.contains("en.yml taken_back") }, "\(taken.explain)")
+        #expect(!ReplyClassifier.classify("please disregard my stop", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("nvm. stop", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("stop", lexicon: lexicon).intents.contains(.optOut))
+        let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data("language: en\ntaken_back: [\"\"]\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("taken_back") }, "\(findings)")
+    }
+
     @Test func welcomeIsLintedAndLoaded() throws {
         let lexicon = try #require(Self.lexicon("language: es\nwelcome: [\"mensajes si\", \"mejor por mensaje\"]\n", "es"))
         #expect(lexicon.welcome.map(\.source) == ["mensajes si", "mejor por mensaje"])
@@ -294,6 +316,11 @@ import Testing
         ("This is my written withdrawal of consent to receive text messages.", "en"), ("You know what would help? Never messaging me again.", "en"),
         ("stopp sending me this junk", "en"), ("por correo mejor, mensajes ya no", "es"), ("deje de estar fregando con tanto mensaje", "es"),
         ("gracias por nada 🙃 ahora olviden mi número", "es"),
+        // Formal and slang; asked how; English inside Spanish; "no más" said to someone; said again after taking it back.
+        ("You have texted me four times this week. Please refrain from doing so.", "en"), ("could you hold off on the texts for a while", "en"),
+        ("I am requesting that you not text this number again.", "en"), ("y'all can miss me with all these texts", "en"), ("leave me be, I got it handled", "en"),
+        ("how do I make these texts stop", "en"), ("¿Qué hago para no recibir más estos mensajes?", "es"), ("porfa take me off this list", "es"),
+        ("no más pues", "es"), ("nvm. actually yes, please stop texting me", "en"),
     ])
     func requestsInTheirOwnWords(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
@@ -317,6 +344,11 @@ import Testing
         ("I'm not unsubscribing, I honestly need these reminders", "en"), ("yo no me voy a dar de baja, pero escriban menos", "es"),
         ("stop sending the link to my old email, this is the new one", "en"), ("stop mailing my old address", "en"),
         ("quit it with the robocalls, texts are fine", "en"),
+        // Taken back in the same reply; the hour or how often; a keyword's cost asked.
+        ("STOP. sorry, wrong chat", "en"), ("BAJA\nno esperen, me equivoqué", "es"), ("stop... jk keep them coming", "en"),
+        ("disregard my STOP from this morning", "en"), ("les mandé BAJA ayer pero mejor sigan mandándolos, sí me sirven", "es"),
+        ("no me estés escribiendo a cada rato pues", "es"), ("no me escriban a las 6 de la mañana", "es"), ("stop texting me after 9pm, before that is fine", "en"),
+        ("¿STOP cuesta algo?", "es"),
     ])
     func notRequests(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
