@@ -136,6 +136,13 @@ import Testing
                 "a negated welcome is none")
     }
 
+    /// Forbidden in a list, not asked for: no opt-in to lift an opt-out.
+    @Test func messagesForbiddenAgainAreNoOptIn() {
+        let result = Shipped.classify("Do not call, text or email me again about this.", "en")
+        #expect(!result.intents.contains(.optIn) && result.intents.contains(.optOut), "\(result.explain)")
+        #expect(Shipped.classify("you can text me again, I sorted it out", "en").intents.contains(.optIn))
+    }
+
     /// A request taken back after it, or in the words that take it back, does not count; said again
     /// after the taking back, it does.
     @Test func aRequestTakenBackLaterInTheReplyDoesNotCount() throws {
@@ -320,7 +327,7 @@ import Testing
         ("You have texted me four times this week. Please refrain from doing so.", "en"), ("could you hold off on the texts for a while", "en"),
         ("I am requesting that you not text this number again.", "en"), ("y'all can miss me with all these texts", "en"), ("leave me be, I got it handled", "en"),
         ("how do I make these texts stop", "en"), ("¿Qué hago para no recibir más estos mensajes?", "es"), ("porfa take me off this list", "es"),
-        ("no más pues", "es"), ("nvm. actually yes, please stop texting me", "en"),
+        ("no más pues", "es"), ("nvm. actually yes, please stop texting me", "en"), ("Plz remve me", "en"),
     ])
     func requestsInTheirOwnWords(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
@@ -348,7 +355,8 @@ import Testing
         ("STOP. sorry, wrong chat", "en"), ("BAJA\nno esperen, me equivoqué", "es"), ("stop... jk keep them coming", "en"),
         ("disregard my STOP from this morning", "en"), ("les mandé BAJA ayer pero mejor sigan mandándolos, sí me sirven", "es"),
         ("no me estés escribiendo a cada rato pues", "es"), ("no me escriban a las 6 de la mañana", "es"), ("stop texting me after 9pm, before that is fine", "en"),
-        ("¿STOP cuesta algo?", "es"),
+        ("¿STOP cuesta algo?", "es"), ("why did you stop sending me the reminders?", "en"), ("if I pay it all, would that stop the texts?", "en"),
+        ("mi hijo puso stop a los mensajes, yo no", "es"), ("¿y si les respondo BAJA me quitan el recargo?", "es"),
     ])
     func notRequests(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
