@@ -328,6 +328,8 @@ import Testing
         ("I am requesting that you not text this number again.", "en"), ("y'all can miss me with all these texts", "en"), ("leave me be, I got it handled", "en"),
         ("how do I make these texts stop", "en"), ("¿Qué hago para no recibir más estos mensajes?", "es"), ("porfa take me off this list", "es"),
         ("no más pues", "es"), ("nvm. actually yes, please stop texting me", "en"), ("Plz remve me", "en"),
+        // Not taken back by a threat or an aside after it.
+        ("STOP. If you keep texting me I'll sue", "en"), ("dejen de escribirme y no esperen que les pague", "es"),
     ])
     func requestsInTheirOwnWords(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
