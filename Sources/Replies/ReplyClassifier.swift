@@ -409,21 +409,23 @@ public enum ReplyClassifier {
             .map { quote(tokens, $0.start...$0.end) }
     }
 
+    /// Where the phrases match in the reply with no negator before them, each quoted.
+    static func unnegated(_ phrases: [Phrase], in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int, end: Int)] {
+        phrases.flatMap { phrase in
+            phrase.matches(in: tokens).filter { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }
+                .map { (quote(tokens, $0.start...$0.end), $0.start, $0.end) }
+        }
+    }
+
     /// The `taken_back` phrases in the reply, not negated, each quoted with where it ends, in order.
     /// One that ends at or after a request takes it back ("STOP. nvm", "disregard my STOP").
     static func takenBack(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, end: Int)] {
-        lexicon.takenBack.flatMap { phrase in
-            phrase.matches(in: tokens).filter { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }
-                .map { (quote(tokens, $0.start...$0.end), $0.end) }
-        }.sorted { $0.end < $1.end }
+        unnegated(lexicon.takenBack, in: tokens, lexicon: lexicon).sorted { $0.end < $1.end }.map { ($0.text, $0.end) }
     }
 
     /// The `asks_who` phrases in the reply, not negated, each quoted with where it starts.
     static func asksWho(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
-        lexicon.asksWho.flatMap { phrase in
-            phrase.matches(in: tokens).filter { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }
-                .map { (quote(tokens, $0.start...$0.end), $0.start) }
-        }.sorted { $0.start < $1.start }
+        unnegated(lexicon.asksWho, in: tokens, lexicon: lexicon).sorted { $0.start < $1.start }.map { ($0.text, $0.start) }
     }
 
     /// The commas between the items of a list: followed by a word of `list_words` or by the word the
@@ -487,7 +489,7 @@ public enum ReplyClassifier {
             let typo = first.typo ? " (read through a typo)" : ""
             explain.append("\(intent.rawValue): '\(quote(tokens, first.start...first.end))'\(typo) [\(first.rule.origin)]")
         }
-        // A request taken back later in the reply ("STOP. nvm, wrong chat", "BAJA... no espera, mejor no"),
+        // A request taken back later in the reply ("STOP. nvm, wrong chat", "BAJA... no espera, me equivoqué"),
         // or in the words that take it back ("disregard my STOP"), is not asked; said again after the
         // taking back, it counts. The model adds none either.
         let retractions = takenBack(in: tokens, lexicon: lexicon)

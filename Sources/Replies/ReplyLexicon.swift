@@ -374,7 +374,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// `retold.undone`: the request told of was taken back ("by mistake", "opted back in", "por error").
     public var undone: [Phrase] = []
     /// `taken_back`: a request said and taken back later in the same reply ("STOP. nvm, wrong chat",
-    /// "BAJA... no espera, mejor no"): an opt_out or cease_contact found before it does not count, and the
+    /// "BAJA... no espera, me equivoqué"): an opt_out or cease_contact found before it does not count, and the
     /// model adds none. Said again after it, the request counts.
     public var takenBack: [Phrase] = []
     /// `list_words`: words that begin the next item of a list after a comma (ni, no, nor, or).
