@@ -1,8 +1,8 @@
 /// Words written with no spaces between them ("nomandenmas", "pleasestoptexting"): split so the
 /// phrases can read the request. Only a word of eight letters or more that the lexicon does not know
 /// is split (a word one of its prefixes reads, escrib*, with at most five letters after it, is known),
-/// only into the words a request to stop is made of (negators, pronouns, filler, list words, the
-/// asks_to_stop words and the channels' names, two letters or more), in as few pieces as possible,
+/// only into the words a request to stop is made of (negators, pronouns, filler and its abbreviations,
+/// list words, the asks_to_stop words and the channels' names, two letters or more), in as few pieces as possible,
 /// and only when the first piece is a negator, a filler word or an asks_to_stop word and the pieces
 /// are more than one word and its pronouns.
 public struct GluedWords: Sendable {
@@ -51,6 +51,8 @@ public struct GluedWords: Sendable {
                              Set(lexicon.words.keys), Set(lexicon.abbreviations.keys), Set(lexicon.abbreviations.values.joined())]
         for list in lists { known.formUnion(list.filter { $0.allSatisfy(\.isLetter) }) }
         for list in small { pieces.formUnion(list.filter { $0.allSatisfy(\.isLetter) }) }
+        // An abbreviation of filler words is a piece too ("yanomemandenmensajesxfavor": xfavor, por favor).
+        for (short, long) in lexicon.abbreviations where short.allSatisfy(\.isLetter) && long.allSatisfy(lexicon.filler.contains) { pieces.insert(short) }
         words = known
         self.pieces = pieces.filter { $0.count >= 2 }
         stopWords = lexicon.negators.union(Self.literals(lexicon.asksToStop))

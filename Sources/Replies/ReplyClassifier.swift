@@ -251,6 +251,14 @@ public enum ReplyClassifier {
         if rule.notAskedBack, let asked = askedBack(found, tokens: tokens, lexicon: lexicon) {
             return Refusal(asked, otherSense: true, noted: false)
         }
+        // Someone else's request or advice told of: a keyword (a rule with `retold`) always; a request in
+        // words only when quoted ("ella les contestó \"no me escriban\""), since "my wife texted you to stop
+        // texting me" passes the customer's own request on.
+        if rule.retold != nil || ["opt_out", "cease_contact"].contains(rule.origin.section),
+           let other = someoneElse(before: found.start, in: tokens, lexicon: lexicon),
+           rule.retold != nil || (other.end + 1...found.start).contains(where: { tokens[$0].quoteBefore }) {
+            return Refusal("is someone else's: '\(other.text)' tells of another person's request or advice", otherSense: true, noted: false)
+        }
         if let retold = rule.retold, let teller = retelling(of: found.start...found.end, in: tokens, lexicon: lexicon) {
             switch retold {
             case .never:
@@ -375,6 +383,26 @@ public enum ReplyClassifier {
         return nil
     }
 
+    /// Someone else's act or advice told of before a request (`retold.others`: "my cousin said he replied
+    /// STOP", "mi vecina dice que ella les contestó \"no me escriban\"", "my roommate told me to write back
+    /// \"unsubscribe\""): a phrase that ends in the request's clause, at most six words before it, not
+    /// negated and read without typos ("mandé", I sent, is not "mandó"). Nil when the reply says the other
+    /// person acted for this customer or from this number (`retold.for_me`: "on my behalf", "desde mi celular").
+    static func someoneElse(before start: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> (text: String, end: Int)? {
+        guard !lexicon.others.isEmpty else { return nil }
+        var lower = start
+        var seen = 0
+        while lower > 0, seen < 6 {
+            let token = tokens[lower - 1]
+            if token.isBoundary { break }
+            if token.kind == .word { seen += 1 }
+            lower -= 1
+        }
+        guard let other = unnegated(lexicon.others, in: tokens, lexicon: lexicon, typos: false).first(where: { $0.end < start && $0.end >= lower }) else { return nil }
+        if !unnegated(lexicon.forMe, in: tokens, lexicon: lexicon, typos: false).isEmpty { return nil }
+        return (other.text, other.end)
+    }
+
     /// The words saying a request was taken back ("by mistake", "opted back in"), not negated.
     static func undoing(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
         for phrase in lexicon.undone {
@@ -410,9 +438,9 @@ public enum ReplyClassifier {
     }
 
     /// Where the phrases match in the reply with no negator before them, each quoted.
-    static func unnegated(_ phrases: [Phrase], in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int, end: Int)] {
+    static func unnegated(_ phrases: [Phrase], in tokens: [ReplyToken], lexicon: ReplyLexicon, typos: Bool = true) -> [(text: String, start: Int, end: Int)] {
         phrases.flatMap { phrase in
-            phrase.matches(in: tokens).filter { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }
+            phrase.matches(in: tokens, typos: typos).filter { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }
                 .map { (quote(tokens, $0.start...$0.end), $0.start, $0.end) }
         }
     }

@@ -373,6 +373,13 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var retellings: [WordPattern] = []
     /// `retold.undone`: the request told of was taken back ("by mistake", "opted back in", "por error").
     public var undone: [Phrase] = []
+    /// `retold.others`: someone else's act or advice told of before a request in its clause ("my cousin
+    /// said he replied", "mi hermano dice que él les mandó", "told me to text back"): the request is that
+    /// person's, or a suggestion, not this customer's.
+    public var others: [Phrase] = []
+    /// `retold.for_me`: the other person acted for this customer or from this number ("for me", "from my
+    /// phone", "desde este número"): their request counts as the customer's.
+    public var forMe: [Phrase] = []
     /// `taken_back`: a request said and taken back later in the same reply ("STOP. nvm, wrong chat",
     /// "BAJA... no espera, me equivoqué"): an opt_out or cease_contact found before it does not count, and the
     /// model adds none. Said again after it, the request counts.
@@ -417,7 +424,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
-            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.takenBack == b.takenBack && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
+            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts

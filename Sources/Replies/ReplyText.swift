@@ -30,6 +30,9 @@ public struct ReplyToken: Sendable, Equatable {
     public var glued: Bool = false
     /// The run of words written with no spaces this word was split from ("nomandenmas"), if any.
     public var unglued: String?
+    /// A quote mark comes right before it (" “ ” « » or a single quote outside a word): the words that
+    /// follow are quoted ("she replied \"no me escriban\"").
+    public var quoteBefore: Bool = false
 
     public init(kind: Kind, text: String, alternative: String? = nil, original: String) {
         self.kind = kind
@@ -151,6 +154,7 @@ public enum ReplyText {
         var currentKind: ReplyToken.Kind?
         var spaceBefore = true
         var gluedNext = false
+        var quoteNext = false
 
         func flush() {
             guard let kind = currentKind, !current.isEmpty else { current = ""; currentKind = nil; return }
@@ -175,6 +179,8 @@ public enum ReplyText {
             let single = collapseRuns(folded, keep: 1)
             let double = collapseRuns(folded, keep: 2)
             var token = ReplyToken(kind: .word, text: single, alternative: double != single ? double : nil, original: word)
+            token.quoteBefore = quoteNext
+            quoteNext = false
             let wordLetters = word.filter(\.isLetter)
             token.shouted = !allCaps && wordLetters.count >= 2 && wordLetters.allSatisfy { !$0.isLowercase }
             token.glued = gluedNext
@@ -222,7 +228,9 @@ public enum ReplyText {
                     let mark = character == "…" ? "." : String(character)
                     tokens.append(ReplyToken(kind: .punctuation, text: mark, original: String(character)))
                 }
-                // Anything else (¿ ¡ quotes, hyphens, #) separates words and is otherwise ignored.
+                // Anything else (¿ ¡ quotes, hyphens, #) separates words and is otherwise ignored; a quote
+                // mark is noted on the word after it.
+                if "\"“”«»'‘’".contains(character) { quoteNext = true }
             }
             spaceBefore = character.isWhitespace
             index += 1

@@ -165,6 +165,41 @@ import Testing
         #expect(findings.contains { $0.contains("taken_back") }, "\(findings)")
     }
 
+    /// Someone else's act or advice told of before a keyword (`retold.others`) makes it theirs; a request
+    /// in words counts as theirs only when quoted; one made for this customer (`retold.for_me`) counts.
+    @Test func someoneElsesRequestToldOfIsNotThisCustomers() throws {
+        let text = """
+            language: en
+            retold:
+              words: [told, replied]
+              undone: ["by mistake"]
+              others: ["he|friend ... replied|texted", "friend ... told me ... reply"]
+              for_me: ["on my behalf", "texted you ... to"]
+            intents:
+              opt_out:
+                - {phrase: "stop", negatable: false, retold: unless_undone}
+                - {phrase: "take me off", negatable: false}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        #expect(lexicon.others.map(\.source) == ["he|friend ... replied|texted", "friend ... told me ... reply"])
+        #expect(lexicon.forMe.map(\.source) == ["on my behalf", "texted you ... to"])
+        let theirs = ReplyClassifier.classify("my friend said he replied STOP and it worked", lexicon: lexicon)
+        #expect(!theirs.intents.contains(.optOut))
+        #expect(theirs.explain.contains { $0.contains("not opt_out: 'STOP' is someone else's: 'friend said he replied'") }, "\(theirs.explain)")
+        #expect(!ReplyClassifier.classify("my friend told me to reply stop lol", lexicon: lexicon).intents.contains(.optOut))
+        // A request in words: someone else's only when quoted.
+        #expect(!ReplyClassifier.classify("my friend texted \"take me off\" to her bank", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("my friend texted take me off", lexicon: lexicon).intents.contains(.optOut))
+        // Passed on for this customer; in another clause; read without typos ("texter" is not "texted").
+        #expect(ReplyClassifier.classify("my friend replied STOP on my behalf", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("my friend texted you guys to stop", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("he replied to me. STOP", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("my friend texter stop", lexicon: lexicon).intents.contains(.optOut))
+        let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data("language: en\nretold:\n  others: [\"\"]\n  wrong: [x]\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("retold.others") }, "\(findings)")
+        #expect(findings.contains { $0.contains("known: for_me, others, undone, words") }, "\(findings)")
+    }
+
     @Test func welcomeIsLintedAndLoaded() throws {
         let lexicon = try #require(Self.lexicon("language: es\nwelcome: [\"mensajes si\", \"mejor por mensaje\"]\n", "es"))
         #expect(lexicon.welcome.map(\.source) == ["mensajes si", "mejor por mensaje"])
@@ -330,6 +365,11 @@ import Testing
         ("no más pues", "es"), ("nvm. actually yes, please stop texting me", "en"), ("Plz remve me", "en"),
         // Not taken back by a threat or an aside after it.
         ("STOP. If you keep texting me I'll sue", "en"), ("dejen de escribirme y no esperen que les pague", "es"),
+        // Passed on for the customer; the texts moved to e-mail; a polite wish; words run together with an abbreviation.
+        ("My wife already texted you guys to stop texting me", "en"), ("She asked me to tell you to stop sending texts to this number", "en"),
+        ("Can you send these to my email instead? I cant get texts at work", "en"),
+        ("I'd appreciate it if you didn't send anything else here", "en"), ("yanomemandenmensajesxfavor", "es"),
+        ("prefiero que me contacten solo por WhatsApp, no por correo", "es"),
     ])
     func requestsInTheirOwnWords(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
@@ -359,6 +399,19 @@ import Testing
         ("no me estés escribiendo a cada rato pues", "es"), ("no me escriban a las 6 de la mañana", "es"), ("stop texting me after 9pm, before that is fine", "en"),
         ("¿STOP cuesta algo?", "es"), ("why did you stop sending me the reminders?", "en"), ("if I pay it all, would that stop the texts?", "en"),
         ("mi hijo puso stop a los mensajes, yo no", "es"), ("¿y si les respondo BAJA me quitan el recargo?", "es"),
+        // Someone else's keyword or advice told of; asked about; a request not made; a joke; a threat on a condition; tone; a visit.
+        ("lol my cousin said he just replied STOP and it worked. im not doing that", "en"),
+        ("My roommate told me to just write back 'unsubscribe'. Not gonna", "en"),
+        ("my friend texted \"take me off your list\" to her bank and they kept texting her", "en"),
+        ("mi vecina dice que ella les contestó \"no me escriban más\" y le siguieron llegando", "es"),
+        ("Mi hermano dice que el les mando STOP y aun asi le siguen llegando", "es"),
+        ("mi polola me dijo que les pusiera \"no me molesten más\" jaja pero no", "es"),
+        ("do i get charged for replying STOP", "en"), ("no les pido que no me escriban, nomas que sea mas tarde", "es"),
+        ("I'd love to unsubscribe from this debt, ha", "en"),
+        ("If these emails keep coming at 5 in the morning I'm going to unsubscribe", "en"),
+        ("deje de ser tan intenso con los mensajitos mae, ya voy a pagar", "es"), ("no vuelvan a mandar a nadie a mi casa", "es"),
+        ("remove my wife's number from your list, she's not on the loan", "en"), ("dont text me at work again", "en"),
+        ("Resp STOP para no recibir SMS", "es"),
     ])
     func notRequests(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
