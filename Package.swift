@@ -41,12 +41,15 @@ let package = Package(
         .target(name: "GatewayCore"),
         // Templates on disk -> rendered messages (swift-mustache plus strict variable checks).
         .target(name: "Templates", dependencies: [
-            "GatewayCore",
+            "GatewayCore", "YAMLMessages",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // A YAML parse error worded for the person editing the file (every config reader uses it).
+        .target(name: "YAMLMessages", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Customers' replies -> intents, label, score, promise, with the reasons (lexicons in config/replies/).
         .target(name: "Replies", dependencies: [
+            "YAMLMessages",
             .product(name: "Yams", package: "Yams"),
         ]),
         // hiredis connection on its own thread, stream consumer, scheduled set.
@@ -79,7 +82,7 @@ let package = Package(
         ]),
         // The HTTP API (Hummingbird): health, templates.
         .target(name: "GatewayHTTP", dependencies: [
-            "GatewayCore", "Templates", "ContactLog", "Providers", "RedisQueue", "Replies", "Conversations",
+            "GatewayCore", "YAMLMessages", "Templates", "ContactLog", "Providers", "RedisQueue", "Replies", "Conversations",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -100,13 +103,13 @@ let package = Package(
         ]),
         // Customers' replies acted on (opt-outs, pauses, escalations) and what people do with escalations.
         .target(name: "Conversations", dependencies: [
-            "GatewayCore", "ContactLog", "Replies", "RedisQueue",
+            "GatewayCore", "YAMLMessages", "ContactLog", "Replies", "RedisQueue",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
         // The batch pipeline: decode, decide, render, dispatch, record, ack.
         .target(name: "Worker", dependencies: [
-            "GatewayCore", "Templates", "RedisQueue", "Providers", "ContactLog", "PostgresContactLog", "Conversations",
+            "GatewayCore", "YAMLMessages", "Templates", "RedisQueue", "Providers", "ContactLog", "PostgresContactLog", "Conversations",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),

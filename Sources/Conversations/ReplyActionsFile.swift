@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import YAMLMessages
 import Yams
 
 /// Reads config/reply-actions.yml into a `ReplyPolicy`. Every mistake names the key and what is
@@ -27,7 +28,7 @@ public enum ReplyActionsFile {
         } catch let error as Failure {
             throw error
         } catch {
-            throw fail("not valid YAML: \(error)")
+            throw fail("not valid YAML: \(YAMLMessages.describe(error))")
         }
         var policy = ReplyPolicy.standard
         func duration(_ node: Node, _ key: String) throws(Failure) -> TimeInterval {

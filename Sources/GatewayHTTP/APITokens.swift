@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Providers
+import YAMLMessages
 import Yams
 
 /// Who may call what. `admin` may call everything.
@@ -62,7 +63,7 @@ public struct APITokens: Sendable {
 
     public static func parse(_ text: String, file: String) throws -> APITokens {
         let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw TokenFileError("\(file): not valid YAML: \(error)") }
+        do { root = try Yams.load(yaml: text) } catch { throw TokenFileError("\(file): not valid YAML: \(YAMLMessages.describe(error))") }
         guard let root else { return APITokens() }
         guard let object = root as? [String: Any], Set(object.keys).isSubset(of: ["tokens"]) else {
             throw TokenFileError("\(file): expected a single key, tokens: a list of {name, roles, sha256}")

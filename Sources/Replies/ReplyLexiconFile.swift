@@ -1,4 +1,5 @@
 import Foundation
+import YAMLMessages
 import Yams
 
 /// A problem in a lexicon file, with where it is and what to fix.
@@ -112,7 +113,7 @@ public enum ReplyLexiconFile {
         mutating func top(_ data: Data) -> [(key: Node, value: Node)]? {
             guard let text = String(data: data, encoding: .utf8) else { problem(nil, "not UTF-8 text"); return nil }
             let node: Node?
-            do { node = try Yams.compose(yaml: text) } catch { problem(nil, "not valid YAML: \(error)"); return nil }
+            do { node = try Yams.compose(yaml: text) } catch { problem(nil, "not valid YAML: \(YAMLMessages.describe(error))"); return nil }
             guard let node else { problem(nil, "the file is empty"); return nil }
             guard let mapping = node.mapping else { problem(node, "must be a mapping of key: value lines"); return nil }
             return Array(mapping)

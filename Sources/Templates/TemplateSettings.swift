@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import YAMLMessages
 import Yams
 
 /// Per-template settings, from `templates/<template>/template.yml` (all optional).
@@ -81,7 +82,7 @@ enum YAMLFile {
         }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
-            throw Problem(message: "not valid YAML: \(error)")
+            throw Problem(message: "not valid YAML: \(YAMLMessages.describe(error))")
         }
         guard let node else { return [:] }
         guard let mapping = node.mapping else { throw Problem(message: "must be a mapping of key: value lines") }

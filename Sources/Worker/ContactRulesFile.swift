@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Templates
+import YAMLMessages
 import Yams
 
 /// Reads config/contact-rules.yml (and config/holidays/ beside it) into `ContactRules`. Every
@@ -36,7 +37,7 @@ public enum ContactRulesFile {
         } catch let error as ConfigurationError {
             throw error
         } catch {
-            throw fail("not valid YAML: \(error)")
+            throw fail("not valid YAML: \(YAMLMessages.describe(error))")
         }
         let known: Set<String> = ["default_country", "default_timezone", "allowed_hours", "channel_hours", "caps", "min_gap", "templates"]
         var values: [String: Node] = [:]

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import YAMLMessages
 import Yams
 
 /// Everything the gateway process needs. Defaults make `gateway run` work on a fresh clone:
@@ -218,7 +219,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     static func flatMapping(yaml text: String, file: String) throws -> [String: String] {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
-            throw ConfigurationError("\(file): not valid YAML: \(error)")
+            throw ConfigurationError("\(file): not valid YAML: \(YAMLMessages.describe(error))")
         }
         guard let node else { return [:] }
         guard let mapping = node.mapping else {

@@ -95,6 +95,16 @@ import Testing
         #expect(lint("language: [es").first?.contains("not valid YAML") == true)
     }
 
+    /// A key written twice names the key and the line, without Yams's copy of the whole mapping (for a
+    /// rule's keys, the whole file).
+    @Test func aKeyWrittenTwiceIsNamedInOneLine() throws {
+        let filler = (1...200).map { "# a comment line \($0)" }.joined(separator: "\n")
+        let findings = lint(filler + "\nlanguage: es\nintents:\n  opt_out:\n    - {phrase: \"baja\", not_within: [a], not_within: [b]}\n")
+        let finding = try #require(findings.first)
+        #expect(finding.contains("not valid YAML: a key is written twice in the mapping at line 204") && finding.contains("'not_within'; keep one"), "\(finding)")
+        #expect(finding.count < 200 && !finding.contains("a comment line"), "\(finding)")
+    }
+
     @Test func theStoreKeepsTheLastGoodSetAndSaysWhy() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("replies-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -47,6 +47,7 @@ import Testing
         ("max_attempts: [1, 2]", "max_attempts must be a single value, not a list or mapping"),
         ("- a\n- b", "must be a mapping of key: value lines"),
         ("stream: [unclosed", "not valid YAML"),
+        ("batch_size: 5\nbatch_size: 6", "not valid YAML: a key is written twice in the mapping at line 1, column 1: 'batch_size'; keep one"),
         ("retry_base_seconds: -1", "retry_base_seconds must be a number of seconds between 0.01 and 86400"),
         ("http_header_timeout_seconds: 0", "http_header_timeout_seconds must be a number of seconds from 0.1 to 3600, got \"0\""),
         ("http_max_connections: none", "http_max_connections must be a whole number from 1 to 1000000, got \"none\""),
