@@ -2,9 +2,9 @@
 /// phrases can read the request. Only a word of eight letters or more that the lexicon does not know
 /// is split (a word one of its prefixes reads, escrib*, with at most five letters after it, is known),
 /// only into the words a request to stop is made of (negators, pronouns, filler and its abbreviations,
-/// list words, the asks_to_stop words and the channels' names, two letters or more), in as few pieces as possible,
-/// and only when the first piece is a negator, a filler word or an asks_to_stop word and the pieces
-/// are more than one word and its pronouns.
+/// list words, the asks_to_stop words and the channels' names, two letters or more), in as few pieces
+/// as possible, and only when the first piece is a negator, a filler word or an asks_to_stop word and
+/// the pieces are more than one word and its pronouns.
 public struct GluedWords: Sendable {
     /// Every word the lexicon writes out whole: in its phrases, guards and word lists.
     public private(set) var words: Set<String> = []

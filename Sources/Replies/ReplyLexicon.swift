@@ -377,8 +377,8 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// said he replied", "mi hermano dice que él les mandó", "told me to text back"): the request is that
     /// person's, or a suggestion, not this customer's.
     public var others: [Phrase] = []
-    /// `retold.for_me`: the other person acted for this customer or from this number ("for me", "from my
-    /// phone", "desde este número"): their request counts as the customer's.
+    /// `retold.for_me`: the other person acted for this customer or from this number ("on my behalf",
+    /// "texted you to ...", "desde este número"): their request counts as the customer's.
     public var forMe: [Phrase] = []
     /// `taken_back`: a request said and taken back later in the same reply ("STOP. nvm, wrong chat",
     /// "BAJA... no espera, me equivoqué"): an opt_out or cease_contact found before it does not count, and the
