@@ -486,7 +486,7 @@ public enum ReplyClassifier {
         let promiseDetails = PromiseExtraction.extract(tokens, lexicon: lexicon)
         var explain: [String] = []
         var refused: [String] = []
-        if own.count < text.count { explain.append("quoted text ignored: the \(text.count - own.count) characters after the customer's own words") }
+        if own.count < text.count { explain.append("quoted text ignored: \(text.count - own.count) characters of the message answered") }
         var unglued: [String] = []
         for token in tokens { if let written = token.unglued, !unglued.contains(written) { unglued.append(written) } }
         for written in unglued {

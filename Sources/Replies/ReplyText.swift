@@ -104,7 +104,8 @@ public enum ReplyText {
 
     /// The reply without the message it answers, as mail and phone clients set it apart: lines
     /// quoted with ">", and everything from the first header of a quoted or forwarded message on
-    /// ("On ... wrote:" / "El ... escribió:", also wrapped over two lines; "-----Original Message-----",
+    /// ("On ... wrote:" / "El ... escribió:", also wrapped over two lines, unless the quoted message
+    /// under it is all ">" lines: then the customer's words below them count; "-----Original Message-----",
     /// "----- Mensaje original -----", "---------- Forwarded message ---------"; a "From:" / "De:" line
     /// after the customer's words; a line of dashes, underscores or equals signs after them, as
     /// clients put above the quoted message and "-- " above a signature). Our own text, with its
@@ -112,15 +113,25 @@ public enum ReplyText {
     public static func withoutQuotedText(_ text: String) -> String {
         var kept: [Substring] = []
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        for line in lines {
+        // A header whose quoted message is all ">" lines may be answered below it (the customer's words
+        // between or after the quoted lines); one followed by unmarked lines ends the customer's words.
+        func quotedWithMarksAfter(_ index: Int) -> Bool {
+            lines[(index + 1)...].first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?
+                .trimmingCharacters(in: .whitespaces).hasPrefix(">") ?? false
+        }
+        for (index, line) in lines.enumerated() {
             let lower = fold(line.trimmingCharacters(in: .whitespaces))
             if lower.hasPrefix(">") { continue }
             if lower.hasSuffix("wrote:") || lower.hasSuffix("escribio:") {
-                if lower.hasPrefix("on ") || lower.hasPrefix("el ") { break }
+                if lower.hasPrefix("on ") || lower.hasPrefix("el ") {
+                    if quotedWithMarksAfter(index) { continue }
+                    break
+                }
                 // "On Mon, Nov 30, 2026 at 9:12 AM Bank <notices@bank.com>" / "wrote:" wrapped by the client.
                 if let previous = kept.last.map({ fold($0.trimmingCharacters(in: .whitespaces)) }),
                    previous.hasPrefix("on ") || previous.hasPrefix("el ") {
                     kept.removeLast()
+                    if quotedWithMarksAfter(index) { continue }
                     break
                 }
             }

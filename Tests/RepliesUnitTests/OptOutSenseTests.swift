@@ -370,6 +370,10 @@ import Testing
         ("Can you send these to my email instead? I cant get texts at work", "en"),
         ("I'd appreciate it if you didn't send anything else here", "en"), ("yanomemandenmensajesxfavor", "es"),
         ("prefiero que me contacten solo por WhatsApp, no por correo", "es"),
+        // The texts let go; e-mail preferred to them; the texts moved to e-mail, asked; how to stop the e-mails.
+        ("the texts can stop, the debt is paid", "en"), ("rather you email me than text me from now on", "en"),
+        ("¿me pueden enviar los recordatorios a este correo en lugar de mi celular?", "es"),
+        ("Quisiera saber cómo le hago para ya no recibir estos correos.", "es"),
     ])
     func requestsInTheirOwnWords(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
@@ -412,6 +416,12 @@ import Testing
         ("deje de ser tan intenso con los mensajitos mae, ya voy a pagar", "es"), ("no vuelvan a mandar a nadie a mi casa", "es"),
         ("remove my wife's number from your list, she's not on the loan", "en"), ("dont text me at work again", "en"),
         ("Resp STOP para no recibir SMS", "es"),
+        // The hour after the messages named; a phone line cancelled; where the number came from; a negated wish; asked what STOP does.
+        ("tienen que dejar de mandar mensajes a las 6 de la mañana", "es"), ("no me manden mensajes en la noche, mejor en la mañana", "es"),
+        ("Y la baja del celular como la tramito?", "es"), ("De dónde sacaron este número?", "es"),
+        ("no me vayan a dar de baja porfa, sí quiero los recordatorios", "es"), ("I can't pay it all at once but I don't want this going any further", "en"),
+        ("Tell me what STOP does first", "en"), ("que significa STOP en el mensaje?", "es"),
+        ("hace un mes les pedí que no me enviaran más correos, pero por favor vuelvan a mandarme los avisos", "es"),
     ])
     func notRequests(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)

@@ -34,6 +34,12 @@ import Testing
              text: "---\nSTOP", kept: "---\nSTOP"),
         Case(testDescription: "dashes inside a sentence are words, not a rule",
              text: "no -- de verdad -- ya no me escriban", kept: "no -- de verdad -- ya no me escriban"),
+        Case(testDescription: "an answer written below the bank's message quoted with >",
+             text: "Buenas tardes,\n\nEl sáb, 28 nov 2026 a las 8:14 a. m., Cobranzas <avisos@banco.co> escribió:\n> Responda BAJA para no recibir más.\n\nEse valor no corresponde, no vuelvan a enviarme estos correos.",
+             kept: "Buenas tardes,\n\n\nEse valor no corresponde, no vuelvan a enviarme estos correos."),
+        Case(testDescription: "a wrapped header over > lines, answered between them",
+             text: "see inline\nOn Mon, Nov 30, 2026 at 9:12 AM Bank <notices@bank.com>\nwrote:\n> Your payment is due.\nI paid it Friday.\n> Reply STOP to opt out.",
+             kept: "see inline\nI paid it Friday."),
         Case(testDescription: "\"wrote:\" in the customer's own sentence",
              text: "my lawyer wrote: stop contacting me", kept: "my lawyer wrote: stop contacting me"),
     ]
