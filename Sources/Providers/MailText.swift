@@ -377,7 +377,8 @@ public enum MailText {
     /// The new part of an e-mail reply: quoted history ("On ... wrote:", "El ... escribió:",
     /// "-----Original Message-----", Outlook's "From: ... Sent:" / "De: ... Enviado:" block) and
     /// everything after it cut, lines quoted with ">" dropped, the signature after "-- " (and
-    /// "Sent from my iPhone"-style lines) cut.
+    /// "Sent from my iPhone"-style lines) cut. Under an "On ... wrote:" header whose message is quoted
+    /// in ">" lines, the customer's words written below or between them stay.
     public static func newReplyText(_ text: String) -> String {
         let lines = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -387,7 +388,16 @@ public enum MailText {
             let line = lines[index]
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if line == "-- " || trimmed == "--" || trimmed == "—" { break }
-            if isHistoryStart(lines, at: index) { break }
+            if isHistoryStart(lines, at: index) {
+                // A header over a message quoted all in ">" lines may be answered below or between them.
+                if let end = quoteHeaderEnd(lines, at: index),
+                   lines[(end + 1)...].first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })?
+                       .trimmingCharacters(in: .whitespaces).hasPrefix(">") == true {
+                    index = end + 1
+                    continue
+                }
+                break
+            }
             let folded = fold(trimmed)
             for prefix in mobileSignatures where folded.hasPrefix(prefix) { break lineLoop }
             if trimmed.hasPrefix(">") {
@@ -417,6 +427,21 @@ public enum MailText {
         return trimmed.count >= 5 && trimmed.allSatisfy { $0 == "_" || $0 == "-" || $0 == "=" }
     }
 
+    /// The last line of an "On ... wrote:" / "El ... escribió:" header that starts at this line (Gmail
+    /// may wrap it over two or three lines), or nil.
+    static func quoteHeaderEnd(_ lines: [String], at index: Int) -> Int? {
+        let folded = fold(lines[index].trimmingCharacters(in: .whitespaces))
+        let openers = ["on ", "el ", "em ", "le ", "am "]
+        let closers = ["wrote:", "escribio:", "escreveu:", "a ecrit :", "a ecrit:", "schrieb:"]
+        guard openers.contains(where: folded.hasPrefix) else { return nil }
+        var joined = folded
+        for look in index..<min(lines.count, index + 3) {
+            if look > index { joined += " " + fold(lines[look].trimmingCharacters(in: .whitespaces)) }
+            if closers.contains(where: joined.hasSuffix) { return look }
+        }
+        return nil
+    }
+
     /// Does quoted history start at this line?
     static func isHistoryStart(_ lines: [String], at index: Int) -> Bool {
         let folded = fold(lines[index].trimmingCharacters(in: .whitespaces))
@@ -426,15 +451,7 @@ public enum MailText {
         if folded.hasPrefix("---"), ["original message", "mensaje original", "forwarded message", "mensaje reenviado"].contains(letters) { return true }
         // "On Mon, 3 Jun 2024 at 10:00, Banco <avisos@banco.example> wrote:" (Gmail may wrap it over
         // two or three lines); "El lun, 3 jun 2024 a las 10:00, Banco (<...>) escribió:".
-        let openers = ["on ", "el ", "em ", "le ", "am "]
-        let closers = ["wrote:", "escribio:", "escreveu:", "a ecrit :", "a ecrit:", "schrieb:"]
-        if openers.contains(where: folded.hasPrefix) {
-            var joined = folded
-            for look in index..<min(lines.count, index + 3) {
-                if look > index { joined += " " + fold(lines[look].trimmingCharacters(in: .whitespaces)) }
-                if closers.contains(where: joined.hasSuffix) { return true }
-            }
-        }
+        if quoteHeaderEnd(lines, at: index) != nil { return true }
         // Outlook: "From: Banco <...>" then within a few lines "Sent:" (or "Date:"); in Spanish
         // "De: ..." then "Enviado:" (or "Fecha:").
         let headerPairs: [(String, [String])] = [("from:", ["sent:", "date:"]), ("de:", ["enviado:", "fecha:", "enviado el:"])]

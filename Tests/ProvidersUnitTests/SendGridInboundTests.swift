@@ -282,6 +282,11 @@ enum InboundFixtures {
         // Inline answers between quoted lines are kept; the quoted lines are not.
         let inline = "> Can you pay today?\nYes, at noon.\n> Reply STOP to opt out\nThanks"
         #expect(try parse(InboundFixtures.reply(subject: "Re: Payment reminder", text: inline)).body == "Yes, at noon.\nThanks")
+        // Answered below the header and its ">" lines: the answer stays; under an unmarked quote it would not.
+        let below = "Buenas tardes,\n\nEl sáb, 28 nov 2026 a las 8:14, Cobranzas <avisos@banco.example> escribió:\n> Responda BAJA para no recibir más.\n\nEse valor no corresponde, no vuelvan a enviarme estos correos.\n\nAtt,\nJorge"
+        #expect(try parse(InboundFixtures.reply(subject: "Re: Aviso", text: below)).body == "Buenas tardes,\n\nEse valor no corresponde, no vuelvan a enviarme estos correos.\n\nAtt,\nJorge")
+        let unmarked = "Ok\n\nOn Mon, Jun 3, 2024 at 10:00 AM Bank wrote:\nReply STOP to opt out"
+        #expect(try parse(InboundFixtures.reply(subject: "Re: Aviso", text: unmarked)).body == "Ok")
     }
 
     @Test func aReplyThatIsOnlySTOPInTheSubject() throws {
