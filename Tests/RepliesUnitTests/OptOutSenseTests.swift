@@ -373,7 +373,7 @@ import Testing
         // The texts let go; e-mail preferred to them; the texts moved to e-mail, asked; how to stop the e-mails.
         ("the texts can stop, the debt is paid", "en"), ("rather you email me than text me from now on", "en"),
         ("¿me pueden enviar los recordatorios a este correo en lugar de mi celular?", "es"),
-        ("Quisiera saber cómo le hago para ya no recibir estos correos.", "es"),
+        ("Quisiera saber cómo le hago para ya no recibir estos correos.", "es"), ("what do I have to do to stop these texts?", "en"),
     ])
     func requestsInTheirOwnWords(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
