@@ -254,9 +254,10 @@ public enum ReplyClassifier {
         // Someone else's request or advice told of: a keyword (a rule with `retold`) always; a request in
         // words only when quoted ("ella les contestó \"no me escriban\""), since "my wife texted you to stop
         // texting me" passes the customer's own request on.
-        if rule.retold != nil || ["opt_out", "cease_contact"].contains(rule.origin.section),
+        let keyword = rule.retold != nil
+        if keyword || ["opt_out", "cease_contact"].contains(rule.origin.section),
            let other = someoneElse(before: found.start, in: tokens, lexicon: lexicon),
-           rule.retold != nil || (other.end + 1...found.start).contains(where: { tokens[$0].quoteBefore }) {
+           keyword || (other.end + 1...found.start).contains(where: { tokens[$0].quoteBefore }) {
             return Refusal("is someone else's: '\(other.text)' tells of another person's request or advice", otherSense: true, noted: false)
         }
         if let retold = rule.retold, let teller = retelling(of: found.start...found.end, in: tokens, lexicon: lexicon) {
