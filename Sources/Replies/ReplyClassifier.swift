@@ -268,6 +268,9 @@ public enum ReplyClassifier {
                 if let undo = undoing(in: tokens, lexicon: lexicon) {
                     return Refusal("is told of after '\(tokens[teller].original)' and taken back ('\(undo)')", otherSense: true, noted: false)
                 }
+                if let honored = honoring(in: tokens, lexicon: lexicon) {
+                    return Refusal("is told of after '\(tokens[teller].original)' and already honored ('\(honored)')", otherSense: true, noted: false)
+                }
             }
         }
         // A match refused for its sense above says more than one refused for where it stands: a keyword
@@ -406,7 +409,16 @@ public enum ReplyClassifier {
 
     /// The words saying a request was taken back ("by mistake", "opted back in"), not negated.
     static func undoing(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
-        for phrase in lexicon.undone {
+        first(of: lexicon.undone, in: tokens, lexicon: lexicon)
+    }
+
+    /// The words saying a request was honored, the messages stopped ("ya no me llegan"), not negated.
+    static func honoring(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        first(of: lexicon.honored, in: tokens, lexicon: lexicon)
+    }
+
+    static func first(of phrases: [Phrase], in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        for phrase in phrases {
             if let found = phrase.matches(in: tokens).first(where: { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }) {
                 return quote(tokens, found.start...found.end)
             }

@@ -373,6 +373,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var retellings: [WordPattern] = []
     /// `retold.undone`: the request told of was taken back ("by mistake", "opted back in", "por error").
     public var undone: [Phrase] = []
+    /// `retold.honored`: the request told of was honored, the messages stopped ("ya no me llegan", "I
+    /// stopped getting them"): a past fact, not a request now.
+    public var honored: [Phrase] = []
     /// `retold.others`: someone else's act or advice told of before a request in its clause ("my cousin
     /// said he replied", "mi hermano dice que él les mandó", "told me to text back"): the request is that
     /// person's, or a suggestion, not this customer's.
@@ -424,7 +427,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
-            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
+            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts

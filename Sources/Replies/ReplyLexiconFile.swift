@@ -29,7 +29,7 @@ public enum ReplyLexiconFile {
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
                                         "not_followed_by_phrase", "not_preceded_by_phrase"]
     static let askedBackKeys: Set<String> = ["mentions", "answers"]
-    static let retoldKeys: Set<String> = ["words", "undone", "others", "for_me"]
+    static let retoldKeys: Set<String> = ["words", "undone", "honored", "others", "for_me"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
     static let amountKeys: Set<String> = ["multipliers", "currencies", "pay_verbs"]
     static let thresholdKeys: Set<String> = ["upset_below", "worried_below"]
@@ -447,6 +447,7 @@ public enum ReplyLexiconFile {
                         switch subKey.string ?? "" {
                         case "words": lexicon.retellings = words(list, "retold.words")
                         case "undone": lexicon.undone = phraseList(list, "retold.undone")
+                        case "honored": lexicon.honored = phraseList(list, "retold.honored")
                         case "others": lexicon.others = phraseList(list, "retold.others")
                         case "for_me": lexicon.forMe = phraseList(list, "retold.for_me")
                         default: problem(subKey, "retold: unknown key \"\(subKey.string ?? "")\"; known: \(retoldKeys.sorted().joined(separator: ", "))")

@@ -126,6 +126,37 @@ import Testing
         #expect(result.explain.contains { $0.hasPrefix("not opt_out: 'STOP' is told of after 'mandé' and taken back ('por error')") }, "\(result.explain)")
     }
 
+    /// A request told of and honored since ("desde que puse baja ya no me llegan") is a past fact; one still
+    /// unheeded counts, and so does one whose honoring is denied.
+    @Test func aRequestToldOfAndHonoredIsAPastFact() throws {
+        let text = """
+            language: es
+            negators: [no]
+            retold:
+              words: [puse, mande]
+              undone: ["por error"]
+              honored: ["ya no me llegan|llego", "deje de recibir*"]
+            intents:
+              opt_out:
+                - {phrase: "puse|mande ~ baja", retold: unless_undone}
+            """
+        let lexicon = try #require(Self.lexicon(text, "es"))
+        #expect(lexicon.honored.map(\.source) == ["ya no me llegan|llego", "deje de recibir*"])
+        func optOut(_ reply: String) -> Bool { ReplyClassifier.classify(reply, lexicon: lexicon).intents.contains(.optOut) }
+        #expect(!optOut("desde que puse baja ya no me llegó nada, bien ahí"))
+        #expect(!optOut("dejé de recibirlos desde que mandé BAJA"))
+        #expect(optOut("les mandé BAJA hace una semana y siguen llegando"))
+        let result = ReplyClassifier.classify("puse baja y ya no me llegan, gracias", lexicon: lexicon)
+        #expect(result.explain.contains { $0.hasPrefix("not opt_out: 'puse baja' is told of after 'puse' and already honored ('ya no me llegan')") }, "\(result.explain)")
+    }
+
+    @Test(arguments: [("desde que puse baja ya no me llegó nada, bien ahí", "es"), ("Dejé de recibir los mensajes desde que puse baja, gracias", "es"),
+                      ("I replied STOP last month and stopped getting them, thanks", "en")])
+    func shippedRequestsToldOfAndHonoredAreNotOptOuts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
     @Test(arguments: [("I already texted STOP last week.", "en"), ("I told you to stop texting me", "en"), ("I replied STOP twice already", "en"),
                       ("ya les mandé STOP la semana pasada", "es"), ("ya les dije que no me escriban", "es"), ("les envié STOP hace un mes", "es")])
     func shippedRequestsToldOfStillOptOut(_ text: String, _ language: String) {

@@ -99,7 +99,8 @@ import Testing
     // A negator before a verb of wanting cancels the request the wish is about, however many words on.
     @Test(arguments: [("No quiero que me dejen de escribir", "es"), ("no quiero que me dejen de mandar los recordatorios", "es"),
                       ("I don't want you to stop texting me", "en"), ("I don't want to stop getting these", "en"),
-                      ("no quiero dejar de recibir los mensajes", "es"), ("please don't remove me, I want the reminders", "en")])
+                      ("no quiero dejar de recibir los mensajes", "es"), ("please don't remove me, I want the reminders", "en"),
+                      ("I don't want the texts to stop", "en"), ("she doesn't want the texts to stop", "en")])
     func aNegatedWishIsNoOptOut(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
@@ -112,7 +113,12 @@ import Testing
                       ("I'd rather not get texts", "en"), ("remove from list", "en"), ("no texts", "en"), ("i want these texts to stop", "en"),
                       ("how do i unsubscribe from these texts?", "en"), ("put me on your do not call list", "en"), ("I do not consent to receiving text messages", "en"),
                       ("unsubcribe", "en"), ("I no longer consent to texts", "en"), ("no further texts please", "en"), ("cut it out with the texts", "en"),
-                      ("les pido que se abstengan de enviarme mensajes", "es"), ("please don't reach out to me again", "en")])
+                      ("les pido que se abstengan de enviarme mensajes", "es"), ("please don't reach out to me again", "en"),
+                      ("I'd like to receive future notices by mail rather than by text", "en"), ("what do I text to stop these?", "en"),
+                      ("my mom says to stop texting her about the card", "en"), ("he said he doesn't want the texts no more", "en"),
+                      ("please send the texts to him not me", "en"), ("no me interesa seguir recibiéndolos", "es"),
+                      ("solicito que mi número sea excluido de sus envíos de mensajes de texto", "es"), ("mejor escríbanme al correo, por aquí no", "es"),
+                      ("8 mensajes hoy. paren", "es"), ("Solicito se abstengan de realizar gestiones de cobranza directa, incluidas llamadas, mensajes y correos", "es")])
     func broaderOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(result.intents.contains(.optOut), "\(result.explain)")
@@ -123,7 +129,13 @@ import Testing
                       ("you guys text me non stop", "en"), ("no more money until Friday", "en"), ("le dejé un mensaje a su asesor", "es"),
                       ("I never got the text with the link", "en"), ("paren las llamadas a mi mamá, a mí sí me pueden escribir", "es"),
                       ("no me manden al buró, ya voy a pagar", "es"), ("ya no es necesario que me manden el link, ya pagué", "es"),
-                      ("stop the late fees and I'll pay the balance", "en")])
+                      ("stop the late fees and I'll pay the balance", "en"), ("stop sending me these 3x a day, once a week is plenty", "en"),
+                      ("ya no me escriban diario xfa", "es"), ("ya bájenle a los mensajes, 5 al día es demasiado", "es"),
+                      ("mejor mándenme los mensajes a mi otro número, este lo voy a dar de baja", "es"),
+                      ("y si pongo SALIR me dejan de llegar también los correos o solo los sms?", "es"),
+                      ("el mensaje dice que responda BAJA, pero ¿eso también me quita las alertas de compras?", "es"),
+                      ("creo que él se equivocó al dar el correo", "es"), ("what do I text to stop the late fees?", "en"),
+                      ("my mom wants you to stop texting her about my account, she was only a reference", "en")])
     func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
