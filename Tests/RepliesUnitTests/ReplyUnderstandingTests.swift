@@ -118,7 +118,8 @@ import Testing
                       ("my mom says to stop texting her about the card", "en"), ("he said he doesn't want the texts no more", "en"),
                       ("please send the texts to him not me", "en"), ("no me interesa seguir recibiéndolos", "es"),
                       ("solicito que mi número sea excluido de sus envíos de mensajes de texto", "es"), ("mejor escríbanme al correo, por aquí no", "es"),
-                      ("8 mensajes hoy. paren", "es"), ("Solicito se abstengan de realizar gestiones de cobranza directa, incluidas llamadas, mensajes y correos", "es")])
+                      ("8 mensajes hoy. paren", "es"), ("ya cállense con los mensajes", "es"), ("Text STOP to what number?", "en"),
+                      ("I'd appreciate not getting the daily reminder emails anymore", "en"), ("Solicito se abstengan de realizar gestiones de cobranza directa, incluidas llamadas, mensajes y correos", "es")])
     func broaderOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(result.intents.contains(.optOut), "\(result.explain)")
@@ -135,7 +136,12 @@ import Testing
                       ("y si pongo SALIR me dejan de llegar también los correos o solo los sms?", "es"),
                       ("el mensaje dice que responda BAJA, pero ¿eso también me quita las alertas de compras?", "es"),
                       ("creo que él se equivocó al dar el correo", "es"), ("what do I text to stop the late fees?", "en"),
-                      ("my mom wants you to stop texting her about my account, she was only a reference", "en")])
+                      ("my mom wants you to stop texting her about my account, she was only a reference", "en"),
+                      ("ya me dejaron de llegar los correos, gracias", "es"), ("Por favor no me envíen más el extracto físico a la casa", "es"),
+                      ("la ejecutiva me dijo que ella iba a dar de baja los mensajes a mi número", "es"),
+                      ("mi hermana les dijo que no escribieran más pero ella no es la titular, yo sí quiero que me avisen", "es"),
+                      ("Stop sending me stuff in the mail, just text me", "en"), ("Please stop contacting me at my place of employment", "en"),
+                      ("me enviaron un correo que dice \"si desea dejar de recibir estas comunicaciones haga clic aquí\", ¿es phishing?", "es")])
     func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
