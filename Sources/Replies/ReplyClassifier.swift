@@ -409,21 +409,12 @@ public enum ReplyClassifier {
 
     /// The words saying a request was taken back ("by mistake", "opted back in"), not negated.
     static func undoing(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
-        first(of: lexicon.undone, in: tokens, lexicon: lexicon)
+        unnegated(lexicon.undone, in: tokens, lexicon: lexicon).first?.text
     }
 
     /// The words saying a request was honored, the messages stopped ("ya no me llegan"), not negated.
     static func honoring(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
-        first(of: lexicon.honored, in: tokens, lexicon: lexicon)
-    }
-
-    static func first(of phrases: [Phrase], in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
-        for phrase in phrases {
-            if let found = phrase.matches(in: tokens).first(where: { negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }) {
-                return quote(tokens, found.start...found.end)
-            }
-        }
-        return nil
+        unnegated(lexicon.honored, in: tokens, lexicon: lexicon).first?.text
     }
 
     /// The `welcome` phrases in the reply with no negator before them or inside them ("texts are fine";
