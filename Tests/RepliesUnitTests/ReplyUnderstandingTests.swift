@@ -119,7 +119,10 @@ import Testing
                       ("please send the texts to him not me", "en"), ("no me interesa seguir recibiéndolos", "es"),
                       ("solicito que mi número sea excluido de sus envíos de mensajes de texto", "es"), ("mejor escríbanme al correo, por aquí no", "es"),
                       ("8 mensajes hoy. paren", "es"), ("ya cállense con los mensajes", "es"), ("Text STOP to what number?", "en"),
-                      ("I'd appreciate not getting the daily reminder emails anymore", "en"), ("Solicito se abstengan de realizar gestiones de cobranza directa, incluidas llamadas, mensajes y correos", "es")])
+                      ("I'd appreciate not getting the daily reminder emails anymore", "en"), ("BAJA para cancelar los mensajes", "es"), ("STOP es en serio ya", "es"),
+                      ("cual es el codigo para que ya no me manden mensajes", "es"), ("Stop texting me. If you already removed me, disregard this message.", "en"),
+                      ("please stop emailing me in the meantime, it's just stressing me out more", "en"), ("Texting STOP doesnt do anything btw. Still getting them every day", "en"),
+                      ("Solicito se abstengan de realizar gestiones de cobranza directa, incluidas llamadas, mensajes y correos", "es")])
     func broaderOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(result.intents.contains(.optOut), "\(result.explain)")
@@ -141,7 +144,9 @@ import Testing
                       ("la ejecutiva me dijo que ella iba a dar de baja los mensajes a mi número", "es"),
                       ("mi hermana les dijo que no escribieran más pero ella no es la titular, yo sí quiero que me avisen", "es"),
                       ("Stop sending me stuff in the mail, just text me", "en"), ("Please stop contacting me at my place of employment", "en"),
-                      ("me enviaron un correo que dice \"si desea dejar de recibir estas comunicaciones haga clic aquí\", ¿es phishing?", "es")])
+                      ("me enviaron un correo que dice \"si desea dejar de recibir estas comunicaciones haga clic aquí\", ¿es phishing?", "es"),
+                      ("no calls, texts are fine", "en"), ("please no calls, text me", "en"), ("STOP. Please disregard that.", "en"),
+                      ("Pague en sucursal o app. Resp STOP para cancelar envíos.", "es"), ("please stop autodrafting from my checking, I'll pay manually on the 1st", "en")])
     func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
