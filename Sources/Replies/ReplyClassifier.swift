@@ -143,7 +143,10 @@ public enum ReplyClassifier {
             if token.kind == .word {
                 // A contrast ends what a negator reaches: "estoy sin trabajo pero puedo dar 10 rojos".
                 if token.forms.contains(where: lexicon.contrast.contains) { return nil }
-                if token.forms.contains(where: lexicon.negators.contains) { return !skippingClitics || wished ? back : nil }
+                if token.forms.contains(where: lexicon.negators.contains),
+                   !lexicon.notNegating.contains(where: { ($0.match(in: tokens, startingAt: back) ?? index) < index }) {
+                    return !skippingClitics || wished ? back : nil
+                }
                 if skippingClitics && token.forms.contains(where: lexicon.clitics.contains) {
                     back -= 1
                     continue

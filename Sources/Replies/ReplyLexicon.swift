@@ -387,6 +387,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// "BAJA... no espera, me equivoqué"): an opt_out or cease_contact found before it does not count, and the
     /// model adds none. Said again after it, the request counts.
     public var takenBack: [Phrase] = []
+    /// `not_negating`: phrases that begin with a negator and negate nothing after them ("no más les pido
+    /// que me dejen de escribir": no más is "just").
+    public var notNegating: [Phrase] = []
     /// `list_words`: words that begin the next item of a list after a comma (ni, no, nor, or).
     public var listWords: Set<String> = []
     /// `welcome`: the customer says the messages are welcome ("texts are fine", "mejor por mensaje"):
@@ -427,7 +430,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
-            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
+            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts

@@ -23,7 +23,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
-                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "names_sms", "names_email", "welcome_email", "clitics"]
+                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "welcome_email", "clitics"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
@@ -430,6 +430,7 @@ public enum ReplyLexiconFile {
                 case "welcome": lexicon.welcome = phraseList(value, name)
                 case "asks_who": lexicon.asksWho = phraseList(value, name)
                 case "taken_back": lexicon.takenBack = phraseList(value, name)
+                case "not_negating": lexicon.notNegating = phraseList(value, name)
                 case "asks_to_stop": lexicon.asksToStop = phraseList(value, name)
                 case "names_sms": lexicon.namesSMS = phraseList(value, name)
                 case "names_email": lexicon.namesEmail = phraseList(value, name)

@@ -121,7 +121,7 @@ public enum ReplyText {
         }
         for (index, line) in lines.enumerated() {
             let lower = fold(line.trimmingCharacters(in: .whitespaces))
-            if lower.hasPrefix(">") { continue }
+            if lower.hasPrefix(">") || isQuotedMessage(lower) { continue }
             if lower.hasSuffix("wrote:") || lower.hasSuffix("escribio:") {
                 if lower.hasPrefix("on ") || lower.hasPrefix("el ") {
                     if quotedWithMarksAfter(index) { continue }
@@ -144,6 +144,22 @@ public enum ReplyText {
             kept.append(line)
         }
         return kept.joined(separator: "\n")
+    }
+
+    static let quoteMarks: Set<Character> = ["\"", "“", "”", "«", "»"]
+
+    /// A line that opens with a quote mark and closes with one (final punctuation aside), with twelve
+    /// words or more between, or four or more with a number among them (an amount, a date, a short code):
+    /// the bank's message pasted in ("\"Su pago vence hoy. Para dejar de recibir SMS envie STOP al 55123.\""),
+    /// not the customer's own short request quoted back.
+    static func isQuotedMessage(_ line: String) -> Bool {
+        var inner = Substring(line.trimmingCharacters(in: .whitespaces))
+        while let last = inner.last, ".,;:!?".contains(last) { inner = inner.dropLast() }
+        guard inner.count >= 2, let first = inner.first, let last = inner.last, quoteMarks.contains(first), quoteMarks.contains(last) else { return false }
+        inner = inner.dropFirst().dropLast()
+        guard !inner.contains(where: quoteMarks.contains) else { return false }
+        let words = inner.split(whereSeparator: { $0.isWhitespace }).count
+        return words >= 12 || (words >= 4 && inner.contains(where: \.isNumber))
     }
 
     /// What a client writes between dashes above a quoted or forwarded message.

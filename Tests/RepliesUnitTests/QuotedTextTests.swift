@@ -42,6 +42,18 @@ import Testing
              kept: "see inline\nI paid it Friday."),
         Case(testDescription: "\"wrote:\" in the customer's own sentence",
              text: "my lawyer wrote: stop contacting me", kept: "my lawyer wrote: stop contacting me"),
+        Case(testDescription: "the bank's text pasted in quotes on a line of its own, with an amount",
+             text: "Me llegó esto:\n\"BANCO: su cuota de $450 vence el 10. Para no recibir mas SMS envie STOP al 30303.\"\n¿Es de ustedes?",
+             kept: "Me llegó esto:\n¿Es de ustedes?"),
+        Case(testDescription: "curly quotes, twelve words and more, final punctuation after the quote",
+             text: "Got this:\n“Your account is past due. Pay today at the link in the app. Text STOP to quit”.\nIs this legit?",
+             kept: "Got this:\nIs this legit?"),
+        Case(testDescription: "the customer's own short request quoted back stays",
+             text: "Ya les contesté:\n\"Por favor no me manden más mensajes\"\ny me siguen llegando",
+             kept: "Ya les contesté:\n\"Por favor no me manden más mensajes\"\ny me siguen llegando"),
+        Case(testDescription: "a quotation inside a line stays",
+             text: "me dijeron \"pague 300 el 15 o lo reportamos\" y eso no es lo que acordamos",
+             kept: "me dijeron \"pague 300 el 15 o lo reportamos\" y eso no es lo que acordamos"),
     ]
 
     @Test(arguments: cases)

@@ -122,7 +122,9 @@ import Testing
                       ("I'd appreciate not getting the daily reminder emails anymore", "en"), ("BAJA para cancelar los mensajes", "es"), ("STOP es en serio ya", "es"),
                       ("cual es el codigo para que ya no me manden mensajes", "es"), ("Stop texting me. If you already removed me, disregard this message.", "en"),
                       ("please stop emailing me in the meantime, it's just stressing me out more", "en"), ("Texting STOP doesnt do anything btw. Still getting them every day", "en"),
-                      ("Solicito se abstengan de realizar gestiones de cobranza directa, incluidas llamadas, mensajes y correos", "es")])
+                      ("Solicito se abstengan de realizar gestiones de cobranza directa, incluidas llamadas, mensajes y correos", "es"),
+                      ("yo ya estoy pagando, no más les pido que dejen de mandarme mensajes", "es"), ("no más quiero que ya no me escriban", "es"),
+                      ("Les mandé esto:\n\"STOP\"\ny siguen", "es"), ("Ya les contesté:\n\"Por favor no me manden más mensajes\"\ny me siguen llegando", "es")])
     func broaderOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(result.intents.contains(.optOut), "\(result.explain)")
@@ -146,7 +148,9 @@ import Testing
                       ("Stop sending me stuff in the mail, just text me", "en"), ("Please stop contacting me at my place of employment", "en"),
                       ("me enviaron un correo que dice \"si desea dejar de recibir estas comunicaciones haga clic aquí\", ¿es phishing?", "es"),
                       ("no calls, texts are fine", "en"), ("please no calls, text me", "en"), ("STOP. Please disregard that.", "en"),
-                      ("Pague en sucursal o app. Resp STOP para cancelar envíos.", "es"), ("please stop autodrafting from my checking, I'll pay manually on the 1st", "en")])
+                      ("Pague en sucursal o app. Resp STOP para cancelar envíos.", "es"), ("please stop autodrafting from my checking, I'll pay manually on the 1st", "en"),
+                      ("Me llegó esto:\n\"BANCO: su cuota vence el 10. Para no recibir mas SMS envie STOP al 30303.\"\n¿Es de ustedes?", "es"),
+                      ("Got this today:\n“Your payment is late. Pay at the link. Text STOP to quit.”\nIs this legit?", "en")])
     func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
