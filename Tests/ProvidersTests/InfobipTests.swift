@@ -13,7 +13,7 @@ import TestSupport
         let fake = FakeInfobip()
         let results = try await fake.serve { base in
             let provider = InfobipProvider(name: "infobip", configuration: .init(apiKey: fake.apiKey, baseURL: base, from: "BANCO",
-                                                                                   notifyURL: "https://gw.example/webhooks/infobip/reports?token=t"), client: CurlHTTPClient())
+                                                                                   notifyURL: "https://gw.example/webhooks/infobip/reports?token=t", timeout: 120), client: CurlHTTPClient())
             return await provider.send([sms(1), sms(2, to: "+9990001"), sms(3)])
         }
         #expect(fake.bodies.count == 1)
@@ -34,8 +34,8 @@ import TestSupport
     @Test func classifiesErrors() async throws {
         let fake = FakeInfobip()
         let results = try await fake.serve { base in
-            let good = InfobipProvider(name: "infobip", configuration: .init(apiKey: fake.apiKey, baseURL: base, from: "BANCO"), client: CurlHTTPClient())
-            let bad = InfobipProvider(name: "infobip", configuration: .init(apiKey: "wrong", baseURL: base, from: "BANCO"), client: CurlHTTPClient())
+            let good = InfobipProvider(name: "infobip", configuration: .init(apiKey: fake.apiKey, baseURL: base, from: "BANCO", timeout: 120), client: CurlHTTPClient())
+            let bad = InfobipProvider(name: "infobip", configuration: .init(apiKey: "wrong", baseURL: base, from: "BANCO", timeout: 120), client: CurlHTTPClient())
             fake.fail(with: 503)
             return await good.send([sms(1)]) + bad.send([sms(2)])
         }

@@ -15,7 +15,8 @@ import TestSupport
 
     func provider(_ fake: FakeSendGrid, _ base: String, key: String? = nil) -> SendGridProvider {
         SendGridProvider(name: "sendgrid", configuration: .init(apiKey: key ?? fake.apiKey, fromEmail: "cobros@banco.example", fromName: "Banco Ejemplo",
-                                                                 listUnsubscribe: "<mailto:baja@banco.example>", baseURL: base), client: client)
+                                                                 listUnsubscribe: "<mailto:baja@banco.example>", baseURL: base, timeout: 120),
+                         client: client)
     }
 
     @Test func sendsTheDocumentedRequest() async throws {

@@ -34,7 +34,7 @@ import TestSupport
         let fake = FakeProviderLogs()
         fake.setInfobipLogs(Self.infobipLogs)
         let (found, missing, stale) = try await fake.serve { base in
-            let infobip = InfobipProvider(name: "infobip", configuration: .init(apiKey: fake.infobipKey, baseURL: base, from: "BANCO"), client: CurlHTTPClient())
+            let infobip = InfobipProvider(name: "infobip", configuration: .init(apiKey: fake.infobipKey, baseURL: base, from: "BANCO", timeout: 120), client: CurlHTTPClient())
             let now = Self.t0.addingTimeInterval(3600)
             return (await infobip.lookUp(Self.sms(), now: now), await infobip.lookUp(Self.sms("Hola Luis"), now: now),
                     await infobip.lookUp(Self.sms("Hola Luis"), now: Self.t0.addingTimeInterval(72 * 3600)))
@@ -55,7 +55,7 @@ import TestSupport
         let fake = FakeProviderLogs()
         fake.setInfobipLogs(status: 429, #"{"requestError": {"serviceException": {"messageId": "TOO_MANY_REQUESTS", "text": "Too many requests"}}}"#)
         let result = try await fake.serve { base in
-            await InfobipProvider(name: "infobip", configuration: .init(apiKey: fake.infobipKey, baseURL: base, from: "BANCO"), client: CurlHTTPClient())
+            await InfobipProvider(name: "infobip", configuration: .init(apiKey: fake.infobipKey, baseURL: base, from: "BANCO", timeout: 120), client: CurlHTTPClient())
                 .lookUp(Self.sms(), now: Self.t0.addingTimeInterval(60))
         }
         guard case .cannotTell(let reason) = result else { Issue.record("\(result)"); return }
@@ -83,7 +83,7 @@ import TestSupport
         let fake = FakeProviderLogs()
         fake.setSendGridActivity(Self.sendGridActivity)
         let provider: @Sendable (String) -> SendGridProvider = { base in
-            SendGridProvider(name: "sendgrid", configuration: .init(apiKey: fake.sendGridKey, fromEmail: "cobros@bank.example", baseURL: base), client: CurlHTTPClient())
+            SendGridProvider(name: "sendgrid", configuration: .init(apiKey: fake.sendGridKey, fromEmail: "cobros@bank.example", baseURL: base, timeout: 120), client: CurlHTTPClient())
         }
         let (found, other) = try await fake.serve { base in
             (await provider(base).lookUp(Self.email(), now: Self.t0.addingTimeInterval(3600)),

@@ -24,9 +24,9 @@ import TestSupport
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"id": "app-msg-7"}"#)))
         }
         let results = try await LoopbackServer.serve(router) { base in
-            let provider = WebhookProvider(name: "app", configuration: .init(url: base + "/hook", secret: secret, channels: [.push]), client: CurlHTTPClient())
+            let provider = WebhookProvider(name: "app", configuration: .init(url: base + "/hook", secret: secret, channels: [.push], timeout: 120), client: CurlHTTPClient())
             let good = await provider.send([OutboundMessage(jobID: "J1", contactID: "C1", attempt: 2, channel: .push, to: "tok", subject: "Pago", body: "Hola")])
-            let forged = WebhookProvider(name: "app", configuration: .init(url: base + "/hook", secret: "another-secret-of-16", channels: [.push]), client: CurlHTTPClient())
+            let forged = WebhookProvider(name: "app", configuration: .init(url: base + "/hook", secret: "another-secret-of-16", channels: [.push], timeout: 120), client: CurlHTTPClient())
             let bad = await forged.send([OutboundMessage(jobID: "J2", contactID: "C2", channel: .push, to: "tok", body: "Hola")])
             return good + bad
         }

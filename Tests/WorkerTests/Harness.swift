@@ -80,7 +80,7 @@ struct Harness {
 
     /// providers/twilio.yml pointing at a fake Twilio.
     func writeTwilio(_ fake: FakeTwilio, _ baseURL: String) throws {
-        try writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(secret("TWILIO_AUTH_TOKEN", fake.authToken))\nfrom: \"+15005550006\"\nbase_url: \(baseURL)\n")
+        try writeProvider("twilio", "type: twilio\naccount_sid: \(fake.accountSID)\nauth_token: \(secret("TWILIO_AUTH_TOKEN", fake.authToken))\nfrom: \"+15005550006\"\nbase_url: \(baseURL)\ntimeout_seconds: 30\n")
     }
 
     static let openRules = """
