@@ -51,6 +51,10 @@ import Testing
         #expect(december?.month == 12)
         #expect(december?.dateText == "el 15 de diciembre")
         #expect(promise("en la quincena le abono", "es")?.relative == "payday")
+        #expect(promise("el dia que me paguen le abono 1500", "es")?.relative == "payday")
+        // "al tiro" (CL) and "ya mismo" (CO): right now.
+        #expect(promise("al tiro pago, deme 10 min", "es")?.relative == "today")
+        #expect(promise("pero ya mismo pago", "es")?.relative == "today")
         let english = promise("I'll pay 100 on December 3rd", "en")
         #expect(english?.month == 12)
         #expect(english?.day == 3)

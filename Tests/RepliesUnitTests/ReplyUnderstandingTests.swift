@@ -124,7 +124,10 @@ import Testing
                       ("please stop emailing me in the meantime, it's just stressing me out more", "en"), ("Texting STOP doesnt do anything btw. Still getting them every day", "en"),
                       ("Solicito se abstengan de realizar gestiones de cobranza directa, incluidas llamadas, mensajes y correos", "es"),
                       ("yo ya estoy pagando, no más les pido que dejen de mandarme mensajes", "es"), ("no más quiero que ya no me escriban", "es"),
-                      ("Les mandé esto:\n\"STOP\"\ny siguen", "es"), ("Ya les contesté:\n\"Por favor no me manden más mensajes\"\ny me siguen llegando", "es")])
+                      ("Les mandé esto:\n\"STOP\"\ny siguen", "es"), ("Ya les contesté:\n\"Por favor no me manden más mensajes\"\ny me siguen llegando", "es"),
+                      ("Quiero darme de baja de los mensajes de texto pero seguir recibiendo el extracto por correo", "es"),
+                      ("ya no quiero los mensajes, quiero seguir recibiendo solo los correos", "es"), ("quit texting me about him, he gave you my number", "en"),
+                      ("I replied STOP and the texts stopped for a week but now they're back", "en")])
     func broaderOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(result.intents.contains(.optOut), "\(result.explain)")
@@ -150,7 +153,12 @@ import Testing
                       ("no calls, texts are fine", "en"), ("please no calls, text me", "en"), ("STOP. Please disregard that.", "en"),
                       ("Pague en sucursal o app. Resp STOP para cancelar envíos.", "es"), ("please stop autodrafting from my checking, I'll pay manually on the 1st", "en"),
                       ("Me llegó esto:\n\"BANCO: su cuota vence el 10. Para no recibir mas SMS envie STOP al 30303.\"\n¿Es de ustedes?", "es"),
-                      ("Got this today:\n“Your payment is late. Pay at the link. Text STOP to quit.”\nIs this legit?", "en")])
+                      ("Got this today:\n“Your payment is late. Pay at the link. Text STOP to quit.”\nIs this legit?", "en"),
+                      ("no me incluyan en la lista de morosos", "es"), ("how do I stop my wages from being garnished?", "en"),
+                      ("no es necesario q me avisen todos los dias", "es"), ("no me esten mandando mensajes al whats a las 5 am", "es"),
+                      ("no me escriban al correo del brete, al personal sí", "es"), ("please stop contacting her, she was only a reference", "en"),
+                      ("BAJA. No espera, quiero seguir recibiendo los recordatorios", "es"), ("I replied STOP by mistake, glad they are back", "en"),
+                      ("no me vuelvan a llamar a la oficina. Pueden contactarme al celular o por correo", "es")])
     func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
@@ -195,7 +203,8 @@ import Testing
 
     @Test(arguments: [("Si siguen así los demando", "es", ReplyLabel.upset), ("Qué bonito, tercer mensaje del día 🙃", "es", .upset),
                       ("thanks for the 4th reminder today, super helpful", "en", .upset), ("no dejo de pensar en esta deuda", "es", .worried),
-                      ("I can't stop stressing about this", "en", .worried)])
+                      ("I can't stop stressing about this", "en", .worried), ("que verguenza con ustedes, 5 mensajes al dia", "es", .upset),
+                      ("Que vergüenza, me atrasé por primera vez, mi mamá estuvo hospitalizada", "es", .worried)])
     func angerWithoutInsultsAndWorry(_ text: String, _ language: String, _ label: ReplyLabel) {
         let result = Shipped.classify(text, language)
         #expect(result.label == label, "\(result.explain)")
