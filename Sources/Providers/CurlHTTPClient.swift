@@ -518,9 +518,16 @@ private final class Engine: @unchecked Sendable {
                 // No answer, or a cut one, after the whole body went out.
                 case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
                     Self.bodySent(transfer) ? .possiblyDelivered : .other
-                default: .other
+                // Anything else after the whole HTTP request went out (an answer libcurl could not
+                // read: "Received HTTP/0.9", a bad status line, headers too large, a body it could
+                // not decode): the provider may have acted on it all the same. (A mail's failures
+                // carry the SMTP server's reply code, which `SMTPProvider` reads first.)
+                default: !transfer.shape.mail && Self.bodySent(transfer) ? .possiblyDelivered : .other
                 }
-                finish(transfer, .failure(HTTPClientError(kind: kind, curlCode: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)), responseCode: reply)))
+                // libcurl's own words ("Received HTTP/0.9 when not allowed") say more than the code's name.
+                var message = String(cString: curl_easy_strerror(code))
+                if transfer.errors.pointee != 0 { message += ": " + String(cString: transfer.errors) }
+                finish(transfer, .failure(HTTPClientError(kind: kind, curlCode: Int(code.rawValue), message: message, responseCode: reply)))
             }
         }
     }

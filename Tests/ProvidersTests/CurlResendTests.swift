@@ -89,6 +89,41 @@ import TestSupport
         #expect(server.requests.first?.body.contains("Body=") == true)
     }
 
+    /// An answer libcurl cannot read, after the whole request went out (a broken proxy, an outage
+    /// page without a status line): the provider may have taken the message, so it is never
+    /// retried as if it had not been sent; and the error says what libcurl saw.
+    @Test(arguments: ["no status line", "an unknown HTTP version", "a header too large"])
+    func anUnreadableAnswerAfterTheWholeRequestIsPossiblyDelivered(_ kind: String) async throws {
+        let (answer, said): (String, String) = switch kind {
+        case "no status line": ("queued SM123\r\n", "HTTP/0.9")
+        case "an unknown HTTP version": ("HTTP/7.1 201 Created\r\nContent-Length: 0\r\n\r\n", "HTTP version")
+        default: ("HTTP/1.1 201 Created\r\nX-Pad: " + String(repeating: "a", count: 200_000) + "\r\n\r\n", "(curl")
+        }
+        let server = try DroppingProvider()
+        defer { server.stop() }
+        server.answerWith(answer)
+        let client = CurlHTTPClient(maxConnectionsPerHost: 4)
+        defer { client.shutdown() }
+        let result = await client.sendAll([Self.post(server.baseURL, "job=GARBLED-1")])[0]
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure, got \(result)")
+            return
+        }
+        #expect(error.kind == .possiblyDelivered, "\(error)")
+        #expect(error.description.contains(said), "\(error)")
+        #expect(server.requests.map(\.body) == ["job=GARBLED-1"])
+
+        let twilio = TwilioProvider(name: "twilio", configuration: .init(
+            accountSID: "AC" + String(repeating: "a1", count: 16), authToken: "token", from: "+15005550006",
+            messagingServiceSID: nil, baseURL: server.baseURL + "/", statusCallback: nil, timeout: 120), client: client)
+        let results = await twilio.send([message(1)])
+        guard case .possiblyDelivered(code: Reason(stored: "possibly_delivered"), _) = results[0] else {
+            Issue.record("expected possibly_delivered, got \(results[0])")
+            return
+        }
+        #expect(server.requests.count == 2)
+    }
+
     /// A connection idle longer than `maxIdleSeconds` is not used again: the next request opens a
     /// new one, before the provider's own idle timeout can close the old one under a request.
     @Test func aConnectionIdleLongerThanTheLimitIsNotReused() async throws {

@@ -6,8 +6,9 @@ import Glibc
 /// A loopback HTTP/1.1 provider on plain sockets, for what a framework server will not do: once
 /// told to, it reads each request whole (headers and its Content-Length body) and then closes the
 /// connection without a byte of answer, as a provider that fails right after taking a request
-/// does. Until then it answers every POST 201 with a Twilio message resource (`sid`, `status`)
-/// and keeps the connection alive, so a client has pooled connections that later die under it.
+/// does; or, told to, answers with bytes that are no HTTP response, as a broken proxy might. Until
+/// then it answers every POST 201 with a Twilio message resource (`sid`, `status`) and keeps the
+/// connection alive, so a client has pooled connections that later die under it.
 public final class DroppingProvider: @unchecked Sendable {
     // @unchecked: the mutable state is behind `lock`; the sockets are only closed through it.
     public struct Received: Sendable, Equatable {
@@ -21,6 +22,7 @@ public final class DroppingProvider: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [Received] = []
     private var dropping = false
+    private var garbage: [UInt8]?
     private var accepted = 0
     private var sockets: Set<Int32> = []
     private var stopped = false
@@ -67,17 +69,21 @@ public final class DroppingProvider: @unchecked Sendable {
     public var connections: Int { lock.withLock { accepted } }
     /// From now on, close each connection after reading a request instead of answering it.
     public func dropAfterReading(_ drop: Bool = true) { lock.withLock { dropping = drop } }
+    /// From now on, answer each request whole with these bytes and close the connection (nil: answer normally).
+    public func answerWith(_ bytes: String?) { lock.withLock { garbage = bytes.map { Array($0.utf8) } } }
 
     /// Stops listening and closes every connection.
     public func stop() {
-        let open: Set<Int32> = lock.withLock {
-            stopped = true
-            defer { sockets.removeAll() }
-            return sockets
-        }
         // shutdown wakes the accept and reads blocked on these sockets; each thread closes its own.
+        // Under the lock: a thread takes its socket out of the set (under the lock) before closing
+        // it, so every descriptor shut down here is still this server's, not a number the process
+        // has since given to another test's socket.
+        lock.withLock {
+            stopped = true
+            for fd in sockets { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+            sockets.removeAll()
+        }
         _ = shutdown(listener, Int32(SHUT_RDWR))
-        for fd in open { _ = shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     deinit { close(listener) }
@@ -139,12 +145,16 @@ public final class DroppingProvider: @unchecked Sendable {
             }
             let body = String(decoding: buffer[headEnd!..<(headEnd! + length)], as: UTF8.self)
             buffer.removeFirst(headEnd! + length)
-            let (drop, count): (Bool, Int) = lock.withLock {
+            let (drop, answer, count): (Bool, [UInt8]?, Int) = lock.withLock {
                 received.append(Received(method: start.first.map(String.init) ?? "", path: start.count > 1 ? String(start[1]) : "",
                                          body: body, connection: connection))
-                return (dropping, received.count)
+                return (dropping, garbage, received.count)
             }
             if drop { return }
+            if let answer {
+                _ = answer.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                return
+            }
             let resource = #"{"sid":"SM\#(String(format: "%032x", count))","status":"queued"}"#
             let response = Array("HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: \(resource.utf8.count)\r\n\r\n\(resource)".utf8)
             let sent = response.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
