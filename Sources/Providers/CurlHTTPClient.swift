@@ -21,10 +21,19 @@ public final class CurlHTTPClient: Sendable {
     /// The idle age above which a kept-alive connection is not used again (`CURLOPT_MAXAGE_CONN`).
     public let maxIdleSeconds: Int
 
-    public init(maxConnectionsPerHost: Int = 32, maxIdleSeconds: Int = CurlHTTPClient.defaultMaxIdleSeconds) {
+    /// The most an answer may hold, headers and body together, before the transfer is cut off (as a
+    /// failure: after the whole request went out, `possiblyDelivered`). A provider's answer is a few
+    /// kilobytes (Infobip's to a bulk request of 1,024 messages, about 300 KB); without a limit a
+    /// broken or hostile endpoint streaming an endless answer would grow the worker's memory until
+    /// the request's time limit, on each of its connections.
+    public static let defaultMaxResponseBytes = 2 << 20
+
+    public init(maxConnectionsPerHost: Int = 32, maxIdleSeconds: Int = CurlHTTPClient.defaultMaxIdleSeconds,
+                maxResponseBytes: Int = CurlHTTPClient.defaultMaxResponseBytes) {
         CurlGlobal.initialize()
         self.maxIdleSeconds = max(1, maxIdleSeconds)
-        engine = Engine(maxConnectionsPerHost: maxConnectionsPerHost, maxIdleSeconds: max(1, maxIdleSeconds))
+        engine = Engine(maxConnectionsPerHost: maxConnectionsPerHost, maxIdleSeconds: max(1, maxIdleSeconds),
+                        maxResponseBytes: max(1, maxResponseBytes))
         let thread = Thread { [engine] in engine.loop() }
         thread.name = "curl multi"
         thread.start()
@@ -169,14 +178,23 @@ private final class Transfer {
     var multiplexedOrigin = false
     var body: [UInt8] = []
     var headers: [(String, String)] = []
+    /// Bytes of the answer (header lines and body) left before it is cut off; below 0 once it was.
+    var answerRoom: Int
 
     init(easy: UnsafeMutableRawPointer, errors: UnsafeMutablePointer<CChar>, shape: HandleShape, origin: Substring,
-         completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
+         answerLimit: Int, completion: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> Void) {
         self.easy = easy
         self.errors = errors
         self.shape = shape
         self.origin = origin
+        self.answerRoom = answerLimit
         self.completion = completion
+    }
+
+    /// Counts `length` bytes of the answer against its limit: false (and the transfer marked cut off) past it.
+    func takeAnswer(_ length: Int) -> Bool {
+        answerRoom -= length
+        return answerRoom >= 0
     }
 }
 
@@ -204,6 +222,7 @@ private final class Engine: @unchecked Sendable {
     private var origins: [Substring: Origin] = [:]
     private let maxConnectionsPerHost: Int
     private let maxIdleSeconds: Int
+    private let maxResponseBytes: Int
 
     /// libcurl gets at most as many requests for an origin as it may open connections to it (a
     /// hundred times that once the origin multiplexes); the rest wait here, in order. Requests over
@@ -217,8 +236,9 @@ private final class Engine: @unchecked Sendable {
         var multiplexed = false
     }
 
-    init(maxConnectionsPerHost: Int, maxIdleSeconds: Int) {
+    init(maxConnectionsPerHost: Int, maxIdleSeconds: Int, maxResponseBytes: Int) {
         self.maxIdleSeconds = maxIdleSeconds
+        self.maxResponseBytes = maxResponseBytes
         multi = curl_multi_init()
         epollFD = gw_epoll_open()
         wakeFD = gw_eventfd_open()
@@ -386,7 +406,7 @@ private final class Engine: @unchecked Sendable {
             release(origin, multiplexed: nil)
             return
         }
-        let transfer = Transfer(easy: easy, errors: errors, shape: shape, origin: origin, completion: completion)
+        let transfer = Transfer(easy: easy, errors: errors, shape: shape, origin: origin, answerLimit: maxResponseBytes, completion: completion)
         transfer.multiplexedOrigin = multiplexed
         let userdata = Unmanaged.passUnretained(transfer).toOpaque()
         var code = CURLE_OK
@@ -526,7 +546,11 @@ private final class Engine: @unchecked Sendable {
                 }
                 // libcurl's own words ("Received HTTP/0.9 when not allowed") say more than the code's name.
                 var message = String(cString: curl_easy_strerror(code))
-                if transfer.errors.pointee != 0 { message += ": " + String(cString: transfer.errors) }
+                if transfer.answerRoom < 0 {
+                    message = "the answer was cut off: it was larger than \(maxResponseBytes) bytes"
+                } else if transfer.errors.pointee != 0 {
+                    message += ": " + String(cString: transfer.errors)
+                }
                 finish(transfer, .failure(HTTPClientError(kind: kind, curlCode: Int(code.rawValue), message: message, responseCode: reply)))
             }
         }
@@ -560,6 +584,8 @@ private let bodyCallback: gw_write_callback = { data, size, count, userdata in
     let length = size * count
     guard let data, let userdata else { return length }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    // Returning less than `length` makes libcurl fail the transfer (CURLE_WRITE_ERROR).
+    guard transfer.takeAnswer(length) else { return 0 }
     data.withMemoryRebound(to: UInt8.self, capacity: length) {
         transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
     }
@@ -605,6 +631,7 @@ private let headerCallback: gw_write_callback = { data, size, count, userdata in
     let length = size * count
     guard let data, let userdata else { return length }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    guard transfer.takeAnswer(length) else { return 0 }
     // Parsed on the bytes: Foundation's trimming cost more than the rest of the response handling.
     let line = UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length)
     if line.starts(with: "HTTP/".utf8) {

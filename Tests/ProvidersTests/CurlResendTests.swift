@@ -124,6 +124,29 @@ import TestSupport
         #expect(server.requests.count == 2)
     }
 
+    /// An answer longer than the client's limit is cut off rather than held in memory whole (an
+    /// endpoint streaming without end would grow the worker until the time limit); the request had
+    /// gone out, so the message may have been taken.
+    @Test func anAnswerOverTheSizeLimitIsCutOffAndPossiblyDelivered() async throws {
+        let server = try DroppingProvider()
+        defer { server.stop() }
+        let client = CurlHTTPClient(maxConnectionsPerHost: 4, maxResponseBytes: 4096)
+        defer { client.shutdown() }
+        #expect(CurlHTTPClient.defaultMaxResponseBytes >= 1 << 20)
+        let small = await client.sendAll([Self.post(server.baseURL, "job=SMALL-1")])[0]
+        #expect((try? small.get().status) == 201, "an answer under the limit is read: \(small)")
+
+        server.answerWith("HTTP/1.1 201 Created\r\nContent-Length: 100000\r\n\r\n" + String(repeating: "a", count: 100_000))
+        let result = await client.sendAll([Self.post(server.baseURL, "job=LARGE-1")])[0]
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure, got \(result)")
+            return
+        }
+        #expect(error.kind == .possiblyDelivered, "\(error)")
+        #expect(error.message.contains("larger than 4096 bytes"), "\(error)")
+        #expect(server.requests.map(\.body) == ["job=SMALL-1", "job=LARGE-1"])
+    }
+
     /// A connection idle longer than `maxIdleSeconds` is not used again: the next request opens a
     /// new one, before the provider's own idle timeout can close the old one under a request.
     @Test func aConnectionIdleLongerThanTheLimitIsNotReused() async throws {
