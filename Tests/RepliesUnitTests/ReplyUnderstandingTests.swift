@@ -127,7 +127,8 @@ import Testing
                       ("Les mandé esto:\n\"STOP\"\ny siguen", "es"), ("Ya les contesté:\n\"Por favor no me manden más mensajes\"\ny me siguen llegando", "es"),
                       ("Quiero darme de baja de los mensajes de texto pero seguir recibiendo el extracto por correo", "es"),
                       ("ya no quiero los mensajes, quiero seguir recibiendo solo los correos", "es"), ("quit texting me about him, he gave you my number", "en"),
-                      ("I replied STOP and the texts stopped for a week but now they're back", "en")])
+                      ("I replied STOP and the texts stopped for a week but now they're back", "en"),
+                      ("BAJAR", "es"), ("no le manden mas mensajes a este numero", "es"), ("I texted STOP and you keep texting anyway", "en")])
     func broaderOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(result.intents.contains(.optOut), "\(result.explain)")
@@ -158,7 +159,12 @@ import Testing
                       ("no es necesario q me avisen todos los dias", "es"), ("no me esten mandando mensajes al whats a las 5 am", "es"),
                       ("no me escriban al correo del brete, al personal sí", "es"), ("please stop contacting her, she was only a reference", "en"),
                       ("BAJA. No espera, quiero seguir recibiendo los recordatorios", "es"), ("I replied STOP by mistake, glad they are back", "en"),
-                      ("no me vuelvan a llamar a la oficina. Pueden contactarme al celular o por correo", "es")])
+                      ("no me vuelvan a llamar a la oficina. Pueden contactarme al celular o por correo", "es"),
+                      ("BAJA... no, espérenme, mejor no. ¿Me pasan la referencia para pagar?", "es"), ("No le escriban a ella, el número mío es este", "es"),
+                      ("I told your guy to stop calling me at work and it's STILL happening. Texts are fine", "en"),
+                      ("My husband wants me to tell you to stop texting but I'm on the account and I want to keep getting them", "en"),
+                      ("Please remove my old number ending 0199 from my account and use this one", "en"),
+                      ("I don't want this to go any further. I can do $75 every two weeks", "en"), ("Stop texting me at 7am on a Saturday. After noon is fine", "en")])
     func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
