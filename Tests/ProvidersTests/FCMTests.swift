@@ -17,7 +17,9 @@ import TestSupport
         let google = FakeGoogle()
         let clock = MovableClock()
         let results = try await LoopbackServer.serve(google.router()) { base in
-            let fcm = try FCMProvider(name: "fcm", account: google.account(base), baseURL: base, client: CurlHTTPClient(), clock: { clock.current })
+            // A long time limit: a busy CI machine can stall the fake Google for seconds (a timeout there is
+            // a second exchange, which is not what this test is about).
+            let fcm = try FCMProvider(name: "fcm", account: google.account(base), baseURL: base, timeout: 120, client: CurlHTTPClient(), clock: { clock.current })
             var all = await fcm.send((0..<10).map { push($0) })          // ten at once: one exchange
             all += await fcm.send([push(10), push(11, token: "dead-token")])
             clock.advance(3600)                                             // the token has expired: a new exchange
@@ -41,7 +43,7 @@ import TestSupport
         let results = try await LoopbackServer.serve(google.router()) { base in
             var stranger = google.account(base)
             stranger.private_key = Secret(other.key.pkcs8PEMRepresentation)
-            return await (try FCMProvider(name: "fcm", account: stranger, baseURL: base, client: CurlHTTPClient())).send([push(1)])
+            return await (try FCMProvider(name: "fcm", account: stranger, baseURL: base, timeout: 120, client: CurlHTTPClient())).send([push(1)])
         }
         guard case .retryableFailure(code: Reason(stored: "fcm_auth"), let message, _) = results[0] else {
             Issue.record("\(results[0])")

@@ -157,7 +157,7 @@ import TestSupport
         let fake = FakeSendGrid()
         let harness = try Harness()
         let outcome = try await fake.serve { base in
-            try harness.writeProvider("sendgrid", "type: sendgrid\napi_key: ${TEST_SENDGRID_KEY}\nfrom_email: cobros@banco.example\nfrom_name: Banco Ejemplo\nbase_url: \(base)\n")
+            try harness.writeProvider("sendgrid", "type: sendgrid\napi_key: ${TEST_SENDGRID_KEY}\nfrom_email: cobros@banco.example\nfrom_name: Banco Ejemplo\nbase_url: \(base)\ntimeout_seconds: 30\n")
             return try await harness.running(environment: ["TEST_SENDGRID_KEY": fake.apiKey]) { _ in
                 try await harness.enqueue(job("SG-1").replacingOccurrences(of: #""channels": ["sms"]"#, with: #""channels": ["email"]"#)
                     .replacingOccurrences(of: #""locale": "es-CR""#, with: #""locale": "es-CR", "email": "ana@example.com""#))
@@ -283,7 +283,8 @@ import TestSupport
                                              "private_key": google.key.pkcs8PEMRepresentation,
                                              "client_email": "gateway@bank-app.iam.gserviceaccount.com", "token_uri": base + "/token"]
             try JSONSerialization.data(withJSONObject: account).write(to: URL(fileURLWithPath: accountFile))
-            try harness.writeProvider("fcm", "type: fcm\nservice_account_file: \(accountFile)\nbase_url: \(base)\n")
+            // 15 s: a token exchange and a send each get it, and claim_idle_ms (120 s) must cover 4 × both.
+            try harness.writeProvider("fcm", "type: fcm\nservice_account_file: \(accountFile)\nbase_url: \(base)\ntimeout_seconds: 15\n")
             try harness.writeProvider("sandbox", "type: sandbox\noutbox: \(harness.configuration.outboxPath)\n")
             try await harness.running { _ in
                 let pushJob: @Sendable (String, String) -> String = { id, channels in
@@ -322,6 +323,7 @@ import TestSupport
                 private_key_file: \(keyFile)
                 base_url: \(base)
                 ca_file: \(apns.certificate.cert)
+                timeout_seconds: 15
                 """)
             // An FCM provider that cannot be reached: a job with both tokens fails over to APNs.
             let accountFile = harness.directory.appendingPathComponent("service-account.json").path
