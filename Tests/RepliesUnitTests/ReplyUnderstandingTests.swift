@@ -56,6 +56,7 @@ import Testing
         ("we filed for bankruptcy", "en", .bankruptcy),
         ("no me contacten más por ningún medio", "es", .ceaseContact), ("cease all contact with me", "en", .ceaseContact),
         ("stop contacting me", "en", .ceaseContact), ("déjenme en paz", "es", .ceaseContact),
+        ("Don't call. Don't text. Don't write. Talk to my lawyer, period.", "en", .ceaseContact), ("Please stop contacting me by phone and text", "en", .ceaseContact),
         ("perdí mi trabajo y no tengo dinero", "es", .hardship), ("mi mamá está en el hospital", "es", .hardship), ("I lost my job last month", "en", .hardship),
         ("I can't afford it right now", "en", .hardship), ("ando bien pelado este mes", "es", .hardship),
         ("le pago el viernes", "es", .promiseToPay), ("I can do $25 on the 15th", "en", .promiseToPay), ("te abono 20 mil en la quincena", "es", .promiseToPay),
@@ -128,7 +129,8 @@ import Testing
                       ("Quiero darme de baja de los mensajes de texto pero seguir recibiendo el extracto por correo", "es"),
                       ("ya no quiero los mensajes, quiero seguir recibiendo solo los correos", "es"), ("quit texting me about him, he gave you my number", "en"),
                       ("I replied STOP and the texts stopped for a week but now they're back", "en"),
-                      ("BAJAR", "es"), ("no le manden mas mensajes a este numero", "es"), ("I texted STOP and you keep texting anyway", "en")])
+                      ("BAJAR", "es"), ("no le manden mas mensajes a este numero", "es"), ("I texted STOP and you keep texting anyway", "en"),
+                      ("please remove mi número, gracias", "es"), ("Por lo anterior les solicito dejar de enviarme SMS de cobranza.", "es"), ("Don't text.", "en")])
     func broaderOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(result.intents.contains(.optOut), "\(result.explain)")
@@ -164,7 +166,11 @@ import Testing
                       ("I told your guy to stop calling me at work and it's STILL happening. Texts are fine", "en"),
                       ("My husband wants me to tell you to stop texting but I'm on the account and I want to keep getting them", "en"),
                       ("Please remove my old number ending 0199 from my account and use this one", "en"),
-                      ("I don't want this to go any further. I can do $75 every two weeks", "en"), ("Stop texting me at 7am on a Saturday. After noon is fine", "en")])
+                      ("I don't want this to go any further. I can do $75 every two weeks", "en"), ("Stop texting me at 7am on a Saturday. After noon is fine", "en"),
+                      ("lo de BAJA es para los mensajes o para la deuda?", "es"), ("dejen de mandarle mensajes a mi ex, la deuda es mia, escribanme a mi", "es"),
+                      ("estoy en el bus stop, al rato les marco", "es"), ("tengo q pagar pa q dejen de escribir o como es? 😂", "es"),
+                      ("Do you guys ever stop? Jeez. Fine, $40 tomorrow.", "en"), ("not stopping you from texting, just please don't call my mom's house anymore", "en"),
+                      ("How do I opt out of paperless statements?", "en"), ("If I say STOP will that hurt my credit? I don't want any trouble", "en")])
     func requestsAboutOtherThingsAreNoOptOuts(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
