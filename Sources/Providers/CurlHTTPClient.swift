@@ -23,7 +23,7 @@ public final class CurlHTTPClient: Sendable {
 
     /// The most an answer may hold, headers and body together, before the transfer is cut off (as a
     /// failure: after the whole request went out, `possiblyDelivered`). A provider's answer is a few
-    /// kilobytes (Infobip's to a bulk request of 1,024 messages, about 300 KB); without a limit a
+    /// kilobytes (Infobip's bulk answer a few hundred bytes a message); without a limit a
     /// broken or hostile endpoint streaming an endless answer would grow the worker's memory until
     /// the request's time limit, on each of its connections.
     public static let defaultMaxResponseBytes = 2 << 20
