@@ -137,44 +137,58 @@ public struct InfobipReports: Sendable {
     /// [{"messageId", "from", "to", "text", "keyword", "receivedAt", ...}]}`). Infobip writes the
     /// customer's number without "+"; it is given one, as the gateway sends to E.164 numbers.
     public func inbound(body: [UInt8], at: Date) -> Result<[InboundMessage], ReceiptRejection> {
-        guard let results = Self.results(body) else {
-            return .failure(ReceiptRejection(message: "the body must be {\"results\": [...]} as Infobip forwards inbound SMS (MO_JSON_2)"))
+        let results: [[String: JSONValue]]
+        switch Self.results(body, expected: "{\"results\": [...]} as Infobip forwards inbound SMS (MO_JSON_2)") {
+        case .success(let list): results = list
+        case .failure(let rejection): return .failure(rejection)
         }
         var messages: [InboundMessage] = []
         for (index, result) in results.enumerated() {
-            guard let id = result["messageId"] as? String, !id.isEmpty else {
+            guard let id = Self.text(result["messageId"]), !id.isEmpty else {
                 return .failure(ReceiptRejection(message: "results[\(index)].messageId is missing"))
             }
-            guard var from = result["from"] as? String, !from.isEmpty else {
+            guard var from = Self.text(result["from"]), !from.isEmpty else {
                 return .failure(ReceiptRejection(message: "results[\(index)].from is missing"))
             }
             if from.allSatisfy(\.isASCIIDigit) { from = "+" + from }
-            messages.append(InboundMessage(provider: provider, messageID: id, from: from, to: result["to"] as? String ?? "",
-                                           body: result["text"] as? String ?? "", at: at, raw: Self.raw(result)))
+            messages.append(InboundMessage(provider: provider, messageID: id, from: from, to: Self.text(result["to"]) ?? "",
+                                           body: Self.text(result["text"]) ?? "", at: at, raw: JSONValue.object(result).serialized))
         }
         return .success(messages)
     }
 
-    /// The `results` list every Infobip callback carries.
-    static func results(_ body: [UInt8]) -> [[String: Any]]? {
-        ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any])?["results"] as? [[String: Any]]
+    /// The `results` list every Infobip callback carries, read by the strict parser: a key given
+    /// twice ("from" twice: which number wrote?) is refused, not guessed.
+    static func results(_ body: [UInt8], expected: String) -> Result<[[String: JSONValue]], ReceiptRejection> {
+        let value: JSONValue
+        do { value = try JSONParser.parse(body) } catch {
+            return .failure(ReceiptRejection(message: "the body is not valid JSON (\(error)); it must be \(expected)"))
+        }
+        guard case .array(let list)? = value["results"] else { return .failure(ReceiptRejection(message: "the body must be \(expected)")) }
+        var results: [[String: JSONValue]] = []
+        for (index, item) in list.enumerated() {
+            guard case .object(let result) = item else { return .failure(ReceiptRejection(message: "results[\(index)] must be an object")) }
+            results.append(result)
+        }
+        return .success(results)
     }
 
-    /// One result as kept in the log: its JSON with sorted keys.
-    static func raw(_ result: [String: Any]) -> String {
-        (try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    static func text(_ value: JSONValue?) -> String? {
+        if case .string(let text)? = value { text } else { nil }
     }
 
     public func receipts(body: [UInt8]) -> Result<[Receipt], ReceiptRejection> {
-        guard let results = Self.results(body) else {
-            return .failure(ReceiptRejection(message: "the body must be {\"results\": [...]} as Infobip sends it"))
+        let results: [[String: JSONValue]]
+        switch Self.results(body, expected: "{\"results\": [...]} as Infobip sends it") {
+        case .success(let list): results = list
+        case .failure(let rejection): return .failure(rejection)
         }
         return .success(results.compactMap { result in
-            guard let id = result["messageId"] as? String, let status = result["status"] as? [String: Any],
-                  let group = status["groupName"] as? String, let common = Self.status(group: group) else { return nil }
-            let error = (result["error"] as? [String: Any])?["name"] as? String
-            return Receipt(provider: provider, messageID: id, status: common, providerStatus: status["name"] as? String ?? group,
-                           errorCode: error == "NO_ERROR" ? nil : error, at: Date(), raw: Self.raw(result))
+            guard let id = Self.text(result["messageId"]), let status = result["status"],
+                  let group = Self.text(status["groupName"]), let common = Self.status(group: group) else { return nil }
+            let error = Self.text(result["error"]?["name"])
+            return Receipt(provider: provider, messageID: id, status: common, providerStatus: Self.text(status["name"]) ?? group,
+                           errorCode: error == "NO_ERROR" ? nil : error, at: Date(), raw: JSONValue.object(result).serialized)
         })
     }
 }

@@ -58,17 +58,22 @@ public struct SendGridEvents: Sendable {
 
     /// The batch of events → receipts (events that say nothing new are skipped).
     public func receipts(body: [UInt8]) -> Result<[Receipt], ReceiptRejection> {
-        guard let events = (try? JSONSerialization.jsonObject(with: Data(body))) as? [[String: Any]] else {
+        // The strict parser: an event with a key given twice ("event" twice: bounced or delivered?) is refused, not guessed.
+        let value: JSONValue
+        do { value = try JSONParser.parse(body) } catch {
+            return .failure(ReceiptRejection(message: "the body is not valid JSON (\(error)); it must be a JSON array of events"))
+        }
+        guard case .array(let events) = value else {
             return .failure(ReceiptRejection(message: "the body must be a JSON array of events"))
         }
+        func text(_ value: JSONValue?) -> String? { if case .string(let text)? = value { text } else { nil } }
         var receipts: [Receipt] = []
         for event in events {
-            guard let name = event["event"] as? String, let status = Self.status(name) else { continue }
-            guard let sgID = event["sg_message_id"] as? String, let messageID = sgID.split(separator: ".").first.map(String.init) else { continue }
-            let at = (event["timestamp"] as? Double).map { Date(timeIntervalSince1970: $0) } ?? Date()
-            let raw = (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            guard let name = text(event["event"]), let status = Self.status(name) else { continue }
+            guard let sgID = text(event["sg_message_id"]), let messageID = sgID.split(separator: ".").first.map(String.init) else { continue }
+            let at: Date = if case .number(let seconds)? = event["timestamp"] { Date(timeIntervalSince1970: seconds) } else { Date() }
             receipts.append(Receipt(provider: provider, messageID: messageID, status: status, providerStatus: name,
-                                    errorCode: (event["reason"] as? String) ?? (event["status"] as? String), at: at, raw: raw))
+                                    errorCode: text(event["reason"]) ?? text(event["status"]), at: at, raw: event.serialized))
         }
         return .success(receipts)
     }

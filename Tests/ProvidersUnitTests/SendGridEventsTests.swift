@@ -34,5 +34,8 @@ import Testing
         #expect(receipts.map(\.status) == [.queued, .bounced, .unsubscribed, .spamReport, .opened])
         #expect(receipts[1].errorCode == "550 no such user")
         #expect(throws: ReceiptRejection.self) { try verifier.receipts(body: Array("{}".utf8)).get() }
+        // A key given twice (bounced or delivered?) is refused, not guessed.
+        let twice = #"[{"event":"delivered","sg_message_id":"m1.f.0","event":"bounce"}]"#
+        #expect(throws: ReceiptRejection.self) { try verifier.receipts(body: Array(twice.utf8)).get() }
     }
 }
