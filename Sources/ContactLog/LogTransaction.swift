@@ -75,7 +75,10 @@ public enum LogTransactions {
                     let query = StateQuery(kinds: [.hold], contactIDs: contacts.map(\.id), debtIDs: contacts.compactMap(\.debtID),
                                            addresses: [message.from], activeOnly: true)
                     return .read(LogReads.states(query)) { holds in
-                        let plan = plan(ReplyMatch(contacts: contacts, optOuts: optOuts, holds: LogReads.sortedStates(holds).compactMap(\.hold)))
+                        let records = LogReads.sortedStates(holds)
+                        let plan = plan(ReplyMatch(contacts: contacts, optOuts: optOuts, holds: records.compactMap(\.hold),
+                                                   holdVersions: Dictionary(records.compactMap { record in record.hold.map { ($0.id, record.version) } },
+                                                                            uniquingKeysWith: { first, _ in first })))
                         return .write(LogWrites.reply(plan, message)) { _ in
                             states(plan.writes, on: D.self) { written in
                                 guard written else {

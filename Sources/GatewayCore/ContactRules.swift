@@ -274,6 +274,18 @@ public enum RulesEngine {
                 verdicts.append((channel, .optedOut(mark)))
                 continue
             }
+            let address: String? = switch channel {
+            case .sms: job.contact.phone
+            case .email: job.contact.email
+            case .push: nil
+            }
+            // A revocation is the number's (or the mailbox's), not only the contact id's.
+            if !answering, let hold = state.addressOptOut(address: address, at: now) {
+                verdicts.append((channel, .optedOut(OptOut(contactID: job.contact.id, channel: channel, kind: .optOut,
+                                                           setBy: ReplyPlanner.setByPrefix + hold.source, setAt: hold.since,
+                                                           reason: "\(hold.address ?? "the address") replied \"\(hold.replyText.prefix(60))\" (\(hold.id), for every contact at it)"))))
+                continue
+            }
             if let reason = unreachable(channel) {
                 verdicts.append((channel, .unreachable(reason)))
                 continue
@@ -281,11 +293,6 @@ public enum RulesEngine {
             if answering {
                 verdicts.append((channel, .allowedNow(sentence: "an answer to the customer's own reply (opt-out confirmation or help text): sent at any hour, once")))
                 continue
-            }
-            let address: String? = switch channel {
-            case .sms: job.contact.phone
-            case .email: job.contact.email
-            case .push: nil
             }
             if let block = state.block(address: address, at: now) {
                 verdicts.append((channel, .unreachable(block.sentence)))

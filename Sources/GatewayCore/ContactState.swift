@@ -8,6 +8,10 @@ public struct Hold: Sendable, Equatable, Codable {
         case pause
         /// The address is not the debtor's: nothing goes to it, for any contact.
         case block
+        /// The customer revoked consent from this address (TCPA: per number): nothing goes to it on
+        /// its channel, for any contact, but the gateway's own confirmation; an opt-in reply from the
+        /// address lifts it.
+        case optOut = "opt_out"
     }
 
     public enum Scope: String, Sendable, Equatable, Codable {
@@ -66,14 +70,18 @@ public struct Hold: Sendable, Equatable, Codable {
 
     /// "paused by dispute (debt LN-77), escalation E-1a2b3c, since 2026-12-01T15:00:00Z: replied \"esa deuda no es mía\""
     public var sentence: String {
-        let what = kind == .block ? "\(address ?? "address") blocked by \(intent)" : "paused by \(intent)"
+        let what = switch kind {
+        case .block: "\(address ?? "address") blocked by \(intent)"
+        case .optOut: "\(address ?? "address") opted out for every contact at it"
+        case .pause: "paused by \(intent)"
+        }
         let scopeNote = switch scope {
         case .contact: " (contact \(contactID ?? "?"))"
         case .debt: " (debt \(debtID ?? "?"))"
         case .address: ""
         }
         var text = "\(what)\(scopeNote)" + (escalationID.map { ", escalation \($0)" } ?? "") + ", since \(formatTimestamp(since))"
-        if let keptBy { text += ", promise kept (\(keptBy)): until a person lifts it" } else if let until { text += ", until \(formatTimestamp(until))" } else { text += ", until a person resolves it" }
+        if let keptBy { text += ", promise kept (\(keptBy)): until a person lifts it" } else if let until { text += ", until \(formatTimestamp(until))" } else if kind == .optOut { text += ", until an opt-in from it (UNSTOP, START)" } else { text += ", until a person resolves it" }
         return text + ": replied \"\(replyText.prefix(80))\""
     }
 }
@@ -398,5 +406,11 @@ public struct ContactStateSnapshot: Sendable, Equatable {
     public func block(address: String?, at now: Date) -> Hold? {
         guard let address else { return nil }
         return holds.first { $0.kind == .block && $0.inForce(at: now) && $0.address == address }
+    }
+
+    /// The opt-out a reply from this address set for every contact at it, if in force.
+    public func addressOptOut(address: String?, at now: Date) -> Hold? {
+        guard let address else { return nil }
+        return holds.first { $0.kind == .optOut && $0.inForce(at: now) && $0.address == address }
     }
 }

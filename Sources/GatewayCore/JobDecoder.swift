@@ -204,6 +204,9 @@ private struct Reader {
         if let email = contact.email, !JobDecoder.isEmailAddress(email) {
             throw JobRejection(code: .invalidEmail, message: "contact.email is not a usable address: \"\(email)\"")
         }
+        // Lowercased, as replies' senders are: "Ana.Mora@Example.com" in a job and a reply from
+        // ana.mora@example.com are one mailbox, whose opt-out must reach every job to it.
+        contact.email = contact.email?.lowercased()
         for channel in channels {
             switch channel {
             case .sms where contact.phone == nil:

@@ -121,12 +121,16 @@ public struct ReplyMatch: Sendable, Equatable {
 
     public var contacts: [Contact]
     public var optOuts: [String: [OptOut]]
+    /// The holds in force on these contacts, their debts and the reply's address.
     public var holds: [Hold]
+    /// The version each hold was read at (by hold id), for a write that lifts one.
+    public var holdVersions: [String: Int]
 
-    public init(contacts: [Contact], optOuts: [String: [OptOut]] = [:], holds: [Hold] = []) {
+    public init(contacts: [Contact], optOuts: [String: [OptOut]] = [:], holds: [Hold] = [], holdVersions: [String: Int] = [:]) {
         self.contacts = contacts
         self.optOuts = optOuts
         self.holds = holds
+        self.holdVersions = holdVersions
     }
 }
 
@@ -229,6 +233,18 @@ public enum ReplyPlanner {
                 }
                 if any { newlyOptedOut.append(contact.id) }
             }
+            // The address itself, for every contact at it, those to come included (TCPA: consent is the number's).
+            if channels.contains(message.channel) {
+                if let existing = match.holds.first(where: { $0.kind == .optOut && $0.address == message.from && $0.inForce(at: now) }) {
+                    did.append("\(message.from) already opted out by \(existing.id)")
+                } else {
+                    let hold = Hold(id: identifier("H", source, "opt_out"), kind: .optOut, scope: .address, intent: "opt_out",
+                                    contactID: match.contacts.first?.id, debtID: nil, address: message.from, since: now, until: nil,
+                                    escalationID: nil, replyText: excerpt, source: source)
+                    plan.writes.append(StateWrite(.hold(hold, at: now), expect: .absent))
+                    did.append("\(message.from) opted out of \(message.channel.rawValue) for every contact at it, those to come included (\(hold.id))")
+                }
+            }
             if !newlyOptedOut.isEmpty && providerConfirms {
                 did.append("\(named) opted out for \(newlyOptedOut.joined(separator: ", ")); \(message.provider) confirms STOP keywords itself, so no second confirmation")
             } else if let first = newlyOptedOut.first {
@@ -244,6 +260,19 @@ public enum ReplyPlanner {
                     plan.liftOptOuts.append((contact.id, message.channel))
                     did.append("\(message.channel.rawValue) opt-out of \(contact.id) (set by a reply) taken back")
                 }
+            }
+            for hold in match.holds where hold.kind == .optOut && hold.address == message.from && hold.inForce(at: now) {
+                guard let version = match.holdVersions[hold.id] else { continue }
+                var lifted = hold
+                lifted.liftedAt = now
+                lifted.liftedBy = setByPrefix + source
+                lifted.liftNote = "opted back in from the address: replied \"\(message.body.prefix(60))\""
+                plan.writes.append(StateWrite(.hold(lifted, at: now), expect: .version(version)))
+                plan.events.append(ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, channel: message.channel,
+                                                reason: Reason.lifted.rawValue,
+                                                detail: "opt_out \(hold.id) of \(message.from) lifted by a reply from the address: \"\(message.body.prefix(60))\"",
+                                                address: message.from, data: JSONValue.object(["hold": .string(hold.id)]).serialized))
+                did.append("\(message.from) opted back in (\(hold.id) lifted)")
             }
         }
         // The help text goes at any hour, so only to a reply that asks for it in a keyword (HELP,

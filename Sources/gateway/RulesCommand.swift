@@ -135,6 +135,9 @@ struct RulesCommand: AsyncParsableCommand {
             switch hold.kind {
             case .block:
                 return [job.contact.phone, job.contact.email].contains(hold.address) ? "" : " (not an address of this job)"
+            case .optOut:
+                guard [job.contact.phone, job.contact.email].contains(hold.address) else { return " (not an address of this job)" }
+                return category == .reply ? " (does not apply: the gateway's own answer to a reply)" : ""
             case .pause:
                 guard category == .collection else { return " (does not apply: \(category.rawValue) messages are not paused)" }
                 switch hold.scope {

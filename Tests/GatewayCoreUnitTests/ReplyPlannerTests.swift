@@ -123,6 +123,34 @@ import Testing
         #expect(holds(plan(["promise_to_pay"])).isEmpty, "no date: nothing to pause until")
     }
 
+    /// TCPA consent is the number's: an opt-out also holds the address, for contacts the gateway
+    /// has not written to there yet, and for a sender it never wrote to.
+    @Test func anOptOutHoldsTheAddressForEveryContactToComeOnceAndAnOptInFromItLiftsIt() throws {
+        let result = plan(["opt_out"])
+        let hold = try #require(holds(result).first)
+        #expect(holds(result).count == 1)
+        #expect(hold.kind == .optOut && hold.scope == .address && hold.address == Self.phone && hold.until == nil && hold.source == "twilio:SM-1")
+        #expect(result.events[0].detail?.contains("\(Self.phone) opted out of sms for every contact at it") == true)
+        // Nobody was ever texted at the number: the address is held all the same, without a confirmation.
+        let stranger = plan(["opt_out"], match: ReplyMatch(contacts: []))
+        #expect(holds(stranger).map(\.address) == [Self.phone] && stranger.answers.isEmpty && stranger.setOptOuts.isEmpty)
+        // Already held: not again.
+        #expect(holds(plan(["opt_out"], match: ReplyMatch(contacts: [ana], holds: [hold]))).isEmpty)
+        // "escríbanme solo al correo" by e-mail: the e-mail stays welcome, so the mailbox is not held.
+        var onlyEmail = reading(["opt_out"])
+        onlyEmail.keptChannels = ["email"]
+        let kept = ReplyPlanner.plan(message: message("escríbanme solo al correo", channel: .email), reading: onlyEmail, match: ReplyMatch(contacts: [ana]), policy: .standard)
+        #expect(holds(kept).isEmpty && kept.setOptOuts.map(\.channel) == [.sms])
+        // An opt-in from the address lifts it, at the version read; from elsewhere, or without the version, nothing.
+        let optIn = plan(["opt_in"], match: ReplyMatch(contacts: [ana], holds: [hold], holdVersions: [hold.id: 3]))
+        let lift = try #require(optIn.writes.first { $0.record.key == "hold:\(hold.id)" })
+        #expect(lift.expect == .version(3) && lift.record.active == false && lift.record.hold?.liftedBy == "reply:twilio:SM-1")
+        #expect(optIn.events.map(\.kind) == [.inbound, .holdChanged])
+        var elsewhere = hold
+        elsewhere.address = "+50688880000"
+        #expect(plan(["opt_in"], match: ReplyMatch(contacts: [ana], holds: [elsewhere], holdVersions: [hold.id: 3])).writes.allSatisfy { $0.record.kind != .hold })
+    }
+
     @Test func aWrongNumberBlocksTheAddressOnceForEveryContact() {
         let result = plan(["wrong_number"], match: ReplyMatch(contacts: [ana, .init(id: "C-2", debtID: nil)]))
         let blocks = holds(result).filter { $0.kind == .block }

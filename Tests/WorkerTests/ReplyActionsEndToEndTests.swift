@@ -62,6 +62,56 @@ import TestSupport
         #expect(try await harness.log().optOuts(["C-OPT-1"])["C-OPT-1"]?.map(\.channel) == [.sms])
     }
 
+    /// TCPA consent is the number's: after a STOP from it, a contact id the gateway has never written
+    /// to at that number gets nothing either, until an opt-in comes from the number.
+    @Test func anOptOutHoldsTheNumberForContactsToComeUntilAnOptInFromIt() async throws {
+        let harness = try Harness()
+        let phone = "+50688885555"
+        try await harness.running { _ in
+            try await harness.enqueue(job("NUM-1", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "NUM-1").kind == .sent)
+            let desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+            let stop = try await desk.handle(reply("SM-num-1", from: phone, "STOP"))
+            #expect(stop.reading.intents == ["opt_out"])
+            try await harness.enqueue(job("NUM-2", phone: phone))   // contact C-NUM-2, never texted
+            let held = try await harness.waitForOutcome(job: "NUM-2")
+            #expect(held.kind == .suppressed && held.reason == "opted_out")
+            #expect(held.detail?.contains("\(phone) replied \"STOP\"") == true && held.detail?.contains("for every contact at it") == true)
+            let back = try await desk.handle(reply("SM-num-2", from: phone, "UNSTOP"))
+            #expect(back.reading.intents == ["opt_in"])
+            try await harness.enqueue(job("NUM-3", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "NUM-3").kind == .sent)
+            try await harness.enqueue(job("NUM-4", phone: phone).replacingOccurrences(of: "C-NUM-4", with: "C-NUM-1"))
+            #expect(try await harness.waitForOutcome(job: "NUM-4").kind == .sent, "the contact's own opt-out, set by the STOP, is taken back too")
+        }
+        let changes = try await harness.log().events(EventFilter(kinds: [.holdChanged])).map(\.event)
+        #expect(changes.contains { $0.reason == "lifted" && $0.address == phone })
+    }
+
+    /// A job's e-mail in capitals and the customer's reply from the same mailbox in lower case are one
+    /// address: the opt-out reaches the contact.
+    @Test func anEMailOptOutReachesAContactWhoseJobWroteTheAddressInCapitals() async throws {
+        let harness = try Harness()
+        let email = #"""
+            {"id": "EML-1", "template": "payment-reminder", "channels": ["email"],
+             "contact": {"id": "C-EML-1", "name": "Ana Mora", "email": "Ana.Mora@Example.COM", "locale": "es-CR"},
+             "debt_id": "LN-77", "data": {"amount_due": "125.50", "currency": "USD", "due_date": "2026-12-01", "pay_link": "https://pay.example/x"}}
+            """#
+        try await harness.running { _ in
+            try await harness.enqueue(email)
+            let sent = try await harness.waitForOutcome(job: "EML-1")
+            #expect(sent.kind == .sent && sent.address == "ana.mora@example.com")
+            let desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+            let stop = try await desk.handle(reply("SG-eml-1", from: "ana.mora@example.com", "please stop emailing me", channel: .email))
+            #expect(stop.reading.intents.contains("opt_out"))
+            #expect(stop.answers.count == 1, "matched to C-EML-1, so one confirmation")
+            try await harness.enqueue(email.replacingOccurrences(of: #""id": "EML-1""#, with: #""id": "EML-2""#))
+            let held = try await harness.waitForOutcome(job: "EML-2")
+            #expect(held.kind == .suppressed && held.reason == "opted_out")
+        }
+        #expect(try await harness.log().optOuts(["C-EML-1"])["C-EML-1"]?.map(\.channel) == [.email])
+    }
+
     @Test func aDisputePausesCollectionNotTransactionalUntilAPersonResolvesIt() async throws {
         let harness = try Harness()
         let phone = "+50688882222"

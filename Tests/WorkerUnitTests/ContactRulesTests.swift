@@ -276,3 +276,29 @@ func decide(_ job: Job, _ now: Date, optOuts: [OptOut] = [], rules: ContactRules
         #expect(sends > 300 && deferrals > 300, "\(seed)")
     }
 }
+
+@Suite struct AddressOptOutTests {
+    /// A reply's opt-out holds its number for every contact id, those the gateway never wrote to there
+    /// included; only the gateway's own answer to a reply passes it.
+    @Test func anAddressOptOutSuppressesAnotherContactAtTheAddressButNotTheGatewaysOwnAnswer() {
+        let now = at("2026-12-04T14:00:00Z")   // Friday 09:00 in Bogotá: hours allow
+        let hold = Hold(id: "H-0123456789abcdef", kind: .optOut, scope: .address, intent: "opt_out", contactID: "C-OLD", debtID: nil,
+                        address: "+573001234567", since: now.addingTimeInterval(-3600), until: nil, escalationID: nil, replyText: "STOP", source: "twilio:SM-1")
+        let job = contactJob(channels: [.sms, .email])
+        let plan = RulesEngine.plan(job: job, now: now, rules: shippedRules, optOuts: [], state: ContactStateSnapshot(holds: [hold])) { _ in nil }
+        guard case .optedOut(let mark) = plan.verdicts.first?.verdict else { Issue.record("sms not opted out: \(plan.verdicts)"); return }
+        #expect(mark.contactID == "C-1" && mark.setBy == "reply:twilio:SM-1" && mark.sentence.contains("H-0123456789abcdef"))
+        #expect(plan.allowedNow == [.email], "the hold is the number's: the e-mail still goes")
+        let smsOnly = contactJob()
+        let suppressed = RulesEngine.plan(job: smsOnly, now: now, rules: shippedRules, optOuts: [], state: ContactStateSnapshot(holds: [hold])) { _ in nil }
+        guard case .suppress(let code, _, let detail) = RulesEngine.resolve(job: smsOnly, now: now, plan: suppressed, caps: [:], rules: shippedRules) else {
+            Issue.record("not suppressed"); return
+        }
+        #expect(code == .optedOut && detail.contains("+573001234567 replied \"STOP\""))
+        let answer = RulesEngine.plan(job: smsOnly, now: now, rules: shippedRules, optOuts: [], category: .reply, state: ContactStateSnapshot(holds: [hold])) { _ in nil }
+        #expect(answer.allowedNow == [.sms])
+        var lifted = hold
+        lifted.liftedAt = now.addingTimeInterval(-60)
+        #expect(RulesEngine.plan(job: smsOnly, now: now, rules: shippedRules, optOuts: [], state: ContactStateSnapshot(holds: [lifted])) { _ in nil }.allowedNow == [.sms])
+    }
+}
