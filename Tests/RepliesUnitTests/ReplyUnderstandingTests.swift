@@ -176,6 +176,12 @@ import Testing
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    @Test(arguments: ["I want to stop getting these texts", "I would like to quit receiving reminders", "I wish to no longer get messages from you"])
+    func wantingToStopGettingTextsIsNoOptIn(_ text: String) {
+        let result = Shipped.classify(text, "en")
+        #expect(result.intents.contains(.optOut) && !result.intents.contains(.optIn), "\(result.explain)")
+    }
+
     // <name>: a capitalized word where people write a name.
     @Test(arguments: [("no soy Guadalupe, se equivocaron", "es"), ("This isn't Mike. Got this phone last month", "en"), ("I'm not Brenda", "en"),
                       ("no Carlos here", "en"), ("acá no hay ningún Rodrigo", "es")])
