@@ -1,5 +1,6 @@
 import ArgumentParser
 import ContactLog
+import Conversations
 import Foundation
 import GatewayCore
 import Worker
@@ -8,7 +9,7 @@ struct ContactsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contacts",
         abstract: "Opt-outs and do-not-contact marks: set, take back, show (every change is recorded in the contact log).",
-        subcommands: [OptOutCommand.self, OptInCommand.self, Show.self])
+        subcommands: [OptOutCommand.self, OptInCommand.self, Show.self, AddressCommand.self])
 
     struct Mark: ParsableArguments {
         @Argument(help: "Contact id (contact.id in jobs).")
@@ -91,6 +92,45 @@ struct ContactsCommand: AsyncParsableCommand {
             let history = try await store.events(EventFilter(contactID: contact, kinds: [.optOut, .optIn]))
             if !history.isEmpty { print("history:") }
             for stored in history { print("  \(formatTimestamp(stored.event.at))  \(stored.event.kind.rawValue)  \(stored.event.detail ?? "")") }
+        }
+    }
+
+    struct AddressCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "address",
+            abstract: "The opt-out a reply set on a number or mailbox, for every contact at it: show it, or lift it with --opt-in.",
+            discussion: """
+                A reply read as an opt-out holds its address for every contact, those to come included. An opt-in \
+                reply from the address lifts it; so does --opt-in, when the reply was misread or the customer \
+                consented again another way (a call, a letter). The contacts' own marks are taken back with \
+                gateway contacts opt-in CONTACT.
+                """)
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The number (E.164) or e-mail address.")
+        var address: String
+        @Flag(help: "Lift the address's opt-out (needs --by and --reason).")
+        var optIn = false
+        @Option(help: "Who lifts it, e.g. compliance:ana.")
+        var by: String?
+        @Option(help: "Why, in a few words (what compliance reads).")
+        var reason: String?
+
+        func run() async throws {
+            if optIn {
+                guard let by, let reason else { throw ValidationError("--opt-in needs --by NAME and --reason TEXT: compliance must know who and why") }
+                let desk = AddressOptOuts(store: try await options.logWriter(options.load()))
+                let lifted: [Hold]
+                do { lifted = try await desk.lift(address, by: by, note: reason, at: Date()) } catch { throw ValidationError(error.message) }
+                for hold in lifted {
+                    print("\(hold.address ?? address): opt-out \(hold.id) lifted by \(by) (it was set by \(hold.source): \"\(EscalationText.printable(String(hold.replyText.prefix(80))))\")")
+                }
+                return
+            }
+            guard by == nil, reason == nil else { throw ValidationError("--by and --reason go with --opt-in") }
+            let holds = try await AddressOptOuts(store: try await options.logWriter(options.load(), mustExist: false)).inForce(address, at: Date())
+            let shown = AddressOptOuts.normalized(address)
+            print(holds.isEmpty ? "\(shown): no reply's opt-out in force" : "\(shown): in force")
+            for hold in holds { print("  \(hold.id)  \(EscalationText.printable(hold.sentence))") }
         }
     }
 }

@@ -83,6 +83,17 @@ import TestSupport
             #expect(try await harness.waitForOutcome(job: "NUM-3").kind == .sent)
             try await harness.enqueue(job("NUM-4", phone: phone).replacingOccurrences(of: "C-NUM-4", with: "C-NUM-1"))
             #expect(try await harness.waitForOutcome(job: "NUM-4").kind == .sent, "the contact's own opt-out, set by the STOP, is taken back too")
+            // Another opt-out, and the customer consents again on a call: a person lifts the number's hold, saying who and why.
+            _ = try await desk.handle(reply("SM-num-3", from: phone, "ya no me escriban"))
+            let people = AddressOptOuts(store: try await harness.log())
+            #expect(try await people.inForce(phone, at: Date()).count == 1)
+            await #expect(throws: AddressOptOuts.Failure.self) { try await people.lift(phone, by: "compliance:ana", note: " ", at: Date()) }
+            let lifted = try await people.lift(phone, by: "compliance:ana", note: "misread: about the fee", at: Date())
+            #expect(lifted.map(\.liftedBy) == ["compliance:ana"])
+            #expect(try await people.inForce(phone, at: Date()).isEmpty)
+            await #expect(throws: AddressOptOuts.Failure.self) { try await people.lift(phone, by: "compliance:ana", note: "again", at: Date()) }
+            try await harness.enqueue(job("NUM-5", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "NUM-5").kind == .sent)
         }
         let changes = try await harness.log().events(EventFilter(kinds: [.holdChanged])).map(\.event)
         #expect(changes.contains { $0.reason == "lifted" && $0.address == phone })

@@ -1,0 +1,66 @@
+import ContactLog
+import Foundation
+import GatewayCore
+
+/// The opt-outs replies set on an address (a number or a mailbox, for every contact at it): shown,
+/// and lifted by a person when the reply was misread or the customer consented again another way.
+/// Lifting records who and why in the contact log (`hold_changed`, reason `lifted`).
+public struct AddressOptOuts: Sendable {
+    public var store: any LogReader & LogAppender
+
+    public init(store: any LogReader & LogAppender) {
+        self.store = store
+    }
+
+    public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// The address opt-outs in force on `address` at `now`.
+    public func inForce(_ address: String, at now: Date) async throws -> [Hold] {
+        try await store.states(StateQuery(kinds: [.hold], addresses: [Self.normalized(address)], activeOnly: true))
+            .compactMap(\.hold).filter { $0.kind == .optOut && $0.inForce(at: now) }
+    }
+
+    /// An e-mail address as the gateway keeps it (lower case); a number as given.
+    public static func normalized(_ address: String) -> String {
+        let trimmed = address.trimmingCharacters(in: .whitespaces)
+        return trimmed.contains("@") ? trimmed.lowercased() : trimmed
+    }
+
+    /// Lifts every address opt-out in force on `address`; `by` and `note` are the record.
+    public func lift(_ address: String, by: String, note: String, at now: Date) async throws(Failure) -> [Hold] {
+        let address = Self.normalized(address)
+        let by = by.trimmingCharacters(in: .whitespacesAndNewlines), note = note.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !by.isEmpty, by.count <= 200 else { throw Failure(message: "say who lifts it (--by NAME), at most 200 characters") }
+        guard !note.isEmpty, note.count <= 2000 else { throw Failure(message: "say why (--reason), at most 2000 characters: it is what compliance reads") }
+        let records: [StateRecord]
+        do { records = try await store.states(StateQuery(kinds: [.hold], addresses: [address], activeOnly: true)) } catch {
+            throw Failure(message: "could not read the contact log: \(error)")
+        }
+        var writes: [StateWrite] = []
+        var events: [ContactEvent] = []
+        var lifted: [Hold] = []
+        for record in records {
+            guard var hold = record.hold, hold.kind == .optOut, hold.inForce(at: now) else { continue }
+            hold.liftedAt = now
+            hold.liftedBy = by
+            hold.liftNote = note
+            lifted.append(hold)
+            writes.append(StateWrite(.hold(hold, at: now), expect: .version(record.version)))
+            events.append(ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, reason: Reason.lifted.rawValue,
+                                       detail: "opt_out \(hold.id) of \(address) (replied \"\(hold.replyText.prefix(60))\") lifted by \(by): \(note)",
+                                       address: address, data: JSONValue.object(["hold": .string(hold.id), "by": .string(by)]).serialized))
+        }
+        guard !lifted.isEmpty else {
+            throw Failure(message: "no reply has opted out \(address) (nothing in force to lift); a contact's own opt-out is taken back with gateway contacts opt-in CONTACT")
+        }
+        let written: Bool
+        do { written = try await store.writeStates(writes, events: events) } catch {
+            throw Failure(message: "could not write to the contact log: \(error)")
+        }
+        guard written else { throw Failure(message: "the opt-out of \(address) changed while it was being lifted (another reply, or someone else?); try again") }
+        return lifted
+    }
+}
