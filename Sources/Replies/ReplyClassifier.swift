@@ -72,10 +72,12 @@ public struct ReplyLexicons: Sendable, Equatable {
             return base
         }
         let tokens = ReplyText.tokenize(text)
+        let letters = Set(text.lowercased())
         var best = (language: defaultLanguage, count: 0)
         for language in languages {
             guard let lexicon = byLanguage[language] else { continue }
             let count = tokens.filter { $0.kind == .word && $0.forms.contains(where: lexicon.markers.contains) }.count
+                + (lexicon.markerLetters.isDisjoint(with: letters) ? 0 : 1)
             if count > best.count || count == best.count && count > 0 && language == defaultLanguage { best = (language, count) }
         }
         return best.language

@@ -345,6 +345,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var language: String
     /// Common words that tell this language from the others when a reply comes without one.
     public var markers: Set<String> = []
+    /// Letters only this language writes (Spanish: an accent, ñ, ¿ ¡): a reply with any of them counts
+    /// one marker more for it.
+    public var markerLetters: Set<Character> = []
     public var negators: Set<String> = []
     /// Verbs of wanting (quiero, deseo, want): a negator before one reaches further, to the verb the
     /// wish is about ("no quiero que me dejen de escribir", "I don't want you to stop texting").
@@ -428,7 +431,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public init(language: String) { self.language = language }
 
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
-        a.language == b.language && a.markers == b.markers && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
+        a.language == b.language && a.markers == b.markers && a.markerLetters == b.markerLetters && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.welcomeEmail == b.welcomeEmail

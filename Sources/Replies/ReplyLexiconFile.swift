@@ -21,7 +21,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 /// for every language). Reads YAML into a ReplyLexicon and lints it: unknown keys, empty or
 /// malformed phrases, duplicate phrases, valences outside -4...4, with file:line.
 public enum ReplyLexiconFile {
-    static let topKeys: Set<String> = ["language", "markers", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler",
+    static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
                                        "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "welcome_email", "clitics"]
     static let sharedKeys: Set<String> = ["emoji"]
@@ -328,6 +328,12 @@ public enum ReplyLexiconFile {
                 switch name {
                 case "language": break
                 case "markers": lexicon.markers = Set(strings(value, name))
+                case "marker_letters":
+                    if let letters = value.string, !letters.isEmpty, letters.allSatisfy({ $0.isLetter || $0.isPunctuation }) {
+                        lexicon.markerLetters = Set(letters.lowercased())
+                    } else {
+                        problem(value, "marker_letters must be a string of letters (or ¿ ¡) only this language writes, like \"ñáéíóú¿¡\"")
+                    }
                 case "negators": lexicon.negators = Set(strings(value, name))
                 case "wishes": lexicon.wishes = Set(strings(value, name))
                 case "clitics": lexicon.clitics = Set(strings(value, name))

@@ -23,6 +23,13 @@ import Testing
         #expect(lexicons?.byLanguage["es"]?.intents[.optOut]?.count == 1)
     }
 
+    @Test func markerLettersLoadAndAreLinted() {
+        let (findings, lexicons) = ReplyLexiconFile.lexicons(files: ["es.yml": Data((Self.minimal + "\nmarker_letters: \"ñá¿\"").utf8)])
+        #expect(findings.isEmpty, "\(findings)")
+        #expect(lexicons?.byLanguage["es"]?.markerLetters == ["ñ", "á", "¿"])
+        #expect(lint(Self.minimal + "\nmarker_letters: \"1 2\"").contains { $0.contains("marker_letters must be a string of letters") })
+    }
+
     @Test func wishesNotWithinAndNamesLoad() {
         let text = """
             language: en

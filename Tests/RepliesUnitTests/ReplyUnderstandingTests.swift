@@ -254,4 +254,15 @@ import Testing
         #expect(try Shipped.lexicons.classify("stop", language: "es-MX").language == "es")
         #expect(throws: ReplyError.self) { try Shipped.lexicons.classify("hola", language: "pt") }
     }
+
+    /// Webhooks bring no language: short Spanish requests must not be read by the English lexicon
+    /// ("me" and "a" are Spanish words too), and an accent, ñ, ¿ or ¡ tells Spanish.
+    @Test(arguments: [("no me contacten", "es"), ("no vuelvan a escribir", "es"), ("no me sigan mandando cosas a este cel", "es"),
+                      ("please ya no me manden textos", "es"), ("¿quién es?", "es"), ("me da miedo", "es"),
+                      ("stop texting me", "en"), ("I'll send $75 on Dec 12", "en"), ("leave me alone", "en"), ("who is this", "en")])
+    func shortRepliesGetTheirLanguage(_ text: String, _ language: String) {
+        let result = Shipped.classify(text)
+        #expect(result.language == language, "\(result.explain)")
+        if text.hasPrefix("no ") { #expect(result.intents.contains(.optOut), "\(result.explain)") }
+    }
 }
