@@ -119,6 +119,21 @@ import TestSupport
         return figures
     }
 
+    /// Webhooks bring no language: guessed from the words, a Spanish reply must not reach the English
+    /// lexicon (its opt-outs would be missed), and few replies may be guessed wrong at all.
+    @Test func theLanguageIsGuessedFromTheWords() throws {
+        guard let examples = try Self.examples() else { return }
+        var wrong: [String: Int] = [:]
+        for example in examples {
+            guard let language = example.language else { continue }
+            let guessed = try Shipped.lexicons.language(for: nil, text: example.text)
+            if guessed != language { wrong["\(language)->\(guessed)", default: 0] += 1 }
+        }
+        print("language guessed wrong: \(wrong.sorted { $0.key < $1.key }) of \(examples.count)")
+        #expect(Double(wrong.values.reduce(0, +)) <= 0.015 * Double(examples.count), "\(wrong)")
+        #expect(Double(wrong["es->en", default: 0]) <= 0.001 * Double(examples.count), "\(wrong)")
+    }
+
     @Test func figuresOnTheLabeledSet() async throws {
         guard let examples = try Self.examples() else {
             print("no \(Self.path): nothing to measure")
