@@ -43,15 +43,13 @@ public struct AddressOptOuts: Sendable {
         var events: [ContactEvent] = []
         var lifted: [Hold] = []
         for record in records {
-            guard var hold = record.hold, hold.kind == .optOut, hold.inForce(at: now) else { continue }
-            hold.liftedAt = now
-            hold.liftedBy = by
-            hold.liftNote = note
-            lifted.append(hold)
-            writes.append(StateWrite(.hold(hold, at: now), expect: .version(record.version)))
-            events.append(ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, reason: Reason.lifted.rawValue,
-                                       detail: "opt_out \(hold.id) of \(address) (replied \"\(hold.replyText.prefix(60))\") lifted by \(by): \(note)",
-                                       address: address, data: JSONValue.object(["hold": .string(hold.id), "by": .string(by)]).serialized))
+            guard let hold = record.hold, hold.kind == .optOut, hold.inForce(at: now) else { continue }
+            let lift = hold.lifted(at: now, by: by, note: note, version: record.version,
+                                   detail: "opt_out \(hold.id) of \(address) (replied \"\(hold.replyText.prefix(60))\") lifted by \(by): \(note)",
+                                   data: ["by": .string(by)])
+            lifted.append(lift.hold)
+            writes.append(lift.write)
+            events.append(lift.event)
         }
         guard !lifted.isEmpty else {
             throw Failure(message: "no reply has opted out \(address) (nothing in force to lift); a contact's own opt-out is taken back with gateway contacts opt-in CONTACT")

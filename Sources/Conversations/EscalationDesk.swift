@@ -79,16 +79,13 @@ public struct EscalationDesk: Sendable {
                 throw Failure(code: .conflict, message: "could not read the contact log: \(error)")
             }
             for holdRecord in holdRecords {
-                guard var hold = holdRecord.hold, hold.liftedAt == nil else { continue }
-                hold.liftedAt = now
-                hold.liftedBy = by
-                hold.liftNote = "escalation \(id) resolved: \(note)"
-                lifted.append(hold)
-                writes.append(StateWrite(.hold(hold, at: now), expect: .version(holdRecord.version)))
-                events.append(ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, reason: Reason.lifted.rawValue,
-                                           detail: "\(hold.kind.rawValue) \(hold.id) (\(hold.intent)) lifted by \(by): escalation \(id) resolved: \(note)",
-                                           address: hold.address, data: JSONValue.object(["hold": .string(hold.id), "escalation": .string(id)]).serialized,
-                                           debtID: hold.debtID))
+                guard let hold = holdRecord.hold, hold.liftedAt == nil else { continue }
+                let lift = hold.lifted(at: now, by: by, note: "escalation \(id) resolved: \(note)", version: holdRecord.version,
+                                       detail: "\(hold.kind.rawValue) \(hold.id) (\(hold.intent)) lifted by \(by): escalation \(id) resolved: \(note)",
+                                       data: ["escalation": .string(id)])
+                lifted.append(lift.hold)
+                writes.append(lift.write)
+                events.append(lift.event)
             }
         }
         let written: Bool

@@ -68,6 +68,20 @@ public struct Hold: Sendable, Equatable, Codable {
         return until.map { now < $0 } ?? true
     }
 
+    /// Lifting it, as every lifter records it: the hold lifted, its row written only at the version
+    /// read, and a `hold_changed` event (reason `lifted`) saying `detail`, with the hold's id in `data`.
+    public func lifted(at now: Date, by: String, note: String, version: Int, detail: String, channel: Channel? = nil,
+                       data: [String: JSONValue] = [:]) -> (hold: Hold, write: StateWrite, event: ContactEvent) {
+        var hold = self
+        hold.liftedAt = now
+        hold.liftedBy = by
+        hold.liftNote = note
+        let event = ContactEvent(jobID: nil, contactID: contactID, kind: .holdChanged, at: now, channel: channel, reason: Reason.lifted.rawValue,
+                                 detail: detail, address: address, data: JSONValue.object(data.merging(["hold": .string(id)]) { _, id in id }).serialized,
+                                 debtID: debtID)
+        return (hold, StateWrite(.hold(hold, at: now), expect: .version(version)), event)
+    }
+
     /// "paused by dispute (debt LN-77), escalation E-1a2b3c, since 2026-12-01T15:00:00Z: replied \"esa deuda no es mía\""
     public var sentence: String {
         let what = switch kind {

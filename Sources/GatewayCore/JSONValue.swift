@@ -56,6 +56,11 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return nil
     }
 
+    /// The string, when this is one (nil for a number, even one that looks like text).
+    public var string: String? {
+        if case .string(let text) = self { text } else { nil }
+    }
+
     /// Text a customer would read for a scalar: integers without a decimal point, other numbers as
     /// Swift prints them, booleans as true/false. Nil for null, arrays and objects.
     public var scalarText: String? {

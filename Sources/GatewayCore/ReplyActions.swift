@@ -235,7 +235,7 @@ public enum ReplyPlanner {
             }
             // The address itself, for every contact at it, those to come included (TCPA: consent is the number's).
             if channels.contains(message.channel) {
-                if let existing = match.holds.first(where: { $0.kind == .optOut && $0.address == message.from && $0.inForce(at: now) }) {
+                if let existing = ContactStateSnapshot(holds: match.holds).addressOptOut(address: message.from, at: now) {
                     did.append("\(message.from) already opted out by \(existing.id)")
                 } else {
                     let hold = Hold(id: identifier("H", source, "opt_out"), kind: .optOut, scope: .address, intent: "opt_out",
@@ -263,15 +263,11 @@ public enum ReplyPlanner {
             }
             for hold in match.holds where hold.kind == .optOut && hold.address == message.from && hold.inForce(at: now) {
                 guard let version = match.holdVersions[hold.id] else { continue }
-                var lifted = hold
-                lifted.liftedAt = now
-                lifted.liftedBy = setByPrefix + source
-                lifted.liftNote = "opted back in from the address: replied \"\(message.body.prefix(60))\""
-                plan.writes.append(StateWrite(.hold(lifted, at: now), expect: .version(version)))
-                plan.events.append(ContactEvent(jobID: nil, contactID: hold.contactID, kind: .holdChanged, at: now, channel: message.channel,
-                                                reason: Reason.lifted.rawValue,
-                                                detail: "opt_out \(hold.id) of \(message.from) lifted by a reply from the address: \"\(message.body.prefix(60))\"",
-                                                address: message.from, data: JSONValue.object(["hold": .string(hold.id)]).serialized))
+                let lift = hold.lifted(at: now, by: setByPrefix + source, note: "opted back in from the address: replied \"\(message.body.prefix(60))\"",
+                                       version: version, detail: "opt_out \(hold.id) of \(message.from) lifted by a reply from the address: \"\(message.body.prefix(60))\"",
+                                       channel: message.channel)
+                plan.writes.append(lift.write)
+                plan.events.append(lift.event)
                 did.append("\(message.from) opted back in (\(hold.id) lifted)")
             }
         }

@@ -144,15 +144,15 @@ public struct InfobipReports: Sendable {
         }
         var messages: [InboundMessage] = []
         for (index, result) in results.enumerated() {
-            guard let id = Self.text(result["messageId"]), !id.isEmpty else {
+            guard let id = result["messageId"]?.string, !id.isEmpty else {
                 return .failure(ReceiptRejection(message: "results[\(index)].messageId is missing"))
             }
-            guard var from = Self.text(result["from"]), !from.isEmpty else {
+            guard var from = result["from"]?.string, !from.isEmpty else {
                 return .failure(ReceiptRejection(message: "results[\(index)].from is missing"))
             }
             if from.allSatisfy(\.isASCIIDigit) { from = "+" + from }
-            messages.append(InboundMessage(provider: provider, messageID: id, from: from, to: Self.text(result["to"]) ?? "",
-                                           body: Self.text(result["text"]) ?? "", at: at, raw: JSONValue.object(result).serialized))
+            messages.append(InboundMessage(provider: provider, messageID: id, from: from, to: result["to"]?.string ?? "",
+                                           body: result["text"]?.string ?? "", at: at, raw: JSONValue.object(result).serialized))
         }
         return .success(messages)
     }
@@ -173,10 +173,6 @@ public struct InfobipReports: Sendable {
         return .success(results)
     }
 
-    static func text(_ value: JSONValue?) -> String? {
-        if case .string(let text)? = value { text } else { nil }
-    }
-
     public func receipts(body: [UInt8]) -> Result<[Receipt], ReceiptRejection> {
         let results: [[String: JSONValue]]
         switch Self.results(body, expected: "{\"results\": [...]} as Infobip sends it") {
@@ -184,10 +180,10 @@ public struct InfobipReports: Sendable {
         case .failure(let rejection): return .failure(rejection)
         }
         return .success(results.compactMap { result in
-            guard let id = Self.text(result["messageId"]), let status = result["status"],
-                  let group = Self.text(status["groupName"]), let common = Self.status(group: group) else { return nil }
-            let error = Self.text(result["error"]?["name"])
-            return Receipt(provider: provider, messageID: id, status: common, providerStatus: Self.text(status["name"]) ?? group,
+            guard let id = result["messageId"]?.string, let status = result["status"],
+                  let group = status["groupName"]?.string, let common = Self.status(group: group) else { return nil }
+            let error = result["error"]?["name"]?.string
+            return Receipt(provider: provider, messageID: id, status: common, providerStatus: status["name"]?.string ?? group,
                            errorCode: error == "NO_ERROR" ? nil : error, at: Date(), raw: JSONValue.object(result).serialized)
         })
     }

@@ -66,14 +66,13 @@ public struct SendGridEvents: Sendable {
         guard case .array(let events) = value else {
             return .failure(ReceiptRejection(message: "the body must be a JSON array of events"))
         }
-        func text(_ value: JSONValue?) -> String? { if case .string(let text)? = value { text } else { nil } }
         var receipts: [Receipt] = []
         for event in events {
-            guard let name = text(event["event"]), let status = Self.status(name) else { continue }
-            guard let sgID = text(event["sg_message_id"]), let messageID = sgID.split(separator: ".").first.map(String.init) else { continue }
+            guard let name = event["event"]?.string, let status = Self.status(name) else { continue }
+            guard let sgID = event["sg_message_id"]?.string, let messageID = sgID.split(separator: ".").first.map(String.init) else { continue }
             let at: Date = if case .number(let seconds)? = event["timestamp"] { Date(timeIntervalSince1970: seconds) } else { Date() }
             receipts.append(Receipt(provider: provider, messageID: messageID, status: status, providerStatus: name,
-                                    errorCode: text(event["reason"]) ?? text(event["status"]), at: at, raw: event.serialized))
+                                    errorCode: event["reason"]?.string ?? event["status"]?.string, at: at, raw: event.serialized))
         }
         return .success(receipts)
     }
