@@ -13,6 +13,10 @@ public struct AddressOptOuts: Sendable {
     }
 
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        /// `bad_request` (who or why missing), `not_found` (nothing in force), `conflict` (changed
+        /// meanwhile: try again), `store_error` (the log could not be read or written).
+        public enum Code: String, Sendable { case badRequest = "bad_request", notFound = "no_opt_out", conflict, storeError = "store_error" }
+        public var code: Code
         public var message: String
         public var description: String { message }
     }
@@ -33,11 +37,11 @@ public struct AddressOptOuts: Sendable {
     public func lift(_ address: String, by: String, note: String, at now: Date) async throws(Failure) -> [Hold] {
         let address = Self.normalized(address)
         let by = by.trimmingCharacters(in: .whitespacesAndNewlines), note = note.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !by.isEmpty, by.count <= 200 else { throw Failure(message: "say who lifts it (--by NAME), at most 200 characters") }
-        guard !note.isEmpty, note.count <= 2000 else { throw Failure(message: "say why (--reason), at most 2000 characters: it is what compliance reads") }
+        guard !by.isEmpty, by.count <= 200 else { throw Failure(code: .badRequest, message: "say who lifts it (--by NAME), at most 200 characters") }
+        guard !note.isEmpty, note.count <= 2000 else { throw Failure(code: .badRequest, message: "say why (--reason), at most 2000 characters: it is what compliance reads") }
         let records: [StateRecord]
         do { records = try await store.states(StateQuery(kinds: [.hold], addresses: [address], activeOnly: true)) } catch {
-            throw Failure(message: "could not read the contact log: \(error)")
+            throw Failure(code: .storeError, message: "could not read the contact log: \(error)")
         }
         var writes: [StateWrite] = []
         var events: [ContactEvent] = []
@@ -52,13 +56,13 @@ public struct AddressOptOuts: Sendable {
             events.append(lift.event)
         }
         guard !lifted.isEmpty else {
-            throw Failure(message: "no reply has opted out \(address) (nothing in force to lift); a contact's own opt-out is taken back with gateway contacts opt-in CONTACT")
+            throw Failure(code: .notFound, message: "no reply has opted out \(address) (nothing in force to lift); a contact's own opt-out is taken back with gateway contacts opt-in CONTACT")
         }
         let written: Bool
         do { written = try await store.writeStates(writes, events: events) } catch {
-            throw Failure(message: "could not write to the contact log: \(error)")
+            throw Failure(code: .storeError, message: "could not write to the contact log: \(error)")
         }
-        guard written else { throw Failure(message: "the opt-out of \(address) changed while it was being lifted (another reply, or someone else?); try again") }
+        guard written else { throw Failure(code: .conflict, message: "the opt-out of \(address) changed while it was being lifted (another reply, or someone else?); try again") }
         return lifted
     }
 }

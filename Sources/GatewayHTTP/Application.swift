@@ -68,6 +68,7 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
     let desk = replyDesk ?? ReplyDesk(store: store, lexicons: replies, policy: .standard, intake: intake, escalations: nil,
                                       timeZone: TimeZone(identifier: "UTC")!, logger: Logger(label: "replies"))
     let escalations = EscalationDesk(store: store)
+    let addressOptOuts = AddressOptOuts(store: store)
     // First, so that every route below gets its {parameters} percent-decoded (once, here).
     router.add(middleware: PathParameterDecoding())
     // The largest body any route below takes: the webhooks' 4 MiB, or a job's max_job_bytes.
@@ -131,6 +132,12 @@ public func buildRouter(configuration: HTTPConfiguration, templates: TemplateSto
     })
     router.delete("/contacts/:id/opt-outs", use: guarded(.compliance) { request, context, caller in
         try await ContactsAPI.remove(contact: context.parameters.get("id") ?? "", request: request, caller: caller, store: store)
+    })
+    router.get("/addresses/:address/opt-outs", use: guarded(.compliance, .agent) { _, context, _ in
+        try await AddressesAPI.list(context.parameters.get("address") ?? "", desk: addressOptOuts)
+    })
+    router.delete("/addresses/:address/opt-outs", use: guarded(.compliance) { request, context, caller in
+        try await AddressesAPI.lift(context.parameters.get("address") ?? "", request: request, caller: caller, desk: addressOptOuts)
     })
     router.get("/contacts/:id/timeline", use: guarded(.compliance) { request, context, caller in
         let filter = try LogAPI.filter(request, allowed: ["from", "to", "limit", "cursor"], contact: context.parameters.get("id") ?? "")
