@@ -19,6 +19,9 @@ public enum Word: String, Sendable, CaseIterable {
     case kindOptOut, kindDoNotContact, addTitle, addChannelLegend, addKindLegend, addReasonLabel, addReasonHint, addButton
     case removeReasonLabel, removeButton, reasonMissing, reasonTooLong, channelInvalid, dncWithChannel, noMarkToRemove
     case markAdded, markRemoved, backToTimeline, contactTooLong
+    // An address's opt-out (set by a reply, for every contact at the number or mailbox)
+    case addressOptOutTitle, addressOptOutLead, addressOptOutNone, addressOptOutLink, addressLiftReason, addressLiftHint, addressLiftButton
+    case addressLifted, addressNothingToLift, addressChanged, addressMissing
     // Escalations
     case escalationsTitle, escalationsLead, escalationsNone, showOpen, showResolved, showAll
     case escId, escContact, escIntents, escPriority, escDue, escReceived, escStatus, escOverdue, escReply, escChannel, escAddress, escLabel
@@ -119,6 +122,17 @@ public enum Words {
         .markRemoved: "The mark was taken back.",
         .backToTimeline: "Back to the timeline",
         .contactTooLong: "A contact id must be 200 characters or fewer",
+        .addressOptOutTitle: "Opt-out of {address}",
+        .addressOptOutLead: "A reply from this number or mailbox asked to stop messages: no job to it on that channel is sent, for any contact, until it is lifted. Lift it only when the reply was misread or the customer consented again (on a call, in writing); your name and the reason are kept in the contact log.",
+        .addressOptOutNone: "No reply's opt-out is in force on this address.",
+        .addressOptOutLink: "Lift this opt-out",
+        .addressLiftReason: "Why lift it?",
+        .addressLiftHint: "How the customer consented again, or why the reply was not an opt-out. It is kept in the log.",
+        .addressLiftButton: "Lift the opt-out",
+        .addressLifted: "The opt-out was lifted: messages to this address can be sent again.",
+        .addressNothingToLift: "No reply's opt-out is in force on this address (it may have been lifted already)",
+        .addressChanged: "The opt-out changed while you were lifting it (another reply came in). Check it and try again",
+        .addressMissing: "Open this page from a contact's timeline: the address is missing or too long.",
         .escalationsTitle: "Escalations",
         .escalationsLead: "Replies a person must look at, the most urgent first: high priority, then by due time.",
         .escalationsNone: "There are no escalations here.",
@@ -307,6 +321,17 @@ public enum Words {
         .markRemoved: "Se quitó la marca.",
         .backToTimeline: "Volver al historial",
         .contactTooLong: "Un id de contacto debe tener 200 caracteres o menos",
+        .addressOptOutTitle: "Baja de {address}",
+        .addressOptOutLead: "Una respuesta desde este número o correo pidió dejar de recibir mensajes: no se envía ningún trabajo a esa dirección por ese canal, para ningún contacto, hasta que se levante. Levántela solo si la respuesta se leyó mal o el cliente volvió a dar su consentimiento (en una llamada, por escrito); su nombre y el motivo quedan en el registro de contactos.",
+        .addressOptOutNone: "No hay ninguna baja pedida por respuesta vigente en esta dirección.",
+        .addressOptOutLink: "Levantar esta baja",
+        .addressLiftReason: "¿Por qué se levanta?",
+        .addressLiftHint: "Cómo volvió a dar su consentimiento el cliente, o por qué la respuesta no era una baja. Queda en el registro.",
+        .addressLiftButton: "Levantar la baja",
+        .addressLifted: "Se levantó la baja: se pueden volver a enviar mensajes a esta dirección.",
+        .addressNothingToLift: "No hay ninguna baja pedida por respuesta vigente en esta dirección (quizá ya se levantó)",
+        .addressChanged: "La baja cambió mientras la levantaba (llegó otra respuesta). Revísela e intente de nuevo",
+        .addressMissing: "Abra esta página desde el historial de un contacto: falta la dirección o es demasiado larga.",
         .escalationsTitle: "Escalamientos",
         .escalationsLead: "Respuestas que una persona debe revisar, las más urgentes primero: prioridad alta y luego por vencimiento.",
         .escalationsNone: "No hay escalamientos aquí.",

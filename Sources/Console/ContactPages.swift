@@ -21,6 +21,7 @@ extension Console {
         routes.post("contacts/:id/opt-outs/remove", use: action([.compliance]) { [self] _, context, visit, form in
             try await removeOptOut(visit, contact: context.parameters.get("id") ?? "", form: form)
         })
+        addAddressOptOutPages(to: routes)
         addEscalationPages(to: routes)
         addReportPages(to: routes)
         addAuditPages(to: routes)
@@ -129,7 +130,10 @@ extension Console {
         let debts = Set(events.compactMap(\.event.debtID)), addresses = Set(events.compactMap(\.event.address))
         let holds = try await store.states(StateQuery(kinds: [.hold], contactIDs: [contact], debtIDs: debts.sorted(), addresses: addresses.sorted(), activeOnly: true))
             .compactMap(\.hold).filter { $0.inForce(at: now) }
-        let holdItems: [HTML] = holds.map { "<li><bdi>\($0.sentence)</bdi></li>" }
+        let holdItems: [HTML] = holds.map { hold in
+            guard hold.kind == .optOut, let address = hold.address else { return "<li><bdi>\(hold.sentence)</bdi></li>" }
+            return "<li><bdi>\(hold.sentence)</bdi> <a href=\"\(Self.addressOptOutPath(contact: contact, address: address))\">\(visit.w(.addressOptOutLink))</a></li>"
+        }
         let rows: [HTML] = events.map { eventRow($0, visit: visit, zone: zone) }
         let next: HTML = more ? events.last.map { last in
             "<p class=\"body\"><a href=\"/console/contacts/\(HTML.component(contact))?after=\(LogCursor.make(after: last.sequence, through: filter.throughSeq ?? last.sequence))\">\(visit.w(.timelineNext, ["count": String(Self.timelinePage)]))</a></p>"

@@ -135,6 +135,7 @@ import Worker
             let posts: [(String, [(String, String)])] = [
                 ("/console/contacts/C-1/opt-outs", [("channel", "email"), ("kind", "opt_out"), ("reason", "asked by phone")]),
                 ("/console/contacts/C-1/opt-outs/remove", [("channel", "sms"), ("reason", "asked again")]),
+                ("/console/contacts/C-1/address-opt-out", [("address", "+50688881234"), ("reason", "consent on a call")]),
                 ("/console/escalations/\(escalation)/resolve", [("note", "checked")]),
                 ("/console/audit/verify", []),
             ]
@@ -302,6 +303,43 @@ import Worker
             #expect(changes.allSatisfy { ($0.event.detail ?? "").contains("compliance-ana via console") })
             #expect(changes.last?.event.detail?.contains("customer asked to receive SMS again") == true)
         }
+    }
+
+    @Test func complianceLiftsAnAddressOptOutFromTheTimelineWithAReason() async throws {
+        let harness = try Harness()
+        let phone = "+50688881234"
+        _ = try await harness.store.append([ContactEvent(jobID: "J-A1", contactID: "C-7", kind: .sent, at: Date().addingTimeInterval(-60), channel: .sms,
+                                                         provider: "twilio", providerMessageID: "SM-A1", address: phone)])
+        let message = InboundMessage(provider: "twilio", messageID: "in-A1", from: phone, to: "+15005550006", body: "ya no me escriban", at: Date(), raw: "{}", channel: .sms)
+        let reading = ReplyReading(language: "es", label: "neutral", score: 0, intents: ["opt_out"])
+        _ = try await harness.store.recordReply(message) { match in ReplyPlanner.plan(message: message, reading: reading, match: match, policy: .standard) }
+        try await harness.withApp { client in
+            var browser = try await harness.browser(client, "compliance-ana")
+            let timeline = String(buffer: try await browser.get(client, "/console/contacts/C-7").body)
+            let path = "/console/contacts/C-7/address-opt-out?address=%2B50688881234"
+            #expect(timeline.contains("href=\"\(path)\">Lift this opt-out</a>"))
+            var html = String(buffer: try await browser.get(client, path).body)
+            #expect(html.contains("opted out for every contact at it"))
+            let csrf = try #require(Browser.csrf(in: html))
+            let noReason = try await browser.post(client, "/console/contacts/C-7/address-opt-out", form: [("csrf", csrf), ("address", phone), ("reason", " ")])
+            #expect(noReason.status == .badRequest)
+            #expect(String(buffer: noReason.body).contains("<a href=\"#reason\">Enter the reason</a>"))
+            let lifted = try await browser.post(client, "/console/contacts/C-7/address-opt-out", form: [("csrf", csrf), ("address", phone), ("reason", "consent again on a call <b>")])
+            #expect(lifted.status == .seeOther)
+            #expect(lifted.headers[.location] == path + "&done=lifted")
+            html = String(buffer: try await browser.get(client, path + "&done=lifted").body)
+            #expect(html.contains("The opt-out was lifted"))
+            #expect(html.contains("No reply&#39;s opt-out is in force") || html.contains("No reply's opt-out is in force"))
+            let again = try await browser.post(client, "/console/contacts/C-7/address-opt-out", form: [("csrf", csrf), ("address", phone), ("reason", "twice")])
+            #expect(again.status == .notFound)
+            // An agent may not lift it.
+            var agent = try await harness.browser(client, "agent-maria")
+            #expect(try await agent.get(client, path).status == .forbidden)
+        }
+        let changes = try await harness.store.events(EventFilter(kinds: [.holdChanged])).map(\.event)
+        #expect(changes.count == 1)
+        #expect(changes.first?.address == phone)
+        #expect(changes.first?.detail?.contains("compliance-ana via console: consent again on a call <b>") == true)
     }
 
     /// An escalation as the reply desk opens one: a reply from the contact's number read with `intents`.
