@@ -13,6 +13,8 @@ public struct ReplyDesk: Sendable {
     public var store: any LogReader & LogAppender
     public var lexicons: RepliesStore?
     public var policy: ReplyPolicy
+    /// When set, the policy is read from it (config/reply-actions.yml as edited) instead of `policy`.
+    public var policySource: ReplyPolicySource?
     /// Answers (confirmation, help text) go on the job stream through it; nil: not sent.
     public var intake: JobIntake?
     /// The escalation stream; nil: escalations are only in the contact log.
@@ -46,7 +48,7 @@ public struct ReplyDesk: Sendable {
 
     public func handle(_ message: InboundMessage) async throws -> Outcome {
         let reading = read(message)
-        let policy = self.policy
+        let policy = policySource?.current(lookingEvery: 2) ?? self.policy
         let providerConfirms = confirmingKeywords.contains(message.provider) && Self.isBareKeyword(message.body, InboundIntent.stopWords)
         let plan = try await store.recordReply(message) { match in
             ReplyPlanner.plan(message: message, reading: reading, match: match, policy: policy, providerConfirms: providerConfirms)

@@ -98,12 +98,13 @@ public struct GatewayApp: Sendable {
                                     keys: .init(stream: configuration.stream, group: configuration.group,
                                                 scheduled: configuration.scheduledKey, deadLetters: configuration.deadLetterStream),
                                     providers: providers, now: clock)
-        let desk = ReplyDesk(store: gateway.store, lexicons: replies, policy: gateway.replyPolicy,
+        var desk = ReplyDesk(store: gateway.store, lexicons: replies, policy: gateway.replyPolicy.current,
                              intake: JobIntake(client: redis, stream: configuration.stream),
                              escalations: StreamOnce(client: redis, stream: configuration.escalationStream,
                                                      prefix: configuration.escalationStream + ":published:"),
                              timeZone: TimeZone(identifier: gateway.rules.defaultTimeZone) ?? TimeZone(identifier: "UTC")!,
                              confirmingKeywords: Set(providers.twilioInbound.map(\.provider)), logger: logger)
+        desk.policySource = gateway.replyPolicy
         // /ready's checks, shown on the console's status page too.
         let readiness = Readiness.gateway(redis: redis, gateway: gateway)
         // The web console at /console/: sessions on the API's Redis connection, the same tokens.

@@ -58,15 +58,16 @@ public struct BatchProcessor: Sendable {
     public var ledger: CapLedger
     public var clock: @Sendable () -> Date
     public var logger: Logger
-    /// How replies steer the next message (the mood's age, the payment-received template).
-    public var replyPolicy: ReplyPolicy
+    /// How replies steer the next message (the mood's age, the payment-received template), as in
+    /// service when a batch starts.
+    public var replyPolicy: @Sendable () -> ReplyPolicy
     /// Where a write that keeps failing is reported; the worker shares one between its lanes.
     public var health = WorkerHealth()
 
     public init(settings: Settings, consumer: StreamConsumer, store: any LogReader & LogAppender,
                 providers: ProviderRegistry, templates: @escaping @Sendable () -> TemplateCatalog,
                 scheduler: RetryScheduler, rules: ContactRules, ledger: CapLedger,
-                clock: @escaping @Sendable () -> Date = Date.init, replyPolicy: ReplyPolicy = .standard, logger: Logger) {
+                clock: @escaping @Sendable () -> Date = Date.init, replyPolicy: @escaping @Sendable () -> ReplyPolicy = { .standard }, logger: Logger) {
         self.replyPolicy = replyPolicy
         self.settings = settings
         self.consumer = consumer
@@ -138,7 +139,7 @@ public struct BatchProcessor: Sendable {
         let decoded = BatchPlan.decode(entries, settings: settings)
         let facts = try await store.admissionFacts(BatchPlan.admissionRequest(for: decoded))
         var plan = BatchPlan(decoded: decoded, facts: facts, inputs: BatchPlan.Inputs(
-            settings: settings, catalog: templates(), rules: rules, providers: providers, replyPolicy: replyPolicy, now: now))
+            settings: settings, catalog: templates(), rules: rules, providers: providers, replyPolicy: replyPolicy(), now: now))
         var action = plan.start()
         while case .checkCaps(let round) = action {
             action = plan.capsAnswered(try await ledger.checkMany(round, now: now))

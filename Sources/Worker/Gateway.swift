@@ -19,8 +19,8 @@ public struct Gateway: Sendable {
     public let providers: ProviderRegistry
     public let templates: TemplateStore
     public let rules: ContactRules
-    /// What replies do (config/reply-actions.yml).
-    public let replyPolicy: ReplyPolicy
+    /// What replies do (config/reply-actions.yml, read again when it changes).
+    public let replyPolicy: ReplyPolicySource
     public let worker: QueueWorker
     public let reloader: TemplateReloader
     /// Signs the chain heads every `checkpoint_seconds` when `checkpoint_key` is set.
@@ -57,13 +57,19 @@ public struct Gateway: Sendable {
             throw ConfigurationError("templates: \(error)")
         }
         self.templates = templates
-        do { replyPolicy = try ReplyActionsFile.load(path: configuration.replyActionsPath) } catch { throw ConfigurationError(error.message) }
-        let replyPolicy = self.replyPolicy
-        for name in [replyPolicy.optOutConfirmationTemplate, replyPolicy.helpTemplate] where !templates.current.hasTemplate(name) {
-            logger.warning("a template replies are answered with does not exist: those answers will be refused as unknown_template", metadata: [
-                "template": "\(name)", "reply_actions": "\(configuration.replyActionsPath)", "fix": "add templates/\(name)/ or name another in reply-actions.yml",
-            ])
+        let replyActionsPath = configuration.replyActionsPath
+        @Sendable func warnOfMissingTemplates(_ policy: ReplyPolicy) {
+            for name in [policy.optOutConfirmationTemplate, policy.helpTemplate] where !templates.current.hasTemplate(name) {
+                logger.warning("a template replies are answered with does not exist: those answers will be refused as unknown_template", metadata: [
+                    "template": "\(name)", "reply_actions": "\(replyActionsPath)", "fix": "add templates/\(name)/ or name another in reply-actions.yml",
+                ])
+            }
         }
+        do { replyPolicy = try ReplyPolicySource(path: replyActionsPath, logger: logger, onReload: warnOfMissingTemplates) } catch {
+            throw ConfigurationError(error.message)
+        }
+        let replyPolicy = self.replyPolicy
+        warnOfMissingTemplates(replyPolicy.current)
         let http = CurlHTTPClient()
         self.http = http
         providers = try ProviderRegistry.load(directory: configuration.providersDirectory, outboxPath: configuration.outboxPath,
@@ -106,7 +112,7 @@ public struct Gateway: Sendable {
             lanes.append(BatchProcessor(settings: .init(configuration), consumer: consumer, store: store, providers: providers,
                                         templates: { templates.current }, scheduler: scheduler, rules: rules,
                                         ledger: CapLedger(client: client, prefix: configuration.capsPrefix), clock: clock,
-                                        replyPolicy: replyPolicy, logger: logger))
+                                        replyPolicy: { replyPolicy.current(lookingEvery: 2) }, logger: logger))
         }
         redis = clients[0]
         redisClients = clients

@@ -170,6 +170,34 @@ import TestSupport
         #expect(resolvedEvents.first?.detail?.contains("resolved by agent.ana: debt verified") == true)
     }
 
+    /// config/reply-actions.yml edited while the gateway runs: the next reply is acted on by the edit.
+    @Test func anEditedReplyActionsFileIsActedOnWithoutARestart() async throws {
+        let harness = try Harness()
+        let phone = "+50688887770"
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("reply-actions-\(UUID().uuidString).yml").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "intents: {dispute: {pause: none, escalate: true}}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let source = try ReplyPolicySource(path: file)
+        try await harness.running { _ in
+            try await harness.enqueue(job("RA-1", phone: phone))
+            #expect(try await harness.waitForOutcome(job: "RA-1").kind == .sent)
+            var desk = try await desk(harness, escalations: TestRedis.unique("escalations"))
+            desk.policySource = source
+            let first = try await desk.handle(reply("SM-ra-1", from: phone, "Esa deuda no es mía, yo nunca saqué esa tarjeta"))
+            #expect(first.reading.intents.contains("dispute") && first.escalations.count == 1)
+            try await harness.enqueue(job("RA-2", phone: phone).replacingOccurrences(of: "C-RA-2", with: "C-RA-1"))
+            #expect(try await harness.waitForOutcome(job: "RA-2").kind == .sent)
+
+            try "intents: {dispute: {pause: debt, escalate: true}}\n".write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(source.reloadIfChanged() == .reloaded)
+            let second = try await desk.handle(reply("SM-ra-2", from: phone, "Les repito que esa deuda no es mía, nunca saqué esa tarjeta"))
+            #expect(second.reading.intents.contains("dispute"))
+            try await harness.enqueue(job("RA-3", phone: phone).replacingOccurrences(of: "C-RA-3", with: "C-RA-1"))
+            let paused = try await harness.waitForOutcome(job: "RA-3")
+            #expect(paused.kind == .suppressed && paused.reason == "paused")
+        }
+    }
+
     @Test func aPromisePauseLiftsAtItsDatePlusGrace() async throws {
         let harness = try Harness()
         let phone = "+50688883333"
