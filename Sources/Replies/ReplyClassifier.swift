@@ -94,7 +94,11 @@ public enum ReplyClassifier {
     /// words written with no spaces split ("nomandenmas" -> "no manden mas").
     static func tokens(_ text: String, lexicon: ReplyLexicon) -> [ReplyToken] {
         var result: [ReplyToken] = []
-        for token in ReplyText.tokenize(text) {
+        for var token in ReplyText.tokenize(text) {
+            if token.kind == .word, token.text.contains("*") {
+                token.text = ReplyText.uncensored(token.text, words: lexicon.words, prefixWords: lexicon.prefixWords)
+                token.alternative = nil
+            }
             let abbreviation = token.kind == .word && !token.glued ? token.forms.lazy.compactMap({ lexicon.abbreviations[$0] }).first : nil
             if token.kind == .word, !token.glued, let expansion = abbreviation ?? lexicon.glued.split(token.text) {
                 let split = abbreviation == nil

@@ -167,6 +167,38 @@ public enum ReplyText {
 
     /// Splits a reply into tokens. Contractions: "n't" stays on its word (don't -> dont, a negator),
     /// "'ll" / "'m" / "'re" / "'ve" / "'d" become will / am / are / have / would.
+    /// Whether the star at `index` stands for a letter of the word begun as `word`: more letters follow
+    /// the stars ("sh*t", "f***ing"), or two or more stars end a word of one or two letters ("p***").
+    static func censors(_ characters: [Character], at index: Int, after word: String) -> Bool {
+        var end = index
+        while end < characters.count && characters[end] == "*" { end += 1 }
+        if end < characters.count && characters[end].isLetter { return true }
+        let starsBefore = word.reversed().prefix { $0 == "*" }.count
+        return end - index + starsBefore >= 2 && word.count - starsBefore <= 2
+    }
+
+    /// A word with stars for letters read as the lexicon word it hides, among the strongly negative
+    /// ones (people hide swearing, not kind words): the same length ("sh*t" = shit), or a word that
+    /// starts with a prefix entry ("f***ing" = fuck*), every letter shown in its place. Without one,
+    /// the word without its stars.
+    public static func uncensored(_ text: String, words: [String: Double], prefixWords: [(String, Double)]) -> String {
+        let letters = Array(text)
+        func fits(_ candidate: [Character]) -> Bool {
+            zip(letters, candidate).allSatisfy { $0 == "*" || $0 == $1 }
+        }
+        var best: (word: String, valence: Double)?
+        for (word, valence) in words where valence <= -1.5 && word.count == letters.count && fits(Array(word)) {
+            if best == nil || valence < best!.valence || valence == best!.valence && word < best!.word { best = (word, valence) }
+        }
+        if best == nil {
+            for (prefix, valence) in prefixWords where valence <= -1.5 && prefix.count <= letters.count && fits(Array(prefix)) && letters.first != "*" {
+                let shown = String(prefix) + String(letters.dropFirst(prefix.count)).replacingOccurrences(of: "*", with: "")
+                if best == nil || valence < best!.valence || valence == best!.valence && shown < best!.word { best = (shown, valence) }
+            }
+        }
+        return best?.word ?? text.replacingOccurrences(of: "*", with: "")
+    }
+
     public static func tokenize(_ input: String) -> [ReplyToken] {
         var text = input
         for (emoticon, emoji) in emoticons {
@@ -203,8 +235,9 @@ public enum ReplyText {
             word = word.replacingOccurrences(of: "'", with: "")
             guard !word.isEmpty else { return }
             let folded = fold(word)
-            let single = collapseRuns(folded, keep: 1)
-            let double = collapseRuns(folded, keep: 2)
+            let censored = folded.contains("*")
+            let single = censored ? folded : collapseRuns(folded, keep: 1)
+            let double = censored ? folded : collapseRuns(folded, keep: 2)
             var token = ReplyToken(kind: .word, text: single, alternative: double != single ? double : nil, original: word)
             token.quoteBefore = quoteNext
             quoteNext = false
@@ -238,6 +271,10 @@ public enum ReplyText {
                 }
                 current.append(character)
             } else if (character == "." || character == ",") && currentKind == .number && next?.isNumber == true {
+                current.append(character)
+            } else if character == "*" && currentKind == .word && censors(characters, at: index, after: current) {
+                // A word written with stars for letters ("f***ing", "sh*t", "p***"): kept whole, for the
+                // lexicon to read (ReplyClassifier.tokens).
                 current.append(character)
             } else {
                 flush()

@@ -265,4 +265,26 @@ import Testing
         #expect(result.language == language, "\(result.explain)")
         if text.hasPrefix("no ") { #expect(result.intents.contains(.optOut), "\(result.explain)") }
     }
+
+    // Swearing written with stars is still swearing; stars that hide no word change nothing.
+    @Test(arguments: [("Stop sending me these f***ing texts", "en"), ("stop sending me this sh*t", "en"), ("you are a f**king joke", "en"),
+                      ("ya dejen de mandar esta m*erda", "es")])
+    func censoredSwearingIsUpset(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.label == .upset, "\(result.explain)")
+    }
+
+    @Test func starsAreReadAsTheLettersTheyHide() {
+        let words = ["shit": -2.6, "fine": 0.5, "mierda": -3.2]
+        let prefixes = [("fuck", -3.0)]
+        #expect(ReplyText.uncensored("sh*t", words: words, prefixWords: prefixes) == "shit")
+        #expect(ReplyText.uncensored("f***ing", words: words, prefixWords: prefixes) == "fucking")
+        #expect(ReplyText.uncensored("m*erda", words: words, prefixWords: prefixes) == "mierda")
+        // Only strongly negative words are hidden: "f**e" is not "fine"; unknown ones lose their stars.
+        #expect(ReplyText.uncensored("f**e", words: words, prefixWords: prefixes) == "fe")
+        #expect(ReplyText.tokenize("*please* stop").map(\.text) == ["please", "stop"])
+        #expect(ReplyText.tokenize("pay 5*3").map(\.text) == ["pay", "5", "3"])
+        #expect(ReplyText.tokenize("hijos de p***").map(\.text) == ["hijos", "de", "p***"])
+    }
+
 }
