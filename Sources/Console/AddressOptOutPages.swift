@@ -67,6 +67,8 @@ extension Console {
                 logger.notice("console address opt-out lifted", metadata: ["name": "\(visit.caller?.name ?? "-")"])
                 return Reply.redirect(Self.addressOptOutPath(contact: contact, address: AddressOptOuts.normalized(address)) + "&done=lifted")
             } catch {
+                // The log failing is the console's 500 (logged with a reference), not the form's mistake.
+                if error.code == .storeError { throw error }
                 let message: String = switch error.code {
                 case .notFound: visit.w(.addressNothingToLift)
                 case .conflict: visit.w(.addressChanged)

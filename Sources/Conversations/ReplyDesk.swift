@@ -48,7 +48,7 @@ public struct ReplyDesk: Sendable {
 
     public func handle(_ message: InboundMessage) async throws -> Outcome {
         let reading = read(message)
-        let policy = policySource?.current(lookingEvery: 2) ?? self.policy
+        let policy = policySource?.looked() ?? self.policy
         let providerConfirms = confirmingKeywords.contains(message.provider) && Self.isBareKeyword(message.body, InboundIntent.stopWords)
         let plan = try await store.recordReply(message) { match in
             ReplyPlanner.plan(message: message, reading: reading, match: match, policy: policy, providerConfirms: providerConfirms)

@@ -11,6 +11,8 @@ import Logging
 public final class ReplyPolicySource: @unchecked Sendable {
     // @unchecked: every mutable field is guarded by `lock`.
     public let path: String
+    /// How often `looked()` reads the file again at most.
+    public let interval: TimeInterval
     private let lock = NSLock()
     private var policy: ReplyPolicy
     private var lastRead: Data?
@@ -25,11 +27,12 @@ public final class ReplyPolicySource: @unchecked Sendable {
         case refused(String)
     }
 
-    public init(path: String, logger: Logger? = nil, onReload: (@Sendable (ReplyPolicy) -> Void)? = nil) throws(ReplyActionsFile.Failure) {
+    public init(path: String, interval: TimeInterval = 2, logger: Logger? = nil, onReload: (@Sendable (ReplyPolicy) -> Void)? = nil) throws(ReplyActionsFile.Failure) {
         self.path = path
+        self.interval = interval
         self.logger = logger
         self.onReload = onReload
-        let data = FileManager.default.contents(atPath: path)
+        let data = try Self.read(path)
         lastRead = data
         policy = try Self.parse(data, path: path) ?? .standard
     }
@@ -37,6 +40,7 @@ public final class ReplyPolicySource: @unchecked Sendable {
     /// A policy that never changes (tests, and callers without a file).
     public init(fixed: ReplyPolicy) {
         path = ""
+        interval = .infinity
         policy = fixed
         logger = nil
         onReload = nil
@@ -49,6 +53,9 @@ public final class ReplyPolicySource: @unchecked Sendable {
     public var refused: String? { lock.withLock { refusal } }
 
     /// The policy in service, having first looked at the file if the last look is older than `interval`.
+    public func looked(now: Date = Date()) -> ReplyPolicy { current(lookingEvery: interval, now: now) }
+
+    /// The same, with another interval.
     public func current(lookingEvery interval: TimeInterval, now: Date = Date()) -> ReplyPolicy {
         let due = lock.withLock {
             guard now.timeIntervalSince(lastLook) >= interval else { return false }
@@ -62,38 +69,56 @@ public final class ReplyPolicySource: @unchecked Sendable {
     @discardableResult
     public func reloadIfChanged() -> ReloadResult {
         guard !path.isEmpty else { return .unchanged }
-        let data = FileManager.default.contents(atPath: path)
-        guard lock.withLock({ data != lastRead }) else { return .unchanged }
+        let data: Data?
+        do { data = try Self.read(path) } catch {
+            // There but unreadable (permissions, a folder): refused like a wrong edit, once.
+            let unchanged = lock.withLock { () -> Bool in
+                if refusal == error.message { return true }
+                refusal = error.message
+                return false
+            }
+            if unchanged { return .unchanged }
+            logger?.error("reply actions edit refused: the last good ones stay in service", metadata: ["problem": "\(error.message)"])
+            return .refused(error.message)
+        }
+        // What was read before this look: the result is kept only if no other look saved a newer read meanwhile.
+        let before: Data?? = lock.withLock { data != lastRead ? .some(lastRead) : .none }
+        guard let before else { return .unchanged }
+        func save(_ change: () -> Void) -> Bool {
+            lock.withLock {
+                guard lastRead == before else { return false }
+                lastRead = data
+                change()
+                return true
+            }
+        }
         let result: ReloadResult
         do {
             if let parsed = try Self.parse(data, path: path) {
-                lock.withLock {
-                    policy = parsed
-                    lastRead = data
-                    refusal = nil
-                }
+                guard save({ policy = parsed; refusal = nil }) else { return .unchanged }
                 logger?.notice("reply actions reloaded", metadata: ["file": "\(path)"])
                 onReload?(parsed)
                 result = .reloaded
             } else {
                 let message = "\(path) is missing: the reply actions in service stay until it is back"
-                lock.withLock {
-                    lastRead = data
-                    refusal = message
-                }
+                guard save({ refusal = message }) else { return .unchanged }
                 result = .refused(message)
             }
         } catch {
-            lock.withLock {
-                lastRead = data
-                refusal = error.message
-            }
+            guard save({ refusal = error.message }) else { return .unchanged }
             result = .refused(error.message)
         }
         if case .refused(let message) = result {
             logger?.error("reply actions edit refused: the last good ones stay in service", metadata: ["problem": "\(message)"])
         }
         return result
+    }
+
+    /// The file's bytes; nil when there is none; a failure when it is there but cannot be read.
+    static func read(_ path: String) throws(ReplyActionsFile.Failure) -> Data? {
+        if let data = FileManager.default.contents(atPath: path) { return data }
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        throw ReplyActionsFile.Failure(message: "\(path): cannot be read (permissions, or not a file)")
     }
 
     /// nil when there is no file.

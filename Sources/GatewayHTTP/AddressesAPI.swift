@@ -22,10 +22,11 @@ enum AddressesAPI {
         for (key, _) in query where !["by", "reason"].contains(String(key)) {
             throw APIError.badRequest("unknown parameter \"\(key)\"; known: by, reason")
         }
-        guard let by = query.get("by").map({ String($0) }), !by.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw APIError.badRequest("by is required: who lifts the opt-out, e.g. compliance:ana (consent given again on a call)")
+        guard let by = query.get("by").map({ String($0) }), !by.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+              !by.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw APIError.badRequest("by is required, on one line: who lifts the opt-out, e.g. compliance:ana (consent given again on a call)")
         }
-        guard let reason = query.get("reason").map({ String($0) }), !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard let reason = query.get("reason").map({ String($0) }), !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw APIError.badRequest("reason is required: why the opt-out is lifted, in a few words (it is what compliance reads)")
         }
         do {

@@ -165,8 +165,6 @@ public enum ReplyText {
     /// What a client writes between dashes above a quoted or forwarded message.
     static let quotedHeaders = ["original message", "mensaje original", "forwarded message", "mensaje reenviado", "message d'origine"]
 
-    /// Splits a reply into tokens. Contractions: "n't" stays on its word (don't -> dont, a negator),
-    /// "'ll" / "'m" / "'re" / "'ve" / "'d" become will / am / are / have / would.
     /// Whether the star at `index` stands for a letter of the word begun as `word`: more letters follow
     /// the stars ("sh*t", "f***ing"), or two or more stars end a word of one or two letters ("p***").
     static func censors(_ characters: [Character], at index: Int, after word: String) -> Bool {
@@ -199,6 +197,8 @@ public enum ReplyText {
         return best?.word ?? text.replacingOccurrences(of: "*", with: "")
     }
 
+    /// Splits a reply into tokens. Contractions: "n't" stays on its word (don't -> dont, a negator),
+    /// "'ll" / "'m" / "'re" / "'ve" / "'d" become will / am / are / have / would.
     public static func tokenize(_ input: String) -> [ReplyToken] {
         var text = input
         for (emoticon, emoji) in emoticons {
@@ -237,7 +237,8 @@ public enum ReplyText {
             let folded = fold(word)
             let censored = folded.contains("*")
             let single = censored ? folded : collapseRuns(folded, keep: 1)
-            let double = censored ? folded : collapseRuns(folded, keep: 2)
+            // A censored word's other form is the word without its stars ("**no**" is "no" to the language guess).
+            let double = censored ? folded.replacingOccurrences(of: "*", with: "") : collapseRuns(folded, keep: 2)
             var token = ReplyToken(kind: .word, text: single, alternative: double != single ? double : nil, original: word)
             token.quoteBefore = quoteNext
             quoteNext = false

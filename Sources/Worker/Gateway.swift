@@ -112,7 +112,7 @@ public struct Gateway: Sendable {
             lanes.append(BatchProcessor(settings: .init(configuration), consumer: consumer, store: store, providers: providers,
                                         templates: { templates.current }, scheduler: scheduler, rules: rules,
                                         ledger: CapLedger(client: client, prefix: configuration.capsPrefix), clock: clock,
-                                        replyPolicy: { replyPolicy.current(lookingEvery: 2) }, logger: logger))
+                                        replyPolicy: { replyPolicy.looked() }, logger: logger))
         }
         redis = clients[0]
         redisClients = clients

@@ -50,7 +50,7 @@ import Worker
             try await client.execute(uri: "/addresses/%2B50688887777/opt-outs?by=agent:bea&reason=consent%20on%20a%20call", method: .delete, headers: auth.agent) {
                 #expect($0.status == .forbidden)
             }
-            for (query, missing) in [("by=compliance:ana", "reason is required"), ("reason=consent%20on%20a%20call", "by is required"), ("by=x&reason=y&channel=sms", "unknown parameter")] {
+            for (query, missing) in [("by=compliance:ana", "reason is required"), ("reason=consent%20on%20a%20call", "by is required"), ("by=x&reason=y&channel=sms", "unknown parameter"), ("by=%0A&reason=y", "by is required"), ("by=ana%0Aforged&reason=y", "by is required")] {
                 try await client.execute(uri: "/addresses/%2B50688887777/opt-outs?\(query)", method: .delete, headers: auth.compliance) { response in
                     #expect(response.status == .badRequest)
                     #expect(String(buffer: response.body).contains(missing))

@@ -177,7 +177,8 @@ import TestSupport
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("reply-actions-\(UUID().uuidString).yml").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         try "intents: {dispute: {pause: none, escalate: true}}\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let source = try ReplyPolicySource(path: file)
+        // Looked at on every reply (interval 0): the desk's own look takes the edit.
+        let source = try ReplyPolicySource(path: file, interval: 0)
         try await harness.running { _ in
             try await harness.enqueue(job("RA-1", phone: phone))
             #expect(try await harness.waitForOutcome(job: "RA-1").kind == .sent)
@@ -189,7 +190,6 @@ import TestSupport
             #expect(try await harness.waitForOutcome(job: "RA-2").kind == .sent)
 
             try "intents: {dispute: {pause: debt, escalate: true}}\n".write(toFile: file, atomically: true, encoding: .utf8)
-            #expect(source.reloadIfChanged() == .reloaded)
             let second = try await desk.handle(reply("SM-ra-2", from: phone, "Les repito que esa deuda no es mía, nunca saqué esa tarjeta"))
             #expect(second.reading.intents.contains("dispute"))
             try await harness.enqueue(job("RA-3", phone: phone).replacingOccurrences(of: "C-RA-3", with: "C-RA-1"))

@@ -62,13 +62,21 @@ import Testing
         #expect(source.refused == message && source.current.promiseGrace == 2 * 86_400)
 
         try FileManager.default.removeItem(atPath: path)
-        #expect(source.reloadIfChanged() != .reloaded)
+        guard case .refused = source.reloadIfChanged() else { Issue.record("a deleted file was not refused"); return }
         #expect(source.current.promiseGrace == 2 * 86_400 && source.refused?.contains("is missing") == true)
 
         try "promise_grace: 3d\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(source.reloadIfChanged() == .reloaded)
         #expect(source.current.promiseGrace == 3 * 86_400 && source.refused == nil && reloaded.value == 2)
         #expect(ReplyPolicySource(fixed: .standard).current(lookingEvery: 0) == .standard)
+
+        // There but unreadable: refused at start-up, and while running the last good policy stays.
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        #expect(throws: ReplyActionsFile.Failure.self) { _ = try ReplyPolicySource(path: path) }
+        guard case .refused(let unreadable) = source.reloadIfChanged() else { Issue.record("an unreadable file was not refused"); return }
+        #expect(unreadable.contains("cannot be read") && source.current.promiseGrace == 3 * 86_400)
+        #expect(source.reloadIfChanged() == .unchanged)
     }
 }
 
