@@ -31,6 +31,7 @@ import Worker
             }
             let cases: [(String, String)] = [
                 (#"{"channel": "sms"}"#, "by is required: who is making the change, e.g. agent:maria"),
+                (#"{"by": "ana\nforged entry", "channel": "sms"}"#, "by is required: who is making the change, e.g. agent:maria"),
                 (#"{"by": "x", "channel": "fax"}"#, "channel must be sms, email or push (omit it for all channels)"),
                 (#"{"by": "x", "channel": "sms", "do_not_contact": true}"#, "do_not_contact covers every channel; leave out channel"),
                 (#"{"by": "x", "colour": 1}"#, "unknown field \"colour\"; allowed: by, channel, do_not_contact, reason"),
