@@ -47,12 +47,15 @@ public struct ConsoleOperations: Sendable {
     public var queue: (@Sendable () async throws -> Queue)?
     /// Each provider's breaker in this process (what /metrics exports).
     public var providers: @Sendable () -> [Provider]
+    /// Why the reply actions file on disk is not in service (its last edit was refused), or nil.
+    public var replyActionsRefused: @Sendable () -> String?
 
     public init(readiness: Readiness? = nil, queue: (@Sendable () async throws -> Queue)? = nil,
-                providers: @escaping @Sendable () -> [Provider] = { [] }) {
+                providers: @escaping @Sendable () -> [Provider] = { [] }, replyActionsRefused: @escaping @Sendable () -> String? = { nil }) {
         self.readiness = readiness
         self.queue = queue
         self.providers = providers
+        self.replyActionsRefused = replyActionsRefused
     }
 }
 
@@ -194,6 +197,10 @@ extension Console {
             templateNotes.append("<div class=\"notice notice-warning\" role=\"status\"><p class=\"body\">\(visit.w(.templatesRefusedAt, ["time": formatTimestamp(refused)]))</p><ul>\(errors)</ul></div>")
         }
         sections.append("<h2 class=\"heading-m\">\(visit.w(.statusTemplates))</h2>\(templateNotes)")
+        let replyActions: HTML = operations.replyActionsRefused().map {
+            "<div class=\"notice notice-warning\" role=\"status\"><p class=\"body\">\(visit.w(.replyActionsRefused))</p><ul><li><code>\($0)</code></li></ul></div>"
+        } ?? "<p class=\"body\">\(visit.w(.replyActionsInService))</p>"
+        sections.append("<h2 class=\"heading-m\">\(visit.w(.statusReplyActions))</h2>\(replyActions)")
         return Reply.html(Layout.page(visit, title: visit.w(.statusTitle), main: """
             <h1 class="heading-l">\(visit.w(.statusTitle))</h1>
             <p class="body">\(visit.w(.statusLead))</p>

@@ -40,6 +40,7 @@ public enum Word: String, Sendable, CaseIterable {
     case statusTitle, statusLead, statusReady, statusNotReady, statusCheck, statusResult, statusQueue, statusQueueUnknown
     case queueEntries, queueWaiting, queuePending, queueOldest, queueScheduled, queueDead, statusProviders, providerName, providerChannel
     case providerBreaker, breakerClosed, breakerOpen, breakerHalfOpen, statusTemplates, templatesLoadedAt, templatesRefusedAt, statusNoProviders
+    case statusReplyActions, replyActionsInService, replyActionsRefused
 }
 
 public enum Words {
@@ -237,6 +238,9 @@ public enum Words {
         .breakerOpen: "open (not sending until {time})",
         .breakerHalfOpen: "half open (trying one request)",
         .statusTemplates: "Templates",
+        .statusReplyActions: "Reply actions",
+        .replyActionsInService: "config/reply-actions.yml as on disk is in service (read again within seconds of an edit).",
+        .replyActionsRefused: "The last edit of config/reply-actions.yml was refused; the reply actions loaded before stay in service. Fix it (gateway replies lint says what is wrong):",
         .templatesLoadedAt: "{count} templates in service, loaded {time}.",
         .templatesRefusedAt: "The last edit on disk was refused at {time}; the templates loaded before stay in service.",
         .statusNoProviders: "This process has no providers configured.",
@@ -436,6 +440,9 @@ public enum Words {
         .breakerOpen: "abierto (sin enviar hasta {time})",
         .breakerHalfOpen: "medio abierto (probando una solicitud)",
         .statusTemplates: "Plantillas",
+        .statusReplyActions: "Acciones ante respuestas",
+        .replyActionsInService: "config/reply-actions.yml está en servicio tal como está en disco (se vuelve a leer segundos después de cada cambio).",
+        .replyActionsRefused: "El último cambio de config/reply-actions.yml se rechazó; siguen en servicio las acciones cargadas antes. Corríjalo (gateway replies lint dice qué está mal):",
         .templatesLoadedAt: "{count} plantillas en servicio, cargadas {time}.",
         .templatesRefusedAt: "El último cambio en disco se rechazó el {time}; siguen en servicio las plantillas cargadas antes.",
         .statusNoProviders: "Este proceso no tiene proveedores configurados.",

@@ -126,7 +126,7 @@ public struct GatewayApp: Sendable {
                                   ScrapeFigures.breakerStates(providers, at: clock()).map {
                                       .init(name: $0.provider, channels: $0.channels, breaker: $0.state, openUntil: $0.openUntil)
                                   }
-                              }))
+                              }, replyActionsRefused: { [replyPolicy = gateway.replyPolicy] in replyPolicy.refused }))
         let http = buildApplication(
             configuration: HTTPConfiguration(host: configuration.httpHost, port: port, defaultLocale: configuration.defaultLocale,
                                              maxJobBytes: configuration.maxJobBytes, limits: limits),

@@ -553,7 +553,8 @@ import Worker
             readiness: Readiness(checks: [Readiness.Check(name: "redis") { nil }, Readiness.Check(name: "worker") { "no batch for 90 s <lane 2>" }]),
             queue: { ConsoleOperations.Queue(entries: 1200, waiting: 37, pending: 4, oldestPendingAge: 12.5, scheduled: 9, deadLetters: 2) },
             providers: { [ConsoleOperations.Provider(name: "twilio", channels: ["sms"], breaker: "open", openUntil: Self.at("2026-12-01T10:00:00Z")),
-                          ConsoleOperations.Provider(name: "sendgrid", channels: ["email"], breaker: "closed", openUntil: nil)] })
+                          ConsoleOperations.Provider(name: "sendgrid", channels: ["email"], breaker: "closed", openUntil: nil)] },
+            replyActionsRefused: { "reply-actions.yml: promise_grace must be a duration like 3d, 24h or 90m, got \"<soon>\"" })
         let harness = try Harness(operations: operations)
         try await harness.withApp { client in
             var browser = try await harness.browser(client, "prometheus")
@@ -566,6 +567,8 @@ import Worker
             #expect(html.contains("open (not sending until 2026-12-01T10:00:00"))
             #expect(html.contains("closed (sending)"))
             #expect(html.contains("templates in service"))
+            #expect(html.contains("The last edit of config/reply-actions.yml was refused"))
+            #expect(html.contains("promise_grace must be a duration like 3d, 24h or 90m, got &quot;&lt;soon&gt;&quot;"))
             var compliance = try await harness.browser(client, "compliance-ana")
             #expect(try await compliance.get(client, "/console/status").status == .forbidden)
         }
