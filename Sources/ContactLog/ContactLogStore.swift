@@ -220,9 +220,37 @@ public protocol LogAppender: Sendable {
     /// already recorded (a webhook delivered twice).
     func recordReply(_ message: InboundMessage, plan: @escaping @Sendable (ReplyMatch) -> ReplyPlan) async throws -> ReplyPlan?
 
-    /// Writes every row and appends the events in one transaction, or nothing (false) when a row's
-    /// version is not the one its write expects (someone else changed it first).
-    func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool
+    /// Writes every row and appends the events in one transaction, or nothing (nil) when a row's
+    /// version is not the one its write expects (someone else changed it first). With `marks`, the
+    /// same transaction takes back every contact mark those replies set, each recorded; the result
+    /// is the marks taken back.
+    func writeStates(_ writes: [StateWrite], events: [ContactEvent], removing marks: MarkRemoval?) async throws -> [OptOut]?
+}
+
+extension LogAppender {
+    /// `writeStates` without marks to take back: false when nothing was written.
+    public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool {
+        try await writeStates(writes, events: events, removing: nil) != nil
+    }
+}
+
+/// Contact marks (opt-outs) to take back with a state write: every mark one of these replies set
+/// (`set_by` is `reply:` and the reply's source) on a contact sent a message at one of
+/// `addresses` (those a reply is matched to), each recorded as an `opt_in` event by `by`.
+public struct MarkRemoval: Sendable, Equatable {
+    public var setBy: [String]
+    public var addresses: [String]
+    public var by: String
+    public var reason: String
+    public var at: Date
+
+    public init(setBy: [String], addresses: [String], by: String, reason: String, at: Date) {
+        self.setBy = setBy
+        self.addresses = addresses
+        self.by = by
+        self.reason = reason
+        self.at = at
+    }
 }
 
 /// Keeping the log: checking its chain, and the retention job.

@@ -117,6 +117,15 @@ public enum LogReads {
         })
     }
 
+    /// The contacts sent a message at any of these addresses (through the address index).
+    public static func contactsSent<D: LogDatabase>(to addresses: [String], on database: D.Type) -> LogRead<[String]> {
+        LogRead([], D.oneOf("address", addresses).map { list in
+            .init("SELECT DISTINCT contact_id FROM events WHERE \(list.condition) AND kind = 'sent' AND contact_id IS NOT NULL", list.arguments) { contacts, row in
+                if let contact = try row.text("contact_id"), !contacts.contains(contact) { contacts.append(contact) }
+            }
+        })
+    }
+
     /// Which of these push tokens were dropped.
     public static func droppedTokens<D: LogDatabase>(_ tokens: [String], on database: D.Type) -> LogRead<Set<String>> {
         LogRead([], D.oneOf("token", tokens).map { list in

@@ -95,10 +95,21 @@ public enum LogTransactions {
 
     /// Contact-state rows written only if each is at the version its writer read, then `events`;
     /// false, and nothing written (the store rolls back), at the first that is not.
-    public static func writeStates<D: LogDatabase>(_ writes: [StateWrite], events: [ContactEvent], on database: D.Type) -> LogStep<Bool> {
+    /// With `marks`, every contact mark those replies set is taken back too, each with its event.
+    public static func writeStates<D: LogDatabase>(_ writes: [StateWrite], events: [ContactEvent], removing marks: MarkRemoval?,
+                                                   on database: D.Type) -> LogStep<[OptOut]> {
         states(writes, on: D.self) { written in
             guard written else { throw StateConflict() }
-            return .write([.events(events)], then: true)
+            guard let marks else { return .write([.events(events)], then: []) }
+            return .read(LogReads.contactsSent(to: marks.addresses, on: D.self)) { contacts in
+              .read(LogReads.optOuts(contacts, on: D.self)) { byContact in
+                let found = byContact.keys.sorted().flatMap { byContact[$0] ?? [] }.filter { marks.setBy.contains($0.setBy) }
+                return .write([.events(events)] + found.map { mark in
+                    LogWrites.removeOptOut(contactID: mark.contactID, channel: mark.channel,
+                                           event: .optOutRemoved(contactID: mark.contactID, channel: mark.channel, by: marks.by, reason: marks.reason, at: marks.at))
+                }, then: found)
+              }
+            }
         }
     }
 

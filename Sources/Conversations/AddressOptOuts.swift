@@ -33,8 +33,16 @@ public struct AddressOptOuts: Sendable {
         return trimmed.contains("@") ? trimmed.lowercased() : trimmed
     }
 
-    /// Lifts every address opt-out in force on `address`; `by` and `note` are the record.
-    public func lift(_ address: String, by: String, note: String, at now: Date) async throws(Failure) -> [Hold] {
+    /// What a lift took back: the address opt-outs, and the contacts' own marks the same replies set.
+    public struct Lifted: Sendable, Equatable {
+        public var holds: [Hold]
+        public var marks: [OptOut]
+    }
+
+    /// Lifts every address opt-out in force on `address`, and with each the opt-out marks the same
+    /// reply set on the contacts it was matched to (a reply opts out both the address and those
+    /// contacts; lifting only the address would leave them held). `by` and `note` are the record.
+    public func lift(_ address: String, by: String, note: String, at now: Date) async throws(Failure) -> Lifted {
         let address = Self.normalized(address)
         let by = by.trimmingCharacters(in: .whitespacesAndNewlines), note = note.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !by.isEmpty, by.count <= 200 else { throw Failure(code: .badRequest, message: "say who lifts it (--by NAME), at most 200 characters") }
@@ -58,11 +66,13 @@ public struct AddressOptOuts: Sendable {
         guard !lifted.isEmpty else {
             throw Failure(code: .notFound, message: "no reply has opted out \(address) (nothing in force to lift); a contact's own opt-out is taken back with gateway contacts opt-in CONTACT")
         }
-        let written: Bool
-        do { written = try await store.writeStates(writes, events: events) } catch {
+        let marks = MarkRemoval(setBy: Array(Set(lifted.map { ReplyPlanner.setByPrefix + $0.source })).sorted(), addresses: [address], by: by,
+                                reason: "address opt-out of \(address) lifted: \(note)", at: now)
+        let removed: [OptOut]?
+        do { removed = try await store.writeStates(writes, events: events, removing: marks) } catch {
             throw Failure(code: .storeError, message: "could not write to the contact log: \(error)")
         }
-        guard written else { throw Failure(code: .conflict, message: "the opt-out of \(address) changed while it was being lifted (another reply, or someone else?); try again") }
-        return lifted
+        guard let removed else { throw Failure(code: .conflict, message: "the opt-out of \(address) changed while it was being lifted (another reply, or someone else?); try again") }
+        return Lifted(holds: lifted, marks: removed)
     }
 }

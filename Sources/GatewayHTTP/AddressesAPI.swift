@@ -30,7 +30,11 @@ enum AddressesAPI {
         }
         do {
             let lifted = try await desk.lift(address, by: "\(by) via API token \(caller.name)", note: reason, at: Date())
-            return JSONResponse.ok(JSONValue.object(["address": .string(AddressOptOuts.normalized(address)), "lifted": .array(lifted.map(EscalationsAPI.json))]))
+            let marks = lifted.marks.map { mark in
+                JSONValue.object(["contact_id": .string(mark.contactID), "channel": mark.channel.map { .string($0.rawValue) } ?? .null])
+            }
+            return JSONResponse.ok(JSONValue.object(["address": .string(AddressOptOuts.normalized(address)), "lifted": .array(lifted.holds.map(EscalationsAPI.json)),
+                                                     "contact_opt_outs_lifted": .array(marks)]))
         } catch {
             let status: HTTPResponse.Status = switch error.code {
             case .badRequest: .badRequest

@@ -85,10 +85,10 @@ public struct MeteredContactLog: ContactLogStore {
         return intents.compactMap { if case .string(let intent) = $0 { intent } else { nil } }
     }
 
-    public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool {
-        let written = try await timed("write_states") { try await inner.writeStates(writes, events: events) }
-        if written { count(events, written: events.map { _ in true }) }
-        return written
+    public func writeStates(_ writes: [StateWrite], events: [ContactEvent], removing marks: MarkRemoval?) async throws -> [OptOut]? {
+        let removed = try await timed("write_states") { try await inner.writeStates(writes, events: events, removing: marks) }
+        if removed != nil { count(events, written: events.map { _ in true }) }
+        return removed
     }
 
     // MARK: LogReader and LogMaintenance, forwarded

@@ -10,13 +10,13 @@ extension PostgresContactLog {
         try await transact(LogTransactions.reply(message, on: Self.self, plan: plan))
     }
 
-    public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool {
+    public func writeStates(_ writes: [StateWrite], events: [ContactEvent], removing marks: MarkRemoval?) async throws -> [OptOut]? {
         do {
-            return try await transact(LogTransactions.writeStates(writes, events: events, on: Self.self))
+            return try await transact(LogTransactions.writeStates(writes, events: events, removing: marks, on: Self.self))
         } catch is LogTransactions.StateConflict {
-            return false
+            return nil
         } catch let error as PostgresTransactionError where error.closureError is LogTransactions.StateConflict {
-            return false
+            return nil
         }
     }
 

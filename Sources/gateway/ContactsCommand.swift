@@ -119,10 +119,13 @@ struct ContactsCommand: AsyncParsableCommand {
             if optIn {
                 guard let by, let reason else { throw ValidationError("--opt-in needs --by NAME and --reason TEXT: compliance must know who and why") }
                 let desk = AddressOptOuts(store: try await options.logWriter(options.load()))
-                let lifted: [Hold]
+                let lifted: AddressOptOuts.Lifted
                 do { lifted = try await desk.lift(address, by: by, note: reason, at: Date()) } catch { throw ValidationError(error.message) }
-                for hold in lifted {
+                for hold in lifted.holds {
                     print("\(hold.address ?? address): opt-out \(hold.id) lifted by \(by) (it was set by \(hold.source): \"\(EscalationText.printable(String(hold.replyText.prefix(80))))\")")
+                }
+                for mark in lifted.marks {
+                    print("  and contact \(EscalationText.printable(mark.contactID))'s \(mark.channel?.rawValue ?? "every channel") opt-out the same reply set")
                 }
                 return
             }

@@ -59,8 +59,12 @@ import Worker
             try await client.execute(uri: "/addresses/%2B50688887777/opt-outs?by=compliance:ana&reason=consent%20given%20again%20on%20a%20call", method: .delete,
                                      headers: auth.compliance) { response in
                 #expect(response.status == .ok)
-                let lifted = RepliesAPITests.json(response.body)["lifted"] as? [[String: Any]] ?? []
+                let json = RepliesAPITests.json(response.body)
+                let lifted = json["lifted"] as? [[String: Any]] ?? []
                 #expect(lifted.count == 1 && lifted.first?["in_force"] as? Bool == false)
+                // The BAJA also opted out C1, the contact texted at the number: lifted with it.
+                let marks = json["contact_opt_outs_lifted"] as? [[String: Any]] ?? []
+                #expect(marks.count == 1 && marks.first?["contact_id"] as? String == "C1" && marks.first?["channel"] as? String == "sms")
             }
             try await client.execute(uri: "/addresses/%2B50688887777/opt-outs?by=compliance:ana&reason=again", method: .delete, headers: auth.compliance) { response in
                 #expect(response.status == .notFound)
@@ -71,6 +75,7 @@ import Worker
             }
             try await client.execute(uri: "/addresses/%2B50688887777/opt-outs", method: .get, headers: auth.scoring) { #expect($0.status == .forbidden) }
         }
+        #expect(try await store.optOuts(["C1"]).isEmpty)
         let lifted = try await store.events(EventFilter(kinds: [.holdChanged])).map(\.event)
         #expect(lifted.count == 1)
         #expect(lifted.first?.address == phone && lifted.first?.reason == "lifted")

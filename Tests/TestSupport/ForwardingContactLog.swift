@@ -32,7 +32,9 @@ extension ForwardingContactLog {
     public func appendOutcomes(_ events: [ContactEvent], optOuts: [OptOut], droppedTokens: [DroppedToken]) async throws -> [Bool] {
         try await inner.appendOutcomes(events, optOuts: optOuts, droppedTokens: droppedTokens)
     }
-    public func writeStates(_ writes: [StateWrite], events: [ContactEvent]) async throws -> Bool { try await inner.writeStates(writes, events: events) }
+    public func writeStates(_ writes: [StateWrite], events: [ContactEvent], removing marks: MarkRemoval?) async throws -> [OptOut]? {
+        try await inner.writeStates(writes, events: events, removing: marks)
+    }
     public func verifyChain() async throws -> ChainReport { try await inner.verifyChain() }
     public func prune(before cutoff: Date, at: Date, by: String) async throws -> PruneReport { try await inner.prune(before: cutoff, at: at, by: by) }
     public func summary(from: Date, to: Date) async throws -> LogSummary { try await inner.summary(from: from, to: to) }

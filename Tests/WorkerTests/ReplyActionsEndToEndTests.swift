@@ -88,15 +88,24 @@ import TestSupport
             let people = AddressOptOuts(store: try await harness.log())
             #expect(try await people.inForce(phone, at: Date()).count == 1)
             await #expect(throws: AddressOptOuts.Failure.self) { try await people.lift(phone, by: "compliance:ana", note: " ", at: Date()) }
+            // A mark someone else set stays when the reply's are lifted.
+            try await harness.log().setOptOut(OptOut(contactID: "C-NUM-9", channel: .sms, kind: .optOut, setBy: "compliance:bo", setAt: Date(), reason: "asked on a call"))
             let lifted = try await people.lift(phone, by: "compliance:ana", note: "misread: about the fee", at: Date())
-            #expect(lifted.map(\.liftedBy) == ["compliance:ana"])
+            #expect(lifted.holds.map(\.liftedBy) == ["compliance:ana"])
+            // The same reply opted out the contacts it answered (C-NUM-1 and C-NUM-3 were texted at the number): lifted with it.
+            #expect(lifted.marks.map { "\($0.contactID)/\($0.channel?.rawValue ?? "*")" } == ["C-NUM-1/sms", "C-NUM-3/sms"])
             #expect(try await people.inForce(phone, at: Date()).isEmpty)
+            #expect(try await harness.log().optOuts(["C-NUM-1", "C-NUM-3", "C-NUM-9"]).mapValues { $0.map(\.setBy) } == ["C-NUM-9": ["compliance:bo"]])
             await #expect(throws: AddressOptOuts.Failure.self) { try await people.lift(phone, by: "compliance:ana", note: "again", at: Date()) }
             try await harness.enqueue(job("NUM-5", phone: phone))
             #expect(try await harness.waitForOutcome(job: "NUM-5").kind == .sent)
+            try await harness.enqueue(job("NUM-6", phone: phone).replacingOccurrences(of: "C-NUM-6", with: "C-NUM-1"))
+            #expect(try await harness.waitForOutcome(job: "NUM-6").kind == .sent, "the contact's own opt-out from the same reply is lifted with the number's")
         }
         let changes = try await harness.log().events(EventFilter(kinds: [.holdChanged])).map(\.event)
         #expect(changes.contains { $0.reason == "lifted" && $0.address == phone })
+        let removed = try await harness.log().events(EventFilter(kinds: [.optIn])).map(\.event).filter { $0.detail?.contains("taken back by compliance:ana") == true }
+        #expect(removed.compactMap(\.contactID).sorted() == ["C-NUM-1", "C-NUM-3"], "each contact mark taken back is recorded, with who: \(removed)")
     }
 
     /// A job's e-mail in capitals and the customer's reply from the same mailbox in lower case are one
