@@ -124,6 +124,9 @@ public enum LogSQL {
 extension LogSQL {
     /// What replies set (holds, escalations, moods, answers), one row each, beside the log: every
     /// change is also an event in `events`, which is what compliance reads.
+    /// The marks one reply set (`set_by`), found when a person lifts its address opt-out.
+    public static let optOutsSetByIndex = "CREATE INDEX opt_outs_set_by ON opt_outs(set_by)"
+
     public static let contactStateTable = [
         """
         CREATE TABLE contact_state (
@@ -234,19 +237,19 @@ extension LogAppender {
     }
 }
 
-/// Contact marks (opt-outs) to take back with a state write: every mark one of these replies set
-/// (`set_by` is `reply:` and the reply's source) on a contact sent a message at one of
-/// `addresses` (those a reply is matched to), each recorded as an `opt_in` event by `by`.
+/// Contact marks (opt-outs) to take back with a state write: every mark on one of `channels` that
+/// one of these replies set (`set_by` is `reply:` and the reply's source), each recorded as an
+/// `opt_in` event by `by`. A mark replaced meanwhile (by hand, by a provider) is not one of them.
 public struct MarkRemoval: Sendable, Equatable {
     public var setBy: [String]
-    public var addresses: [String]
+    public var channels: [Channel]
     public var by: String
     public var reason: String
     public var at: Date
 
-    public init(setBy: [String], addresses: [String], by: String, reason: String, at: Date) {
+    public init(setBy: [String], channels: [Channel], by: String, reason: String, at: Date) {
         self.setBy = setBy
-        self.addresses = addresses
+        self.channels = channels
         self.by = by
         self.reason = reason
         self.at = at

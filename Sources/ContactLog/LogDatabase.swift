@@ -117,11 +117,12 @@ public enum LogReads {
         })
     }
 
-    /// The contacts sent a message at any of these addresses (through the address index).
-    public static func contactsSent<D: LogDatabase>(to addresses: [String], on database: D.Type) -> LogRead<[String]> {
-        LogRead([], D.oneOf("address", addresses).map { list in
-            .init("SELECT DISTINCT contact_id FROM events WHERE \(list.condition) AND kind = 'sent' AND contact_id IS NOT NULL", list.arguments) { contacts, row in
-                if let contact = try row.text("contact_id"), !contacts.contains(contact) { contacts.append(contact) }
+    /// The marks these setters set (a reply's `reply:` and source), whichever contact they are on,
+    /// by contact and channel (through `opt_outs_set_by`).
+    public static func optOutsSet<D: LogDatabase>(by setters: [String], on database: D.Type) -> LogRead<[OptOut]> {
+        LogRead([], D.oneOf("set_by", setters).map { list in
+            .init("SELECT * FROM opt_outs WHERE \(list.condition) ORDER BY contact_id, channel", list.arguments) { marks, row in
+                marks.append(try optOut(row))
             }
         })
     }
@@ -337,10 +338,10 @@ public enum LogWrites {
                   .text(formatTimestamp(mark.setAt)), .text(mark.reason)], then: .optOutSet(mark))
     }
 
-    /// Takes a mark back and records it (`event`), when there was one.
-    public static func removeOptOut(contactID: String, channel: Channel?, event: ContactEvent) -> LogWrite {
-        .statement("DELETE FROM opt_outs WHERE contact_id = ? AND channel = ? RETURNING contact_id",
-                   [.text(contactID), .text(channel?.rawValue ?? "*")], then: event)
+    /// Takes a mark back and records it (`event`), when there was one (set by `setBy`, if given).
+    public static func removeOptOut(contactID: String, channel: Channel?, setBy: String? = nil, event: ContactEvent) -> LogWrite {
+        .statement("DELETE FROM opt_outs WHERE contact_id = ? AND channel = ?\(setBy == nil ? "" : " AND set_by = ?") RETURNING contact_id",
+                   [.text(contactID), .text(channel?.rawValue ?? "*")] + (setBy.map { [SQLArgument.text($0)] } ?? []), then: event)
     }
 
     /// Marks a push token dead and records it, once.

@@ -101,14 +101,15 @@ public enum LogTransactions {
         states(writes, on: D.self) { written in
             guard written else { throw StateConflict() }
             guard let marks else { return .write([.events(events)], then: []) }
-            return .read(LogReads.contactsSent(to: marks.addresses, on: D.self)) { contacts in
-              .read(LogReads.optOuts(contacts, on: D.self)) { byContact in
-                let found = byContact.keys.sorted().flatMap { byContact[$0] ?? [] }.filter { marks.setBy.contains($0.setBy) }
+            return .read(LogReads.optOutsSet(by: marks.setBy, on: D.self)) { set in
+                let found = set.filter { mark in mark.channel.map(marks.channels.contains) ?? false }
+                // Each removed only if that reply's mark is still the one there (one replaced meanwhile stays).
                 return .write([.events(events)] + found.map { mark in
-                    LogWrites.removeOptOut(contactID: mark.contactID, channel: mark.channel,
+                    LogWrites.removeOptOut(contactID: mark.contactID, channel: mark.channel, setBy: mark.setBy,
                                            event: .optOutRemoved(contactID: mark.contactID, channel: mark.channel, by: marks.by, reason: marks.reason, at: marks.at))
-                }, then: found)
-              }
+                }) { result in
+                    .done(zip(found, result.changed).filter(\.1).map(\.0))
+                }
             }
         }
     }

@@ -186,6 +186,10 @@ public final class SQLiteContactLog: ContactLogStore, LogDatabase, LogWriting {
             // and sent in the same batch). Hashed only when it holds a value: earlier events keep theirs.
             try db.execute(sql: "ALTER TABLE events ADD COLUMN job TEXT")
         }
+        migrator.registerMigration("v10-opt-outs-set-by") { db in
+            // The marks one reply set, found when a person lifts its address opt-out.
+            try db.execute(sql: LogSQL.optOutsSetByIndex)
+        }
         return migrator
     }
 

@@ -40,12 +40,15 @@ public struct AddressOptOuts: Sendable {
     }
 
     /// Lifts every address opt-out in force on `address`, and with each the opt-out marks the same
-    /// reply set on the contacts it was matched to (a reply opts out both the address and those
-    /// contacts; lifting only the address would leave them held). `by` and `note` are the record.
+    /// reply set on that channel for the contacts it was matched to (a reply opts out both the
+    /// address and those contacts; lifting only the address would leave them held). `by` and `note`
+    /// are the record.
     public func lift(_ address: String, by: String, note: String, at now: Date) async throws(Failure) -> Lifted {
         let address = Self.normalized(address)
         let by = by.trimmingCharacters(in: .whitespacesAndNewlines), note = note.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !by.isEmpty, by.count <= 200 else { throw Failure(code: .badRequest, message: "say who lifts it (--by NAME), at most 200 characters") }
+        guard !by.isEmpty, by.count <= 200, !by.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw Failure(code: .badRequest, message: "say who lifts it (--by NAME), on one line, at most 200 characters")
+        }
         guard !note.isEmpty, note.count <= 2000 else { throw Failure(code: .badRequest, message: "say why (--reason), at most 2000 characters: it is what compliance reads") }
         let records: [StateRecord]
         do { records = try await store.states(StateQuery(kinds: [.hold], addresses: [address], activeOnly: true)) } catch {
@@ -66,7 +69,8 @@ public struct AddressOptOuts: Sendable {
         guard !lifted.isEmpty else {
             throw Failure(code: .notFound, message: "no reply has opted out \(address) (nothing in force to lift); a contact's own opt-out is taken back with gateway contacts opt-in CONTACT")
         }
-        let marks = MarkRemoval(setBy: Array(Set(lifted.map { ReplyPlanner.setByPrefix + $0.source })).sorted(), addresses: [address], by: by,
+        // Only the hold's own channel: a reply that also refused e-mail keeps that refusal until it is lifted by itself.
+        let marks = MarkRemoval(setBy: Array(Set(lifted.map { ReplyPlanner.setByPrefix + $0.source })).sorted(), channels: [address.contains("@") ? .email : .sms], by: by,
                                 reason: "address opt-out of \(address) lifted: \(note)", at: now)
         let removed: [OptOut]?
         do { removed = try await store.writeStates(writes, events: events, removing: marks) } catch {

@@ -141,6 +141,11 @@ public final class PostgresContactLog: ContactLogStore, LogDatabase, LogWriting,
                 try await connection.query("ALTER TABLE events ADD COLUMN job TEXT", logger: logger)
                 try await connection.query("INSERT INTO gateway_schema (version) VALUES (6)", logger: logger)
             }
+            if !versions.contains(7) {
+                // Version 7: the marks one reply set, found when a person lifts its address opt-out.
+                try await connection.query(PostgresQuery(unsafeSQL: LogSQL.optOutsSetByIndex), logger: logger)
+                try await connection.query("INSERT INTO gateway_schema (version) VALUES (7)", logger: logger)
+            }
         }
     }
 

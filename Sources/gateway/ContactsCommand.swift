@@ -102,7 +102,8 @@ struct ContactsCommand: AsyncParsableCommand {
             discussion: """
                 A reply read as an opt-out holds its address for every contact, those to come included. An opt-in \
                 reply from the address lifts it; so does --opt-in, when the reply was misread or the customer \
-                consented again another way (a call, a letter). The contacts' own marks are taken back with \
+                consented again another way (a call, a letter). --opt-in also takes back the marks the same reply \
+                set on that channel for the contacts it answered; a mark set another way is taken back with \
                 gateway contacts opt-in CONTACT.
                 """)
         @OptionGroup var options: ConfigOptions

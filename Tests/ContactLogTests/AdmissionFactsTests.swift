@@ -33,39 +33,50 @@ import TestSupport
         #expect(nothing.jobStates.isEmpty && nothing.optOuts.isEmpty && nothing.states.isEmpty && nothing.droppedTokens.isEmpty)
     }
 
-    /// Lifting a reply's address opt-out takes back the contacts' marks that reply set, in the same
-    /// transaction: all of it, or nothing when the hold changed meanwhile.
+    /// Lifting a reply's address opt-out takes back the contacts' marks that reply set on that
+    /// channel, in the same transaction: all of it, or nothing when the hold changed meanwhile.
     @Test(arguments: StoreKind.available) func aStateWriteTakesBackTheMarksOneReplySet(_ kind: StoreKind) async throws {
         let store = try await TestStore.make(kind)
         let log = store.log
         let now = Date(timeIntervalSince1970: 1_796_000_000)
-        // C-1 to C-4 were texted at the number; C-5 elsewhere, opted out by the same reply's source (not matched: it stays).
-        _ = try await log.append(["C-1", "C-2", "C-3", "C-4", "C-5"].map { contact in
-            ContactEvent(jobID: "J-" + contact, contactID: contact, kind: .sent, at: now, channel: .sms, provider: "twilio",
-                         providerMessageID: "SM-" + contact, body: "Hola", address: contact == "C-5" ? "+15550000000" : "+15551234567")
-        })
-        for (contact, channel, setBy) in [("C-1", Channel.sms, "reply:twilio:SM-1"), ("C-2", .email, "reply:twilio:SM-1"),
-                                          ("C-3", .sms, "reply:twilio:SM-2"), ("C-4", .sms, "compliance:bo"),
-                                          ("C-5", .sms, "reply:twilio:SM-1")] {
+        // SM-1 opted out C-1 and C-5 (texts) and C-2 (texts and e-mail); SM-2 and a person set the others.
+        for (contact, channel, setBy) in [("C-1", Channel.sms, "reply:twilio:SM-1"), ("C-2", .sms, "reply:twilio:SM-1"), ("C-2", .email, "reply:twilio:SM-1"),
+                                          ("C-3", .sms, "reply:twilio:SM-2"), ("C-4", .sms, "compliance:bo"), ("C-5", .sms, "reply:twilio:SM-1")] {
             try await log.setOptOut(OptOut(contactID: contact, channel: channel, kind: .optOut, setBy: setBy, setAt: now, reason: "r"))
         }
         let hold = Hold(id: "O-1", kind: .optOut, scope: .address, intent: "opt_out", contactID: nil, debtID: nil, address: "+15551234567",
                         since: now, until: nil, escalationID: nil, replyText: "STOP", source: "twilio:SM-1")
         #expect(try await log.writeStates([StateWrite(.hold(hold, at: now), expect: .absent)], events: []))
         let lift = hold.lifted(at: now, by: "compliance:ana", note: "misread", version: 1, detail: "lifted")
-        let marks = MarkRemoval(setBy: ["reply:twilio:SM-1"], addresses: ["+15551234567"], by: "compliance:ana", reason: "address opt-out lifted: misread", at: now)
+        let marks = MarkRemoval(setBy: ["reply:twilio:SM-1"], channels: [.sms], by: "compliance:ana", reason: "address opt-out lifted: misread", at: now)
         // A write at a stale version changes nothing, marks included.
         let stale = hold.lifted(at: now, by: "compliance:ana", note: "misread", version: 7, detail: "lifted")
         #expect(try await log.writeStates([stale.write], events: [stale.event], removing: marks) == nil)
-        #expect(try await log.optOuts(["C-1", "C-2", "C-3", "C-4", "C-5"]).count == 5)
+        #expect(try await log.optOuts(["C-1", "C-2", "C-3", "C-4", "C-5"]).values.map(\.count).reduce(0, +) == 6)
         let before = try await log.lastSequence()
         let removed = try #require(try await log.writeStates([lift.write], events: [lift.event], removing: marks))
-        #expect(removed.map { "\($0.contactID)/\($0.channel?.rawValue ?? "*")" } == ["C-1/sms", "C-2/email"])
-        #expect(try await log.optOuts(["C-1", "C-2", "C-3", "C-4", "C-5"]).keys.sorted() == ["C-3", "C-4", "C-5"])
+        #expect(removed.map { "\($0.contactID)/\($0.channel?.rawValue ?? "*")" } == ["C-1/sms", "C-2/sms", "C-5/sms"])
+        let left = try await log.optOuts(["C-1", "C-2", "C-3", "C-4", "C-5"]).mapValues { $0.map { "\($0.channel?.rawValue ?? "*") by \($0.setBy)" } }
+        #expect(left == ["C-2": ["email by reply:twilio:SM-1"], "C-3": ["sms by reply:twilio:SM-2"], "C-4": ["sms by compliance:bo"]],
+                "the e-mail refusal, another reply's and a person's marks stay")
         let events = try await log.events(EventFilter(afterSeq: before)).map(\.event)
-        #expect(events.map(\.kind) == [.holdChanged, .optIn, .optIn])
+        #expect(events.map(\.kind) == [.holdChanged, .optIn, .optIn, .optIn])
         #expect(events.dropFirst().allSatisfy { $0.detail?.contains("taken back by compliance:ana") == true })
         #expect(try await log.verifyChain().problem == nil)
+    }
+
+    /// A mark replaced after the reply set it (by a person, by a provider) is not the reply's to take back.
+    @Test(arguments: StoreKind.available) func aMarkReplacedMeanwhileIsNotRemoved(_ kind: StoreKind) async throws {
+        let store = try await TestStore.make(kind)
+        let log = store.log
+        let now = Date(timeIntervalSince1970: 1_796_000_000)
+        let replaced = OptOut(contactID: "C-1", channel: .sms, kind: .optOut, setBy: "provider:twilio", setAt: now, reason: "twilio_21610")
+        try await log.setOptOut(replaced)
+        let event = ContactEvent.optOutRemoved(contactID: "C-1", channel: .sms, by: "compliance:ana", reason: "lifted", at: now)
+        let writer = try #require(log as? any LogWriting)
+        let result = try await writer.write([LogWrites.removeOptOut(contactID: "C-1", channel: .sms, setBy: "reply:twilio:SM-1", event: event)])
+        #expect(result.changed == [false])
+        #expect(try await log.optOuts(["C-1"])["C-1"]?.map(\.setBy) == ["provider:twilio"])
     }
 
     @Test(arguments: StoreKind.available) func outcomesOptOutsAndDeadTokensGoInOneAppend(_ kind: StoreKind) async throws {

@@ -88,14 +88,14 @@ import TestSupport
             let people = AddressOptOuts(store: try await harness.log())
             #expect(try await people.inForce(phone, at: Date()).count == 1)
             await #expect(throws: AddressOptOuts.Failure.self) { try await people.lift(phone, by: "compliance:ana", note: " ", at: Date()) }
-            // A mark someone else set stays when the reply's are lifted.
-            try await harness.log().setOptOut(OptOut(contactID: "C-NUM-9", channel: .sms, kind: .optOut, setBy: "compliance:bo", setAt: Date(), reason: "asked on a call"))
+            // A mark a person set on a contact texted at the number stays when the reply's are lifted.
+            try await harness.log().setOptOut(OptOut(contactID: "C-NUM-3", channel: .email, kind: .optOut, setBy: "compliance:bo", setAt: Date(), reason: "asked on a call"))
             let lifted = try await people.lift(phone, by: "compliance:ana", note: "misread: about the fee", at: Date())
             #expect(lifted.holds.map(\.liftedBy) == ["compliance:ana"])
             // The same reply opted out the contacts it answered (C-NUM-1 and C-NUM-3 were texted at the number): lifted with it.
             #expect(lifted.marks.map { "\($0.contactID)/\($0.channel?.rawValue ?? "*")" } == ["C-NUM-1/sms", "C-NUM-3/sms"])
             #expect(try await people.inForce(phone, at: Date()).isEmpty)
-            #expect(try await harness.log().optOuts(["C-NUM-1", "C-NUM-3", "C-NUM-9"]).mapValues { $0.map(\.setBy) } == ["C-NUM-9": ["compliance:bo"]])
+            #expect(try await harness.log().optOuts(["C-NUM-1", "C-NUM-3"]).mapValues { $0.map(\.setBy) } == ["C-NUM-3": ["compliance:bo"]])
             await #expect(throws: AddressOptOuts.Failure.self) { try await people.lift(phone, by: "compliance:ana", note: "again", at: Date()) }
             try await harness.enqueue(job("NUM-5", phone: phone))
             #expect(try await harness.waitForOutcome(job: "NUM-5").kind == .sent)
