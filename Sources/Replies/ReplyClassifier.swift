@@ -427,18 +427,18 @@ public enum ReplyClassifier {
     }
 
     /// The `welcome` phrases in the reply with no negator before them or inside them ("texts are fine";
-    /// not "I'd rather not get texts"): each quoted, with where it starts.
-    static func welcome(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
+    /// not "I'd rather not get texts"): each quoted, with where it starts and ends.
+    static func welcome(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int, end: Int)] {
         welcome(in: tokens, phrases: lexicon.welcome, lexicon: lexicon)
     }
 
-    static func welcome(in tokens: [ReplyToken], phrases: [Phrase], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
-        var result: [(text: String, start: Int)] = []
+    static func welcome(in tokens: [ReplyToken], phrases: [Phrase], lexicon: ReplyLexicon) -> [(text: String, start: Int, end: Int)] {
+        var result: [(text: String, start: Int, end: Int)] = []
         for phrase in phrases {
             for found in phrase.matches(in: tokens) {
                 if negator(before: found.start, in: tokens, lexicon: lexicon) != nil { continue }
                 if (found.start...found.end).contains(where: { tokens[$0].kind == .word && tokens[$0].forms.contains(where: lexicon.negators.contains) && !phrase.names(tokens[$0]) }) { continue }
-                result.append((quote(tokens, found.start...found.end), found.start))
+                result.append((quote(tokens, found.start...found.end), found.start, found.end))
             }
         }
         return result.sorted { $0.start < $1.start }
@@ -623,6 +623,27 @@ public enum ReplyClassifier {
             intents.sort()
             firstHit[.optOut] = firstHit[.ceaseContact]
             explain.append("opt_out: implied by cease_contact (all contact includes the texts)")
+        }
+        // WhatsApp refused and the texts kept by another name, in another clause ("no me escriban por
+        // whatsapp, solo por mensaje de texto"): the gateway sends no WhatsApp, so the request refuses
+        // nothing it sends. Only when the request's own clause names WhatsApp and not the texts, and the
+        // welcome names no WhatsApp ("ya no me manden mensajes, mejor escríbanme al whatsapp" stays an
+        // opt-out of the texts); e-mail named anywhere ("ni al correo") leaves the opt-out, for the e-mail.
+        if intents.contains(.optOut), !intents.contains(.ceaseContact), let hit = firstHit[.optOut] {
+            let whatsapp = lexicon.namesWhatsApp.flatMap { $0.matches(in: tokens) }
+            func namesWhatsApp(_ span: ClosedRange<Int>) -> Bool { whatsapp.contains { span.overlaps($0.start...$0.end) } }
+            let request = clause(hit)
+            let textsInRequest = lexicon.namesSMS.flatMap { $0.matches(in: tokens) }
+                .contains { !namesWhatsApp($0.start...$0.end) && clause($0.start) == request }
+            if let refused = whatsapp.first(where: { clause($0.start) == request }), !textsInRequest,
+               let kept = welcomes.first(where: { !namesWhatsApp($0.start...$0.end) && clause($0.start) != request }) {
+                if lexicon.namesEmail.allSatisfy({ $0.matches(in: tokens).isEmpty }) {
+                    intents.removeAll { $0 == .optOut }
+                    firstHit[.optOut] = nil
+                    explain.removeAll { $0.hasPrefix("opt_out:") }
+                    explain.append("not opt_out: it refuses WhatsApp ('\(quote(tokens, refused.start...refused.end))'), which the gateway does not send, and '\(kept.text)' keeps the texts [\(lexicon.language).yml names_whatsapp, welcome]")
+                }
+            }
         }
         // Which channels the opt-out is about: those the reply names, less those it keeps.
         var optOutChannels: [String] = [], keptChannels: [String] = []

@@ -410,6 +410,12 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// e-mail ("emails", "correo"): an opt-out that names a channel is for that channel.
     public var namesSMS: [Phrase] = []
     public var namesEmail: [Phrase] = []
+    /// `names_whatsapp`: words naming WhatsApp, which the gateway does not send. A request whose
+    /// clause names WhatsApp (and not the texts), in a reply that keeps the texts by another name in
+    /// another clause ("no me escriban por whatsapp, solo por mensaje de texto"), refuses nothing the
+    /// gateway sends. Otherwise a refusal of WhatsApp is read as the lexicon's other words make it
+    /// (in Spanish, `names_sms` counts WhatsApp as the texts, what most customers mean).
+    public var namesWhatsApp: [Phrase] = []
     /// `welcome_email`: e-mail said to be welcome ("email is fine", "solo por correo"): an opt-out
     /// is not for e-mail then (`welcome` does the same for the texts).
     public var welcomeEmail: [Phrase] = []
@@ -434,7 +440,7 @@ public struct ReplyLexicon: Sendable, Equatable {
         a.language == b.language && a.markers == b.markers && a.markerLetters == b.markerLetters && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
-            && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.welcomeEmail == b.welcomeEmail
+            && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.namesWhatsApp == b.namesWhatsApp && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts
             && a.upsetBelow == b.upsetBelow && a.worriedBelow == b.worriedBelow

@@ -136,6 +136,28 @@ import Testing
                 "a negated welcome is none")
     }
 
+    /// WhatsApp, which the gateway does not send, refused while the texts are kept by another name:
+    /// nothing the gateway sends is refused. Refused alone, it is the texts; with e-mail named too,
+    /// the e-mail stops; the texts refused and WhatsApp asked for instead stays an opt-out.
+    @Test(arguments: [
+        ("no me escriban por whatsapp, solo por mensaje de texto", "es", false, [String]()),
+        ("dejen de escribirme por whatsapp, por mensaje sí", "es", false, []),
+        ("stop messaging me on whatsapp. texts only please", "en", false, []),
+        ("ya no me escriban por whatsapp", "es", true, ["sms"]),
+        ("no me escriban por whatsapp ni al correo, solo por mensaje", "es", true, ["email"]),
+        ("ya no me manden mensajes, mejor escríbanme al whatsapp", "es", true, []),
+        ("stop texting me, you can message me on whatsapp", "en", true, []),   // the texts named and kept: the arrival channel (ReplyPlanner)
+    ])
+    func whatsAppRefusedWithTheTextsKeptRefusesNothingSent(text: String, language: String, optOut: Bool, channels: [String]) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+        if optOut {
+            #expect(reading.optOutChannels == channels, "\(reading.explain)")
+        } else {
+            #expect(reading.explain.contains { $0.hasPrefix("not opt_out: it refuses WhatsApp") }, "\(reading.explain)")
+        }
+    }
+
     /// Forbidden in a list, not asked for: no opt-in to lift an opt-out.
     @Test func messagesForbiddenAgainAreNoOptIn() {
         let result = Shipped.classify("Do not call, text or email me again about this.", "en")
@@ -374,6 +396,7 @@ import Testing
         ("the texts can stop, the debt is paid", "en"), ("rather you email me than text me from now on", "en"),
         ("¿me pueden enviar los recordatorios a este correo en lugar de mi celular?", "es"),
         ("Quisiera saber cómo le hago para ya no recibir estos correos.", "es"), ("what do I have to do to stop these texts?", "en"),
+        ("ya no más, por favor", "es"), ("quiero que me saquen de la lista de mensajes", "es"),
     ])
     func requestsInTheirOwnWords(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
@@ -422,6 +445,10 @@ import Testing
         ("no me vayan a dar de baja porfa, sí quiero los recordatorios", "es"), ("I can't pay it all at once but I don't want this going any further", "en"),
         ("Tell me what STOP does first", "en"), ("que significa STOP en el mensaje?", "es"),
         ("hace un mes les pedí que no me enviaran más correos, pero por favor vuelvan a mandarme los avisos", "es"),
+        // Not wanting out; a person sent home; "no más" said of excuses; where a call is sent.
+        ("no quiero que me saquen de la lista de recordatorios, solo que me manden el saldo correcto", "es"),
+        ("no me manden al señor de cobranza a mi casa otra vez", "es"), ("ya no más excusas, el viernes deposito 500", "es"),
+        ("stop sending me to voicemail every time I call your 800 number", "en"),
     ])
     func notRequests(_ text: String, _ language: String) {
         let result = Shipped.classify(text, language)
