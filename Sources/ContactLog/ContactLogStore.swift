@@ -122,11 +122,11 @@ public enum LogSQL {
 }
 
 extension LogSQL {
-    /// What replies set (holds, escalations, moods, answers), one row each, beside the log: every
-    /// change is also an event in `events`, which is what compliance reads.
     /// The marks one reply set (`set_by`), found when a person lifts its address opt-out.
     public static let optOutsSetByIndex = "CREATE INDEX opt_outs_set_by ON opt_outs(set_by)"
 
+    /// What replies set (holds, escalations, moods, answers), one row each, beside the log: every
+    /// change is also an event in `events`, which is what compliance reads.
     public static let contactStateTable = [
         """
         CREATE TABLE contact_state (
