@@ -46,7 +46,7 @@ public struct AddressOptOuts: Sendable {
     public func lift(_ address: String, by: String, note: String, at now: Date) async throws(Failure) -> Lifted {
         let address = Self.normalized(address)
         let by = by.trimmingCharacters(in: .whitespacesAndNewlines), note = note.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !by.isEmpty, by.count <= 200, !by.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard by.count <= 200, OptOut.isName(by) else {
             throw Failure(code: .badRequest, message: "say who lifts it (--by NAME), on one line, at most 200 characters")
         }
         guard !note.isEmpty, note.count <= 2000 else { throw Failure(code: .badRequest, message: "say why (--reason), at most 2000 characters: it is what compliance reads") }

@@ -114,6 +114,11 @@ public enum Durations {
 
 /// An opt-out or do-not-contact mark on a contact, for one channel or all.
 public struct OptOut: Sendable, Equatable {
+    /// Who made a change to a mark, as recorded: not blank, on one line, no control characters.
+    public static func isName(_ text: String) -> Bool {
+        !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
     public enum Kind: String, Sendable, Equatable {
         case optOut = "opt_out"
         case doNotContact = "do_not_contact"

@@ -106,9 +106,7 @@ public enum OptOutChanges {
     }
 
     /// Who made a change, as recorded: not blank, on one line, no control characters.
-    public static func isName(_ text: String) -> Bool {
-        !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
-    }
+    public static func isName(_ text: String) -> Bool { OptOut.isName(text) }
 
     /// Sets (or replaces) a mark and records it in the log. `channel` nil: every channel.
     public static func set(contact: String, channel: Channel?, doNotContact: Bool, by: String, reason: String?, at: Date,
