@@ -269,6 +269,9 @@ public enum ReplyClassifier {
            keyword || (other.end + 1...found.start).contains(where: { tokens[$0].quoteBefore }) {
             return Refusal("is someone else's: '\(other.text)' tells of another person's request or advice", otherSense: true, noted: false)
         }
+        if ["opt_out", "cease_contact"].contains(rule.origin.section), let condition = announced(found.start...found.end, in: tokens, lexicon: lexicon) {
+            return Refusal("is announced on a condition ('\(condition)'), not asked now", otherSense: true, noted: false)
+        }
         if let retold = rule.retold, let teller = retelling(of: found.start...found.end, in: tokens, lexicon: lexicon) {
             switch retold {
             case .never:
@@ -464,6 +467,35 @@ public enum ReplyClassifier {
         unnegated(lexicon.takenBack, in: tokens, lexicon: lexicon).sorted { $0.end < $1.end }.map { ($0.text, $0.end) }
     }
 
+    /// The condition and announcement a request matched at `match` follows, quoted, or nil: a
+    /// `conditional.then` phrase ending at most four words before it with no clause boundary between
+    /// (or inside a match whose gap reaches back into the condition: "no me corrigen el saldo le pediré
+    /// que ya no me escriban"), and a `conditional.if` phrase before that in the same sentence ("si me
+    /// siguen llamando, voy a pedir que no me manden nada").
+    static func announced(_ match: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        guard !lexicon.conditionIf.isEmpty, !lexicon.conditionThen.isEmpty else { return nil }
+        let start = match.lowerBound
+        let sentenceStart = sentence(around: match, in: tokens).start
+        for phrase in lexicon.conditionThen {
+            // Each word as written: "pediré" is not "pedir" read through a typo.
+            for then in phrase.matches(in: tokens, typos: false) where then.start >= sentenceStart && then.end < match.upperBound {
+                if then.end < start {
+                    let between = (then.end + 1)..<start
+                    guard !between.contains(where: { tokens[$0].isBoundary }),
+                          between.filter({ tokens[$0].kind == .word }).count <= 4 else { continue }
+                } else if then.start <= start {
+                    continue
+                }
+                for ifPhrase in lexicon.conditionIf {
+                    if let condition = ifPhrase.matches(in: tokens, typos: false).first(where: { $0.start >= sentenceStart && $0.end < then.start }) {
+                        return "\(quote(tokens, condition.start...condition.end)) ... \(quote(tokens, then.start...then.end))"
+                    }
+                }
+            }
+        }
+        return nil
+    }
+
     /// The `asks_who` phrases in the reply, not negated, each quoted with where it starts.
     static func asksWho(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int)] {
         unnegated(lexicon.asksWho, in: tokens, lexicon: lexicon).sorted { $0.start < $1.start }.map { ($0.text, $0.start) }
@@ -628,7 +660,8 @@ public enum ReplyClassifier {
         // whatsapp, solo por mensaje de texto"): the gateway sends no WhatsApp, so the request refuses
         // nothing it sends. Only when the request's own clause names WhatsApp and not the texts, and the
         // welcome names no WhatsApp ("ya no me manden mensajes, mejor escríbanme al whatsapp" stays an
-        // opt-out of the texts); e-mail named anywhere ("ni al correo") leaves the opt-out, for the e-mail.
+        // opt-out of the texts); e-mail named anywhere but in a welcome ("ni al correo") leaves the
+        // opt-out, for the e-mail.
         if intents.contains(.optOut), !intents.contains(.ceaseContact), let hit = firstHit[.optOut] {
             let whatsapp = lexicon.namesWhatsApp.flatMap { $0.matches(in: tokens) }
             func namesWhatsApp(_ span: ClosedRange<Int>) -> Bool { whatsapp.contains { span.overlaps($0.start...$0.end) } }
@@ -637,7 +670,9 @@ public enum ReplyClassifier {
                 .contains { !namesWhatsApp($0.start...$0.end) && clause($0.start) == request }
             if let refused = whatsapp.first(where: { clause($0.start) == request }), !textsInRequest,
                let kept = welcomes.first(where: { !namesWhatsApp($0.start...$0.end) && clause($0.start) != request }) {
-                if lexicon.namesEmail.allSatisfy({ $0.matches(in: tokens).isEmpty }) {
+                // E-mail named only where it is said to be welcome ("solo correo o sms") refuses no e-mail.
+                let emailKept = welcome(in: tokens, phrases: lexicon.welcomeEmail, lexicon: lexicon)
+                if lexicon.namesEmail.flatMap({ $0.matches(in: tokens) }).allSatisfy({ named in emailKept.contains { ($0.start...$0.end).overlaps(named.start...named.end) } }) {
                     intents.removeAll { $0 == .optOut }
                     firstHit[.optOut] = nil
                     explain.removeAll { $0.hasPrefix("opt_out:") }

@@ -406,6 +406,14 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// so a complaint about the messages ("ya van 5 mensajes hoy") or a threat on a condition ("one more
     /// text and I'm suing") is not read as a request. Empty: no such check.
     public var asksToStop: [Phrase] = []
+    /// `conditional.if` and `conditional.then`: a request announced on a condition, not made ("si me
+    /// siguen llamando temprano voy a pedir que no me manden nada", "if I get one more text at 6am I'm
+    /// going to ask you to stop texting me"). An opt_out or cease_contact phrase that comes right after a
+    /// `then` phrase (the announcement, at most four words before it in its clause), with an `if` phrase
+    /// before that in the same sentence, is not asked now, and the model adds none. A request inside
+    /// the condition ("si no dejan de escribirme voy a demandar") is not touched.
+    public var conditionIf: [Phrase] = []
+    public var conditionThen: [Phrase] = []
     /// `names_sms`, `names_email`: words naming the texts ("texting", "sms", "mensajes de texto") or
     /// e-mail ("emails", "correo"): an opt-out that names a channel is for that channel.
     public var namesSMS: [Phrase] = []
@@ -440,6 +448,7 @@ public struct ReplyLexicon: Sendable, Equatable {
         a.language == b.language && a.markers == b.markers && a.markerLetters == b.markerLetters && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
+            && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.namesWhatsApp == b.namesWhatsApp && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts

@@ -23,13 +23,14 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
-                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics"]
+                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
                                         "not_followed_by_phrase", "not_preceded_by_phrase"]
     static let askedBackKeys: Set<String> = ["mentions", "answers"]
     static let retoldKeys: Set<String> = ["words", "undone", "honored", "others", "for_me"]
+    static let conditionalKeys: Set<String> = ["if", "then"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
     static let amountKeys: Set<String> = ["multipliers", "currencies", "pay_verbs"]
     static let thresholdKeys: Set<String> = ["upset_below", "worried_below"]
@@ -448,6 +449,14 @@ public enum ReplyLexiconFile {
                         case "mentions": lexicon.mentions = phraseList(list, "asked_back.mentions")
                         case "answers": lexicon.answers = phraseList(list, "asked_back.answers")
                         default: problem(subKey, "asked_back: unknown key \"\(subKey.string ?? "")\"; known: \(askedBackKeys.sorted().joined(separator: ", "))")
+                        }
+                    }
+                case "conditional":
+                    for (subKey, list) in pairs(value, name) {
+                        switch subKey.string ?? "" {
+                        case "if": lexicon.conditionIf = phraseList(list, "conditional.if")
+                        case "then": lexicon.conditionThen = phraseList(list, "conditional.then")
+                        default: problem(subKey, "conditional: unknown key \"\(subKey.string ?? "")\"; known: \(conditionalKeys.sorted().joined(separator: ", "))")
                         }
                     }
                 case "retold":

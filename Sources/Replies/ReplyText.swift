@@ -287,6 +287,10 @@ public enum ReplyText {
                 }
                 if isEmoji(character) {
                     tokens.append(ReplyToken(kind: .emoji, text: emojiBase(character), original: String(character)))
+                } else if character == "+", spaceBefore, let next, next.isWhitespace || next.isLetter {
+                    // "+" said as a word ("no + msj", "+ o -"): the lexicon's abbreviations read it (más, more).
+                    // Not in a phone number (+56 9 ...) or a count (60+ times).
+                    tokens.append(ReplyToken(kind: .word, text: "+", original: "+"))
                 } else if "$₡€£".contains(character) {
                     tokens.append(ReplyToken(kind: .currency, text: String(character), original: String(character)))
                 } else if ".,;:!?/".contains(character) || character == "…" {

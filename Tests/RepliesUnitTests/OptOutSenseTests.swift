@@ -147,6 +147,7 @@ import Testing
         ("no me escriban por whatsapp ni al correo, solo por mensaje", "es", true, ["email"]),
         ("ya no me manden mensajes, mejor escríbanme al whatsapp", "es", true, []),
         ("stop texting me, you can message me on whatsapp", "en", true, []),   // the texts named and kept: the arrival channel (ReplyPlanner)
+        ("ya no más whatsapp porfa, solo correo o sms", "es", false, []),       // e-mail named only as welcome
     ])
     func whatsAppRefusedWithTheTextsKeptRefusesNothingSent(text: String, language: String, optOut: Bool, channels: [String]) throws {
         let reading = try Shipped.lexicons.classify(text, language: language)
@@ -185,6 +186,72 @@ import Testing
         #expect(ReplyClassifier.classify("stop", lexicon: lexicon).intents.contains(.optOut))
         let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data("language: en\ntaken_back: [\"\"]\n".utf8)]).findings.map(\.description)
         #expect(findings.contains { $0.contains("taken_back") }, "\(findings)")
+    }
+
+    /// A request announced on a condition (`conditional`: an `if` phrase, then the announcement right
+    /// before the request) is not asked now, and the model may not add it back; a request inside the
+    /// condition, one after a clause boundary, or one whose sentence has no condition counts.
+    @Test func aRequestAnnouncedOnAConditionIsNotAsked() throws {
+        let text = """
+            language: en
+            conditional:
+              if: [if]
+              then: ["going to"]
+            intents:
+              opt_out:
+                - {phrase: "stop texting", negatable: false}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        #expect(lexicon.conditionIf.map(\.source) == ["if"] && lexicon.conditionThen.map(\.source) == ["going to"])
+        let announced = ReplyClassifier.classify("if I get one more text at 6am, I'm going to ask you to stop texting me", lexicon: lexicon)
+        #expect(!announced.intents.contains(.optOut), "\(announced.explain)")
+        #expect(announced.explain.contains { $0.contains("is announced on a condition ('if ... going to'), not asked now") }, "\(announced.explain)")
+        for asked in ["if you don't stop texting me I'm going to sue", "I'm going to ask you to stop texting me", "if this keeps up I'm going to sue. stop texting me",
+                      "if it's you, I'm going to say it: stop texting me", "if so I'm going to need you to explain why and stop texting me"] {
+            #expect(ReplyClassifier.classify(asked, lexicon: lexicon).intents.contains(.optOut), "\(asked)")
+        }
+        let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data("language: en\nconditional: {if: [if], when: [x]}\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("conditional: unknown key \"when\"") }, "\(findings)")
+    }
+
+    /// The shipped lexicons: a request announced on a condition, in both languages, with a comma or
+    /// none, is no opt-out (and the model adds none); the same request made outright is one.
+    @Test(arguments: [
+        ("Si me siguen llamando a las 7 de la mañana voy a pedir que ya no me manden nada", "es", false),
+        ("si me vuelven a escribir de madrugada, voy a poner BAJA", "es", false),
+        ("si no me corrigen el saldo le pediré que ya no me escriban y me cambio de banco", "es", false),
+        ("If I get one more text at 6 in the morning I'm going to ask you to stop texting me altogether.", "en", false),
+        ("If you text me before 8am again I'll reply STOP", "en", false),
+        ("If you text me one more time before 8am I'm opting out of everything", "en", false),
+        ("si no dejan de escribirme los voy a demandar", "es", true),
+        ("Si es por la tarjeta, ya no me escriban", "es", true),
+        ("Voy a pedirles una sola cosa: ya no me manden mensajes", "es", true),
+        ("If this is about the Visa, stop texting me", "en", true),
+        ("I'm going to ask you once more to stop texting me", "en", true),
+    ])
+    func aConditionalAnnouncementIsNoOptOut(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
+    /// The messages said to be welcome in the imperative ("sigan escribiendo aquí") hold the model
+    /// back, negated they do not ("no me sigan escribiendo"); e-mail said to be the only way ("solo
+    /// correo") is kept out of an opt-out's channels.
+    @Test func keepWritingAndEmailOnlyAreWelcomes() throws {
+        let confirm = try Shipped.lexicons.classify("No más para confirmar que sí es mi número, sigan escribiendo aquí", language: "es")
+        #expect(!confirm.intents.contains(.optOut), "\(confirm.explain)")
+        #expect(try Shipped.lexicons.classify("no me sigan escribiendo", language: "es").intents.contains(.optOut))
+        let emailOnly = try Shipped.lexicons.classify("no me manden más mensajes, solo correo", language: "es")
+        #expect(emailOnly.intents.contains(.optOut) && emailOnly.keptChannels.contains("email") && !emailOnly.optOutChannels.contains("email"), "\(emailOnly.explain)")
+    }
+
+    /// "+" written as a word is read as the language's "more" ("no + msj": no más mensajes); in a
+    /// phone number or a count it is not a word.
+    @Test func aPlusWrittenAsAWordIsMore() throws {
+        #expect(try Shipped.lexicons.classify("no + msj plis", language: "es").intents.contains(.optOut))
+        #expect(!ReplyText.tokenize("llamen al +506 8888 8888").contains { $0.text == "+" })
+        #expect(ReplyText.tokenize("60+ times").filter { $0.kind == .word }.map(\.text) == ["times"])
+        #expect(ReplyText.tokenize("no + msj").map(\.text) == ["no", "+", "msj"])
     }
 
     /// Someone else's act or advice told of before a keyword (`retold.others`) makes it theirs; a request

@@ -50,6 +50,7 @@ import Testing
         ("esa deuda no es mía", "es", ReplyIntent.dispute), ("yo nunca saqué esa tarjeta", "es", .dispute), ("el monto está mal, me cobran de más", "es", .dispute),
         ("no reconozco ese cargo", "es", .dispute), ("I never opened that card", "en", .dispute), ("the fees are wrong", "en", .dispute),
         ("this is not my debt", "en", .dispute), ("I don't owe you anything", "en", .dispute),
+        ("I've never heard of this debt", "en", .dispute), ("de dónde sacaron ese monto?", "es", .dispute), ("is this a scam? I never opened that card", "en", .dispute),
         ("ya hablé con mi abogado", "es", .lawyer), ("los voy a demandar", "es", .lawyer), ("talk to my attorney", "en", .lawyer),
         ("I'm going to sue you", "en", .lawyer),
         ("me declaré en quiebra", "es", .bankruptcy), ("estoy en proceso de insolvencia", "es", .bankruptcy), ("I filed Chapter 7 last month", "en", .bankruptcy),
@@ -76,7 +77,12 @@ import Testing
     @Test(arguments: [("no me he declarado en quiebra", "es", ReplyIntent.bankruptcy), ("no tengo abogado", "es", .lawyer),
                       ("are you going to sue me?", "en", .lawyer), ("¿me van a demandar?", "es", .lawyer), ("I get paid friday", "en", .paid),
                       ("I will not pay friday", "en", .promiseToPay), ("no le voy a pagar nada", "es", .promiseToPay),
-                      ("ese número no es mío", "es", .dispute), ("I'm not sick", "en", .hardship)])
+                      ("ese número no es mío", "es", .dispute), ("I'm not sick", "en", .hardship),
+                      // The sender, the texts, a stolen card or the number, not the debt:
+                      ("Is this legit? I've never heard of this company", "en", .dispute), ("Is this a scam? who is this", "en", .dispute),
+                      ("I'd prefer not to get texts about this anymore. email is fine", "en", .dispute), ("my card was stolen yesterday, cancel it please", "en", .dispute),
+                      ("This number belonged to my son. Please stop texting me about his account.", "en", .dispute),
+                      ("de dónde sacaron mi número? quién se los dio?", "es", .dispute)])
     func negationAndSenses(_ text: String, _ language: String, _ intent: ReplyIntent) {
         let result = Shipped.classify(text, language)
         #expect(!result.intents.contains(intent), "\(result.explain)")
