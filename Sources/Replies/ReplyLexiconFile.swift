@@ -241,6 +241,18 @@ public enum ReplyLexiconFile {
             }
         }
 
+        /// A mapping of phrase lists (asked_back, conditional): each known key's phrases; an unknown key
+        /// is a finding that names the known ones.
+        mutating func phraseLists(_ node: Node, _ what: String, known: Set<String>) -> [String: [Phrase]] {
+            var lists: [String: [Phrase]] = [:]
+            for (subKey, list) in pairs(node, what) {
+                let sub = subKey.string ?? ""
+                if known.contains(sub) { lists[sub] = phraseList(list, "\(what).\(sub)") }
+                else { problem(subKey, "\(what): unknown key \"\(sub)\"; known: \(known.sorted().joined(separator: ", "))") }
+            }
+            return lists
+        }
+
         mutating func rules(_ node: Node, section: String) -> [PhraseRule] {
             guard let sequence = node.sequence else { problem(node, "\(section) must be a list of phrases"); return [] }
             var result: [PhraseRule] = []
@@ -444,21 +456,13 @@ public enum ReplyLexiconFile {
                 case "names_whatsapp": lexicon.namesWhatsApp = phraseList(value, name)
                 case "welcome_email": lexicon.welcomeEmail = phraseList(value, name)
                 case "asked_back":
-                    for (subKey, list) in pairs(value, name) {
-                        switch subKey.string ?? "" {
-                        case "mentions": lexicon.mentions = phraseList(list, "asked_back.mentions")
-                        case "answers": lexicon.answers = phraseList(list, "asked_back.answers")
-                        default: problem(subKey, "asked_back: unknown key \"\(subKey.string ?? "")\"; known: \(askedBackKeys.sorted().joined(separator: ", "))")
-                        }
-                    }
+                    let lists = phraseLists(value, name, known: askedBackKeys)
+                    lexicon.mentions = lists["mentions"] ?? lexicon.mentions
+                    lexicon.answers = lists["answers"] ?? lexicon.answers
                 case "conditional":
-                    for (subKey, list) in pairs(value, name) {
-                        switch subKey.string ?? "" {
-                        case "if": lexicon.conditionIf = phraseList(list, "conditional.if")
-                        case "then": lexicon.conditionThen = phraseList(list, "conditional.then")
-                        default: problem(subKey, "conditional: unknown key \"\(subKey.string ?? "")\"; known: \(conditionalKeys.sorted().joined(separator: ", "))")
-                        }
-                    }
+                    let lists = phraseLists(value, name, known: conditionalKeys)
+                    lexicon.conditionIf = lists["if"] ?? lexicon.conditionIf
+                    lexicon.conditionThen = lists["then"] ?? lexicon.conditionThen
                 case "retold":
                     for (subKey, list) in pairs(value, name) {
                         switch subKey.string ?? "" {
