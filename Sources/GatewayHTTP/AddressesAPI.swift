@@ -22,7 +22,7 @@ enum AddressesAPI {
         for (key, _) in query where !["by", "reason"].contains(String(key)) {
             throw APIError.badRequest("unknown parameter \"\(key)\"; known: by, reason")
         }
-        guard let by = query.get("by").map({ String($0) }), OptOutChanges.isName(by) else {
+        guard let by = query.get("by").map({ String($0) }), OptOut.isName(by) else {
             throw APIError.badRequest("by is required, on one line: who lifts the opt-out, e.g. compliance:ana (consent given again on a call)")
         }
         guard let reason = query.get("reason").map({ String($0) }), !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {

@@ -31,7 +31,7 @@ enum ContactsAPI {
             if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
                 throw APIError.badRequest("unknown field \"\(unknown)\"; allowed: \(fields.sorted().joined(separator: ", "))")
             }
-            guard case .string(let by)? = object["by"], OptOutChanges.isName(by) else {
+            guard case .string(let by)? = object["by"], OptOut.isName(by) else {
                 throw APIError.badRequest("by is required: who is making the change, e.g. agent:maria")
             }
             var channel: Channel?
@@ -73,7 +73,7 @@ extension ContactsAPI {
         for (key, _) in query where !["by", "channel", "reason"].contains(String(key)) {
             throw APIError.badRequest("unknown parameter \"\(key)\"; known: by, channel, reason")
         }
-        guard let by = query.get("by").map({ String($0) }), OptOutChanges.isName(by) else {
+        guard let by = query.get("by").map({ String($0) }), OptOut.isName(by) else {
             throw APIError.badRequest("by is required: who asked to take the opt-out back, e.g. agent:maria (the customer's own request)")
         }
         var channel: Channel?
@@ -105,13 +105,10 @@ public enum OptOutChanges {
         public var message: String
     }
 
-    /// Who made a change, as recorded: not blank, on one line, no control characters.
-    public static func isName(_ text: String) -> Bool { OptOut.isName(text) }
-
     /// Sets (or replaces) a mark and records it in the log. `channel` nil: every channel.
     public static func set(contact: String, channel: Channel?, doNotContact: Bool, by: String, reason: String?, at: Date,
                            store: any LogAppender) async throws -> OptOut {
-        guard isName(by) else { throw Refusal(code: "no_by", message: "by is required, on one line: who is making the change, e.g. agent:maria") }
+        guard OptOut.isName(by) else { throw Refusal(code: "no_by", message: "by is required, on one line: who is making the change, e.g. agent:maria") }
         if doNotContact && channel != nil { throw Refusal(code: "dnc_with_channel", message: "do_not_contact covers every channel; leave out channel") }
         guard contact.count <= 200 else { throw Refusal(code: "contact_too_long", message: "contact id is longer than 200 characters") }
         let mark = OptOut(contactID: contact, channel: channel, kind: doNotContact ? .doNotContact : .optOut, setBy: by, setAt: at, reason: reason)

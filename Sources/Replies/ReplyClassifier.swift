@@ -476,8 +476,10 @@ public enum ReplyClassifier {
         guard !lexicon.conditionIf.isEmpty, !lexicon.conditionThen.isEmpty else { return nil }
         let start = match.lowerBound
         let sentenceStart = sentence(around: match, in: tokens).start
+        // Each word as written: "pediré" is not "pedir" read through a typo.
+        let conditions = lexicon.conditionIf.flatMap { $0.matches(in: tokens, typos: false) }.filter { $0.start >= sentenceStart }.sorted { $0.start < $1.start }
+        guard !conditions.isEmpty else { return nil }
         for phrase in lexicon.conditionThen {
-            // Each word as written: "pediré" is not "pedir" read through a typo.
             for then in phrase.matches(in: tokens, typos: false) where then.start >= sentenceStart && then.end < match.upperBound {
                 if then.end < start {
                     let between = (then.end + 1)..<start
@@ -486,10 +488,8 @@ public enum ReplyClassifier {
                 } else if then.start <= start {
                     continue
                 }
-                for ifPhrase in lexicon.conditionIf {
-                    if let condition = ifPhrase.matches(in: tokens, typos: false).first(where: { $0.start >= sentenceStart && $0.end < then.start }) {
-                        return "\(quote(tokens, condition.start...condition.end)) ... \(quote(tokens, then.start...then.end))"
-                    }
+                if let condition = conditions.first(where: { $0.end < then.start }) {
+                    return "\(quote(tokens, condition.start...condition.end)) ... \(quote(tokens, then.start...then.end))"
                 }
             }
         }
@@ -585,7 +585,8 @@ public enum ReplyClassifier {
         // at the hospital, texts are fine") asks about one channel or place, not to cease all contact.
         // E-mail kept open ("ya no me escriban por mensaje, solo por correo") is no cease either, but
         // the texts are still to stop: the request becomes an opt_out.
-        let emailWelcomed = welcome(in: tokens, phrases: lexicon.welcomeEmail, lexicon: lexicon).first?.text
+        let emailWelcomes = welcome(in: tokens, phrases: lexicon.welcomeEmail, lexicon: lexicon)
+        let emailWelcomed = emailWelcomes.first?.text
         if let kept = welcomed ?? emailWelcomed, let at = intents.firstIndex(of: .ceaseContact) {
             intents.remove(at: at)
             explain.removeAll { $0.hasPrefix("cease_contact:") }
@@ -671,8 +672,7 @@ public enum ReplyClassifier {
             if let refused = whatsapp.first(where: { clause($0.start) == request }), !textsInRequest,
                let kept = welcomes.first(where: { !namesWhatsApp($0.start...$0.end) && clause($0.start) != request }) {
                 // E-mail named only where it is said to be welcome ("solo correo o sms") refuses no e-mail.
-                let emailKept = welcome(in: tokens, phrases: lexicon.welcomeEmail, lexicon: lexicon)
-                if lexicon.namesEmail.flatMap({ $0.matches(in: tokens) }).allSatisfy({ named in emailKept.contains { ($0.start...$0.end).overlaps(named.start...named.end) } }) {
+                if lexicon.namesEmail.flatMap({ $0.matches(in: tokens) }).allSatisfy({ named in emailWelcomes.contains { ($0.start...$0.end).overlaps(named.start...named.end) } }) {
                     intents.removeAll { $0 == .optOut }
                     firstHit[.optOut] = nil
                     explain.removeAll { $0.hasPrefix("opt_out:") }
