@@ -272,6 +272,9 @@ public enum ReplyClassifier {
         if ["opt_out", "cease_contact"].contains(rule.origin.section), let condition = announced(found.start...found.end, in: tokens, lexicon: lexicon) {
             return Refusal("is announced on a condition ('\(condition)'), not asked now", otherSense: true, noted: false)
         }
+        if ["opt_out", "cease_contact"].contains(rule.origin.section), let disclaimer = disclaimed(before: found.start, in: tokens, lexicon: lexicon) {
+            return Refusal("is said not to be asked ('\(disclaimer)')", otherSense: true, noted: false)
+        }
         if let retold = rule.retold, let teller = retelling(of: found.start...found.end, in: tokens, lexicon: lexicon) {
             switch retold {
             case .never:
@@ -491,6 +494,23 @@ public enum ReplyClassifier {
                 if let condition = conditions.first(where: { $0.end < then.start }) {
                     return "\(quote(tokens, condition.start...condition.end)) ... \(quote(tokens, then.start...then.end))"
                 }
+            }
+        }
+        return nil
+    }
+
+    /// The `disclaimed` phrase that says a request starting at `start` is not one, quoted: the request
+    /// starts inside it ("no es que no quiera que me escriban"), or at most four words after it in its
+    /// clause, with no contrast or reason in between ("it's not that I don't want your messages").
+    static func disclaimed(before start: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        for phrase in lexicon.disclaimed {
+            // Each word as written, as in `announced`: a disclaimer read through a typo would silence a request.
+            for found in phrase.matches(in: tokens, typos: false) where found.start <= start {
+                if found.end >= start { return quote(tokens, found.start...found.end) }
+                let between = (found.end + 1)..<start
+                guard !between.contains(where: { tokens[$0].isBoundary || (tokens[$0].kind == .word && tokens[$0].forms.contains { lexicon.contrast.contains($0) || lexicon.reasons.contains($0) }) }),
+                      between.filter({ tokens[$0].kind == .word }).count <= 4 else { continue }
+                return quote(tokens, found.start...found.end)
             }
         }
         return nil

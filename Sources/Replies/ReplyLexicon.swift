@@ -414,6 +414,12 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// the condition ("si no dejan de escribirme voy a demandar") is not touched.
     public var conditionIf: [Phrase] = []
     public var conditionThen: [Phrase] = []
+    /// `disclaimed`: words that say the request after them is not one ("it's not that I don't want your
+    /// texts", "no es que quiera que me dejen de escribir"). An opt_out or cease_contact phrase that
+    /// starts inside one, or at most four words after it in its clause, is not asked, and the model
+    /// adds none. A contrast or a reason in between ends its reach ("no es que me moleste, pero ya no
+    /// me escriban" is a request).
+    public var disclaimed: [Phrase] = []
     /// `names_sms`, `names_email`: words naming the texts ("texting", "sms", "mensajes de texto") or
     /// e-mail ("emails", "correo"): an opt-out that names a channel is for that channel.
     public var namesSMS: [Phrase] = []
@@ -448,7 +454,7 @@ public struct ReplyLexicon: Sendable, Equatable {
         a.language == b.language && a.markers == b.markers && a.markerLetters == b.markerLetters && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
-            && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen
+            && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.disclaimed == b.disclaimed
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.namesWhatsApp == b.namesWhatsApp && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts

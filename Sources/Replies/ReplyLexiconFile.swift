@@ -23,7 +23,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
-                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional"]
+                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional", "disclaimed"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
@@ -455,6 +455,7 @@ public enum ReplyLexiconFile {
                 case "names_email": lexicon.namesEmail = phraseList(value, name)
                 case "names_whatsapp": lexicon.namesWhatsApp = phraseList(value, name)
                 case "welcome_email": lexicon.welcomeEmail = phraseList(value, name)
+                case "disclaimed": lexicon.disclaimed = phraseList(value, name)
                 case "asked_back":
                     let lists = phraseLists(value, name, known: askedBackKeys)
                     lexicon.mentions = lists["mentions"] ?? lexicon.mentions

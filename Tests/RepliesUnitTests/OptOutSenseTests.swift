@@ -214,6 +214,35 @@ import Testing
         #expect(findings.contains { $0.contains("conditional: unknown key \"when\"") }, "\(findings)")
     }
 
+    /// A request said not to be one (`disclaimed`): refused when it starts inside the disclaimer or at
+    /// most four words after it in its clause; a boundary, a contrast or a reason in between, or more
+    /// words, leave it a request; the model may not add it back.
+    @Test func aRequestSaidNotToBeOneIsNotAsked() throws {
+        let text = """
+            language: en
+            contrast: [but]
+            reasons: [because]
+            disclaimed: ["not that"]
+            intents:
+              opt_out:
+                - {phrase: "dont want your messages", negatable: false}
+                - {phrase: "stop texting", negatable: false}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        #expect(lexicon.disclaimed.map(\.source) == ["not that"])
+        for said in ["not that I dont want your messages", "not that you should stop texting", "not that dont want your messages"] {
+            let reading = ReplyClassifier.classify(said, lexicon: lexicon)
+            #expect(!reading.intents.contains(.optOut), "\(said): \(reading.explain)")
+            #expect(reading.explain.contains { $0.contains("is said not to be asked ('not that')") }, "\(reading.explain)")
+        }
+        for asked in ["not that I mind, stop texting", "not that I mind but stop texting", "not that it matters because stop texting",
+                      "not that I ever said so to anyone: stop texting", "not that one two three four five stop texting", "stop texting, not that"] {
+            #expect(ReplyClassifier.classify(asked, lexicon: lexicon).intents.contains(.optOut), "\(asked)")
+        }
+        let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data("language: en\ndisclaimed: [\"not ...that\"]\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("disclaimed") }, "\(findings)")
+    }
+
     /// The shipped lexicons: a request announced on a condition, in both languages, with a comma or
     /// none, is no opt-out (and the model adds none); the same request made outright is one.
     @Test(arguments: [
@@ -230,6 +259,48 @@ import Testing
         ("I'm going to ask you once more to stop texting me", "en", true),
     ])
     func aConditionalAnnouncementIsNoOptOut(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
+    /// The shipped lexicons: a relative's keyword or advice told of ("mi carnal les mandó STOP", "mi
+    /// hermano dice que les mande STOP"), a request told of and disowned ("he doesn't speak for me"), the
+    /// reminders wanted after someone else's STOP, a keyword sent to another number, a consequence or a
+    /// keyword asked about ("will that also block ...", "stop de qué?"), the hour ("stop texting at
+    /// 7am"), a request said not to be one ("no es que quiera que me dejen de escribir", "I am NOT
+    /// revoking consent"), a card, a program or paper statements left, are no opt-out; "se me largan de
+    /// mi celular", "kill the texts", "silence this thread" and "dejn d escribirme" are, and so is each
+    /// request made outright.
+    @Test(arguments: [
+        ("mi carnal les mandó STOP y le siguieron llegando, eso sí sirve o no?", "es", false),
+        ("mi esposo les mandó STOP desde su cel pero yo sí quiero los recordatorios en este", "es", false),
+        ("My husband says he told y'all to stop texting. He doesn't speak for me. I want to work something out.", "en", false),
+        ("My daughter replied STOP on her phone. Will that also block the messages that come to my number?", "en", false),
+        ("I'm not asking you to stop texting. I'm asking you to stop texting at 7am on a Sunday.", "en", false),
+        ("Take me off the hardship program, I'm back at work and can pay the full amount now.", "en", false),
+        ("ustedes mandándome mensajes de cobro!! se me largan de mi celular ya", "es", true),
+        ("lárguense de mi whatsapp", "es", true),
+        ("mi esposo les mandó STOP y yo también: no me escriban más", "es", true),
+        ("I told y'all to stop texting. Stop texting me.", "en", true),
+        ("Please stop texting me, it will also stop the messages at my work?", "en", true),
+        ("mi hermano dice que les mande STOP y que así dejan de joder, pero yo prefiero arreglar", "es", false),
+        ("Una consulta: mandé STOP a un número que me ofrecía préstamos, ¿era de ustedes?", "es", false),
+        ("stop de qué? no entiendo el mensaje, quién es?", "es", false),
+        ("no es que no quiera que me escriban, es que me escriben 4 veces al día", "es", false),
+        ("no es que quiera que me dejen de escribir, pero mándenme los mensajes en la tarde", "es", false),
+        ("ya no quiero la tarjeta, quiero darla de baja", "es", false),
+        ("How do I opt out of paper statements? I'd rather get everything here", "en", false),
+        ("To avoid any confusion: I am NOT revoking consent to receive text message reminders at this number", "en", false),
+        ("does STOP work on the emails too or is there a link i have to click", "en", false),
+        ("It's not that I don't want your messages. I just get paid on the 15th", "en", false),
+        ("I revoke my consent to receive text messages", "en", true),
+        ("no quiero que me escriban más", "es", true),
+        ("kill the texts please, I'll have the $120 to you Friday", "en", true),
+        ("silence this thread pls", "en", true),
+        ("honestly prefer email over texts from now on", "en", true),
+        ("dejn d escribirme xfa", "es", true),
+    ])
+    func someoneElsesOrAnotherThingsStopIsNoOptOut(text: String, language: String, optOut: Bool) throws {
         let reading = try Shipped.lexicons.classify(text, language: language)
         #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
     }
