@@ -264,15 +264,16 @@ public enum ReplyClassifier {
         // words only when quoted ("ella les contestó \"no me escriban\""), since "my wife texted you to stop
         // texting me" passes the customer's own request on.
         let keyword = rule.retold != nil
-        if keyword || ["opt_out", "cease_contact"].contains(rule.origin.section),
+        let request = ["opt_out", "cease_contact"].contains(rule.origin.section)
+        if keyword || request,
            let other = someoneElse(before: found.start, in: tokens, lexicon: lexicon),
            keyword || (other.end + 1...found.start).contains(where: { tokens[$0].quoteBefore }) {
             return Refusal("is someone else's: '\(other.text)' tells of another person's request or advice", otherSense: true, noted: false)
         }
-        if ["opt_out", "cease_contact"].contains(rule.origin.section), let condition = announced(found.start...found.end, in: tokens, lexicon: lexicon) {
+        if request, let condition = announced(found.start...found.end, in: tokens, lexicon: lexicon) {
             return Refusal("is announced on a condition ('\(condition)'), not asked now", otherSense: true, noted: false)
         }
-        if ["opt_out", "cease_contact"].contains(rule.origin.section), let disclaimer = disclaimed(before: found.start, in: tokens, lexicon: lexicon) {
+        if request, let disclaimer = disclaimed(before: found.start, in: tokens, lexicon: lexicon) {
             return Refusal("is said not to be asked ('\(disclaimer)')", otherSense: true, noted: false)
         }
         if let retold = rule.retold, let teller = retelling(of: found.start...found.end, in: tokens, lexicon: lexicon) {
@@ -485,9 +486,7 @@ public enum ReplyClassifier {
         for phrase in lexicon.conditionThen {
             for then in phrase.matches(in: tokens, typos: false) where then.start >= sentenceStart && then.end < match.upperBound {
                 if then.end < start {
-                    let between = (then.end + 1)..<start
-                    guard !between.contains(where: { tokens[$0].isBoundary }),
-                          between.filter({ tokens[$0].kind == .word }).count <= 4 else { continue }
+                    guard reaches(from: then.end, to: start, in: tokens) else { continue }
                 } else if then.start <= start {
                     continue
                 }
@@ -503,17 +502,24 @@ public enum ReplyClassifier {
     /// starts inside it ("no es que no quiera que me escriban"), or at most four words after it in its
     /// clause, with no contrast or reason in between ("it's not that I don't want your messages").
     static func disclaimed(before start: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        guard !lexicon.disclaimed.isEmpty else { return nil }
+        let stops = lexicon.contrast.union(lexicon.reasons)
         for phrase in lexicon.disclaimed {
             // Each word as written, as in `announced`: a disclaimer read through a typo would silence a request.
             for found in phrase.matches(in: tokens, typos: false) where found.start <= start {
-                if found.end >= start { return quote(tokens, found.start...found.end) }
-                let between = (found.end + 1)..<start
-                guard !between.contains(where: { tokens[$0].isBoundary || (tokens[$0].kind == .word && tokens[$0].forms.contains { lexicon.contrast.contains($0) || lexicon.reasons.contains($0) }) }),
-                      between.filter({ tokens[$0].kind == .word }).count <= 4 else { continue }
+                guard found.end >= start || reaches(from: found.end, to: start, in: tokens, stoppedBy: stops) else { continue }
                 return quote(tokens, found.start...found.end)
             }
         }
         return nil
+    }
+
+    /// Whether words ending at `end` reach a request starting at `start`: at most four words between
+    /// them, and no clause boundary or word of `stoppedBy` (a contrast or a reason) among those.
+    static func reaches(from end: Int, to start: Int, in tokens: [ReplyToken], stoppedBy: Set<String> = []) -> Bool {
+        let between = (end + 1)..<start
+        return !between.contains(where: { tokens[$0].isBoundary || (tokens[$0].kind == .word && tokens[$0].forms.contains(where: stoppedBy.contains)) })
+            && between.filter({ tokens[$0].kind == .word }).count <= 4
     }
 
     /// The `asks_who` phrases in the reply, not negated, each quoted with where it starts.
