@@ -276,6 +276,9 @@ public enum ReplyClassifier {
         if request, let disclaimer = disclaimed(before: found.start, in: tokens, lexicon: lexicon) {
             return Refusal("is said not to be asked ('\(disclaimer)')", otherSense: true, noted: false)
         }
+        if request, let narrowing = narrowed(found.start...found.end, in: tokens, lexicon: lexicon) {
+            return Refusal("is narrowed by '\(narrowing)' to an hour, a day, a place or another person, not the messages", otherSense: true, noted: false)
+        }
         if let retold = rule.retold, let teller = retelling(of: found.start...found.end, in: tokens, lexicon: lexicon) {
             switch retold {
             case .never:
@@ -514,12 +517,33 @@ public enum ReplyClassifier {
         return nil
     }
 
-    /// Whether words ending at `end` reach a request starting at `start`: at most four words between
-    /// them, and no clause boundary or word of `stoppedBy` (a contrast or a reason) among those.
-    static func reaches(from end: Int, to start: Int, in tokens: [ReplyToken], stoppedBy: Set<String> = []) -> Bool {
+    /// The `narrowed` phrase that narrows a request matched at `match` to an hour, a day, a place or
+    /// another person, quoted, or nil: an `after` phrase that starts inside the match (past its first
+    /// word) or at most two words after it in its clause, or a `before` phrase that ends at most two
+    /// words before it in its clause, with no contrast or reason in between ("stop texting me at 6am",
+    /// "en horario laboral no me escriban"); none when an `unless` phrase anywhere in the reply widens it
+    /// back ("not at 6am, not at all") or says a relative writes for the customer.
+    static func narrowed(_ match: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        guard !lexicon.narrowedAfter.isEmpty || !lexicon.narrowedBefore.isEmpty else { return nil }
+        let stops = lexicon.contrast.union(lexicon.reasons)
+        // Each word as written, as in `announced`: a narrowing read through a typo would silence a request.
+        let after = lexicon.narrowedAfter.lazy.flatMap { $0.matches(in: tokens, typos: false) }.first { found in
+            found.start > match.lowerBound && (found.start <= match.upperBound || reaches(from: match.upperBound, to: found.start, in: tokens, stoppedBy: stops, words: 2))
+        }
+        let before = after != nil ? nil : lexicon.narrowedBefore.lazy.flatMap { $0.matches(in: tokens, typos: false) }.first { found in
+            found.end < match.lowerBound && reaches(from: found.end, to: match.lowerBound, in: tokens, stoppedBy: stops, words: 2)
+        }
+        guard let narrowing = after ?? before else { return nil }
+        let widened = lexicon.narrowedUnless.contains { !$0.matches(in: tokens, typos: false).isEmpty }
+        return widened ? nil : quote(tokens, narrowing.start...narrowing.end)
+    }
+
+    /// Whether words ending at `end` reach a request starting at `start`: at most `words` words between
+    /// them (four unless told), and no clause boundary or word of `stoppedBy` (a contrast or a reason) among those.
+    static func reaches(from end: Int, to start: Int, in tokens: [ReplyToken], stoppedBy: Set<String> = [], words: Int = 4) -> Bool {
         let between = (end + 1)..<start
         return !between.contains(where: { tokens[$0].isBoundary || (tokens[$0].kind == .word && tokens[$0].forms.contains(where: stoppedBy.contains)) })
-            && between.filter({ tokens[$0].kind == .word }).count <= 4
+            && between.filter({ tokens[$0].kind == .word }).count <= words
     }
 
     /// The `asks_who` phrases in the reply, not negated, each quoted with where it starts.

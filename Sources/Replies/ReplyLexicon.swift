@@ -420,6 +420,18 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// adds none. A contrast or a reason in between ends its reach ("no es que me moleste, pero ya no
     /// me escriban" is a request).
     public var disclaimed: [Phrase] = []
+    /// `narrowed.after`, `narrowed.before`, `narrowed.unless`: words that narrow a request to an hour,
+    /// a day, a place, another address of the customer's or another person ("stop texting me at
+    /// 6am", "no me escriban al correo del trabajo", "no le escriban más a mi esposo", "en horario
+    /// laboral no me escriban"). An opt_out or cease_contact phrase followed by an `after` phrase that
+    /// starts inside it or at most two words after it in its clause, or preceded by a `before` phrase
+    /// that ends at most two words before it in its clause (no contrast or reason in between), does not
+    /// ask for the messages to stop, and the model adds none; unless an `unless` phrase anywhere in the
+    /// reply widens it back ("not at 6am, not at all", "ni a mí ni a mi mamá") or says that a relative
+    /// writes for the customer ("les escribe la hija de la señora ...").
+    public var narrowedAfter: [Phrase] = []
+    public var narrowedBefore: [Phrase] = []
+    public var narrowedUnless: [Phrase] = []
     /// `names_sms`, `names_email`: words naming the texts ("texting", "sms", "mensajes de texto") or
     /// e-mail ("emails", "correo"): an opt-out that names a channel is for that channel.
     public var namesSMS: [Phrase] = []
@@ -455,6 +467,7 @@ public struct ReplyLexicon: Sendable, Equatable {
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.disclaimed == b.disclaimed
+            && a.narrowedAfter == b.narrowedAfter && a.narrowedBefore == b.narrowedBefore && a.narrowedUnless == b.narrowedUnless
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.namesWhatsApp == b.namesWhatsApp && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts

@@ -23,7 +23,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
-                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional", "disclaimed"]
+                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional", "disclaimed", "narrowed"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
@@ -31,6 +31,7 @@ public enum ReplyLexiconFile {
     static let askedBackKeys: Set<String> = ["mentions", "answers"]
     static let retoldKeys: Set<String> = ["words", "undone", "honored", "others", "for_me"]
     static let conditionalKeys: Set<String> = ["if", "then"]
+    static let narrowedKeys: Set<String> = ["after", "before", "unless"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
     static let amountKeys: Set<String> = ["multipliers", "currencies", "pay_verbs"]
     static let thresholdKeys: Set<String> = ["upset_below", "worried_below"]
@@ -241,7 +242,7 @@ public enum ReplyLexiconFile {
             }
         }
 
-        /// A mapping of phrase lists (asked_back, conditional): each known key's phrases; an unknown key
+        /// A mapping of phrase lists (asked_back, conditional, narrowed): each known key's phrases; an unknown key
         /// is a finding that names the known ones.
         mutating func phraseLists(_ node: Node, _ what: String, known: Set<String>) -> [String: [Phrase]] {
             var lists: [String: [Phrase]] = [:]
@@ -464,6 +465,11 @@ public enum ReplyLexiconFile {
                     let lists = phraseLists(value, name, known: conditionalKeys)
                     lexicon.conditionIf = lists["if"] ?? lexicon.conditionIf
                     lexicon.conditionThen = lists["then"] ?? lexicon.conditionThen
+                case "narrowed":
+                    let lists = phraseLists(value, name, known: narrowedKeys)
+                    lexicon.narrowedAfter = lists["after"] ?? lexicon.narrowedAfter
+                    lexicon.narrowedBefore = lists["before"] ?? lexicon.narrowedBefore
+                    lexicon.narrowedUnless = lists["unless"] ?? lexicon.narrowedUnless
                 case "retold":
                     for (subKey, list) in pairs(value, name) {
                         switch subKey.string ?? "" {

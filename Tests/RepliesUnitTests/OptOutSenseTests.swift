@@ -243,6 +243,61 @@ import Testing
         #expect(findings.contains { $0.contains("disclaimed") }, "\(findings)")
     }
 
+    /// A request narrowed (`narrowed`) to an hour, a place or another person: refused when an `after`
+    /// phrase starts inside it or at most two words after it in its clause, or a `before` phrase ends at
+    /// most two words before it; more words, a boundary, a contrast or a reason in between leave it a
+    /// request, and so does an `unless` phrase in the same sentence; the model may not add it back.
+    @Test func aNarrowedRequestIsNoOptOut() throws {
+        let text = """
+            language: en
+            contrast: [but]
+            reasons: [because]
+            narrowed: {after: ["at dawn", "my work email"], before: ["at work"], unless: ["at all"]}
+            intents:
+              opt_out:
+                - {phrase: "stop texting", negatable: false}
+                - {phrase: "stop sending ~ email", negatable: false}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        #expect(lexicon.narrowedAfter.map(\.source) == ["at dawn", "my work email"] && lexicon.narrowedBefore.map(\.source) == ["at work"])
+        for narrowed in ["stop texting at dawn", "stop texting me please at dawn", "at work stop texting", "at work please stop texting",
+                         "stop sending these to my work email"] {
+            let reading = ReplyClassifier.classify(narrowed, lexicon: lexicon)
+            #expect(!reading.intents.contains(.optOut), "\(narrowed): \(reading.explain)")
+            #expect(reading.explain.contains { $0.contains("is narrowed by '") }, "\(reading.explain)")
+        }
+        for asked in ["stop texting me now and forever at dawn", "stop texting, at dawn I sleep", "stop texting but at dawn is fine",
+                      "stop texting because at dawn I sleep", "at work I read them. stop texting", "at work I told you twice: stop texting",
+                      "stop texting at dawn or at all", "stop sending these to my personal email"] {
+            #expect(ReplyClassifier.classify(asked, lexicon: lexicon).intents.contains(.optOut), "\(asked)")
+        }
+        let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data("language: en\nnarrowed: {after: [\"at 6am\"], during: [x]}\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("narrowed: unknown key \"during\"") }, "\(findings)")
+    }
+
+    /// The shipped lexicons: a request for an hour, a time of day, a day, a place or a work address
+    /// only, or about a relative's messages, is no opt-out in either language; the same request made
+    /// for every hour, or by a relative who writes for the customer, is one.
+    @Test(arguments: [
+        ("please don't text me at 5am, I get home from my shift at 4", "en", false),
+        ("can you guys stop texting me during my kids' soccer games on saturdays", "en", false),
+        ("stop texting me while I'm driving, after 6 works", "en", false),
+        ("quit emailing my work email, use the gmail one", "en", false),
+        ("no me manden mensajes a las 5 de la mañana, trabajo de noche", "es", false),
+        ("en horas de oficina no me escriban porfa, el jefe revisa el cel", "es", false),
+        ("dejen de mandarle mensajes a mi hermano, él no tiene nada que ver con mi préstamo", "es", false),
+        ("a mi mamá no le escriban más, ella no firmó nada", "es", false),
+        ("stop texting me. at all. ever.", "en", true),
+        ("stop texting me at all, any hour", "en", true),
+        ("no me manden mensajes a ninguna hora", "es", true),
+        ("les escribe la hija de la señora Ruiz: a mi mamá ya no le escriban, tiene 90 años", "es", true),
+        ("dejen de escribirme todos los días", "es", true),
+    ])
+    func aNarrowedRequestIsNoOptOutShipped(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
     /// The shipped lexicons: a request announced on a condition, in both languages, with a comma or
     /// none, is no opt-out (and the model adds none); the same request made outright is one.
     @Test(arguments: [
