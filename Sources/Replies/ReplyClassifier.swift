@@ -343,15 +343,19 @@ public enum ReplyClassifier {
     }
 
     /// Why a match is asked back or mentioned rather than used, or nil: in a question, after a
-    /// mention ("what do you mean STOP?"); inside a mention ("what does STOP mean"); or a question of
-    /// its own ("unsubscribe?") answered at once in the negative ("no way", "jamás").
+    /// mention ("what do you mean STOP?"); inside a mention ("what does STOP mean"), or at the start of
+    /// one that goes on past it (the keyword as a subject: "STOP es para los mensajes o para las
+    /// llamadas?", "Texting STOP won't mess up my credit, will it"); or a question of its own
+    /// ("unsubscribe?") answered at once in the negative ("no way", "jamás").
     static func askedBack(_ found: (start: Int, end: Int, typo: Bool), tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
         let around = sentence(around: found.start...found.end, in: tokens)
         let question = around.mark.map { tokens[$0].text == "?" } ?? false
         for phrase in lexicon.mentions {
             for mention in phrase.matches(in: tokens) where mention.start >= around.start && mention.end <= around.end {
                 let before = mention.end < found.start
-                let surrounds = mention.start < found.start && mention.end > found.end
+                // Around the match, or over its first word and on past it (the keyword as a subject: "STOP
+                // es para ...", "does STOP also stop the emails", "the STOP thing going to stop ...").
+                let surrounds = mention.start <= found.start && mention.end > found.start
                 // Close before it in the same clause (two words at most between), a mention needs no "?"
                 // ("why would I unsubscribe, I need them", "por qué querría darme de baja").
                 let close = before && found.start - mention.end <= 3 && !(mention.end + 1..<found.start).contains { tokens[$0].isBoundary }
@@ -477,7 +481,7 @@ public enum ReplyClassifier {
     /// The condition and announcement a request matched at `match` follows, quoted, or nil: a
     /// `conditional.then` phrase ending at most four words before it with no clause boundary between
     /// (or inside a match whose gap reaches back into the condition: "no me corrigen el saldo le pediré
-    /// que ya no me escriban"), and a `conditional.if` phrase before that in the same sentence ("si me
+    /// que ya no me escriban"; or at its start: "if I pay will you stop texting me?"), and a `conditional.if` phrase before that in the same sentence ("si me
     /// siguen llamando, voy a pedir que no me manden nada").
     static func announced(_ match: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
         guard !lexicon.conditionIf.isEmpty, !lexicon.conditionThen.isEmpty else { return nil }
@@ -490,7 +494,7 @@ public enum ReplyClassifier {
             for then in phrase.matches(in: tokens, typos: false) where then.start >= sentenceStart && then.end < match.upperBound {
                 if then.end < start {
                     guard reaches(from: then.end, to: start, in: tokens) else { continue }
-                } else if then.start <= start {
+                } else if then.start < start {
                     continue
                 }
                 if let condition = conditions.first(where: { $0.end < then.start }) {

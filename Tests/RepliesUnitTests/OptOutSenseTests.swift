@@ -298,6 +298,30 @@ import Testing
         #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
     }
 
+    /// The shipped lexicons: a keyword as the subject of a question or a statement ("STOP funciona
+    /// también para ...", "does UNSUBSCRIBE also ..."), a request disowned ("I never said ...", "yo no
+    /// dije que ...", "¿quién les dijo que ...?"), or a consequence foretold ("if I pay will you stop
+    /// ...") is no opt-out; the keyword alone, or repeated, is one.
+    @Test(arguments: [
+        ("BAJA funciona también para las llamadas o nomás para los mensajes?", "es", false),
+        ("does UNSUBSCRIBE also cancel the due date alerts?", "en", false),
+        ("is the STOP thing gonna wreck my payment plan?", "en", false),
+        ("the STOP I sent yesterday was for my gym, keep my reminders coming", "en", false),
+        ("I never asked you to stop texting me, I asked for the payoff amount", "en", false),
+        ("yo nunca dije que me dejaran de escribir, pregunté por el saldo", "es", false),
+        ("¿quién les dijo que no me escriban? sigan mandando los avisos", "es", false),
+        ("if I pay the whole thing will you stop texting me?", "en", false),
+        ("si pago hoy, ¿me van a dejar de mandar mensajes?", "es", false),
+        ("STOP", "en", true),
+        ("STOP STOP STOP", "en", true),
+        ("BAJA ya por favor", "es", true),
+        ("I never agreed to these. Stop texting me.", "en", true),
+    ])
+    func aKeywordAsSubjectOrARequestDisownedIsNoOptOut(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
     /// The shipped lexicons: a request announced on a condition, in both languages, with a comma or
     /// none, is no opt-out (and the model adds none); the same request made outright is one.
     @Test(arguments: [
