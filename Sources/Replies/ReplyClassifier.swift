@@ -344,8 +344,8 @@ public enum ReplyClassifier {
 
     /// Why a match is asked back or mentioned rather than used, or nil: in a question, after a
     /// mention ("what do you mean STOP?"); inside a mention ("what does STOP mean"), or at the start of
-    /// one that goes on past it (the keyword as a subject: "STOP es para los mensajes o para las
-    /// llamadas?", "Texting STOP won't mess up my credit, will it"); or a question of its own
+    /// one that goes on past it (the keyword as a subject: "STOP sirve pa los correos tb?",
+    /// "Texting STOP won't mess up my credit, will it"); or a question of its own
     /// ("unsubscribe?") answered at once in the negative ("no way", "jamás").
     static func askedBack(_ found: (start: Int, end: Int, typo: Bool), tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
         let around = sentence(around: found.start...found.end, in: tokens)
@@ -354,7 +354,7 @@ public enum ReplyClassifier {
             for mention in phrase.matches(in: tokens) where mention.start >= around.start && mention.end <= around.end {
                 let before = mention.end < found.start
                 // Around the match, or over its first word and on past it (the keyword as a subject: "STOP
-                // es para ...", "does STOP also stop the emails", "the STOP thing going to stop ...").
+                // sirve pa ...", "does STOP also stop the emails", "the STOP thing going to stop ...").
                 let surrounds = mention.start <= found.start && mention.end > found.start
                 // Close before it in the same clause (two words at most between), a mention needs no "?"
                 // ("why would I unsubscribe, I need them", "por qué querría darme de baja").
