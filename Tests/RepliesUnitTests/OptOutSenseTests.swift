@@ -322,6 +322,34 @@ import Testing
         #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
     }
 
+    /// The shipped lexicons: a refusal to leave ("no quiero salir de los avisos"), a request said not
+    /// to be one ("aclaro que no es para que ..."), a keyword taken back ("BAJA... mejor no"), people
+    /// sent to the door ("no me vuelvan a mandar al cobrador", "stop sending people to my house"), a
+    /// relative told to stop ("I told my brother to stop texting me"), the calls had enough of, and a
+    /// question about what a payment does to the texts are no opt-out; goodbye to the messages ("chao
+    /// con los mensajes") is one, and so is each request made outright.
+    @Test(arguments: [
+        ("no no, yo no quiero salir de los recordatorios, nomás díganme el saldo", "es", false),
+        ("No quiero darme de baja de los avisos, solo actualizar mi correo", "es", false),
+        ("Aclaro que no es para que dejen de escribirme, solo quiero el certificado de paz y salvo", "es", false),
+        ("BAJA... no mentira, mejor no, me sirven los avisos", "es", false),
+        ("no me vuelvan a mandar a ese cobrador a la casa, que me escriban mejor", "es", false),
+        ("ya dejen de mandar a los de cobranza a mi trabajo", "es", false),
+        ("please stop sending people to my mother's house, she is 90", "en", false),
+        ("I told my brother to stop texting me about the loan, he keeps asking", "en", false),
+        ("Enough with the robocalls. Text me if you need me.", "en", false),
+        ("If I pay the minimum does the texting stop?", "en", false),
+        ("chao con los mensajes, ya no los quiero", "es", true),
+        ("no quiero más mensajes, sáquenme de la lista", "es", true),
+        ("no me vuelvan a mandar mensajes", "es", true),
+        ("I told you to stop texting me", "en", true),
+        ("Enough with the texts already", "en", true),
+    ])
+    func aRefusalToLeaveOrPeopleSentOrARelativeToldIsNoOptOut(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
     /// The shipped lexicons: a request announced on a condition, in both languages, with a comma or
     /// none, is no opt-out (and the model adds none); the same request made outright is one.
     @Test(arguments: [
