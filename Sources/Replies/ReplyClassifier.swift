@@ -472,6 +472,21 @@ public enum ReplyClassifier {
         }
     }
 
+    /// Whether a word of `wishes` comes at most three words before `start` in its clause ("I wish to
+    /// no longer get ...", "quisiera que ya no me lleguen").
+    static func wished(before start: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Bool {
+        var back = start - 1
+        var seen = 0
+        while back >= 0, seen < 3, !tokens[back].isBoundary {
+            if tokens[back].kind == .word {
+                if tokens[back].forms.contains(where: lexicon.wishes.contains) { return true }
+                seen += 1
+            }
+            back -= 1
+        }
+        return false
+    }
+
     /// The `taken_back` phrases in the reply, not negated, each quoted with where it ends, in order.
     /// One that ends at or after a request takes it back ("STOP. nvm", "disregard my STOP").
     static func takenBack(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, end: Int)] {
@@ -689,6 +704,15 @@ public enum ReplyClassifier {
                     // A question about who writes asks for information ("who keeps texting me?").
                     if let asked = asksWho(in: tokens, lexicon: lexicon).first(where: { (around.start...max(around.start, around.end)).contains($0.start) }) {
                         explain.append("not opt_out: model \(format(probability)), but '\(asked.text)' asks who writes [\(lexicon.language).yml asks_who]")
+                        continue
+                    }
+                    // The messages said to have stopped in that sentence ("ya no me llegaron más mensajes
+                    // desde que pagué", "the texts stopped after I paid"): a past fact, not a request.
+                    // Not when wished for ("I wish to no longer get messages"): that is the request.
+                    if let told = unnegated(lexicon.honored, in: tokens, lexicon: lexicon).first(where: { phrase in
+                        (around.start...max(around.start, around.end)).contains(phrase.start) && !wished(before: phrase.start, in: tokens, lexicon: lexicon)
+                    }) {
+                        explain.append("not opt_out: model \(format(probability)), but '\(told.text)' in the same sentence tells that the messages stopped [\(lexicon.language).yml retold.honored]")
                         continue
                     }
                 }

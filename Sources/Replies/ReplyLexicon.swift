@@ -25,10 +25,12 @@ public enum ReplyLabel: String, Sendable, CaseIterable, Codable {
 }
 
 /// One element of a phrase: a word, a word prefix ("escrib*"), alternatives ("me|nos"), a gap
-/// of up to three words ("..."), or a gap to the end of the clause ("~").
+/// of up to three words ("..."), a gap to the end of the clause ("~"), or punctuation between two
+/// clauses (","), which any run of punctuation marks matches ("stop, wait... never mind").
 public enum PhraseElement: Sendable, Equatable {
     case alternatives([WordPattern])
     case gap(Int)
+    case punctuation
 
     /// The gap of `~`: up to the end of the clause.
     public static let clause = 1000
@@ -132,7 +134,7 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { source }
 
-    public enum SyntaxError: Error, Equatable { case empty, gapAtEdge, emptyAlternative, badGap(String), badCharacter(String) }
+    public enum SyntaxError: Error, Equatable { case empty, gapAtEdge, punctuationAtEdge, emptyAlternative, badGap(String), badCharacter(String) }
 
     public init(_ source: String) throws(SyntaxError) {
         self.source = source
@@ -143,6 +145,12 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
             // "~": any number of words, within the same clause ("paren ~ mensajes": "paren ya con todos esos mensajes").
             if part == "~" { elements.append(.gap(PhraseElement.clause)); continue }
             if part.hasPrefix("...") { throw .badGap(part) }
+            // ",": one or more punctuation marks, where a clause ends and the next begins ("wait , never mind").
+            if part == "," {
+                if case .punctuation? = elements.last { continue }
+                if case .gap? = elements.last { throw .badGap(part) }
+                elements.append(.punctuation); continue
+            }
             var options: [WordPattern] = []
             for option in part.split(separator: "|", omittingEmptySubsequences: false) {
                 if option == "<name>" { options.append(.anyName); continue }
@@ -166,6 +174,11 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
         guard !elements.isEmpty else { throw .empty }
         if case .gap = elements.first! { throw .gapAtEdge }
         if case .gap = elements.last! { throw .gapAtEdge }
+        if case .punctuation = elements.first! { throw .punctuationAtEdge }
+        if case .punctuation = elements.last! { throw .punctuationAtEdge }
+        for (element, next) in zip(elements, elements.dropFirst()) {
+            if case .punctuation = element, case .gap = next { throw .badGap("...") }
+        }
         self.elements = elements
     }
 
@@ -209,6 +222,12 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
     private func match(_ tokens: [ReplyToken], at index: Int, element: Int, typos: Bool, listCommas: Set<Int>, mustEnd: Int? = nil) -> (Int, Bool)? {
         guard index < tokens.count else { return nil }
         if let mustEnd, index > mustEnd { return nil }
+        if case .punctuation = elements[element] {
+            guard tokens[index].isBoundary else { return nil }
+            var next = index + 1
+            while next < tokens.count, tokens[next].isBoundary { next += 1 }
+            return match(tokens, at: next, element: element + 1, typos: typos, listCommas: listCommas, mustEnd: mustEnd)
+        }
         guard case .alternatives(let options) = elements[element] else { return nil }
         var typo = false
         var hit = false

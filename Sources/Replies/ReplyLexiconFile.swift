@@ -212,8 +212,9 @@ public enum ReplyLexiconFile {
                 switch error {
                 case .empty: why = "has no words"
                 case .gapAtEdge: why = "may not start or end with ..."
+                case .punctuationAtEdge: why = "may not start or end with \",\" (it stands for the punctuation between two words)"
                 case .emptyAlternative: why = "has an empty alternative (a|b needs words on both sides of |, * only at a word's end)"
-                case .badGap(let part): why = "has \"\(part)\"; write ... on its own between words"
+                case .badGap(let part): why = "has \"\(part)\"; write ... on its own between words, and not next to \",\""
                 case .badCharacter(let word): why = "has \"\(word)\", which no reply word can be (replies are split into words, numbers and emoji; drop punctuation and hyphens)"
                 }
                 problem(node, "\(what): \"\(source)\" \(why)"); return nil

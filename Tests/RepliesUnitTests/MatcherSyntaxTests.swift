@@ -265,6 +265,44 @@ import Testing
         #expect(!result.intents.contains(.ceaseContact), "\(result.explain)")
     }
 
+    @Test func aCommaInAPhraseMatchesThePunctuationBetweenClauses() throws {
+        let text = """
+            language: en
+            negators: [no, not]
+            taken_back: ["wait , never mind"]
+            intents:
+              opt_out:
+                - "stop"
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        func optOut(_ reply: String) -> Bool { ReplyClassifier.classify(reply, lexicon: lexicon).intents.contains(.optOut) }
+        // Any run of punctuation marks between the two clauses: a comma, an ellipsis, a semicolon.
+        #expect(!optOut("stop, wait, never mind"))
+        #expect(!optOut("stop... wait... never mind. what's my balance?"))
+        #expect(!optOut("STOP. wait; never mind"))
+        // "," stands for punctuation: without any, the words do not match it.
+        #expect(optOut("stop wait never mind"))
+        // Said again after it, the request counts.
+        #expect(optOut("stop, wait, never mind. no, actually, stop"))
+        let phrase = try Phrase("wait , never mind")
+        #expect(phrase.elements.count == 4)
+        #expect(phrase.matches(in: ReplyText.tokenize("ok wait,,, never mind")).count == 1)
+        #expect(phrase.matches(in: ReplyText.tokenize("wait never mind")).isEmpty)
+    }
+
+    @Test func aCommaAtAPhrasesEdgeOrNextToAGapIsAFinding() {
+        let found = Self.findings("""
+            language: en
+            intents:
+              opt_out:
+                - ", stop"
+                - "stop ,"
+                - "stop , ... texts"
+            """, "en")
+        #expect(found.filter { $0.contains("may not start or end with \",\"") }.count == 2, "\(found)")
+        #expect(found.contains { $0.contains("not next to \",\"") }, "\(found)")
+    }
+
     @Test func listsWithoutAGapOrListWordsIsAFinding() {
         let found = Self.findings("""
             language: en

@@ -350,6 +350,41 @@ import Testing
         #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
     }
 
+    /// The shipped lexicons: the bank's question echoed and answered ("¿que si quiero dejar de recibir
+    /// mensajes? no, al contrario", "me preguntaron si quería salir de la lista"), a request told of and
+    /// honored ("y así fue", "and you stopped"), the keyword sent to someone else ("not to you"), a
+    /// keyword as what a law honors, sarcasm ("como si sirviera", "like STOP ever worked"), a keyword
+    /// taken back across commas, the collection messages kept ("pero los avisos de la deuda sí", "the
+    /// payment texts can stay"), a question to the bank ("did you unsubscribe me?"), another product's
+    /// subscription or paper statements are no opt-out; the same requests made outright are.
+    @Test(arguments: [
+        ("¿que si quiero dejar de recibir los avisos? no señorita, al revés, mándeme el saldo", "es", false),
+        ("Me preguntaron si quería salir de la lista de mensajes, pues no, yo sí pago", "es", false),
+        ("en agosto pedí que no me mandaran más mensajes y me hicieron caso, ahora quiero saber el saldo", "es", false),
+        ("les solicité que dejaran de escribirme al correo y así fue, gracias. ¿Cuánto debo?", "es", false),
+        ("El BAJA se lo mandé a la compañía de cable, no a ustedes", "es", false),
+        ("¿STOP? jaja como si sirviera, igual pago el lunes", "es", false),
+        ("No quiero los avisos de promociones, pero los avisos de la deuda sí, esos los necesito", "es", false),
+        ("quiero cancelar la suscripción de la revista que me cobran en la tarjeta", "es", false),
+        ("I replied STOP in June and the texts ended, thank you. What's my payoff now?", "en", false),
+        ("I sent the STOP to my phone company, not to you. what do I owe?", "en", false),
+        ("the law says you have to honor STOP, good to know, not using it though", "en", false),
+        ("yeah right, like STOP ever worked with you people. I'll pay friday", "en", false),
+        ("STOP, wait, never mind, I'll pay tonight", "en", false),
+        ("take me off the card offers. the payment reminders are fine", "en", false),
+        ("did you just unsubscribe me? I never asked for that", "en", false),
+        ("please remove me from paper statements, texts are better", "en", false),
+        ("no quiero que me sigan mandando mensajes", "es", true),
+        ("les pedí que no me mandaran más mensajes y siguen, ya no me escriban", "es", true),
+        ("STOP. the payment reminders are not ok either", "en", true),
+        ("I replied STOP in June and you keep texting. STOP", "en", true),
+        ("unsubscribe me", "en", true),
+    ])
+    func anEchoedQuestionAHonoredRequestOrKeptRemindersAreNoOptOut(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
     /// The shipped lexicons: a request announced on a condition, in both languages, with a comma or
     /// none, is no opt-out (and the model adds none); the same request made outright is one.
     @Test(arguments: [

@@ -60,6 +60,23 @@ import TestSupport
         #expect(apart.intents.contains(.optOut), "\(apart.explain)")
     }
 
+    /// A sentence that tells the messages stopped (retold.honored: "ya no me mandaron", "the texts
+    /// stopped") is a past fact: the model's opt-out read from it is held back, not one read from
+    /// another sentence.
+    @Test func messagesToldToHaveStoppedHoldBackTheModelsOptOut() throws {
+        let lexicons = Self.lexicons(Self.model("w:zorpen", .intent(.optOut)))
+        let told = try lexicons.classify("ya no me mandaron zorpen desde que pagué", language: "es")
+        #expect(!told.intents.contains(.optOut), "\(told.explain)")
+        #expect(told.explain.contains { $0.hasPrefix("not opt_out: model") && $0.contains("tells that the messages stopped") }, "\(told.explain)")
+        let english = try lexicons.classify("the texts stopped, zorpen, thanks", language: "en")
+        #expect(!english.intents.contains(.optOut), "\(english.explain)")
+        let apart = try lexicons.classify("ya no me mandaron nada. ahora zorpen, dejen", language: "es")
+        #expect(apart.intents.contains(.optOut), "\(apart.explain)")
+        // Wished for, it is the request itself.
+        let wished = try lexicons.classify("I wish to no longer get zorpen from you", language: "en")
+        #expect(wished.intents.contains(.optOut), "\(wished.explain)")
+    }
+
     /// The model reads an opt-out or a cease_contact only into a reply with a word that asks for
     /// something to stop (es.yml / en.yml asks_to_stop): a complaint ("ya van 5 mensajes hoy") or a
     /// threat on a condition ("one more text and I'm suing") asks for nothing.
