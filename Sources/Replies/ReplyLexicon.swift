@@ -134,7 +134,7 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { source }
 
-    public enum SyntaxError: Error, Equatable { case empty, gapAtEdge, punctuationAtEdge, emptyAlternative, badGap(String), badCharacter(String) }
+    public enum SyntaxError: Error, Equatable { case empty, gapAtEdge, punctuationAtEdge, gapNextToPunctuation, emptyAlternative, badGap(String), badCharacter(String) }
 
     public init(_ source: String) throws(SyntaxError) {
         self.source = source
@@ -148,7 +148,7 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
             // ",": one or more punctuation marks, where a clause ends and the next begins ("wait , never mind").
             if part == "," {
                 if case .punctuation? = elements.last { continue }
-                if case .gap? = elements.last { throw .badGap(part) }
+                if case .gap? = elements.last { throw .gapNextToPunctuation }
                 elements.append(.punctuation); continue
             }
             var options: [WordPattern] = []
@@ -177,7 +177,7 @@ public struct Phrase: Sendable, Equatable, CustomStringConvertible {
         if case .punctuation = elements.first! { throw .punctuationAtEdge }
         if case .punctuation = elements.last! { throw .punctuationAtEdge }
         for (element, next) in zip(elements, elements.dropFirst()) {
-            if case .punctuation = element, case .gap = next { throw .badGap("...") }
+            if case .punctuation = element, case .gap = next { throw .gapNextToPunctuation }
         }
         self.elements = elements
     }

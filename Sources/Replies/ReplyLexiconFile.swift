@@ -214,7 +214,8 @@ public enum ReplyLexiconFile {
                 case .gapAtEdge: why = "may not start or end with ..."
                 case .punctuationAtEdge: why = "may not start or end with \",\" (it stands for the punctuation between two words)"
                 case .emptyAlternative: why = "has an empty alternative (a|b needs words on both sides of |, * only at a word's end)"
-                case .badGap(let part): why = "has \"\(part)\"; write ... on its own between words, and not next to \",\""
+                case .gapNextToPunctuation: why = "has ... or ~ next to \",\" (a gap stays within a clause; write a word between them)"
+                case .badGap(let part): why = "has \"\(part)\"; write ... on its own between words"
                 case .badCharacter(let word): why = "has \"\(word)\", which no reply word can be (replies are split into words, numbers and emoji; drop punctuation and hyphens)"
                 }
                 problem(node, "\(what): \"\(source)\" \(why)"); return nil
