@@ -385,6 +385,24 @@ import Testing
         #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
     }
 
+    /// The shipped lexicons: a person sent to the door, Spanglish "stop de" with what is to stop, a
+    /// question about one's own unsubscription and a signature's instruction are no opt-out; the
+    /// same words as requests, and "wasapeen" as a verb of messaging, are.
+    @Test(arguments: [
+        ("can you stop sending a guy to my house? I already paid $100 Monday", "en", false),
+        ("stop de excusas, ya tengo la plata, ¿a qué cuenta deposito?", "es", false),
+        ("Did I accidentally unsubscribe? Haven't gotten my reminder this month", "en", false),
+        ("Got it, I'll call Monday.\n\nMike | Agent, Bayside Realty\nText STOP to 55123 to unsubscribe from Bayside listing alerts", "en", false),
+        ("can you stop sending me these texts? I already paid $100 Monday", "en", true),
+        ("stop de mandarme mensajes, ya pagué", "es", true),
+        ("I want to unsubscribe from your texts", "en", true),
+        ("ya no me wasapeen por favor", "es", true),
+    ])
+    func aPersonSentAnExcuseOrSomeonesFooterIsNoOptOut(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
     /// The shipped lexicons: a request announced on a condition, in both languages, with a comma or
     /// none, is no opt-out (and the model adds none); the same request made outright is one.
     @Test(arguments: [
