@@ -312,9 +312,13 @@ public enum ReplyClassifier {
             }
         }
         if !rule.with.isEmpty {
+            // Not inside a condition in its own clause ("ya estuvo, si me llega otro mensaje a esa hora
+            // pongo la queja"): messages that may come are no complaint about those that came.
+            let conditions = lexicon.conditionIf.flatMap { $0.matches(in: tokens, typos: false) }
             let elsewhere = rule.with.contains { phrase in
                 phrase.matches(in: tokens).contains { other in
                     (other.end < found.start || other.start > found.end) && negator(before: other.start, in: tokens, lexicon: lexicon) == nil
+                        && !conditions.contains { $0.start <= other.start && !(($0.start)..<other.start).contains(where: { tokens[$0].isBoundary }) }
                 }
             }
             if !elsewhere {

@@ -403,6 +403,40 @@ import Testing
         #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
     }
 
+    /// The shipped lexicons: a number asked for ("me pueden dar el número de cuenta"), a document asked
+    /// not to be forgotten, an insurance or a credit report left, what an e-mail showed, a card or an
+    /// authorized user removed, reminders wanted to go on, a wrong amount, a threat whose messages are
+    /// only a condition, a tit for tat and an hour are no opt-out; the same words as requests are.
+    @Test(arguments: [
+        ("me pueden dar el número de cuenta para consignar? hoy mismo pago", "es", false),
+        ("no se te olvide mandarme el link de pago", "es", false),
+        ("cómo me desuscribo del seguro que viene en la cuota?", "es", false),
+        ("ya pedí la baja del seguro de desempleo y me lo siguen cobrando", "es", false),
+        ("si pago todo hoy me dan de baja del reporte en el buró?", "es", false),
+        ("mi papá no lee bien y me pidió que les escribiera por él", "es", false),
+        ("ya estuvo, si me llega otro mensaje a esa hora pongo la queja", "es", false),
+        ("Your email only shows the minimum payment, what's the full balance?", "en", false),
+        ("Please remove me as an authorized user on my mom's card", "en", false),
+        ("How do I cancel this card? I never use it", "en", false),
+        ("I don't want these reminders to stop, they help me", "en", false),
+        ("please stop sending me the wrong amount, I owe 250 not 350", "en", false),
+        ("you can stop texting me when you stop charging me late fees", "en", false),
+        ("can you stop texting me so early? anytime after 8 works", "en", false),
+        ("denme de baja este número, no quiero más mensajes", "es", true),
+        ("dar de vaja mi numero porfa", "es", true),
+        ("me desuscribo de sus mensajes, gracias", "es", true),
+        ("ya estuvo bueno. tres mensajes hoy", "es", true),
+        ("Si, ya basta de mensajes", "es", true),
+        ("email only please, no more texts", "en", true),
+        ("remove me from your list", "en", true),
+        ("I dont want your reminders anymore", "en", true),
+        ("stop messaging me when you know I already paid", "en", true),
+    ])
+    func aNumberAskedForAnInsuranceLeftOrAConditionIsNoOptOut(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
     /// The shipped lexicons: a request announced on a condition, in both languages, with a comma or
     /// none, is no opt-out (and the model adds none); the same request made outright is one.
     @Test(arguments: [
