@@ -9,7 +9,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 /// A fixture server written in Python (Debian's own python3 and packages), on a loopback port.
 final class PythonFixture: @unchecked Sendable {
     // @unchecked: set up once in init; `process` is only killed in `stop`.
-    let process: Process
+    let process: ChildProcess
     let port: Int
 
     /// Starts the script on a free port, trying another if the bind fails. Ports come from below
@@ -17,28 +17,22 @@ final class PythonFixture: @unchecked Sendable {
     init(script: String, arguments: (Int) -> [String]) throws {
         for _ in 0..<5 {
             let port = Int.random(in: 20_000..<32_000)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = [fixtures.appendingPathComponent(script).path] + arguments(port)
-            let pipe = Pipe()
-            process.standardOutput = pipe
             // Never the test runner's own stderr: a server left behind would hold it open.
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            if String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("ready") {
+            let process = try ChildProcess("/usr/bin/python3", [fixtures.appendingPathComponent(script).path] + arguments(port),
+                                           output: .captureStdoutOnly)
+            if String(decoding: process.readSome(), as: UTF8.self).hasPrefix("ready") {
                 self.process = process
                 self.port = port
                 return
             }
-            process.waitUntilExit()  // it could not start (the port was taken): try another
+            process.wait()  // it could not start (the port was taken): try another
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(script) did not start on five ports"])
     }
 
-    /// SIGKILL: the test runner ignores SIGTERM, and a child inherits that, so terminate() would not stop it.
     func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
     }
 }
 

@@ -1,21 +1,17 @@
 import Foundation
 import GatewayCore
 import Testing
+import TestSupport
 @testable import Worker
 
 /// `scripts/run --demo` must show a newcomer at least one message sent, whatever the hour and the
 /// day it is tried: its contacts span time zones, as a real portfolio does.
 @Suite struct DemoTests {
     static func demoJobs() throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [repositoryRoot.appendingPathComponent("scripts/demo-jobs").path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let process = try ChildProcess("/bin/bash", [repositoryRoot.appendingPathComponent("scripts/demo-jobs").path],
+                                       output: .captureStdoutKeepStderr)
+        let output = process.readToEnd()
+        #expect(process.wait() == 0)
         return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 

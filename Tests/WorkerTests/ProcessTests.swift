@@ -14,17 +14,9 @@ import Glibc
     var binary: String { repositoryRoot.appendingPathComponent(".build/debug/gateway").path }
 
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let process = try ChildProcess(binary, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        let data = process.readToEnd()
+        return (process.wait(), String(decoding: data, as: UTF8.self))
     }
 
     func writeConfig(_ harness: Harness, extra: String = "", httpPort: Int = 0) throws -> String {
@@ -81,15 +73,9 @@ import Glibc
         let file = try String(contentsOfFile: tokensFile, encoding: .utf8)
         #expect(!file.contains(token) && file.contains("roles: [compliance]"))
         #expect(try run(["tokens", "new", "--config", config, "--name", "compliance-ana", "--role", "compliance"]).output.contains("already has a token named compliance-ana"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["run", "--config", config]
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try process.run()
+        let process = try ChildProcess(binary, ["run", "--config", config])
         // A check that throws must not leave the gateway running after the test.
-        defer { if process.isRunning { process.terminate() } }
+        defer { if process.isRunning { process.signal(SIGKILL); process.wait() } }
         try await harness.enqueue(job("PROC-1"))
         #expect(try await eventually { harness.outbox().count == 1 })
         #expect(try await eventually { try await harness.pendingCount() == 0 })
@@ -106,10 +92,9 @@ import Glibc
                                                                    headers: [("Authorization", "Bearer \(token)")]))
         #expect(timeline.status == 200)
         #expect(String(decoding: timeline.body, as: UTF8.self).contains(#""kind":"sent""#))
-        process.terminate()  // SIGTERM
-        process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(output)")
+        process.signal(SIGTERM)
+        let output = String(decoding: process.readToEnd(), as: UTF8.self)
+        #expect(process.wait() == 0, "\(output)")
         #expect(output.contains("worker stopped"))
 
         let log = try run(["log", "--config", config, "--contact", "C-PROC-1"])
