@@ -3,7 +3,8 @@ import GatewayCore
 import Providers
 
 /// A provider with metrics: `send` goes to `inner` unchanged and is timed
-/// (`gateway_provider_request_duration_seconds{provider}`, one observation per call), and each
+/// (`gateway_provider_request_duration_seconds{provider}`: one observation per call of a bulk
+/// provider, else one per message, from the hand-over to its answer), and each
 /// answer is counted by class (`gateway_provider_answers_total{provider,channel,class}`). Every
 /// other property is `inner`'s: a property added to `MessageProvider` must be forwarded here too,
 /// or the worker would see the protocol's default instead of the provider's own answer.
@@ -33,5 +34,18 @@ public struct MeteredProvider: MessageProvider {
         metrics.provider(inner.name, took: clock.now - start)
         for (message, result) in zip(messages, results) { metrics.provider(inner.name, channel: message.channel, answered: result) }
         return results
+    }
+
+    public func send(_ messages: [OutboundMessage], answer: @escaping @Sendable (Int, DispatchResult) -> Void) async {
+        guard !messages.isEmpty else { return }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (metrics, name, bulk) = (metrics, inner.name, inner.sendsInBulk)
+        await inner.send(messages) { index, result in
+            if !bulk { metrics.provider(name, took: clock.now - start) }
+            metrics.provider(name, channel: messages[index].channel, answered: result)
+            answer(index, result)
+        }
+        if bulk { metrics.provider(name, took: clock.now - start) }
     }
 }

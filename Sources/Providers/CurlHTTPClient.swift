@@ -61,6 +61,22 @@ public final class CurlHTTPClient: Sendable {
         }
     }
 
+    /// Many requests at once, each answer handed to `each` (with the request's index) as soon as it
+    /// arrives, on the curl thread; returns when every request has had its answer. One hand-over
+    /// to the curl thread and one suspension for them all.
+    public func sendAll(_ requests: [HTTPRequest], each: @escaping @Sendable (Int, Result<HTTPResponse, HTTPClientError>) -> Void) async {
+        guard !requests.isEmpty else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let countdown = Countdown(requests.count) { continuation.resume() }
+            engine.submit(requests.enumerated().map { index, request in
+                (request, { answer in
+                    each(index, answer)
+                    countdown.tick()
+                })
+            })
+        }
+    }
+
     /// Scheme, host and port of a URL ("https://api.twilio.com:443" of "https://api.twilio.com:443/x").
     static func origin(of url: String) -> Substring {
         let bytes = url.utf8
@@ -109,6 +125,27 @@ private final class BatchAnswers: @unchecked Sendable {
         let finished = remaining == 0 ? answers.map { $0! } : nil
         lock.unlock()
         if let finished { done(finished) }
+    }
+}
+
+/// Calls `done` once, when `tick` has been called `count` times (from any threads).
+private final class Countdown: @unchecked Sendable {
+    // @unchecked: `remaining` is guarded by `lock`.
+    private let lock = NSLock()
+    private var remaining: Int
+    private let done: @Sendable () -> Void
+
+    init(_ count: Int, done: @escaping @Sendable () -> Void) {
+        remaining = count
+        self.done = done
+    }
+
+    func tick() {
+        lock.lock()
+        remaining -= 1
+        let finished = remaining == 0
+        lock.unlock()
+        if finished { done() }
     }
 }
 

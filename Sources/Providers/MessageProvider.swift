@@ -21,6 +21,13 @@ public protocol MessageProvider: Sendable {
     /// worker hands this provider a batch's share at once and records the answers when all are in.
     /// Otherwise each message is handed over on its own, so its answer is recorded as soon as it arrives.
     var sendsInBulk: Bool { get }
+    /// Sends the messages and hands each answer to `answer` (with the message's index) as soon as
+    /// it arrives, from any thread, exactly once per message; returns when every message has had
+    /// its answer. The worker uses this one. The default sends a bulk provider's messages in one
+    /// `send` and answers them together, and any other provider's messages each in a `send` of its
+    /// own, all at once; an adapter over `CurlHTTPClient` overrides it to hand the curl thread all
+    /// its requests in one go (no task and no wake-up per message).
+    func send(_ messages: [OutboundMessage], answer: @escaping @Sendable (Int, DispatchResult) -> Void) async
 }
 
 extension MessageProvider {
@@ -28,6 +35,24 @@ extension MessageProvider {
     public var deadTokenCodes: Set<Reason> { [] }
     public var pushPlatform: PushPlatform? { nil }
     public var sendsInBulk: Bool { false }
+
+    public func send(_ messages: [OutboundMessage], answer: @escaping @Sendable (Int, DispatchResult) -> Void) async {
+        if sendsInBulk {
+            let results = await send(messages)
+            for index in messages.indices { answer(index, index < results.count ? results[index] : noAnswer) }
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for (index, message) in messages.enumerated() {
+                group.addTask { answer(index, await self.send([message]).first ?? self.noAnswer) }
+            }
+        }
+    }
+
+    /// What a message gets when its provider's `send` returned fewer results than messages.
+    public var noAnswer: DispatchResult {
+        .retryableFailure(code: .notDispatched, message: "\(name) gave no answer for this message", retryAfter: nil)
+    }
 
     /// The address of a job on a channel for this provider: for push, the token of this
     /// provider's push service. nil when the job has none this provider can use.
@@ -55,6 +80,14 @@ extension CurlHTTPClient {
     func sendEach(_ requests: [HTTPRequest],
                   classify: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> DispatchResult) async -> [DispatchResult] {
         await sendAll(requests).map(classify)
+    }
+
+    /// One request per message, all in flight at once; each answer classified and handed to
+    /// `answer` as it arrives (on the curl thread).
+    func sendEach(_ requests: [HTTPRequest],
+                  classify: @escaping @Sendable (Result<HTTPResponse, HTTPClientError>) -> DispatchResult,
+                  answer: @escaping @Sendable (Int, DispatchResult) -> Void) async {
+        await sendAll(requests) { index, result in answer(index, classify(result)) }
     }
 }
 

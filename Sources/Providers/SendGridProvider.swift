@@ -74,11 +74,17 @@ public struct SendGridProvider: MessageProvider {
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
-        await client.sendEach(messages.map(request(for:))) { answer in
-            switch answer {
-            case .success(let response): Self.classify(response)
-            case .failure(let error): error.dispatchResult
-            }
+        await client.sendEach(messages.map(request(for:)), classify: Self.result(of:))
+    }
+
+    public func send(_ messages: [OutboundMessage], answer: @escaping @Sendable (Int, DispatchResult) -> Void) async {
+        await client.sendEach(messages.map(request(for:)), classify: Self.result(of:), answer: answer)
+    }
+
+    static func result(of answer: Result<HTTPResponse, HTTPClientError>) -> DispatchResult {
+        switch answer {
+        case .success(let response): classify(response)
+        case .failure(let error): error.dispatchResult
         }
     }
 

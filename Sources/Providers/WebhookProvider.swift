@@ -56,21 +56,28 @@ public struct WebhookProvider: MessageProvider {
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
-        var results: [DispatchResult] = []
-        for (message, result) in zip(messages, await client.sendEach(messages.map(request(for:))) { answer in
-            switch answer {
-            case .success(let response): Self.classify(response, fallbackID: nil)
-            case .failure(let error): error.dispatchResult
-            }
-        }) {
-            // Without an id from the receiver, the job and attempt name the message.
-            if case .accepted(messageID: "", let status) = result {
-                results.append(.accepted(messageID: "\(message.jobID)/\(message.attempt)", status: status))
-            } else {
-                results.append(result)
-            }
+        zip(messages, await client.sendEach(messages.map(request(for:)), classify: Self.result(of:))).map(Self.named)
+    }
+
+    public func send(_ messages: [OutboundMessage], answer: @escaping @Sendable (Int, DispatchResult) -> Void) async {
+        await client.sendEach(messages.map(request(for:)), classify: Self.result(of:)) { index, result in
+            answer(index, Self.named(messages[index], result))
         }
-        return results
+    }
+
+    static func result(of answer: Result<HTTPResponse, HTTPClientError>) -> DispatchResult {
+        switch answer {
+        case .success(let response): classify(response, fallbackID: nil)
+        case .failure(let error): error.dispatchResult
+        }
+    }
+
+    /// Without an id from the receiver, the job and attempt name the message.
+    static func named(_ message: OutboundMessage, _ result: DispatchResult) -> DispatchResult {
+        if case .accepted(messageID: "", let status) = result {
+            return .accepted(messageID: "\(message.jobID)/\(message.attempt)", status: status)
+        }
+        return result
     }
 
     /// 2xx: accepted (the receiver's `id` if it gives one). 429 and 5xx: retry. Other 4xx: permanent.

@@ -237,8 +237,41 @@ public struct BatchProcessor: Sendable {
 
     /// What comes back to the executor while sends are out: a provider's answers, or the record delay's tick.
     private enum Arrival: Sendable {
-        case answers([(index: Int, result: DispatchResult)])
+        /// A provider's `send` returned: every message handed to it has its answer in the mailbox.
+        case done(indices: [Int], provider: String)
         case tick
+    }
+
+    /// Where providers leave their answers as they arrive (from the curl thread, or a provider's
+    /// own tasks), until the batch takes them: at every record tick and whenever a provider's
+    /// `send` returns. Keeps the first answer per message and the time it came.
+    private final class Mailbox: @unchecked Sendable {
+        // @unchecked: `arrived` and `answered` are guarded by `lock`.
+        private let lock = NSLock()
+        private var arrived: [(index: Int, result: DispatchResult, at: Date)] = []
+        private var answered: Set<Int> = []
+
+        func put(_ index: Int, _ result: DispatchResult, at: Date) {
+            lock.lock()
+            defer { lock.unlock() }
+            if answered.insert(index).inserted { arrived.append((index, result, at)) }
+        }
+
+        /// The answers that came since the last call, in the order they came.
+        func take() -> [(index: Int, result: DispatchResult, at: Date)] {
+            lock.lock()
+            defer { lock.unlock() }
+            let taken = arrived
+            arrived.removeAll(keepingCapacity: true)
+            return taken
+        }
+
+        /// Of `indices`, those no answer came for.
+        func unanswered(_ indices: [Int]) -> [Int] {
+            lock.lock()
+            defer { lock.unlock() }
+            return indices.filter { !answered.contains($0) }
+        }
     }
 
     /// Sends the claimed messages, every provider's share at once, round after round of `Failover`
@@ -275,9 +308,8 @@ public struct BatchProcessor: Sendable {
             send.message.to = failover.current[index].address
             answered.append(Outcomes.Answered(send: send, result: result, at: at, notBefore: failover.notBefore[index]))
         }
-        /// One answer into the machine: a final one waits for the next write, a hand-over is logged.
-        func take(_ index: Int, _ result: DispatchResult, fromProvider: Bool) {
-            let at = clock()
+        /// One answer (that came at `at`) into the machine: a final one waits for the next write, a hand-over is logged.
+        func take(_ index: Int, _ result: DispatchResult, fromProvider: Bool, at: Date) {
             let step = failover.answered(index, result, fromProvider: fromProvider, sentAt: now, answeredAt: at)
             let name = failover.current[index].provider.name
             if let until = step.opened { opened.append((name, until)) }
@@ -325,31 +357,38 @@ public struct BatchProcessor: Sendable {
                         }
                     }
                 }
-                if group.provider.sendsInBulk {
-                    if !allowed.isEmpty { work.append((group.provider, allowed)) }
-                } else {
-                    work += allowed.map { (group.provider, [$0]) }
-                }
+                if !allowed.isEmpty { work.append((group.provider, allowed)) }
             }
-            for (index, result) in limited { take(index, result, fromProvider: false) }
+            for (index, result) in limited { take(index, result, fromProvider: false, at: clock()) }
+            // Each provider gets its share in one call and answers message by message (see
+            // `MessageProvider.send(_:answer:)`); the answers wait in the mailbox for the next tick.
+            let mailbox = Mailbox()
+            let clock = clock
             try await withThrowingTaskGroup(of: Arrival.self) { group in
                 for (provider, indices) in work {
                     group.addTask {
-                        let results = await provider.send(indices.map { messages[$0] })
-                        return .answers(indices.enumerated().map { position, index in
-                            (index, position < results.count ? results[position]
-                                : .retryableFailure(code: .notDispatched, message: "\(provider.name) gave no answer for this message", retryAfter: nil))
-                        })
+                        await provider.send(indices.map { messages[$0] }) { position, result in
+                            mailbox.put(indices[position], result, at: clock())
+                        }
+                        return .done(indices: indices, provider: provider.name)
                     }
+                }
+                func takeArrived() {
+                    for arrived in mailbox.take() { take(arrived.index, arrived.result, fromProvider: true, at: arrived.at) }
                 }
                 var inFlight = work.count
                 if inFlight > 0 { group.addTask { try? await Task.sleep(for: delay); return .tick } }
                 while inFlight > 0, let arrival = try await group.next() {
                     switch arrival {
-                    case .answers(let answers):
+                    case .done(let indices, let provider):
                         inFlight -= 1
-                        for (index, result) in answers { take(index, result, fromProvider: true) }
+                        takeArrived()
+                        for index in mailbox.unanswered(indices) {
+                            take(index, .retryableFailure(code: .notDispatched, message: "\(provider) gave no answer for this message", retryAfter: nil),
+                                 fromProvider: true, at: clock())
+                        }
                     case .tick:
+                        takeArrived()
                         summary.add(try await record(&answered, &handovers, jobs: jobs))
                         if inFlight > 0 { group.addTask { try? await Task.sleep(for: delay); return .tick } }
                     }

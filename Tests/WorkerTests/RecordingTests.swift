@@ -2,6 +2,7 @@ import ContactLog
 import Foundation
 import GatewayCore
 import GRDB
+import Providers
 import Testing
 import TestSupport
 @testable import Worker
@@ -39,6 +40,28 @@ import TestSupport
         #expect(twilio.requests.count == 2)
     }
 
+    /// A provider that answers one message twice and another never (an adapter's bug): the first
+    /// answer is the one recorded, and the message without one is retried, neither lost nor sent twice.
+    @Test func aMessageAnsweredTwiceCountsOnceAndOneNeverAnsweredIsRetried() async throws {
+        let harness = try Harness()
+        let gateway = try await Gateway(configuration: harness.configuration, logger: Harness.logger)
+        var processor = gateway.worker.processor
+        processor.providers = ProviderRegistry(providers: [(Stammering(), 0)])
+        try await processor.consumer.ensureGroup()
+        try await harness.enqueue(job("ST-1", phone: "+50688880001"))
+        try await harness.enqueue(job("ST-2", phone: "+50688880002"))
+        let summary = try await processor.process(try await processor.consumer.readNew(count: 10, blockMilliseconds: 200))
+        #expect(summary.sent == 1 && summary.retried == 1 && summary.failed == 0, "\(summary)")
+        let first = try await harness.events(job: "ST-1")
+        #expect(first.map(\.kind) == [.dispatching, .sent])
+        #expect(first.last?.providerMessageID == "SM-first")
+        let second = try await harness.events(job: "ST-2")
+        #expect(second.map(\.kind) == [.dispatching, .retryScheduled])
+        #expect(second.last?.reason == Reason.notDispatched.rawValue)
+        #expect(second.last?.detail?.contains("stammering gave no answer for this message") == true, "\(second.last?.detail ?? "")")
+        await gateway.shutdown()
+    }
+
     @Test func anAnswerTheLogCannotTakeIsHeldAndRecordedWhenItCan() async throws {
         let twilio = FakeTwilio()
         twilio.enqueue(.hold(limit: 120))
@@ -64,6 +87,18 @@ import TestSupport
         }
         #expect(twilio.requests.count == 1)
         #expect(try await harness.events(job: "LK-1").map(\.kind) == [.dispatching, .sent])
+    }
+}
+
+/// Answers its first message twice (accepted, then refused) and its second never.
+struct Stammering: MessageProvider {
+    var name = "stammering"
+    var channels: Set<Channel> = [.sms]
+    var requestTimeout = 5.0
+    func send(_ messages: [OutboundMessage]) async -> [DispatchResult] { [] }
+    func send(_ messages: [OutboundMessage], answer: @escaping @Sendable (Int, DispatchResult) -> Void) async {
+        answer(0, .accepted(messageID: "SM-first", status: "queued"))
+        answer(0, .permanentFailure(code: .http(400), message: "a second answer for the same message"))
     }
 }
 
