@@ -125,12 +125,8 @@ public struct ToneFacts: Sendable, Equatable {
         if case .number(let days)? = data["days_past_due"] { return Int(days) }
         if case .string(let text)? = data["days_past_due"], let days = Int(text) { return days }
         guard case .string(let text)? = data["due_date"], let due = CalendarDate(text) else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let today = calendar.dateComponents([.year, .month, .day], from: now)
-        guard let start = calendar.date(from: DateComponents(year: due.year, month: due.month, day: due.day)),
-              let end = calendar.date(from: today) else { return nil }
-        return calendar.dateComponents([.day], from: start, to: end).day
+        let today = Int((now.timeIntervalSince1970 / 86_400).rounded(.down))
+        return today - due.daysSince1970
     }
 }
 
@@ -140,17 +136,49 @@ public struct CalendarDate: Sendable, Equatable {
     public var month: Int
     public var day: Int
 
+    /// Exactly `YYYY-MM-DD` (ASCII digits), a day that exists in the Gregorian calendar
+    /// (2028-02-29 does, 2026-02-29 and 2026-04-31 do not), from year 0001. Counted without
+    /// Foundation's `Calendar`: every job with a `due_date` is read here.
     public init?(_ text: String) {
-        let parts = text.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              (1...12).contains(month), (1...31).contains(day) else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day)),
-              calendar.component(.day, from: date) == day else { return nil }
+        var text = text
+        guard let (year, month, day) = text.withUTF8(Self.parse) else { return nil }
         self.year = year
         self.month = month
         self.day = day
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> (Int, Int, Int)? {
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                let digit = Int(bytes[index]) - 48
+                guard (0...9).contains(digit) else { return nil }
+                value = value * 10 + digit
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
+        return (year, month, day)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 to this date in the proleptic Gregorian calendar (negative before),
+    /// by Howard Hinnant's `days_from_civil`.
+    public var daysSince1970: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }

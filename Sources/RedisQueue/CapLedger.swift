@@ -156,21 +156,32 @@ public struct CapLedger: Sendable {
             args.append(item.member)
             args.append(String(item.checks.count))
             for check in item.checks {
-                let key = prefix + check.key
+                // Keys are indexed before the prefix is added: one concatenation per distinct key.
                 let index: Int
-                if let known = keyIndex[key] {
+                if let known = keyIndex[check.key] {
                     index = known
                 } else {
-                    keys.append(key)
+                    keys.append(prefix + check.key)
                     index = keys.count
-                    keyIndex[key] = index
+                    keyIndex[check.key] = index
                 }
+                // One argument at a time: `+= [a, b, ...]` built a temporary array per check.
+                args.append(String(index))
                 switch check.limit {
-                case .cap(let max, let window): args += [String(index), "cap", String(max), String(Int64(window * 1000)), check.ruleID]
-                case .gap(let gap): args += [String(index), "gap", "0", String(Int64(gap * 1000)), check.ruleID]
+                case .cap(let max, let window):
+                    args.append("cap")
+                    args.append(String(max))
+                    args.append(String(Int64(window * 1000)))
+                case .gap(let gap):
+                    args.append("gap")
+                    args.append("0")
+                    args.append(String(Int64(gap * 1000)))
                 case .channels(let max, let window, let channel):
-                    args += [String(index), "channels:\(channel.rawValue)", String(max), String(Int64(window * 1000)), check.ruleID]
+                    args.append("channels:\(channel.rawValue)")
+                    args.append(String(max))
+                    args.append(String(Int64(window * 1000)))
                 }
+                args.append(check.ruleID)
             }
         }
         return [String(keys.count)] + keys + args

@@ -77,7 +77,8 @@ struct BatchPlan {
     /// the contacts' opt-outs, what replies set for these contacts, debts and addresses (pauses,
     /// blocks, moods, answers) and dead push tokens.
     static func admissionRequest(for decoded: [Decoded]) -> AdmissionRequest {
-        let jobs = Array(jobsByID(decoded).values)
+        // Every valid job (an id twice adds nothing the sets below do not drop).
+        let jobs = decoded.compactMap { item -> Job? in if case .success(let job) = item.result { job } else { nil } }
         let ids = decoded.compactMap { item -> String? in
             switch item.result {
             case .success(let job): job.id
@@ -142,8 +143,10 @@ struct BatchPlan {
         if !round.isEmpty {
             return .checkCaps(round.map { (waiting[$0].channels[waiting[$0].next].checks, waiting[$0].job.id) })
         }
-        for item in waiting { resolve(item) }
+        // Moved out first: `for item in waiting` copied every job (its strings and arrays retained).
+        let items = waiting
         waiting = []
+        for index in items.indices { resolve(items[index]) }
         BatchProcessor.stamp(&actions.events, jobs: actions.jobs)
         return .execute(actions)
     }

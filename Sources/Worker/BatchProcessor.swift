@@ -114,18 +114,33 @@ public struct BatchProcessor: Sendable {
         }
     }
 
-    /// A job that passed every check and is about to be sent.
-    struct Send {
-        var job: Job
-        var entry: StreamEntry
-        var raw: [UInt8]
-        var message: OutboundMessage
-        var provider: any MessageProvider
+    /// A job that passed every check and is about to be sent. A class: it goes from the plan to
+    /// the claim, the dispatch and the outcome unchanged, and a reference is cheaper to pass on than
+    /// a copy of everything in it.
+    final class Send: Sendable {
+        let job: Job
+        let entry: StreamEntry
+        let raw: [UInt8]
+        /// As rendered, to the first route's provider and address.
+        let message: OutboundMessage
+        let provider: any MessageProvider
         /// Every provider that can carry the message, best first, with its address.
-        var routes: [ProviderRegistry.Route]
-        var rendered: RenderedMessage
+        let routes: [ProviderRegistry.Route]
+        let rendered: RenderedMessage
         /// The cap slots this send holds; given back if it does not go out.
-        var capChecks: [CapCheck]
+        let capChecks: [CapCheck]
+
+        init(job: Job, entry: StreamEntry, raw: [UInt8], message: OutboundMessage, provider: any MessageProvider,
+             routes: [ProviderRegistry.Route], rendered: RenderedMessage, capChecks: [CapCheck]) {
+            self.job = job
+            self.entry = entry
+            self.raw = raw
+            self.message = message
+            self.provider = provider
+            self.routes = routes
+            self.rendered = rendered
+            self.capChecks = capChecks
+        }
     }
 
     /// Carries out a batch: `BatchPlan` decides, this performs its actions in the documented order.
@@ -303,10 +318,9 @@ public struct BatchProcessor: Sendable {
 
         /// A final answer waits for the next write.
         func finish(_ index: Int, _ result: DispatchResult, at: Date) {
-            var send = sends[index]
-            send.provider = failover.current[index].provider
-            send.message.to = failover.current[index].address
-            answered.append(Outcomes.Answered(send: send, result: result, at: at, notBefore: failover.notBefore[index]))
+            answered.append(Outcomes.Answered(send: sends[index], provider: failover.current[index].provider,
+                                              address: failover.current[index].address, result: result, at: at,
+                                              notBefore: failover.notBefore[index]))
         }
         /// One answer (that came at `at`) into the machine: a final one waits for the next write, a hand-over is logged.
         func take(_ index: Int, _ result: DispatchResult, fromProvider: Bool, at: Date) {

@@ -1,15 +1,19 @@
 import ContactLog
 import Foundation
 import GatewayCore
+import Providers
 import RedisQueue
 
 /// What the providers' answers come to, decided without I/O: the outcome event of each send, the
 /// retries to schedule, the opt-outs and dead push tokens the providers reported, the cap slots to
 /// give back and the sends that may have reached the customer though they failed.
 struct Outcomes {
-    /// A send, the final answer it got and when, and the latest time a provider it was tried on may be called again.
+    /// A send, the provider and address that gave its final answer, the answer and when, and the
+    /// latest time a provider it was tried on may be called again.
     struct Answered {
         var send: BatchProcessor.Send
+        var provider: any MessageProvider
+        var address: String
         var result: DispatchResult
         var at: Date
         var notBefore: (at: Date, provider: String)?
@@ -28,25 +32,25 @@ struct Outcomes {
     ///   provider's wait. An outcome is dated when its answer arrived; a retry counts from then.
     init(_ answered: [Answered], maxAttempts: Int, retryTime: (_ after: Date, _ attempt: Int, _ retryAfter: Double?) -> Date) {
         for item in answered {
-            let (send, done) = (item.send, item.at)
+            let (send, provider, done) = (item.send, item.provider, item.at)
             var event = ContactEvent(jobID: send.job.id, contactID: send.job.contact.id, kind: .sent, at: done, attempt: send.job.attempt,
                                      channel: send.message.channel, template: send.job.template, tone: send.rendered.tone,
-                                     variant: send.rendered.variant, provider: send.provider.name, body: send.message.body,
-                                     address: send.message.to, streamID: send.entry.id)
+                                     variant: send.rendered.variant, provider: provider.name, body: send.message.body,
+                                     address: item.address, streamID: send.entry.id)
             switch item.result {
             case .accepted(let id, let status):
                 summary.sent += 1
                 event.providerMessageID = id
                 event.reason = status.map { Reason.accepted($0).rawValue }
-                event.detail = "accepted by \(send.provider.name) as \(id)" + (status.map { " (\($0))" } ?? "")
+                event.detail = "accepted by \(provider.name) as \(id)" + (status.map { " (\($0))" } ?? "")
             case .permanentFailure(let code, let message):
                 releases.append((send.capChecks, send.job.id))
-                if send.provider.deadTokenCodes.contains(code) {
-                    deadTokens.append(DroppedToken(token: send.message.to, contactID: send.job.contact.id, provider: send.provider.name, reason: code.rawValue, at: done))
+                if provider.deadTokenCodes.contains(code) {
+                    deadTokens.append(DroppedToken(token: item.address, contactID: send.job.contact.id, provider: provider.name, reason: code.rawValue, at: done))
                 }
-                if send.provider.unsubscribedCodes.contains(code) {
+                if provider.unsubscribedCodes.contains(code) {
                     unsubscribed.append(OptOut(contactID: send.job.contact.id, channel: send.message.channel, kind: .optOut,
-                                               setBy: "provider:\(send.provider.name)", setAt: done, reason: "\(code): \(message)"))
+                                               setBy: "provider:\(provider.name)", setAt: done, reason: "\(code): \(message)"))
                 }
                 summary.failed += 1
                 event.kind = .failed
@@ -75,7 +79,7 @@ struct Outcomes {
                 possiblyDelivered.append(send.job.id)
                 event.kind = .unknown
                 event.reason = code.rawValue
-                event.detail = "\(message); not sent again, through \(send.provider.name) or another provider, so the customer cannot get it twice: check with \(send.provider.name) whether it went out"
+                event.detail = "\(message); not sent again, through \(provider.name) or another provider, so the customer cannot get it twice: check with \(provider.name) whether it went out"
             }
             events.append(event)
         }

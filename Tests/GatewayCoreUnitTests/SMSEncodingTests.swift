@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TestSupport
 @testable import GatewayCore
@@ -97,6 +98,34 @@ import TestSupport
         #expect(ToneFacts.daysPastDue(["days_past_due": .string("12")], now: now) == 12)
         #expect(ToneFacts.daysPastDue(["due_date": .string("2026-02-30")], now: now) == nil)
         #expect(ToneFacts.daysPastDue([:], now: now) == nil)
+    }
+
+    /// Dates are counted without Foundation's Calendar; for random dates of four centuries (and
+    /// days 29-31 of every month, which may not exist), validity and day counts are Foundation's.
+    @Test func calendarDatesCountAsFoundationCountsThem() {
+        var random = SeededRandom()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        for _ in 0..<3_000 {
+            let (year, month) = (Int.random(in: 1700...2400, using: &random), Int.random(in: 1...12, using: &random))
+            let day = Bool.random(using: &random) ? Int.random(in: 28...31, using: &random) : Int.random(in: 1...31, using: &random)
+            let text = String(format: "%04d-%02d-%02d", year, month, day)
+            let foundation = calendar.date(from: DateComponents(year: year, month: month, day: day))
+                .flatMap { calendar.component(.day, from: $0) == day ? $0 : nil }
+            let ours = CalendarDate(text)
+            #expect((ours != nil) == (foundation != nil), "\(text), \(random)")
+            guard let ours, let foundation else { continue }
+            #expect(ours.daysSince1970 * 86_400 == Int(foundation.timeIntervalSince1970), "\(text), \(random)")
+            let now = foundation.addingTimeInterval(Double(Int.random(in: -4_000_000_000...4_000_000_000, using: &random)) / 10)
+            let end = calendar.date(from: calendar.dateComponents([.year, .month, .day], from: now))!
+            #expect(ToneFacts.daysPastDue(["due_date": .string(text)], now: now) == calendar.dateComponents([.day], from: foundation, to: end).day,
+                    "\(text) at \(now), \(random)")
+        }
+        for malformed in ["2026-1-05", "2026--12-01", "+202-12-01", "2026-12-01 ", "２０２６-12-01", "0000-01-01", "2026/12/01", "20261201", ""] {
+            #expect(CalendarDate(malformed) == nil, "\(malformed)")
+        }
+        #expect(CalendarDate("2028-02-29").map { [$0.year, $0.month, $0.day] } == [2028, 2, 29])
+        #expect(CalendarDate("2100-02-29") == nil && CalendarDate("2000-02-29") != nil)
     }
 
     @Test func listsEveryToneItCanChoose() {
