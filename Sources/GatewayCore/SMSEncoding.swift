@@ -72,6 +72,8 @@ public enum SMSEncoding {
     /// Septets when every scalar is in the GSM-7 tables (and none combines with the next); nil otherwise.
     static func scalarSeptetCount(_ text: String) -> Int? {
         var septets = 0
+        // The table read once (a static's accessor in the loop cost a check per scalar).
+        let scalarClass = scalarClass
         for scalar in text.unicodeScalars {
             guard scalar.value < 0x2100 else { return nil }
             switch scalarClass[Int(scalar.value)] {
@@ -90,7 +92,7 @@ public enum SMSEncoding {
     /// Septets a scalar costs in GSM-7: 1 in the basic set, 2 in the extension table (escape 0x1B
     /// plus the character), 0 when it is not in GSM 03.38 at all.
     @inline(__always)
-    static func septets(_ scalar: Unicode.Scalar) -> Int {
+    static func septets(_ scalar: Unicode.Scalar, _ scalarClass: [UInt8] = scalarClass) -> Int {
         let value = scalar.value
         guard value < 0x2100 else { return 0 }
         switch scalarClass[Int(value)] {
@@ -110,8 +112,9 @@ public enum SMSEncoding {
         var parts = 1
         var used = 0
         var gsm = true
+        let scalarClass = scalarClass
         for scalar in text.unicodeScalars {
-            let cost = Self.septets(scalar)
+            let cost = Self.septets(scalar, scalarClass)
             if cost == 0 { gsm = false; break }
             septets += cost
             if used + cost > gsm7Part { parts += 1; used = 0 }
@@ -156,6 +159,7 @@ public enum SMSEncoding {
     /// the message stays UCS-2 rather than losing meaning.
     public static func transliterate(_ text: String) -> String {
         if asciiSeptetCount(text) != nil || scalarSeptetCount(text) != nil { return text }   // already GSM-7: nothing to replace
+        let scalarClass = scalarClass
         // Every scalar known, none combining: replace scalar by scalar.
         if text.unicodeScalars.allSatisfy({ $0.value < 0x2100 && scalarClass[Int($0.value)] != 0 }) {
             var out: [UInt8] = []
