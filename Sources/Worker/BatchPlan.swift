@@ -94,10 +94,11 @@ struct BatchPlan {
             pushTokens: Array(Set(jobs.flatMap(\.pushTokens))))
     }
 
-    /// The valid jobs by id (the first entry of an id wins).
-    static func jobsByID(_ decoded: [Decoded]) -> [String: Job] {
-        Dictionary(decoded.compactMap { item -> (String, Job)? in
-            if case .success(let job) = item.result { (job.id, job) } else { nil }
+    /// The debt and segment of each valid job, by id (the first entry of an id wins): what its
+    /// events are stamped with. Only those two: looking a whole job up copied all of it.
+    static func stampsByID(_ decoded: [Decoded]) -> [String: BatchProcessor.JobStamp] {
+        Dictionary(decoded.compactMap { item -> (String, BatchProcessor.JobStamp)? in
+            if case .success(let job) = item.result { (job.id, BatchProcessor.JobStamp(debtID: job.debtID, segment: job.segment)) } else { nil }
         }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -106,7 +107,7 @@ struct BatchPlan {
         self.inputs = inputs
         contactState = ContactStateSnapshot(records: facts.states)
         droppedTokens = facts.droppedTokens
-        actions = BatchActions(jobs: Self.jobsByID(decoded))
+        actions = BatchActions(jobs: Self.stampsByID(decoded))
         actions.summary.entries = decoded.count
         var seen: Set<String> = []
         for (entry, raw, result) in decoded {
@@ -360,8 +361,8 @@ struct BatchActions {
         var event: ContactEvent
     }
 
-    /// The valid jobs of the batch by id, to stamp their events with debt and segment.
-    var jobs: [String: Job]
+    /// The debt and segment of the batch's valid jobs by id, to stamp their events with.
+    var jobs: [String: BatchProcessor.JobStamp]
     var summary = BatchProcessor.Summary()
     var events: [ContactEvent] = []
     var deadLetters: [StreamConsumer.DeadLetter] = []

@@ -225,12 +225,18 @@ public struct BatchProcessor: Sendable {
 
     /// Events carry their job's debt and segment, for the log's filters and reports (set in place:
     /// no event is copied whole).
-    static func stamp(_ events: inout [ContactEvent], jobs: [String: Job]) {
+    static func stamp(_ events: inout [ContactEvent], jobs: [String: JobStamp]) {
         for index in events.indices {
             guard let id = events[index].jobID, let job = jobs[id] else { continue }
             events[index].debtID = job.debtID
             events[index].segment = job.segment
         }
+    }
+
+    /// What a job's events carry of it besides their own fields.
+    struct JobStamp: Sendable {
+        var debtID: String?
+        var segment: String?
     }
 
     /// What compliance needs beyond the text: the other parts of the message, why this tone, what it costs.
@@ -297,7 +303,7 @@ public struct BatchProcessor: Sendable {
     /// answer is known as it arrives, and it is recorded within `record_delay_ms`: the answers that came
     /// in meanwhile are written together, retries scheduled first. A crash can then only leave the sends
     /// truly in flight without a result. Returns the counts of what the sends came to.
-    private func dispatch(_ sends: [Send], jobs: [String: Job], now: Date) async throws -> Summary {
+    private func dispatch(_ sends: [Send], jobs: [String: JobStamp], now: Date) async throws -> Summary {
         guard !sends.isEmpty else { return Summary() }
         // Only a help: the jobs are claimed already, so a Redis error here must not stop their
         // sending (nor their recording).
@@ -432,16 +438,21 @@ public struct BatchProcessor: Sendable {
     /// scheduled set first, then the outcomes into the log in one transaction with the opt-outs and
     /// dead push tokens the providers reported, then the cap slots of what did not go out are given
     /// back. Results in memory are never dropped: a write that fails is retried (see `persist`).
-    private func record(_ answered: inout [Outcomes.Answered], _ handovers: inout [ContactEvent], jobs: [String: Job]) async throws -> Summary {
+    private func record(_ answered: inout [Outcomes.Answered], _ handovers: inout [ContactEvent], jobs: [String: JobStamp]) async throws -> Summary {
         guard !answered.isEmpty || !handovers.isEmpty else { return Summary() }
-        let outcomes = Outcomes(answered, maxAttempts: settings.maxAttempts) { after, attempt, retryAfter in
+        var made = Outcomes(answered, maxAttempts: settings.maxAttempts) { after, attempt, retryAfter in
             scheduler.retryTime(after: after, attempt: attempt, retryAfter: retryAfter)
         }
-        var stamped = handovers + outcomes.events
+        // Taken out, so stamping changes the events in place instead of copying every one.
+        var stamped = made.events
+        made.events = []
+        let outcomes = made
+        let outcomeCount = stamped.count
+        if !handovers.isEmpty { stamped.insert(contentsOf: handovers, at: 0) }
         Self.stamp(&stamped, jobs: jobs)
         let events = stamped
         try await persist("schedule \(outcomes.retries.count) retries in Redis", .redis) { try await scheduler.schedule(outcomes.retries) }
-        try await persist("record \(outcomes.events.count) outcomes in the contact log", .store) {
+        try await persist("record \(outcomeCount) outcomes in the contact log", .store) {
             _ = try await store.appendOutcomes(events, optOuts: outcomes.unsubscribed, droppedTokens: outcomes.deadTokens)
         }
         await release(outcomes.releases)
