@@ -171,14 +171,6 @@ public struct CalendarDate: Sendable, Equatable {
         }
     }
 
-    /// Days from 1970-01-01 to this date in the proleptic Gregorian calendar (negative before),
-    /// by Howard Hinnant's `days_from_civil`.
-    public var daysSince1970: Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
+    /// Days from 1970-01-01 to this date in the proleptic Gregorian calendar (negative before).
+    public var daysSince1970: Int { Timestamp.days(year: year, month: month, day: day) }
 }

@@ -75,6 +75,16 @@ extension HTTPClientError {
     }
 }
 
+extension DispatchResult {
+    /// An HTTP answer as `classify` reads it, or what a transfer that got none comes to.
+    static func of(_ answer: Result<HTTPResponse, HTTPClientError>, _ classify: (HTTPResponse) -> DispatchResult) -> DispatchResult {
+        switch answer {
+        case .success(let response): classify(response)
+        case .failure(let error): error.dispatchResult
+        }
+    }
+}
+
 extension CurlHTTPClient {
     /// One request per message, all in flight at once; the answers come back in message order.
     func sendEach(_ requests: [HTTPRequest],

@@ -74,18 +74,11 @@ public struct SendGridProvider: MessageProvider {
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
-        await client.sendEach(messages.map(request(for:)), classify: Self.result(of:))
+        await client.sendEach(messages.map(request(for:))) { .of($0, Self.classify) }
     }
 
     public func send(_ messages: [OutboundMessage], answer: @escaping @Sendable (Int, DispatchResult) -> Void) async {
-        await client.sendEach(messages.map(request(for:)), classify: Self.result(of:), answer: answer)
-    }
-
-    static func result(of answer: Result<HTTPResponse, HTTPClientError>) -> DispatchResult {
-        switch answer {
-        case .success(let response): classify(response)
-        case .failure(let error): error.dispatchResult
-        }
+        await client.sendEach(messages.map(request(for:)), classify: { .of($0, Self.classify) }, answer: answer)
     }
 
     /// 202 + X-Message-Id: accepted. 429 and 5xx: retry. Other 4xx: permanent, with SendGrid's message.

@@ -56,21 +56,16 @@ public struct WebhookProvider: MessageProvider {
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DispatchResult] {
-        zip(messages, await client.sendEach(messages.map(request(for:)), classify: Self.result(of:))).map(Self.named)
+        zip(messages, await client.sendEach(messages.map(request(for:))) { .of($0, Self.classify) }).map(Self.named)
     }
 
     public func send(_ messages: [OutboundMessage], answer: @escaping @Sendable (Int, DispatchResult) -> Void) async {
-        await client.sendEach(messages.map(request(for:)), classify: Self.result(of:)) { index, result in
+        await client.sendEach(messages.map(request(for:)), classify: { .of($0, Self.classify) }) { index, result in
             answer(index, Self.named(messages[index], result))
         }
     }
 
-    static func result(of answer: Result<HTTPResponse, HTTPClientError>) -> DispatchResult {
-        switch answer {
-        case .success(let response): classify(response, fallbackID: nil)
-        case .failure(let error): error.dispatchResult
-        }
-    }
+    static func classify(_ response: HTTPResponse) -> DispatchResult { classify(response, fallbackID: nil) }
 
     /// Without an id from the receiver, the job and attempt name the message.
     static func named(_ message: OutboundMessage, _ result: DispatchResult) -> DispatchResult {
