@@ -42,6 +42,7 @@ public struct MeteredProvider: MessageProvider {
         let start = clock.now
         let (metrics, name, bulk) = (metrics, inner.name, inner.sendsInBulk)
         await inner.send(messages) { index, result in
+            guard messages.indices.contains(index) else { return }
             if !bulk { metrics.provider(name, took: clock.now - start) }
             metrics.provider(name, channel: messages[index].channel, answered: result)
             answer(index, result)

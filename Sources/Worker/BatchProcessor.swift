@@ -287,11 +287,13 @@ public struct BatchProcessor: Sendable {
             return taken
         }
 
-        /// Of `indices`, those no answer came for.
+        /// Of `indices`, those no answer came for; from now on an answer for one of them is dropped
+        /// (it gets `not_dispatched` instead, once: an adapter answering after its call returned
+        /// must not give a message a second outcome).
         func unanswered(_ indices: [Int]) -> [Int] {
             lock.lock()
             defer { lock.unlock() }
-            return indices.filter { !answered.contains($0) }
+            return indices.filter { answered.insert($0).inserted }
         }
     }
 
@@ -388,6 +390,8 @@ public struct BatchProcessor: Sendable {
                 for (provider, indices) in work {
                     group.addTask {
                         await provider.send(indices.map { messages[$0] }) { position, result in
+                            // An adapter's answer for a message it was not given is dropped, not a crash.
+                            guard indices.indices.contains(position) else { return }
                             mailbox.put(indices[position], result, at: clock())
                         }
                         return .done(indices: indices, provider: provider.name)

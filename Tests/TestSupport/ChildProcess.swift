@@ -42,6 +42,11 @@ public final class ChildProcess: @unchecked Sendable {
         var fds: [Int32] = [-1, -1]
         if mode != .discard {
             guard pipe(&fds) == 0 else { throw SpawnError(description: "pipe: \(String(cString: strerror(errno)))") }
+            // Close-on-exec as well (Swift's Glibc module has no pipe2): no other child keeps this
+            // pipe open, even where glibc cannot close descriptors in the child. dup2 onto 1 and 2
+            // clears the flag on the child's copies.
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -95,8 +100,14 @@ public final class ChildProcess: @unchecked Sendable {
         self.output = fds[0]
     }
 
+    /// A child never waited for is killed and reaped, so no test leaves a process or a zombie behind.
     deinit {
         if output >= 0 { close(output) }
+        if status == nil {
+            kill(pid, SIGKILL)
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        }
     }
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module does not
@@ -134,15 +145,26 @@ public final class ChildProcess: @unchecked Sendable {
         if status == nil { kill(pid, signal) }
     }
 
-    /// Waits for the child to exit: its exit code, or 128 plus the signal that ended it.
+    /// Waits for the child to exit: its exit code, or 128 plus the signal that ended it; -1 if it
+    /// cannot be waited for (it was reaped elsewhere). Blocks without the lock (`signal` and
+    /// `isRunning` answer meanwhile) and reaps under it, so a signal never reaches a recycled pid.
     @discardableResult
     public func wait() -> Int32 {
+        lock.lock()
+        if let status {
+            lock.unlock()
+            return status
+        }
+        lock.unlock()
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
         lock.lock()
         defer { lock.unlock() }
         if let status { return status }
         var raw: Int32 = 0
-        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-        let code = Self.exitCode(raw)
+        var result: pid_t
+        repeat { result = waitpid(pid, &raw, 0) } while result < 0 && errno == EINTR
+        let code = result == pid ? Self.exitCode(raw) : -1
         status = code
         return code
     }
@@ -158,7 +180,11 @@ public final class ChildProcess: @unchecked Sendable {
             status = Self.exitCode(raw)
             return false
         }
-        return result == 0
+        if result < 0 {
+            status = -1
+            return false
+        }
+        return true
     }
 
     private static func exitCode(_ raw: Int32) -> Int32 {

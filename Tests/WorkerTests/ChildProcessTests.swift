@@ -36,6 +36,15 @@ import TestSupport
         #expect(child.wait() == 0)
     }
 
+    @Test func aChildNobodyWaitedForIsKilledAndReapedWhenDropped() throws {
+        var child: ChildProcess? = try ChildProcess("/bin/sleep", ["60"], output: .discard)
+        let pid = try #require(child?.pid)
+        #expect(kill(pid, 0) == 0)
+        child = nil
+        // Reaped, not a zombie: the pid no longer exists.
+        #expect(kill(pid, 0) == -1 && errno == ESRCH)
+    }
+
     @Test func aMissingExecutableIsAnError() {
         #expect(throws: ChildProcess.SpawnError.self) { try ChildProcess("/nonexistent/tool", []) }
     }

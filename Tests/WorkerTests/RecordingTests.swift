@@ -40,8 +40,9 @@ import TestSupport
         #expect(twilio.requests.count == 2)
     }
 
-    /// A provider that answers one message twice and another never (an adapter's bug): the first
-    /// answer is the one recorded, and the message without one is retried, neither lost nor sent twice.
+    /// A provider that answers one message twice, another never and one it was not given (an
+    /// adapter's bugs): the first answer is the one recorded, the message without one is retried,
+    /// neither lost nor sent twice, and the stray answer is dropped.
     @Test func aMessageAnsweredTwiceCountsOnceAndOneNeverAnsweredIsRetried() async throws {
         let harness = try Harness()
         let gateway = try await Gateway(configuration: harness.configuration, logger: Harness.logger)
@@ -90,7 +91,7 @@ import TestSupport
     }
 }
 
-/// Answers its first message twice (accepted, then refused) and its second never.
+/// Answers its first message twice (accepted, then refused), its second never, and one it was not given.
 struct Stammering: MessageProvider {
     var name = "stammering"
     var channels: Set<Channel> = [.sms]
@@ -99,6 +100,7 @@ struct Stammering: MessageProvider {
     func send(_ messages: [OutboundMessage], answer: @escaping @Sendable (Int, DispatchResult) -> Void) async {
         answer(0, .accepted(messageID: "SM-first", status: "queued"))
         answer(0, .permanentFailure(code: .http(400), message: "a second answer for the same message"))
+        answer(messages.count, .accepted(messageID: "SM-nobody", status: "queued"))  // no such message
     }
 }
 
