@@ -373,18 +373,31 @@ enum Timestamp {
 
     enum Parsed { case date(Date), invalid, otherShape }
 
+    /// The number written in ASCII digits at `from..<from + count`; nil if any byte is not a digit.
+    static func digits<Bytes: RandomAccessCollection>(_ bytes: Bytes, _ from: Int, _ count: Int) -> Int?
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        var value = 0
+        for index in from..<from + count {
+            guard (48...57).contains(bytes[index]) else { return nil }
+            value = value * 10 + Int(bytes[index] - 48)
+        }
+        return value
+    }
+
+    /// Days in a month of the proleptic Gregorian calendar.
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
     /// `YYYY-MM-DDTHH:MM:SS[.fff]Z` exactly; any other shape is left to ISO8601DateFormatter.
     static func parseCanonical(_ text: String) -> Parsed {
         let b = Array(text.utf8)
         guard b.count == 20 || b.count == 24, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[b.count - 1] == 90 else { return .otherShape }
-        func number(_ from: Int, _ count: Int) -> Int? {
-            var value = 0
-            for index in from..<from + count {
-                guard (48...57).contains(b[index]) else { return nil }
-                value = value * 10 + Int(b[index] - 48)
-            }
-            return value
-        }
+        func number(_ from: Int, _ count: Int) -> Int? { digits(b, from, count) }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
               let minute = number(14, 2), let second = number(17, 2) else { return .otherShape }
         var milliseconds = 0
@@ -392,8 +405,7 @@ enum Timestamp {
             guard b[19] == 46, let fraction = number(20, 3) else { return .otherShape }
             milliseconds = fraction
         }
-        let monthDays = [31, year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        guard (1...12).contains(month), (1...monthDays[month - 1]).contains(day), hour < 24, minute < 60, second < 60 else { return .invalid }
+        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour < 24, minute < 60, second < 60 else { return .invalid }
         let seconds = days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
         return .date(Date(timeIntervalSince1970: Double(seconds) + Double(milliseconds) / 1000))
     }
