@@ -298,15 +298,17 @@ public enum ReplyClassifier {
             let others = tokens.indices.filter { index in
                 guard index < found.start || index > found.end else { return false }
                 let token = tokens[index]
-                return (token.kind == .word && !token.forms.contains(where: lexicon.filler.contains)) || token.kind == .number
+                return (token.kind == .word && !token.forms.contains(where: { lexicon.filler.contains($0) || lexicon.vocatives.contains($0) })) || token.kind == .number
             }
             if let first = others.first { return Refusal("is not the whole reply (also '\(tokens[first].original)')", otherSense: false) }
         }
         if rule.alone {
             var before = found.start - 1
-            while before >= 0, !tokens[before].isBoundary, tokens[before].kind != .word { before -= 1 }
+            // Punctuation, emoji and a word addressing the reader ("BAJA weón") do not join it to a clause.
+            func apart(_ token: ReplyToken) -> Bool { token.kind != .word || token.forms.contains(where: lexicon.vocatives.contains) }
+            while before >= 0, !tokens[before].isBoundary, apart(tokens[before]) { before -= 1 }
             var after = found.end + 1
-            while after < tokens.count, !tokens[after].isBoundary, tokens[after].kind != .word { after += 1 }
+            while after < tokens.count, !tokens[after].isBoundary, apart(tokens[after]) { after += 1 }
             if let other = [before, after].first(where: { $0 >= 0 && $0 < tokens.count && tokens[$0].kind == .word }) {
                 return Refusal("is not a clause of its own (also '\(tokens[other].original)')", otherSense: false)
             }

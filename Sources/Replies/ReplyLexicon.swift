@@ -386,6 +386,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var abbreviations: [String: [String]] = [:]
     /// Words that do not stop a reply from being "only" a keyword (please, gracias, ya).
     public var filler: Set<String> = []
+    /// Words that address the reader ("mae", "weón", "dude"): next to a keyword that must be a clause of
+    /// its own (`alone`) or the whole reply (`whole`) they do not make it part of a longer clause ("BAJA weón").
+    public var vocatives: Set<String> = []
     /// `asked_back.mentions`: words that, before a keyword in the same question or around it, mention
     /// it rather than use it ("what do you mean", "qué significa").
     public var mentions: [Phrase] = []
@@ -483,7 +486,7 @@ public struct ReplyLexicon: Sendable, Equatable {
 
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.markerLetters == b.markerLetters && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
-            && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.intents == b.intents
+            && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.vocatives == b.vocatives && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.disclaimed == b.disclaimed
             && a.narrowedAfter == b.narrowedAfter && a.narrowedBefore == b.narrowedBefore && a.narrowedUnless == b.narrowedUnless

@@ -21,7 +21,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 /// for every language). Reads YAML into a ReplyLexicon and lints it: unknown keys, empty or
 /// malformed phrases, duplicate phrases, valences outside -4...4, with file:line.
 public enum ReplyLexiconFile {
-    static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler",
+    static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler", "vocatives",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
                                        "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional", "disclaimed", "narrowed"]
     static let sharedKeys: Set<String> = ["emoji"]
@@ -356,6 +356,7 @@ public enum ReplyLexiconFile {
                 case "contrast": lexicon.contrast = Set(strings(value, name))
                 case "reasons": lexicon.reasons = Set(strings(value, name))
                 case "filler": lexicon.filler = Set(strings(value, name))
+                case "vocatives": lexicon.vocatives = Set(strings(value, name))
                 case "intensifiers":
                     for (word, boost) in valences(value, section: name, emoji: false) {
                         lexicon.intensifiers[word] = boost

@@ -46,6 +46,26 @@ import Testing
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    // A word that addresses the reader (`vocatives`) does not join a keyword to a clause.
+    @Test(arguments: [("BAJA mae", "es"), ("STOP weon!!", "es"), ("SALIR wey, ya", "es"), ("STOP dude", "en")])
+    func aKeywordSaidToTheReaderIsStillAlone(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    // Look-alikes: an automatic debit's authorization revoked, collections, messages asked for instead of
+    // calls, a keyword asked back and answered, a prediction, a keyword meant for someone else, a request
+    // honored, paying to be done with the messages.
+    @Test(arguments: [("revoco la autorización del cargo automático a mi tarjeta", "es"), ("I revoke my authorization for the autopay withdrawals", "en"),
+                      ("no me manden a cobranza judicial, el lunes pago", "es"), ("en lugar de llamarme escríbanme un mensaje", "es"),
+                      ("Unsubscribe? I haven't even opened the account lol", "en"), ("you're never gonna stop texting me huh", "en"),
+                      ("Stop. oh wait, meant to text my husband", "en"), ("desde que mandé BAJA ya no me escriben, gracias", "es"),
+                      ("if I pay today can I be done with these texts?", "en"), ("no quiero que me manden tres al día, con uno está bien", "es")])
+    func lookAlikesOfThisRound(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
     @Test(arguments: [
         ("esa deuda no es mía", "es", ReplyIntent.dispute), ("yo nunca saqué esa tarjeta", "es", .dispute), ("el monto está mal, me cobran de más", "es", .dispute),
         ("no reconozco ese cargo", "es", .dispute), ("I never opened that card", "en", .dispute), ("the fees are wrong", "en", .dispute),
