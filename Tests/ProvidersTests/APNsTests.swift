@@ -24,7 +24,7 @@ import TestSupport
             clock.advance(2 * 60)
             all += await provider.send([push(11)])                           // 51 minutes: a new one
             // The same client, the same server: HTTP/2, one kept connection.
-            let probe = try await client.send(HTTPRequest(method: "POST", url: base + "/3/device/x", caFile: apns.certificate.cert))
+            let probe = try await client.send(HTTPRequest(method: "POST", url: base + "/3/device/x", timeout: 120, caFile: apns.certificate.cert))
             return (all, probe)
         }
         #expect(results.count == 12)

@@ -39,15 +39,15 @@ import TestSupport
         let answers = try await LoopbackServer.serve(Self.echoRouter()) { base in
             var answers: [[String: String]] = []
             let requests = [
-                Providers.HTTPRequest(method: "POST", url: base + "/echo", headers: [("X-Tag", "first")], body: Array("a=1".utf8), basicAuth: ("AC1", "secret")),
+                Providers.HTTPRequest(method: "POST", url: base + "/echo", headers: [("X-Tag", "first")], body: Array("a=1".utf8), basicAuth: ("AC1", "secret"), timeout: 120),
                 // Another shape: no auth, GET, no tag; the handle is reset.
-                Providers.HTTPRequest(method: "GET", url: base + "/echo"),
+                Providers.HTTPRequest(method: "GET", url: base + "/echo", timeout: 120),
                 // The first shape again, other header and body; the handle is reused as it is.
-                Providers.HTTPRequest(method: "POST", url: base + "/echo", headers: [("X-Tag", "third")], body: Array("b=2".utf8), basicAuth: ("AC1", "secret")),
-                Providers.HTTPRequest(method: "POST", url: base + "/echo", body: Array("c=3".utf8), basicAuth: ("AC1", "secret")),
+                Providers.HTTPRequest(method: "POST", url: base + "/echo", headers: [("X-Tag", "third")], body: Array("b=2".utf8), basicAuth: ("AC1", "secret"), timeout: 120),
+                Providers.HTTPRequest(method: "POST", url: base + "/echo", body: Array("c=3".utf8), basicAuth: ("AC1", "secret"), timeout: 120),
                 // Same method, other credentials.
-                Providers.HTTPRequest(method: "POST", url: base + "/echo", body: Array("d=4".utf8), basicAuth: ("AC2", "other")),
-                Providers.HTTPRequest(method: "PUT", url: base + "/echo", body: []),
+                Providers.HTTPRequest(method: "POST", url: base + "/echo", body: Array("d=4".utf8), basicAuth: ("AC2", "other"), timeout: 120),
+                Providers.HTTPRequest(method: "PUT", url: base + "/echo", body: [], timeout: 120),
             ]
             for request in requests { answers.append(try Self.echo(await client.sendAll([request])[0])) }
             return answers

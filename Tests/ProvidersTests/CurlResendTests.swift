@@ -14,7 +14,7 @@ import TestSupport
 @Suite struct CurlResendTests {
     static func post(_ base: String, _ body: String) -> HTTPRequest {
         HTTPRequest(method: "POST", url: base + "/2010-04-01/Accounts/AC1/Messages.json",
-                    headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8))
+                    headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8), timeout: 120)
     }
 
     /// Out of time while the body was still going out (the server takes the connection and reads

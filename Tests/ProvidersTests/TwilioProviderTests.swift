@@ -121,7 +121,7 @@ func message(_ n: Int = 1, to: String = "+50688887777", body: String = "Hola Ana
         let connections = try await fake.serve { base in
             var counts: [Int] = []
             for _ in 0..<3 {
-                let response = try await client.send(HTTPRequest(method: "POST", url: base + "/anything", body: Array("x=1".utf8)))
+                let response = try await client.send(HTTPRequest(method: "POST", url: base + "/anything", body: Array("x=1".utf8), timeout: 120))
                 #expect(response.status == 404)
                 #expect(response.header("Content-Type") == "application/json")
                 counts.append(response.newConnections)

@@ -33,24 +33,24 @@ import Testing
             })
 
             func signIn(_ token: String) async throws -> String {
-                let page = try await client.send(HTTPRequest(url: base + "/console/sign-in"))
+                let page = try await client.send(HTTPRequest(url: base + "/console/sign-in", timeout: 120))
                 let html = String(decoding: page.body, as: UTF8.self)
                 let csrf = try #require(html.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
                 let signInCookie = try #require(page.headers.first { $0.0 == "set-cookie" && $0.1.hasPrefix("gw_console_signin=") }?.1.split(separator: ";").first)
                 let form = "csrf=\(csrf)&token=\(token)"
                 let answer = try await client.send(HTTPRequest(method: "POST", url: base + "/console/sign-in",
                                                                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", String(signInCookie))],
-                                                               body: Array(form.utf8)))
+                                                               body: Array(form.utf8), timeout: 120))
                 #expect(answer.status == 303)
                 let session = try #require(answer.headers.first { $0.0 == "set-cookie" && $0.1.hasPrefix("gw_console_session=") }?.1.split(separator: ";").first)
                 return String(session) + "; gw_console_lang=en"
             }
             let operator_ = try await signIn(metricsToken)
-            let answer = try await client.send(HTTPRequest(url: base + "/console/status", headers: [("Cookie", operator_)]))
+            let answer = try await client.send(HTTPRequest(url: base + "/console/status", headers: [("Cookie", operator_)], timeout: 120))
             #expect(answer.status == 200)
             let html = String(decoding: answer.body, as: UTF8.self)
             // /ready's checks, as /ready answers them now.
-            let ready = try await client.send(HTTPRequest(url: base + "/ready"))
+            let ready = try await client.send(HTTPRequest(url: base + "/ready", timeout: 120))
             let checks = try JSONParser.parse(ready.body)["checks"]
             guard case .object(let fields)? = checks else {
                 Issue.record("/ready has no checks")
@@ -70,7 +70,7 @@ import Testing
             #expect(html.contains("templates in service"))
             // Compliance's token does not open it.
             let compliance = try await signIn(complianceToken)
-            #expect(try await client.send(HTTPRequest(url: base + "/console/status", headers: [("Cookie", compliance)])).status == 403)
+            #expect(try await client.send(HTTPRequest(url: base + "/console/status", headers: [("Cookie", compliance)], timeout: 120)).status == 403)
         }
     }
 }

@@ -22,14 +22,14 @@ import TestSupport
         defer { client.shutdown() }
         try await harness.servingApp(build: { try await GatewayApp.build(configuration: harness.configuration, logger: Harness.logger, anyFreePort: $0) }) { app, base in
             #expect(app.services.count == 3, "worker, template reloader and HTTP server")
-            #expect(try await client.send(HTTPRequest(url: base + "/health")).status == 200)
+            #expect(try await client.send(HTTPRequest(url: base + "/health", timeout: 120)).status == 200)
             // Accepted ids are remembered in Redis for days: a fresh id for every run.
             let id = "APP-\(UUID().uuidString.prefix(8))"
             let body = Array(job(id).utf8)
-            let refused = try await client.send(HTTPRequest(method: "POST", url: base + "/jobs", headers: [("Content-Type", "application/json")], body: body))
+            let refused = try await client.send(HTTPRequest(method: "POST", url: base + "/jobs", headers: [("Content-Type", "application/json")], body: body, timeout: 120))
             #expect(refused.status == 401)
             let accepted = try await client.send(HTTPRequest(method: "POST", url: base + "/jobs",
-                                                             headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")], body: body))
+                                                             headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")], body: body, timeout: 120))
             #expect(accepted.status == 202, "\(String(decoding: accepted.body, as: UTF8.self))")
             #expect(try await harness.waitForOutcome(job: id).kind == .sent)
             #expect(harness.outbox().compactMap { $0["job_id"] as? String } == [id])

@@ -91,12 +91,12 @@ import TestSupport
                 let signature = TwilioReceipts.signature(url: inboundURL, parameters: fields, authToken: fake.authToken)
                 let reply = try await client.send(HTTPRequest(method: "POST", url: base + "/webhooks/twilio/inbound",
                                                               headers: [("Content-Type", "application/x-www-form-urlencoded"), ("X-Twilio-Signature", signature)],
-                                                              body: Array(form.utf8)))
+                                                              body: Array(form.utf8), timeout: 120))
                 #expect(reply.status == 200)
                 #expect(try await eventually { fake.requests.count >= 3 }, "the opt-out confirmation went out")
                 // Compliance tools calling with a revoked token, with contact ids that are a phone and an e-mail.
                 for path in ["/contacts/\(phones[0])/opt-outs", "/contacts/\(emails[1])/timeline"] {
-                    let refused = try await client.send(HTTPRequest(url: base + path, headers: [("Authorization", "Bearer \(apiToken)")]))
+                    let refused = try await client.send(HTTPRequest(url: base + path, headers: [("Authorization", "Bearer \(apiToken)")], timeout: 120))
                     #expect(refused.status == 401)
                 }
             }

@@ -51,9 +51,9 @@ import TestSupport
             try await harness.redis.command(["ZADD", harness.configuration.scheduledKey, "4102444800000", "metrics-a", "4102444800000", "metrics-b"])
 
             let path = base + "/metrics"
-            #expect(try await client.send(HTTPRequest(url: path)).status == 401)
-            #expect(try await client.send(HTTPRequest(url: path, headers: [("Authorization", "Bearer \(scoringToken)")])).status == 403)
-            let answer = try await client.send(HTTPRequest(url: path, headers: [("Authorization", "Bearer \(metricsToken)")]))
+            #expect(try await client.send(HTTPRequest(url: path, timeout: 120)).status == 401)
+            #expect(try await client.send(HTTPRequest(url: path, headers: [("Authorization", "Bearer \(scoringToken)")], timeout: 120)).status == 403)
+            let answer = try await client.send(HTTPRequest(url: path, headers: [("Authorization", "Bearer \(metricsToken)")], timeout: 120))
             #expect(answer.status == 200)
             #expect(answer.header("content-type") == "text/plain; version=0.0.4; charset=utf-8")
             let text = String(decoding: answer.body, as: UTF8.self)

@@ -82,14 +82,14 @@ import Glibc
         // The HTTP server starts beside the worker, not before it: wait for it to answer.
         let http = CurlHTTPClient()
         defer { http.shutdown() }
-        #expect(try await eventually { (try? await http.send(HTTPRequest(url: "http://127.0.0.1:\(port)/health")))?.status == 200 })
-        let health = try await http.send(HTTPRequest(url: "http://127.0.0.1:\(port)/health"))
+        #expect(try await eventually { (try? await http.send(HTTPRequest(url: "http://127.0.0.1:\(port)/health", timeout: 120)))?.status == 200 })
+        let health = try await http.send(HTTPRequest(url: "http://127.0.0.1:\(port)/health", timeout: 120))
         #expect(health.status == 200)
         #expect(String(decoding: health.body, as: UTF8.self) == #"{"status":"ok"}"#)
-        let anonymous = try await CurlHTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/contacts/C-PROC-1/timeline"))
+        let anonymous = try await CurlHTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/contacts/C-PROC-1/timeline", timeout: 120))
         #expect(anonymous.status == 401)
         let timeline = try await CurlHTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/contacts/C-PROC-1/timeline",
-                                                                   headers: [("Authorization", "Bearer \(token)")]))
+                                                                   headers: [("Authorization", "Bearer \(token)")], timeout: 120))
         #expect(timeline.status == 200)
         #expect(String(decoding: timeline.body, as: UTF8.self).contains(#""kind":"sent""#))
         process.signal(SIGTERM)
