@@ -385,6 +385,12 @@ public enum ReplyClassifier {
                 return "is asked back and answered '\(quote(tokens, answer.start...answer.end))'"
             }
         }
+        let answer = sentence(around: next...next, in: tokens)
+        for phrase in lexicon.jokes {
+            if let laugh = phrase.matches(in: tokens).first(where: { $0.start >= next && $0.end <= answer.end }) {
+                return "is asked back in jest ('\(quote(tokens, laugh.start...laugh.end))' after it)"
+            }
+        }
         return nil
     }
 
@@ -563,6 +569,21 @@ public enum ReplyClassifier {
         return widened ? nil : quote(tokens, narrowing.start...narrowing.end)
     }
 
+    /// The first `narrowed` phrase (`after` or `before`) inside a sentence and at most four tokens from
+    /// `index`, quoted, or nil; none when an `unless` phrase anywhere in the reply widens it back, as in
+    /// `narrowed(_:in:lexicon:)`.
+    static func narrowed(near index: Int, sentence: (start: Int, end: Int, mark: Int?), in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        guard sentence.start <= sentence.end else { return nil }
+        let found = (lexicon.narrowedAfter + lexicon.narrowedBefore).lazy.flatMap { $0.matches(in: tokens, typos: false) }
+            .first { found in
+                let inside = found.start >= sentence.start && found.end <= sentence.end
+                let near = found.end + 4 >= index && found.start <= index + 4
+                return inside && near
+            }
+        guard let found, !lexicon.narrowedUnless.contains(where: { !$0.matches(in: tokens, typos: false).isEmpty }) else { return nil }
+        return quote(tokens, found.start...found.end)
+    }
+
     /// Whether words ending at `end` reach a request starting at `start`: at most `words` words between
     /// them (four unless told), and no clause boundary or word of `stoppedBy` (a contrast or a reason) among those.
     static func reaches(from end: Int, to start: Int, in tokens: [ReplyToken], stoppedBy: Set<String> = [], words: Int = 4) -> Bool {
@@ -719,6 +740,14 @@ public enum ReplyClassifier {
                         (around.start...max(around.start, around.end)).contains(phrase.start) && !wished(before: phrase.start, in: tokens, lexicon: lexicon)
                     }) {
                         explain.append("not opt_out: model \(format(probability)), but '\(told.text)' in the same sentence tells that the messages stopped [\(lexicon.language).yml retold.honored]")
+                        continue
+                    }
+                    // A count, an hour, a place or another person at most four words from where the model
+                    // read most, in its sentence, narrows it as it narrows a phrase ("pare de fregar con
+                    // tantos mensajes al día"); not farther ("ya no me escriban a este cel, el señor se lo
+                    // vendió a mi papá" is a request).
+                    if let narrowing = narrowed(near: strongest, sentence: around, in: tokens, lexicon: lexicon) {
+                        explain.append("not opt_out: model \(format(probability)), but '\(narrowing)', beside what it read, narrows it to an hour, a count, a place or another person [\(lexicon.language).yml narrowed]")
                         continue
                     }
                 }

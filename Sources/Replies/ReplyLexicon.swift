@@ -394,6 +394,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var mentions: [Phrase] = []
     /// `asked_back.answers`: a negative answer right after a keyword asked back ("no way", "jamás").
     public var answers: [Phrase] = []
+    /// `asked_back.jokes`: laughter ("jaja", "lol", 😂) anywhere in the sentence after a keyword asked
+    /// back on its own: the keyword was played with ("Baja? si ya bajé 5 kilos jaja"), not used.
+    public var jokes: [Phrase] = []
     /// `retold.words`: verbs that tell of a request made before ("told", "dije", "pedí").
     public var retellings: [WordPattern] = []
     /// `retold.undone`: the request told of was taken back ("by mistake", "opted back in", "por error").
@@ -450,7 +453,9 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// that ends at most two words before it in its clause (no contrast or reason in between), does not
     /// ask for the messages to stop, and the model adds none; unless an `unless` phrase anywhere in the
     /// reply widens it back ("not at 6am, not at all", "ni a mí ni a mi mamá") or says that a relative
-    /// writes for the customer ("les escribe la hija de la señora ...").
+    /// writes for the customer ("les escribe la hija de la señora ..."). Where no phrase asked, an
+    /// `after` or `before` phrase within four words of what the model read most, in that sentence,
+    /// holds back the model's opt-out ("pare de fregar con tantos mensajes al día").
     public var narrowedAfter: [Phrase] = []
     public var narrowedBefore: [Phrase] = []
     public var narrowedUnless: [Phrase] = []
@@ -487,7 +492,7 @@ public struct ReplyLexicon: Sendable, Equatable {
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.markerLetters == b.markerLetters && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.vocatives == b.vocatives && a.intents == b.intents
-            && a.mentions == b.mentions && a.answers == b.answers && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
+            && a.mentions == b.mentions && a.answers == b.answers && a.jokes == b.jokes && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.disclaimed == b.disclaimed
             && a.narrowedAfter == b.narrowedAfter && a.narrowedBefore == b.narrowedBefore && a.narrowedUnless == b.narrowedUnless
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.namesWhatsApp == b.namesWhatsApp && a.welcomeEmail == b.welcomeEmail

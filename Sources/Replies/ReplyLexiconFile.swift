@@ -28,7 +28,7 @@ public enum ReplyLexiconFile {
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
                                         "not_followed_by_phrase", "not_preceded_by_phrase"]
-    static let askedBackKeys: Set<String> = ["mentions", "answers"]
+    static let askedBackKeys: Set<String> = ["mentions", "answers", "jokes"]
     static let retoldKeys: Set<String> = ["words", "undone", "honored", "others", "for_me"]
     static let conditionalKeys: Set<String> = ["if", "then"]
     static let narrowedKeys: Set<String> = ["after", "before", "unless"]
@@ -228,8 +228,26 @@ public enum ReplyLexiconFile {
                     fine = false
                 }
             }
+            // "dont|do not" reads as "dont not" or "do not", never "dont": each | is between single words.
+            let words = phrase.elements.map { element -> [String] in
+                if case .alternatives(let options) = element { return options.map(\.text) }
+                return []
+            }
+            for (index, options) in words.enumerated() where index + 1 < words.count && words[index + 1].count == 1 {
+                let next = words[index + 1][0]
+                guard Self.spelledOut.contains(next) else { continue }
+                for short in options {
+                    guard let long = options.first(where: { short != $0 && short.hasPrefix($0) && Self.contractions.contains(String(short.dropFirst($0.count))) }) else { continue }
+                    problem(node, "\(what): \"\(source)\" reads as \"\(short) \(next)\" or \"\(long) \(next)\", never \"\(short)\" alone (each | is between single words): write \"\(short) ...\" and \"\(long) \(next) ...\" as two phrases")
+                    fine = false
+                }
+            }
             return fine ? phrase : nil
         }
+
+        /// A contraction's ending ("dont" = "do" + "nt") and the word it stands for ("not").
+        static let contractions: Set<String> = ["nt", "t", "s", "re", "m", "ll", "d", "ve"]
+        static let spelledOut: Set<String> = ["not", "is", "are", "am", "will", "would", "had", "have"]
 
         /// A list of phrases (or one phrase), each checked like a rule's.
         mutating func phraseList(_ node: Node, _ what: String) -> [Phrase] {
@@ -464,6 +482,7 @@ public enum ReplyLexiconFile {
                     let lists = phraseLists(value, name, known: askedBackKeys)
                     lexicon.mentions = lists["mentions"] ?? lexicon.mentions
                     lexicon.answers = lists["answers"] ?? lexicon.answers
+                    lexicon.jokes = lists["jokes"] ?? lexicon.jokes
                 case "conditional":
                     let lists = phraseLists(value, name, known: conditionalKeys)
                     lexicon.conditionIf = lists["if"] ?? lexicon.conditionIf

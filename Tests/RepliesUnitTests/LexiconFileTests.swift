@@ -63,6 +63,22 @@ import Testing
         #expect(findings.contains { $0.contains("\"bbb\"") && $0.contains("write \"bb\"") }, "\(findings)")
     }
 
+    /// "dont|do not" is "dont not" or "do not": a contraction and its spelled-out form as alternatives
+    /// of one word never match the contraction alone (eight such phrases once sat in en.yml unnoticed).
+    @Test func aContractionBesideItsLongFormIsAFinding() {
+        let findings = lint("""
+            language: en
+            intents:
+              opt_out:
+                - "i dont|do not want texts"
+                - "does|do|did not text me"
+                - "doesnt|dont speak for me"
+            """, file: "en.yml")
+        #expect(findings.count == 1, "\(findings)")
+        #expect(findings.first?.contains("never \"dont\" alone") == true, "\(findings)")
+        #expect(findings.first?.contains("write \"dont ...\" and \"do not ...\" as two phrases") == true, "\(findings)")
+    }
+
     @Test func findingsNameTheFileTheLineAndTheFix() {
         let text = """
             language: es

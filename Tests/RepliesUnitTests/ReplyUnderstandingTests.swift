@@ -66,6 +66,24 @@ import Testing
         #expect(!result.intents.contains(.optOut), "\(result.explain)")
     }
 
+    // A keyword asked back on its own and laughed at in the next words (`asked_back.jokes`); a request
+    // honored or taken back in a contraction ("havent gotten", "didnt mean to": once written so that
+    // only the spelled-out form matched).
+    @Test(arguments: [("Stop? ni que fuera semáforo jajaja", "es"), ("Unsubscribe? haha from what, my own debt?", "en"),
+                      ("SALIR? ya quisiera yo salir de esta deuda 😂", "es"),
+                      ("I havent gotten any texts since I sent STOP, thanks", "en"), ("I replied STOP yesterday but I didnt mean to", "en")])
+    func keywordsPlayedWithOrAlreadyHonored(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(!result.intents.contains(.optOut), "\(result.explain)")
+    }
+
+    // A keyword told of with a participle ("había puesto") still stands when the messages go on.
+    @Test(arguments: [("ya les había mandado BAJA y me siguen escribiendo", "es"), ("les he enviado STOP dos veces y nada", "es")])
+    func aKeywordToldOfWithAParticipleStillCounts(_ text: String, _ language: String) {
+        let result = Shipped.classify(text, language)
+        #expect(result.intents.contains(.optOut), "\(result.explain)")
+    }
+
     @Test(arguments: [
         ("esa deuda no es mía", "es", ReplyIntent.dispute), ("yo nunca saqué esa tarjeta", "es", .dispute), ("el monto está mal, me cobran de más", "es", .dispute),
         ("no reconozco ese cargo", "es", .dispute), ("I never opened that card", "en", .dispute), ("the fees are wrong", "en", .dispute),
