@@ -565,8 +565,7 @@ public enum ReplyClassifier {
             found.end < match.lowerBound && reaches(from: found.end, to: match.lowerBound, in: tokens, stoppedBy: stops, words: 2)
         }
         guard let narrowing = after ?? before else { return nil }
-        let widened = lexicon.narrowedUnless.contains { !$0.matches(in: tokens, typos: false).isEmpty }
-        return widened ? nil : quote(tokens, narrowing.start...narrowing.end)
+        return widened(tokens, lexicon: lexicon) ? nil : quote(tokens, narrowing.start...narrowing.end)
     }
 
     /// The first `narrowed` phrase (`after` or `before`) inside a sentence and at most four tokens from
@@ -580,8 +579,14 @@ public enum ReplyClassifier {
                 let near = found.end + 4 >= index && found.start <= index + 4
                 return inside && near
             }
-        guard let found, !lexicon.narrowedUnless.contains(where: { !$0.matches(in: tokens, typos: false).isEmpty }) else { return nil }
+        guard let found, !widened(tokens, lexicon: lexicon) else { return nil }
         return quote(tokens, found.start...found.end)
+    }
+
+    /// Whether a `narrowed.unless` phrase anywhere in the reply widens a narrowed request back
+    /// ("not at 6am, not at all") or says a relative writes for the customer.
+    static func widened(_ tokens: [ReplyToken], lexicon: ReplyLexicon) -> Bool {
+        lexicon.narrowedUnless.contains { !$0.matches(in: tokens, typos: false).isEmpty }
     }
 
     /// Whether words ending at `end` reach a request starting at `start`: at most `words` words between
