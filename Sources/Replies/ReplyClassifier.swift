@@ -237,13 +237,16 @@ public enum ReplyClassifier {
         if let start = rule.notPrecededByPhrase.lazy.compactMap({ $0.match(in: tokens, endingAt: found.start - 1) }).first {
             return Refusal("preceded by '\(quote(tokens, start...(found.start - 1)))'", otherSense: true)
         }
+        let request = ["opt_out", "cease_contact"].contains(rule.origin.section)
+        // In a reply a relative writes for the customer, the customer is "her" or "my mother".
+        func another(_ token: ReplyToken) -> Bool { !(request && namesCustomer(token, in: tokens, lexicon: lexicon)) }
         if !rule.notFollowedBy.isEmpty {
             var index = found.end + 1
             var seen = 0
             while index < tokens.count, seen < rule.window, !tokens[index].isBoundary {
                 // A contrast or a reason begins another thought ("... porque mi mamá se pone triste").
                 if tokens[index].forms.contains(where: { lexicon.contrast.contains($0) || lexicon.reasons.contains($0) }) { break }
-                if rule.notFollowedBy.contains(where: { $0.matches(tokens[index]).0 }) { return Refusal("followed by '\(tokens[index].original)'", otherSense: true) }
+                if rule.notFollowedBy.contains(where: { $0.matches(tokens[index]).0 }), another(tokens[index]) { return Refusal("followed by '\(tokens[index].original)'", otherSense: true) }
                 if tokens[index].kind == .word { seen += 1 }
                 index += 1
             }
@@ -252,7 +255,7 @@ public enum ReplyClassifier {
             var index = found.start - 1
             var seen = 0
             while index >= 0, seen < rule.window, !tokens[index].isBoundary {
-                if rule.notPrecededBy.contains(where: { $0.matches(tokens[index]).0 }) { return Refusal("preceded by '\(tokens[index].original)'", otherSense: true) }
+                if rule.notPrecededBy.contains(where: { $0.matches(tokens[index]).0 }), another(tokens[index]) { return Refusal("preceded by '\(tokens[index].original)'", otherSense: true) }
                 if tokens[index].kind == .word { seen += 1 }
                 index -= 1
             }
@@ -264,14 +267,16 @@ public enum ReplyClassifier {
         // words only when quoted ("ella les contestó \"no me escriban\""), since "my wife texted you to stop
         // texting me" passes the customer's own request on.
         let keyword = rule.retold != nil
-        let request = ["opt_out", "cease_contact"].contains(rule.origin.section)
         if keyword || request,
            let other = someoneElse(before: found.start, in: tokens, lexicon: lexicon),
            keyword || (other.end + 1...found.start).contains(where: { tokens[$0].quoteBefore }) {
             return Refusal("is someone else's: '\(other.text)' tells of another person's request or advice", otherSense: true, noted: false)
         }
-        if request, let condition = announced(found.start...found.end, in: tokens, lexicon: lexicon) {
+        if request, let condition = announced(found.start...found.end, in: tokens, conditions: lexicon.conditionIf, announcements: lexicon.conditionThen) {
             return Refusal("is announced on a condition ('\(condition)'), not asked now", otherSense: true, noted: false)
+        }
+        if request, let purpose = announced(found.start...found.end, in: tokens, conditions: lexicon.purposePays, announcements: lexicon.purposeSo) {
+            return Refusal("is what paying is for ('\(purpose)'), not asked now", otherSense: true, noted: false)
         }
         if request, let disclaimer = disclaimed(before: found.start, in: tokens, lexicon: lexicon) {
             return Refusal("is said not to be asked ('\(disclaimer)')", otherSense: true, noted: false)
@@ -509,15 +514,17 @@ public enum ReplyClassifier {
     /// `conditional.then` phrase ending at most four words before it with no clause boundary between
     /// (or inside a match whose gap reaches back into the condition: "no me corrigen el saldo le pediré
     /// que ya no me escriban"; or at its start: "if I pay will you stop texting me?"), and a `conditional.if` phrase before that in the same sentence ("si me
-    /// siguen llamando, voy a pedir que no me manden nada").
-    static func announced(_ match: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
-        guard !lexicon.conditionIf.isEmpty, !lexicon.conditionThen.isEmpty else { return nil }
+    /// siguen llamando, voy a pedir que no me manden nada"). The same shape with `purpose.pays` and
+    /// `purpose.so`: the messages stopping as what paying is for ("cuánto debo pagar para que ya no me
+    /// lleguen mensajes").
+    static func announced(_ match: ClosedRange<Int>, in tokens: [ReplyToken], conditions ifs: [Phrase], announcements: [Phrase]) -> String? {
+        guard !ifs.isEmpty, !announcements.isEmpty else { return nil }
         let start = match.lowerBound
         let sentenceStart = sentence(around: match, in: tokens).start
         // Each word as written: "pediré" is not "pedir" read through a typo.
-        let conditions = lexicon.conditionIf.flatMap { $0.matches(in: tokens, typos: false) }.filter { $0.start >= sentenceStart }.sorted { $0.start < $1.start }
+        let conditions = ifs.flatMap { $0.matches(in: tokens, typos: false) }.filter { $0.start >= sentenceStart }.sorted { $0.start < $1.start }
         guard !conditions.isEmpty else { return nil }
-        for phrase in lexicon.conditionThen {
+        for phrase in announcements {
             for then in phrase.matches(in: tokens, typos: false) where then.start >= sentenceStart && then.end < match.upperBound {
                 if then.end < start {
                     guard reaches(from: then.end, to: start, in: tokens) else { continue }
@@ -553,16 +560,19 @@ public enum ReplyClassifier {
     /// word) or at most two words after it in its clause, or a `before` phrase that ends at most two
     /// words before it in its clause, with no contrast or reason in between ("stop texting me at 6am",
     /// "en horario laboral no me escriban"); none when an `unless` phrase anywhere in the reply widens it
-    /// back ("not at 6am, not at all") or says a relative writes for the customer.
+    /// back ("not at 6am, not at all"), or when the phrase ends in a word that names the customer in a
+    /// reply a relative writes for them (`writes_for`: "a ella", "my mother").
     static func narrowed(_ match: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
         guard !lexicon.narrowedAfter.isEmpty || !lexicon.narrowedBefore.isEmpty else { return nil }
         let stops = lexicon.contrast.union(lexicon.reasons)
         // Each word as written, as in `announced`: a narrowing read through a typo would silence a request.
         let after = lexicon.narrowedAfter.lazy.flatMap { $0.matches(in: tokens, typos: false) }.first { found in
             found.start > match.lowerBound && (found.start <= match.upperBound || reaches(from: match.upperBound, to: found.start, in: tokens, stoppedBy: stops, words: 2))
+                && !namesCustomer(tokens[found.end], in: tokens, lexicon: lexicon)
         }
         let before = after != nil ? nil : lexicon.narrowedBefore.lazy.flatMap { $0.matches(in: tokens, typos: false) }.first { found in
             found.end < match.lowerBound && reaches(from: found.end, to: match.lowerBound, in: tokens, stoppedBy: stops, words: 2)
+                && !namesCustomer(tokens[found.end], in: tokens, lexicon: lexicon)
         }
         guard let narrowing = after ?? before else { return nil }
         return widened(tokens, lexicon: lexicon) ? nil : quote(tokens, narrowing.start...narrowing.end)
@@ -577,14 +587,21 @@ public enum ReplyClassifier {
             .first { found in
                 let inside = found.start >= sentence.start && found.end <= sentence.end
                 let near = found.end + 4 >= index && found.start <= index + 4
-                return inside && near
+                return inside && near && !namesCustomer(tokens[found.end], in: tokens, lexicon: lexicon)
             }
         guard let found, !widened(tokens, lexicon: lexicon) else { return nil }
         return quote(tokens, found.start...found.end)
     }
 
+    /// Whether `token` names the customer in the third person in a reply a relative or carer writes for
+    /// them (a `writes_for.customer` word, and a `writes_for.prefaces` phrase anywhere in the reply).
+    static func namesCustomer(_ token: ReplyToken, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Bool {
+        token.kind == .word && lexicon.customerWords.contains(where: { $0.matches(token).0 })
+            && lexicon.writesFor.contains { !$0.matches(in: tokens, typos: false).isEmpty }
+    }
+
     /// Whether a `narrowed.unless` phrase anywhere in the reply widens a narrowed request back
-    /// ("not at 6am, not at all") or says a relative writes for the customer.
+    /// ("not at 6am, not at all").
     static func widened(_ tokens: [ReplyToken], lexicon: ReplyLexicon) -> Bool {
         lexicon.narrowedUnless.contains { !$0.matches(in: tokens, typos: false).isEmpty }
     }

@@ -439,6 +439,13 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// the condition ("si no dejan de escribirme voy a demandar") is not touched.
     public var conditionIf: [Phrase] = []
     public var conditionThen: [Phrase] = []
+    /// `purpose.pays` and `purpose.so`: the messages stopping as what paying is for, not asked now
+    /// ("cuánto debo para que ya no me lleguen mensajes", "how much do I need to pay to make the texts
+    /// stop"). Read as `conditional` is: an opt_out or cease_contact phrase right after a `so` phrase
+    /// (at most four words before it in its clause), with a `pays` phrase before that in the same
+    /// sentence, is not asked, and the model adds none.
+    public var purposePays: [Phrase] = []
+    public var purposeSo: [Phrase] = []
     /// `disclaimed`: words that say the request after them is not one ("it's not that I don't want your
     /// texts", "no es que quiera que me dejen de escribir"). An opt_out or cease_contact phrase that
     /// starts inside one, or at most four words after it in its clause, is not asked, and the model
@@ -452,13 +459,22 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// starts inside it or at most two words after it in its clause, or preceded by a `before` phrase
     /// that ends at most two words before it in its clause (no contrast or reason in between), does not
     /// ask for the messages to stop, and the model adds none; unless an `unless` phrase anywhere in the
-    /// reply widens it back ("not at 6am, not at all", "ni a mí ni a mi mamá") or says that a relative
-    /// writes for the customer ("les escribe la hija de la señora ..."). Where no phrase asked, an
+    /// reply widens it back ("not at 6am, not at all", "ni a mí ni a mi mamá"); one ending in a word
+    /// that names the customer in a reply a relative writes for them does not narrow (`writes_for`).
+    /// Where no phrase asked, an
     /// `after` or `before` phrase within four words of what the model read most, in that sentence,
     /// holds back the model's opt-out ("pare de fregar con tantos mensajes al día").
     public var narrowedAfter: [Phrase] = []
     public var narrowedBefore: [Phrase] = []
     public var narrowedUnless: [Phrase] = []
+    /// `writes_for.prefaces`, `writes_for.customer`: a relative or carer writing for the customer
+    /// ("this is her son", "les escribe la hija de la señora ...") names the customer in the third
+    /// person ("please stop texting my mother", "ya no le manden mensajes a ella"). In a reply with a
+    /// `prefaces` phrase, a `customer` word after or before an opt_out or cease_contact phrase does not
+    /// refuse it as a request about another person (`not_followed_by`, `not_preceded_by`), nor narrows
+    /// it (a `narrowed` phrase ending in one); an hour or a place still narrows it.
+    public var writesFor: [Phrase] = []
+    public var customerWords: [WordPattern] = []
     /// `names_sms`, `names_email`: words naming the texts ("texting", "sms", "mensajes de texto") or
     /// e-mail ("emails", "correo"): an opt-out that names a channel is for that channel.
     public var namesSMS: [Phrase] = []
@@ -493,8 +509,9 @@ public struct ReplyLexicon: Sendable, Equatable {
         a.language == b.language && a.markers == b.markers && a.markerLetters == b.markerLetters && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.vocatives == b.vocatives && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.jokes == b.jokes && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
-            && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.disclaimed == b.disclaimed
+            && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.purposePays == b.purposePays && a.purposeSo == b.purposeSo && a.disclaimed == b.disclaimed
             && a.narrowedAfter == b.narrowedAfter && a.narrowedBefore == b.narrowedBefore && a.narrowedUnless == b.narrowedUnless
+            && a.writesFor == b.writesFor && a.customerWords == b.customerWords
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.namesWhatsApp == b.namesWhatsApp && a.welcomeEmail == b.welcomeEmail
             && a.cues == b.cues && a.words == b.words && a.prefixWords.map(\.0) == b.prefixWords.map(\.0)
             && a.prefixWords.map(\.1) == b.prefixWords.map(\.1) && a.emoji == b.emoji && a.dates == b.dates && a.amounts == b.amounts

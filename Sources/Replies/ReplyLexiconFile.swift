@@ -23,7 +23,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler", "vocatives",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
-                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional", "disclaimed", "narrowed"]
+                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional", "purpose", "disclaimed", "narrowed", "writes_for"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
@@ -31,7 +31,9 @@ public enum ReplyLexiconFile {
     static let askedBackKeys: Set<String> = ["mentions", "answers", "jokes"]
     static let retoldKeys: Set<String> = ["words", "undone", "honored", "others", "for_me"]
     static let conditionalKeys: Set<String> = ["if", "then"]
+    static let purposeKeys: Set<String> = ["pays", "so"]
     static let narrowedKeys: Set<String> = ["after", "before", "unless"]
+    static let writesForKeys: Set<String> = ["prefaces", "customer"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
     static let amountKeys: Set<String> = ["multipliers", "currencies", "pay_verbs"]
     static let thresholdKeys: Set<String> = ["upset_below", "worried_below"]
@@ -487,11 +489,23 @@ public enum ReplyLexiconFile {
                     let lists = phraseLists(value, name, known: conditionalKeys)
                     lexicon.conditionIf = lists["if"] ?? lexicon.conditionIf
                     lexicon.conditionThen = lists["then"] ?? lexicon.conditionThen
+                case "purpose":
+                    let lists = phraseLists(value, name, known: purposeKeys)
+                    lexicon.purposePays = lists["pays"] ?? lexicon.purposePays
+                    lexicon.purposeSo = lists["so"] ?? lexicon.purposeSo
                 case "narrowed":
                     let lists = phraseLists(value, name, known: narrowedKeys)
                     lexicon.narrowedAfter = lists["after"] ?? lexicon.narrowedAfter
                     lexicon.narrowedBefore = lists["before"] ?? lexicon.narrowedBefore
                     lexicon.narrowedUnless = lists["unless"] ?? lexicon.narrowedUnless
+                case "writes_for":
+                    for (subKey, list) in pairs(value, name) {
+                        switch subKey.string ?? "" {
+                        case "prefaces": lexicon.writesFor = phraseList(list, "writes_for.prefaces")
+                        case "customer": lexicon.customerWords = words(list, "writes_for.customer")
+                        default: problem(subKey, "writes_for: unknown key \"\(subKey.string ?? "")\"; known: \(writesForKeys.sorted().joined(separator: ", "))")
+                        }
+                    }
                 case "retold":
                     for (subKey, list) in pairs(value, name) {
                         switch subKey.string ?? "" {

@@ -275,6 +275,76 @@ import Testing
         #expect(findings.contains { $0.contains("narrowed: unknown key \"during\"") }, "\(findings)")
     }
 
+    /// A relative writing for the customer (`writes_for`): with a `prefaces` phrase in the reply, a
+    /// `customer` word after a request neither refuses it (`not_followed_by`) nor narrows it; another
+    /// word still refuses it, an hour still narrows it, and without a preface the same words do.
+    @Test func aRelativeWritingForTheCustomerNamesThemInTheThirdPerson() throws {
+        let text = """
+            language: en
+            narrowed: {after: ["to her", "at dawn"]}
+            writes_for: {prefaces: ["this is her son"], customer: [her, mother]}
+            intents:
+              opt_out:
+                - {phrase: "stop texting", negatable: false, not_followed_by: [mother, work], window: 3}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        #expect(lexicon.writesFor.map(\.source) == ["this is her son"] && lexicon.customerWords.map(\.text) == ["her", "mother"])
+        for asked in ["this is her son. stop texting my mother", "this is her son, stop texting to her", "stop texting my mother. this is her son"] {
+            let reading = ReplyClassifier.classify(asked, lexicon: lexicon)
+            #expect(reading.intents.contains(.optOut), "\(asked): \(reading.explain)")
+        }
+        for refused in ["stop texting my mother", "stop texting to her", "this is her son. stop texting my work", "this is her son, stop texting at dawn"] {
+            let reading = ReplyClassifier.classify(refused, lexicon: lexicon)
+            #expect(!reading.intents.contains(.optOut), "\(refused): \(reading.explain)")
+        }
+        let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data("language: en\nwrites_for: {prefaces: [\"this is her son\"], relatives: [x]}\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("writes_for: unknown key \"relatives\"") }, "\(findings)")
+    }
+
+    /// The messages stopping as what paying is for (`purpose`): a request right after a `so` phrase,
+    /// with a `pays` phrase before it in the sentence, is not asked; without the payment, or in
+    /// another sentence, it is.
+    @Test func theMessagesStoppingAsWhatPayingIsForIsNotAsked() throws {
+        let text = """
+            language: en
+            purpose: {pays: [pay], so: ["to make you"]}
+            intents:
+              opt_out:
+                - {phrase: "stop texting", negatable: false}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        let purpose = ReplyClassifier.classify("how much do I pay to make you stop texting", lexicon: lexicon)
+        #expect(!purpose.intents.contains(.optOut), "\(purpose.explain)")
+        #expect(purpose.explain.contains { $0.contains("is what paying is for ('pay ... to make you'), not asked now") }, "\(purpose.explain)")
+        for asked in ["I want to make you stop texting", "I will pay. to make you stop texting I wrote twice", "I will pay friday. stop texting"] {
+            #expect(ReplyClassifier.classify(asked, lexicon: lexicon).intents.contains(.optOut), "\(asked)")
+        }
+        let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data("language: en\npurpose: {pays: [pay], then: [x]}\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("purpose: unknown key \"then\"") }, "\(findings)")
+    }
+
+    /// The shipped lexicons: a relative writing for the customer asks for the customer; the messages
+    /// stopping as what paying is for, and other messages refused while the reminders are kept, are no
+    /// opt-out; the same requests on their own are.
+    @Test(arguments: [
+        ("This is her son. Please stop texting my mother, she is in the hospital", "en", true),
+        ("Le escribe el esposo de la señora Marta, ya no le manden mensajes a ella por favor", "es", true),
+        ("soy la hija de don Julio, ya no le escriban a él, está muy enfermo", "es", true),
+        ("Please stop texting my mother, she has nothing to do with my loan", "en", false),
+        ("ya no le manden mensajes a mi hija, la deuda es mía", "es", false),
+        ("how much do I need to pay to make the texts stop?", "en", false),
+        ("quiero salir de esa deuda ya para que dejen de escribirme, me dan un arreglo?", "es", false),
+        ("cuánto tengo que pagar para que ya no me lleguen mensajes?", "es", false),
+        ("voy a pagar el viernes, pero ya no me escriban", "es", true),
+        ("las promos de tarjetas ya no me las manden, los del saldo sí", "es", false),
+        ("no more survey texts please, the reminder ones can stay", "en", false),
+        ("BAJA a los correos, los mensajes sí me sirven", "es", true),
+    ])
+    func relativesPurposesAndKeptRemindersShipped(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
     /// The shipped lexicons: a request for an hour, a time of day, a day, a place or a work address
     /// only, or about a relative's messages, is no opt-out in either language; the same request made
     /// for every hour, or by a relative who writes for the customer, is one.

@@ -54,6 +54,16 @@ import Testing
         Case(testDescription: "a quotation inside a line stays",
              text: "me dijeron \"pague 300 el 15 o lo reportamos\" y eso no es lo que acordamos",
              kept: "me dijeron \"pague 300 el 15 o lo reportamos\" y eso no es lo que acordamos"),
+        Case(testDescription: "a phone's signature under a bare keyword, then the bank's message quoted",
+             text: "BAJA\n\nEnviado desde mi Galaxy\n\n> Para dejar de recibir mensajes responda BAJA.", kept: "BAJA\n\n"),
+        Case(testDescription: "Sent from my iPhone and Get Outlook for Android",
+             text: "STOP\nSent from my iPhone\nGet Outlook for Android", kept: "STOP"),
+        Case(testDescription: "a sentence that opens like a signature but names no device stays",
+             text: "Sent from my checking account on Friday, $200", kept: "Sent from my checking account on Friday, $200"),
+        Case(testDescription: "a line naming a phone with the customer's words after it stays",
+             text: "enviado desde mi celular, ya pagué", kept: "enviado desde mi celular, ya pagué"),
+        Case(testDescription: "a model's name and a carrier's",
+             text: "no más mensajes\nSent from my Verizon, Samsung Galaxy S23 Ultra 5G smartphone", kept: "no más mensajes"),
     ]
 
     @Test(arguments: cases)
