@@ -272,10 +272,10 @@ public enum ReplyClassifier {
            keyword || (other.end + 1...found.start).contains(where: { tokens[$0].quoteBefore }) {
             return Refusal("is someone else's: '\(other.text)' tells of another person's request or advice", otherSense: true, noted: false)
         }
-        if request, let condition = announced(found.start...found.end, in: tokens, conditions: lexicon.conditionIf, announcements: lexicon.conditionThen) {
+        if request, let condition = announced(found.start...found.end, in: tokens, conditions: lexicon.conditionIf, announcements: lexicon.conditionThen, lexicon: lexicon) {
             return Refusal("is announced on a condition ('\(condition)'), not asked now", otherSense: true, noted: false)
         }
-        if request, let purpose = announced(found.start...found.end, in: tokens, conditions: lexicon.purposePays, announcements: lexicon.purposeSo) {
+        if request, let purpose = announced(found.start...found.end, in: tokens, conditions: lexicon.purposePays, announcements: lexicon.purposeSo, lexicon: lexicon) {
             return Refusal("is what paying is for ('\(purpose)'), not asked now", otherSense: true, noted: false)
         }
         if request, let disclaimer = disclaimed(before: found.start, in: tokens, lexicon: lexicon) {
@@ -460,7 +460,14 @@ public enum ReplyClassifier {
     /// The `welcome` phrases in the reply with no negator before them or inside them ("texts are fine";
     /// not "I'd rather not get texts"): each quoted, with where it starts and ends.
     static func welcome(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int, end: Int)] {
-        welcome(in: tokens, phrases: lexicon.welcome, lexicon: lexicon)
+        // One that names no texts, followed at most two words on in its clause by words naming e-mail,
+        // welcomes e-mail, not the texts ("escríbanme mejor al correo"; not "al celular o por correo").
+        let email = lexicon.namesEmail.flatMap { $0.matches(in: tokens, typos: false) }
+        let texts = lexicon.namesSMS.flatMap { $0.matches(in: tokens, typos: false) }
+        return welcome(in: tokens, phrases: lexicon.welcome, lexicon: lexicon).filter { found in
+            texts.contains { $0.start >= found.start && $0.end <= found.end }
+                || !email.contains { $0.start > found.end && reaches(from: found.end, to: $0.start, in: tokens, words: 2) }
+        }
     }
 
     static func welcome(in tokens: [ReplyToken], phrases: [Phrase], lexicon: ReplyLexicon) -> [(text: String, start: Int, end: Int)] {
@@ -517,12 +524,14 @@ public enum ReplyClassifier {
     /// siguen llamando, voy a pedir que no me manden nada"). The same shape with `purpose.pays` and
     /// `purpose.so`: the messages stopping as what paying is for ("cuánto debo pagar para que ya no me
     /// lleguen mensajes").
-    static func announced(_ match: ClosedRange<Int>, in tokens: [ReplyToken], conditions ifs: [Phrase], announcements: [Phrase]) -> String? {
+    static func announced(_ match: ClosedRange<Int>, in tokens: [ReplyToken], conditions ifs: [Phrase], announcements: [Phrase], lexicon: ReplyLexicon) -> String? {
         guard !ifs.isEmpty, !announcements.isEmpty else { return nil }
         let start = match.lowerBound
         let sentenceStart = sentence(around: match, in: tokens).start
         // Each word as written: "pediré" is not "pedir" read through a typo.
-        let conditions = ifs.flatMap { $0.matches(in: tokens, typos: false) }.filter { $0.start >= sentenceStart }.sorted { $0.start < $1.start }
+        // A condition negated is none ("no puedo pagar, les pido que ya no me escriban").
+        let conditions = ifs.flatMap { $0.matches(in: tokens, typos: false) }
+            .filter { $0.start >= sentenceStart && negator(before: $0.start, in: tokens, lexicon: lexicon) == nil }.sorted { $0.start < $1.start }
         guard !conditions.isEmpty else { return nil }
         for phrase in announcements {
             for then in phrase.matches(in: tokens, typos: false) where then.start >= sentenceStart && then.end < match.upperBound {
@@ -579,8 +588,8 @@ public enum ReplyClassifier {
     }
 
     /// The first `narrowed` phrase (`after` or `before`) inside a sentence and at most four tokens from
-    /// `index`, quoted, or nil; none when an `unless` phrase anywhere in the reply widens it back, as in
-    /// `narrowed(_:in:lexicon:)`.
+    /// `index`, quoted, or nil; none when an `unless` phrase anywhere in the reply widens it back or the
+    /// phrase ends in a word naming the customer, as in `narrowed(_:in:lexicon:)`.
     static func narrowed(near index: Int, sentence: (start: Int, end: Int, mark: Int?), in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
         guard sentence.start <= sentence.end else { return nil }
         let found = (lexicon.narrowedAfter + lexicon.narrowedBefore).lazy.flatMap { $0.matches(in: tokens, typos: false) }
@@ -594,9 +603,11 @@ public enum ReplyClassifier {
     }
 
     /// Whether `token` names the customer in the third person in a reply a relative or carer writes for
-    /// them (a `writes_for.customer` word, and a `writes_for.prefaces` phrase anywhere in the reply).
+    /// them (a `writes_for.customer` word, and a `writes_for.prefaces` phrase anywhere in the reply). A
+    /// customer word written with an accent counts only written so ("él", not the article "el").
     static func namesCustomer(_ token: ReplyToken, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Bool {
-        token.kind == .word && lexicon.customerWords.contains(where: { $0.matches(token).0 })
+        token.kind == .word
+            && lexicon.customerWords.contains(where: { $0.matches(token).0 && ($0.marked == nil || token.marked == $0.marked) })
             && lexicon.writesFor.contains { !$0.matches(in: tokens, typos: false).isEmpty }
     }
 

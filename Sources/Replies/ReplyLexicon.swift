@@ -422,6 +422,8 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var listWords: Set<String> = []
     /// `welcome`: the customer says the messages are welcome ("texts are fine", "mejor por mensaje"):
     /// a request about calls or a place, so the model may not add opt_out, nor cease_contact imply it.
+    /// One that names no texts, followed within two words by e-mail ("escríbanme mejor al correo"),
+    /// welcomes e-mail instead.
     public var welcome: [Phrase] = []
     /// `asks_who`: a question about who writes or what this is ("who keeps texting me?", "¿quién me
     /// escribe de este número?"): asks for information, so the model adds no opt_out read from its sentence.

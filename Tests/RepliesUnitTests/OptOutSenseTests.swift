@@ -336,9 +336,23 @@ import Testing
         ("quiero salir de esa deuda ya para que dejen de escribirme, me dan un arreglo?", "es", false),
         ("cuánto tengo que pagar para que ya no me lleguen mensajes?", "es", false),
         ("voy a pagar el viernes, pero ya no me escriban", "es", true),
-        ("las promos de tarjetas ya no me las manden, los del saldo sí", "es", false),
+        ("las promos de tarjetas ya no me las manden, los del saldo sí, que me sirven", "es", false),
         ("no more survey texts please, the reminder ones can stay", "en", false),
         ("BAJA a los correos, los mensajes sí me sirven", "es", true),
+        // Found by a review: each read wrongly by a first version of these sections.
+        ("No puedo pagar, les escribo para pedirles que ya no me manden mensajes", "es", true),
+        ("No tengo para pagar ahorita, les escribo para solicitar que dejen de mandarme mensajes", "es", true),
+        ("Cuánto tengo que rogarles para que dejen de escribirme?", "es", true),
+        ("I don't owe you anything, so you can stop texting me", "en", true),
+        ("I can't pay right now so you might as well stop texting me", "en", true),
+        ("Dejen de mandarme los recordatorios si ya les dije que no tengo trabajo", "es", true),
+        ("Dejen de mandarme mensajes, si los quisiera seguir recibiendo se los diría", "es", true),
+        ("STOP. How long do you think these reminders can continue?", "en", true),
+        ("I'm writing on behalf of my mother, please stop texting my mother", "en", true),
+        ("Le escribo en nombre de mi mamá, dejen de escribirle a mi mamá", "es", true),
+        ("Soy el hijo de doña Marta. Ya no le escriban a mi hermana, ella no tiene nada que ver con la deuda", "es", false),
+        ("This is her son. Stop texting my daughter, she has nothing to do with this", "en", false),
+        ("Habla la hija de doña Rosa: ya paren el descuento de la cuenta", "es", false),
     ])
     func relativesPurposesAndKeptRemindersShipped(text: String, language: String, optOut: Bool) throws {
         let reading = try Shipped.lexicons.classify(text, language: language)
