@@ -463,9 +463,8 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// ask for the messages to stop, and the model adds none; unless an `unless` phrase anywhere in the
     /// reply widens it back ("not at 6am, not at all", "ni a mí ni a mi mamá"); one ending in a word
     /// that names the customer in a reply a relative writes for them does not narrow (`writes_for`).
-    /// Where no phrase asked, an
-    /// `after` or `before` phrase within four words of what the model read most, in that sentence,
-    /// holds back the model's opt-out ("pare de fregar con tantos mensajes al día").
+    /// Where no phrase asked, an `after` or `before` phrase within four words of what the model read
+    /// most, in that sentence, holds back the model's opt-out ("pare de fregar con tantos mensajes al día").
     public var narrowedAfter: [Phrase] = []
     public var narrowedBefore: [Phrase] = []
     public var narrowedUnless: [Phrase] = []
@@ -474,7 +473,10 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// person ("please stop texting my mother", "ya no le manden mensajes a ella"). In a reply with a
     /// `prefaces` phrase, a `customer` word after or before an opt_out or cease_contact phrase does not
     /// refuse it as a request about another person (`not_followed_by`, `not_preceded_by`), nor narrows
-    /// it (a `narrowed` phrase ending in one); an hour or a place still narrows it.
+    /// it (a `narrowed` phrase ending in one); an hour or a place still narrows it. The shipped lists
+    /// name only the customer (pronouns, parents, spouse, grandparents: "soy el hijo de doña Marta, no
+    /// le escriban a mi hermana" asks for someone else); a word written with an accent counts only so
+    /// written ("él", not the article "el").
     public var writesFor: [Phrase] = []
     public var customerWords: [WordPattern] = []
     /// `names_sms`, `names_email`: words naming the texts ("texting", "sms", "mensajes de texto") or
