@@ -51,7 +51,7 @@ let package = Package(
         // Optimized in debug builds too: the labeled-set checks (RepliesTests) and scripts/train-replies
         // read 24,000 replies, half an hour of CPU unoptimized, a few minutes optimized.
         .target(name: "Replies", dependencies: [
-            "YAMLMessages",
+            "GatewayCore", "YAMLMessages",
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // hiredis connection on its own thread, stream consumer, scheduled set.

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// Text decoding for e-mail: character sets, transfer encodings, encoded words, addresses, HTML.
 public enum MailCharset: String, Sendable, Equatable {
@@ -384,7 +385,7 @@ public enum MailText {
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var kept: [String] = []
         var index = 0
-        lineLoop: while index < lines.count {
+        while index < lines.count {
             let line = lines[index]
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if line == "-- " || trimmed == "--" || trimmed == "—" { break }
@@ -399,7 +400,7 @@ public enum MailText {
                 break
             }
             let folded = fold(trimmed)
-            for prefix in mobileSignatures where folded.hasPrefix(prefix) { break lineLoop }
+            if ClientSignature.matches(folded) { break }
             if trimmed.hasPrefix(">") {
                 index += 1
                 continue
@@ -415,8 +416,6 @@ public enum MailText {
         }
         return result.joined(separator: "\n")
     }
-
-    static let mobileSignatures = ["sent from my ", "enviado desde mi ", "get outlook for ", "obtener outlook para ", "enviado desde outlook"]
 
     static func fold(_ text: String) -> String {
         text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased()

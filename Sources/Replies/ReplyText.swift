@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// One piece of a reply, after normalization.
 public struct ReplyToken: Sendable, Equatable {
@@ -109,7 +110,7 @@ public enum ReplyText {
     /// "----- Mensaje original -----", "---------- Forwarded message ---------"; a "From:" / "De:" line
     /// after the customer's words; a line of dashes, underscores or equals signs after them, as
     /// clients put above the quoted message and "-- " above a signature), and the line a phone or mail
-    /// client signs with ("Sent from my iPhone"). Our own text, with its "Reply STOP", must not count as
+    /// client signs with ("Sent from my iPhone", `ClientSignature`). Our own text, with its "Reply STOP", must not count as
     /// the customer's words.
     public static func withoutQuotedText(_ text: String) -> String {
         var kept: [Substring] = []
@@ -122,7 +123,7 @@ public enum ReplyText {
         }
         for (index, line) in lines.enumerated() {
             let lower = fold(line.trimmingCharacters(in: .whitespaces))
-            if lower.hasPrefix(">") || isQuotedMessage(lower) || isClientSignature(lower) { continue }
+            if lower.hasPrefix(">") || isQuotedMessage(lower) || ClientSignature.matches(lower) { continue }
             if lower.hasSuffix("wrote:") || lower.hasSuffix("escribio:") {
                 if lower.hasPrefix("on ") || lower.hasPrefix("el ") {
                     if quotedWithMarksAfter(index) { continue }
@@ -162,28 +163,6 @@ public enum ReplyText {
         let words = inner.split(whereSeparator: { $0.isWhitespace }).count
         return words >= 12 || (words >= 4 && inner.contains(where: \.isNumber))
     }
-
-    /// A line a phone or mail client adds under the customer's words ("Sent from my iPhone", "Enviado
-    /// desde mi Galaxy", "Get Outlook for Android"): it opens as clients word it, names a device or a
-    /// mail app, and has no other words than those, a model's ("S23", "Note", "Ultra") and "my", "mi",
-    /// "for", "para". So "BAJA" above one is a bare keyword, while "sent from my account" and
-    /// "enviado desde mi celular, ya pagué" stay the customer's.
-    static func isClientSignature(_ line: String) -> Bool {
-        guard let opening = clientSignatureOpenings.first(where: line.hasPrefix) else { return false }
-        let words = line.dropFirst(opening.count).split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
-        return words.contains(where: clientSignatureDevices.contains)
-            && words.allSatisfy { clientSignatureDevices.contains($0) || clientSignatureWords.contains($0) || $0.contains(where: \.isNumber) }
-    }
-
-    static let clientSignatureOpenings = ["sent from", "sent via", "sent with", "sent using", "get outlook for", "enviado desde", "enviado con", "enviado via",
-                                          "enviado usando", "obtener outlook para", "descargar outlook para", "envoye de"]
-    static let clientSignatureDevices: Set<String> = ["iphone", "ipad", "ipod", "android", "galaxy", "samsung", "huawei", "xiaomi", "redmi", "motorola", "moto", "pixel",
-                                                      "lg", "nokia", "oppo", "vivo", "honor", "oneplus", "blackberry", "smartphone", "tablet", "mobile", "movil", "celular",
-                                                      "outlook", "yahoo", "gmail", "aol", "hotmail", "proton", "protonmail", "icloud", "mail", "correo", "windows", "ios"]
-    static let clientSignatureWords: Set<String> = ["my", "mi", "the", "el", "la", "de", "del", "for", "para", "a", "an", "un", "una", "phone", "telefono", "smartphone",
-                                                    "apple", "app", "aplicacion", "note", "pro", "max", "plus", "ultra", "mini", "lite", "edge", "fold", "flip", "series",
-                                                    "wireless", "device", "dispositivo", "4g", "5g", "lte", "verizon", "att", "tmobile", "t", "claro", "movistar", "entel",
-                                                    "tigo", "kolbi", "telcel", "bitel", "wom", "personal", "inteligente"]
 
     /// What a client writes between dashes above a quoted or forwarded message.
     static let quotedHeaders = ["original message", "mensaje original", "forwarded message", "mensaje reenviado", "message d'origine"]

@@ -255,6 +255,9 @@ enum InboundFixtures {
         #expect(try parse(InboundFixtures.reply(subject: "RE: Recordatorio de pago", text: outlook)).body == "Pagaré el viernes.")
         let mobile = "Ok, mañana pago\n\nEnviado desde mi iPhone\n\nEl 3 jun 2024, a las 10:00, Banco <cobros@banco.example> escribió:\n\n> Responda STOP"
         #expect(try parse(InboundFixtures.reply(subject: "Re: Aviso", text: mobile)).body == "Ok, mañana pago")
+        // A line that only opens like a client's signature is the customer's: a payment told of is kept.
+        let told = "Enviado desde mi cuenta de ahorros el viernes, 200 mil\n\n> Responda STOP"
+        #expect(try parse(InboundFixtures.reply(subject: "Re: Aviso", text: told)).body == "Enviado desde mi cuenta de ahorros el viernes, 200 mil")
         #expect(try parse(InboundFixtures.reply(subject: "Re: Aviso", text: "\n\n  Hola\n\n\n\nPagué  \n\n")).body == "Hola\n\nPagué")
     }
 
