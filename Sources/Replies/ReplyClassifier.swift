@@ -278,6 +278,9 @@ public enum ReplyClassifier {
         if request, let purpose = announced(found.start...found.end, in: tokens, conditions: lexicon.purposePays, announcements: lexicon.purposeSo, lexicon: lexicon) {
             return Refusal("is what paying is for ('\(purpose)'), not asked now", otherSense: true, noted: false)
         }
+        if request, let means = paidAfter(found.start...found.end, in: tokens, lexicon: lexicon) {
+            return Refusal("comes of paying ('\(means)'), not asked now", otherSense: true, noted: false)
+        }
         if request, let disclaimer = disclaimed(before: found.start, in: tokens, lexicon: lexicon) {
             return Refusal("is said not to be asked ('\(disclaimer)')", otherSense: true, noted: false)
         }
@@ -548,6 +551,22 @@ public enum ReplyClassifier {
         return nil
     }
 
+    /// The `purpose.by` phrase that names paying as the means of a request matched at `match`, quoted:
+    /// at most three words after it in its clause, with no contrast or reason in between ("stop getting
+    /// reminders by paying it off"). Each word as written, as in `announced`.
+    static func paidAfter(_ match: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        guard !lexicon.purposeBy.isEmpty else { return nil }
+        let stops = lexicon.contrast.union(lexicon.reasons)
+        for phrase in lexicon.purposeBy {
+            for found in phrase.matches(in: tokens, typos: false)
+            where found.start > match.upperBound && reaches(from: match.upperBound, to: found.start, in: tokens, stoppedBy: stops, words: 3)
+                && negator(before: found.start, in: tokens, lexicon: lexicon) == nil {
+                return quote(tokens, found.start...found.end)
+            }
+        }
+        return nil
+    }
+
     /// The `disclaimed` phrase that says a request starting at `start` is not one, quoted: the request
     /// starts inside it ("no es que no quiera que me escriban"), or at most four words after it in its
     /// clause, with no contrast or reason in between ("it's not that I don't want your messages").
@@ -802,6 +821,20 @@ public enum ReplyClassifier {
             intents.sort()
             firstHit[.optOut] = firstHit[.ceaseContact]
             explain.append("opt_out: implied by cease_contact (all contact includes the texts)")
+        }
+        // Promotions refused and the debt's reminders kept, before or after ("los recordatorios de pago
+        // déjenlos, pero las promos no me las manden", "unsubscribe me from marketing only, keep the due
+        // date alerts"): the gateway's messages are the reminders, so nothing it sends is refused.
+        if intents.contains(.optOut), !intents.contains(.ceaseContact), let hit = firstHit[.optOut] {
+            let requests = demandClauses.isEmpty ? [clause(hit)] : demandClauses
+            let promotions = lexicon.promotionNames.flatMap { $0.matches(in: tokens) }
+            if requests.allSatisfy({ request in promotions.contains { clause($0.start) == request } }),
+               let kept = unnegated(lexicon.remindersKept, in: tokens, lexicon: lexicon).first {
+                intents.removeAll { $0 == .optOut }
+                firstHit[.optOut] = nil
+                explain.removeAll { $0.hasPrefix("opt_out:") }
+                explain.append("not opt_out: it refuses promotions ('\(promotions.map { quote(tokens, $0.start...$0.end) }.joined(separator: "', '"))') and '\(kept.text)' keeps the reminders [\(lexicon.language).yml promotions]")
+            }
         }
         // WhatsApp refused and the texts kept by another name, in another clause ("no me escriban por
         // whatsapp, solo por mensaje de texto"): the gateway sends no WhatsApp, so the request refuses

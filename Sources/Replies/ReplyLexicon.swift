@@ -448,6 +448,19 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// sentence, is not asked, and the model adds none.
     public var purposePays: [Phrase] = []
     public var purposeSo: [Phrase] = []
+    /// `purpose.by`: paying named as the means right after the request ("stop getting reminders by
+    /// paying it off", "que dejen de llegar pagando todo"): a `by` phrase at most three words after an
+    /// opt_out or cease_contact phrase, in its clause, with no contrast or reason between, makes it not
+    /// asked now, and the model adds none.
+    public var purposeBy: [Phrase] = []
+    /// `promotions.names` and `promotions.kept`: promotions refused, the debt's reminders kept ("no me
+    /// manden lo de créditos preaprobados, nomás lo de mi adeudo", "unsubscribe me from marketing
+    /// only, keep the due date alerts"). An opt-out whose every request clause names a promotion
+    /// (`names`), in a reply with a `kept` phrase (not negated) before or after, is none, whether the
+    /// phrases or the model found it. A reply that keeps nothing ("stop the promos and the payment
+    /// reminders") stays an opt-out.
+    public var promotionNames: [Phrase] = []
+    public var remindersKept: [Phrase] = []
     /// `disclaimed`: words that say the request after them is not one ("it's not that I don't want your
     /// texts", "no es que quiera que me dejen de escribir"). An opt_out or cease_contact phrase that
     /// starts inside one, or at most four words after it in its clause, is not asked, and the model
@@ -513,7 +526,8 @@ public struct ReplyLexicon: Sendable, Equatable {
         a.language == b.language && a.markers == b.markers && a.markerLetters == b.markerLetters && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.vocatives == b.vocatives && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.jokes == b.jokes && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
-            && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.purposePays == b.purposePays && a.purposeSo == b.purposeSo && a.disclaimed == b.disclaimed
+            && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.purposePays == b.purposePays && a.purposeSo == b.purposeSo && a.purposeBy == b.purposeBy
+            && a.promotionNames == b.promotionNames && a.remindersKept == b.remindersKept && a.disclaimed == b.disclaimed
             && a.narrowedAfter == b.narrowedAfter && a.narrowedBefore == b.narrowedBefore && a.narrowedUnless == b.narrowedUnless
             && a.writesFor == b.writesFor && a.customerWords == b.customerWords
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.namesWhatsApp == b.namesWhatsApp && a.welcomeEmail == b.welcomeEmail

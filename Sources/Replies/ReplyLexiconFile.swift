@@ -23,7 +23,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 public enum ReplyLexiconFile {
     static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler", "vocatives",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
-                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional", "purpose", "disclaimed", "narrowed", "writes_for"]
+                                       "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional", "purpose", "promotions", "disclaimed", "narrowed", "writes_for"]
     static let sharedKeys: Set<String> = ["emoji"]
     static let ruleKeys: Set<String> = ["phrase", "not_followed_by", "not_preceded_by", "not_within", "window", "negatable", "whole",
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
@@ -31,7 +31,8 @@ public enum ReplyLexiconFile {
     static let askedBackKeys: Set<String> = ["mentions", "answers", "jokes"]
     static let retoldKeys: Set<String> = ["words", "undone", "honored", "others", "for_me"]
     static let conditionalKeys: Set<String> = ["if", "then"]
-    static let purposeKeys: Set<String> = ["pays", "so"]
+    static let purposeKeys: Set<String> = ["pays", "so", "by"]
+    static let promotionsKeys: Set<String> = ["names", "kept"]
     static let narrowedKeys: Set<String> = ["after", "before", "unless"]
     static let writesForKeys: Set<String> = ["prefaces", "customer"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
@@ -493,6 +494,11 @@ public enum ReplyLexiconFile {
                     let lists = phraseLists(value, name, known: purposeKeys)
                     lexicon.purposePays = lists["pays"] ?? lexicon.purposePays
                     lexicon.purposeSo = lists["so"] ?? lexicon.purposeSo
+                    lexicon.purposeBy = lists["by"] ?? lexicon.purposeBy
+                case "promotions":
+                    let lists = phraseLists(value, name, known: promotionsKeys)
+                    lexicon.promotionNames = lists["names"] ?? lexicon.promotionNames
+                    lexicon.remindersKept = lists["kept"] ?? lexicon.remindersKept
                 case "narrowed":
                     let lists = phraseLists(value, name, known: narrowedKeys)
                     lexicon.narrowedAfter = lists["after"] ?? lexicon.narrowedAfter

@@ -359,6 +359,53 @@ import Testing
         #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
     }
 
+    /// The shipped lexicons: promotions refused while the reminders are kept, before or after, are no
+    /// opt-out (`promotions`), promotions and reminders refused together are; the texts refused in a
+    /// clause of their own with the verb left out ("por mensaje ya no", "texts no") are; a relative
+    /// telling of the customer's death and asking to stop texting "him" or "a ella" is; a request
+    /// asked to be honored, or a way not to get them asked for, is; paying as what makes them stop
+    /// (before or after: `purpose.by`), an automatic payment removed, a keyword put to the debt in jest, or the calls alone are not.
+    @Test(arguments: [
+        ("unsubscribe me from marketing only, keep the due date alerts", "en", false),
+        ("no me manden lo de creditos preaprobados, nomas lo de mi adeudo", "es", false),
+        ("no me interesan las promociones, gracias. Los mensajes de cobro si me sirven", "es", false),
+        ("los recordatorios de pago dejenlos nomas, pero las promos de tarjetas no me las manden mas", "es", false),
+        ("stop sending me promos, the payment reminders are fine", "en", false),
+        ("no me manden promociones", "es", true),
+        ("no quiero promociones ni recordatorios de pago, nada", "es", true),
+        ("stop texting me. I don't need the reminders or the promos", "en", true),
+        ("mejor mándenme todo al correo, por mensaje ya no", "es", true),
+        ("por carta o por correo, SMS no", "es", true),
+        ("mándenme los avisos al mail no más, al celu no", "es", true),
+        ("email yes, texts no", "en", true),
+        ("por mensaje no me llegó nada, ¿cuánto debo?", "es", false),
+        ("por mensaje sí, por llamada no", "es", false),
+        ("he died in august. stop texting him.", "en", true),
+        ("My father, Robert Lee, passed away on October 14. Please stop texting him regarding this account.", "en", true),
+        ("mi tía ya falleció, ya no le manden nada a ella, gracias", "es", true),
+        ("she passed away. stop texting my sister about it", "en", false),
+        ("Replied STOP a while ago but got another one today. Please honor my STOP request.", "en", true),
+        ("is there a way to not get these anymore?", "en", true),
+        ("is there a way to not get charged the late fee?", "en", false),
+        ("ni promociones ni cobros, dejen de llenarme el celular de basura", "es", true),
+        ("dejen de llenarme el celular de llamadas", "es", false),
+        ("el lunes pago las 80 lucas pa que me dejen tranquilo con los mensajes", "es", false),
+        ("El 5 de diciembre les pago $1,500 y con eso espero ya no recibir mas recordatorios.", "es", false),
+        ("ya les pagué todo, les pido que no me manden más mensajes", "es", true),
+        ("Quítenme el rebajo automático porfa, prefiero pagar yo por SINPE el 30", "es", false),
+        ("Ojalá pudiera ponerle STOP a la deuda jajaja, el 15 les deposito", "es", false),
+        ("Email AND text is fine, I just don't want phone calls", "en", false),
+        ("I want to stop getting reminders by paying it off this friday", "en", false),
+        ("i'll stop getting these texts once i pay right?", "en", false),
+        ("que ya no me lleguen mensajes pagando todo el viernes", "es", false),
+        ("stop texting me, I'll pay when I can", "en", true),
+        ("stop texting me once and for all", "en", true),
+    ])
+    func promotionsChannelsAndDeathsShipped(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
     /// The shipped lexicons: a request for an hour, a time of day, a day, a place or a work address
     /// only, or about a relative's messages, is no opt-out in either language; the same request made
     /// for every hour, or by a relative who writes for the customer, is one.
