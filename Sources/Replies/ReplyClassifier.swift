@@ -695,6 +695,7 @@ public enum ReplyClassifier {
         // Intents a guard refused because the words mean something else here: the model may not add them.
         var readOtherwise = Set<ReplyIntent>()
         var lastRequest: [ReplyIntent: Int] = [:]
+        var requestStarts: [Int] = []
         for intent in ReplyIntent.allCases {
             var otherSense = false
             let found = hits(lexicon.intents[intent] ?? [], name: intent.rawValue, tokens: tokens, lexicon: lexicon, promise: promiseDetails,
@@ -703,6 +704,7 @@ public enum ReplyClassifier {
             guard let first = found.first else { continue }
             if intent == .optOut || intent == .ceaseContact {
                 demandClauses.formUnion(found.map { clause($0.start) })
+                requestStarts += found.map(\.start)
                 lastRequest[intent] = found.map(\.end).max()
             }
             firstHit[intent] = first.start
@@ -824,12 +826,34 @@ public enum ReplyClassifier {
         }
         // Promotions refused and the debt's reminders kept, before or after ("los recordatorios de pago
         // déjenlos, pero las promos no me las manden", "unsubscribe me from marketing only, keep the due
-        // date alerts"): the gateway's messages are the reminders, so nothing it sends is refused.
+        // date alerts"): the gateway's messages are the reminders, so nothing it sends is refused. A
+        // request that names the reminders or anything else too ("ya no quiero ofertas ni
+        // recordatorios"), or the texts beside the promotions ("promociones y mensajes", but not "promo
+        // texts", "mensajes de promociones"), refuses them; the kept words must stand outside the
+        // request's clauses ("stop texting me the promos and keep the payment texts to yourself").
+        // Clauses here also end at an emoji ("STOP sending me the offers lol 😂 reminders are fine").
         if intents.contains(.optOut), !intents.contains(.ceaseContact), let hit = firstHit[.optOut] {
-            let requests = demandClauses.isEmpty ? [clause(hit)] : demandClauses
+            func clause(_ index: Int) -> Int { tokens[..<index].filter { $0.isBoundary || $0.kind == .emoji }.count }
+            let requests = Set((requestStarts.isEmpty ? [hit] : requestStarts).map(clause))
             let promotions = lexicon.promotionNames.flatMap { $0.matches(in: tokens) }
-            if requests.allSatisfy({ request in promotions.contains { clause($0.start) == request } }),
-               let kept = unnegated(lexicon.remindersKept, in: tokens, lexicon: lexicon).first {
+            let reminders = lexicon.promotionReminders.flatMap { $0.matches(in: tokens) }
+            let channels = (lexicon.namesSMS + lexicon.namesEmail).flatMap { $0.matches(in: tokens) }
+            // A channel named as the promotions' own: overlapping one, or one word from it with no list
+            // word ("y", "and", "ni") or clause boundary between.
+            func ofPromotion(_ named: (start: Int, end: Int, typo: Bool)) -> Bool {
+                promotions.contains { promotion in
+                    let (from, to) = promotion.start > named.end ? (named.end, promotion.start) : (promotion.end, named.start)
+                    guard to > from + 1 else { return true }
+                    let between = tokens[(from + 1)..<to]
+                    return between.filter { $0.kind == .word }.count <= 1
+                        && !between.contains { $0.isBoundary || $0.forms.contains(where: lexicon.listWords.contains) }
+                }
+            }
+            if requests.allSatisfy({ request in
+                   promotions.contains { clause($0.start) == request } && !reminders.contains { clause($0.start) == request }
+                       && !channels.contains { clause($0.start) == request && !ofPromotion($0) }
+               }),
+               let kept = unnegated(lexicon.remindersKept, in: tokens, lexicon: lexicon).first(where: { !requests.contains(clause($0.start)) }) {
                 intents.removeAll { $0 == .optOut }
                 firstHit[.optOut] = nil
                 explain.removeAll { $0.hasPrefix("opt_out:") }

@@ -449,17 +449,20 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var purposePays: [Phrase] = []
     public var purposeSo: [Phrase] = []
     /// `purpose.by`: paying named as the means right after the request ("stop getting reminders by
-    /// paying it off", "que dejen de llegar pagando todo"): a `by` phrase at most three words after an
+    /// paying it off", "que dejen de llegar al pagar todo"): a `by` phrase at most three words after an
     /// opt_out or cease_contact phrase, in its clause, with no contrast or reason between, makes it not
     /// asked now, and the model adds none.
     public var purposeBy: [Phrase] = []
     /// `promotions.names` and `promotions.kept`: promotions refused, the debt's reminders kept ("no me
     /// manden lo de créditos preaprobados, nomás lo de mi adeudo", "unsubscribe me from marketing
     /// only, keep the due date alerts"). An opt-out whose every request clause names a promotion
-    /// (`names`), in a reply with a `kept` phrase (not negated) before or after, is none, whether the
-    /// phrases or the model found it. A reply that keeps nothing ("stop the promos and the payment
-    /// reminders") stays an opt-out.
+    /// (`names`), and neither the reminders or anything else (`reminders`) nor the texts or e-mail but
+    /// as the promotions' own ("promo texts"), in a reply with a `kept` phrase (not negated) outside
+    /// those clauses, before or after, is none, whether the phrases or the model found it. A request
+    /// that names more ("ya no quiero ofertas ni recordatorios", "promociones y mensajes"), or a reply
+    /// that keeps nothing ("stop the promos"), stays an opt-out.
     public var promotionNames: [Phrase] = []
+    public var promotionReminders: [Phrase] = []
     public var remindersKept: [Phrase] = []
     /// `disclaimed`: words that say the request after them is not one ("it's not that I don't want your
     /// texts", "no es que quiera que me dejen de escribir"). An opt_out or cease_contact phrase that
@@ -527,7 +530,7 @@ public struct ReplyLexicon: Sendable, Equatable {
             && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.vocatives == b.vocatives && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.jokes == b.jokes && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.purposePays == b.purposePays && a.purposeSo == b.purposeSo && a.purposeBy == b.purposeBy
-            && a.promotionNames == b.promotionNames && a.remindersKept == b.remindersKept && a.disclaimed == b.disclaimed
+            && a.promotionNames == b.promotionNames && a.promotionReminders == b.promotionReminders && a.remindersKept == b.remindersKept && a.disclaimed == b.disclaimed
             && a.narrowedAfter == b.narrowedAfter && a.narrowedBefore == b.narrowedBefore && a.narrowedUnless == b.narrowedUnless
             && a.writesFor == b.writesFor && a.customerWords == b.customerWords
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.namesWhatsApp == b.namesWhatsApp && a.welcomeEmail == b.welcomeEmail

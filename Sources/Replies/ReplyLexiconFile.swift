@@ -32,7 +32,7 @@ public enum ReplyLexiconFile {
     static let retoldKeys: Set<String> = ["words", "undone", "honored", "others", "for_me"]
     static let conditionalKeys: Set<String> = ["if", "then"]
     static let purposeKeys: Set<String> = ["pays", "so", "by"]
-    static let promotionsKeys: Set<String> = ["names", "kept"]
+    static let promotionsKeys: Set<String> = ["names", "reminders", "kept"]
     static let narrowedKeys: Set<String> = ["after", "before", "unless"]
     static let writesForKeys: Set<String> = ["prefaces", "customer"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
@@ -498,6 +498,7 @@ public enum ReplyLexiconFile {
                 case "promotions":
                     let lists = phraseLists(value, name, known: promotionsKeys)
                     lexicon.promotionNames = lists["names"] ?? lexicon.promotionNames
+                    lexicon.promotionReminders = lists["reminders"] ?? lexicon.promotionReminders
                     lexicon.remindersKept = lists["kept"] ?? lexicon.remindersKept
                 case "narrowed":
                     let lists = phraseLists(value, name, known: narrowedKeys)
