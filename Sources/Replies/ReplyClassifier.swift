@@ -465,9 +465,11 @@ public enum ReplyClassifier {
     static func welcome(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int, end: Int)] {
         // One that names no texts, followed at most two words on in its clause by words naming e-mail,
         // welcomes e-mail, not the texts ("escríbanme mejor al correo"; not "al celular o por correo").
+        let welcomes = welcome(in: tokens, phrases: lexicon.welcome, lexicon: lexicon)
+        guard !welcomes.isEmpty else { return [] }
         let email = lexicon.namesEmail.flatMap { $0.matches(in: tokens, typos: false) }
         let texts = lexicon.namesSMS.flatMap { $0.matches(in: tokens, typos: false) }
-        return welcome(in: tokens, phrases: lexicon.welcome, lexicon: lexicon).filter { found in
+        return welcomes.filter { found in
             texts.contains { $0.start >= found.start && $0.end <= found.end }
                 || !email.contains { $0.start > found.end && reaches(from: found.end, to: $0.start, in: tokens, words: 2) }
         }
@@ -833,8 +835,14 @@ public enum ReplyClassifier {
         // request's clauses ("stop texting me the promos and keep the payment texts to yourself").
         // Clauses here also end at an emoji ("STOP sending me the offers lol 😂 reminders are fine").
         if intents.contains(.optOut), !intents.contains(.ceaseContact), let hit = firstHit[.optOut] {
-            func clause(_ index: Int) -> Int { tokens[..<index].filter { $0.isBoundary || $0.kind == .emoji }.count }
-            let requests = Set((requestStarts.isEmpty ? [hit] : requestStarts).map(clause))
+            // Each token's part of the reply (the boundaries and emoji before it), counted once.
+            var parts: [Int] = []
+            var part = 0
+            for token in tokens {
+                parts.append(part)
+                if token.isBoundary || token.kind == .emoji { part += 1 }
+            }
+            let requests = Set((requestStarts.isEmpty ? [hit] : requestStarts).map { parts[$0] })
             let promotions = lexicon.promotionNames.flatMap { $0.matches(in: tokens) }
             let reminders = lexicon.promotionReminders.flatMap { $0.matches(in: tokens) }
             let channels = (lexicon.namesSMS + lexicon.namesEmail).flatMap { $0.matches(in: tokens) }
@@ -850,10 +858,10 @@ public enum ReplyClassifier {
                 }
             }
             if requests.allSatisfy({ request in
-                   promotions.contains { clause($0.start) == request } && !reminders.contains { clause($0.start) == request }
-                       && !channels.contains { clause($0.start) == request && !ofPromotion($0) }
+                   promotions.contains { parts[$0.start] == request } && !reminders.contains { parts[$0.start] == request }
+                       && !channels.contains { parts[$0.start] == request && !ofPromotion($0) }
                }),
-               let kept = unnegated(lexicon.remindersKept, in: tokens, lexicon: lexicon).first(where: { !requests.contains(clause($0.start)) }) {
+               let kept = unnegated(lexicon.remindersKept, in: tokens, lexicon: lexicon).first(where: { !requests.contains(parts[$0.start]) }) {
                 intents.removeAll { $0 == .optOut }
                 firstHit[.optOut] = nil
                 explain.removeAll { $0.hasPrefix("opt_out:") }
