@@ -225,14 +225,25 @@ public enum ReplyClassifier {
            }) {
             return Refusal("negated by '\(tokens[at].original)'", otherSense: true)
         }
+        // A word right before the reminders the match ends with names their kind, not another thing to stop
+        // ("stop the promos and the payment reminders", "stop the payment reminder texts").
+        func names(_ phrases: [Phrase], at index: Int) -> Bool { phrases.contains { $0.match(in: tokens, startingAt: index) == index } }
+        func namesKind(_ index: Int) -> Bool {
+            let after = (index + 1)...found.end
+            return index < found.end && after.count <= 2 && after.contains { names(lexicon.promotionReminders, at: $0) }
+                && after.allSatisfy { names(lexicon.promotionReminders + lexicon.namesSMS + lexicon.namesEmail, at: $0) }
+        }
         if !rule.notWithin.isEmpty, found.end > found.start,
            let at = (found.start...found.end).first(where: { index in
-               !rule.phrase.names(tokens[index]) && rule.notWithin.contains(where: { $0.matches(tokens[index]).0 })
+               !rule.phrase.names(tokens[index]) && !namesKind(index) && rule.notWithin.contains(where: { $0.matches(tokens[index]).0 })
            }) {
             return Refusal("has '\(tokens[at].original)' in between", otherSense: true)
         }
-        if let end = rule.notFollowedByPhrase.lazy.compactMap({ $0.match(in: tokens, startingAt: found.end + 1) }).first {
-            return Refusal("followed by '\(quote(tokens, (found.end + 1)...end))'", otherSense: true)
+        // A clause of its own (`alone`) is followed by the next clause: its punctuation is skipped.
+        var next = found.end + 1
+        if rule.alone { while next < tokens.count, tokens[next].kind != .word { next += 1 } }
+        if let end = rule.notFollowedByPhrase.lazy.compactMap({ $0.match(in: tokens, startingAt: next) }).first {
+            return Refusal("followed by '\(quote(tokens, next...end))'", otherSense: true)
         }
         if let start = rule.notPrecededByPhrase.lazy.compactMap({ $0.match(in: tokens, endingAt: found.start - 1) }).first {
             return Refusal("preceded by '\(quote(tokens, start...(found.start - 1)))'", otherSense: true)
@@ -276,6 +287,9 @@ public enum ReplyClassifier {
             return Refusal("is announced on a condition ('\(condition)'), not asked now", otherSense: true, noted: false)
         }
         if request, let purpose = announced(found.start...found.end, in: tokens, conditions: lexicon.purposePays, announcements: lexicon.purposeSo, lexicon: lexicon) {
+            return Refusal("is what paying is for ('\(purpose)'), not asked now", otherSense: true, noted: false)
+        }
+        if request, let purpose = payingAfterPurpose(found.start...found.end, in: tokens, lexicon: lexicon) {
             return Refusal("is what paying is for ('\(purpose)'), not asked now", otherSense: true, noted: false)
         }
         if request, let means = paidAfter(found.start...found.end, in: tokens, lexicon: lexicon) {
@@ -325,11 +339,19 @@ public enum ReplyClassifier {
             // Not inside a condition in its own clause ("ya estuvo, si me llega otro mensaje a esa hora
             // pongo la queja"): messages that may come are no complaint about those that came.
             let conditions = lexicon.conditionIf.flatMap { $0.matches(in: tokens, typos: false) }
-            let elsewhere = rule.with.contains { phrase in
-                phrase.matches(in: tokens).contains { other in
+            let named = rule.with.flatMap { phrase in
+                phrase.matches(in: tokens).filter { other in
                     (other.end < found.start || other.start > found.end) && negator(before: other.start, in: tokens, lexicon: lexicon) == nil
-                        && !conditions.contains { $0.start <= other.start && !(($0.start)..<other.start).contains(where: { tokens[$0].isBoundary }) }
                 }
+            }
+            let conditioned = { (other: (start: Int, end: Int, typo: Bool)) in
+                conditions.contains { $0.start <= other.start && !(($0.start)..<other.start).contains(where: { tokens[$0].isBoundary }) }
+            }
+            let elsewhere = named.contains { !conditioned($0) }
+            // Named only inside a condition ("otro mensajito de esos y les meto una demanda, ya estuvo"):
+            // a threat, and the model may not read a request into it either.
+            if !elsewhere, let other = named.first {
+                return Refusal("names '\(quote(tokens, other.start...other.end))' only inside a condition: a threat, not a request", otherSense: true, noted: false)
             }
             if !elsewhere {
                 return Refusal("with no \(rule.with.map { "'\($0.source)'" }.joined(separator: " or ")) elsewhere in the reply", otherSense: false, noted: false)
@@ -463,15 +485,16 @@ public enum ReplyClassifier {
     /// The `welcome` phrases in the reply with no negator before them or inside them ("texts are fine";
     /// not "I'd rather not get texts"): each quoted, with where it starts and ends.
     static func welcome(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int, end: Int)] {
-        // One that names no texts, followed at most two words on in its clause by words naming e-mail,
-        // welcomes e-mail, not the texts ("escríbanme mejor al correo"; not "al celular o por correo").
+        // One that names no texts, followed at most two words on in its clause by words naming e-mail, or
+        // naming it inside, welcomes e-mail, not the texts ("escríbanme mejor al correo", "mándenme todo al
+        // correo mejor"; not "al celular o por correo").
         let welcomes = welcome(in: tokens, phrases: lexicon.welcome, lexicon: lexicon)
         guard !welcomes.isEmpty else { return [] }
         let email = lexicon.namesEmail.flatMap { $0.matches(in: tokens, typos: false) }
         let texts = lexicon.namesSMS.flatMap { $0.matches(in: tokens, typos: false) }
         return welcomes.filter { found in
             texts.contains { $0.start >= found.start && $0.end <= found.end }
-                || !email.contains { $0.start > found.end && reaches(from: found.end, to: $0.start, in: tokens, words: 2) }
+                || !email.contains { $0.start > found.start && ($0.start <= found.end || reaches(from: found.end, to: $0.start, in: tokens, words: 2)) }
         }
     }
 
@@ -551,6 +574,34 @@ public enum ReplyClassifier {
             }
         }
         return nil
+    }
+
+    /// The purpose said before the payment, quoted, or nil: a `purpose.so` phrase opening its clause (filler,
+    /// words addressing the reader and at most one other word before it: "diay pa que") that reaches the request matched at `match`, and a
+    /// `purpose.pays` phrase after the request in the same sentence, not negated ("para que ya no me
+    /// lleguen más cobranzas el viernes pago todo", "so the texts stop I'm paying it all tomorrow"). Each
+    /// word as written, as in `announced`.
+    static func payingAfterPurpose(_ match: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        guard !lexicon.purposePays.isEmpty, !lexicon.purposeSo.isEmpty else { return nil }
+        let around = sentence(around: match, in: tokens)
+        func opensClause(_ start: Int) -> Bool {
+            var index = start - 1
+            var others = 0
+            while index >= 0, !tokens[index].isBoundary {
+                if tokens[index].kind == .word, !tokens[index].forms.contains(where: { lexicon.filler.contains($0) || lexicon.vocatives.contains($0) }) { others += 1 }
+                index -= 1
+            }
+            return others <= 1
+        }
+        // The request may begin inside it ("pa q no me sigan llegando": "q no me sigan llegando").
+        guard let so = lexicon.purposeSo.lazy.flatMap({ $0.matches(in: tokens, typos: false) })
+            .first(where: { $0.start >= around.start && $0.start < match.lowerBound && opensClause($0.start)
+                && ($0.end >= match.lowerBound || reaches(from: $0.end, to: match.lowerBound, in: tokens)) })
+        else { return nil }
+        guard let pays = lexicon.purposePays.lazy.flatMap({ $0.matches(in: tokens, typos: false) })
+            .first(where: { $0.start > match.upperBound && $0.end <= around.end && negator(before: $0.start, in: tokens, lexicon: lexicon) == nil })
+        else { return nil }
+        return "\(quote(tokens, so.start...so.end)) ... \(quote(tokens, pays.start...pays.end))"
     }
 
     /// The `purpose.by` phrase that names paying as the means of a request matched at `match`, quoted:
@@ -833,14 +884,15 @@ public enum ReplyClassifier {
         // recordatorios"), or the texts beside the promotions ("promociones y mensajes", but not "promo
         // texts", "mensajes de promociones"), refuses them; the kept words must stand outside the
         // request's clauses ("stop texting me the promos and keep the payment texts to yourself").
-        // Clauses here also end at an emoji ("STOP sending me the offers lol 😂 reminders are fine").
+        // Clauses here also end at an emoji ("STOP sending me the offers lol 😂 reminders are fine") and at a
+        // contrast ("stop the promo texts but keep sending the payment reminders").
         if intents.contains(.optOut), !intents.contains(.ceaseContact), let hit = firstHit[.optOut] {
-            // Each token's part of the reply (the boundaries and emoji before it), counted once.
+            // Each token's part of the reply (the boundaries, emoji and contrasts before it), counted once.
             var parts: [Int] = []
             var part = 0
             for token in tokens {
                 parts.append(part)
-                if token.isBoundary || token.kind == .emoji { part += 1 }
+                if token.isBoundary || token.kind == .emoji || token.forms.contains(where: lexicon.contrast.contains) { part += 1 }
             }
             let requests = Set((requestStarts.isEmpty ? [hit] : requestStarts).map { parts[$0] })
             let promotions = lexicon.promotionNames.flatMap { $0.matches(in: tokens) }

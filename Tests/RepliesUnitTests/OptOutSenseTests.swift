@@ -99,6 +99,7 @@ import Testing
         ("ya no me manden mensajes, escríbanme solo al correo", "es", [], ["email"]),
         ("no me escriban al correo, por mensaje sí", "es", ["email"], ["sms"]),
         ("ya no me manden mensajes de texto", "es", ["sms"], []),
+        ("a este cel no, mándenme todo al correo mejor", "es", ["sms"], ["email"]),
     ])
     func anOptOutNamesItsChannels(text: String, language: String, named: [String], kept: [String]) throws {
         let reading = try Shipped.lexicons.classify(text, language: language)
@@ -454,6 +455,57 @@ import Testing
         ("I don't want these on my phone anymore", "en", true),
     ])
     func reviewedPromotionsPurposesAndDeathsShipped(text: String, language: String, optOut: Bool) throws {
+        let reading = try Shipped.lexicons.classify(text, language: language)
+        #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
+    }
+
+    /// The shipped lexicons: the purpose said before the payment ("pa que ... les deposito"), a threat
+    /// that names the messages only in its condition, charges that should stop arriving, where a notice
+    /// arrived, a request told of and honored ("ni un mensaje", "the texts have stopped"), "no more texts
+    /// since ..." and an old number replaced are no opt-out; reminders refused beside promotions or a
+    /// charge ("and the payment reminders", "y los avisos de pago tampoco", "y también los mensajes"), a
+    /// second request joined by "tampoco", "mensajes de texto no" with e-mail asked for, and a question
+    /// how to be taken off are one.
+    @Test(arguments: [
+        ("diay pa que ya dejen de mandarme cobros, el viernes les deposito los 40 rojos", "es", false),
+        ("para que ya no me lleguen más cobranzas el viernes pago todo", "es", false),
+        ("ok to make the messages go away ill send $80 friday", "en", false),
+        ("Para que sepan: ya no me escriban", "es", true),
+        ("ya no me escriban, el viernes pago todo", "es", true),
+        ("otro mensajito de esos y les meto una demanda, ya estuvo", "es", false),
+        ("Otro mensaje. Ya estuvo.", "es", true),
+        ("que no me lleguen más cobros de intereses", "es", false),
+        ("que no me lleguen más mensajes ni cobros", "es", true),
+        ("SMS no, me llegó por correo el aviso", "es", false),
+        ("por mensaje no, el aviso me cayó al correo ayer", "es", false),
+        ("SMS no, solo correo", "es", true),
+        ("mensajes de texto no, mejor escríbanme al correo", "es", true),
+        ("Since I replied STOP back in October the texts have stopped, thank you.", "en", false),
+        ("desde q les puse BAJA el mes pasado ni un mensaje, así me gusta 👌", "es", false),
+        ("les puse BAJA y no quiero ni un mensaje más", "es", true),
+        ("no more texts since I set up the plan", "en", false),
+        ("Ya no trabajo en la empresa donde tenían registrado mi número de oficina, bórrenlo y usen este", "es", false),
+        ("remove my work phone from your call list please, only call my cell", "en", false),
+        ("Qué dicha que una deuda no se puede dar de baja con un mensajito verdad 🙄", "es", false),
+        ("no se les olvide mandarme el recordatorio del próximo pago", "es", false),
+        ("i dont want you to stop texting, i just need the payoff", "en", false),
+        ("stop the promos AND the payment reminders", "en", true),
+        ("stop the payment reminder texts please, i have it on my calendar", "en", true),
+        ("no quiero sus promociones. Y los avisos de pago tampoco, gracias", "es", true),
+        ("no quiero seguros. Y los avisos de pago tampoco me molestan", "es", false),
+        ("no me interesan promos, ni seguros, ni recordatorios de pago. nada de eso", "es", true),
+        ("quítenme el débito automático y los mensajes también", "es", true),
+        ("cancelen la tarjeta por favor, y también los mensajes a este número", "es", true),
+        ("ya cancelé la tarjeta y los mensajes de cobro llegan igual", "es", false),
+        ("stop the fees and the texts", "en", true),
+        ("stop charging me fees and the texts keep coming", "en", false),
+        ("no me llamen a la pega y tampoco me manden sms", "es", true),
+        ("tampoco me manden mensajes a mi mamá", "es", false),
+        ("What do I need to do to be removed from your text message list?", "en", true),
+        ("how do i get removed from the payment plan?", "en", false),
+        ("¿Existe alguna opción para dejar de recibir los recordatorios por mensaje de texto?", "es", true),
+    ])
+    func purposesThreatsChargesAndAddedRemindersShipped(text: String, language: String, optOut: Bool) throws {
         let reading = try Shipped.lexicons.classify(text, language: language)
         #expect(reading.intents.contains(.optOut) == optOut, "\(reading.explain)")
     }
