@@ -228,9 +228,12 @@ public enum ReplyClassifier {
         // A word right before the reminders the match ends with names their kind, not another thing to stop
         // ("stop the promos and the payment reminders", "stop the payment reminder texts").
         func names(_ phrases: [Phrase], at index: Int) -> Bool { phrases.contains { $0.match(in: tokens, startingAt: index) == index } }
+        // The match must end the words that name them: not "stop the payment reminder letters".
+        let endsNaming = found.end + 1 >= tokens.count || tokens[found.end + 1].kind != .word
+            || tokens[found.end + 1].forms.contains(where: lexicon.filler.contains) || names(lexicon.namesSMS + lexicon.namesEmail, at: found.end + 1)
         func namesKind(_ index: Int) -> Bool {
             let after = (index + 1)...found.end
-            return index < found.end && after.count <= 2 && after.contains { names(lexicon.promotionReminders, at: $0) }
+            return endsNaming && index < found.end && after.count <= 2 && after.contains { names(lexicon.promotionReminders, at: $0) }
                 && after.allSatisfy { names(lexicon.promotionReminders + lexicon.namesSMS + lexicon.namesEmail, at: $0) }
         }
         if !rule.notWithin.isEmpty, found.end > found.start,
@@ -347,10 +350,24 @@ public enum ReplyClassifier {
             let conditioned = { (other: (start: Int, end: Int, typo: Bool)) in
                 conditions.contains { $0.start <= other.start && !(($0.start)..<other.start).contains(where: { tokens[$0].isBoundary }) }
             }
+            // A condition told, not set: one that does not open its clause ("me mandaron otro sms más y
+            // eso que ya pagué. ya no") is a message that came.
+            let setConditions = conditions.filter { condition in
+                var index = condition.start - 1
+                var others = 0
+                while index >= 0, !tokens[index].isBoundary {
+                    if tokens[index].kind == .word, !tokens[index].forms.contains(where: { lexicon.filler.contains($0) || lexicon.vocatives.contains($0) || lexicon.listWords.contains($0) }) { others += 1 }
+                    index -= 1
+                }
+                return others == 0
+            }
+            let threatened = { (other: (start: Int, end: Int, typo: Bool)) in
+                setConditions.contains { $0.start <= other.start && !(($0.start)..<other.start).contains(where: { tokens[$0].isBoundary }) }
+            }
             let elsewhere = named.contains { !conditioned($0) }
             // Named only inside a condition ("otro mensajito de esos y les meto una demanda, ya estuvo"):
             // a threat, and the model may not read a request into it either.
-            if !elsewhere, let other = named.first {
+            if !elsewhere, let other = named.first, named.allSatisfy(threatened) {
                 return Refusal("names '\(quote(tokens, other.start...other.end))' only inside a condition: a threat, not a request", otherSense: true, noted: false)
             }
             if !elsewhere {
@@ -477,9 +494,19 @@ public enum ReplyClassifier {
         unnegated(lexicon.undone, in: tokens, lexicon: lexicon).first?.text
     }
 
-    /// The words saying a request was honored, the messages stopped ("ya no me llegan"), not negated.
+    /// The words saying a request was honored, the messages stopped ("ya no me llegan"), not negated nor asked.
     static func honoring(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
-        unnegated(lexicon.honored, in: tokens, lexicon: lexicon).first?.text
+        honored(in: tokens, lexicon: lexicon).first?.text
+    }
+
+    /// The `retold.honored` phrases, not negated and not asked (a clause of its own ending in "?": "Have
+    /// the texts stopped? No."; not "ya no me llegan los mensajes pero me llaman, es normal?"), each quoted
+    /// with where it starts.
+    static func honored(in tokens: [ReplyToken], lexicon: ReplyLexicon) -> [(text: String, start: Int, end: Int)] {
+        unnegated(lexicon.honored, in: tokens, lexicon: lexicon).filter { phrase in
+            guard let mark = sentence(around: phrase.start...phrase.end, in: tokens).mark, tokens[mark].text == "?" else { return true }
+            return (phrase.end + 1..<mark).contains { tokens[$0].isBoundary }
+        }
     }
 
     /// The `welcome` phrases in the reply with no negator before them or inside them ("texts are fine";
@@ -593,10 +620,17 @@ public enum ReplyClassifier {
             }
             return others <= 1
         }
-        // The request may begin inside it ("pa q no me sigan llegando": "q no me sigan llegando").
+        // The request may begin inside it ("pa q no me sigan llegando": "q no me sigan llegando"); the words
+        // between may only be filler, clitics, negators or the messages ("to make the messages go away"),
+        // not "para que sepan: ...", "so you know stop texting me".
+        func plain(_ index: Int) -> Bool {
+            tokens[index].kind != .word || tokens[index].forms.contains { lexicon.filler.contains($0) || lexicon.clitics.contains($0) || lexicon.negators.contains($0) }
+                || names(lexicon.namesSMS + lexicon.namesEmail + lexicon.promotionReminders, at: index)
+        }
+        func names(_ phrases: [Phrase], at index: Int) -> Bool { phrases.contains { $0.match(in: tokens, startingAt: index) == index } }
         guard let so = lexicon.purposeSo.lazy.flatMap({ $0.matches(in: tokens, typos: false) })
             .first(where: { $0.start >= around.start && $0.start < match.lowerBound && opensClause($0.start)
-                && ($0.end >= match.lowerBound || reaches(from: $0.end, to: match.lowerBound, in: tokens)) })
+                && ($0.end >= match.lowerBound || (reaches(from: $0.end, to: match.lowerBound, in: tokens) && ($0.end + 1..<match.lowerBound).allSatisfy(plain))) })
         else { return nil }
         guard let pays = lexicon.purposePays.lazy.flatMap({ $0.matches(in: tokens, typos: false) })
             .first(where: { $0.start > match.upperBound && $0.end <= around.end && negator(before: $0.start, in: tokens, lexicon: lexicon) == nil })
@@ -843,7 +877,7 @@ public enum ReplyClassifier {
                     // The messages said to have stopped in that sentence ("ya no me llegaron más mensajes
                     // desde que pagué", "the texts stopped after I paid"): a past fact, not a request.
                     // Not when wished for ("I wish to no longer get messages"): that is the request.
-                    if let told = unnegated(lexicon.honored, in: tokens, lexicon: lexicon).first(where: { phrase in
+                    if let told = honored(in: tokens, lexicon: lexicon).first(where: { phrase in
                         (around.start...max(around.start, around.end)).contains(phrase.start) && !wished(before: phrase.start, in: tokens, lexicon: lexicon)
                     }) {
                         explain.append("not opt_out: model \(format(probability)), but '\(told.text)' in the same sentence tells that the messages stopped [\(lexicon.language).yml retold.honored]")

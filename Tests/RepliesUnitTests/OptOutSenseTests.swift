@@ -461,8 +461,8 @@ import Testing
 
     /// The shipped lexicons: the purpose said before the payment ("pa que ... les deposito"), a threat
     /// that names the messages only in its condition, charges that should stop arriving, where a notice
-    /// arrived, a request told of and honored ("ni un mensaje", "the texts have stopped"), "no more texts
-    /// since ..." and an old number replaced are no opt-out; reminders refused beside promotions or a
+    /// arrived, a request told of and honored ("ni un mensaje desde entonces", "the texts have stopped") and
+    /// an old number replaced are no opt-out; reminders refused beside promotions or a
     /// charge ("and the payment reminders", "y los avisos de pago tampoco", "y también los mensajes"), a
     /// second request joined by "tampoco", "mensajes de texto no" with e-mail asked for, and a question
     /// how to be taken off are one.
@@ -483,7 +483,6 @@ import Testing
         ("Since I replied STOP back in October the texts have stopped, thank you.", "en", false),
         ("desde q les puse BAJA el mes pasado ni un mensaje, así me gusta 👌", "es", false),
         ("les puse BAJA y no quiero ni un mensaje más", "es", true),
-        ("no more texts since I set up the plan", "en", false),
         ("Ya no trabajo en la empresa donde tenían registrado mi número de oficina, bórrenlo y usen este", "es", false),
         ("remove my work phone from your call list please, only call my cell", "en", false),
         ("Qué dicha que una deuda no se puede dar de baja con un mensajito verdad 🙄", "es", false),
@@ -504,6 +503,36 @@ import Testing
         ("What do I need to do to be removed from your text message list?", "en", true),
         ("how do i get removed from the payment plan?", "en", false),
         ("¿Existe alguna opción para dejar de recibir los recordatorios por mensaje de texto?", "es", true),
+        // From a cold review of the above.
+        ("para q sepan ya no me manden mensajes, el lunes les deposito", "es", true),
+        ("so you know stop texting me ill send it when i get paid", "en", true),
+        ("para que no me sigan escribiendo les mando la carta de revocacion firmada", "es", true),
+        ("otro mensaje hoy y otro ayer. ya basta", "es", true),
+        ("me mandaron otro sms mas y eso que ya pague. ya no", "es", true),
+        ("another text and im blocking you. enough", "en", false),
+        ("Another text AND a voicemail at 7am. Enough.", "en", true),
+        ("mensajes no!! me llegaron 8 hoy", "es", true),
+        ("por mensaje no, me lo mandaron al correo", "es", false),
+        ("No more texts since I already paid in full", "en", true),
+        ("ni un mensaje en este numero, ya les dije", "es", true),
+        ("ni un mensaje, gracias", "es", true),
+        ("I told you to stop and not a single one of your agents listened", "en", true),
+        ("I asked you to stop texting me. Have the texts stopped? No.", "en", true),
+        ("No se pueden dar de baja estos mensajes?? ya pague todo", "es", true),
+        ("que no me lleguen mas cargos ni mensajes", "es", true),
+        ("que no me manden mas cobros de intereses", "es", false),
+        ("cancel my autopay and all the reminders too", "en", true),
+        ("bloqueen mi tarjeta que me la robaron y los mensajes de alerta que me sigan llegando por favor", "es", false),
+        ("eliminen el cargo por mora y los recordatorios dejenlos igual", "es", false),
+        ("tampoco me manden el estado de cuenta en papel", "es", false),
+        ("no me interesa si me siguen mandando mensajes, no tengo con que pagar", "es", false),
+        ("no quiero que me cobren intereses y los mensajes tampoco dicen cuanto debo", "es", false),
+        ("I'll stop by the branch friday and the texts said bring my ID", "en", false),
+        ("llamen al fijo, a mi cel no. el correo es el mismo", "es", false),
+        ("por whatsapp no, mejor al mail", "es", true),
+        ("hay alguna forma de pagar en cuotas para dejar de recibir mensajes de cobranza?", "es", false),
+        ("what do i need to do to get removed from the collections list", "en", false),
+        ("please stop the payment reminder letters, paper mail is a waste", "en", false),
     ])
     func purposesThreatsChargesAndAddedRemindersShipped(text: String, language: String, optOut: Bool) throws {
         let reading = try Shipped.lexicons.classify(text, language: language)
