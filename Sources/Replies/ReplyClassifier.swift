@@ -227,7 +227,7 @@ public enum ReplyClassifier {
         }
         // A word right before the reminders the match ends with names their kind, not another thing to stop
         // ("stop the promos and the payment reminders", "stop the payment reminder texts").
-        func names(_ phrases: [Phrase], at index: Int) -> Bool { phrases.contains { $0.match(in: tokens, startingAt: index) == index } }
+        func names(_ phrases: [Phrase], at index: Int) -> Bool { oneWord(of: phrases, at: index, in: tokens) }
         // The match must end the words that name them: not "stop the payment reminder letters".
         let endsNaming = found.end + 1 >= tokens.count || tokens[found.end + 1].kind != .word
             || tokens[found.end + 1].forms.contains(where: lexicon.filler.contains) || names(lexicon.namesSMS + lexicon.namesEmail, at: found.end + 1)
@@ -352,15 +352,7 @@ public enum ReplyClassifier {
             }
             // A condition told, not set: one that does not open its clause ("me mandaron otro sms más y
             // eso que ya pagué. ya no") is a message that came.
-            let setConditions = conditions.filter { condition in
-                var index = condition.start - 1
-                var others = 0
-                while index >= 0, !tokens[index].isBoundary {
-                    if tokens[index].kind == .word, !tokens[index].forms.contains(where: { lexicon.filler.contains($0) || lexicon.vocatives.contains($0) || lexicon.listWords.contains($0) }) { others += 1 }
-                    index -= 1
-                }
-                return others == 0
-            }
+            let setConditions = conditions.filter { otherWords(before: $0.start, in: tokens, lexicon: lexicon) == 0 }
             let threatened = { (other: (start: Int, end: Int, typo: Bool)) in
                 setConditions.contains { $0.start <= other.start && !(($0.start)..<other.start).contains(where: { tokens[$0].isBoundary }) }
             }
@@ -603,31 +595,22 @@ public enum ReplyClassifier {
         return nil
     }
 
-    /// The purpose said before the payment, quoted, or nil: a `purpose.so` phrase opening its clause (filler,
-    /// words addressing the reader and at most one other word before it: "diay pa que") that reaches the request matched at `match`, and a
+    /// The purpose said before the payment, quoted, or nil: a `purpose.so` phrase opening its clause (at most
+    /// one word before it besides filler: "diay pa que") that reaches the request matched at `match`, and a
     /// `purpose.pays` phrase after the request in the same sentence, not negated ("para que ya no me
     /// lleguen más cobranzas el viernes pago todo", "so the texts stop I'm paying it all tomorrow"). Each
     /// word as written, as in `announced`.
     static func payingAfterPurpose(_ match: ClosedRange<Int>, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
         guard !lexicon.purposePays.isEmpty, !lexicon.purposeSo.isEmpty else { return nil }
         let around = sentence(around: match, in: tokens)
-        func opensClause(_ start: Int) -> Bool {
-            var index = start - 1
-            var others = 0
-            while index >= 0, !tokens[index].isBoundary {
-                if tokens[index].kind == .word, !tokens[index].forms.contains(where: { lexicon.filler.contains($0) || lexicon.vocatives.contains($0) }) { others += 1 }
-                index -= 1
-            }
-            return others <= 1
-        }
+        func opensClause(_ start: Int) -> Bool { otherWords(before: start, in: tokens, lexicon: lexicon) <= 1 }
         // The request may begin inside it ("pa q no me sigan llegando": "q no me sigan llegando"); the words
         // between may only be filler, clitics, negators or the messages ("to make the messages go away"),
         // not "para que sepan: ...", "so you know stop texting me".
         func plain(_ index: Int) -> Bool {
             tokens[index].kind != .word || tokens[index].forms.contains { lexicon.filler.contains($0) || lexicon.clitics.contains($0) || lexicon.negators.contains($0) }
-                || names(lexicon.namesSMS + lexicon.namesEmail + lexicon.promotionReminders, at: index)
+                || oneWord(of: lexicon.namesSMS + lexicon.namesEmail + lexicon.promotionReminders, at: index, in: tokens)
         }
-        func names(_ phrases: [Phrase], at index: Int) -> Bool { phrases.contains { $0.match(in: tokens, startingAt: index) == index } }
         guard let so = lexicon.purposeSo.lazy.flatMap({ $0.matches(in: tokens, typos: false) })
             .first(where: { $0.start >= around.start && $0.start < match.lowerBound && opensClause($0.start)
                 && ($0.end >= match.lowerBound || (reaches(from: $0.end, to: match.lowerBound, in: tokens) && ($0.end + 1..<match.lowerBound).allSatisfy(plain))) })
@@ -636,6 +619,19 @@ public enum ReplyClassifier {
             .first(where: { $0.start > match.upperBound && $0.end <= around.end && negator(before: $0.start, in: tokens, lexicon: lexicon) == nil })
         else { return nil }
         return "\(quote(tokens, so.start...so.end)) ... \(quote(tokens, pays.start...pays.end))"
+    }
+
+    /// The words before `start` in its clause other than filler, words addressing the reader and list words
+    /// ("y si me vuelven a escribir" has none before "si").
+    static func otherWords(before start: Int, in tokens: [ReplyToken], lexicon: ReplyLexicon) -> Int {
+        tokens[..<start].reversed().prefix { !$0.isBoundary }.filter { token in
+            token.kind == .word && !token.forms.contains { lexicon.filler.contains($0) || lexicon.vocatives.contains($0) || lexicon.listWords.contains($0) }
+        }.count
+    }
+
+    /// Whether one of `phrases` matches the word at `index` alone ("reminders", "texts").
+    static func oneWord(of phrases: [Phrase], at index: Int, in tokens: [ReplyToken]) -> Bool {
+        phrases.contains { $0.match(in: tokens, startingAt: index) == index }
     }
 
     /// The `purpose.by` phrase that names paying as the means of a request matched at `match`, quoted:

@@ -533,6 +533,13 @@ import Testing
         ("hay alguna forma de pagar en cuotas para dejar de recibir mensajes de cobranza?", "es", false),
         ("what do i need to do to get removed from the collections list", "en", false),
         ("please stop the payment reminder letters, paper mail is a waste", "en", false),
+        // From the third fresh pair of the round.
+        ("is there a way to turn these reminders off? getting like 4 a day", "en", true),
+        ("turn the reminders off after I pay this month", "en", false),
+        ("how do i turn off autopay", "en", false),
+        ("hay forma de apagar estos recordatorios?", "es", true),
+        ("Stop. Wait. Wrong button 🤦 I meant to ask when my next payment is due.", "en", false),
+        ("plz stoop sending me thes txts", "en", true),
     ])
     func purposesThreatsChargesAndAddedRemindersShipped(text: String, language: String, optOut: Bool) throws {
         let reading = try Shipped.lexicons.classify(text, language: language)
