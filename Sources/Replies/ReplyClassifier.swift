@@ -227,18 +227,20 @@ public enum ReplyClassifier {
         }
         // A word right before the reminders the match ends with names their kind, not another thing to stop
         // ("stop the promos and the payment reminders", "stop the payment reminder texts").
-        func names(_ phrases: [Phrase], at index: Int) -> Bool { oneWord(of: phrases, at: index, in: tokens) }
-        // The match must end the words that name them: not "stop the payment reminder letters".
-        let endsNaming = found.end + 1 >= tokens.count || tokens[found.end + 1].kind != .word
-            || tokens[found.end + 1].forms.contains(where: lexicon.filler.contains) || names(lexicon.namesSMS + lexicon.namesEmail, at: found.end + 1)
+        // The match must end the words that name them: not "stop the payment reminder letters". Worked out
+        // only for a `not_within` word found.
         func namesKind(_ index: Int) -> Bool {
             let after = (index + 1)...found.end
-            return endsNaming && index < found.end && after.count <= 2 && after.contains { names(lexicon.promotionReminders, at: $0) }
-                && after.allSatisfy { names(lexicon.promotionReminders + lexicon.namesSMS + lexicon.namesEmail, at: $0) }
+            guard index < found.end, after.count <= 2 else { return false }
+            let messages = lexicon.namesSMS + lexicon.namesEmail
+            let endsNaming = found.end + 1 >= tokens.count || tokens[found.end + 1].kind != .word
+                || tokens[found.end + 1].forms.contains(where: lexicon.filler.contains) || oneWord(of: messages, at: found.end + 1, in: tokens)
+            return endsNaming && after.contains { oneWord(of: lexicon.promotionReminders, at: $0, in: tokens) }
+                && after.allSatisfy { oneWord(of: lexicon.promotionReminders + messages, at: $0, in: tokens) }
         }
         if !rule.notWithin.isEmpty, found.end > found.start,
            let at = (found.start...found.end).first(where: { index in
-               !rule.phrase.names(tokens[index]) && !namesKind(index) && rule.notWithin.contains(where: { $0.matches(tokens[index]).0 })
+               !rule.phrase.names(tokens[index]) && rule.notWithin.contains(where: { $0.matches(tokens[index]).0 }) && !namesKind(index)
            }) {
             return Refusal("has '\(tokens[at].original)' in between", otherSense: true)
         }
@@ -347,19 +349,18 @@ public enum ReplyClassifier {
                     (other.end < found.start || other.start > found.end) && negator(before: other.start, in: tokens, lexicon: lexicon) == nil
                 }
             }
-            let conditioned = { (other: (start: Int, end: Int, typo: Bool)) in
+            // Whether one of `conditions` starts before `other` in its clause.
+            func inside(_ conditions: [(start: Int, end: Int, typo: Bool)], _ other: (start: Int, end: Int, typo: Bool)) -> Bool {
                 conditions.contains { $0.start <= other.start && !(($0.start)..<other.start).contains(where: { tokens[$0].isBoundary }) }
             }
-            // A condition told, not set: one that does not open its clause ("me mandaron otro sms más y
-            // eso que ya pagué. ya no") is a message that came.
-            let setConditions = conditions.filter { otherWords(before: $0.start, in: tokens, lexicon: lexicon) == 0 }
-            let threatened = { (other: (start: Int, end: Int, typo: Bool)) in
-                setConditions.contains { $0.start <= other.start && !(($0.start)..<other.start).contains(where: { tokens[$0].isBoundary }) }
-            }
-            let elsewhere = named.contains { !conditioned($0) }
+            let elsewhere = named.contains { !inside(conditions, $0) }
             // Named only inside a condition ("otro mensajito de esos y les meto una demanda, ya estuvo"):
-            // a threat, and the model may not read a request into it either.
-            if !elsewhere, let other = named.first, named.allSatisfy(threatened) {
+            // a threat, and the model may not read a request into it either. A condition told, not set,
+            // one that does not open its clause ("me mandaron otro sms más y eso que ya pagué. ya no"), is
+            // a message that came.
+            if !elsewhere, let other = named.first,
+               case let set = conditions.filter({ otherWords(before: $0.start, in: tokens, lexicon: lexicon) == 0 }),
+               named.allSatisfy({ inside(set, $0) }) {
                 return Refusal("names '\(quote(tokens, other.start...other.end))' only inside a condition: a threat, not a request", otherSense: true, noted: false)
             }
             if !elsewhere {
