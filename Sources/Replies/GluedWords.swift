@@ -44,7 +44,7 @@ public struct GluedWords: Sendable {
         lexicon.intents.values.joined().forEach(add)
         lexicon.cues.values.joined().forEach(add)
         (lexicon.mentions + lexicon.answers + lexicon.undone + lexicon.honored + lexicon.takenBack + lexicon.welcome + lexicon.asksWho + lexicon.welcomeEmail + lexicon.conditionIf + lexicon.conditionThen + lexicon.disclaimed
-         + lexicon.purposePays + lexicon.purposeSo + lexicon.purposeBy + lexicon.promotionNames + lexicon.promotionReminders + lexicon.remindersKept + lexicon.narrowedAfter + lexicon.narrowedBefore + lexicon.narrowedUnless + lexicon.writesFor).forEach { add($0) }
+         + lexicon.purposePays + lexicon.purposeSo + lexicon.purposeBy + lexicon.promotionNames + lexicon.promotionReminders + lexicon.remindersKept + lexicon.remindersBy + lexicon.narrowedAfter + lexicon.narrowedBefore + lexicon.narrowedUnless + lexicon.writesFor).forEach { add($0) }
         (lexicon.asksToStop + lexicon.namesSMS + lexicon.namesEmail + lexicon.namesWhatsApp).forEach { add($0, piece: true) }
         lexicon.retellings.forEach { add($0) }
         let small = [lexicon.negators, lexicon.clitics, lexicon.filler, lexicon.listWords]

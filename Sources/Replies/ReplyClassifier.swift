@@ -227,22 +227,33 @@ public enum ReplyClassifier {
         }
         // A word right before the reminders the match ends with names their kind, not another thing to stop
         // ("stop the promos and the payment reminders", "stop the payment reminder texts").
-        // The match must end the words that name them: not "stop the payment reminder letters". Worked out
-        // only for a `not_within` word found.
+        // The match must end the words that name them: not "stop the payment reminder letters"; nor a way
+        // they come (`promotions.by`: "stop the robocall reminders"). Worked out only for a `not_within` word found.
         func namesKind(_ index: Int) -> Bool {
             let after = (index + 1)...found.end
-            guard index < found.end, after.count <= 2 else { return false }
+            guard index < found.end, after.count <= 2, !oneWord(of: lexicon.remindersBy, at: index, in: tokens) else { return false }
             let messages = lexicon.namesSMS + lexicon.namesEmail
             let endsNaming = found.end + 1 >= tokens.count || tokens[found.end + 1].kind != .word
                 || tokens[found.end + 1].forms.contains(where: lexicon.filler.contains) || oneWord(of: messages, at: found.end + 1, in: tokens)
             return endsNaming && after.contains { oneWord(of: lexicon.promotionReminders, at: $0, in: tokens) }
                 && after.allSatisfy { oneWord(of: lexicon.promotionReminders + messages, at: $0, in: tokens) }
         }
+        // A way the reminders come named in a list with the texts ("stop the robocalls and texts"): both are to stop.
+        func listedWay(_ index: Int) -> Bool {
+            index < found.end && oneWord(of: lexicon.remindersBy, at: index, in: tokens)
+                && ((index + 1)...found.end).contains { tokens[$0].forms.contains(where: lexicon.listWords.contains) }
+        }
         if !rule.notWithin.isEmpty, found.end > found.start,
            let at = (found.start...found.end).first(where: { index in
-               !rule.phrase.names(tokens[index]) && rule.notWithin.contains(where: { $0.matches(tokens[index]).0 }) && !namesKind(index)
+               !rule.phrase.names(tokens[index]) && rule.notWithin.contains(where: { $0.matches(tokens[index]).0 }) && !namesKind(index) && !listedWay(index)
            }) {
             return Refusal("has '\(tokens[at].original)' in between", otherSense: true)
+        }
+        // Reminders that come another way (`promotions.by`, right before or after the reminders: "stop the
+        // robocall reminders", "paren los recordatorios por llamada", "las llamadas de recordatorio"), in a
+        // request that names no texts or e-mail beside them ("stop the robocall reminders and the texts" is one).
+        if rule.origin.section == "opt_out", !lexicon.remindersBy.isEmpty, let way = otherWay((found.start, found.end), in: tokens, lexicon: lexicon) {
+            return Refusal("names reminders that come another way ('\(way)')", otherSense: true)
         }
         // A clause of its own (`alone`) is followed by the next clause: its punctuation is skipped.
         var next = found.end + 1
@@ -256,13 +267,31 @@ public enum ReplyClassifier {
         let request = ["opt_out", "cease_contact"].contains(rule.origin.section)
         // In a reply a relative writes for the customer, the customer is "her" or "my mother".
         func another(_ token: ReplyToken) -> Bool { !(request && namesCustomer(token, in: tokens, lexicon: lexicon)) }
+        // A relative's word that ends the clause or is followed by a new statement (`addressed.then`), after
+        // no preposition or article (with a possessive between or not), addresses the reader ("deje de
+        // mandarme esos mensajitos hermano"), not the person the messages go to ("a mi hermano").
+        func addressesReader(_ index: Int) -> Bool {
+            guard tokens[index].forms.contains(where: lexicon.addressed.contains), index > 0 else { return false }
+            var before = index - 1
+            if before > 0, tokens[before].forms.contains(where: lexicon.addressedPossessives.contains) { before -= 1 }
+            guard !tokens[before].forms.contains(where: lexicon.addressedNotAfter.contains) else { return false }
+            var after = index + 1
+            while after < tokens.count, !tokens[after].isBoundary {
+                if tokens[after].forms.contains(where: lexicon.addressedThen.contains) { return true }
+                if tokens[after].kind == .word, !tokens[after].forms.contains(where: { lexicon.filler.contains($0) || lexicon.vocatives.contains($0) }) { return false }
+                after += 1
+            }
+            return true
+        }
         if !rule.notFollowedBy.isEmpty {
             var index = found.end + 1
             var seen = 0
             while index < tokens.count, seen < rule.window, !tokens[index].isBoundary {
                 // A contrast or a reason begins another thought ("... porque mi mamá se pone triste").
                 if tokens[index].forms.contains(where: { lexicon.contrast.contains($0) || lexicon.reasons.contains($0) }) { break }
-                if rule.notFollowedBy.contains(where: { $0.matches(tokens[index]).0 }), another(tokens[index]) { return Refusal("followed by '\(tokens[index].original)'", otherSense: true) }
+                if rule.notFollowedBy.contains(where: { $0.matches(tokens[index]).0 }), another(tokens[index]), !addressesReader(index) {
+                    return Refusal("followed by '\(tokens[index].original)'", otherSense: true)
+                }
                 if tokens[index].kind == .word { seen += 1 }
                 index += 1
             }
@@ -633,6 +662,21 @@ public enum ReplyClassifier {
     /// Whether one of `phrases` matches the word at `index` alone ("reminders", "texts").
     static func oneWord(of phrases: [Phrase], at index: Int, in tokens: [ReplyToken]) -> Bool {
         phrases.contains { $0.match(in: tokens, startingAt: index) == index }
+    }
+
+    /// The `promotions.by` phrase, quoted, that tells the reminders named in `found` come another way (a
+    /// call, a letter): one that ends right before a reminders word of the match or starts right after
+    /// it; nil when the match also names the texts or e-mail.
+    static func otherWay(_ found: (start: Int, end: Int), in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
+        let span = found.start...found.end
+        guard !span.contains(where: { oneWord(of: lexicon.namesSMS + lexicon.namesEmail, at: $0, in: tokens) }) else { return nil }
+        for reminder in span where oneWord(of: lexicon.promotionReminders, at: reminder, in: tokens) {
+            for phrase in lexicon.remindersBy {
+                if reminder > 0, let start = phrase.match(in: tokens, endingAt: reminder - 1) { return quote(tokens, start...(reminder - 1)) }
+                if reminder + 1 < tokens.count, let end = phrase.match(in: tokens, startingAt: reminder + 1) { return quote(tokens, (reminder + 1)...end) }
+            }
+        }
+        return nil
     }
 
     /// The `purpose.by` phrase that names paying as the means of a request matched at `match`, quoted:

@@ -389,6 +389,16 @@ public struct ReplyLexicon: Sendable, Equatable {
     /// Words that address the reader ("mae", "weón", "dude"): next to a keyword that must be a clause of
     /// its own (`alone`) or the whole reply (`whole`) they do not make it part of a longer clause ("BAJA weón").
     public var vocatives: Set<String> = []
+    /// `addressed.words`: words for a relative or a friend that address the reader ("deje de mandarme
+    /// esos mensajitos hermano", "ya no me escriba hermana que me tiene harta"): as the last word of a
+    /// clause, or followed by a word of `addressed.then` (que, ya), and not right after a word of
+    /// `addressed.not_after` (a preposition, an article), nor after one and a word of
+    /// `addressed.possessives` ("a mi hermano"). A `not_followed_by` guard does not read them as the person
+    /// the messages are for.
+    public var addressed: Set<String> = []
+    public var addressedNotAfter: Set<String> = []
+    public var addressedPossessives: Set<String> = []
+    public var addressedThen: Set<String> = []
     /// `asked_back.mentions`: words that, before a keyword in the same question or around it, mention
     /// it rather than use it ("what do you mean", "qué significa").
     public var mentions: [Phrase] = []
@@ -464,6 +474,11 @@ public struct ReplyLexicon: Sendable, Equatable {
     public var promotionNames: [Phrase] = []
     public var promotionReminders: [Phrase] = []
     public var remindersKept: [Phrase] = []
+    /// `promotions.by`: another way the reminders come (a call, a letter), right before or after them: an
+    /// opt_out phrase that names the reminders so, and no texts or e-mail, is refused ("stop the robocall
+    /// reminders, the texts are fine", "paren los recordatorios por llamada"); a `not_within` word of these
+    /// is no kind of the reminders, and one listed with the texts does not refuse ("stop the letters and the texts").
+    public var remindersBy: [Phrase] = []
     /// `disclaimed`: words that say the request after them is not one ("it's not that I don't want your
     /// texts", "no es que quiera que me dejen de escribir"). An opt_out or cease_contact phrase that
     /// starts inside one, or at most four words after it in its clause, is not asked, and the model
@@ -527,10 +542,10 @@ public struct ReplyLexicon: Sendable, Equatable {
 
     public static func == (a: ReplyLexicon, b: ReplyLexicon) -> Bool {
         a.language == b.language && a.markers == b.markers && a.markerLetters == b.markerLetters && a.negators == b.negators && a.wishes == b.wishes && a.clitics == b.clitics && a.intensifiers == b.intensifiers
-            && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.vocatives == b.vocatives && a.intents == b.intents
+            && a.contrast == b.contrast && a.reasons == b.reasons && a.abbreviations == b.abbreviations && a.filler == b.filler && a.vocatives == b.vocatives && a.addressed == b.addressed && a.addressedNotAfter == b.addressedNotAfter && a.addressedPossessives == b.addressedPossessives && a.addressedThen == b.addressedThen && a.intents == b.intents
             && a.mentions == b.mentions && a.answers == b.answers && a.jokes == b.jokes && a.retellings == b.retellings && a.undone == b.undone && a.honored == b.honored && a.others == b.others && a.forMe == b.forMe && a.takenBack == b.takenBack && a.notNegating == b.notNegating && a.listWords == b.listWords && a.welcome == b.welcome && a.asksWho == b.asksWho && a.asksToStop == b.asksToStop
             && a.conditionIf == b.conditionIf && a.conditionThen == b.conditionThen && a.purposePays == b.purposePays && a.purposeSo == b.purposeSo && a.purposeBy == b.purposeBy
-            && a.promotionNames == b.promotionNames && a.promotionReminders == b.promotionReminders && a.remindersKept == b.remindersKept && a.disclaimed == b.disclaimed
+            && a.promotionNames == b.promotionNames && a.promotionReminders == b.promotionReminders && a.remindersKept == b.remindersKept && a.remindersBy == b.remindersBy && a.disclaimed == b.disclaimed
             && a.narrowedAfter == b.narrowedAfter && a.narrowedBefore == b.narrowedBefore && a.narrowedUnless == b.narrowedUnless
             && a.writesFor == b.writesFor && a.customerWords == b.customerWords
             && a.namesSMS == b.namesSMS && a.namesEmail == b.namesEmail && a.namesWhatsApp == b.namesWhatsApp && a.welcomeEmail == b.welcomeEmail

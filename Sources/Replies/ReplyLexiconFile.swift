@@ -21,7 +21,7 @@ public struct ReplyLintFinding: Sendable, Equatable, CustomStringConvertible {
 /// for every language). Reads YAML into a ReplyLexicon and lints it: unknown keys, empty or
 /// malformed phrases, duplicate phrases, valences outside -4...4, with file:line.
 public enum ReplyLexiconFile {
-    static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler", "vocatives",
+    static let topKeys: Set<String> = ["language", "markers", "marker_letters", "negators", "wishes", "intensifiers", "contrast", "reasons", "abbreviations", "filler", "vocatives", "addressed",
                                        "intents", "cues", "words", "emoji", "dates", "amounts", "thresholds",
                                        "asked_back", "retold", "taken_back", "list_words", "welcome", "asks_who", "asks_to_stop", "not_negating", "names_sms", "names_email", "names_whatsapp", "welcome_email", "clitics", "conditional", "purpose", "promotions", "disclaimed", "narrowed", "writes_for"]
     static let sharedKeys: Set<String> = ["emoji"]
@@ -29,10 +29,11 @@ public enum ReplyLexiconFile {
                                         "needs_date_or_amount", "in_question", "note", "typos", "not_asked_back", "retold", "lists", "with", "alone",
                                         "not_followed_by_phrase", "not_preceded_by_phrase"]
     static let askedBackKeys: Set<String> = ["mentions", "answers", "jokes"]
+    static let addressedKeys: Set<String> = ["words", "not_after", "possessives", "then"]
     static let retoldKeys: Set<String> = ["words", "undone", "honored", "others", "for_me"]
     static let conditionalKeys: Set<String> = ["if", "then"]
     static let purposeKeys: Set<String> = ["pays", "so", "by"]
-    static let promotionsKeys: Set<String> = ["names", "reminders", "kept"]
+    static let promotionsKeys: Set<String> = ["names", "reminders", "kept", "by"]
     static let narrowedKeys: Set<String> = ["after", "before", "unless"]
     static let writesForKeys: Set<String> = ["prefaces", "customer"]
     static let dateKeys: Set<String> = ["weekdays", "months", "relative", "ordinals", "day_articles"]
@@ -378,6 +379,16 @@ public enum ReplyLexiconFile {
                 case "reasons": lexicon.reasons = Set(strings(value, name))
                 case "filler": lexicon.filler = Set(strings(value, name))
                 case "vocatives": lexicon.vocatives = Set(strings(value, name))
+                case "addressed":
+                    for (key, list) in pairs(value, name) {
+                        switch key.string {
+                        case "words": lexicon.addressed = Set(strings(list, "addressed.words"))
+                        case "not_after": lexicon.addressedNotAfter = Set(strings(list, "addressed.not_after"))
+                        case "possessives": lexicon.addressedPossessives = Set(strings(list, "addressed.possessives"))
+                        case "then": lexicon.addressedThen = Set(strings(list, "addressed.then"))
+                        default: problem(key, "addressed: unknown key \"\(key.string ?? "?")\"; known: \(addressedKeys.sorted().joined(separator: ", "))")
+                        }
+                    }
                 case "intensifiers":
                     for (word, boost) in valences(value, section: name, emoji: false) {
                         lexicon.intensifiers[word] = boost
@@ -500,6 +511,7 @@ public enum ReplyLexiconFile {
                     lexicon.promotionNames = lists["names"] ?? lexicon.promotionNames
                     lexicon.promotionReminders = lists["reminders"] ?? lexicon.promotionReminders
                     lexicon.remindersKept = lists["kept"] ?? lexicon.remindersKept
+                    lexicon.remindersBy = lists["by"] ?? lexicon.remindersBy
                 case "narrowed":
                     let lists = phraseLists(value, name, known: narrowedKeys)
                     lexicon.narrowedAfter = lists["after"] ?? lexicon.narrowedAfter

@@ -540,6 +540,50 @@ import Testing
         ("hay forma de apagar estos recordatorios?", "es", true),
         ("Stop. Wait. Wrong button 🤦 I meant to ask when my next payment is due.", "en", false),
         ("plz stoop sending me thes txts", "en", true),
+        // Who writes, said after the request; a relative's word that addresses the reader; a bare list ending in the reminders.
+        ("ya no me mande mensajes soy una persona mayor de 78 años", "es", true),
+        ("no me manden mensajes, soy su hermana y ella ya falleció", "es", true),
+        ("Deje de mandarme esos mensajitos hermano", "es", true),
+        ("no me manden mensajes mija", "es", true),
+        ("no me manden mensajes a mi hija", "es", false),
+        ("dejen de mandarle mensajes a mi hermano porfa", "es", false),
+        ("ni encuestas ni ofertas ni recordatorios", "es", true),
+        ("Ya no quiero nada: ni encuestas, ni ofertas, ni recordatorios.", "es", true),
+        ("no me llegó ni el correo ni el mensaje", "es", false),
+        ("¿Ni un aviso ni un mensaje?", "es", false),
+        // From the fresh pair r27964-r28246: reminders that come another way; formal wording; a document asked
+        // for; a charge removed from a store "en línea"; a keyword told of and honored.
+        ("please stop the robocall reminders, the texts are fine and honestly more useful", "en", false),
+        ("stop the phone call reminders, texts are fine", "en", false),
+        ("stop the robocalls and texts", "en", true), ("stop the letters and the texts", "en", true), ("stop the payment reminders", "en", true),
+        ("Kindly desist from sending SMS messages to my mobile number.", "en", true), ("please refrain from texting me", "en", true),
+        ("What documents do I need to send you to prove this isn't mine?", "en", false), ("do not send me anything else", "en", true),
+        ("Aparece un cargo de una tienda en línea que no reconozco. Solicito que lo revisen y lo quiten.", "es", false),
+        ("este número no es de Yorleny, bórrenlo", "es", true),
+        ("Desde que contesté BAJA a los SMS ya no me llegan, muchas gracias.", "es", false),
+        ("ya les dije BAJA a los SMS y siguen llegando", "es", true),
+        // From the cold review of the changes above and the second fresh pair (r28247-r28531).
+        ("Dejen de mandarme mensajes mi hermano, ya les dije que no tengo trabajo", "es", true),
+        ("ya no me escriba hermana que me tiene harta con tanto mensaje", "es", true),
+        ("stop texting me brother", "en", true), ("stop texting my brother", "en", false),
+        ("Pagué el lunes y nada. Ni comprobante ni mensaje.", "es", false),
+        ("¿Y el aviso de la cuota? Ni whatsapp ni sms, nada me llegó este mes", "es", false),
+        ("nada de recordatorios ni de encuestas, gracias", "es", true),
+        ("paren los recordatorios por llamada, por mensaje está bien", "es", false),
+        ("Ya no quiero las llamadas de recordatorio, los mensajes sí me sirven", "es", false),
+        ("stop sending reminder letters, a text is enough", "en", false), ("Stop mailing me reminders, I get the texts", "en", false),
+        ("stop the robocall reminders and the texts", "en", true),
+        ("I will refrain from replying to your messages until my lawyer reviews this", "en", false),
+        ("Do we need to send this form back?", "en", false), ("do you send me a receipt when I pay?", "en", false),
+        ("DO NOT send me anything else", "en", true),
+        ("not by text, the notice came in my email", "en", false), ("Not by phone, not by text, not by mail.", "en", true),
+        ("porfa no me manden 3 mensajes al dia, con uno por semana es mas que suficiente", "es", false),
+        ("no me manden mensajes tan seguido soy una persona ocupada", "es", false),
+        ("¿cómo doy de baja la suscripción de Spotify que tengo domiciliada a la tarjeta?", "es", false),
+        ("quiero desafiliar el pago automático de Luz del Sur de mi tarjeta, ¿cómo hago?", "es", false),
+        ("Puse BAJA a los mensajes el mes pasado y santo remedio, ya no volvieron a escribir", "es", false),
+        ("quiten la línea de crédito que me ofrecieron, no la quiero", "es", false),
+        ("stopsendingmethesethings", "en", true),
     ])
     func purposesThreatsChargesAndAddedRemindersShipped(text: String, language: String, optOut: Bool) throws {
         let reading = try Shipped.lexicons.classify(text, language: language)
@@ -1074,6 +1118,65 @@ import Testing
         #expect(!ReplyClassifier.classify("no manden nada a mi abuela", lexicon: lexicon).intents.contains(.optOut))
         let without = try #require(Self.lexicon(text.replacingOccurrences(of: "reasons: [porque]\n", with: ""), "es"))
         #expect(!ReplyClassifier.classify("ya no los manden porque mi abuela se asusta", lexicon: without).intents.contains(.optOut))
+    }
+
+    /// Reminders said to come another way (`promotions.by`, right before or after them) are not the texts,
+    /// unless the request names the texts too. Without `by` they are read as the texts.
+    @Test func remindersThatComeAnotherWayAreNotTheTexts() throws {
+        let text = """
+            language: en
+            names_sms: ["texts"]
+            promotions:
+              reminders: ["reminders"]
+              by: ["robocall", "by mail"]
+            intents:
+              opt_out:
+                - {phrase: "stop ... reminders", negatable: false}
+                - {phrase: "stop ... reminders and ... texts", negatable: false}
+            """
+        let lexicon = try #require(Self.lexicon(text, "en"))
+        #expect(!ReplyClassifier.classify("stop the robocall reminders", lexicon: lexicon).intents.contains(.optOut))
+        #expect(!ReplyClassifier.classify("stop the reminders by mail", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("stop the robocall reminders and the texts", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("stop the reminders", lexicon: lexicon).intents.contains(.optOut))
+        let refusal = ReplyClassifier.classify("stop the robocall reminders", lexicon: lexicon).explain
+        #expect(refusal.contains { $0.contains("names reminders that come another way ('robocall')") }, "\(refusal)")
+        let without = try #require(Self.lexicon(text.replacingOccurrences(of: "  by: [\"robocall\", \"by mail\"]\n", with: ""), "en"))
+        #expect(without.remindersBy.isEmpty)
+        #expect(ReplyClassifier.classify("stop the robocall reminders", lexicon: without).intents.contains(.optOut))
+        let findings = ReplyLexiconFile.lexicons(files: ["en.yml": Data("language: en\npromotions: {names: [promos], via: [mail]}\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("promotions: unknown key \"via\"") }, "\(findings)")
+    }
+
+    /// A relative's word at the end of a clause or before a new statement (`then`), after no preposition
+    /// or article (a possessive between or not), addresses the reader: a `not_followed_by` guard does not
+    /// read it as where the messages go. Without the `addressed` section it does.
+    @Test func aRelativeAddressedIsNotWhereTheMessagesGo() throws {
+        let text = """
+            language: es
+            addressed:
+              words: [hermano]
+              not_after: [a]
+              possessives: [mi]
+              then: [que]
+            intents:
+              opt_out:
+                - {phrase: "no ... manden", not_followed_by: [hermano], window: 5, negatable: false}
+            """
+        let lexicon = try #require(Self.lexicon(text, "es"))
+        #expect(lexicon.addressed == ["hermano"] && lexicon.addressedNotAfter == ["a"] && lexicon.addressedPossessives == ["mi"] && lexicon.addressedThen == ["que"])
+        #expect(ReplyClassifier.classify("ya no me manden mensajes hermano", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("ya no me manden mensajes hermano!! ya pagué", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("ya no me manden mensajes mi hermano", lexicon: lexicon).intents.contains(.optOut))
+        #expect(ReplyClassifier.classify("ya no me manden mensajes hermano que me tienen harto", lexicon: lexicon).intents.contains(.optOut))
+        #expect(!ReplyClassifier.classify("no manden mensajes a mi hermano", lexicon: lexicon).intents.contains(.optOut))
+        #expect(!ReplyClassifier.classify("no manden mensajes a hermano", lexicon: lexicon).intents.contains(.optOut))
+        #expect(!ReplyClassifier.classify("no manden mensajes hermano tengo", lexicon: lexicon).intents.contains(.optOut))
+        let without = try #require(Self.lexicon(text.replacingOccurrences(of: "addressed:\n  words: [hermano]\n  not_after: [a]\n  possessives: [mi]\n  then: [que]\n", with: ""), "es"))
+        #expect(without.addressed.isEmpty)
+        #expect(!ReplyClassifier.classify("ya no me manden mensajes hermano", lexicon: without).intents.contains(.optOut))
+        let findings = ReplyLexiconFile.lexicons(files: ["es.yml": Data("language: es\naddressed: {words: [hermano], before: [a]}\n".utf8)]).findings.map(\.description)
+        #expect(findings.contains { $0.contains("addressed: unknown key \"before\"") }, "\(findings)")
     }
 
     @Test func theRefusalSaysWhy() {
