@@ -666,17 +666,20 @@ public enum ReplyClassifier {
 
     /// The `promotions.by` phrase, quoted, that tells the reminders named in `found` come another way (a
     /// call, a letter): one that ends right before a reminders word of the match or starts right after
-    /// it; nil when the match also names the texts or e-mail.
+    /// it; nil when the match also names the texts or e-mail. Runs for every opt_out match: the texts
+    /// are looked for only once a way is found.
     static func otherWay(_ found: (start: Int, end: Int), in tokens: [ReplyToken], lexicon: ReplyLexicon) -> String? {
         let span = found.start...found.end
-        guard !span.contains(where: { oneWord(of: lexicon.namesSMS + lexicon.namesEmail, at: $0, in: tokens) }) else { return nil }
-        for reminder in span where oneWord(of: lexicon.promotionReminders, at: reminder, in: tokens) {
+        func way(at reminder: Int) -> String? {
             for phrase in lexicon.remindersBy {
                 if reminder > 0, let start = phrase.match(in: tokens, endingAt: reminder - 1) { return quote(tokens, start...(reminder - 1)) }
                 if reminder + 1 < tokens.count, let end = phrase.match(in: tokens, startingAt: reminder + 1) { return quote(tokens, (reminder + 1)...end) }
             }
+            return nil
         }
-        return nil
+        guard let found = span.lazy.filter({ oneWord(of: lexicon.promotionReminders, at: $0, in: tokens) }).compactMap(way).first else { return nil }
+        let messages = lexicon.namesSMS + lexicon.namesEmail
+        return span.contains { oneWord(of: messages, at: $0, in: tokens) } ? nil : found
     }
 
     /// The `purpose.by` phrase that names paying as the means of a request matched at `match`, quoted:
